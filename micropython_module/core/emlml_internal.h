@@ -1,0 +1,100 @@
+// Shared between the blob loader and the model families; not part of the public API.
+#ifndef EMLML_INTERNAL_H
+#define EMLML_INTERNAL_H
+
+#include "emlml.h"
+
+// Blobs are little-endian and used in place, so the core reads them natively.
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "emlml needs a little-endian target"
+#endif
+
+typedef char emlml_node_is_8_bytes[sizeof(emlml_tree_node_t) == 8 ? 1 : -1];
+
+// Section ids (FORMAT.md, Section table).
+enum {
+    EMLML_SEC_META = 1,
+    EMLML_SEC_TREE_ROOTS = 16,
+    EMLML_SEC_TREE_NODES = 17,
+    EMLML_SEC_TREE_LEAVES = 18,
+    EMLML_SEC_KNN_PARAMS = 32,
+    EMLML_SEC_KNN_SAMPLES = 33,
+    EMLML_SEC_KNN_QUANT = 34,
+    EMLML_SEC_KNN_TARGETS = 35,
+    EMLML_SEC_ID_MAX = 35,
+};
+
+typedef struct {
+    const uint8_t *data;  // NULL when the blob has no such section
+    uint32_t size;
+} emlml_section_t;
+
+typedef struct {
+    emlml_section_t by_id[EMLML_SEC_ID_MAX + 1];
+} emlml_sections_t;
+
+// Little-endian reads from byte pointers (any alignment).
+static inline uint16_t emlml_rd_u16(const uint8_t *p) {
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline uint32_t emlml_rd_u32(const uint8_t *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+// Type punning through a union is defined in C99 (TC3) and needs no libc memcpy,
+// which a native .mpy cannot link.
+typedef union {
+    float f;
+    uint32_t u;
+} emlml_f32_pun_t;
+
+static inline uint32_t emlml_f32_bits(float f) {
+    emlml_f32_pun_t p;
+    p.f = f;
+    return p.u;
+}
+
+static inline float emlml_f32_from_bits(uint32_t u) {
+    emlml_f32_pun_t p;
+    p.u = u;
+    return p.f;
+}
+
+static inline int emlml_f32_is_finite(float f) {
+    return (emlml_f32_bits(f) & 0x7F800000u) != 0x7F800000u;
+}
+
+static inline emlml_status_t emlml_fail(emlml_error_t *err, emlml_status_t status, uint32_t a, uint32_t b, uint32_t c) {
+    err->status = status;
+    err->a = a;
+    err->b = b;
+    err->c = c;
+    return status;
+}
+
+// Convert one input value of the model's input type to float32 (exact for integers).
+static inline float emlml_input_as_f32(const void *input, uint8_t input_type, uint32_t i) {
+    switch (input_type) {
+        case EMLML_INPUT_I8: return (float)((const int8_t *)input)[i];
+        case EMLML_INPUT_U8: return (float)((const uint8_t *)input)[i];
+        case EMLML_INPUT_I16: return (float)((const int16_t *)input)[i];
+        default: return ((const float *)input)[i];
+    }
+}
+
+// Correctly rounded square root (IEEE-754 round to nearest) for x >= 0.
+float emlml_sqrtf(float x);
+float emlml_sqrtf_soft(float x);
+
+uint32_t emlml_crc32(const uint8_t *data, size_t len);
+
+// Family loaders: check the sections of the kind, fill model->u, return the arena
+// size the family needs in *arena_needed.
+emlml_status_t emlml_trees_load(emlml_model_t *model, const emlml_sections_t *sections, uint32_t *arena_needed, emlml_error_t *err);
+const float *emlml_trees_predict(const emlml_model_t *model, const void *input, void *arena, emlml_error_t *err);
+
+emlml_status_t emlml_knn_load(emlml_model_t *model, const emlml_sections_t *sections, uint32_t *arena_needed, emlml_error_t *err);
+const float *emlml_knn_predict(const emlml_model_t *model, const void *input, void *arena, emlml_error_t *err);
+
+#endif // EMLML_INTERNAL_H

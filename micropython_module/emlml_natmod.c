@@ -1,0 +1,25 @@
+// emlml as a native .mpy: the binding in modemlml.c plus the type and module
+// globals, which a native module must build at run time (it may not hold
+// initialised writable data).
+#include "py/dynruntime.h"
+
+mp_obj_full_type_t emlml_model_type;  // bss of a native .mpy may not be static
+#define EMLML_MODEL_TYPE ((const mp_obj_type_t *)&emlml_model_type)
+
+#include "modemlml.c"
+
+mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *args) {
+    MP_DYNRUNTIME_INIT_ENTRY
+
+    emlml_model_type.base.type = (void *)&mp_type_type;
+    emlml_model_type.flags = MP_TYPE_FLAG_NONE;
+    emlml_model_type.name = MP_QSTR_Model;
+    MP_OBJ_TYPE_SET_SLOT(&emlml_model_type, attr, emlml_model_attr, 0);
+    MP_OBJ_TYPE_SET_SLOT(&emlml_model_type, print, emlml_model_print, 1);
+
+    mp_store_global(MP_QSTR_load, MP_OBJ_FROM_PTR(&emlml_load_obj));
+    mp_store_global(MP_QSTR_Model, MP_OBJ_FROM_PTR(&emlml_model_type));
+    mp_store_global(MP_QSTR___version__, mp_obj_new_str(EMLML_VERSION_STR, sizeof(EMLML_VERSION_STR) - 1));
+
+    MP_DYNRUNTIME_INIT_EXIT
+}

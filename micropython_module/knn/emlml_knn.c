@@ -1,0 +1,250 @@
+// k-nearest neighbours, classifier and regressor (docs/FORMAT.md, kNN): float32
+// distances in a fixed order, a stable choice of the k nearest, scikit-learn's
+// weighting rules. Samples are float32, or int8/int16 codes with a per-feature
+// scale and offset.
+#include "emlml_internal.h"
+
+enum { PARAMS_SIZE = 12 };
+
+static uint32_t sample_item_size(uint8_t sample_type) {
+    return sample_type == EMLML_KNN_SAMPLES_I8 ? 1u : sample_type == EMLML_KNN_SAMPLES_I16 ? 2u : 4u;
+}
+
+static emlml_status_t need_section(const emlml_section_t *sec, uint32_t id, uint64_t expected, emlml_error_t *err) {
+    if (sec->data == NULL) {
+        return emlml_fail(err, EMLML_E_SECTION_MISSING, id, 0, 0);
+    }
+    if (sec->size != expected) {
+        uint32_t shown = expected > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)expected;
+        return emlml_fail(err, EMLML_E_SECTION_LENGTH, id, sec->size, shown);
+    }
+    return EMLML_OK;
+}
+
+static emlml_status_t read_params(emlml_model_t *m, const emlml_section_t *sec, emlml_error_t *err) {
+    emlml_knn_t *knn = &m->u.knn;
+    emlml_status_t st = need_section(sec, EMLML_SEC_KNN_PARAMS, PARAMS_SIZE, err);
+    if (st != EMLML_OK) {
+        return st;
+    }
+    knn->k = emlml_rd_u32(sec->data);
+    knn->n_samples = emlml_rd_u32(sec->data + 4);
+    knn->metric = sec->data[8];
+    knn->weights = sec->data[9];
+    knn->sample_type = sec->data[10];
+    if (knn->k < 1 || knn->k > EMLML_MAX_KNN_K) {
+        return emlml_fail(err, EMLML_E_KNN_K_RANGE, knn->k, 0, 0);
+    }
+    if (knn->k > knn->n_samples) {
+        return emlml_fail(err, EMLML_E_KNN_K_SAMPLES, knn->k, knn->n_samples, 0);
+    }
+    if (knn->metric > EMLML_KNN_MANHATTAN) {
+        return emlml_fail(err, EMLML_E_KNN_METRIC, knn->metric, 0, 0);
+    }
+    if (knn->weights > EMLML_KNN_DISTANCE) {
+        return emlml_fail(err, EMLML_E_KNN_WEIGHTS, knn->weights, 0, 0);
+    }
+    if (knn->sample_type > EMLML_KNN_SAMPLES_I16) {
+        return emlml_fail(err, EMLML_E_KNN_SAMPLE_TYPE, knn->sample_type, 0, 0);
+    }
+    if (sec->data[11] != 0) {
+        return emlml_fail(err, EMLML_E_RESERVED, 0, 0, 0);
+    }
+    return EMLML_OK;
+}
+
+// Finite float32 samples and quantisation parameters keep every distance a number.
+static emlml_status_t check_values(const emlml_model_t *m, emlml_error_t *err) {
+    const emlml_knn_t *knn = &m->u.knn;
+    if (knn->sample_type == EMLML_KNN_SAMPLES_F32) {
+        const float *x = (const float *)knn->samples;
+        for (uint32_t s = 0; s < knn->n_samples; s++) {
+            for (uint32_t f = 0; f < m->n_inputs; f++) {
+                if (!emlml_f32_is_finite(x[s * m->n_inputs + f])) {
+                    return emlml_fail(err, EMLML_E_KNN_NONFINITE, s, f, 0);
+                }
+            }
+        }
+    } else {
+        for (uint32_t f = 0; f < m->n_inputs; f++) {
+            if (!emlml_f32_is_finite(knn->scale[f]) || !emlml_f32_is_finite(knn->offset[f])) {
+                return emlml_fail(err, EMLML_E_KNN_QUANT_NONFINITE, f, 0, 0);
+            }
+        }
+    }
+    if (m->task == EMLML_TASK_CLASSIFIER) {
+        const uint16_t *cls = (const uint16_t *)knn->targets;
+        for (uint32_t s = 0; s < knn->n_samples; s++) {
+            if (cls[s] >= m->n_outputs) {
+                return emlml_fail(err, EMLML_E_KNN_CLASS, s, cls[s], 0);
+            }
+        }
+    }
+    return EMLML_OK;
+}
+
+emlml_status_t emlml_knn_load(emlml_model_t *m, const emlml_sections_t *s, uint32_t *arena_needed, emlml_error_t *err) {
+    emlml_knn_t *knn = &m->u.knn;
+    emlml_status_t st = read_params(m, &s->by_id[EMLML_SEC_KNN_PARAMS], err);
+    if (st != EMLML_OK) {
+        return st;
+    }
+    const emlml_section_t *samples = &s->by_id[EMLML_SEC_KNN_SAMPLES];
+    const emlml_section_t *quant = &s->by_id[EMLML_SEC_KNN_QUANT];
+    const emlml_section_t *targets = &s->by_id[EMLML_SEC_KNN_TARGETS];
+    uint64_t n_values = (uint64_t)knn->n_samples * m->n_inputs;
+    if ((st = need_section(samples, EMLML_SEC_KNN_SAMPLES, n_values * sample_item_size(knn->sample_type), err)) != EMLML_OK) {
+        return st;
+    }
+    uint32_t target_size = m->task == EMLML_TASK_CLASSIFIER ? 2u : 4u;
+    if ((st = need_section(targets, EMLML_SEC_KNN_TARGETS, (uint64_t)knn->n_samples * target_size, err)) != EMLML_OK) {
+        return st;
+    }
+    knn->samples = samples->data;
+    knn->targets = targets->data;
+    knn->scale = NULL;
+    knn->offset = NULL;
+    if (knn->sample_type == EMLML_KNN_SAMPLES_F32) {
+        if (quant->data != NULL) {
+            return emlml_fail(err, EMLML_E_SECTION_UNKNOWN, EMLML_SEC_KNN_QUANT, 0, 0);
+        }
+    } else {
+        if ((st = need_section(quant, EMLML_SEC_KNN_QUANT, 8u * (uint64_t)m->n_inputs, err)) != EMLML_OK) {
+            return st;
+        }
+        knn->scale = (const float *)(const void *)quant->data;
+        knn->offset = knn->scale + m->n_inputs;
+    }
+    if ((st = check_values(m, err)) != EMLML_OK) {
+        return st;
+    }
+    *arena_needed = 4u * m->n_inputs + 8u * knn->k + 4u * m->n_outputs;
+    return EMLML_OK;
+}
+
+// Stored value of feature f of sample s, as float32 (multiply then add, never fused:
+// the build uses -ffp-contract=off).
+static inline float sample_value(const emlml_knn_t *knn, uint32_t n_inputs, uint32_t s, uint32_t f) {
+    uint32_t i = s * n_inputs + f;
+    switch (knn->sample_type) {
+        case EMLML_KNN_SAMPLES_I8: {
+            float scaled = knn->scale[f] * (float)((const int8_t *)knn->samples)[i];
+            return knn->offset[f] + scaled;
+        }
+        case EMLML_KNN_SAMPLES_I16: {
+            float scaled = knn->scale[f] * (float)((const int16_t *)knn->samples)[i];
+            return knn->offset[f] + scaled;
+        }
+        default:
+            return ((const float *)knn->samples)[i];
+    }
+}
+
+static float distance(const emlml_model_t *m, const float *query, uint32_t s) {
+    const emlml_knn_t *knn = &m->u.knn;
+    float sum = 0.0f;
+    if (knn->metric == EMLML_KNN_EUCLIDEAN) {
+        for (uint32_t f = 0; f < m->n_inputs; f++) {
+            float diff = query[f] - sample_value(knn, m->n_inputs, s, f);
+            float square = diff * diff;
+            sum += square;
+        }
+    } else {
+        for (uint32_t f = 0; f < m->n_inputs; f++) {
+            float diff = query[f] - sample_value(knn, m->n_inputs, s, f);
+            sum += diff < 0.0f ? -diff : diff;
+        }
+    }
+    return sum;
+}
+
+// Keep the k smallest distances sorted ascending; a later sample never displaces an
+// equal distance, so ties go to the lower sample index.
+static void insert_neighbour(float *best_d, uint32_t *best_i, uint32_t *count, uint32_t k, float d, uint32_t s) {
+    uint32_t pos = *count < k ? (*count)++ : k;
+    if (pos == k) {
+        if (!(d < best_d[k - 1])) {
+            return;
+        }
+        pos = k - 1;
+    }
+    while (pos > 0 && d < best_d[pos - 1]) {
+        best_d[pos] = best_d[pos - 1];
+        best_i[pos] = best_i[pos - 1];
+        pos--;
+    }
+    best_d[pos] = d;
+    best_i[pos] = s;
+}
+
+// Turn summed distances into weights in place (FORMAT.md, kNN step 4 and 5).
+static void neighbour_weights(const emlml_knn_t *knn, float *best_d) {
+    int any_zero = 0;
+    for (uint32_t j = 0; j < knn->k; j++) {
+        if (knn->metric == EMLML_KNN_EUCLIDEAN) {
+            best_d[j] = emlml_sqrtf(best_d[j]);
+        }
+        any_zero |= best_d[j] == 0.0f;
+    }
+    for (uint32_t j = 0; j < knn->k; j++) {
+        if (knn->weights == EMLML_KNN_UNIFORM) {
+            best_d[j] = 1.0f;
+        } else if (any_zero) {
+            best_d[j] = best_d[j] == 0.0f ? 1.0f : 0.0f;
+        } else {
+            best_d[j] = 1.0f / best_d[j];
+        }
+    }
+}
+
+static void vote(const emlml_model_t *m, const float *weight, const uint32_t *index, float *out) {
+    const emlml_knn_t *knn = &m->u.knn;
+    if (m->task == EMLML_TASK_CLASSIFIER) {
+        const uint16_t *cls = (const uint16_t *)knn->targets;
+        for (uint32_t c = 0; c < m->n_outputs; c++) {
+            out[c] = 0.0f;
+        }
+        for (uint32_t j = 0; j < knn->k; j++) {
+            out[cls[index[j]]] += weight[j];
+        }
+        float total = 0.0f;
+        for (uint32_t c = 0; c < m->n_outputs; c++) {
+            total += out[c];
+        }
+        for (uint32_t c = 0; c < m->n_outputs; c++) {
+            out[c] /= total;
+        }
+    } else {
+        const float *y = (const float *)knn->targets;
+        float weighted = 0.0f;
+        float total = 0.0f;
+        for (uint32_t j = 0; j < knn->k; j++) {
+            float term = weight[j] * y[index[j]];
+            weighted += term;
+            total += weight[j];
+        }
+        out[0] = weighted / total;
+    }
+}
+
+const float *emlml_knn_predict(const emlml_model_t *m, const void *input, void *arena, emlml_error_t *err) {
+    const emlml_knn_t *knn = &m->u.knn;
+    float *query = (float *)arena;
+    float *best_d = query + m->n_inputs;
+    uint32_t *best_i = (uint32_t *)(best_d + knn->k);
+    float *out = (float *)(best_i + knn->k);
+    for (uint32_t f = 0; f < m->n_inputs; f++) {
+        query[f] = emlml_input_as_f32(input, m->input_type, f);
+        if (!emlml_f32_is_finite(query[f])) {
+            emlml_fail(err, EMLML_E_INPUT_NONFINITE, f, 0, 0);
+            return NULL;
+        }
+    }
+    uint32_t count = 0;
+    for (uint32_t s = 0; s < knn->n_samples; s++) {
+        insert_neighbour(best_d, best_i, &count, knn->k, distance(m, query, s), s);
+    }
+    neighbour_weights(knn, best_d);
+    vote(m, best_d, best_i, out);
+    return out;
+}

@@ -1,0 +1,395 @@
+// The `emlml` MicroPython module: the only file that includes MicroPython headers.
+// It checks arguments at the boundary and hands buffers to the C core in core/;
+// it does no arithmetic on model data.
+//
+// Built two ways from this one file: as a user C module (the tables at the end) and
+// as a native .mpy (emlml_natmod.c includes this file and builds the type at run time).
+//
+//   import emlml
+//   m = emlml.load('m.bin')        # a path, or bytes / bytearray / memoryview (used in place)
+//   m.predict(x)                   # class index (int) or regression value (float)
+//   m.predict_proba(x, out=None)   # array('f') of class probabilities
+#include "py/runtime.h"
+
+#include "core/emlml.h"
+
+#define EMLML_VERSION_STR "0.1.0"
+
+#if MICROPY_ENABLE_DYNRUNTIME
+// The native .mpy API has no MemoryError object: look it up by name.
+#define EMLML_MEMORY_ERROR ((const mp_obj_type_t *)MP_OBJ_TO_PTR(mp_load_global(MP_QSTR_MemoryError)))
+#define EMLML_RUNTIME_ERROR (&mp_type_RuntimeError)
+#else
+#define EMLML_MEMORY_ERROR (&mp_type_MemoryError)
+#define EMLML_RUNTIME_ERROR (&mp_type_RuntimeError)
+static const mp_obj_type_t emlml_model_type;
+#define EMLML_MODEL_TYPE (&emlml_model_type)
+#endif
+
+// bytearray's buffer typecode (py/binary.h); bytes and array('B') report 'B'.
+#define EMLML_BYTEARRAY_TYPECODE 1
+
+typedef struct _emlml_model_obj_t {
+    mp_obj_base_t base;
+    mp_obj_t blob_obj;    // owns the blob memory the model points into
+    void *arena;          // model.arena_bytes of working memory, allocated at load
+    uint8_t busy;         // set while predict runs, to refuse re-entrant use
+    emlml_model_t model;
+} emlml_model_obj_t;
+
+static NORETURN void raise_formatted(const mp_obj_type_t *type, const char *fmt, uint32_t a, uint32_t b, uint32_t c) {
+    char msg[112];
+    size_t len = emlml_format(msg, sizeof(msg), fmt, a, b, c);
+    mp_raise_type_arg(type, mp_obj_new_str(msg, len));
+}
+
+static NORETURN void raise_core_error(const emlml_error_t *err) {
+    char msg[112];
+    size_t len = emlml_error_format(err, msg, sizeof(msg));
+    mp_raise_type_arg(&mp_type_ValueError, mp_obj_new_str(msg, len));
+}
+
+// m_malloc of a native module returns NULL when the heap is full instead of raising.
+static void *alloc_or_raise(size_t n) {
+    void *p = m_malloc(n);
+    if (p == NULL) {
+        raise_formatted(EMLML_MEMORY_ERROR, "emlml: no memory for %u bytes", (uint32_t)n, 0, 0);
+    }
+    return p;
+}
+
+static char input_typecode(uint8_t input_type) {
+    switch (input_type) {
+        case EMLML_INPUT_I8: return 'b';
+        case EMLML_INPUT_U8: return 'B';
+        case EMLML_INPUT_I16: return 'h';
+        default: return 'f';
+    }
+}
+
+/******************************************************************************/
+// Loading
+
+// A path is opened; a file object that exposes its bytes (a ROMFS file) is used in
+// place, any other file is read into a bytes object.
+static mp_obj_t blob_from_path(mp_obj_t path) {
+    mp_obj_t open_args[2] = {path, MP_OBJ_NEW_QSTR(MP_QSTR_rb)};
+    mp_obj_t file = mp_call_function_n_kw(mp_load_global(MP_QSTR_open), 2, 0, open_args);
+    mp_buffer_info_t info;
+    if (mp_get_buffer(file, &info, MP_BUFFER_READ)) {
+        return file;
+    }
+    mp_obj_t data = mp_call_function_n_kw(mp_load_attr(file, MP_QSTR_read), 0, 0, NULL);
+    mp_call_function_n_kw(mp_load_attr(file, MP_QSTR_close), 0, 0, NULL);
+    return data;
+}
+
+static mp_obj_t mod_emlml_load(mp_obj_t src) {
+    mp_obj_t blob_obj = mp_obj_is_str(src) ? blob_from_path(src) : src;
+    mp_buffer_info_t blob;
+    if (!mp_get_buffer(blob_obj, &blob, MP_BUFFER_READ)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("load() takes a path or a bytes, bytearray or memoryview"));
+    }
+    emlml_model_t model;
+    emlml_error_t err;
+    if (emlml_load(&model, (const uint8_t *)blob.buf, blob.len, &err) != EMLML_OK) {
+        raise_core_error(&err);
+    }
+    // Arena first: if the object allocation then fails, nothing refers to the arena.
+    void *arena = alloc_or_raise(model.arena_bytes);
+    emlml_model_obj_t *self = alloc_or_raise(sizeof(emlml_model_obj_t));
+    self->base.type = EMLML_MODEL_TYPE;
+    self->blob_obj = blob_obj;
+    self->arena = arena;
+    self->busy = 0;
+    self->model = model;
+    return MP_OBJ_FROM_PTR(self);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(emlml_load_obj, mod_emlml_load);
+
+/******************************************************************************/
+// Inputs
+
+static int typecode_matches(const emlml_model_t *m, int typecode) {
+    if (m->input_type == EMLML_INPUT_U8 && typecode == EMLML_BYTEARRAY_TYPECODE) {
+        return 1;
+    }
+    return typecode == input_typecode(m->input_type);
+}
+
+static NORETURN void raise_wrong_length(const emlml_model_t *m, size_t got) {
+    raise_formatted(&mp_type_ValueError, "expected %u inputs, got %u", m->n_inputs, (uint32_t)got, 0);
+}
+
+// Convert a list or tuple of numbers into a fresh buffer of the model's input type.
+static void *input_from_sequence(const emlml_model_t *m, mp_obj_t seq) {
+    size_t len;
+    mp_obj_t *items;
+    mp_obj_get_array(seq, &len, &items);
+    if (len != m->n_inputs) {
+        raise_wrong_length(m, len);
+    }
+    void *buf = alloc_or_raise(len * emlml_input_item_size(m->input_type));
+    for (size_t i = 0; i < len; i++) {
+        if (m->input_type == EMLML_INPUT_F32) {
+            ((float *)buf)[i] = mp_obj_get_float_to_f(items[i]);
+            continue;
+        }
+        mp_int_t v = mp_obj_get_int(items[i]);
+        mp_int_t lo = m->input_type == EMLML_INPUT_I8 ? -128 : m->input_type == EMLML_INPUT_U8 ? 0 : -32768;
+        mp_int_t hi = m->input_type == EMLML_INPUT_I8 ? 127 : m->input_type == EMLML_INPUT_U8 ? 255 : 32767;
+        if (v < lo || v > hi) {
+            raise_formatted(&mp_type_ValueError, "input %u out of range for array('%c')", (uint32_t)i, (uint32_t)input_typecode(m->input_type), 0);
+        }
+        if (m->input_type == EMLML_INPUT_I8) {
+            ((int8_t *)buf)[i] = (int8_t)v;
+        } else if (m->input_type == EMLML_INPUT_U8) {
+            ((uint8_t *)buf)[i] = (uint8_t)v;
+        } else {
+            ((int16_t *)buf)[i] = (int16_t)v;
+        }
+    }
+    return buf;
+}
+
+// The model's input as a pointer the core can read. *owned is set when it was
+// allocated here (list or tuple input) and should be freed after use.
+static const void *get_input(const emlml_model_t *m, mp_obj_t x, void **owned) {
+    mp_buffer_info_t info;
+    *owned = NULL;
+    if (mp_get_buffer(x, &info, MP_BUFFER_READ)) {
+        if (!typecode_matches(m, info.typecode)) {
+            char tc = input_typecode(m->input_type);
+            if (m->input_type == EMLML_INPUT_U8) {
+                raise_formatted(&mp_type_TypeError, "this model takes array('B'), bytes, bytearray or a list, not typecode '%c'", (uint32_t)info.typecode, 0, 0);
+            }
+            raise_formatted(&mp_type_TypeError, "this model takes array('%c') or a list, not typecode '%c'", (uint32_t)tc, (uint32_t)info.typecode, 0);
+        }
+        uint32_t item = emlml_input_item_size(m->input_type);
+        if (info.len / item != m->n_inputs || info.len % item != 0) {
+            raise_wrong_length(m, info.len / item);
+        }
+        if (((uintptr_t)info.buf & (item - 1u)) != 0) {
+            mp_raise_ValueError(MP_ERROR_TEXT("input buffer is not aligned for its type"));
+        }
+        return info.buf;
+    }
+    if (mp_obj_is_type(x, &mp_type_list) || mp_obj_is_type(x, &mp_type_tuple)) {
+        *owned = input_from_sequence(m, x);
+        return *owned;
+    }
+    mp_raise_TypeError(MP_ERROR_TEXT("input must be an array, bytes, bytearray, memoryview, list or tuple"));
+}
+
+/******************************************************************************/
+// Prediction
+
+// Run the core on x; copy the outputs into `out` (n_outputs floats) when given.
+// The busy flag is held only around the core call and the copy, which cannot raise.
+static void run_model(emlml_model_obj_t *self, mp_obj_t x, float *out, float *first) {
+    const emlml_model_t *m = &self->model;
+    void *owned;
+    const void *input = get_input(m, x, &owned);
+    if (self->busy) {
+        mp_raise_msg(EMLML_RUNTIME_ERROR, MP_ERROR_TEXT("model is busy: predict is not re-entrant"));
+    }
+    self->busy = 1;
+    emlml_error_t err;
+    const float *result = emlml_predict(m, input, self->arena, &err);
+    if (result != NULL) {
+        if (out != NULL) {
+            for (uint32_t i = 0; i < m->n_outputs; i++) {
+                out[i] = result[i];
+            }
+        }
+        *first = m->task == EMLML_TASK_CLASSIFIER ? (float)emlml_argmax(result, m->n_outputs) : result[0];
+    }
+    self->busy = 0;
+    if (owned != NULL) {
+        m_free(owned);
+    }
+    if (result == NULL) {
+        raise_core_error(&err);
+    }
+}
+
+static mp_obj_t emlml_model_predict(mp_obj_t self_in, mp_obj_t x) {
+    emlml_model_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    float first = 0.0f;
+    run_model(self, x, NULL, &first);
+    if (self->model.task == EMLML_TASK_CLASSIFIER) {
+        return mp_obj_new_int((mp_int_t)first);
+    }
+    return mp_obj_new_float_from_f(first);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(emlml_model_predict_obj, emlml_model_predict);
+
+// A new array('f') of n floats (contents to be overwritten).
+static mp_obj_t new_float_array(emlml_model_obj_t *self) {
+    mp_obj_t array_module = mp_import_name(MP_QSTR_array, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
+    mp_obj_t array_type = mp_load_attr(array_module, MP_QSTR_array);
+    // array('f', <bytearray>) copies raw bytes; any n_outputs * 4 bytes will do.
+    mp_obj_t args[2] = {
+        MP_OBJ_NEW_QSTR(MP_QSTR_f),
+        mp_obj_new_bytearray_by_ref(4u * self->model.n_outputs, self->arena),
+    };
+    return mp_call_function_n_kw(array_type, 2, 0, args);
+}
+
+// predict_proba(x, out=None). Arguments are parsed by hand: a native .mpy has no
+// constant qstrs or None for an mp_arg_t table.
+static mp_obj_t emlml_model_predict_proba(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
+    mp_obj_t out = n_args > 2 ? pos_args[2] : mp_const_none;
+    if (n_args > 3) {
+        mp_raise_TypeError(MP_ERROR_TEXT("predict_proba() takes x and an optional out"));
+    }
+    for (size_t i = 0; kw_args != NULL && i < kw_args->alloc; i++) {
+        if (!mp_map_slot_is_filled(kw_args, i)) {
+            continue;
+        }
+        if (kw_args->table[i].key != MP_OBJ_NEW_QSTR(MP_QSTR_out) || n_args > 2) {
+            mp_raise_TypeError(MP_ERROR_TEXT("predict_proba() takes one keyword argument: out"));
+        }
+        out = kw_args->table[i].value;
+    }
+    emlml_model_obj_t *self = MP_OBJ_TO_PTR(pos_args[0]);
+    if (self->model.task != EMLML_TASK_CLASSIFIER) {
+        mp_raise_TypeError(MP_ERROR_TEXT("predict_proba() is for classifiers; use predict() for a regressor"));
+    }
+    if (out == mp_const_none) {
+        out = new_float_array(self);
+    }
+    mp_buffer_info_t info;
+    if (!mp_get_buffer(out, &info, MP_BUFFER_WRITE) || info.typecode != 'f') {
+        mp_raise_TypeError(MP_ERROR_TEXT("out must be a writable array('f')"));
+    }
+    if (info.len != 4u * self->model.n_outputs) {
+        raise_formatted(&mp_type_ValueError, "out must hold %u floats, it holds %u", self->model.n_outputs, (uint32_t)(info.len / 4u), 0);
+    }
+    float first;
+    run_model(self, pos_args[1], (float *)info.buf, &first);
+    return out;
+}
+static MP_DEFINE_CONST_FUN_OBJ_KW(emlml_model_predict_proba_obj, 2, emlml_model_predict_proba);
+
+/******************************************************************************/
+// Attributes (read-only)
+
+static mp_obj_t meta_string(const emlml_model_t *m, uint16_t tag, uint32_t nth) {
+    const uint8_t *data;
+    uint32_t len;
+    if (!emlml_meta_find(m, tag, nth, &data, &len)) {
+        return mp_const_none;
+    }
+    return mp_obj_new_str((const char *)data, len);
+}
+
+static mp_obj_t labels_tuple(const emlml_model_t *m) {
+    mp_obj_t tuple = mp_obj_new_tuple(m->n_labels, NULL);
+    for (uint32_t i = 0; i < m->n_labels; i++) {
+        mp_obj_t label = meta_string(m, EMLML_META_LABEL, i);
+        ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(tuple))->items[i] = label;
+    }
+    return tuple;
+}
+
+static mp_obj_t input_shape_tuple(const emlml_model_t *m) {
+    const uint8_t *data;
+    uint32_t len;
+    if (!emlml_meta_find(m, EMLML_META_INPUT_SHAPE, 0, &data, &len) || len < 2) {
+        mp_obj_t n = mp_obj_new_int_from_uint(m->n_inputs);
+        return mp_obj_new_tuple(1, &n);
+    }
+    mp_obj_t tuple = mp_obj_new_tuple(len / 2u, NULL);
+    for (uint32_t i = 0; i < len / 2u; i++) {
+        uint32_t dim = (uint32_t)data[2 * i] | ((uint32_t)data[2 * i + 1] << 8);
+        ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(tuple))->items[i] = MP_OBJ_NEW_SMALL_INT(dim);
+    }
+    return tuple;
+}
+
+// Heap bytes this model holds: the object and its arena (the blob is the caller's).
+static uint32_t model_ram(const emlml_model_obj_t *self) {
+    return (uint32_t)sizeof(emlml_model_obj_t) + self->model.arena_bytes;
+}
+
+static void emlml_model_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
+    if (dest[0] != MP_OBJ_NULL) {
+        return;  // no stores or deletes: attributes are read-only
+    }
+    emlml_model_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    const emlml_model_t *m = &self->model;
+    // qstrs are not compile-time constants in a native .mpy, so no switch here.
+    if (attr == MP_QSTR_predict) {
+        dest[0] = MP_OBJ_FROM_PTR(&emlml_model_predict_obj);
+        dest[1] = self_in;
+    } else if (attr == MP_QSTR_predict_proba) {
+        dest[0] = MP_OBJ_FROM_PTR(&emlml_model_predict_proba_obj);
+        dest[1] = self_in;
+    } else if (attr == MP_QSTR_kind) {
+        dest[0] = MP_OBJ_NEW_QSTR(m->kind == EMLML_KIND_TREES ? MP_QSTR_trees : MP_QSTR_knn);
+    } else if (attr == MP_QSTR_task) {
+        dest[0] = MP_OBJ_NEW_QSTR(m->task == EMLML_TASK_CLASSIFIER ? MP_QSTR_classifier : MP_QSTR_regressor);
+    } else if (attr == MP_QSTR_n_inputs) {
+        dest[0] = mp_obj_new_int_from_uint(m->n_inputs);
+    } else if (attr == MP_QSTR_n_outputs) {
+        dest[0] = mp_obj_new_int_from_uint(m->n_outputs);
+    } else if (attr == MP_QSTR_input_type) {
+        char tc = input_typecode(m->input_type);
+        dest[0] = mp_obj_new_str(&tc, 1);
+    } else if (attr == MP_QSTR_input_shape) {
+        dest[0] = input_shape_tuple(m);
+    } else if (attr == MP_QSTR_labels) {
+        dest[0] = labels_tuple(m);
+    } else if (attr == MP_QSTR_name) {
+        dest[0] = meta_string(m, EMLML_META_NAME, 0);
+    } else if (attr == MP_QSTR_producer) {
+        dest[0] = meta_string(m, EMLML_META_PRODUCER, 0);
+    } else if (attr == MP_QSTR_ram) {
+        dest[0] = mp_obj_new_int_from_uint(model_ram(self));
+    } else if (attr == MP_QSTR_blob_size) {
+        dest[0] = mp_obj_new_int_from_uint(m->size);
+    }
+}
+
+static void emlml_model_print(const mp_print_t *print, mp_obj_t self_in, mp_print_kind_t kind) {
+    (void)kind;
+    emlml_model_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    const emlml_model_t *m = &self->model;
+    mp_printf(print, "<emlml.Model %s %s, %u inputs, %u outputs, %u blob bytes>",
+        m->kind == EMLML_KIND_TREES ? "trees" : "knn",
+        m->task == EMLML_TASK_CLASSIFIER ? "classifier" : "regressor",
+        (unsigned)m->n_inputs, (unsigned)m->n_outputs, (unsigned)m->size);
+}
+
+/******************************************************************************/
+// Tables for the user C module build (the native .mpy builds these in mpy_init).
+
+#if !MICROPY_ENABLE_DYNRUNTIME
+
+static MP_DEFINE_CONST_OBJ_TYPE(
+    emlml_model_type,
+    MP_QSTR_Model,
+    MP_TYPE_FLAG_NONE,
+    attr, emlml_model_attr,
+    print, emlml_model_print
+    );
+
+static MP_DEFINE_STR_OBJ(emlml_version_obj, EMLML_VERSION_STR);
+
+static const mp_rom_map_elem_t emlml_module_globals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_emlml) },
+    { MP_ROM_QSTR(MP_QSTR_load), MP_ROM_PTR(&emlml_load_obj) },
+    { MP_ROM_QSTR(MP_QSTR_Model), MP_ROM_PTR(&emlml_model_type) },
+    { MP_ROM_QSTR(MP_QSTR___version__), MP_ROM_PTR(&emlml_version_obj) },
+};
+static MP_DEFINE_CONST_DICT(emlml_module_globals, emlml_module_globals_table);
+
+const mp_obj_module_t emlml_user_cmodule = {
+    .base = { &mp_type_module },
+    .globals = (mp_obj_dict_t *)&emlml_module_globals,
+};
+
+MP_REGISTER_MODULE(MP_QSTR_emlml, emlml_user_cmodule);
+
+#endif // !MICROPY_ENABLE_DYNRUNTIME

@@ -1,0 +1,160 @@
+// Decision trees, random forests and extra trees (docs/FORMAT.md, Trees).
+//
+// Inputs become signed 32-bit keys that order like the values, so a split is one
+// integer compare: no float compare (and no soft-float call on an FPU-less core) in
+// the walk. Children point forward, checked at load, so every walk ends at a leaf.
+#include "emlml_internal.h"
+
+static emlml_status_t check_section_sizes(const emlml_model_t *m, const emlml_sections_t *s, emlml_error_t *err) {
+    static const uint8_t ids[3] = {EMLML_SEC_TREE_ROOTS, EMLML_SEC_TREE_NODES, EMLML_SEC_TREE_LEAVES};
+    for (int i = 0; i < 3; i++) {
+        const emlml_section_t *sec = &s->by_id[ids[i]];
+        uint32_t unit = ids[i] == EMLML_SEC_TREE_ROOTS ? 4u
+            : ids[i] == EMLML_SEC_TREE_NODES ? (uint32_t)sizeof(emlml_tree_node_t)
+            : 4u * m->n_outputs;
+        if (sec->data == NULL) {
+            return emlml_fail(err, EMLML_E_SECTION_MISSING, ids[i], 0, 0);
+        }
+        if (sec->size % unit != 0) {
+            return emlml_fail(err, EMLML_E_SECTION_SIZE, ids[i], sec->size, unit);
+        }
+    }
+    return EMLML_OK;
+}
+
+static emlml_status_t check_roots(const emlml_trees_t *t, emlml_error_t *err) {
+    if (t->n_trees < 1 || t->n_trees > EMLML_MAX_TREES) {
+        return emlml_fail(err, EMLML_E_TREE_COUNT, t->n_trees, 0, 0);
+    }
+    for (uint32_t i = 0; i < t->n_trees; i++) {
+        uint32_t root = t->roots[i];
+        uint32_t lowest = i == 0 ? 0 : t->roots[i - 1] + 1;
+        if (root >= t->n_nodes || root < lowest || (i == 0 && root != 0)) {
+            return emlml_fail(err, EMLML_E_TREE_ROOT, i, root, 0);
+        }
+    }
+    return EMLML_OK;
+}
+
+static emlml_status_t check_tree_nodes(const emlml_model_t *m, uint32_t tree, emlml_error_t *err) {
+    const emlml_trees_t *t = &m->u.trees;
+    uint32_t start = t->roots[tree];
+    uint32_t end = tree + 1 < t->n_trees ? t->roots[tree + 1] : t->n_nodes;
+    for (uint32_t i = start; i < end; i++) {
+        const emlml_tree_node_t *node = &t->nodes[i];
+        if (node->feature == EMLML_TREE_LEAF) {
+            if (node->right != 0) {
+                return emlml_fail(err, EMLML_E_TREE_LEAF_CHILD, tree, i - start, 0);
+            }
+            if (node->key < 0 || (uint32_t)node->key >= t->n_leaves) {
+                return emlml_fail(err, EMLML_E_TREE_LEAF, tree, i - start, (uint32_t)node->key);
+            }
+        } else {
+            if (node->feature >= m->n_inputs) {
+                return emlml_fail(err, EMLML_E_TREE_FEATURE, tree, i - start, node->feature);
+            }
+            if (node->right == 0 || node->right >= end - i) {
+                return emlml_fail(err, EMLML_E_TREE_CHILD, tree, i - start, 0);
+            }
+        }
+    }
+    return EMLML_OK;
+}
+
+emlml_status_t emlml_trees_load(emlml_model_t *m, const emlml_sections_t *s, uint32_t *arena_needed, emlml_error_t *err) {
+    emlml_status_t st = check_section_sizes(m, s, err);
+    if (st != EMLML_OK) {
+        return st;
+    }
+    emlml_trees_t *t = &m->u.trees;
+    const emlml_section_t *roots = &s->by_id[EMLML_SEC_TREE_ROOTS];
+    const emlml_section_t *nodes = &s->by_id[EMLML_SEC_TREE_NODES];
+    const emlml_section_t *leaves = &s->by_id[EMLML_SEC_TREE_LEAVES];
+    // Sections are 4-byte aligned (checked by the loader), so these casts are aligned.
+    t->roots = (const uint32_t *)(const void *)roots->data;
+    t->nodes = (const emlml_tree_node_t *)(const void *)nodes->data;
+    t->leaves = (const float *)(const void *)leaves->data;
+    t->n_trees = roots->size / 4u;
+    t->n_nodes = nodes->size / (uint32_t)sizeof(emlml_tree_node_t);
+    t->n_leaves = leaves->size / (4u * m->n_outputs);
+    if ((st = check_roots(t, err)) != EMLML_OK) {
+        return st;
+    }
+    for (uint32_t tree = 0; tree < t->n_trees; tree++) {
+        if ((st = check_tree_nodes(m, tree, err)) != EMLML_OK) {
+            return st;
+        }
+    }
+    *arena_needed = 4u * m->n_inputs + 4u * m->n_outputs;
+    return EMLML_OK;
+}
+
+// The key of a float32: its bit pattern as a signed integer, with the magnitude bits
+// of negative numbers flipped so that keys order as the floats do.
+static inline int32_t float_key(uint32_t bits) {
+    uint32_t negative_mask = 0u - (bits >> 31);
+    return (int32_t)(bits ^ (negative_mask & 0x7FFFFFFFu));
+}
+
+static emlml_status_t input_keys(const emlml_model_t *m, const void *input, int32_t *keys, emlml_error_t *err) {
+    uint32_t n = m->n_inputs;
+    switch (m->input_type) {
+        case EMLML_INPUT_I8:
+            for (uint32_t f = 0; f < n; f++) {
+                keys[f] = ((const int8_t *)input)[f];
+            }
+            break;
+        case EMLML_INPUT_U8:
+            for (uint32_t f = 0; f < n; f++) {
+                keys[f] = ((const uint8_t *)input)[f];
+            }
+            break;
+        case EMLML_INPUT_I16:
+            for (uint32_t f = 0; f < n; f++) {
+                keys[f] = ((const int16_t *)input)[f];
+            }
+            break;
+        default:
+            for (uint32_t f = 0; f < n; f++) {
+                uint32_t bits = ((const uint32_t *)input)[f];
+                if ((bits & 0x7F800000u) == 0x7F800000u) {
+                    return emlml_fail(err, EMLML_E_INPUT_NONFINITE, f, 0, 0);
+                }
+                keys[f] = float_key(bits);
+            }
+            break;
+    }
+    return EMLML_OK;
+}
+
+static inline const emlml_tree_node_t *walk(const emlml_tree_node_t *node, const int32_t *keys) {
+    while (node->feature != EMLML_TREE_LEAF) {
+        node += keys[node->feature] <= node->key ? 1u : node->right;
+    }
+    return node;
+}
+
+const float *emlml_trees_predict(const emlml_model_t *m, const void *input, void *arena, emlml_error_t *err) {
+    const emlml_trees_t *t = &m->u.trees;
+    int32_t *keys = (int32_t *)arena;
+    float *acc = (float *)arena + m->n_inputs;
+    uint32_t n_out = m->n_outputs;
+    if (input_keys(m, input, keys, err) != EMLML_OK) {
+        return NULL;
+    }
+    for (uint32_t o = 0; o < n_out; o++) {
+        acc[o] = 0.0f;
+    }
+    for (uint32_t tree = 0; tree < t->n_trees; tree++) {
+        const emlml_tree_node_t *leaf = walk(&t->nodes[t->roots[tree]], keys);
+        const float *value = t->leaves + (uint32_t)leaf->key * n_out;
+        for (uint32_t o = 0; o < n_out; o++) {
+            acc[o] += value[o];
+        }
+    }
+    float n_trees = (float)t->n_trees;
+    for (uint32_t o = 0; o < n_out; o++) {
+        acc[o] /= n_trees;
+    }
+    return acc;
+}
