@@ -5,6 +5,16 @@
 // the walk. Children point forward, checked at load, so every walk ends at a leaf.
 #include "emlml_internal.h"
 
+// Interleaved walks pay off on out-of-order cores; a microcontroller walks one tree
+// at a time (fewest instructions). Both give the same leaves.
+#ifndef EMLML_TREES_INTERLEAVE
+#if defined(__x86_64__) || defined(__aarch64__)
+#define EMLML_TREES_INTERLEAVE 1
+#else
+#define EMLML_TREES_INTERLEAVE 0
+#endif
+#endif
+
 static emlml_status_t check_section_sizes(const emlml_model_t *m, const emlml_sections_t *s, emlml_error_t *err) {
     static const uint8_t ids[3] = {EMLML_SEC_TREE_ROOTS, EMLML_SEC_TREE_NODES, EMLML_SEC_TREE_LEAVES};
     for (int i = 0; i < 3; i++) {
@@ -96,42 +106,73 @@ static inline int32_t float_key(uint32_t bits) {
     return (int32_t)(bits ^ (negative_mask & 0x7FFFFFFFu));
 }
 
-static emlml_status_t input_keys(const emlml_model_t *m, const void *input, int32_t *keys, emlml_error_t *err) {
-    uint32_t n = m->n_inputs;
-    switch (m->input_type) {
-        case EMLML_INPUT_I8:
-            for (uint32_t f = 0; f < n; f++) {
-                keys[f] = ((const int8_t *)input)[f];
-            }
-            break;
-        case EMLML_INPUT_U8:
-            for (uint32_t f = 0; f < n; f++) {
-                keys[f] = ((const uint8_t *)input)[f];
-            }
-            break;
-        case EMLML_INPUT_I16:
-            for (uint32_t f = 0; f < n; f++) {
-                keys[f] = ((const int16_t *)input)[f];
-            }
-            break;
-        default:
-            for (uint32_t f = 0; f < n; f++) {
-                uint32_t bits = ((const uint32_t *)input)[f];
-                if ((bits & 0x7F800000u) == 0x7F800000u) {
-                    return emlml_fail(err, EMLML_E_INPUT_NONFINITE, f, 0, 0);
-                }
-                keys[f] = float_key(bits);
-            }
-            break;
+// Float inputs are walked on their raw bits (keys made on the fly for the few
+// features a walk visits); a NaN or infinity anywhere refuses the whole input.
+static emlml_status_t check_finite(const uint32_t *bits, uint32_t n, emlml_error_t *err) {
+    // An all-ones exponent plus one exponent step carries into bit 31; any other
+    // exponent does not. No early exit: the common case stays a tight loop.
+    uint32_t carry = 0;
+    for (uint32_t f = 0; f < n; f++) {
+        carry |= (bits[f] & 0x7F800000u) + 0x00800000u;
     }
-    return EMLML_OK;
+    if ((carry & 0x80000000u) == 0) {
+        return EMLML_OK;
+    }
+    uint32_t f = 0;
+    while ((bits[f] & 0x7F800000u) != 0x7F800000u) {
+        f++;
+    }
+    return emlml_fail(err, EMLML_E_INPUT_NONFINITE, f, 0, 0);
 }
 
-static inline const emlml_tree_node_t *walk(const emlml_tree_node_t *node, const int32_t *keys) {
+// Integer inputs are widened to int32 keys once, then walked.
+static void integer_keys(const emlml_model_t *m, const void *input, int32_t *keys) {
+    for (uint32_t f = 0; f < m->n_inputs; f++) {
+        keys[f] = m->input_type == EMLML_INPUT_I8 ? ((const int8_t *)input)[f]
+            : m->input_type == EMLML_INPUT_U8 ? ((const uint8_t *)input)[f]
+            : ((const int16_t *)input)[f];
+    }
+}
+
+// The key of input f: float inputs are read as raw bits and keyed on the fly (a
+// walk visits few features); integer inputs were widened to keys beforehand.
+static inline int32_t input_key(const void *src, uint32_t f, int float_input) {
+    return float_input ? float_key(((const uint32_t *)src)[f]) : ((const int32_t *)src)[f];
+}
+
+static inline const emlml_tree_node_t *walk(const emlml_tree_node_t *node, const void *src, int float_input) {
     while (node->feature != EMLML_TREE_LEAF) {
-        node += keys[node->feature] <= node->key ? 1u : node->right;
+        node += input_key(src, node->feature, float_input) <= node->key ? 1u : node->right;
     }
     return node;
+}
+
+#if EMLML_TREES_INTERLEAVE
+// Four walks at once without branches on the comparisons. On an out-of-order core
+// the four chains of dependent loads overlap, where one branchy walk stalls on a
+// mispredicted branch at every other level. A lane that reached its leaf stays there
+// (step 0) and reads input 0, which always exists.
+static void walk4(const emlml_tree_node_t *nodes[4], const void *src, int float_input) {
+    uint32_t active;
+    do {
+        active = 0;
+        for (int j = 0; j < 4; j++) {
+            const emlml_tree_node_t *node = nodes[j];
+            uint32_t split_mask = 0u - (uint32_t)(node->feature != EMLML_TREE_LEAF);
+            int32_t key = input_key(src, node->feature & split_mask, float_input);
+            uint32_t right_mask = 0u - (uint32_t)(key > node->key);
+            uint32_t step = (1u + (right_mask & ((uint32_t)node->right - 1u))) & split_mask;
+            nodes[j] = node + step;
+            active |= split_mask;
+        }
+    } while (active != 0);
+}
+#endif
+
+static inline void add_leaf(float *restrict acc, const float *restrict value, uint32_t n_out) {
+    for (uint32_t o = 0; o < n_out; o++) {
+        acc[o] += value[o];
+    }
 }
 
 const float *emlml_trees_predict(const emlml_model_t *m, const void *input, void *arena, emlml_error_t *err) {
@@ -139,18 +180,34 @@ const float *emlml_trees_predict(const emlml_model_t *m, const void *input, void
     int32_t *keys = (int32_t *)arena;
     float *acc = (float *)arena + m->n_inputs;
     uint32_t n_out = m->n_outputs;
-    if (input_keys(m, input, keys, err) != EMLML_OK) {
-        return NULL;
+    int float_input = m->input_type == EMLML_INPUT_F32;
+    if (float_input) {
+        if (check_finite((const uint32_t *)input, m->n_inputs, err) != EMLML_OK) {
+            return NULL;
+        }
+    } else {
+        integer_keys(m, input, keys);
     }
     for (uint32_t o = 0; o < n_out; o++) {
         acc[o] = 0.0f;
     }
-    for (uint32_t tree = 0; tree < t->n_trees; tree++) {
-        const emlml_tree_node_t *leaf = walk(&t->nodes[t->roots[tree]], keys);
-        const float *value = t->leaves + (uint32_t)leaf->key * n_out;
-        for (uint32_t o = 0; o < n_out; o++) {
-            acc[o] += value[o];
+    const void *src = float_input ? input : (const void *)keys;
+    uint32_t tree = 0;
+#if EMLML_TREES_INTERLEAVE
+    for (; tree + 4 <= t->n_trees; tree += 4) {
+        const emlml_tree_node_t *leaf[4];
+        for (int j = 0; j < 4; j++) {
+            leaf[j] = &t->nodes[t->roots[tree + (uint32_t)j]];
         }
+        walk4(leaf, src, float_input);
+        for (int j = 0; j < 4; j++) {  // in tree order, as FORMAT.md adds them
+            add_leaf(acc, t->leaves + (uint32_t)leaf[j]->key * n_out, n_out);
+        }
+    }
+#endif
+    for (; tree < t->n_trees; tree++) {
+        const emlml_tree_node_t *leaf = walk(&t->nodes[t->roots[tree]], src, float_input);
+        add_leaf(acc, t->leaves + (uint32_t)leaf->key * n_out, n_out);
     }
     float n_trees = (float)t->n_trees;
     for (uint32_t o = 0; o < n_out; o++) {
