@@ -39,7 +39,7 @@ typedef struct _emlml_model_obj_t {
 
 static NORETURN void raise_formatted(const mp_obj_type_t *type, const char *fmt, uint32_t a, uint32_t b, uint32_t c) {
     char msg[112];
-    size_t len = emlml_format(msg, sizeof(msg), fmt, a, b, c);
+    size_t len = emlml_format(msg, sizeof(msg), fmt, a, b, c, 0);
     mp_raise_type_arg(type, mp_obj_new_str(msg, len));
 }
 

@@ -70,6 +70,7 @@ static inline emlml_status_t emlml_fail(emlml_error_t *err, emlml_status_t statu
     err->a = a;
     err->b = b;
     err->c = c;
+    err->d = 0;
     return status;
 }
 

@@ -38,7 +38,7 @@ static const char *status_template(emlml_status_t status) {
         case EMLML_E_TREE_COUNT: return "bad tree count %u (1..65535)";
         case EMLML_E_TREE_ROOT: return "tree %u: root %u out of order or range";
         case EMLML_E_TREE_CHILD: return "tree %u node %u: child index out of range";
-        case EMLML_E_TREE_FEATURE: return "tree %u node %u: feature %u out of range";
+        case EMLML_E_TREE_FEATURE: return "tree %u node %u: feature %u out of range (%u inputs)";
         case EMLML_E_TREE_LEAF: return "tree %u node %u: leaf index %u out of range";
         case EMLML_E_TREE_LEAF_CHILD: return "tree %u node %u: leaf with a child offset";
         case EMLML_E_KNN_K_RANGE: return "k %u out of range (1..1024)";
@@ -46,6 +46,7 @@ static const char *status_template(emlml_status_t status) {
         case EMLML_E_KNN_METRIC: return "unknown kNN metric %u";
         case EMLML_E_KNN_WEIGHTS: return "unknown kNN weights %u";
         case EMLML_E_KNN_SAMPLE_TYPE: return "unknown kNN sample type %u";
+        case EMLML_E_KNN_RESERVED: return "reserved byte of KNN_PARAMS is not zero";
         case EMLML_E_KNN_CLASS: return "sample %u: class index %u out of range";
         case EMLML_E_KNN_NONFINITE: return "sample %u feature %u is not finite";
         case EMLML_E_KNN_QUANT_NONFINITE: return "feature %u: scale or offset is not finite";
@@ -65,7 +66,7 @@ size_t emlml_error_format(const emlml_error_t *err, char *buf, size_t n) {
     if (e.status >= EMLML_STATUS_COUNT) {
         e.a = (uint32_t)e.status;
     }
-    return emlml_format(buf, n, tmpl, e.a, e.b, e.c);
+    return emlml_format(buf, n, tmpl, e.a, e.b, e.c, e.d);
 }
 
 // Append s (length len) to buf at *pos, keeping room for the NUL.
@@ -85,15 +86,15 @@ static void put_uint(char *buf, size_t n, size_t *pos, uint32_t v) {
     put_chars(buf, n, pos, digits + sizeof(digits) - count, count);
 }
 
-size_t emlml_format(char *buf, size_t n, const char *fmt, uint32_t a, uint32_t b, uint32_t c) {
-    const uint32_t args[3] = {a, b, c};
+size_t emlml_format(char *buf, size_t n, const char *fmt, uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
+    const uint32_t args[4] = {a, b, c, d};
     unsigned next = 0;
     size_t pos = 0;
     if (n == 0) {
         return 0;
     }
     for (const char *p = fmt; *p != '\0'; p++) {
-        if (p[0] == '%' && (p[1] == 'u' || p[1] == 'c') && next < 3) {
+        if (p[0] == '%' && (p[1] == 'u' || p[1] == 'c') && next < 4) {
             uint32_t v = args[next++];
             if (p[1] == 'u') {
                 put_uint(buf, n, &pos, v);

@@ -51,6 +51,7 @@ typedef enum {
     EMLML_E_KNN_METRIC,
     EMLML_E_KNN_WEIGHTS,
     EMLML_E_KNN_SAMPLE_TYPE,
+    EMLML_E_KNN_RESERVED,
     EMLML_E_KNN_CLASS,
     EMLML_E_KNN_NONFINITE,
     EMLML_E_KNN_QUANT_NONFINITE,
@@ -59,18 +60,18 @@ typedef enum {
     EMLML_STATUS_COUNT
 } emlml_status_t;
 
-// A status with up to three numbers that say where (section, tree, node, ...).
+// A status with up to four numbers that say where (section, tree, node, ...).
 typedef struct {
     emlml_status_t status;
-    uint32_t a, b, c;
+    uint32_t a, b, c, d;
 } emlml_error_t;
 
 // Write the message for `err` into buf (always NUL-terminated when n > 0).
 // Returns the message length without the NUL.
 size_t emlml_error_format(const emlml_error_t *err, char *buf, size_t n);
 
-// printf-like formatting of %u (uint32 args a, b, c in order), %c (a char from the
+// printf-like formatting of %u (uint32 args a, b, c, d in order), %c (a char from the
 // next arg) and %% into buf. Returns the length written without the NUL.
-size_t emlml_format(char *buf, size_t n, const char *fmt, uint32_t a, uint32_t b, uint32_t c);
+size_t emlml_format(char *buf, size_t n, const char *fmt, uint32_t a, uint32_t b, uint32_t c, uint32_t d);
 
 #endif // EMLML_STATUS_H

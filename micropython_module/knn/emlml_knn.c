@@ -48,7 +48,7 @@ static emlml_status_t read_params(emlml_model_t *m, const emlml_section_t *sec, 
         return emlml_fail(err, EMLML_E_KNN_SAMPLE_TYPE, knn->sample_type, 0, 0);
     }
     if (sec->data[11] != 0) {
-        return emlml_fail(err, EMLML_E_RESERVED, 0, 0, 0);
+        return emlml_fail(err, EMLML_E_KNN_RESERVED, 0, 0, 0);
     }
     return EMLML_OK;
 }

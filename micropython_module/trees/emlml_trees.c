@@ -61,7 +61,9 @@ static emlml_status_t check_tree_nodes(const emlml_model_t *m, uint32_t tree, em
             }
         } else {
             if (node->feature >= m->n_inputs) {
-                return emlml_fail(err, EMLML_E_TREE_FEATURE, tree, i - start, node->feature);
+                emlml_fail(err, EMLML_E_TREE_FEATURE, tree, i - start, node->feature);
+                err->d = m->n_inputs;
+                return EMLML_E_TREE_FEATURE;
             }
             if (node->right == 0 || node->right >= end - i) {
                 return emlml_fail(err, EMLML_E_TREE_CHILD, tree, i - start, 0);

@@ -1,0 +1,628 @@
+"""The emlml blob, version 1 (docs/FORMAT.md): constants, writer and checked reader.
+
+``read_blob`` runs every load check of FORMAT.md and raises ``BlobError`` (a
+``ValueError``) whose message is ``ERRORS[check]`` filled in. Order and wording follow the
+C loader (micropython_module/core/emlml_blob.c, emlml_status.c), so a blob with several
+faults gets the same message from both:
+
+1. envelope: length >= 48, magic, version, total_size vs buffer length (``truncated``
+   when shorter, ``trailing`` when longer), CRC;
+2. header fields: header_size, flags and reserved bytes, n_sections, kind, task,
+   input_type, n_inputs, n_outputs, a regressor's n_outputs == 1;
+3. section table: the table fits, then per entry in table order: size > 0, offset
+   4-byte aligned, inside ``[table_end, total_size)``, after the previous section, id
+   known and used by the kind, id not seen before;
+4. META records (each fits), then the label count;
+5. the kind's sections (``_check_trees`` / ``_check_knn`` give their order);
+6. arena_bytes equals what the kind needs.
+
+Tree messages give the tree index and the node index *within that tree*
+(``i - roots[t]``).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Iterable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+MAGIC = b"EMLB"
+VERSION = 1
+VERSION_MIN = 1
+VERSION_MAX = 1
+HEADER_SIZE = 48
+SECTION_ENTRY_SIZE = 12
+MAX_SECTIONS = 16
+SECTION_ALIGN = 8  # the writer's alignment; the reader requires 4
+MAX_INPUTS = 65534
+MAX_OUTPUTS = 65535
+MAX_TREES = 65535
+MAX_K = 1024
+LEAF = 0xFFFF  # node.feature of a leaf
+KNN_PARAMS_SIZE = 12
+
+_HEADER = struct.Struct("<4sHHIIHHBBHIII12s")
+_ENTRY = struct.Struct("<III")
+_KNN_PARAMS = struct.Struct("<IIBBBB")
+_META_RECORD = struct.Struct("<HH")
+assert _HEADER.size == HEADER_SIZE and _KNN_PARAMS.size == KNN_PARAMS_SIZE
+
+
+class Kind(IntEnum):
+    TREES = 1
+    KNN = 2
+    CNN_INT8 = 3  # reserved, not read by this version
+
+
+class Task(IntEnum):
+    CLASSIFIER = 0
+    REGRESSOR = 1
+
+
+class InputType(IntEnum):
+    FLOAT32 = 0
+    INT8 = 1
+    UINT8 = 2
+    INT16 = 3
+
+
+class SectionId(IntEnum):
+    META = 1
+    TREE_ROOTS = 16
+    TREE_NODES = 17
+    TREE_LEAVES = 18
+    KNN_PARAMS = 32
+    KNN_SAMPLES = 33
+    KNN_QUANT = 34
+    KNN_TARGETS = 35
+
+
+class MetaTag(IntEnum):
+    PRODUCER = 1
+    LABEL = 2
+    INPUT_SHAPE = 3
+    NAME = 4
+
+
+class Metric(IntEnum):
+    EUCLIDEAN = 0
+    MANHATTAN = 1
+
+
+class Weights(IntEnum):
+    UNIFORM = 0
+    DISTANCE = 1
+
+
+class SampleType(IntEnum):
+    FLOAT32 = 0
+    INT8 = 1
+    INT16 = 2
+
+
+INPUT_DTYPES: dict[InputType, np.dtype] = {
+    InputType.FLOAT32: np.dtype("<f4"),
+    InputType.INT8: np.dtype("i1"),
+    InputType.UINT8: np.dtype("u1"),
+    InputType.INT16: np.dtype("<i2"),
+}
+SAMPLE_DTYPES: dict[SampleType, np.dtype] = {
+    SampleType.FLOAT32: np.dtype("<f4"),
+    SampleType.INT8: np.dtype("i1"),
+    SampleType.INT16: np.dtype("<i2"),
+}
+INPUT_TYPE_NAMES = {"float32": InputType.FLOAT32, "int8": InputType.INT8,
+                    "uint8": InputType.UINT8, "int16": InputType.INT16}
+SAMPLE_TYPE_NAMES = {"float32": SampleType.FLOAT32, "int8": SampleType.INT8,
+                     "int16": SampleType.INT16}
+INPUT_TYPECODES = {InputType.FLOAT32: "f", InputType.INT8: "b", InputType.UINT8: "B",
+                   InputType.INT16: "h"}
+
+NODE_DTYPE = np.dtype([("key", "<i4"), ("feature", "<u2"), ("right", "<u2")])
+assert NODE_DTYPE.itemsize == 8
+
+KIND_NAMES = {Kind.TREES: "trees", Kind.KNN: "kNN"}
+REQUIRED_SECTIONS: dict[Kind, tuple[SectionId, ...]] = {
+    Kind.TREES: (SectionId.TREE_ROOTS, SectionId.TREE_NODES, SectionId.TREE_LEAVES),
+    Kind.KNN: (SectionId.KNN_PARAMS, SectionId.KNN_SAMPLES, SectionId.KNN_TARGETS),
+}
+ALLOWED_SECTIONS: dict[Kind, frozenset[int]] = {
+    Kind.TREES: frozenset({SectionId.META, *REQUIRED_SECTIONS[Kind.TREES]}),
+    Kind.KNN: frozenset({SectionId.META, SectionId.KNN_QUANT, *REQUIRED_SECTIONS[Kind.KNN]}),
+}
+
+# One message per check, in check order. The words are those of the C loader
+# (micropython_module/core/emlml_status.c); keep the two in step.
+ERRORS: dict[str, str] = {
+    "short": "truncated: {size} bytes, the header alone needs 48",
+    "magic": "bad magic (not an emlml blob)",
+    "version": "unsupported version {version} (this build reads 1..1)",
+    "truncated": "truncated: header says {total} bytes, buffer has {size}",
+    "trailing": "trailing bytes: header says {total} bytes, buffer has {size}",
+    "crc": "CRC mismatch",
+    "header_size": "header_size {size}, expected 48",
+    "reserved": "reserved header bytes or flags are not zero",
+    "n_sections": "bad section count {n} (1..16)",
+    "kind": "unknown model kind {kind}",
+    "task": "unknown task {task}",
+    "input_type": "unknown input type {input_type}",
+    "n_inputs": "n_inputs {n} out of range (1..65534)",
+    "n_outputs": "n_outputs {n} out of range (1..65535)",
+    "regressor_outputs": "a regressor has 1 output, the blob says {n}",
+    "section_empty": "section {i} is empty",
+    "section_align": "section {i} offset {offset} not 4-byte aligned",
+    "section_outside": "section {i} outside the blob",
+    "section_order": "section {i} overlaps or precedes the one before",
+    "section_unknown": "unknown section id {id} for this model kind",
+    "section_duplicate": "section id {id} appears twice",
+    "meta_overrun": "metadata record at offset {pos} overruns its section",
+    "label_count": "{n} labels for {classes} classes",
+    "section_missing": "missing section id {id}",
+    "section_multiple": "section id {id} size {size} is not a multiple of {unit}",
+    "section_size": "section id {id} has {size} bytes, expected {expected}",
+    "n_trees": "bad tree count {n} (1..65535)",
+    "root": "tree {t}: root {root} out of order or range",
+    "leaf_right": "tree {t} node {i}: leaf with a child offset",
+    "leaf_index": "tree {t} node {i}: leaf index {key} out of range",
+    "feature": "tree {t} node {i}: feature {feature} out of range ({n} inputs)",
+    "child": "tree {t} node {i}: child index out of range",
+    "k_range": "k {k} out of range (1..1024)",
+    "k_samples": "k {k} larger than the {n} samples",
+    "metric": "unknown kNN metric {metric}",
+    "weights": "unknown kNN weights {weights}",
+    "sample_type": "unknown kNN sample type {sample_type}",
+    "knn_reserved": "reserved byte of KNN_PARAMS is not zero",
+    "sample_nonfinite": "sample {s} feature {f} is not finite",
+    "quant_nonfinite": "feature {f}: scale or offset is not finite",
+    "class_index": "sample {s}: class index {c} out of range",
+    "arena": "arena_bytes {arena}, this model needs {need}",
+}
+
+
+class BlobError(ValueError):
+    """A blob refused by ``read_blob``; ``check`` is the key of its message in ``ERRORS``."""
+
+    def __init__(self, check: str, **fields: object) -> None:
+        super().__init__(ERRORS[check].format(**fields))
+        self.check = check
+
+
+@dataclass(frozen=True)
+class SectionEntry:
+    id: int
+    offset: int
+    size: int
+
+
+@dataclass(frozen=True)
+class TreeData:
+    roots: npt.NDArray[np.uint32]  # (n_trees,)
+    nodes: np.ndarray  # (n_nodes,) of NODE_DTYPE
+    leaves: npt.NDArray[np.float32]  # (n_leaves, n_outputs)
+
+    @property
+    def n_trees(self) -> int:
+        return len(self.roots)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.nodes)
+
+    @property
+    def n_leaves(self) -> int:
+        return len(self.leaves)
+
+
+@dataclass(frozen=True)
+class KnnData:
+    k: int
+    n_samples: int
+    metric: Metric
+    weights: Weights
+    sample_type: SampleType
+    samples: np.ndarray  # (n_samples, n_inputs) of the sample type
+    scale: npt.NDArray[np.float32] | None  # (n_inputs,), integer samples only
+    offset: npt.NDArray[np.float32] | None
+    targets: np.ndarray  # u16 class indices or float32 values, (n_samples,)
+
+
+@dataclass(frozen=True)
+class Blob:
+    version: int
+    kind: Kind
+    total_size: int
+    crc32: int
+    n_sections: int
+    header_size: int
+    task: Task
+    input_type: InputType
+    flags: int
+    n_inputs: int
+    n_outputs: int
+    arena_bytes: int
+    sections: tuple[SectionEntry, ...]
+    trees: TreeData | None = None
+    knn: KnnData | None = None
+    producer: str | None = None
+    labels: list[str] = field(default_factory=list)
+    input_shape: tuple[int, ...] | None = None
+    name: str | None = None
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.task == Task.CLASSIFIER
+
+    def section(self, section_id: int) -> SectionEntry | None:
+        for entry in self.sections:
+            if entry.id == section_id:
+                return entry
+        return None
+
+
+# ---------------------------------------------------------------------------- writer
+
+
+def _pad(n: int, align: int) -> int:
+    return (n + align - 1) // align * align
+
+
+def trees_arena_bytes(n_inputs: int, n_outputs: int) -> int:
+    return 4 * n_inputs + 4 * n_outputs
+
+
+def knn_arena_bytes(n_inputs: int, n_outputs: int, k: int) -> int:
+    return 4 * n_inputs + 8 * k + 4 * n_outputs
+
+
+def write_blob(*, kind: int, task: int, input_type: int, n_inputs: int, n_outputs: int,
+               arena_bytes: int, sections: Sequence[tuple[int, bytes]],
+               version: int = VERSION, flags: int = 0) -> bytes:
+    """Header + section table + sections (in the given order, each at an 8-byte aligned
+    offset, zero padded; the blob is padded to a multiple of 8) with the CRC filled in.
+
+    Writes what it is given: ``read_blob`` is the place that checks.
+    """
+    table_end = HEADER_SIZE + SECTION_ENTRY_SIZE * len(sections)
+    offset = _pad(table_end, SECTION_ALIGN)
+    entries = []
+    for section_id, payload in sections:
+        entries.append((section_id, offset, len(payload)))
+        offset = _pad(offset + len(payload), SECTION_ALIGN)
+    total = offset
+    out = bytearray(total)
+    _HEADER.pack_into(out, 0, MAGIC, version, kind, total, 0, len(sections), HEADER_SIZE,
+                      task, input_type, flags, n_inputs, n_outputs, arena_bytes, bytes(12))
+    for i, (entry, (_, payload)) in enumerate(zip(entries, sections)):
+        _ENTRY.pack_into(out, HEADER_SIZE + SECTION_ENTRY_SIZE * i, *entry)
+        out[entry[1]:entry[1] + len(payload)] = payload
+    return fix_crc(bytes(out))
+
+
+def fix_crc(data: bytes) -> bytes:
+    """``data`` with the CRC field recomputed over ``[16, total_size)`` (``total_size`` from
+    the header, capped at the buffer length). Lets tests reach the checks after the CRC."""
+    buf = bytearray(data)
+    if len(buf) < 16:
+        return bytes(buf)  # no CRC field
+    end = min(struct.unpack_from("<I", buf, 8)[0], len(buf))
+    struct.pack_into("<I", buf, 12, zlib.crc32(bytes(buf[16:end])) & 0xFFFFFFFF)
+    return bytes(buf)
+
+
+def encode_meta(*, producer: str | None = None, labels: Iterable[str] = (),
+                input_shape: Sequence[int] | None = None, name: str | None = None) -> bytes:
+    """META records: producer, one label per class, input shape (u16 each), name."""
+    records: list[tuple[int, bytes]] = []
+    if producer is not None:
+        records.append((MetaTag.PRODUCER, producer.encode("utf-8")))
+    records.extend((MetaTag.LABEL, label.encode("utf-8")) for label in labels)
+    if input_shape is not None:
+        records.append((MetaTag.INPUT_SHAPE, struct.pack(f"<{len(input_shape)}H", *input_shape)))
+    if name is not None:
+        records.append((MetaTag.NAME, name.encode("utf-8")))
+    out = bytearray()
+    for tag, payload in records:
+        if len(payload) > 0xFFFF:
+            raise ValueError(f"META record (tag {int(tag)}) is {len(payload)} bytes; the limit "
+                             "is 65535: shorten the label, name or producer")
+        out += _META_RECORD.pack(tag, len(payload)) + payload
+        out += bytes(_pad(len(out), 4) - len(out))
+    return bytes(out)
+
+
+def trees_blob(*, task: int, input_type: int, n_inputs: int, n_outputs: int,
+               roots: npt.ArrayLike, nodes: np.ndarray, leaves: npt.ArrayLike,
+               meta: bytes = b"") -> bytes:
+    """A kind-1 blob from arrays: roots (u32), nodes (NODE_DTYPE), leaves (n_leaves, n_outputs)."""
+    sections = [(SectionId.META, meta)] if meta else []
+    sections += [
+        (SectionId.TREE_ROOTS, np.asarray(roots, dtype="<u4").tobytes()),
+        (SectionId.TREE_NODES, np.asarray(nodes, dtype=NODE_DTYPE).tobytes()),
+        (SectionId.TREE_LEAVES, np.asarray(leaves, dtype="<f4").tobytes()),
+    ]
+    return write_blob(kind=Kind.TREES, task=task, input_type=input_type, n_inputs=n_inputs,
+                      n_outputs=n_outputs, arena_bytes=trees_arena_bytes(n_inputs, n_outputs),
+                      sections=sections)
+
+
+def knn_blob(*, task: int, input_type: int, n_inputs: int, n_outputs: int, k: int,
+             metric: int, weights: int, sample_type: int, samples: np.ndarray,
+             targets: np.ndarray, scale: npt.ArrayLike | None = None,
+             offset: npt.ArrayLike | None = None, meta: bytes = b"") -> bytes:
+    """A kind-2 blob from arrays; ``scale``/``offset`` only with integer samples."""
+    samples = np.asarray(samples, dtype=SAMPLE_DTYPES[SampleType(sample_type)])
+    n_samples = samples.shape[0]
+    target_dtype = "<u2" if task == Task.CLASSIFIER else "<f4"
+    sections = [(SectionId.META, meta)] if meta else []
+    sections += [
+        (SectionId.KNN_PARAMS, _KNN_PARAMS.pack(k, n_samples, metric, weights, sample_type, 0)),
+        (SectionId.KNN_SAMPLES, samples.tobytes()),
+    ]
+    if scale is not None:
+        quant = np.concatenate([np.asarray(scale, "<f4"), np.asarray(offset, "<f4")])
+        sections.append((SectionId.KNN_QUANT, quant.tobytes()))
+    sections.append((SectionId.KNN_TARGETS, np.asarray(targets, dtype=target_dtype).tobytes()))
+    return write_blob(kind=Kind.KNN, task=task, input_type=input_type, n_inputs=n_inputs,
+                      n_outputs=n_outputs, arena_bytes=knn_arena_bytes(n_inputs, n_outputs, k),
+                      sections=sections)
+
+
+# ---------------------------------------------------------------------------- reader
+
+
+def read_blob(data: bytes | bytearray | memoryview) -> Blob:
+    """Parse and check a blob; raise ``BlobError`` (a ``ValueError``) on the first failed check.
+
+    The arrays in the result are read-only views of (a copy of) ``data``.
+    """
+    data = bytes(data)
+    size = len(data)
+    if size < HEADER_SIZE:
+        raise BlobError("short", size=size)
+    (magic, version, kind, total, crc, n_sections, header_size, task, input_type, flags,
+     n_inputs, n_outputs, arena, reserved) = _HEADER.unpack_from(data, 0)
+    if magic != MAGIC:
+        raise BlobError("magic")
+    if not VERSION_MIN <= version <= VERSION_MAX:
+        raise BlobError("version", version=version)
+    if total > size:
+        raise BlobError("truncated", total=total, size=size)
+    if total < size:
+        raise BlobError("trailing", total=total, size=size)
+    if zlib.crc32(data[16:total]) & 0xFFFFFFFF != crc:
+        raise BlobError("crc")
+    _check_header(kind, n_sections, header_size, task, input_type, flags, n_inputs,
+                  n_outputs, reserved)
+    kind, task = Kind(kind), Task(task)
+    entries = _check_table(data, n_sections, kind)
+    by_id = {e.id: e for e in entries}
+    producer, labels, input_shape, name = _check_meta(data, by_id.get(SectionId.META), task,
+                                                      n_outputs)
+    trees = knn = None
+    if kind == Kind.TREES:
+        trees = _check_trees(data, by_id, n_inputs, n_outputs)
+        need = trees_arena_bytes(n_inputs, n_outputs)
+    else:
+        knn = _check_knn(data, by_id, task, n_inputs, n_outputs)
+        need = knn_arena_bytes(n_inputs, n_outputs, knn.k)
+    if arena != need:
+        raise BlobError("arena", arena=arena, need=need)
+    return Blob(version=version, kind=kind, total_size=total, crc32=crc, n_sections=n_sections,
+                header_size=header_size, task=task, input_type=InputType(input_type),
+                flags=flags, n_inputs=n_inputs, n_outputs=n_outputs, arena_bytes=arena,
+                sections=tuple(entries), trees=trees, knn=knn, producer=producer,
+                labels=labels, input_shape=input_shape, name=name)
+
+
+def _check_header(kind: int, n_sections: int, header_size: int, task: int, input_type: int,
+                  flags: int, n_inputs: int, n_outputs: int, reserved: bytes) -> None:
+    if header_size != HEADER_SIZE:
+        raise BlobError("header_size", size=header_size)
+    if flags != 0 or any(reserved):
+        raise BlobError("reserved")
+    if not 1 <= n_sections <= MAX_SECTIONS:
+        raise BlobError("n_sections", n=n_sections)
+    if kind not in KIND_NAMES:
+        raise BlobError("kind", kind=kind)
+    if task not in (Task.CLASSIFIER, Task.REGRESSOR):
+        raise BlobError("task", task=task)
+    if input_type not in INPUT_DTYPES:
+        raise BlobError("input_type", input_type=input_type)
+    if not 1 <= n_inputs <= MAX_INPUTS:
+        raise BlobError("n_inputs", n=n_inputs)
+    if not 1 <= n_outputs <= MAX_OUTPUTS:
+        raise BlobError("n_outputs", n=n_outputs)
+    if task == Task.REGRESSOR and n_outputs != 1:
+        raise BlobError("regressor_outputs", n=n_outputs)
+
+
+def _check_table(data: bytes, n_sections: int, kind: Kind) -> list[SectionEntry]:
+    total = len(data)
+    table_end = HEADER_SIZE + SECTION_ENTRY_SIZE * n_sections
+    if table_end > total:
+        raise BlobError("section_outside", i=0)
+    entries: list[SectionEntry] = []
+    seen: set[int] = set()
+    prev_end = table_end
+    for i in range(n_sections):
+        sid, offset, size = _ENTRY.unpack_from(data, HEADER_SIZE + SECTION_ENTRY_SIZE * i)
+        if size == 0:
+            raise BlobError("section_empty", i=i)
+        if offset % 4:
+            raise BlobError("section_align", i=i, offset=offset)
+        if offset < table_end or offset + size > total:
+            raise BlobError("section_outside", i=i)
+        if offset < prev_end:
+            raise BlobError("section_order", i=i)
+        if sid not in ALLOWED_SECTIONS[kind]:  # unknown ids, and ids of other kinds
+            raise BlobError("section_unknown", id=sid)
+        if sid in seen:
+            raise BlobError("section_duplicate", id=sid)
+        seen.add(sid)
+        prev_end = offset + size
+        entries.append(SectionEntry(sid, offset, size))
+    return entries
+
+
+def _sized(by_id: dict[int, SectionEntry], section_id: SectionId, unit: int) -> SectionEntry:
+    """The section, present and a whole number of ``unit``-byte items."""
+    entry = by_id.get(section_id)
+    if entry is None:
+        raise BlobError("section_missing", id=int(section_id))
+    if entry.size % unit:
+        raise BlobError("section_multiple", id=entry.id, size=entry.size, unit=unit)
+    return entry
+
+
+def _exact(by_id: dict[int, SectionEntry], section_id: SectionId, expected: int
+           ) -> SectionEntry:
+    """The section, present and exactly ``expected`` bytes long."""
+    entry = by_id.get(section_id)
+    if entry is None:
+        raise BlobError("section_missing", id=int(section_id))
+    if entry.size != expected:
+        raise BlobError("section_size", id=entry.id, size=entry.size, expected=expected)
+    return entry
+
+
+def _view(data: bytes, entry: SectionEntry, dtype: npt.DTypeLike, count: int) -> np.ndarray:
+    return np.frombuffer(data, dtype=dtype, count=count, offset=entry.offset)
+
+
+def _check_trees(data: bytes, by_id: dict[int, SectionEntry], n_inputs: int, n_outputs: int
+                 ) -> TreeData:
+    """Order: TREE_ROOTS, TREE_NODES, TREE_LEAVES each present and a whole number of items;
+    tree count; roots (roots[0] == 0, strictly increasing, < n_nodes); then every node of
+    every tree in order (leaf: right == 0, then leaf index; split: feature, then child)."""
+    roots_e = _sized(by_id, SectionId.TREE_ROOTS, 4)
+    nodes_e = _sized(by_id, SectionId.TREE_NODES, NODE_DTYPE.itemsize)
+    leaves_e = _sized(by_id, SectionId.TREE_LEAVES, 4 * n_outputs)
+    n_trees = roots_e.size // 4
+    n_nodes = nodes_e.size // NODE_DTYPE.itemsize
+    n_leaves = leaves_e.size // (4 * n_outputs)
+    if not 1 <= n_trees <= MAX_TREES:
+        raise BlobError("n_trees", n=n_trees)
+    roots = _view(data, roots_e, "<u4", n_trees)
+    nodes = _view(data, nodes_e, NODE_DTYPE, n_nodes)
+    leaves = _view(data, leaves_e, "<f4", n_leaves * n_outputs).reshape(n_leaves, n_outputs)
+    lowest = 0
+    for t in range(n_trees):
+        root = int(roots[t])
+        if root >= n_nodes or root < lowest or (t == 0 and root != 0):
+            raise BlobError("root", t=t, root=root)
+        lowest = root + 1
+    starts = roots.astype(np.int64)
+    ends = np.append(starts[1:], n_nodes)
+    tree_of = np.repeat(np.arange(n_trees), ends - starts)
+    index = np.arange(n_nodes, dtype=np.int64)
+    key = nodes["key"].astype(np.int64)
+    feature = nodes["feature"].astype(np.int64)
+    right = nodes["right"].astype(np.int64)
+    leaf = feature == LEAF
+    bad = np.where(leaf, (right != 0) | (key < 0) | (key >= n_leaves),
+                   (feature >= n_inputs) | (right < 1) | (index + right >= ends[tree_of]))
+    if bad.any():  # the first bad node, with its first failed check
+        i = int(np.argmax(bad))
+        t = int(tree_of[i])
+        local = i - int(starts[t])
+        if leaf[i]:
+            if right[i] != 0:
+                raise BlobError("leaf_right", t=t, i=local)
+            # the key as u32, as the C loader prints it (-1 shows as 4294967295)
+            raise BlobError("leaf_index", t=t, i=local, key=int(key[i]) & 0xFFFFFFFF)
+        if feature[i] >= n_inputs:
+            raise BlobError("feature", t=t, i=local, feature=int(feature[i]), n=n_inputs)
+        raise BlobError("child", t=t, i=local)
+    return TreeData(roots=roots, nodes=nodes, leaves=leaves)
+
+
+def _check_knn(data: bytes, by_id: dict[int, SectionEntry], task: Task, n_inputs: int,
+               n_outputs: int) -> KnnData:
+    """Order: KNN_PARAMS present and 12 bytes; k in 1..1024; k <= n_samples (so n_samples
+    >= 1); metric; weights; sample_type; reserved byte; KNN_SAMPLES and KNN_TARGETS present
+    and sized; KNN_QUANT absent (float32 samples: an unused id) or present and sized;
+    float32 samples finite (first sample, then feature), or scale and offset finite;
+    class indices < n_outputs."""
+    params_e = _exact(by_id, SectionId.KNN_PARAMS, KNN_PARAMS_SIZE)
+    k, n_samples, metric, weights, sample_type, reserved = _KNN_PARAMS.unpack_from(
+        data, params_e.offset)
+    if not 1 <= k <= MAX_K:
+        raise BlobError("k_range", k=k)
+    if k > n_samples:
+        raise BlobError("k_samples", k=k, n=n_samples)
+    if metric not in (Metric.EUCLIDEAN, Metric.MANHATTAN):
+        raise BlobError("metric", metric=metric)
+    if weights not in (Weights.UNIFORM, Weights.DISTANCE):
+        raise BlobError("weights", weights=weights)
+    if sample_type not in SAMPLE_DTYPES:
+        raise BlobError("sample_type", sample_type=sample_type)
+    if reserved != 0:
+        raise BlobError("knn_reserved")
+    sample_type = SampleType(sample_type)
+    dtype = SAMPLE_DTYPES[sample_type]
+    samples_e = _exact(by_id, SectionId.KNN_SAMPLES, n_samples * n_inputs * dtype.itemsize)
+    targets_e = _exact(by_id, SectionId.KNN_TARGETS,
+                       (2 if task == Task.CLASSIFIER else 4) * n_samples)
+    samples = _view(data, samples_e, dtype, n_samples * n_inputs).reshape(n_samples, n_inputs)
+    scale = offset = None
+    if sample_type == SampleType.FLOAT32:
+        if SectionId.KNN_QUANT in by_id:
+            raise BlobError("section_unknown", id=int(SectionId.KNN_QUANT))
+        bad = np.flatnonzero(~np.isfinite(samples).reshape(-1))
+        if len(bad):
+            s, f = divmod(int(bad[0]), n_inputs)
+            raise BlobError("sample_nonfinite", s=s, f=f)
+    else:
+        quant_e = _exact(by_id, SectionId.KNN_QUANT, 8 * n_inputs)
+        quant = _view(data, quant_e, "<f4", 2 * n_inputs)
+        scale, offset = quant[:n_inputs], quant[n_inputs:]
+        bad = np.flatnonzero(~(np.isfinite(scale) & np.isfinite(offset)))
+        if len(bad):
+            raise BlobError("quant_nonfinite", f=int(bad[0]))
+    if task == Task.CLASSIFIER:
+        targets = _view(data, targets_e, "<u2", n_samples)
+        bad = np.flatnonzero(targets >= n_outputs)
+        if len(bad):
+            s = int(bad[0])
+            raise BlobError("class_index", s=s, c=int(targets[s]))
+    else:
+        targets = _view(data, targets_e, "<f4", n_samples)
+    return KnnData(k=k, n_samples=n_samples, metric=Metric(metric), weights=Weights(weights),
+                   sample_type=sample_type, samples=samples, scale=scale, offset=offset,
+                   targets=targets)
+
+
+def _check_meta(data: bytes, entry: SectionEntry | None, task: Task, n_outputs: int
+                ) -> tuple[str | None, list[str], tuple[int, ...] | None, str | None]:
+    """Records must fit in the section; 0 labels, or one per class of a classifier."""
+    producer = name = None
+    input_shape: tuple[int, ...] | None = None
+    labels: list[str] = []
+    if entry is not None:
+        pos, end = entry.offset, entry.offset + entry.size
+        while pos < end:
+            if pos + _META_RECORD.size > end:
+                raise BlobError("meta_overrun", pos=pos - entry.offset)
+            tag, length = _META_RECORD.unpack_from(data, pos)
+            start = pos + _META_RECORD.size
+            if start + length > end:
+                raise BlobError("meta_overrun", pos=pos - entry.offset)
+            payload = data[start:start + length]
+            if tag == MetaTag.PRODUCER:
+                producer = payload.decode("utf-8", "replace")
+            elif tag == MetaTag.LABEL:
+                labels.append(payload.decode("utf-8", "replace"))
+            elif tag == MetaTag.INPUT_SHAPE:
+                input_shape = struct.unpack(f"<{length // 2}H", payload[:length // 2 * 2])
+            elif tag == MetaTag.NAME:
+                name = payload.decode("utf-8", "replace")
+            pos = start + _pad(length, 4)
+    expected = n_outputs if task == Task.CLASSIFIER else 0
+    if labels and len(labels) != expected:
+        raise BlobError("label_count", n=len(labels), classes=n_outputs)
+    return producer, labels, input_shape, name

