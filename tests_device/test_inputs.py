@@ -35,6 +35,22 @@ check(m.predict_proba(x, out) is out, "predict_proba returns out")
 check(m.predict_proba(x, out=out) is out, "predict_proba out= keyword")
 p = m.predict_proba(x)
 check(len(p) == 10 and list(p) == list(out), "predict_proba without out")
+# With an out buffer, predict_proba allocates nothing (nor does a classifier's predict).
+import gc
+
+
+def allocation_of_predictions(model, x, out, n):
+    gc.collect()
+    before = gc.mem_alloc()
+    for i in range(n):
+        model.predict_proba(x, out)
+        model.predict(x)
+    return gc.mem_alloc() - before
+
+
+allocation_of_predictions(m, x, out, 1)  # warm up
+check(allocation_of_predictions(m, x, out, 200) == 0, "predict allocated memory")
+
 expect_error(ValueError, "out must hold 10 floats, it holds 9", m.predict_proba, x, array.array("f", [0.0] * 9))
 expect_error(TypeError, "array('f')", m.predict_proba, x, array.array("d", [0.0] * 10))
 expect_error(TypeError, "array('f')", m.predict_proba, x, bytes(40))

@@ -32,7 +32,7 @@ def run_driver(driver: str, blob: bytes, inputs: bytes | None, tmp_path) -> subp
     return subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
 
 
-@pytest.mark.parametrize("driver", HOST_DRIVERS, ids=["gcc", "clang"])
+@pytest.mark.parametrize("driver", HOST_DRIVERS, ids=["gcc", "clang", "gcc-one-walk"])
 @pytest.mark.parametrize("model", MODELS, ids=[m.name for m in MODELS])
 def test_core_matches_reference_bits(driver, model, tmp_path):
     blob = model.blob()
