@@ -1,0 +1,51 @@
+"""Writes the fuzzer's seed corpus: one small, valid blob of every kind and option
+(trees: classifier/regressor, forest, float and integer inputs; kNN: float32/int8/int16
+samples, both metrics and weightings, regressor). Run from the repository root:
+    python tests_host/fuzz/make_seeds.py tests_host/fuzz/corpus
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+from sklearn.datasets import load_wine
+from sklearn.ensemble import ExtraTreesRegressor, RandomForestClassifier
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+from emlml_tools.convert_sklearn import convert
+
+
+def seeds() -> dict[str, bytes]:
+    X, y = load_wine(return_X_y=True)
+    X, y = X[::6, :6].astype(np.float32), y[::6]
+    Xi = np.clip(np.round(X), -100, 100)
+    return {
+        "tree_clf": convert(DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y),
+                            labels=["a", "b", "c"], name="t", input_shape=(2, 3)),
+        "tree_reg": convert(DecisionTreeRegressor(max_depth=3, random_state=0).fit(X, X[:, 0])),
+        "forest": convert(RandomForestClassifier(n_estimators=5, max_depth=3, random_state=0).fit(X, y)),
+        "tree_int8": convert(DecisionTreeClassifier(max_depth=3, random_state=0).fit(Xi, y), input_type="int8"),
+        "tree_uint8": convert(DecisionTreeClassifier(max_depth=3, random_state=0).fit(np.abs(Xi), y), input_type="uint8"),
+        "extra_int16": convert(ExtraTreesRegressor(n_estimators=3, max_depth=3, random_state=0).fit(Xi, y),
+                               input_type="int16"),
+        "knn": convert(KNeighborsClassifier(n_neighbors=3).fit(X, y)),
+        "knn_int8_manhattan": convert(KNeighborsClassifier(n_neighbors=4, metric="manhattan",
+                                                           weights="distance").fit(X, y), knn_samples="int8"),
+        "knn_int16_reg": convert(KNeighborsRegressor(n_neighbors=2, weights="distance").fit(X, y),
+                                 knn_samples="int16"),
+    }
+
+
+def main(out: str) -> None:
+    os.makedirs(out, exist_ok=True)
+    for name, blob in seeds().items():
+        with open(os.path.join(out, name + ".bin"), "wb") as f:
+            f.write(blob)
+        print(f"{name}: {len(blob)} bytes")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus"))
