@@ -26,7 +26,14 @@ def device_data() -> str:
 
 def test_scripts_found():
     assert {"test_parity.py", "test_bad_blobs.py", "test_inputs.py", "test_gc.py",
-            "test_util.py"} <= set(SCRIPTS)
+            "test_util.py", "test_memory.py"} <= set(SCRIPTS)
+
+
+def test_memory_recovers_on_the_default_heap(device_data):
+    """On the unix runtime's default heap the arena fits once memory is back, so the
+    whole of test_memory runs (on a small board that part is skipped)."""
+    result = run_micropython("test_memory.py", DEVICE_TESTS)
+    assert result.returncode == 0 and "skipped" not in result.stdout, result.stdout
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
@@ -38,7 +45,7 @@ def test_device_script(device_data, script):
     assert script[:-3] + ": OK" in result.stdout, output
 
 
-@pytest.mark.parametrize("script", ["test_gc.py", "test_inputs.py"])
+@pytest.mark.parametrize("script", ["test_gc.py", "test_inputs.py", "test_memory.py"])
 def test_device_script_small_heap(device_data, script):
     """The same scripts under a 256 KB heap: loads and predictions under GC pressure."""
     result = run_micropython(script, DEVICE_TESTS, heapsize="256k")

@@ -208,6 +208,18 @@ def write_bad_blobs(out_dir: str) -> list[tuple[str, str]]:
     return cases
 
 
+def wide_blob() -> bytes:
+    """A valid tree whose model takes the most inputs a blob allows (65,534), so that
+    loading it needs a 256 KB arena: the device tests use it to hit MemoryError."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    from .convert_sklearn import convert
+
+    X = np.zeros((4, 65534), dtype=np.float32)
+    X[2:, 65533] = 1.0
+    return convert(DecisionTreeClassifier(random_state=0).fit(X, [0, 0, 1, 1]))
+
+
 def write_device_data(out_dir: str, models: list[ZooModel] | None = None,
                       progress: Callable[[str], None] | None = None) -> list[str]:
     """Write everything tests_device/ reads into out_dir; returns the index lines."""
@@ -220,4 +232,6 @@ def write_device_data(out_dir: str, models: list[ZooModel] | None = None,
     with open(os.path.join(out_dir, "index.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     write_bad_blobs(os.path.join(out_dir, "bad"))
+    with open(os.path.join(out_dir, "wide.bin"), "wb") as f:
+        f.write(wide_blob())
     return lines
