@@ -19,8 +19,11 @@ HOST_RUN := $(BUILD)/host/emlml_run
 demo: setup natmod
 	$(VENV)/bin/emlml demo
 
-test: setup natmod host-tools
+# The tests, after every build CI can make here: the x64 module they run, the ARM
+# modules, the firmware (user C module) compile and the ESP32 compile check.
+test: setup natmod-all host-tools cmodule-check esp32-check
 	$(VENV)/bin/python -m pytest -q tests_host
+	$(PYTHON) py_tools/emlml_tools/sizes.py --build $(BUILD) --out $(BUILD)/sizes.md
 
 setup: $(VENV)/.installed $(MPY_DIR)/.unpacked $(BUILD)/.toolchain
 
@@ -44,15 +47,21 @@ $(MPY_DIR)/.unpacked: | $(VENV)/.installed
 	rm -rf $(BUILD)/mpy-sdist
 	touch $@
 
-# clang for the warning and sanitizer builds; installed from Debian when missing.
+# clang with its sanitizer and libFuzzer runtimes, for the warning, sanitizer and fuzz
+# builds; installed from Debian when missing (the runtimes are only "recommended").
+SAN_PROBE := echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return d[0] + (int)n; }' \
+    | clang -x c -fsanitize=fuzzer,address,undefined -o /dev/null - >/dev/null 2>&1
 $(BUILD)/.toolchain:
 	@mkdir -p $(BUILD)
-	@if ! command -v clang >/dev/null 2>&1; then \
+	@if ! command -v clang >/dev/null 2>&1 || ! $(SAN_PROBE); then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "== Installing clang (Debian)"; \
+	    echo "== Installing clang and its sanitizer runtimes (Debian)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang >/dev/null; \
-	  else echo "clang is missing: install it (apt-get install clang)"; exit 1; fi; \
+	    v=$$(clang -dumpversion | cut -d. -f1); \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libclang-rt-$$v-dev >/dev/null || true; \
+	  else echo "clang is missing: install it (apt-get install clang libclang-rt-dev)"; exit 1; fi; \
 	fi
+	@$(SAN_PROBE) || { echo "clang cannot build with -fsanitize=fuzzer,address,undefined"; exit 1; }
 	touch $@
 
 natmod: setup
@@ -62,4 +71,108 @@ host-tools: setup
 	$(MAKE) -C tests_host/c BUILD=$(BUILD)/host
 
 clean:
-	rm -rf $(BUILD)/natmod $(BUILD)/host
+	rm -rf $(BUILD)/natmod $(BUILD)/host $(BUILD)/esp32-check $(BUILD)/cmodule-check $(BUILD)/sizes.md
+
+# ---------------------------------------------------------------------------
+# Cross builds for microcontrollers (none of this code can run here: no emulated board yet).
+#   make natmod-all    build/natmod/<arch>/emlml.mpy for x64, armv6m (RP2040, Cortex-M0+),
+#                      armv7m (Cortex-M3), armv7emsp (Cortex-M4F, RP2350); xtensawin (ESP32)
+#                      only when xtensa-esp32-elf-gcc is on PATH
+#   make sizes         .mpy and text bytes per arch, printed and written to build/sizes.md
+#   make esp32-check   the C core compiled for the ESP32 CPU with Debian's LLVM 22 (Xtensa)
+#   make cmodule-check modemlml.c compiled as a user C module (firmware configuration)
+ARM_ARCHS := armv6m armv7m armv7emsp
+XTENSA_GCC := xtensa-esp32-elf-gcc
+ESP32_LLVM := 22
+ESP32_SRC := $(wildcard micropython_module/*/*.c)
+ESP32_OUT := $(BUILD)/esp32-check
+ESP32_CFLAGS := --target=xtensa -std=c99 -Os -ffreestanding -fomit-frame-pointer \
+    -ffp-contract=off -fno-math-errno -fno-strict-aliasing \
+    -Wall -Wextra -Werror -Wno-unused-parameter -Imicropython_module/core
+
+.PHONY: natmod-all $(addprefix natmod-,$(ARM_ARCHS)) natmod-xtensawin sizes esp32-check \
+    cmodule-check arm-toolchain llvm-xtensa
+
+natmod-all: natmod $(addprefix natmod-,$(ARM_ARCHS)) natmod-xtensawin
+
+$(addprefix natmod-,$(ARM_ARCHS)): natmod-%: setup arm-toolchain
+	$(MAKE) -C micropython_module MPY_DIR=$(MPY_DIR) ARCH=$* OUT=$(BUILD)/natmod/$* PYTHON=$(VPY)
+
+natmod-xtensawin: setup
+	@if command -v $(XTENSA_GCC) >/dev/null 2>&1; then \
+	  $(MAKE) -C micropython_module MPY_DIR=$(MPY_DIR) ARCH=xtensawin OUT=$(BUILD)/natmod/xtensawin PYTHON=$(VPY); \
+	else \
+	  echo "== SKIPPED xtensawin (ESP32) .mpy: $(XTENSA_GCC) is not on PATH (Espressif's toolchain"; \
+	  echo "   is in neither Debian nor PyPI). Put it on PATH and run 'make natmod-all' again;"; \
+	  echo "   'make esp32-check' compiles the C core for the ESP32 CPU with LLVM meanwhile."; \
+	fi
+
+# The ESP32 row is filled in when LLVM 22 is installed (make esp32-check installs it).
+sizes: natmod-all $(if $(shell command -v llc-$(ESP32_LLVM)),esp32-check)
+	$(PYTHON) py_tools/emlml_tools/sizes.py --build $(BUILD) --out $(BUILD)/sizes.md
+
+# arm-none-eabi-gcc and newlib's headers (stdint.h); installed from Debian when missing.
+arm-toolchain:
+	@if ! echo '#include <stdint.h>' | arm-none-eabi-gcc -x c -fsyntax-only - >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "== Installing arm-none-eabi-gcc (Debian)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi >/dev/null; \
+	  else echo "arm-none-eabi-gcc is missing: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi"; exit 1; fi; \
+	fi
+
+# LLVM 22 is Debian's first with an Xtensa backend that knows the ESP32 CPU (19 has
+# only 'generic'); clang 22 itself refuses -mcpu=esp32, so llc-22 is given the CPU.
+llvm-xtensa:
+	@if ! llc-$(ESP32_LLVM) -mtriple=xtensa -mcpu=help 2>&1 | grep -q esp32 \
+	    || ! command -v clang-$(ESP32_LLVM) >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "== Installing clang-$(ESP32_LLVM) and llvm-$(ESP32_LLVM) (Debian)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      clang-$(ESP32_LLVM) llvm-$(ESP32_LLVM) >/dev/null; \
+	  else echo "llc-$(ESP32_LLVM) is missing: apt-get install clang-$(ESP32_LLVM) llvm-$(ESP32_LLVM)"; exit 1; fi; \
+	fi
+
+# C -> LLVM IR (clang) -> Xtensa assembly for the ESP32 (llc) -> object (llvm-mc: llc's
+# own object writer rejects some of its fixups). LLVM 22's Xtensa backend crashes on some
+# code with the FPU (a select of two float constants): such a file is compiled for
+# soft float instead and marked so; a frontend error (warning) always fails the check.
+esp32-check: llvm-xtensa
+	@rm -rf $(ESP32_OUT) && mkdir -p $(ESP32_OUT)
+	@set -e; for src in $(ESP32_SRC); do \
+	  o=$(ESP32_OUT)/$$(basename $$src .c); \
+	  clang-$(ESP32_LLVM) $(ESP32_CFLAGS) -emit-llvm -c -o $$o.bc $$src; \
+	  if ! llc-$(ESP32_LLVM) -mtriple=xtensa -mcpu=esp32 -o $$o.s $$o.bc 2>$$o.llc.log; then \
+	    echo "   $$src: $$(grep -m1 'LLVM ERROR' $$o.llc.log | cut -c1-120)"; \
+	    echo "   $$src: LLVM $(ESP32_LLVM) fails with the FPU; compiled with -mattr=-fp (soft float)"; \
+	    llc-$(ESP32_LLVM) -mtriple=xtensa -mcpu=esp32 -mattr=-fp -o $$o.s $$o.bc; \
+	    touch $$o.softfp; \
+	  fi; \
+	  llvm-mc-$(ESP32_LLVM) -triple=xtensa -mcpu=esp32 -filetype=obj -o $$o.o $$o.s; \
+	done
+	@echo "== ESP32 (Xtensa LX6) compile check of the C core, LLVM $(ESP32_LLVM), -Os"
+	@llvm-size-$(ESP32_LLVM) $(ESP32_OUT)/*.o
+	@hard=$$(for o in $(ESP32_OUT)/*.o; do [ -e $${o%.o}.softfp ] || echo $$o; done); \
+	echo "   libgcc calls of the files built with the FPU: $$(llvm-nm-$(ESP32_LLVM) -u $$hard \
+	  | awk '$$1 == "U" && $$2 !~ /^emlml_/ {print $$2}' | sort -u | tr '\n' ' ')"
+
+# emlml as a user C module, compiled (not linked: no port here) with MicroPython 1.23's
+# own build rules: micropython.mk through py/py.mk for an RP2040 (Cortex-M0+) and for
+# x86-64 with double floats (as the unix port), then micropython.cmake through
+# py/usermod.cmake for an RP2350 (Cortex-M33F).
+CMODULE_OUT := $(BUILD)/cmodule-check
+cmodule-check: setup arm-toolchain
+	@command -v cmake >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake >/dev/null; } || \
+	  { echo "cmake is missing: apt-get install cmake"; exit 1; }
+	$(MAKE) -C boards/cmodule_check MPY_DIR=$(MPY_DIR) USER_C_MODULES=$(CURDIR) \
+	    BUILD=$(CMODULE_OUT)/make-rp2040 CROSS_COMPILE=arm-none-eabi- CPU='-mthumb -mcpu=cortex-m0plus'
+	$(MAKE) -C boards/cmodule_check MPY_DIR=$(MPY_DIR) USER_C_MODULES=$(CURDIR) \
+	    BUILD=$(CMODULE_OUT)/make-unix CPU='-DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_DOUBLE'
+	cmake -S boards/cmodule_check -B $(CMODULE_OUT)/cmake-rp2350 -DMICROPY_DIR=$(MPY_DIR) \
+	    -DUSER_C_MODULES=$(CURDIR)/micropython_module/micropython.cmake \
+	    -DGENHDR=$(CMODULE_OUT)/make-rp2040 -DCMAKE_SYSTEM_NAME=Generic \
+	    -DCMAKE_C_COMPILER=arm-none-eabi-gcc -DCMAKE_TRY_COMPILE_TARGET_TYPE=STATIC_LIBRARY \
+	    '-DCMAKE_C_FLAGS=-mthumb -mcpu=cortex-m33 -mfloat-abi=hard -mfpu=fpv5-sp-d16' >/dev/null
+	cmake --build $(CMODULE_OUT)/cmake-rp2350
+	@echo "== user C module: compiled for RP2040 and x86-64 (make), RP2350 (CMake); not linked (no port here)"

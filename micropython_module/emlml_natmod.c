@@ -8,6 +8,27 @@ mp_obj_full_type_t emlml_model_type;  // bss of a native .mpy may not be static
 
 #include "modemlml.c"
 
+#if defined(__arm__) || defined(__xtensa__)
+// gcc at -Os turns struct copies into memcpy calls, and a native .mpy links no libc.
+// (-fno-tree-loop-distribute-patterns keeps these loops from becoming calls to themselves.)
+void *memcpy(void *dst, const void *src, size_t n) {
+    uint8_t *d = dst;
+    const uint8_t *s = src;
+    while (n--) {
+        *d++ = *s++;
+    }
+    return dst;
+}
+
+void *memset(void *dst, int c, size_t n) {
+    uint8_t *d = dst;
+    while (n--) {
+        *d++ = (uint8_t)c;
+    }
+    return dst;
+}
+#endif
+
 mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *args) {
     MP_DYNRUNTIME_INIT_ENTRY
 

@@ -367,6 +367,8 @@ static void emlml_model_print(const mp_print_t *print, mp_obj_t self_in, mp_prin
 
 #if !MICROPY_ENABLE_DYNRUNTIME
 
+#include "py/objstr.h"
+
 static MP_DEFINE_CONST_OBJ_TYPE(
     emlml_model_type,
     MP_QSTR_Model,
@@ -375,7 +377,7 @@ static MP_DEFINE_CONST_OBJ_TYPE(
     print, emlml_model_print
     );
 
-static MP_DEFINE_STR_OBJ(emlml_version_obj, EMLML_VERSION_STR);
+static const MP_DEFINE_STR_OBJ(emlml_version_obj, EMLML_VERSION_STR);
 
 static const mp_rom_map_elem_t emlml_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_emlml) },

@@ -4,6 +4,8 @@ A command is a handler ``run(args) -> int | None`` and a setup ``setup(parser)``
 its arguments, both named as ``"module:function"`` strings and imported only when the
 command runs. Adding a command is one line in ``_COMMANDS``, e.g.::
 
+    "sizes": Command("emlml_tools.sizes:run", "emlml_tools.sizes:setup",
+                     "size table of the cross-built .mpy files (after make natmod-all)"),
     "demo": Command("emlml_tools.demo:run", "emlml_tools.demo:setup", "run the demo"),
 
 A handler reports a user error by raising ``CommandError`` (the message says what to do
@@ -38,6 +40,8 @@ _COMMANDS: dict[str, Command] = {
                        "check a blob and describe it"),
     "verify": Command("emlml_tools.cli:run_verify", "emlml_tools.cli:setup_verify",
                       "compare a blob (NumPy reference runtime) with its scikit-learn model"),
+    "sizes": Command("emlml_tools.sizes:run", "emlml_tools.sizes:setup",
+                     "size table of the cross-built .mpy files (after make natmod-all)"),
     "demo": Command("emlml_tools.demo:run", "emlml_tools.demo:setup",
                     "train, convert and run the demo models on MicroPython; print a table"),
 }
