@@ -6,6 +6,10 @@ command runs. Adding a command is one line in ``_COMMANDS``, e.g.::
 
     "sizes": Command("emlml_tools.sizes:run", "emlml_tools.sizes:setup",
                      "size table of the cross-built .mpy files (after make natmod-all)"),
+    "install": Command("emlml_tools.board:run_install", "emlml_tools.board:setup_install",
+                       "copy the emlml.mpy that matches the board (by sys.implementation._mpy)"),
+    "deploy": Command("emlml_tools.board:run_deploy", "emlml_tools.board:setup_deploy",
+                      "copy a model to the board safely: checked there before it replaces the old one"),
     "demo": Command("emlml_tools.demo:run", "emlml_tools.demo:setup", "run the demo"),
 
 A handler reports a user error by raising ``CommandError`` (the message says what to do
@@ -42,6 +46,10 @@ _COMMANDS: dict[str, Command] = {
                       "compare a blob (NumPy reference runtime) with its scikit-learn model"),
     "sizes": Command("emlml_tools.sizes:run", "emlml_tools.sizes:setup",
                      "size table of the cross-built .mpy files (after make natmod-all)"),
+    "install": Command("emlml_tools.board:run_install", "emlml_tools.board:setup_install",
+                       "copy the emlml.mpy that matches the board (by sys.implementation._mpy)"),
+    "deploy": Command("emlml_tools.board:run_deploy", "emlml_tools.board:setup_deploy",
+                      "copy a model to the board safely: checked there before it replaces the old one"),
     "demo": Command("emlml_tools.demo:run", "emlml_tools.demo:setup",
                     "train, convert and run the demo models on MicroPython; print a table"),
 }
