@@ -15,6 +15,7 @@ files they can read without NumPy:
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 from dataclasses import dataclass
@@ -173,8 +174,9 @@ BAD_BLOBS: tuple[BadBlob, ...] = (
 )
 
 
+@functools.lru_cache(maxsize=1)
 def base_blobs() -> dict[str, bytes]:
-    """Small valid blobs that the bad cases corrupt."""
+    """Small valid blobs that the bad cases corrupt (trained once per process)."""
     from sklearn.datasets import load_wine
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.neighbors import KNeighborsClassifier
