@@ -21,7 +21,7 @@ demo: setup natmod
 
 # The tests, after every build CI can make here: the x64 module they run, the ARM
 # modules, the firmware (user C module) compile and the ESP32 compile check.
-test: setup natmod-all host-tools cmodule-check esp32-check
+test: setup natmod-all host-tools host-firmware cmodule-check esp32-check
 	$(VENV)/bin/python -m pytest -q tests_host
 	$(PYTHON) py_tools/emlml_tools/sizes.py --build $(BUILD) --out $(BUILD)/sizes.md
 
@@ -71,7 +71,8 @@ host-tools: setup
 	$(MAKE) -C tests_host/c BUILD=$(BUILD)/host
 
 clean:
-	rm -rf $(BUILD)/natmod $(BUILD)/host $(BUILD)/esp32-check $(BUILD)/cmodule-check $(BUILD)/sizes.md
+	rm -rf $(BUILD)/natmod $(BUILD)/host $(BUILD)/host_port $(BUILD)/host_port_san \
+	    $(BUILD)/esp32-check $(BUILD)/cmodule-check $(BUILD)/sizes.md
 
 # ---------------------------------------------------------------------------
 # Cross builds for microcontrollers (none of this code can run here: no emulated board yet).
@@ -176,3 +177,13 @@ cmodule-check: setup arm-toolchain
 	    '-DCMAKE_C_FLAGS=-mthumb -mcpu=cortex-m33 -mfloat-abi=hard -mfpu=fpv5-sp-d16' >/dev/null
 	cmake --build $(CMODULE_OUT)/cmake-rp2350
 	@echo "== user C module: compiled for RP2040 and x86-64 (make), RP2350 (CMake); not linked (no port here)"
+
+# MicroPython 1.23 as an x86-64 Linux executable with emlml linked in statically as a
+# user C module (micropython_module/micropython.mk through py/py.mk), built twice:
+# build/host_port/micropython (gcc -O2) and build/host_port_san/micropython (clang,
+# ASan + UBSan, every report fatal). tests_host/test_device_hostport.py runs
+# tests_device/ on both.
+.PHONY: host-firmware
+host-firmware: setup
+	$(MAKE) -C boards/host_port MPY_DIR=$(MPY_DIR) USER_C_MODULES=$(CURDIR) BUILD=$(BUILD)/host_port
+	$(MAKE) -C boards/host_port MPY_DIR=$(MPY_DIR) USER_C_MODULES=$(CURDIR) BUILD=$(BUILD)/host_port_san SANITIZE=1

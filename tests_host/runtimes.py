@@ -33,3 +33,20 @@ def require_built(path: str) -> str:
     if not os.path.exists(path):
         raise RuntimeError(f"{path} is missing: run `make test`, which builds it")
     return path
+
+
+# MicroPython 1.23 built here with emlml linked in (boards/host_port, `make host-firmware`):
+# plain, and with ASan + UBSan.
+HOST_PORTS = {name: os.path.join(BUILD, name, "micropython") for name in ("host_port", "host_port_san")}
+SANITIZER_ENV = {"ASAN_OPTIONS": "detect_stack_use_after_return=0:detect_leaks=1:abort_on_error=0",
+                 "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"}
+
+
+def run_host_port(executable: str, script: str, cwd: str, heapsize: str | None = None,
+                  timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    cmd = [executable]
+    if heapsize:
+        cmd += ["-X", "heapsize=" + heapsize]
+    cmd.append(script)
+    env = dict(os.environ, **SANITIZER_ENV)
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
