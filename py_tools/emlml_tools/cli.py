@@ -10,6 +10,9 @@ command runs. Adding a command is one line in ``_COMMANDS``, e.g.::
                        "copy the emlml.mpy that matches the board (by sys.implementation._mpy)"),
     "deploy": Command("emlml_tools.board:run_deploy", "emlml_tools.board:setup_deploy",
                       "copy a model to the board safely: checked there before it replaces the old one"),
+    "flash": Command("emlml_tools.flash:run", "emlml_tools.flash:setup",
+                     "flash MicroPython firmware with emlml built in (ESP32 .bin over serial, "
+                     "RP2040/RP2350 .uf2 to the BOOTSEL drive)"),
     "demo": Command("emlml_tools.demo:run", "emlml_tools.demo:setup", "run the demo"),
 
 A handler reports a user error by raising ``CommandError`` (the message says what to do
@@ -50,6 +53,9 @@ _COMMANDS: dict[str, Command] = {
                        "copy the emlml.mpy that matches the board (by sys.implementation._mpy)"),
     "deploy": Command("emlml_tools.board:run_deploy", "emlml_tools.board:setup_deploy",
                       "copy a model to the board safely: checked there before it replaces the old one"),
+    "flash": Command("emlml_tools.flash:run", "emlml_tools.flash:setup",
+                     "flash MicroPython firmware with emlml built in (ESP32 .bin over serial, "
+                     "RP2040/RP2350 .uf2 to the BOOTSEL drive)"),
     "demo": Command("emlml_tools.demo:run", "emlml_tools.demo:setup",
                     "train, convert and run the demo models on MicroPython; print a table"),
 }
