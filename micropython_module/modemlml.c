@@ -184,9 +184,11 @@ static const void *get_input(const emlml_model_t *m, mp_obj_t x, void **owned) {
 /******************************************************************************/
 // Prediction
 
-// Run the core on x; copy the outputs into `out` (n_outputs floats) when given.
-// The busy flag is held only around the core call and the copy, which cannot raise.
-static void run_model(emlml_model_obj_t *self, mp_obj_t x, float *out, float *first) {
+// Run the core on x; copy the outputs into `out` (n_outputs floats) when given, and
+// return the predicted class (classifiers) or the value (regressors) in *predicted /
+// *value. The busy flag is held only around the core call and the copy, which cannot
+// raise.
+static void run_model(emlml_model_obj_t *self, mp_obj_t x, float *out, uint32_t *predicted, float *value) {
     const emlml_model_t *m = &self->model;
     void *owned;
     const void *input = get_input(m, x, &owned);
@@ -195,14 +197,14 @@ static void run_model(emlml_model_obj_t *self, mp_obj_t x, float *out, float *fi
     }
     self->busy = 1;
     emlml_error_t err;
-    const float *result = emlml_predict(m, input, self->arena, &err);
+    const float *result = emlml_predict(m, input, self->arena, predicted, &err);
     if (result != NULL) {
         if (out != NULL) {
             for (uint32_t i = 0; i < m->n_outputs; i++) {
                 out[i] = result[i];
             }
         }
-        *first = m->task == EMLML_TASK_CLASSIFIER ? (float)emlml_argmax(result, m->n_outputs) : result[0];
+        *value = result[0];
     }
     self->busy = 0;
     if (owned != NULL) {
@@ -215,12 +217,13 @@ static void run_model(emlml_model_obj_t *self, mp_obj_t x, float *out, float *fi
 
 static mp_obj_t emlml_model_predict(mp_obj_t self_in, mp_obj_t x) {
     emlml_model_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    float first = 0.0f;
-    run_model(self, x, NULL, &first);
+    uint32_t predicted = 0;
+    float value = 0.0f;
+    run_model(self, x, NULL, &predicted, &value);
     if (self->model.task == EMLML_TASK_CLASSIFIER) {
-        return mp_obj_new_int((mp_int_t)first);
+        return mp_obj_new_int_from_uint(predicted);
     }
-    return mp_obj_new_float_from_f(first);
+    return mp_obj_new_float_from_f(value);
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(emlml_model_predict_obj, emlml_model_predict);
 
@@ -266,8 +269,9 @@ static mp_obj_t emlml_model_predict_proba(size_t n_args, const mp_obj_t *pos_arg
     if (info.len != 4u * self->model.n_outputs) {
         raise_formatted(&mp_type_ValueError, "out must hold %u floats, it holds %u", self->model.n_outputs, (uint32_t)(info.len / 4u), 0);
     }
-    float first;
-    run_model(self, pos_args[1], (float *)info.buf, &first);
+    uint32_t predicted;
+    float value;
+    run_model(self, pos_args[1], (float *)info.buf, &predicted, &value);
     return out;
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(emlml_model_predict_proba_obj, 2, emlml_model_predict_proba);

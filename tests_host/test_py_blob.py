@@ -117,7 +117,7 @@ def test_round_trip_trees() -> None:
     assert (blob.total_size, blob.n_inputs, blob.n_outputs) == (len(data), 64, 2)
     assert blob.header_size == 48 and blob.flags == 0 and blob.n_sections == 4
     assert blob.crc32 == zlib.crc32(data[16:]) & 0xFFFFFFFF
-    assert blob.arena_bytes == 4 * 64 + 4 * 2
+    assert blob.arena_bytes == 4 * 64 + 8 * 2
     assert blob.trees is not None and blob.knn is None
     assert list(blob.trees.roots) == [0, 5, 10, 15]
     assert blob.trees.n_nodes == 36 and blob.trees.n_leaves == 3
@@ -326,6 +326,8 @@ case("leaf_right", "tree 1 node 4: leaf with a child offset")(
     lambda: patch(T, node_pos(T, 9) + 6, "H", 1))
 case("leaf_index", "tree 0 node 4: leaf index 3 out of range")(
     lambda: patch(T, node_pos(T, 4), "i", 3))
+case("vote", "leaf vector 2: vote 1073741824 above the scale 1073741823")(  # 2^32-1 // 4 trees
+    lambda: patch(T, section_pos(T, SectionId.TREE_LEAVES) + 4 * 5, "I", 1 << 30))
 case("leaf_index", "tree 3 node 20: leaf index 4294967295 out of range")(  # key -1
     lambda: patch(T, node_pos(T, 35), "i", -1))
 case("feature", "tree 0 node 2: feature 70 out of range (64 inputs)")(
@@ -359,7 +361,7 @@ case("quant_nonfinite", "feature 2: scale or offset is not finite")(
     lambda: patch(K8, section_pos(K8, 34) + 4 * 2, "f", float("nan")))
 case("class_index", "sample 4: class index 3 out of range")(
     lambda: patch(K, section_pos(K, 35) + 8, "H", 3))
-case("arena", "arena_bytes 100, this model needs 264")(lambda: patch(T, 32, "I", 100))
+case("arena", "arena_bytes 100, this model needs 272")(lambda: patch(T, 32, "I", 100))
 case("arena", "arena_bytes 35, this model needs 48")(lambda: patch(K, 32, "I", 35))
 
 REJECTIONS = [(check, fn, message) for check, cases in CASES.items()

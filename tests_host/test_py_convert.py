@@ -126,14 +126,19 @@ def test_leaf_vectors_are_shared() -> None:
 
 
 def test_leaf_vector_normalisation() -> None:
+    """A classifier leaf holds its class fractions (normalised in float64 as scikit-learn
+    does) as integer votes out of floor((2^32 - 1) / n_trees), rounded to nearest."""
     forest = RandomForestClassifier(n_estimators=3, max_depth=2, random_state=0).fit(X4, Y4)
     leaves = read_blob(convert(forest)).trees.leaves
+    assert leaves.dtype == np.uint32
+    scale = (2**32 - 1) // 3
     expected = set()
     for member in forest.estimators_:
         value = member.tree_.value[member.tree_.children_left == -1, 0, :]
-        expected |= {(value[i] / value[i].sum()).astype(np.float32).tobytes()
-                     for i in range(len(value))}
-    assert {row.tobytes() for row in leaves} == expected
+        for i in range(len(value)):
+            fractions = value[i] / value[i].sum()
+            expected.add(tuple(int(np.floor(f * scale + 0.5)) for f in fractions))
+    assert {tuple(int(v) for v in row) for row in leaves} == expected
 
 
 def test_regressor_leaves_are_float32_values() -> None:

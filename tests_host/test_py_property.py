@@ -12,6 +12,7 @@ from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor,
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from emlml_tools import reference
+from emlml_tools.reference import _tree_votes
 from emlml_tools.blob import INPUT_DTYPES, InputType, read_blob
 from emlml_tools.convert_sklearn import convert
 
@@ -118,8 +119,9 @@ def test_random_integer_input_trees(values, input_type, seed) -> None:
 
 def test_known_tie_float32_vs_float64() -> None:
     """The case behind ``assert_same_classes``: an exact tie (4/9 and 4/9) that scikit-learn's
-    float64 sum breaks one way and FORMAT.md's float32 sum the other. Not a rounding bug in
-    the converter: the leaf vectors are the correctly rounded float32 of sklearn's."""
+    float64 sum breaks one way (by 2^-54) and the integer votes the other (by one vote out
+    of 1.4e9, from rounding 2/3 and 1/6 to whole votes). Not a converter bug: each leaf
+    holds the correctly rounded votes of scikit-learn's fractions."""
     x = np.array([[1, 0], [-1, 1], [0, 0], [1, 0], [1, 0], [0, 0], [0, 0], [0, 0], [0, 0],
                   [0, 0]], np.float32)
     y = np.array([2, 1, 1, 0, 0, 0, 0, 0, 0, 2])
@@ -127,9 +129,11 @@ def test_known_tie_float32_vs_float64() -> None:
     q = np.array([[-1, -1]], np.float32)
     blob = convert(model)
     theirs = model.predict_proba(q)[0]
-    ours = reference.predict_proba(blob, q)[0]
+    votes = _tree_votes(read_blob(blob), q)[0]
     assert theirs[1] - theirs[0] == 2.0 ** -54  # 0.4444444444444445 vs 0.4444444444444444
-    assert ours[0] - ours[1] == 2.0 ** -25  # 0.44444445 vs 0.44444442
+    assert int(votes[0]) - int(votes[1]) == 1
+    ours = reference.predict_proba(blob, q)[0]
+    assert ours[0] == ours[1]  # equal once in float32
     assert model.predict(q)[0] == 1 and reference.predict(blob, q)[0] == 0
 
 

@@ -62,12 +62,17 @@ def test_tree_sum_is_float32_in_tree_order() -> None:
 
 
 def test_tree_predict_first_max() -> None:
+    half = (2**32 - 1) // 2 // 2  # half of a vote, two trees
     nodes = np.array([(0, LEAF, 0), (1, LEAF, 0)], NODE_DTYPE)
     blob = trees_blob(task=Task.CLASSIFIER, input_type=0, n_inputs=1, n_outputs=3,
-                      roots=[0, 1], nodes=nodes, leaves=[[0.5, 0.5, 0], [0, 0.5, 0.5]])
+                      roots=[0, 1], nodes=nodes,
+                      leaves=[[half, half, 0], [0, half, half]])
     assert reference.predict(blob, [[0.0]]).tolist() == [1]
     np.testing.assert_array_equal(reference.predict_proba(blob, [[0.0]]),
                                   [[0.25, 0.5, 0.25]])
+    tie = trees_blob(task=Task.CLASSIFIER, input_type=0, n_inputs=1, n_outputs=3,
+                     roots=[0, 1], nodes=nodes, leaves=[[0, half, half], [0, half, half]])
+    assert reference.predict(tie, [[0.0]]).tolist() == [1]  # a tie goes to the first
 
 
 def knn(samples: np.ndarray, targets: np.ndarray, *, k: int, metric: int = 0,

@@ -52,7 +52,7 @@ typedef struct {
 typedef struct {
     const uint32_t *roots;
     const emlml_tree_node_t *nodes;
-    const float *leaves;
+    const uint8_t *leaves;      // classifier: uint32 votes; regressor: float32 values
     uint32_t n_trees;
     uint32_t n_nodes;
     uint32_t n_leaves;
@@ -109,8 +109,9 @@ emlml_status_t emlml_load(emlml_model_t *model, const uint8_t *blob, size_t len,
 
 // Run the model on `input` (n_inputs values of input_type, aligned for that type).
 // Returns a pointer to n_outputs floats inside `arena` (class probabilities or the
-// regression value), or NULL with `err` set when the input is refused (non-finite).
-const float *emlml_predict(const emlml_model_t *model, const void *input, void *arena, emlml_error_t *err);
+// regression value) and sets *predicted to the predicted class (0 for a regressor),
+// or returns NULL with `err` set when the input is refused (non-finite).
+const float *emlml_predict(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, emlml_error_t *err);
 
 // First index of the largest of n values (scikit-learn's argmax).
 uint32_t emlml_argmax(const float *values, uint32_t n);

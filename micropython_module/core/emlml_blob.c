@@ -220,11 +220,11 @@ emlml_status_t emlml_load(emlml_model_t *model, const uint8_t *blob, size_t len,
     return EMLML_OK;
 }
 
-const float *emlml_predict(const emlml_model_t *model, const void *input, void *arena, emlml_error_t *err) {
+const float *emlml_predict(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, emlml_error_t *err) {
     if (model->kind == EMLML_KIND_TREES) {
-        return emlml_trees_predict(model, input, arena, err);
+        return emlml_trees_predict(model, input, arena, predicted, err);
     }
-    return emlml_knn_predict(model, input, arena, err);
+    return emlml_knn_predict(model, input, arena, predicted, err);
 }
 
 uint32_t emlml_argmax(const float *values, uint32_t n) {

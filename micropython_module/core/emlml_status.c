@@ -41,6 +41,7 @@ static const char *status_template(emlml_status_t status) {
         case EMLML_E_TREE_FEATURE: return "tree %u node %u: feature %u out of range (%u inputs)";
         case EMLML_E_TREE_LEAF: return "tree %u node %u: leaf index %u out of range";
         case EMLML_E_TREE_LEAF_CHILD: return "tree %u node %u: leaf with a child offset";
+        case EMLML_E_TREE_VOTE: return "leaf vector %u: vote %u above the scale %u";
         case EMLML_E_KNN_K_RANGE: return "k %u out of range (1..1024)";
         case EMLML_E_KNN_K_SAMPLES: return "k %u larger than the %u samples";
         case EMLML_E_KNN_METRIC: return "unknown kNN metric %u";

@@ -227,7 +227,7 @@ static void vote(const emlml_model_t *m, const float *weight, const uint32_t *in
     }
 }
 
-const float *emlml_knn_predict(const emlml_model_t *m, const void *input, void *arena, emlml_error_t *err) {
+const float *emlml_knn_predict(const emlml_model_t *m, const void *input, void *arena, uint32_t *predicted, emlml_error_t *err) {
     const emlml_knn_t *knn = &m->u.knn;
     float *query = (float *)arena;
     float *best_d = query + m->n_inputs;
@@ -246,5 +246,6 @@ const float *emlml_knn_predict(const emlml_model_t *m, const void *input, void *
     }
     neighbour_weights(knn, best_d);
     vote(m, best_d, best_i, out);
+    *predicted = m->task == EMLML_TASK_CLASSIFIER ? emlml_argmax(out, m->n_outputs) : 0;
     return out;
 }

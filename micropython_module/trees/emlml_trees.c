@@ -73,6 +73,26 @@ static emlml_status_t check_tree_nodes(const emlml_model_t *m, uint32_t tree, em
     return EMLML_OK;
 }
 
+// A classifier's leaf holds each class's share of the tree's vote as an integer out
+// of vote_scale = floor((2^32 - 1) / n_trees), so the sum over all trees of any class
+// fits in 32 bits: integer adds (no soft-float on an FPU-less core), exact argmax.
+static uint32_t vote_scale(uint32_t n_trees) {
+    return 0xFFFFFFFFu / n_trees;
+}
+
+static emlml_status_t check_votes(const emlml_model_t *m, emlml_error_t *err) {
+    const emlml_trees_t *t = &m->u.trees;
+    const uint32_t *votes = (const uint32_t *)(const void *)t->leaves;
+    uint32_t scale = vote_scale(t->n_trees);
+    uint32_t n_values = t->n_leaves * m->n_outputs;
+    for (uint32_t i = 0; i < n_values; i++) {
+        if (votes[i] > scale) {
+            return emlml_fail(err, EMLML_E_TREE_VOTE, i / m->n_outputs, votes[i], scale);
+        }
+    }
+    return EMLML_OK;
+}
+
 emlml_status_t emlml_trees_load(emlml_model_t *m, const emlml_sections_t *s, uint32_t *arena_needed, emlml_error_t *err) {
     emlml_status_t st = check_section_sizes(m, s, err);
     if (st != EMLML_OK) {
@@ -85,7 +105,7 @@ emlml_status_t emlml_trees_load(emlml_model_t *m, const emlml_sections_t *s, uin
     // Sections are 4-byte aligned (checked by the loader), so these casts are aligned.
     t->roots = (const uint32_t *)(const void *)roots->data;
     t->nodes = (const emlml_tree_node_t *)(const void *)nodes->data;
-    t->leaves = (const float *)(const void *)leaves->data;
+    t->leaves = leaves->data;
     t->n_trees = roots->size / 4u;
     t->n_nodes = nodes->size / (uint32_t)sizeof(emlml_tree_node_t);
     t->n_leaves = leaves->size / (4u * m->n_outputs);
@@ -97,7 +117,10 @@ emlml_status_t emlml_trees_load(emlml_model_t *m, const emlml_sections_t *s, uin
             return st;
         }
     }
-    *arena_needed = 4u * m->n_inputs + 4u * m->n_outputs;
+    if (m->task == EMLML_TASK_CLASSIFIER && (st = check_votes(m, err)) != EMLML_OK) {
+        return st;
+    }
+    *arena_needed = 4u * m->n_inputs + 8u * m->n_outputs;
     return EMLML_OK;
 }
 
@@ -112,16 +135,22 @@ static inline int32_t float_key(uint32_t bits) {
 // features a walk visits); a NaN or infinity anywhere refuses the whole input.
 static emlml_status_t check_finite(const uint32_t *bits, uint32_t n, emlml_error_t *err) {
     // An all-ones exponent plus one exponent step carries into bit 31; any other
-    // exponent does not. No early exit: the common case stays a tight loop.
-    uint32_t carry = 0;
-    for (uint32_t f = 0; f < n; f++) {
-        carry |= (bits[f] & 0x7F800000u) + 0x00800000u;
+    // exponent does not. No early exit, four at a time: the common case stays a
+    // short straight loop.
+    const uint32_t exponent = 0x7F800000u, step = 0x00800000u;
+    uint32_t carry = 0, f = 0;
+    for (; f + 4 <= n; f += 4) {
+        carry |= ((bits[f] & exponent) + step) | ((bits[f + 1] & exponent) + step)
+            | ((bits[f + 2] & exponent) + step) | ((bits[f + 3] & exponent) + step);
+    }
+    for (; f < n; f++) {
+        carry |= (bits[f] & exponent) + step;
     }
     if ((carry & 0x80000000u) == 0) {
         return EMLML_OK;
     }
-    uint32_t f = 0;
-    while ((bits[f] & 0x7F800000u) != 0x7F800000u) {
+    f = 0;
+    while ((bits[f] & exponent) != exponent) {
         f++;
     }
     return emlml_fail(err, EMLML_E_INPUT_NONFINITE, f, 0, 0);
@@ -171,29 +200,28 @@ static void walk4(const emlml_tree_node_t *nodes[4], const void *src, int float_
 }
 #endif
 
-static inline void add_leaf(float *restrict acc, const float *restrict value, uint32_t n_out) {
+static inline void add_votes(uint32_t *restrict acc, const uint32_t *restrict votes, uint32_t n_out) {
     for (uint32_t o = 0; o < n_out; o++) {
-        acc[o] += value[o];
+        acc[o] += votes[o];
     }
 }
 
-const float *emlml_trees_predict(const emlml_model_t *m, const void *input, void *arena, emlml_error_t *err) {
+// The leaf tree `tree` ends in, for the input (float bits or integer keys).
+static inline const emlml_tree_node_t *tree_leaf(const emlml_trees_t *t, uint32_t tree, const void *src, int float_input) {
+    return walk(&t->nodes[t->roots[tree]], src, float_input);
+}
+
+// Classifier: integer vote sums, the class with the most (first on a tie), and the
+// probabilities sum / (vote_scale * n_trees) in float32.
+static const float *classify(const emlml_model_t *m, const void *src, int float_input, void *arena, uint32_t *predicted) {
     const emlml_trees_t *t = &m->u.trees;
-    int32_t *keys = (int32_t *)arena;
-    float *acc = (float *)arena + m->n_inputs;
+    const uint32_t *votes = (const uint32_t *)(const void *)t->leaves;
     uint32_t n_out = m->n_outputs;
-    int float_input = m->input_type == EMLML_INPUT_F32;
-    if (float_input) {
-        if (check_finite((const uint32_t *)input, m->n_inputs, err) != EMLML_OK) {
-            return NULL;
-        }
-    } else {
-        integer_keys(m, input, keys);
-    }
+    uint32_t *acc = (uint32_t *)arena + m->n_inputs;
+    float *out = (float *)arena + m->n_inputs + n_out;
     for (uint32_t o = 0; o < n_out; o++) {
-        acc[o] = 0.0f;
+        acc[o] = 0;
     }
-    const void *src = float_input ? input : (const void *)keys;
     uint32_t tree = 0;
 #if EMLML_TREES_INTERLEAVE
     for (; tree + 4 <= t->n_trees; tree += 4) {
@@ -202,18 +230,53 @@ const float *emlml_trees_predict(const emlml_model_t *m, const void *input, void
             leaf[j] = &t->nodes[t->roots[tree + (uint32_t)j]];
         }
         walk4(leaf, src, float_input);
-        for (int j = 0; j < 4; j++) {  // in tree order, as FORMAT.md adds them
-            add_leaf(acc, t->leaves + (uint32_t)leaf[j]->key * n_out, n_out);
+        for (int j = 0; j < 4; j++) {
+            add_votes(acc, votes + (uint32_t)leaf[j]->key * n_out, n_out);
         }
     }
 #endif
     for (; tree < t->n_trees; tree++) {
-        const emlml_tree_node_t *leaf = walk(&t->nodes[t->roots[tree]], src, float_input);
-        add_leaf(acc, t->leaves + (uint32_t)leaf->key * n_out, n_out);
+        add_votes(acc, votes + (uint32_t)tree_leaf(t, tree, src, float_input)->key * n_out, n_out);
     }
-    float n_trees = (float)t->n_trees;
+    uint32_t best = 0;
+    for (uint32_t o = 1; o < n_out; o++) {
+        if (acc[o] > acc[best]) {
+            best = o;
+        }
+    }
+    *predicted = best;
+    float total = (float)(vote_scale(t->n_trees) * t->n_trees);
     for (uint32_t o = 0; o < n_out; o++) {
-        acc[o] /= n_trees;
+        out[o] = (float)acc[o] / total;
     }
-    return acc;
+    return out;
+}
+
+// Regressor: the leaf values added in float32 in tree order, divided by n_trees.
+static const float *regress(const emlml_model_t *m, const void *src, int float_input, void *arena) {
+    const emlml_trees_t *t = &m->u.trees;
+    const float *values = (const float *)(const void *)t->leaves;
+    float *out = (float *)arena + m->n_inputs + m->n_outputs;
+    float sum = 0.0f;
+    for (uint32_t tree = 0; tree < t->n_trees; tree++) {
+        sum += values[(uint32_t)tree_leaf(t, tree, src, float_input)->key];
+    }
+    out[0] = sum / (float)t->n_trees;
+    return out;
+}
+
+const float *emlml_trees_predict(const emlml_model_t *m, const void *input, void *arena, uint32_t *predicted, emlml_error_t *err) {
+    int float_input = m->input_type == EMLML_INPUT_F32;
+    if (float_input) {
+        if (check_finite((const uint32_t *)input, m->n_inputs, err) != EMLML_OK) {
+            return NULL;
+        }
+    } else {
+        integer_keys(m, input, (int32_t *)arena);
+    }
+    const void *src = float_input ? input : arena;
+    *predicted = 0;
+    return m->task == EMLML_TASK_CLASSIFIER
+        ? classify(m, src, float_input, arena, predicted)
+        : regress(m, src, float_input, arena);
 }

@@ -169,6 +169,7 @@ ERRORS: dict[str, str] = {
     "root": "tree {t}: root {root} out of order or range",
     "leaf_right": "tree {t} node {i}: leaf with a child offset",
     "leaf_index": "tree {t} node {i}: leaf index {key} out of range",
+    "vote": "leaf vector {leaf}: vote {vote} above the scale {scale}",
     "feature": "tree {t} node {i}: feature {feature} out of range ({n} inputs)",
     "child": "tree {t} node {i}: child index out of range",
     "k_range": "k {k} out of range (1..1024)",
@@ -203,7 +204,7 @@ class SectionEntry:
 class TreeData:
     roots: npt.NDArray[np.uint32]  # (n_trees,)
     nodes: np.ndarray  # (n_nodes,) of NODE_DTYPE
-    leaves: npt.NDArray[np.float32]  # (n_leaves, n_outputs)
+    leaves: np.ndarray  # (n_leaves, n_outputs): uint32 votes (classifier) or float32 values
 
     @property
     def n_trees(self) -> int:
@@ -272,7 +273,13 @@ def _pad(n: int, align: int) -> int:
 
 
 def trees_arena_bytes(n_inputs: int, n_outputs: int) -> int:
-    return 4 * n_inputs + 4 * n_outputs
+    return 4 * n_inputs + 8 * n_outputs
+
+
+def vote_scale(n_trees: int) -> int:
+    """A classifier leaf's votes are out of this many: floor((2^32 - 1) / n_trees), so the
+    sum over all trees fits in 32 bits."""
+    return 0xFFFFFFFF // n_trees
 
 
 def knn_arena_bytes(n_inputs: int, n_outputs: int, k: int) -> int:
@@ -338,12 +345,14 @@ def encode_meta(*, producer: str | None = None, labels: Iterable[str] = (),
 def trees_blob(*, task: int, input_type: int, n_inputs: int, n_outputs: int,
                roots: npt.ArrayLike, nodes: np.ndarray, leaves: npt.ArrayLike,
                meta: bytes = b"") -> bytes:
-    """A kind-1 blob from arrays: roots (u32), nodes (NODE_DTYPE), leaves (n_leaves, n_outputs)."""
+    """A kind-1 blob from arrays: roots (u32), nodes (NODE_DTYPE), leaves (n_leaves,
+    n_outputs): uint32 votes for a classifier, float32 values for a regressor."""
     sections = [(SectionId.META, meta)] if meta else []
     sections += [
         (SectionId.TREE_ROOTS, np.asarray(roots, dtype="<u4").tobytes()),
         (SectionId.TREE_NODES, np.asarray(nodes, dtype=NODE_DTYPE).tobytes()),
-        (SectionId.TREE_LEAVES, np.asarray(leaves, dtype="<f4").tobytes()),
+        (SectionId.TREE_LEAVES, np.asarray(
+            leaves, dtype="<u4" if task == Task.CLASSIFIER else "<f4").tobytes()),
     ]
     return write_blob(kind=Kind.TREES, task=task, input_type=input_type, n_inputs=n_inputs,
                       n_outputs=n_outputs, arena_bytes=trees_arena_bytes(n_inputs, n_outputs),
@@ -405,7 +414,7 @@ def read_blob(data: bytes | bytearray | memoryview) -> Blob:
                                                       n_outputs)
     trees = knn = None
     if kind == Kind.TREES:
-        trees = _check_trees(data, by_id, n_inputs, n_outputs)
+        trees = _check_trees(data, by_id, task, n_inputs, n_outputs)
         need = trees_arena_bytes(n_inputs, n_outputs)
     else:
         knn = _check_knn(data, by_id, task, n_inputs, n_outputs)
@@ -494,11 +503,12 @@ def _view(data: bytes, entry: SectionEntry, dtype: npt.DTypeLike, count: int) ->
     return np.frombuffer(data, dtype=dtype, count=count, offset=entry.offset)
 
 
-def _check_trees(data: bytes, by_id: dict[int, SectionEntry], n_inputs: int, n_outputs: int
-                 ) -> TreeData:
+def _check_trees(data: bytes, by_id: dict[int, SectionEntry], task: Task, n_inputs: int,
+                 n_outputs: int) -> TreeData:
     """Order: TREE_ROOTS, TREE_NODES, TREE_LEAVES each present and a whole number of items;
     tree count; roots (roots[0] == 0, strictly increasing, < n_nodes); then every node of
-    every tree in order (leaf: right == 0, then leaf index; split: feature, then child)."""
+    every tree in order (leaf: right == 0, then leaf index; split: feature, then child);
+    then a classifier's votes (none above vote_scale)."""
     roots_e = _sized(by_id, SectionId.TREE_ROOTS, 4)
     nodes_e = _sized(by_id, SectionId.TREE_NODES, NODE_DTYPE.itemsize)
     leaves_e = _sized(by_id, SectionId.TREE_LEAVES, 4 * n_outputs)
@@ -509,7 +519,8 @@ def _check_trees(data: bytes, by_id: dict[int, SectionEntry], n_inputs: int, n_o
         raise BlobError("n_trees", n=n_trees)
     roots = _view(data, roots_e, "<u4", n_trees)
     nodes = _view(data, nodes_e, NODE_DTYPE, n_nodes)
-    leaves = _view(data, leaves_e, "<f4", n_leaves * n_outputs).reshape(n_leaves, n_outputs)
+    leaf_dtype = "<u4" if task == Task.CLASSIFIER else "<f4"
+    leaves = _view(data, leaves_e, leaf_dtype, n_leaves * n_outputs).reshape(n_leaves, n_outputs)
     lowest = 0
     for t in range(n_trees):
         root = int(roots[t])
@@ -538,6 +549,12 @@ def _check_trees(data: bytes, by_id: dict[int, SectionEntry], n_inputs: int, n_o
         if feature[i] >= n_inputs:
             raise BlobError("feature", t=t, i=local, feature=int(feature[i]), n=n_inputs)
         raise BlobError("child", t=t, i=local)
+    if task == Task.CLASSIFIER:
+        over = leaves.reshape(-1) > vote_scale(n_trees)
+        if over.any():
+            i = int(np.argmax(over))
+            raise BlobError("vote", leaf=i // n_outputs, vote=int(leaves.reshape(-1)[i]),
+                            scale=vote_scale(n_trees))
     return TreeData(roots=roots, nodes=nodes, leaves=leaves)
 
 

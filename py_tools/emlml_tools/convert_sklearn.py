@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import __version__
 from .blob import (INPUT_TYPE_NAMES, MAX_INPUTS, MAX_K, MAX_OUTPUTS, MAX_TREES, NODE_DTYPE,
                    SAMPLE_DTYPES, SAMPLE_TYPE_NAMES, InputType, Metric, SampleType, Task,
-                   Weights, encode_meta, knn_blob, trees_blob)
+                   Weights, encode_meta, knn_blob, trees_blob, vote_scale)
 from .keys import threshold_keys
 
 MAX_RIGHT = 0xFFFF
@@ -203,19 +203,24 @@ def _preorder(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return np.asarray(order, dtype=np.int64)
 
 
-def _leaf_vectors(tree: Any, leaf_ids: np.ndarray, classifier: bool, n_classes: int
-                  ) -> npt.NDArray[np.float32]:
+def _leaf_vectors(tree: Any, leaf_ids: np.ndarray, classifier: bool, n_classes: int,
+                  n_trees: int) -> np.ndarray:
+    """A regressor's leaf values as float32; a classifier's leaf class distributions
+    (normalised in float64 as scikit-learn's predict_proba does) as integer votes out of
+    vote_scale(n_trees), rounded to nearest (docs/FORMAT.md, Trees)."""
     value = tree.value[leaf_ids, 0, :]
     if not classifier:
         return value[:, :1].astype(np.float32)
     proba = value[:, :n_classes].astype(np.float64)
-    normalizer = proba.sum(axis=1)[:, np.newaxis]  # as sklearn's predict_proba, in float64
+    normalizer = proba.sum(axis=1)[:, np.newaxis]
     normalizer[normalizer == 0.0] = 1.0
-    return (proba / normalizer).astype(np.float32)
+    votes = np.floor(proba / normalizer * vote_scale(n_trees) + 0.5)
+    return np.minimum(votes, vote_scale(n_trees)).astype(np.uint32)
 
 
 def _layout_tree(t: int, tree: Any, classifier: bool, n_classes: int, integer_input: bool,
-                 leaf_index: dict[bytes, int], leaf_rows: list[np.ndarray]) -> np.ndarray:
+                 n_trees: int, leaf_index: dict[bytes, int], leaf_rows: list[np.ndarray]
+                 ) -> np.ndarray:
     """Nodes of one tree in FORMAT.md order; leaf vectors are added to the shared table."""
     left, right = tree.children_left, tree.children_right
     order = _preorder(left, right)
@@ -233,7 +238,7 @@ def _layout_tree(t: int, tree: Any, classifier: bool, n_classes: int, integer_in
     nodes["feature"][~is_leaf] = tree.feature[split]
     nodes["right"][~is_leaf] = delta
 
-    vectors = _leaf_vectors(tree, order[is_leaf], classifier, n_classes)
+    vectors = _leaf_vectors(tree, order[is_leaf], classifier, n_classes, n_trees)
     keys = np.empty(len(vectors), dtype=np.int32)
     for j, row in enumerate(vectors):
         raw = row.tobytes()
@@ -265,7 +270,7 @@ def _convert_trees(estimator: Any, options: ConvertOptions) -> bytes:
     for t, member in enumerate(trees):
         roots.append(count)
         block = _layout_tree(t, member.tree_, classifier, n_outputs, integer_input,
-                             leaf_index, leaf_rows)
+                             len(trees), leaf_index, leaf_rows)
         node_blocks.append(block)
         count += len(block)
     return trees_blob(task=Task.CLASSIFIER if classifier else Task.REGRESSOR,

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .blob import (INPUT_DTYPES, LEAF, Blob, InputType, Kind, KnnData, Metric, SampleType,
-                   TreeData, Weights, read_blob)
+                   TreeData, Weights, read_blob, vote_scale)
 from .keys import float32_keys
 
 _QUERY_CHUNK = 256  # kNN queries per distance block (bounds memory)
@@ -22,8 +22,9 @@ def predict(blob: bytes | bytearray | memoryview | Blob, X: npt.ArrayLike) -> np
     model = _as_blob(blob)
     x = check_inputs(model, X)
     if model.kind == Kind.TREES:
-        out = _trees_outputs(model, x)
-        return np.argmax(out, axis=1) if model.is_classifier else out[:, 0]
+        if model.is_classifier:  # the first class with the most votes (exact integers)
+            return np.argmax(_tree_votes(model, x), axis=1)
+        return _tree_regress(model, x)
     if model.is_classifier:
         return np.argmax(_knn_scores(model, x), axis=1)
     return _knn_regress(model, x)
@@ -38,7 +39,7 @@ def predict_proba(blob: bytes | bytearray | memoryview | Blob, X: npt.ArrayLike
                          "(use predict)")
     x = check_inputs(model, X)
     if model.kind == Kind.TREES:
-        return _trees_outputs(model, x)
+        return _tree_proba(model, x)
     scores = _knn_scores(model, x)
     total = np.zeros(len(scores), dtype=np.float32)
     for c in range(model.n_outputs):  # the sum in class order
@@ -86,15 +87,14 @@ def _input_keys(model: Blob, x: np.ndarray) -> npt.NDArray[np.int32]:
     return x.astype(np.int32)
 
 
-def _trees_outputs(model: Blob, x: np.ndarray) -> npt.NDArray[np.float32]:
-    """``acc / n_trees`` per sample, ``(n, n_outputs)`` float32."""
+def _tree_leaves(model: Blob, x: np.ndarray) -> np.ndarray:
+    """The leaf index each tree ends in, per sample: ``(n, n_trees)``."""
     trees: TreeData = model.trees  # type: ignore[assignment]
     keys = _input_keys(model, x)
     node_key = trees.nodes["key"].astype(np.int64)
     feature = trees.nodes["feature"].astype(np.int64)
     right = trees.nodes["right"].astype(np.int64)
-    n = len(x)
-    idx = np.tile(trees.roots.astype(np.int64), (n, 1))  # (n, n_trees) current node
+    idx = np.tile(trees.roots.astype(np.int64), (len(x), 1))  # (n, n_trees) current node
     while True:
         rows, cols = np.nonzero(feature[idx] != LEAF)
         if len(rows) == 0:
@@ -102,10 +102,35 @@ def _trees_outputs(model: Blob, x: np.ndarray) -> npt.NDArray[np.float32]:
         i = idx[rows, cols]
         go_left = keys[rows, feature[i]] <= node_key[i]
         idx[rows, cols] = np.where(go_left, i + 1, i + right[i])
-    leaf = node_key[idx]
-    acc = np.zeros((n, model.n_outputs), dtype=np.float32)
-    for t in range(trees.n_trees):  # float32 sum in tree order
-        acc += trees.leaves[leaf[:, t]]
+    return node_key[idx]
+
+
+def _tree_votes(model: Blob, x: np.ndarray) -> np.ndarray:
+    """A classifier's integer vote sums per class, ``(n, n_outputs)`` (exact: they fit
+    in 32 bits by construction of vote_scale)."""
+    trees: TreeData = model.trees  # type: ignore[assignment]
+    leaf = _tree_leaves(model, x)
+    acc = np.zeros((len(x), model.n_outputs), dtype=np.uint64)
+    for t in range(trees.n_trees):
+        acc += trees.leaves[leaf[:, t]].astype(np.uint64)
+    assert acc.max(initial=0) <= 0xFFFFFFFF
+    return acc
+
+
+def _tree_proba(model: Blob, x: np.ndarray) -> npt.NDArray[np.float32]:
+    """``float32(votes) / float32(vote_scale * n_trees)``."""
+    n_trees = model.trees.n_trees  # type: ignore[union-attr]
+    total = np.float32(vote_scale(n_trees) * n_trees)
+    return _tree_votes(model, x).astype(np.float32) / total
+
+
+def _tree_regress(model: Blob, x: np.ndarray) -> npt.NDArray[np.float32]:
+    """Leaf values added in float32 in tree order, divided by n_trees."""
+    trees: TreeData = model.trees  # type: ignore[assignment]
+    leaf = _tree_leaves(model, x)
+    acc = np.zeros(len(x), dtype=np.float32)
+    for t in range(trees.n_trees):
+        acc += trees.leaves[leaf[:, t], 0]
     return acc / np.float32(trees.n_trees)
 
 

@@ -2,7 +2,7 @@
 //   emlml_run BLOB [INPUTS]
 // Loads BLOB; on failure prints "load-error <message>" and exits 3. Otherwise reads
 // INPUTS (raw samples of the model's input type, back to back) and prints one line
-// per sample: "ok <argmax> <output bits as hex>..." or "error <message>".
+// per sample: "ok <class> <output bits as hex>..." or "error <message>".
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +29,8 @@ static unsigned char *read_file(const char *path, size_t *len) {
     return buf;
 }
 
-static void print_outputs(const emlml_model_t *m, const float *out) {
-    printf("ok %u", (unsigned)emlml_argmax(out, m->n_outputs));
+static void print_outputs(const emlml_model_t *m, const float *out, uint32_t predicted) {
+    printf("ok %u", (unsigned)predicted);
     for (uint32_t o = 0; o < m->n_outputs; o++) {
         uint32_t bits;
         memcpy(&bits, &out[o], sizeof(bits));
@@ -63,12 +63,13 @@ int main(int argc, char **argv) {
         void *sample = malloc(sample_bytes);
         for (size_t off = 0; off + sample_bytes <= in_len; off += sample_bytes) {
             memcpy(sample, inputs + off, sample_bytes);  // a fresh, exactly sized buffer per sample
-            const float *out = emlml_predict(&model, sample, arena, &err);
+            uint32_t predicted;
+            const float *out = emlml_predict(&model, sample, arena, &predicted, &err);
             if (out == NULL) {
                 emlml_error_format(&err, msg, sizeof(msg));
                 printf("error %s\n", msg);
             } else {
-                print_outputs(&model, out);
+                print_outputs(&model, out, predicted);
             }
         }
         free(sample);

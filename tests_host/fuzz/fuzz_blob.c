@@ -36,16 +36,18 @@ static void run_model(const emlml_model_t *m, const uint8_t *data, size_t size) 
     emlml_error_t err;
     for (int pattern = 0; pattern < 4; pattern++) {
         fill_pattern(input, in_bytes, m->input_type, pattern);
-        const float *out = emlml_predict(m, input, arena, &err);
-        if (out != NULL) {
-            (void)emlml_argmax(out, m->n_outputs);
+        uint32_t predicted;
+        const float *out = emlml_predict(m, input, arena, &predicted, &err);
+        if (out != NULL && predicted >= m->n_outputs) {
+            abort();  // the predicted class must be one of the outputs
         }
     }
     // Inputs taken from the fuzz data (wrapping around), NaNs and all.
     for (size_t i = 0; i < in_bytes && size > 0; i++) {
         ((uint8_t *)input)[i] = data[i % size];
     }
-    (void)emlml_predict(m, input, arena, &err);
+    uint32_t predicted;
+    (void)emlml_predict(m, input, arena, &predicted, &err);
     free(input);
     free(arena);
 }
