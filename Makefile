@@ -187,3 +187,10 @@ cmodule-check: setup arm-toolchain
 host-firmware: setup
 	$(MAKE) -C boards/host_port MPY_DIR=$(MPY_DIR) USER_C_MODULES=$(CURDIR) BUILD=$(BUILD)/host_port
 	$(MAKE) -C boards/host_port MPY_DIR=$(MPY_DIR) USER_C_MODULES=$(CURDIR) BUILD=$(BUILD)/host_port_san SANITIZE=1
+
+# Instructions per prediction (callgrind, x86-64): emlml's C trees against PyPI emlearn's
+# generated C for the same models, same compiler and flags; writes build/bench_emlearn.json.
+.PHONY: bench-emlearn
+bench-emlearn: setup
+	$(VENV)/bin/python -m emlml_tools.bench_emlearn \
+	    --cflags "-O2 -DEMLML_TREES_INTERLEAVE=0" --cflags "-O2"
