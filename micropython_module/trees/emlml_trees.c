@@ -125,25 +125,23 @@ emlml_status_t emlml_trees_load(emlml_model_t *m, const emlml_sections_t *s, uin
 }
 
 // The key of a float32: its bit pattern as a signed integer, with the magnitude bits
-// of negative numbers flipped so that keys order as the floats do.
+// of negative numbers flipped so that keys order as the floats do. (Three instructions:
+// the arithmetic right shift of a negative int32 is implementation-defined in C99, and
+// arithmetic on every compiler this code targets.)
 static inline int32_t float_key(uint32_t bits) {
-    uint32_t negative_mask = 0u - (bits >> 31);
-    return (int32_t)(bits ^ (negative_mask & 0x7FFFFFFFu));
+    uint32_t flip = (uint32_t)((int32_t)bits >> 31) >> 1;
+    return (int32_t)(bits ^ flip);
 }
 
 // Float inputs are walked on their raw bits (keys made on the fly for the few
 // features a walk visits); a NaN or infinity anywhere refuses the whole input.
 static emlml_status_t check_finite(const uint32_t *bits, uint32_t n, emlml_error_t *err) {
     // An all-ones exponent plus one exponent step carries into bit 31; any other
-    // exponent does not. No early exit, four at a time: the common case stays a
-    // short straight loop.
+    // exponent does not. No early exit: the common case stays a short straight loop
+    // (unrolling it costs a Cortex-M0 register spills).
     const uint32_t exponent = 0x7F800000u, step = 0x00800000u;
-    uint32_t carry = 0, f = 0;
-    for (; f + 4 <= n; f += 4) {
-        carry |= ((bits[f] & exponent) + step) | ((bits[f + 1] & exponent) + step)
-            | ((bits[f + 2] & exponent) + step) | ((bits[f + 3] & exponent) + step);
-    }
-    for (; f < n; f++) {
+    uint32_t carry = 0, f;
+    for (f = 0; f < n; f++) {
         carry |= (bits[f] & exponent) + step;
     }
     if ((carry & 0x80000000u) == 0) {
@@ -171,9 +169,25 @@ static inline int32_t input_key(const void *src, uint32_t f, int float_input) {
     return float_input ? float_key(((const uint32_t *)src)[f]) : ((const int32_t *)src)[f];
 }
 
-static inline const emlml_tree_node_t *walk(const emlml_tree_node_t *node, const void *src, int float_input) {
+// One walk per input kind, so the loop holds no test of the kind.
+static const emlml_tree_node_t *walk_float(const emlml_tree_node_t *node, const uint32_t *bits) {
     while (node->feature != EMLML_TREE_LEAF) {
-        node += input_key(src, node->feature, float_input) <= node->key ? 1u : node->right;
+        if (float_key(bits[node->feature]) <= node->key) {
+            node++;
+        } else {
+            node += node->right;
+        }
+    }
+    return node;
+}
+
+static const emlml_tree_node_t *walk_keys(const emlml_tree_node_t *node, const int32_t *keys) {
+    while (node->feature != EMLML_TREE_LEAF) {
+        if (keys[node->feature] <= node->key) {
+            node++;
+        } else {
+            node += node->right;
+        }
     }
     return node;
 }
@@ -208,7 +222,8 @@ static inline void add_votes(uint32_t *restrict acc, const uint32_t *restrict vo
 
 // The leaf tree `tree` ends in, for the input (float bits or integer keys).
 static inline const emlml_tree_node_t *tree_leaf(const emlml_trees_t *t, uint32_t tree, const void *src, int float_input) {
-    return walk(&t->nodes[t->roots[tree]], src, float_input);
+    const emlml_tree_node_t *root = &t->nodes[t->roots[tree]];
+    return float_input ? walk_float(root, (const uint32_t *)src) : walk_keys(root, (const int32_t *)src);
 }
 
 // Classifier: integer vote sums, the class with the most (first on a tie), and the
