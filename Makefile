@@ -21,7 +21,7 @@ demo: setup natmod
 
 # The tests, after every build CI can make here: the x64 module they run, the ARM
 # modules, the firmware (user C module) compile and the ESP32 compile check.
-test: setup natmod-all host-tools host-firmware cmodule-check esp32-check
+test: setup natmod-all mip-packages host-tools host-firmware cmodule-check esp32-check
 	$(VENV)/bin/python -m pytest -q tests_host
 	$(PYTHON) py_tools/emlml_tools/sizes.py --build $(BUILD) --out $(BUILD)/sizes.md
 
@@ -194,3 +194,10 @@ host-firmware: setup
 bench-emlearn: setup
 	$(VENV)/bin/python -m emlml_tools.bench_emlearn \
 	    --cflags "-O2 -DEMLML_TREES_INTERLEAVE=0" --cflags "-O2"
+
+# mip: build/natmod/<arch>/package.json (relative URLs) and a copy of emlml_util.py next to
+# each emlml.mpy, so that each arch folder installs with `mpremote mip install
+# build/natmod/<arch>/package.json` or, served over HTTP, with mip.install(URL) on a board.
+.PHONY: mip-packages
+mip-packages: natmod-all
+	$(VPY) -m emlml_tools.mip_package --natmod $(BUILD)/natmod

@@ -13,6 +13,12 @@ command runs. Adding a command is one line in ``_COMMANDS``, e.g.::
     "flash": Command("emlml_tools.flash:run", "emlml_tools.flash:setup",
                      "flash MicroPython firmware with emlml built in (ESP32 .bin over serial, "
                      "RP2040/RP2350 .uf2 to the BOOTSEL drive)"),
+    "firmware": Command("emlml_tools.firmware:run", "emlml_tools.firmware:setup",
+                        "build MicroPython firmware with emlml inside (ESP32_GENERIC, "
+                        "ESP32_GENERIC_S3, RPI_PICO, RPI_PICO2) from your MicroPython checkout"),
+    "romfs": Command("emlml_tools.romfs:run", "emlml_tools.romfs:setup",
+                     "pack a folder of models into a ROMFS image, every file 4-byte aligned "
+                     "(for mpremote romfs deploy)"),
     "demo": Command("emlml_tools.demo:run", "emlml_tools.demo:setup", "run the demo"),
 
 A handler reports a user error by raising ``CommandError`` (the message says what to do
@@ -56,6 +62,12 @@ _COMMANDS: dict[str, Command] = {
     "flash": Command("emlml_tools.flash:run", "emlml_tools.flash:setup",
                      "flash MicroPython firmware with emlml built in (ESP32 .bin over serial, "
                      "RP2040/RP2350 .uf2 to the BOOTSEL drive)"),
+    "firmware": Command("emlml_tools.firmware:run", "emlml_tools.firmware:setup",
+                        "build MicroPython firmware with emlml inside (ESP32_GENERIC, "
+                        "ESP32_GENERIC_S3, RPI_PICO, RPI_PICO2) from your MicroPython checkout"),
+    "romfs": Command("emlml_tools.romfs:run", "emlml_tools.romfs:setup",
+                     "pack a folder of models into a ROMFS image, every file 4-byte aligned "
+                     "(for mpremote romfs deploy)"),
     "demo": Command("emlml_tools.demo:run", "emlml_tools.demo:setup",
                     "train, convert and run the demo models on MicroPython; print a table"),
 }
