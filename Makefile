@@ -193,7 +193,7 @@ host-firmware: setup
 .PHONY: bench-emlearn
 bench-emlearn: setup
 	$(VENV)/bin/python -m emlml_tools.bench_emlearn \
-	    --cflags "-O2 -DEMLML_TREES_INTERLEAVE=0" --cflags "-O2"
+	    --cflags="-O2 -DEMLML_TREES_INTERLEAVE=0" --cflags="-O2"
 
 # mip: build/natmod/<arch>/package.json (relative URLs) and a copy of emlml_util.py next to
 # each emlml.mpy, so that each arch folder installs with `mpremote mip install

@@ -197,20 +197,22 @@ static void run_model(emlml_model_obj_t *self, mp_obj_t x, float *out, uint32_t 
     }
     self->busy = 1;
     emlml_error_t err;
-    const float *result = emlml_predict(m, input, self->arena, predicted, &err);
-    if (result != NULL) {
-        if (out != NULL) {
-            for (uint32_t i = 0; i < m->n_outputs; i++) {
-                out[i] = result[i];
-            }
+    int ok;
+    if (out == NULL && m->task == EMLML_TASK_CLASSIFIER) {
+        ok = emlml_predict_class(m, input, self->arena, predicted, &err) == EMLML_OK;
+    } else {
+        const float *result = emlml_predict(m, input, self->arena, predicted, &err);
+        ok = result != NULL;
+        for (uint32_t i = 0; ok && out != NULL && i < m->n_outputs; i++) {
+            out[i] = result[i];
         }
-        *value = result[0];
+        *value = ok ? result[0] : 0.0f;
     }
     self->busy = 0;
     if (owned != NULL) {
         m_free(owned);
     }
-    if (result == NULL) {
+    if (!ok) {
         raise_core_error(&err);
     }
 }

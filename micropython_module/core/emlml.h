@@ -113,6 +113,11 @@ emlml_status_t emlml_load(emlml_model_t *model, const uint8_t *blob, size_t len,
 // or returns NULL with `err` set when the input is refused (non-finite).
 const float *emlml_predict(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, emlml_error_t *err);
 
+// The predicted class alone, as emlml_predict sets it, for a classifier. Cheaper for
+// tree classifiers: their probabilities (float conversions and divisions, soft-float
+// on an FPU-less core) are not computed.
+emlml_status_t emlml_predict_class(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, emlml_error_t *err);
+
 // First index of the largest of n values (scikit-learn's argmax).
 uint32_t emlml_argmax(const float *values, uint32_t n);
 

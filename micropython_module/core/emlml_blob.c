@@ -222,9 +222,16 @@ emlml_status_t emlml_load(emlml_model_t *model, const uint8_t *blob, size_t len,
 
 const float *emlml_predict(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, emlml_error_t *err) {
     if (model->kind == EMLML_KIND_TREES) {
-        return emlml_trees_predict(model, input, arena, predicted, err);
+        return emlml_trees_predict(model, input, arena, predicted, 1, err);
     }
     return emlml_knn_predict(model, input, arena, predicted, err);
+}
+
+emlml_status_t emlml_predict_class(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, emlml_error_t *err) {
+    const float *outputs = model->kind == EMLML_KIND_TREES
+        ? emlml_trees_predict(model, input, arena, predicted, 0, err)
+        : emlml_knn_predict(model, input, arena, predicted, err);
+    return outputs != NULL ? EMLML_OK : err->status;
 }
 
 uint32_t emlml_argmax(const float *values, uint32_t n) {

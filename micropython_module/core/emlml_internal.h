@@ -93,7 +93,9 @@ uint32_t emlml_crc32(const uint8_t *data, size_t len);
 // Family loaders: check the sections of the kind, fill model->u, return the arena
 // size the family needs in *arena_needed.
 emlml_status_t emlml_trees_load(emlml_model_t *model, const emlml_sections_t *sections, uint32_t *arena_needed, emlml_error_t *err);
-const float *emlml_trees_predict(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, emlml_error_t *err);
+// want_outputs 0: a classifier may skip computing its n_outputs floats (the class is
+// always set); the returned pointer is then only a success indicator.
+const float *emlml_trees_predict(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, int want_outputs, emlml_error_t *err);
 
 emlml_status_t emlml_knn_load(emlml_model_t *model, const emlml_sections_t *sections, uint32_t *arena_needed, emlml_error_t *err);
 const float *emlml_knn_predict(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, emlml_error_t *err);

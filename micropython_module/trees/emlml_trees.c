@@ -228,7 +228,7 @@ static inline const emlml_tree_node_t *tree_leaf(const emlml_trees_t *t, uint32_
 
 // Classifier: integer vote sums, the class with the most (first on a tie), and the
 // probabilities sum / (vote_scale * n_trees) in float32.
-static const float *classify(const emlml_model_t *m, const void *src, int float_input, void *arena, uint32_t *predicted) {
+static const float *classify(const emlml_model_t *m, const void *src, int float_input, void *arena, uint32_t *predicted, int want_outputs) {
     const emlml_trees_t *t = &m->u.trees;
     const uint32_t *votes = (const uint32_t *)(const void *)t->leaves;
     uint32_t n_out = m->n_outputs;
@@ -260,6 +260,9 @@ static const float *classify(const emlml_model_t *m, const void *src, int float_
         }
     }
     *predicted = best;
+    if (!want_outputs) {
+        return out;  // predict() needs only the class: no float conversions and divisions
+    }
     float total = (float)(vote_scale(t->n_trees) * t->n_trees);
     for (uint32_t o = 0; o < n_out; o++) {
         out[o] = (float)acc[o] / total;
@@ -280,7 +283,7 @@ static const float *regress(const emlml_model_t *m, const void *src, int float_i
     return out;
 }
 
-const float *emlml_trees_predict(const emlml_model_t *m, const void *input, void *arena, uint32_t *predicted, emlml_error_t *err) {
+const float *emlml_trees_predict(const emlml_model_t *m, const void *input, void *arena, uint32_t *predicted, int want_outputs, emlml_error_t *err) {
     int float_input = m->input_type == EMLML_INPUT_F32;
     if (float_input) {
         if (check_finite((const uint32_t *)input, m->n_inputs, err) != EMLML_OK) {
@@ -292,6 +295,6 @@ const float *emlml_trees_predict(const emlml_model_t *m, const void *input, void
     const void *src = float_input ? input : arena;
     *predicted = 0;
     return m->task == EMLML_TASK_CLASSIFIER
-        ? classify(m, src, float_input, arena, predicted)
+        ? classify(m, src, float_input, arena, predicted, want_outputs)
         : regress(m, src, float_input, arena);
 }

@@ -20,7 +20,7 @@ __attribute__((noinline)) static int32_t run_emlml(void) {
     emlml_error_t err;
     for (int i = 0; i < N_SAMPLES; i++) {
         uint32_t predicted;
-        (void)emlml_predict(&model, INPUTS[i], arena, &predicted, &err);
+        (void)emlml_predict_class(&model, INPUTS[i], arena, &predicted, &err);
         agree += (int32_t)predicted == SKLEARN[i];
     }
     return agree;

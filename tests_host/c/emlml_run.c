@@ -65,9 +65,13 @@ int main(int argc, char **argv) {
             memcpy(sample, inputs + off, sample_bytes);  // a fresh, exactly sized buffer per sample
             uint32_t predicted;
             const float *out = emlml_predict(&model, sample, arena, &predicted, &err);
+            uint32_t class_only = 0;
             if (out == NULL) {
                 emlml_error_format(&err, msg, sizeof(msg));
                 printf("error %s\n", msg);
+            } else if (emlml_predict_class(&model, sample, arena, &class_only, &err) != EMLML_OK ||
+                       class_only != predicted) {
+                printf("error emlml_predict_class disagrees with emlml_predict\n");
             } else {
                 print_outputs(&model, out, predicted);
             }
