@@ -163,12 +163,6 @@ static void integer_keys(const emlml_model_t *m, const void *input, int32_t *key
     }
 }
 
-// The key of input f: float inputs are read as raw bits and keyed on the fly (a
-// walk visits few features); integer inputs were widened to keys beforehand.
-static inline int32_t input_key(const void *src, uint32_t f, int float_input) {
-    return float_input ? float_key(((const uint32_t *)src)[f]) : ((const int32_t *)src)[f];
-}
-
 // One walk per input kind, so the loop holds no test of the kind.
 static const emlml_tree_node_t *walk_float(const emlml_tree_node_t *node, const uint32_t *bits) {
     while (node->feature != EMLML_TREE_LEAF) {
@@ -193,6 +187,12 @@ static const emlml_tree_node_t *walk_keys(const emlml_tree_node_t *node, const i
 }
 
 #if EMLML_TREES_INTERLEAVE
+// The key of input f: float inputs are read as raw bits and keyed on the fly (a
+// walk visits few features); integer inputs were widened to keys beforehand.
+static inline int32_t input_key(const void *src, uint32_t f, int float_input) {
+    return float_input ? float_key(((const uint32_t *)src)[f]) : ((const int32_t *)src)[f];
+}
+
 // Four walks at once without branches on the comparisons. On an out-of-order core
 // the four chains of dependent loads overlap, where one branchy walk stalls on a
 // mispredicted branch at every other level. A lane that reached its leaf stays there
