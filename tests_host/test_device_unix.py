@@ -26,7 +26,7 @@ def device_data() -> str:
 
 def test_scripts_found():
     assert {"test_parity.py", "test_bad_blobs.py", "test_inputs.py", "test_gc.py",
-            "test_util.py", "test_memory.py"} <= set(SCRIPTS)
+            "test_util.py", "test_memory.py", "test_reentrant.py"} <= set(SCRIPTS)
 
 
 def test_memory_recovers_on_the_default_heap(device_data):
