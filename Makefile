@@ -21,7 +21,7 @@ demo: setup natmod
 
 # The tests, after every build CI can make here: the x64 module they run, the ARM
 # modules, the firmware (user C module) compile and the ESP32 compile check.
-test: setup natmod-all mip-packages host-tools host-firmware cmodule-check esp32-check
+test: setup natmod-all mip-packages host-tools host-firmware qemu-firmware cmodule-check esp32-check
 	$(VENV)/bin/python -m pytest -q tests_host
 	$(PYTHON) py_tools/emlml_tools/sizes.py --build $(BUILD) --out $(BUILD)/sizes.md
 
@@ -201,3 +201,24 @@ bench-emlearn: setup
 .PHONY: mip-packages
 mip-packages: natmod-all
 	$(VPY) -m emlml_tools.mip_package --natmod $(BUILD)/natmod
+
+# The emulated Cortex-M boards (boards/qemu_mps2): MicroPython 1.23 on QEMU's mps2-an385
+# (Cortex-M3) and mps2-an386 (Cortex-M4F); tests_host/test_device_qemu.py runs
+# tests_device/ on them through mpremote.
+#   make qemu-firmware   build/qemu_mps2/<flavour>/firmware.elf: an385-emlml (emlml built
+#                        in), an385 and an386 (native .mpy loading)
+#   make qemu-bench      instructions per prediction (QEMU -icount), build/qemu_bench.json
+QEMU_FLAVOURS := an385-emlml an385 an386
+.PHONY: qemu-firmware qemu-bench qemu-tools
+qemu-tools:
+	@command -v qemu-system-arm >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-arm >/dev/null; } || \
+	  { echo "qemu-system-arm is missing: apt-get install qemu-system-arm"; exit 1; }
+
+qemu-firmware: setup arm-toolchain qemu-tools
+	@set -e; for f in $(QEMU_FLAVOURS); do \
+	  $(MAKE) -j2 -C boards/qemu_mps2 FLAVOUR=$$f MPY_DIR=$(MPY_DIR) BUILD=$(BUILD)/qemu_mps2/$$f; \
+	done
+
+qemu-bench: qemu-firmware natmod-all
+	$(VPY) -m emlml_tools.qemu_bench --out $(BUILD)/qemu_bench.json

@@ -47,9 +47,11 @@ def test_install_picks_the_boards_arch(fresh_board):
 
 
 @pytest.mark.parametrize("board_arch,offered,words", [
-    (7, "armv6m", "soft-float code on a hard-float firmware"),
-    (7, "armv7m", "soft-float code on a hard-float firmware"),
-    (4, "armv7emsp", "hard-float code on a soft-float firmware"),
+    (7, "armv6m", "armv6m \\(soft-float\\) code for a armv7emsp \\(hard-float\\) board"),
+    (7, "armv7m", "armv7m \\(soft-float\\) code for a armv7emsp \\(hard-float\\) board"),
+    (8, "armv7m", "soft-float.*hard-float.*install the armv7emsp build"),
+    (4, "armv7emsp", "armv7emsp code does not run on a armv6m board"),
+    (6, "armv7emsp", "armv7emsp code does not run on a armv7em board: install the armv7m"),
     (2, "armv6m", "install the x64 build"),
 ])
 def test_install_refuses_a_mismatched_build(board_arch, offered, words):
@@ -57,14 +59,22 @@ def test_install_refuses_a_mismatched_build(board_arch, offered, words):
         board.choose_mpy(BoardInfo(mpy_word(board_arch)), offered, NATMOD)
 
 
-@pytest.mark.parametrize("arch_code,arch", [(4, "armv6m"), (5, "armv7m"), (7, "armv7emsp"), (2, "x64")])
+@pytest.mark.parametrize("arch_code,arch", [(4, "armv6m"), (5, "armv7m"), (6, "armv7m"),
+                                           (7, "armv7emsp"), (8, "armv7emsp"), (2, "x64")])
 def test_install_chooses_each_built_arch(arch_code, arch):
     path = board.choose_mpy(BoardInfo(mpy_word(arch_code)), None, NATMOD)
     assert path == os.path.join(NATMOD, arch, "emlml.mpy") and os.path.exists(path)
 
 
+def test_install_allows_an_older_arch_with_the_same_float_abi():
+    """An RP2040 (armv6m) build runs on a Cortex-M3 firmware (armv7em in 1.23)."""
+    path = board.choose_mpy(BoardInfo(mpy_word(6)), "armv6m", NATMOD)
+    assert path.endswith(os.path.join("armv6m", "emlml.mpy"))
+    assert board.mpy_arch(path) == "armv6m"
+
+
 def test_install_refuses_firmware_without_native_code_or_too_old():
-    with pytest.raises(BoardError, match="cannot load native .mpy"):
+    with pytest.raises(BoardError, match="loads no native code"):
         board.choose_mpy(BoardInfo(6 | (3 << 8)), None, NATMOD)
     with pytest.raises(BoardError, match="v6.2"):
         board.choose_mpy(BoardInfo(mpy_word(4, sub=2)), None, NATMOD)

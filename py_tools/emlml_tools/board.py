@@ -33,10 +33,18 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 NATMOD_DIR = os.path.join(ROOT, "build", "natmod")
 CHUNK = 256  # blob bytes per write on the board (fits any raw-REPL line budget)
 
-# sys.implementation._mpy >> 10: the native code architecture (py/persistentcode.h).
+# sys.implementation._mpy >> 10 and byte 2 of a .mpy >> 2: the native code architecture
+# (py/persistentcode.h).
 ARCHS = {1: "x86", 2: "x64", 3: "armv6", 4: "armv6m", 5: "armv7m", 6: "armv7em",
          7: "armv7emsp", 8: "armv7emdp", 9: "xtensa", 10: "xtensawin", 11: "rv32imc"}
-FLOAT_ABI = {"armv6m": "soft", "armv7m": "soft", "armv7emsp": "hard", "armv7emdp": "hard"}
+ARCH_CODES = {name: code for code, name in ARCHS.items()}
+THUMB = ("armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp")
+HARD_FLOAT = ("armv7emsp", "armv7emdp")
+# The emlml.mpy build for a board's arch. MicroPython 1.23 reports armv7em for every
+# Thumb-2 firmware without an FPU, Cortex-M3 included: the armv7m build (no DSP
+# instructions, soft float) is the one that runs there.
+BUILD_FOR_ARCH = {"x64": "x64", "armv6m": "armv6m", "armv7m": "armv7m", "armv7em": "armv7m",
+                  "armv7emsp": "armv7emsp", "armv7emdp": "armv7emsp", "xtensawin": "xtensawin"}
 MPY_VERSION = 6
 MPY_SUB_VERSION = 3  # what build/natmod holds: native .mpy from MicroPython 1.23
 
@@ -128,39 +136,76 @@ def board_info(transport: Transport) -> BoardInfo:
     raise BoardError(f"the board did not report sys.implementation._mpy: {out!r}")
 
 
-def choose_mpy(info: BoardInfo, arch: str | None = None, natmod_dir: str = NATMOD_DIR) -> str:
-    """The emlml.mpy for this board; refuses a mismatch (never a soft-float build for a
-    hard-float firmware or the other way round: it would load and compute garbage)."""
-    if info.arch is None:
-        raise BoardError("this firmware cannot load native .mpy files (no native arch in "
-                         "sys.implementation._mpy): build firmware with emlml inside instead "
-                         "(boards/README.md)")
+def mpy_arch(path: str) -> str | None:
+    """The native arch a .mpy file holds code for (None: bytecode only)."""
+    with open(path, "rb") as f:
+        header = f.read(4)
+    if len(header) < 4 or header[0] != ord("M"):
+        raise BoardError(f"{path} is not a .mpy file")
+    code = header[2] >> 2
+    return ARCHS.get(code, f"arch {code}") if code else None
+
+
+def check_board(info: BoardInfo) -> None:
+    """The board must load native code of the .mpy version emlml.mpy has."""
     if info.version != MPY_VERSION or info.sub_version < MPY_SUB_VERSION:
         raise BoardError(f"the board reads .mpy v{info.version}.{info.sub_version}; emlml.mpy "
                          f"is v{MPY_VERSION}.{MPY_SUB_VERSION}: update the firmware to "
                          "MicroPython 1.23 or newer")
-    wanted = arch or info.arch
-    if wanted != info.arch:
-        abi = (FLOAT_ABI.get(wanted), FLOAT_ABI.get(info.arch))
-        detail = (f" ({abi[0]}-float code on a {abi[1]}-float firmware)"
-                  if None not in abi and abi[0] != abi[1] else "")
-        raise BoardError(f"refusing {wanted} emlml.mpy for a board that runs {info.arch} "
-                         f"code{detail}: install the {info.arch} build")
+    if info.arch is None:
+        raise BoardError("this firmware loads no native code (sys.implementation._mpy has "
+                         "no arch): use a firmware with emlml built in (boards/README.md)")
+
+
+def check_mpy(board_mpy: int, path: str) -> None:
+    """Refuse a native .mpy that this board must not be given: a board that loads no
+    native code, another .mpy version, an arch its loader refuses, or - what the
+    MicroPython loader itself accepts and then computes wrongly with - soft-float code
+    on a hard-float firmware or the other way round."""
+    info = BoardInfo(board_mpy)
+    check_board(info)
+    board_arch, arch = info.arch, mpy_arch(path)
+    if arch == board_arch:
+        return
+    if board_arch in THUMB and arch in THUMB:
+        if ARCH_CODES[arch] > ARCH_CODES[board_arch]:
+            raise BoardError(f"{arch} code does not run on a {board_arch} board: install the "
+                             f"{BUILD_FOR_ARCH.get(board_arch, board_arch)} build")
+        if (arch in HARD_FLOAT) != (board_arch in HARD_FLOAT):
+            kinds = ("hard" if arch in HARD_FLOAT else "soft",
+                     "hard" if board_arch in HARD_FLOAT else "soft")
+            raise BoardError(f"refusing {arch} ({kinds[0]}-float) code for a {board_arch} "
+                             f"({kinds[1]}-float) board: it loads, then passes floats wrongly; "
+                             f"install the {BUILD_FOR_ARCH[board_arch]} build")
+        return
+    raise BoardError(f"{arch} code does not run on a {board_arch} board: install the "
+                     f"{BUILD_FOR_ARCH.get(board_arch, board_arch)} build")
+
+
+def choose_mpy(info: BoardInfo, arch: str | None = None, natmod_dir: str = NATMOD_DIR) -> str:
+    """The emlml.mpy for this board (the build for its arch, or the one asked for),
+    checked against the board by check_mpy."""
+    check_board(info)
+    wanted = arch or BUILD_FOR_ARCH.get(info.arch or "")
+    if wanted is None:
+        raise BoardError(f"no emlml.mpy is built for a {info.arch} board")
     path = os.path.join(natmod_dir, wanted, "emlml.mpy")
     if not os.path.exists(path):
         raise CommandError(f"{path} is missing: build it with `make natmod-all`")
+    check_mpy(info.mpy, path)
     return path
 
 
 def install(transport: Transport, arch: str | None = None, natmod_dir: str = NATMOD_DIR) -> str:
     info = board_info(transport)
     path = choose_mpy(info, arch, natmod_dir)
+    build = os.path.basename(os.path.dirname(path))
     transport.exec("import os\ntry:\n os.mkdir('lib')\nexcept OSError:\n pass")
     transport.put(path, ":lib/emlml.mpy")
     out = transport.exec("import emlml\nprint('EMLML', emlml.__version__)")
     if "EMLML " not in out:
         raise BoardError(f"emlml did not import after the copy: {out!r}")
-    return info.arch or ""
+    return build
 
 
 # ------------------------------------------------------------------------------ deploy

@@ -1,0 +1,2 @@
+// qstrs used by the port but not found by the scan of its sources
+Q(/lib)
