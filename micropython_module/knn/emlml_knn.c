@@ -122,40 +122,56 @@ emlml_status_t emlml_knn_load(emlml_model_t *m, const emlml_sections_t *s, uint3
     return EMLML_OK;
 }
 
-// Stored value of feature f of sample s, as float32 (multiply then add, never fused:
-// the build uses -ffp-contract=off).
-static inline float sample_value(const emlml_knn_t *knn, uint32_t n_inputs, uint32_t s, uint32_t f) {
-    uint32_t i = s * n_inputs + f;
-    switch (knn->sample_type) {
-        case EMLML_KNN_SAMPLES_I8: {
-            float scaled = knn->scale[f] * (float)((const int8_t *)knn->samples)[i];
-            return knn->offset[f] + scaled;
-        }
-        case EMLML_KNN_SAMPLES_I16: {
-            float scaled = knn->scale[f] * (float)((const int16_t *)knn->samples)[i];
-            return knn->offset[f] + scaled;
-        }
-        default:
-            return ((const float *)knn->samples)[i];
+// One feature's share of the distance: the squared difference (euclidean) or the
+// absolute difference (manhattan), float32, never fused (-ffp-contract=off).
+static inline float term(float diff, int manhattan) {
+    if (manhattan) {
+        return diff < 0.0f ? -diff : diff;
     }
+    float square = diff * diff;
+    return square;
+}
+
+// The distance sums, one loop per sample type so that no loop tests the type. Integer
+// samples are offset[f] + scale[f] * code (a multiply then an add).
+static float distance_f32(const float *query, const float *row, uint32_t n, int manhattan) {
+    float sum = 0.0f;
+    for (uint32_t f = 0; f < n; f++) {
+        sum += term(query[f] - row[f], manhattan);
+    }
+    return sum;
+}
+
+static float distance_i8(const float *query, const int8_t *row, const emlml_knn_t *knn, uint32_t n, int manhattan) {
+    float sum = 0.0f;
+    for (uint32_t f = 0; f < n; f++) {
+        float scaled = knn->scale[f] * (float)row[f];
+        sum += term(query[f] - (knn->offset[f] + scaled), manhattan);
+    }
+    return sum;
+}
+
+static float distance_i16(const float *query, const int16_t *row, const emlml_knn_t *knn, uint32_t n, int manhattan) {
+    float sum = 0.0f;
+    for (uint32_t f = 0; f < n; f++) {
+        float scaled = knn->scale[f] * (float)row[f];
+        sum += term(query[f] - (knn->offset[f] + scaled), manhattan);
+    }
+    return sum;
 }
 
 static float distance(const emlml_model_t *m, const float *query, uint32_t s) {
     const emlml_knn_t *knn = &m->u.knn;
-    float sum = 0.0f;
-    if (knn->metric == EMLML_KNN_EUCLIDEAN) {
-        for (uint32_t f = 0; f < m->n_inputs; f++) {
-            float diff = query[f] - sample_value(knn, m->n_inputs, s, f);
-            float square = diff * diff;
-            sum += square;
-        }
-    } else {
-        for (uint32_t f = 0; f < m->n_inputs; f++) {
-            float diff = query[f] - sample_value(knn, m->n_inputs, s, f);
-            sum += diff < 0.0f ? -diff : diff;
-        }
+    uint32_t n = m->n_inputs;
+    int manhattan = knn->metric == EMLML_KNN_MANHATTAN;
+    switch (knn->sample_type) {
+        case EMLML_KNN_SAMPLES_I8:
+            return distance_i8(query, (const int8_t *)knn->samples + s * n, knn, n, manhattan);
+        case EMLML_KNN_SAMPLES_I16:
+            return distance_i16(query, (const int16_t *)knn->samples + s * n, knn, n, manhattan);
+        default:
+            return distance_f32(query, (const float *)knn->samples + s * n, n, manhattan);
     }
-    return sum;
 }
 
 // Keep the k smallest distances sorted ascending; a later sample never displaces an
