@@ -19,6 +19,8 @@ command runs. Adding a command is one line in ``_COMMANDS``, e.g.::
     "romfs": Command("emlml_tools.romfs:run", "emlml_tools.romfs:setup",
                      "pack a folder of models into a ROMFS image, every file 4-byte aligned "
                      "(for mpremote romfs deploy)"),
+    "qemu": Command("emlml_tools.qemu_board:run", "emlml_tools.qemu_board:setup",
+                    "start an emulated Cortex-M board (QEMU) and print how to connect mpremote"),
     "demo": Command("emlml_tools.demo:run", "emlml_tools.demo:setup", "run the demo"),
 
 A handler reports a user error by raising ``CommandError`` (the message says what to do
@@ -68,6 +70,8 @@ _COMMANDS: dict[str, Command] = {
     "romfs": Command("emlml_tools.romfs:run", "emlml_tools.romfs:setup",
                      "pack a folder of models into a ROMFS image, every file 4-byte aligned "
                      "(for mpremote romfs deploy)"),
+    "qemu": Command("emlml_tools.qemu_board:run", "emlml_tools.qemu_board:setup",
+                    "start an emulated Cortex-M board (QEMU) and print how to connect mpremote"),
     "demo": Command("emlml_tools.demo:run", "emlml_tools.demo:setup",
                     "train, convert and run the demo models on MicroPython; print a table"),
 }

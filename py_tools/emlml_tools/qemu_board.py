@@ -169,13 +169,15 @@ def board_mpy(board: Board) -> int:
 # ------------------------------------------------------------------------------- CLI
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="emlml qemu", description=__doc__.split("\n\n")[0])
+def setup(p: argparse.ArgumentParser) -> None:
     p.add_argument("flavour", choices=sorted(FLAVOURS), help="which firmware to run")
     p.add_argument("--build", action="store_true", help="build the firmware first")
     p.add_argument("--icount", action="store_true",
                    help="QEMU's clock counts instructions (-icount shift=0)")
-    args = p.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the board, print how to connect, wait; Ctrl-C stops it."""
     if args.build:
         build(args.flavour)
     board = start(args.flavour, icount=args.icount)
@@ -190,6 +192,12 @@ def main(argv: list[str] | None = None) -> int:
         board.stop()
         print("stopped")
         return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="emlml qemu", description=__doc__.split("\n\n")[0])
+    setup(p)
+    return run(p.parse_args(argv))
 
 
 if __name__ == "__main__":
