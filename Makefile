@@ -222,3 +222,12 @@ qemu-firmware: setup arm-toolchain qemu-tools
 
 qemu-bench: qemu-firmware natmod-all
 	$(VPY) -m emlml_tools.qemu_bench --out $(BUILD)/qemu_bench.json
+
+# Instructions per prediction on the emulated Cortex-M boards (QEMU -icount shift=0), for
+# armv6m code (mps2-an385) and armv7emsp code (mps2-an386): emlml's C core against PyPI
+# emlearn's C trees for the same models (a bare-metal program, same compiler and flags)
+# and, on MicroPython, emlml's .mpy against the m2cgen pure-Python export. Prints the
+# table; writes build/bench_boards.json, build/bench_boards.md, docs/benchmarks_qemu.png.
+.PHONY: bench-boards
+bench-boards: qemu-firmware natmod-all
+	$(VPY) -m emlml_tools.bench_boards
