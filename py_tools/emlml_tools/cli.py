@@ -4,23 +4,6 @@ A command is a handler ``run(args) -> int | None`` and a setup ``setup(parser)``
 its arguments, both named as ``"module:function"`` strings and imported only when the
 command runs. Adding a command is one line in ``_COMMANDS``, e.g.::
 
-    "sizes": Command("emlml_tools.sizes:run", "emlml_tools.sizes:setup",
-                     "size table of the cross-built .mpy files (after make natmod-all)"),
-    "install": Command("emlml_tools.board:run_install", "emlml_tools.board:setup_install",
-                       "copy the emlml.mpy that matches the board (by sys.implementation._mpy)"),
-    "deploy": Command("emlml_tools.board:run_deploy", "emlml_tools.board:setup_deploy",
-                      "copy a model to the board safely: checked there before it replaces the old one"),
-    "flash": Command("emlml_tools.flash:run", "emlml_tools.flash:setup",
-                     "flash MicroPython firmware with emlml built in (ESP32 .bin over serial, "
-                     "RP2040/RP2350 .uf2 to the BOOTSEL drive)"),
-    "firmware": Command("emlml_tools.firmware:run", "emlml_tools.firmware:setup",
-                        "build MicroPython firmware with emlml inside (ESP32_GENERIC, "
-                        "ESP32_GENERIC_S3, RPI_PICO, RPI_PICO2) from your MicroPython checkout"),
-    "romfs": Command("emlml_tools.romfs:run", "emlml_tools.romfs:setup",
-                     "pack a folder of models into a ROMFS image, every file 4-byte aligned "
-                     "(for mpremote romfs deploy)"),
-    "qemu": Command("emlml_tools.qemu_board:run", "emlml_tools.qemu_board:setup",
-                    "start an emulated Cortex-M board (QEMU) and print how to connect mpremote"),
     "demo": Command("emlml_tools.demo:run", "emlml_tools.demo:setup", "run the demo"),
 
 A handler reports a user error by raising ``CommandError`` (the message says what to do

@@ -300,14 +300,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="emlml firmware", description=__doc__.split("\n")[0])
-    setup(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except CommandError as exc:
-        print(f"emlml: {exc}", file=sys.stderr)
-        return 1
+    """`python -m emlml_tools.firmware ...` is `emlml firmware ...`."""
+    from .cli import main as emlml_main
+    return emlml_main(["firmware", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -211,14 +211,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="emlml romfs", description=__doc__.split("\n")[0])
-    setup(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except CommandError as exc:
-        print(f"emlml: {exc}", file=sys.stderr)
-        return 1
+    """`python -m emlml_tools.romfs ...` is `emlml romfs ...`."""
+    from .cli import main as emlml_main
+    return emlml_main(["romfs", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
