@@ -53,7 +53,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from . import qemu_board as q
-from .bench_emlearn import CORE, CORE_SRC, c_array, model_header
+from .bench_emlearn import CORE, CORE_SRC, c_array, import_emlearn, model_header
 from .bench_emlearn import MODELS as TREE_MODELS
 from .zoo import ZooModel, demo_models, test_models
 
@@ -133,7 +133,7 @@ def steps_per_input(model: ZooModel) -> tuple[np.ndarray, np.ndarray]:
 
 def build_baremetal(model: ZooModel, arch: str, work: str) -> str:
     """Compile and link the bare-metal program for one model and arch; returns the ELF."""
-    import emlearn
+    emlearn = import_emlearn()
     folder = os.path.join(work, arch, model.name)
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, "bench_model.h"), "w") as f:

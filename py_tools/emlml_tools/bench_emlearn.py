@@ -33,6 +33,15 @@ HARNESS = os.path.join(ROOT, "tests_host", "bench", "bench_trees.c")
 MODELS = ("digits_forest", "wine_extratrees", "digits_tree_full", "breast_cancer_extratrees")
 
 
+def import_emlearn():
+    """emlearn, imported without its side effect: emlearn.bayes calls
+    numpy.seterr(all='raise') at import, which would turn every later float underflow in
+    this process (scikit-learn, our converter) into an exception."""
+    with np.errstate():  # restores numpy's error handling on exit
+        import emlearn
+    return emlearn
+
+
 def c_array(name: str, ctype: str, values, per_line: int = 16, attrs: str = "") -> str:
     items = [str(v) for v in values]
     lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
@@ -40,7 +49,7 @@ def c_array(name: str, ctype: str, values, per_line: int = 16, attrs: str = "") 
 
 
 def model_header(model: ZooModel) -> str:
-    import emlearn
+    emlearn = import_emlearn()
     blob = model.blob()
     x = np.ascontiguousarray(model.inputs(), dtype=np.float32)
     sk = np.searchsorted(model.estimator.classes_, model.estimator.predict(model.X_test))
@@ -84,7 +93,7 @@ def callgrind_inclusive(exe: str) -> dict[str, int]:
 
 
 def bench(model: ZooModel, cc: str, cflags: list[str], work: str) -> dict:
-    import emlearn
+    emlearn = import_emlearn()
     header = os.path.join(work, "bench_model.h")
     with open(header, "w") as f:
         f.write(model_header(model))

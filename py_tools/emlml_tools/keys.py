@@ -29,7 +29,7 @@ def round_down_float32(thresholds: npt.ArrayLike) -> npt.NDArray[np.float32]:
     t = np.asarray(thresholds, dtype=np.float64)
     if np.isnan(t).any():
         raise ValueError("a split threshold is NaN; refit the model on finite data")
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", under="ignore"):  # whatever the caller's numpy settings
         t32 = t.astype(np.float32)  # round to nearest (may overflow to +-inf)
     above = t32.astype(np.float64) > t
     t32[above] = np.nextafter(t32[above], np.float32(-np.inf))
