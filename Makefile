@@ -231,3 +231,18 @@ qemu-bench: qemu-firmware natmod-all
 .PHONY: bench-boards
 bench-boards: qemu-firmware natmod-all
 	$(VPY) -m emlml_tools.bench_boards
+
+# The example int8 CNNs shipped as py_tools/emlml_tools/models/*.tflite (with README.md
+# and models.json): trained with TensorFlow in their own environment, .venv-train,
+# pinned by requirements-train.txt (the tests and the demo need no TensorFlow).
+TRAIN_VENV := .venv-train
+.PHONY: train-cnn
+$(TRAIN_VENV)/.installed: requirements-train.txt pyproject.toml
+	@echo "== Training environment ($(TRAIN_VENV), pinned by requirements-train.txt)"
+	$(PYTHON) -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/pip install -q -r requirements-train.txt
+	$(TRAIN_VENV)/bin/pip install -q --no-deps -e .
+	touch $@
+
+train-cnn: $(TRAIN_VENV)/.installed
+	$(TRAIN_VENV)/bin/python -m emlml_tools.train_cnn --out py_tools/emlml_tools/models
