@@ -9,14 +9,30 @@ the shipped ``models/*.tflite`` files against the same data they were trained on
   gesture set ``(N, 1, T, 3)`` (T = 64 samples at 50 Hz, in g): idle, walk, shake, tap
   and free-fall windows.
 
-Two small helpers for the ``.tflite`` files, each importing its package only when
-called: :func:`tflite_predict` runs a model on TFLite's interpreter (``ai_edge_litert``,
+The shipped example models: :func:`models_dir`, :func:`load_model`. Two small helpers
+for ``.tflite`` files, each importing its package only when called:
+:func:`tflite_predict` runs a model on TFLite's interpreter (``ai_edge_litert``,
 reference kernels) and :func:`tflite_operators` lists its operators (``tflite`` parser).
 """
 
+import os
+
 import numpy as np
 
-MODELS_DIR_NAME = "models"
+
+def models_dir():
+    """The folder of the shipped example ``.tflite`` files (``emlml_tools/models``)."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
+
+
+def load_model(name):
+    """The bytes of a shipped model, e.g. ``load_model("digits_cnn")`` (models/README.md
+    lists them)."""
+    if not name.endswith(".tflite"):
+        name += ".tflite"
+    with open(os.path.join(models_dir(), name), "rb") as f:
+        return f.read()
+
 
 # --- digits ------------------------------------------------------------------------------
 
