@@ -241,7 +241,7 @@ case("reserved", "reserved header bytes or flags are not zero")(lambda: patch(T,
 case("reserved", "reserved header bytes or flags are not zero")(lambda: patch(T, 47, "B", 1))
 case("n_sections", "bad section count 0 (1..16)")(lambda: patch(T, 16, "H", 0))
 case("n_sections", "bad section count 17 (1..16)")(lambda: patch(T, 16, "H", 17))
-case("kind", "unknown model kind 3")(lambda: patch(T, 6, "H", 3))
+case("kind", "unknown model kind 4")(lambda: patch(T, 6, "H", 4))
 case("kind", "unknown model kind 0")(lambda: patch(T, 6, "H", 0))
 case("task", "unknown task 2")(lambda: patch(T, 20, "B", 2))
 case("input_type", "unknown input type 4")(lambda: patch(T, 21, "B", 4))
@@ -379,7 +379,8 @@ def test_rejection(check: str, craft: Case, message: str) -> None:
 
 
 def test_every_check_has_a_rejection_case() -> None:
-    assert set(CASES) == set(ERRORS)
+    # the int8 CNN's checks (cnn_*) have their cases in test_py_cnn_blob.py
+    assert set(CASES) == {key for key in ERRORS if not key.startswith("cnn_")}
 
 
 def test_formats_examples_verbatim() -> None:
