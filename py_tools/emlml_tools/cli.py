@@ -33,7 +33,8 @@ class Command(NamedTuple):
 
 _COMMANDS: dict[str, Command] = {
     "convert": Command("emlml_tools.cli:run_convert", "emlml_tools.cli:setup_convert",
-                       "convert a fitted scikit-learn model (.joblib/.pkl) into a blob"),
+                       "convert a fitted scikit-learn model (.joblib/.pkl) or a full-int8 "
+                       "TensorFlow Lite model (.tflite) into a blob"),
     "inspect": Command("emlml_tools.cli:run_inspect", "emlml_tools.cli:setup_inspect",
                        "check a blob and describe it"),
     "verify": Command("emlml_tools.cli:run_verify", "emlml_tools.cli:setup_verify",
@@ -146,7 +147,8 @@ def _kind_line(blob: Any) -> str:
 
 
 def setup_convert(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", metavar="MODEL", help="fitted estimator saved with joblib/pickle")
+    p.add_argument("model", metavar="MODEL", help="fitted estimator saved with joblib/pickle, "
+                   "or a full-int8 .tflite")
     p.add_argument("-o", "--output", required=True, metavar="OUT.bin", help="blob to write")
     p.add_argument("--labels", help="class labels, comma separated (default: classes_)")
     p.add_argument("--input-type", default="float32",
@@ -158,10 +160,52 @@ def setup_convert(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input-shape", metavar="8,8", help="input shape stored in the blob")
 
 
+def is_tflite(path: str) -> bool:
+    """A .tflite by suffix, or by the flatbuffer identifier TFL3 at offset 4."""
+    if Path(path).suffix.lower() == ".tflite":
+        return True
+    try:
+        with open(path, "rb") as f:
+            return f.read(8)[4:8] == b"TFL3"
+    except OSError:
+        return False
+
+
+def _run_convert_tflite(args: argparse.Namespace) -> int:
+    from .blob import read_blob
+    from .convert_tflite import convert_tflite
+
+    data = _read_bytes(args.model, "model")
+    ignored = [flag for flag, value, default in (
+        ("--input-type", args.input_type, "float32"), ("--knn-samples", args.knn_samples,
+                                                       "float32"),
+        ("--input-shape", args.input_shape, None)) if value != default]
+    if ignored:
+        raise CommandError(f"{', '.join(ignored)} do not apply to a .tflite model (its input "
+                           "type and shape come from the model): drop them")
+    labels = () if args.labels is None else [s.strip() for s in args.labels.split(",")]
+    try:
+        blob_data = convert_tflite(data, name=args.name, labels=labels)
+    except ValueError as exc:
+        raise CommandError(f"{args.model}: {exc}") from None
+    try:
+        Path(args.output).write_bytes(blob_data)
+    except OSError as exc:
+        raise CommandError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    blob = read_blob(blob_data)
+    cnn = blob.cnn
+    n_weights = 0 if blob.section(51) is None else blob.section(51).size
+    print(f"wrote {args.output}: {_kind_line(blob)}, {len(blob_data)} bytes, "
+          f"{cnn.n_layers} layers, {n_weights} weight bytes, arena {blob.arena_bytes} bytes")
+    return 0
+
+
 def run_convert(args: argparse.Namespace) -> int:
     from .blob import read_blob
     from .convert_sklearn import convert
 
+    if is_tflite(args.model):
+        return _run_convert_tflite(args)
     estimator = _load_model(args.model)
     labels = None if args.labels is None else [s.strip() for s in args.labels.split(",")]
     shape = None if args.input_shape is None else _int_list(args.input_shape, "--input-shape")
@@ -211,7 +255,9 @@ def describe(blob: Any) -> list[tuple[str, str]]:
                    f"('{INPUT_TYPECODES[blob.input_type]}'){shape}"),
         ("outputs", f"{blob.n_outputs} classes" if blob.is_classifier else "1 value"),
     ]
-    if blob.trees is not None:
+    if blob.cnn is not None:
+        rows += _describe_cnn(blob)
+    elif blob.trees is not None:
         t = blob.trees
         rows += [
             ("trees", f"{t.n_trees} trees, {t.n_nodes} nodes, {t.n_leaves} distinct leaf "
@@ -237,6 +283,51 @@ def describe(blob: Any) -> list[tuple[str, str]]:
     rows.append(("producer", blob.producer or "(none)"))
     if blob.name:
         rows.append(("name", blob.name))
+    return rows
+
+
+def _describe_cnn(blob: Any) -> list[tuple[str, str]]:
+    """Rows for a kind-3 blob: edges, sizes, then one row per layer."""
+    from .blob import CNN_SPATIAL_OPS, CnnOp, SectionId
+
+    cnn = blob.cnn
+
+    def shape(t: int) -> str:
+        return "x".join(str(d) for d in cnn.shape(t))
+
+    def size(section_id: SectionId) -> int:
+        entry = blob.section(section_id)
+        return 0 if entry is None else entry.size
+
+    edges = []
+    if cnn.float_input:
+        edges.append("float input (quantized on the board)")
+    if cnn.float_output:
+        edges.append("float output (dequantized)")
+    rows = [
+        ("CNN", f"{cnn.n_layers} layers, {cnn.n_tensors} tensors; input scale "
+                f"{cnn.input_scale:.6g}, output scale {cnn.output_scale:.6g}"
+                + (f"; {', '.join(edges)}" if edges else "")),
+        ("sizes", f"weights {size(SectionId.CNN_WEIGHTS)} B, qparams "
+                  f"{size(SectionId.CNN_QPARAMS)} B, layers {size(SectionId.CNN_LAYERS)} B, "
+                  f"tensor arena {cnn.tensor_arena_bytes} B"),
+    ]
+    for i, layer in enumerate(cnn.layers):
+        op = CnnOp(int(layer["op"]))
+        ins = [int(layer["in0"])] + ([int(layer["in1"])] if op == CnnOp.ADD else [])
+        out = int(layer["out"])
+        text = (f"{op.name:<18} {' + '.join(f't{t} {shape(t)}' for t in ins)} -> "
+                f"t{out} {shape(out)}")
+        if op in CNN_SPATIAL_OPS:
+            text += (f", {int(layer['filter_h'])}x{int(layer['filter_w'])} stride "
+                     f"{int(layer['stride_h'])}x{int(layer['stride_w'])} "
+                     f"{'SAME' if int(layer['padding']) else 'VALID'}")
+            if op in (CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D) and (
+                    int(layer["dilation_h"]), int(layer["dilation_w"])) != (1, 1):
+                text += f" dilation {int(layer['dilation_h'])}x{int(layer['dilation_w'])}"
+        if (int(layer["act_min"]), int(layer["act_max"])) != (-128, 127):
+            text += f", clamp {int(layer['act_min'])}..{int(layer['act_max'])}"
+        rows.append((f"layer {i}", text))
     return rows
 
 

@@ -290,8 +290,10 @@ def _forward(cnn: CnnData, x: np.ndarray) -> np.ndarray:
 
 def quantize_input(blob: bytes | bytearray | memoryview | Blob, x_float: npt.ArrayLike
                    ) -> np.ndarray:
-    """TFLite's QUANTIZE of float input: round(x / input_scale) + zp, saturated to int8
-    (the division in float32, rounding half away from zero). NaN/inf are refused."""
+    """TFLite's QUANTIZE of float input: ``r = round(float32(x) / float32(input_scale))``
+    (a float32 division, rounded half away from zero); ``r`` outside int32 becomes
+    INT32_MIN (the x86 conversion TFLite ends with); then ``clamp(wrap32(r + zp))``.
+    NaN/inf are refused."""
     model, cnn = _cnn(blob)
     x = np.asarray(x_float, dtype=np.float32)
     if not np.all(np.isfinite(x)):
@@ -299,8 +301,9 @@ def quantize_input(blob: bytes | bytearray | memoryview | Blob, x_float: npt.Arr
     zp = int(cnn.tensors[cnn.input_tensor]["zero_point"])
     q = (x / np.float32(cnn.input_scale)).astype(np.float64)  # float32 division
     r = np.sign(q) * np.floor(np.abs(q) + 0.5)  # exact in float64
-    r = np.clip(r, -2.0 ** 31, 2.0 ** 31 - 1)
-    return np.clip(r.astype(I64) + zp, -128, 127).astype(np.int8)
+    inside = (r >= -2.0 ** 31) & (r <= 2.0 ** 31 - 1)
+    r = np.where(inside, np.where(inside, r, 0).astype(I64), INT32_MIN)
+    return np.clip(wrap32(r + zp), -128, 127).astype(np.int8)
 
 
 def dequantize_output(blob: bytes | bytearray | memoryview | Blob, q_int8: npt.ArrayLike
