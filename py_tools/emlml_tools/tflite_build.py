@@ -302,7 +302,7 @@ class _RandomNet:
         """An output scale that spreads a value of std ``real_std`` over the int8 range;
         returns (scale, spread in int8 units)."""
         spread = self.uniform(12.0, 60.0)
-        return real_std / spread, spread
+        return max(real_std / spread, 1e-5), spread
 
     def weights(self, shape: tuple[int, ...], n_out: int, axis: int, fan_in: int,
                 x: _Act, optional_bias: bool = False
@@ -506,6 +506,7 @@ class _RandomNet:
 
     def softmax(self, x: _Act) -> _Act:
         beta = 1.0 if self.rng.random() < 0.5 else self.uniform(0.2, 3.0)
+        beta = max(beta, 4.0 / (x.scale * 2 ** 26))
         y = self.new(x.shape, 1 / 256, -128, 40.0)
         self.b.op("SOFTMAX", [x.index], [y.index], "SoftmaxOptions", beta=beta)
         self.layers.append(dict(op="SOFTMAX", beta=beta, out=x.shape))
@@ -580,7 +581,7 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
         x = net.fc(x, int(rng.integers(1, 11)))
         if rng.random() < 0.3:
             x = net.fc(x, int(rng.integers(1, 11)))
-    if rng.random() < 0.5:
+    if rng.random() < 0.5 and x.scale * 2 ** 26 > 8.0:  # TFLite aborts when beta*scale*2^26 <= 1
         x = net.softmax(x)
     model_out = x.index
     if float_output:
