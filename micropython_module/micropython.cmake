@@ -8,7 +8,9 @@ set(EMLML_SRC
     ${CMAKE_CURRENT_LIST_DIR}/core/emlml_status.c
     ${CMAKE_CURRENT_LIST_DIR}/core/emlml_math.c
     ${CMAKE_CURRENT_LIST_DIR}/trees/emlml_trees.c
-    ${CMAKE_CURRENT_LIST_DIR}/knn/emlml_knn.c)
+    ${CMAKE_CURRENT_LIST_DIR}/knn/emlml_knn.c
+    ${CMAKE_CURRENT_LIST_DIR}/cnn/emlml_cnn.c
+    ${CMAKE_CURRENT_LIST_DIR}/cnn/emlml_cnn_load.c)
 target_sources(usermod_emlml INTERFACE ${EMLML_SRC})
 target_include_directories(usermod_emlml INTERFACE ${CMAKE_CURRENT_LIST_DIR} ${CMAKE_CURRENT_LIST_DIR}/core)
 # Exact float32 order (no fused multiply-add) and no errno from sqrtf: emlml's files only.

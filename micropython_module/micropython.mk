@@ -3,7 +3,7 @@
 #   make USER_C_MODULES=<path to the emlml checkout>
 # Sources: those of the native .mpy (Makefile), without its glue emlml_natmod.c.
 EMLML_CORE := core/emlml_blob.c core/emlml_status.c core/emlml_math.c \
-              trees/emlml_trees.c knn/emlml_knn.c
+              trees/emlml_trees.c knn/emlml_knn.c cnn/emlml_cnn.c cnn/emlml_cnn_load.c
 SRC_USERMOD_C += $(USERMOD_DIR)/modemlml.c
 SRC_USERMOD_LIB_C += $(addprefix $(USERMOD_DIR)/,$(EMLML_CORE))
 CFLAGS_USERMOD += -I$(USERMOD_DIR) -I$(USERMOD_DIR)/core

@@ -9,6 +9,12 @@
 //   m = emlml.load('m.bin')        # a path, or bytes / bytearray / memoryview (used in place)
 //   m.predict(x)                   # class index (int) or regression value (float)
 //   m.predict_proba(x, out=None)   # array('f') of class probabilities
+//
+// An int8 CNN (m.kind == 'cnn') takes array('f') (quantized with the model's input
+// scale and zero point), an int8 buffer used as is (array('b'), or the bytes of a
+// bytes, bytearray or array('B') read as int8; memoryviews of them too) or a list of
+// numbers (as floats). predict_proba gives its dequantized outputs; `out` may be an
+// array('b') of n_outputs, which receives the raw int8 outputs.
 #include "py/runtime.h"
 
 #include "core/emlml.h"
@@ -181,30 +187,87 @@ static const void *get_input(const emlml_model_t *m, mp_obj_t x, void **owned) {
     mp_raise_TypeError(MP_ERROR_TEXT("input must be an array, bytes, bytearray, memoryview, list or tuple"));
 }
 
+// An int8 CNN's input: int8 values used as is, or floats to quantize (*floats set).
+// *owned is set when a list or tuple was converted here (free it after use).
+static const void *get_cnn_input(const emlml_model_t *m, mp_obj_t x, const float **floats, void **owned) {
+    mp_buffer_info_t info;
+    *floats = NULL;
+    *owned = NULL;
+    if (mp_get_buffer(x, &info, MP_BUFFER_READ)) {
+        int int8 = info.typecode == 'b' || info.typecode == 'B' || info.typecode == EMLML_BYTEARRAY_TYPECODE;
+        if (!int8 && info.typecode != 'f') {
+            raise_formatted(&mp_type_TypeError, "an int8 CNN takes array('f'), array('b'), bytes, bytearray or a list, not typecode '%c'", (uint32_t)info.typecode, 0, 0);
+        }
+        uint32_t item = int8 ? 1u : 4u;
+        if (info.len / item != m->n_inputs || info.len % item != 0) {
+            raise_wrong_length(m, info.len / item);
+        }
+        if (((uintptr_t)info.buf & (item - 1u)) != 0) {
+            mp_raise_ValueError(MP_ERROR_TEXT("input buffer is not aligned for its type"));
+        }
+        *floats = int8 ? NULL : (const float *)info.buf;
+        return info.buf;
+    }
+    if (mp_obj_is_type(x, &mp_type_list) || mp_obj_is_type(x, &mp_type_tuple)) {
+        size_t len;
+        mp_obj_t *items;
+        mp_obj_get_array(x, &len, &items);
+        if (len != m->n_inputs) {
+            raise_wrong_length(m, len);
+        }
+        float *buf = alloc_or_raise(len * sizeof(float));
+        *owned = buf;
+        for (size_t i = 0; i < len; i++) {
+            buf[i] = mp_obj_get_float_to_f(items[i]);  // a TypeError leaves buf to the GC
+        }
+        *floats = buf;
+        return buf;
+    }
+    mp_raise_TypeError(MP_ERROR_TEXT("input must be an array, bytes, bytearray, memoryview, list or tuple"));
+}
+
 /******************************************************************************/
 // Prediction
 
-// Run the core on x; copy the outputs into `out` (n_outputs floats) when given, and
-// return the predicted class (classifiers) or the value (regressors) in *predicted /
-// *value. The busy flag is held only around the core call and the copy, which cannot
-// raise.
-static void run_model(emlml_model_obj_t *self, mp_obj_t x, float *out, uint32_t *predicted, float *value) {
+// Where predict_proba puts the outputs: nowhere (predict), n_outputs floats, or (int8
+// CNN) its n_outputs raw int8 outputs.
+typedef enum {
+    OUT_NONE,
+    OUT_F32,
+    OUT_I8,
+} out_kind_t;
+
+// Run the core on x; copy the outputs into `out` as out_kind says, and return the
+// predicted class (classifiers) or the value (regressors) in *predicted / *value. The
+// busy flag is held only around the core calls and the copy, which cannot raise.
+static void run_model(emlml_model_obj_t *self, mp_obj_t x, void *out, out_kind_t out_kind, uint32_t *predicted, float *value) {
     const emlml_model_t *m = &self->model;
     void *owned;
-    const void *input = get_input(m, x, &owned);
+    const float *floats = NULL;
+    const void *input = m->kind == EMLML_KIND_CNN ? get_cnn_input(m, x, &floats, &owned) : get_input(m, x, &owned);
     if (self->busy) {
         mp_raise_msg(EMLML_RUNTIME_ERROR, MP_ERROR_TEXT("model is busy: predict is not re-entrant"));
     }
     self->busy = 1;
     emlml_error_t err;
-    int ok;
-    if (out == NULL && m->task == EMLML_TASK_CLASSIFIER) {
+    int ok = 1;
+    if (floats != NULL) {  // int8 CNN, float input: quantized into the arena
+        ok = emlml_cnn_quantize_input(m, floats, self->arena, &err) == EMLML_OK;
+        input = emlml_cnn_input(m, self->arena);
+    }
+    if (ok && out_kind == OUT_NONE && m->task == EMLML_TASK_CLASSIFIER) {
         ok = emlml_predict_class(m, input, self->arena, predicted, &err) == EMLML_OK;
-    } else {
+    } else if (ok) {
         const float *result = emlml_predict(m, input, self->arena, predicted, &err);
         ok = result != NULL;
-        for (uint32_t i = 0; ok && out != NULL && i < m->n_outputs; i++) {
-            out[i] = result[i];
+        if (ok && out_kind == OUT_I8) {
+            const int8_t *q = emlml_cnn_output(m, self->arena);
+            for (uint32_t i = 0; i < m->n_outputs; i++) {
+                ((int8_t *)out)[i] = q[i];
+            }
+        }
+        for (uint32_t i = 0; ok && out_kind == OUT_F32 && i < m->n_outputs; i++) {
+            ((float *)out)[i] = result[i];
         }
         *value = ok ? result[0] : 0.0f;
     }
@@ -221,7 +284,7 @@ static mp_obj_t emlml_model_predict(mp_obj_t self_in, mp_obj_t x) {
     emlml_model_obj_t *self = MP_OBJ_TO_PTR(self_in);
     uint32_t predicted = 0;
     float value = 0.0f;
-    run_model(self, x, NULL, &predicted, &value);
+    run_model(self, x, NULL, OUT_NONE, &predicted, &value);
     if (self->model.task == EMLML_TASK_CLASSIFIER) {
         return mp_obj_new_int_from_uint(predicted);
     }
@@ -265,15 +328,23 @@ static mp_obj_t emlml_model_predict_proba(size_t n_args, const mp_obj_t *pos_arg
         out = new_float_array(self);
     }
     mp_buffer_info_t info;
-    if (!mp_get_buffer(out, &info, MP_BUFFER_WRITE) || info.typecode != 'f') {
-        mp_raise_TypeError(MP_ERROR_TEXT("out must be a writable array('f')"));
+    int cnn = self->model.kind == EMLML_KIND_CNN;
+    if (!mp_get_buffer(out, &info, MP_BUFFER_WRITE) || (info.typecode != 'f' && !(cnn && info.typecode == 'b'))) {
+        mp_raise_TypeError(cnn ? MP_ERROR_TEXT("out must be a writable array('f') or array('b')")
+                               : MP_ERROR_TEXT("out must be a writable array('f')"));
     }
-    if (info.len != 4u * self->model.n_outputs) {
-        raise_formatted(&mp_type_ValueError, "out must hold %u floats, it holds %u", self->model.n_outputs, (uint32_t)(info.len / 4u), 0);
+    out_kind_t out_kind = info.typecode == 'f' ? OUT_F32 : OUT_I8;
+    uint32_t item = out_kind == OUT_F32 ? 4u : 1u;
+    if (info.len != item * self->model.n_outputs) {
+        raise_formatted(&mp_type_ValueError, out_kind == OUT_F32 ? "out must hold %u floats, it holds %u" : "out must hold %u int8 values, it holds %u",
+            self->model.n_outputs, (uint32_t)(info.len / item), 0);
+    }
+    if (((uintptr_t)info.buf & (item - 1u)) != 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("out is not aligned for its type"));
     }
     uint32_t predicted;
     float value;
-    run_model(self, pos_args[1], (float *)info.buf, &predicted, &value);
+    run_model(self, pos_args[1], info.buf, out_kind, &predicted, &value);
     return out;
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(emlml_model_predict_proba_obj, 2, emlml_model_predict_proba);
@@ -333,7 +404,7 @@ static void emlml_model_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
         dest[0] = MP_OBJ_FROM_PTR(&emlml_model_predict_proba_obj);
         dest[1] = self_in;
     } else if (attr == MP_QSTR_kind) {
-        dest[0] = MP_OBJ_NEW_QSTR(m->kind == EMLML_KIND_TREES ? MP_QSTR_trees : MP_QSTR_knn);
+        dest[0] = MP_OBJ_NEW_QSTR(m->kind == EMLML_KIND_TREES ? MP_QSTR_trees : m->kind == EMLML_KIND_KNN ? MP_QSTR_knn : MP_QSTR_cnn);
     } else if (attr == MP_QSTR_task) {
         dest[0] = MP_OBJ_NEW_QSTR(m->task == EMLML_TASK_CLASSIFIER ? MP_QSTR_classifier : MP_QSTR_regressor);
     } else if (attr == MP_QSTR_n_inputs) {
@@ -363,7 +434,7 @@ static void emlml_model_print(const mp_print_t *print, mp_obj_t self_in, mp_prin
     emlml_model_obj_t *self = MP_OBJ_TO_PTR(self_in);
     const emlml_model_t *m = &self->model;
     mp_printf(print, "<emlml.Model %s %s, %u inputs, %u outputs, %u blob bytes>",
-        m->kind == EMLML_KIND_TREES ? "trees" : "knn",
+        m->kind == EMLML_KIND_TREES ? "trees" : m->kind == EMLML_KIND_KNN ? "knn" : "cnn",
         m->task == EMLML_TASK_CLASSIFIER ? "classifier" : "regressor",
         (unsigned)m->n_inputs, (unsigned)m->n_outputs, (unsigned)m->size);
 }

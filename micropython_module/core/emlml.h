@@ -18,6 +18,7 @@
 typedef enum {
     EMLML_KIND_TREES = 1,
     EMLML_KIND_KNN = 2,
+    EMLML_KIND_CNN = 3,
 } emlml_kind_t;
 
 typedef enum {
@@ -86,6 +87,60 @@ typedef struct {
     uint8_t sample_type;
 } emlml_knn_t;
 
+// int8 CNN operators (FORMAT.md, CNN_LAYERS).
+typedef enum {
+    EMLML_CNN_CONV_2D = 1,
+    EMLML_CNN_DEPTHWISE_CONV_2D = 2,
+    EMLML_CNN_FULLY_CONNECTED = 3,
+    EMLML_CNN_MAX_POOL_2D = 4,
+    EMLML_CNN_AVERAGE_POOL_2D = 5,
+    EMLML_CNN_MEAN = 6,
+    EMLML_CNN_PAD = 7,
+    EMLML_CNN_ADD = 8,
+    EMLML_CNN_SOFTMAX = 9,
+    EMLML_CNN_RESHAPE = 10,
+    EMLML_CNN_OP_MAX = 10,
+} emlml_cnn_op_t;
+
+// One int8 tensor (batch 1, HWC), 16 bytes, used in place from the blob.
+typedef struct {
+    uint16_t h, w, c;
+    uint16_t reserved;
+    uint32_t offset;     // byte offset in the tensor arena
+    int32_t zero_point;
+} emlml_cnn_tensor_t;
+
+// One layer, 32 bytes, used in place from the blob.
+typedef struct {
+    uint8_t op;          // emlml_cnn_op_t
+    uint8_t padding;     // 0 = VALID, 1 = SAME (conv, depthwise, pools)
+    int8_t act_min, act_max;
+    uint16_t in0, in1, out;
+    uint8_t stride_h, stride_w;
+    uint8_t dilation_h, dilation_w;
+    uint8_t filter_h, filter_w;
+    uint16_t pad_before_h, pad_before_w, pad_before_c;
+    uint16_t reserved;
+    uint32_t weights_offset;   // bytes into the weights
+    uint32_t qparams_offset;   // int32 values into the qparams
+} emlml_cnn_layer_t;
+
+typedef struct {
+    const emlml_cnn_tensor_t *tensors;
+    const emlml_cnn_layer_t *layers;
+    const int8_t *weights;     // CNN_WEIGHTS, or NULL when no layer has weights
+    const int32_t *qparams;    // CNN_QPARAMS
+    float input_scale;
+    float output_scale;
+    uint32_t tensor_arena_bytes;
+    uint32_t outputs_offset;   // the n_outputs dequantized floats: align4(tensor_arena_bytes)
+    uint16_t n_tensors;
+    uint16_t n_layers;
+    uint16_t input_tensor;
+    uint16_t output_tensor;
+    uint8_t flags;
+} emlml_cnn_t;
+
 typedef struct {
     const uint8_t *blob;
     const uint8_t *meta;     // META section or NULL
@@ -101,6 +156,7 @@ typedef struct {
     union {
         emlml_trees_t trees;
         emlml_knn_t knn;
+        emlml_cnn_t cnn;
     } u;
 } emlml_model_t;
 
@@ -117,6 +173,25 @@ const float *emlml_predict(const emlml_model_t *model, const void *input, void *
 // tree classifiers: their probabilities (float conversions and divisions, soft-float
 // on an FPU-less core) are not computed.
 emlml_status_t emlml_predict_class(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, emlml_error_t *err);
+
+// int8 CNN (kind 3). emlml_predict takes the n_inputs int8 values of the input
+// tensor; it returns the n_outputs dequantized outputs (float32) and sets *predicted
+// to the first index of the largest int8 output. For float input, quantize it into
+// the arena first and hand emlml_predict the input tensor itself (no copy is made):
+//
+//   if (emlml_cnn_quantize_input(&m, x, arena, &err) == EMLML_OK)
+//       out = emlml_predict(&m, emlml_cnn_input(&m, arena), arena, &cls, &err);
+//
+// Quantize n_inputs float32 values into the input tensor inside `arena` (TFLite's
+// QUANTIZE: round half away from zero of x / input_scale, plus the zero point,
+// clamped to int8). A NaN or infinite value is refused with EMLML_E_INPUT_NONFINITE.
+emlml_status_t emlml_cnn_quantize_input(const emlml_model_t *model, const float *x, void *arena, emlml_error_t *err);
+// The input tensor (n_inputs int8 values) inside `arena`. A run may reuse its bytes
+// for later tensors: quantize (or copy) the input again before each run.
+int8_t *emlml_cnn_input(const emlml_model_t *model, void *arena);
+// The raw int8 outputs (n_outputs values) of the last emlml_predict or
+// emlml_predict_class run in `arena`.
+const int8_t *emlml_cnn_output(const emlml_model_t *model, const void *arena);
 
 // First index of the largest of n values (scikit-learn's argmax).
 uint32_t emlml_argmax(const float *values, uint32_t n);

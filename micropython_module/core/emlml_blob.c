@@ -92,7 +92,7 @@ static emlml_status_t check_header_fields(emlml_model_t *m, const uint8_t *blob,
     m->n_inputs = emlml_rd_u32(blob + HDR_N_INPUTS);
     m->n_outputs = emlml_rd_u32(blob + HDR_N_OUTPUTS);
     m->arena_bytes = emlml_rd_u32(blob + HDR_ARENA);
-    if (m->kind != EMLML_KIND_TREES && m->kind != EMLML_KIND_KNN) {
+    if (m->kind < EMLML_KIND_TREES || m->kind > EMLML_KIND_CNN) {
         return emlml_fail(err, EMLML_E_KIND, m->kind, 0, 0);
     }
     if (m->task > EMLML_TASK_REGRESSOR) {
@@ -117,10 +117,11 @@ static int section_allowed(uint16_t kind, uint32_t id) {
     if (id == EMLML_SEC_META) {
         return 1;
     }
-    if (kind == EMLML_KIND_TREES) {
-        return id >= EMLML_SEC_TREE_ROOTS && id <= EMLML_SEC_TREE_LEAVES;
+    switch (kind) {
+        case EMLML_KIND_TREES: return id >= EMLML_SEC_TREE_ROOTS && id <= EMLML_SEC_TREE_LEAVES;
+        case EMLML_KIND_KNN: return id >= EMLML_SEC_KNN_PARAMS && id <= EMLML_SEC_KNN_TARGETS;
+        default: return id >= EMLML_SEC_CNN_PARAMS && id <= EMLML_SEC_CNN_QPARAMS;
     }
-    return id >= EMLML_SEC_KNN_PARAMS && id <= EMLML_SEC_KNN_TARGETS;
 }
 
 static emlml_status_t read_section_table(const emlml_model_t *m, const uint8_t *blob, emlml_sections_t *out, emlml_error_t *err) {
@@ -207,9 +208,11 @@ emlml_status_t emlml_load(emlml_model_t *model, const uint8_t *blob, size_t len,
         return st;
     }
     uint32_t arena_needed = 0;
-    st = model->kind == EMLML_KIND_TREES
-        ? emlml_trees_load(model, &sections, &arena_needed, err)
-        : emlml_knn_load(model, &sections, &arena_needed, err);
+    switch (model->kind) {
+        case EMLML_KIND_TREES: st = emlml_trees_load(model, &sections, &arena_needed, err); break;
+        case EMLML_KIND_KNN: st = emlml_knn_load(model, &sections, &arena_needed, err); break;
+        default: st = emlml_cnn_load(model, &sections, &arena_needed, err); break;
+    }
     if (st != EMLML_OK) {
         return st;
     }
@@ -220,18 +223,21 @@ emlml_status_t emlml_load(emlml_model_t *model, const uint8_t *blob, size_t len,
     return EMLML_OK;
 }
 
-const float *emlml_predict(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, emlml_error_t *err) {
-    if (model->kind == EMLML_KIND_TREES) {
-        return emlml_trees_predict(model, input, arena, predicted, 1, err);
+// want_outputs 0: the family may skip its output floats (predict_class).
+static const float *run(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, int want_outputs, emlml_error_t *err) {
+    switch (model->kind) {
+        case EMLML_KIND_TREES: return emlml_trees_predict(model, input, arena, predicted, want_outputs, err);
+        case EMLML_KIND_KNN: return emlml_knn_predict(model, input, arena, predicted, err);
+        default: return emlml_cnn_predict(model, input, arena, predicted, want_outputs, err);
     }
-    return emlml_knn_predict(model, input, arena, predicted, err);
+}
+
+const float *emlml_predict(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, emlml_error_t *err) {
+    return run(model, input, arena, predicted, 1, err);
 }
 
 emlml_status_t emlml_predict_class(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, emlml_error_t *err) {
-    const float *outputs = model->kind == EMLML_KIND_TREES
-        ? emlml_trees_predict(model, input, arena, predicted, 0, err)
-        : emlml_knn_predict(model, input, arena, predicted, err);
-    return outputs != NULL ? EMLML_OK : err->status;
+    return run(model, input, arena, predicted, 0, err) != NULL ? EMLML_OK : err->status;
 }
 
 uint32_t emlml_argmax(const float *values, uint32_t n) {

@@ -10,6 +10,8 @@
 #endif
 
 typedef char emlml_node_is_8_bytes[sizeof(emlml_tree_node_t) == 8 ? 1 : -1];
+typedef char emlml_cnn_tensor_is_16_bytes[sizeof(emlml_cnn_tensor_t) == 16 ? 1 : -1];
+typedef char emlml_cnn_layer_is_32_bytes[sizeof(emlml_cnn_layer_t) == 32 ? 1 : -1];
 
 // Section ids (FORMAT.md, Section table).
 enum {
@@ -21,7 +23,12 @@ enum {
     EMLML_SEC_KNN_SAMPLES = 33,
     EMLML_SEC_KNN_QUANT = 34,
     EMLML_SEC_KNN_TARGETS = 35,
-    EMLML_SEC_ID_MAX = 35,
+    EMLML_SEC_CNN_PARAMS = 48,
+    EMLML_SEC_CNN_TENSORS = 49,
+    EMLML_SEC_CNN_LAYERS = 50,
+    EMLML_SEC_CNN_WEIGHTS = 51,
+    EMLML_SEC_CNN_QPARAMS = 52,
+    EMLML_SEC_ID_MAX = 52,
 };
 
 typedef struct {
@@ -74,6 +81,12 @@ static inline emlml_status_t emlml_fail(emlml_error_t *err, emlml_status_t statu
     return status;
 }
 
+static inline emlml_status_t emlml_fail4(emlml_error_t *err, emlml_status_t status, uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
+    emlml_fail(err, status, a, b, c);
+    err->d = d;
+    return status;
+}
+
 // Convert one input value of the model's input type to float32 (exact for integers).
 static inline float emlml_input_as_f32(const void *input, uint8_t input_type, uint32_t i) {
     switch (input_type) {
@@ -99,5 +112,9 @@ const float *emlml_trees_predict(const emlml_model_t *model, const void *input, 
 
 emlml_status_t emlml_knn_load(emlml_model_t *model, const emlml_sections_t *sections, uint32_t *arena_needed, emlml_error_t *err);
 const float *emlml_knn_predict(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, emlml_error_t *err);
+
+emlml_status_t emlml_cnn_load(emlml_model_t *model, const emlml_sections_t *sections, uint32_t *arena_needed, emlml_error_t *err);
+// want_outputs 0: the n_outputs floats are not computed (the class is always set).
+const float *emlml_cnn_predict(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, int want_outputs, emlml_error_t *err);
 
 #endif // EMLML_INTERNAL_H

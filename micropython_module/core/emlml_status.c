@@ -3,58 +3,25 @@
 #include "emlml_status.h"
 #include "emlml_config.h"
 
-// A switch, not a table of pointers: native .mpy files may not hold relocated data.
-static const char *status_template(emlml_status_t status) {
-    switch (status) {
-        case EMLML_OK: return "ok";
-        case EMLML_E_SHORT: return "truncated: %u bytes, the header alone needs 48";
-        case EMLML_E_MAGIC: return "bad magic (not an emlml blob)";
-        case EMLML_E_VERSION: return "unsupported version %u (this build reads %u..%u)";
-        case EMLML_E_TRUNCATED: return "truncated: header says %u bytes, buffer has %u";
-        case EMLML_E_TRAILING: return "trailing bytes: header says %u bytes, buffer has %u";
-        case EMLML_E_CRC: return "CRC mismatch";
-        case EMLML_E_BUFFER_ALIGN: return "blob buffer is not 4-byte aligned (copy it into a bytearray)";
-        case EMLML_E_HEADER_SIZE: return "header_size %u, expected 48";
-        case EMLML_E_RESERVED: return "reserved header bytes or flags are not zero";
-        case EMLML_E_N_SECTIONS: return "bad section count %u (1..16)";
-        case EMLML_E_KIND: return "unknown model kind %u";
-        case EMLML_E_TASK: return "unknown task %u";
-        case EMLML_E_INPUT_TYPE: return "unknown input type %u";
-        case EMLML_E_N_INPUTS: return "n_inputs %u out of range (1..65534)";
-        case EMLML_E_N_OUTPUTS: return "n_outputs %u out of range (1..65535)";
-        case EMLML_E_REGRESSOR_OUTPUTS: return "a regressor has 1 output, the blob says %u";
-        case EMLML_E_ARENA: return "arena_bytes %u, this model needs %u";
-        case EMLML_E_SECTION_BOUNDS: return "section %u outside the blob";
-        case EMLML_E_SECTION_ALIGN: return "section %u offset %u not 4-byte aligned";
-        case EMLML_E_SECTION_ORDER: return "section %u overlaps or precedes the one before";
-        case EMLML_E_SECTION_EMPTY: return "section %u is empty";
-        case EMLML_E_SECTION_DUP: return "section id %u appears twice";
-        case EMLML_E_SECTION_UNKNOWN: return "unknown section id %u for this model kind";
-        case EMLML_E_SECTION_MISSING: return "missing section id %u";
-        case EMLML_E_SECTION_SIZE: return "section id %u size %u is not a multiple of %u";
-        case EMLML_E_SECTION_LENGTH: return "section id %u has %u bytes, expected %u";
-        case EMLML_E_META_OVERRUN: return "metadata record at offset %u overruns its section";
-        case EMLML_E_LABELS: return "%u labels for %u classes";
-        case EMLML_E_TREE_COUNT: return "bad tree count %u (1..65535)";
-        case EMLML_E_TREE_ROOT: return "tree %u: root %u out of order or range";
-        case EMLML_E_TREE_CHILD: return "tree %u node %u: child index out of range";
-        case EMLML_E_TREE_FEATURE: return "tree %u node %u: feature %u out of range (%u inputs)";
-        case EMLML_E_TREE_LEAF: return "tree %u node %u: leaf index %u out of range";
-        case EMLML_E_TREE_LEAF_CHILD: return "tree %u node %u: leaf with a child offset";
-        case EMLML_E_TREE_VOTE: return "leaf vector %u: vote %u above the scale %u";
-        case EMLML_E_KNN_K_RANGE: return "k %u out of range (1..1024)";
-        case EMLML_E_KNN_K_SAMPLES: return "k %u larger than the %u samples";
-        case EMLML_E_KNN_METRIC: return "unknown kNN metric %u";
-        case EMLML_E_KNN_WEIGHTS: return "unknown kNN weights %u";
-        case EMLML_E_KNN_SAMPLE_TYPE: return "unknown kNN sample type %u";
-        case EMLML_E_KNN_RESERVED: return "reserved byte of KNN_PARAMS is not zero";
-        case EMLML_E_KNN_CLASS: return "sample %u: class index %u out of range";
-        case EMLML_E_KNN_NONFINITE: return "sample %u feature %u is not finite";
-        case EMLML_E_KNN_QUANT_NONFINITE: return "feature %u: scale or offset is not finite";
-        case EMLML_E_INPUT_NONFINITE: return "input %u is NaN or infinite";
-        case EMLML_STATUS_COUNT: break;
+// All the messages in one string, each ended by a NUL, in status order: no table of
+// pointers (a native .mpy may not hold relocated data) and no code per message.
+static const char status_texts[] =
+#define EMLML_STATUS_TEXT(name, text) text "\0"
+    EMLML_STATUS_LIST(EMLML_STATUS_TEXT)
+#undef EMLML_STATUS_TEXT
+    ;
+
+// The nth of the NUL-separated strings in `list`.
+static const char *nth_string(const char *list, uint32_t n) {
+    while (n-- > 0) {
+        while (*list++ != '\0') {
+        }
     }
-    return "unknown error %u";
+    return list;
+}
+
+static const char *status_template(emlml_status_t status) {
+    return status < EMLML_STATUS_COUNT ? nth_string(status_texts, (uint32_t)status) : "unknown error %u";
 }
 
 size_t emlml_error_format(const emlml_error_t *err, char *buf, size_t n) {
@@ -87,6 +54,72 @@ static void put_uint(char *buf, size_t n, size_t *pos, uint32_t v) {
     put_chars(buf, n, pos, digits + sizeof(digits) - count, count);
 }
 
+static void put_str(char *buf, size_t n, size_t *pos, const char *s) {
+    while (*s != '\0') {
+        put_chars(buf, n, pos, s++, 1);
+    }
+}
+
+// CNN op names as TFLite spells them, by op number (0 and unknown ops: "?"), and the
+// EMLML_NAME_* names: NUL-separated lists, as the messages.
+static const char op_names[] =
+    "?\0CONV_2D\0DEPTHWISE_CONV_2D\0FULLY_CONNECTED\0MAX_POOL_2D\0AVERAGE_POOL_2D\0"
+    "MEAN\0PAD\0ADD\0SOFTMAX\0RESHAPE";
+enum { OP_NAMES = 11 };
+
+static const char field_names[] =
+#define EMLML_NAME_TEXT(name, text) text "\0"
+    EMLML_NAME_LIST(EMLML_NAME_TEXT)
+#undef EMLML_NAME_TEXT
+    "?";
+
+static void put_hex(char *buf, size_t n, size_t *pos, uint32_t v) {
+    char digits[8];
+    size_t count = 0;
+    do {
+        digits[sizeof(digits) - 1 - count++] = "0123456789abcdef"[v & 0xFu];
+        v >>= 4;
+    } while (v != 0 || count < 2);
+    put_chars(buf, n, pos, digits + sizeof(digits) - count, count);
+}
+
+// One conversion (%u, %d, %x, %c, %L or %N) of the argument v.
+static void put_arg(char *buf, size_t n, size_t *pos, char conversion, uint32_t v) {
+    char ch = (char)(v & 0x7Fu);
+    switch (conversion) {
+        case 'u':
+            put_uint(buf, n, pos, v);
+            break;
+        case 'd':  // two's complement bits, printed without converting to int32
+            if ((v & 0x80000000u) != 0) {
+                put_chars(buf, n, pos, "-", 1);
+                v = 0u - v;
+            }
+            put_uint(buf, n, pos, v);
+            break;
+        case 'L':
+            put_str(buf, n, pos, "layer ");
+            put_uint(buf, n, pos, v & 0xFFFFu);
+            put_str(buf, n, pos, " (");
+            put_str(buf, n, pos, nth_string(op_names, (v >> 16) < OP_NAMES ? v >> 16 : 0));
+            put_str(buf, n, pos, ")");
+            break;
+        case 'x':
+            put_hex(buf, n, pos, v);
+            break;
+        case 'N':
+            put_str(buf, n, pos, nth_string(field_names, v < EMLML_NAME_COUNT ? v : EMLML_NAME_COUNT));
+            break;
+        default:
+            put_chars(buf, n, pos, &ch, 1);
+            break;
+    }
+}
+
+static int is_conversion(char c) {
+    return c == 'u' || c == 'd' || c == 'x' || c == 'c' || c == 'L' || c == 'N';
+}
+
 size_t emlml_format(char *buf, size_t n, const char *fmt, uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
     const uint32_t args[4] = {a, b, c, d};
     unsigned next = 0;
@@ -95,14 +128,8 @@ size_t emlml_format(char *buf, size_t n, const char *fmt, uint32_t a, uint32_t b
         return 0;
     }
     for (const char *p = fmt; *p != '\0'; p++) {
-        if (p[0] == '%' && (p[1] == 'u' || p[1] == 'c') && next < 4) {
-            uint32_t v = args[next++];
-            if (p[1] == 'u') {
-                put_uint(buf, n, &pos, v);
-            } else {
-                char ch = (char)(v & 0x7Fu);
-                put_chars(buf, n, &pos, &ch, 1);
-            }
+        if (p[0] == '%' && is_conversion(p[1]) && next < 4) {
+            put_arg(buf, n, &pos, p[1], args[next++]);
             p++;
         } else if (p[0] == '%' && p[1] == '%') {
             put_chars(buf, n, &pos, p, 1);

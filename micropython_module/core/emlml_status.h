@@ -5,59 +5,114 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Every status code with its message, in one place. A message is a template for
+// emlml_format (below); the numbers of an emlml_error_t fill it in order.
+#define EMLML_STATUS_LIST(X) \
+    X(EMLML_OK, "ok") \
+    /* header */ \
+    X(EMLML_E_SHORT, "truncated: %u bytes, the header alone needs 48") \
+    X(EMLML_E_MAGIC, "bad magic (not an emlml blob)") \
+    X(EMLML_E_VERSION, "unsupported version %u (this build reads %u..%u)") \
+    X(EMLML_E_TRUNCATED, "truncated: header says %u bytes, buffer has %u") \
+    X(EMLML_E_TRAILING, "trailing bytes: header says %u bytes, buffer has %u") \
+    X(EMLML_E_CRC, "CRC mismatch") \
+    X(EMLML_E_BUFFER_ALIGN, "blob buffer is not 4-byte aligned (copy it into a bytearray)") \
+    X(EMLML_E_HEADER_SIZE, "header_size %u, expected 48") \
+    X(EMLML_E_RESERVED, "reserved header bytes or flags are not zero") \
+    X(EMLML_E_N_SECTIONS, "bad section count %u (1..16)") \
+    X(EMLML_E_KIND, "unknown model kind %u") \
+    X(EMLML_E_TASK, "unknown task %u") \
+    X(EMLML_E_INPUT_TYPE, "unknown input type %u") \
+    X(EMLML_E_N_INPUTS, "n_inputs %u out of range (1..65534)") \
+    X(EMLML_E_N_OUTPUTS, "n_outputs %u out of range (1..65535)") \
+    X(EMLML_E_REGRESSOR_OUTPUTS, "a regressor has 1 output, the blob says %u") \
+    X(EMLML_E_ARENA, "arena_bytes %u, this model needs %u") \
+    /* section table */ \
+    X(EMLML_E_SECTION_BOUNDS, "section %u outside the blob") \
+    X(EMLML_E_SECTION_ALIGN, "section %u offset %u not 4-byte aligned") \
+    X(EMLML_E_SECTION_ORDER, "section %u overlaps or precedes the one before") \
+    X(EMLML_E_SECTION_EMPTY, "section %u is empty") \
+    X(EMLML_E_SECTION_DUP, "section id %u appears twice") \
+    X(EMLML_E_SECTION_UNKNOWN, "unknown section id %u for this model kind") \
+    X(EMLML_E_SECTION_MISSING, "missing section id %u") \
+    X(EMLML_E_SECTION_SIZE, "section id %u size %u is not a multiple of %u") \
+    X(EMLML_E_SECTION_LENGTH, "section id %u has %u bytes, expected %u") \
+    /* metadata */ \
+    X(EMLML_E_META_OVERRUN, "metadata record at offset %u overruns its section") \
+    X(EMLML_E_LABELS, "%u labels for %u classes") \
+    /* trees */ \
+    X(EMLML_E_TREE_COUNT, "bad tree count %u (1..65535)") \
+    X(EMLML_E_TREE_ROOT, "tree %u: root %u out of order or range") \
+    X(EMLML_E_TREE_CHILD, "tree %u node %u: child index out of range") \
+    X(EMLML_E_TREE_FEATURE, "tree %u node %u: feature %u out of range (%u inputs)") \
+    X(EMLML_E_TREE_LEAF, "tree %u node %u: leaf index %u out of range") \
+    X(EMLML_E_TREE_LEAF_CHILD, "tree %u node %u: leaf with a child offset") \
+    X(EMLML_E_TREE_VOTE, "leaf vector %u: vote %u above the scale %u") \
+    /* kNN */ \
+    X(EMLML_E_KNN_K_RANGE, "k %u out of range (1..1024)") \
+    X(EMLML_E_KNN_K_SAMPLES, "k %u larger than the %u samples") \
+    X(EMLML_E_KNN_METRIC, "unknown kNN metric %u") \
+    X(EMLML_E_KNN_WEIGHTS, "unknown kNN weights %u") \
+    X(EMLML_E_KNN_SAMPLE_TYPE, "unknown kNN sample type %u") \
+    X(EMLML_E_KNN_RESERVED, "reserved byte of KNN_PARAMS is not zero") \
+    X(EMLML_E_KNN_CLASS, "sample %u: class index %u out of range") \
+    X(EMLML_E_KNN_NONFINITE, "sample %u feature %u is not finite") \
+    X(EMLML_E_KNN_QUANT_NONFINITE, "feature %u: scale or offset is not finite") \
+    /* int8 CNN: the model */ \
+    X(EMLML_E_CNN_HEADER, "a CNN blob has task 0 and input type 1 (int8); this one has task %u, input type %u") \
+    X(EMLML_E_CNN_COUNTS, "CNN with %u tensors and %u layers (2..512 tensors, 1..512 layers)") \
+    X(EMLML_E_CNN_IO_TENSORS, "CNN input tensor %u and output tensor %u: out of range (%u tensors) or the same") \
+    X(EMLML_E_CNN_SCALE, "CNN %N scale is not finite and positive") \
+    X(EMLML_E_CNN_FLAGS, "CNN flags 0x%x or reserved bytes of CNN_PARAMS are not zero") \
+    X(EMLML_E_CNN_ARENA_SIZE, "CNN tensor arena of %u bytes is too large") \
+    X(EMLML_E_CNN_TENSOR_SHAPE, "tensor %u: shape %ux%ux%u has a zero dimension") \
+    X(EMLML_E_CNN_TENSOR_RESERVED, "tensor %u: reserved field is not zero") \
+    X(EMLML_E_CNN_TENSOR_ZP, "tensor %u: zero point %d out of range (-128..127)") \
+    X(EMLML_E_CNN_TENSOR_ARENA, "tensor %u: bytes [%u, %u) outside the %u-byte tensor arena") \
+    X(EMLML_E_CNN_N_INPUTS, "n_inputs %u, the input tensor holds %u") \
+    X(EMLML_E_CNN_N_OUTPUTS, "n_outputs %u, the output tensor holds %u") \
+    X(EMLML_E_CNN_OUTPUT_UNWRITTEN, "the output tensor %u is written by no layer") \
+    /* int8 CNN: one layer (the first argument says which: EMLML_WHERE_LAYER, printed by %L) */ \
+    X(EMLML_E_CNN_OP, "layer %u: unknown op %u") \
+    X(EMLML_E_CNN_TENSOR_INDEX, "%L: tensor index %u out of range (%u tensors)") \
+    X(EMLML_E_CNN_FIELD_ZERO, "%L: %N is %u, must be 0 for this op") \
+    X(EMLML_E_CNN_FIELD_MIN1, "%L: %N is %u, must be >= 1") \
+    X(EMLML_E_CNN_PADDING, "%L: padding is %u, must be 0 (VALID) or 1 (SAME)") \
+    X(EMLML_E_CNN_ACTIVATION, "%L: act_min is %d, above act_max %d") \
+    X(EMLML_E_CNN_NO_ACTIVATION, "%L: %N is %d, must be -128 and 127 for an op without a fused activation") \
+    X(EMLML_E_CNN_UNWRITTEN_READ, "%L: tensor %u is read before any layer writes it") \
+    X(EMLML_E_CNN_WRITES_INPUT, "%L: tensor %u is the model input") \
+    X(EMLML_E_CNN_WRITTEN_TWICE, "%L: tensor %u is already written by layer %u") \
+    X(EMLML_E_CNN_CHAIN, "%L: output shape %ux%ux%u does not chain") \
+    X(EMLML_E_CNN_VALID_WINDOW, "%L: VALID window %u larger than the input %c %u") \
+    X(EMLML_E_CNN_CONV_PRODUCTS, "%L: filter_h * filter_w * in_c = %u, above 65536") \
+    X(EMLML_E_CNN_FC_PRODUCTS, "%L: %u inputs, above 65536") \
+    X(EMLML_E_CNN_DW_CHANNELS, "%L: output channels %u not a multiple of the input channels %u") \
+    X(EMLML_E_CNN_ZP_DIFFERS, "%L: output zero point %d differs from the input's %d") \
+    X(EMLML_E_CNN_PAD_SIZE, "%L: output %c %u below input + padding %u") \
+    X(EMLML_E_CNN_ADD_SHAPES, "%L: input shapes differ (no broadcasting)") \
+    X(EMLML_E_CNN_SOFTMAX_ZP, "%L: output zero point %d, must be -128") \
+    X(EMLML_E_CNN_SOFTMAX_DEPTH, "%L: %u channels, at most 511") \
+    X(EMLML_E_CNN_RESHAPE_SIZE, "%L: output holds %u values, input holds %u") \
+    X(EMLML_E_CNN_WEIGHTS_BOUNDS, "%L: weights [%u, %u) outside CNN_WEIGHTS (%u bytes)") \
+    X(EMLML_E_CNN_QPARAMS_BOUNDS, "%L: qparams [%u, %u) outside CNN_QPARAMS (%u values)") \
+    X(EMLML_E_CNN_CHANNEL_MULTIPLIER, "%L: multiplier[%u] %d out of range (0 or 2^30 .. 2^31-1)") \
+    X(EMLML_E_CNN_CHANNEL_SHIFT, "%L: shift[%u] %d out of range (-31 .. 30)") \
+    X(EMLML_E_CNN_FC_SCALE, "%L: scale[%u] out of range (finite, >= 0)") \
+    X(EMLML_E_CNN_MULTIPLIER, "%L: %N %d out of range (0 or 2^30 .. 2^31-1)") \
+    X(EMLML_E_CNN_MEAN_MULTIPLIER, "%L: multiplier %d out of range (0 .. 2^31-1)") \
+    X(EMLML_E_CNN_SHIFT, "%L: %N %d out of range (-31 .. %d)") \
+    X(EMLML_E_CNN_ADD_LEFT_SHIFT, "%L: left_shift %d out of range (0 .. 20)") \
+    X(EMLML_E_CNN_SOFTMAX_SHIFT, "%L: input_left_shift %d out of range (0 .. 31)") \
+    X(EMLML_E_CNN_DIFF_MIN, "%L: diff_min %d out of range (<= 0, and -diff_min * 2^input_left_shift < 2^31)") \
+    X(EMLML_E_CNN_OVERLAP, "%L: tensors %u and %u are live at the same time and share arena bytes") \
+    /* predict */ \
+    X(EMLML_E_INPUT_NONFINITE, "input %u is NaN or infinite")
+
 typedef enum {
-    EMLML_OK = 0,
-    // header
-    EMLML_E_SHORT,
-    EMLML_E_MAGIC,
-    EMLML_E_VERSION,
-    EMLML_E_TRUNCATED,
-    EMLML_E_TRAILING,
-    EMLML_E_CRC,
-    EMLML_E_BUFFER_ALIGN,
-    EMLML_E_HEADER_SIZE,
-    EMLML_E_RESERVED,
-    EMLML_E_N_SECTIONS,
-    EMLML_E_KIND,
-    EMLML_E_TASK,
-    EMLML_E_INPUT_TYPE,
-    EMLML_E_N_INPUTS,
-    EMLML_E_N_OUTPUTS,
-    EMLML_E_REGRESSOR_OUTPUTS,
-    EMLML_E_ARENA,
-    // section table
-    EMLML_E_SECTION_BOUNDS,
-    EMLML_E_SECTION_ALIGN,
-    EMLML_E_SECTION_ORDER,
-    EMLML_E_SECTION_EMPTY,
-    EMLML_E_SECTION_DUP,
-    EMLML_E_SECTION_UNKNOWN,
-    EMLML_E_SECTION_MISSING,
-    EMLML_E_SECTION_SIZE,
-    EMLML_E_SECTION_LENGTH,
-    // metadata
-    EMLML_E_META_OVERRUN,
-    EMLML_E_LABELS,
-    // trees
-    EMLML_E_TREE_COUNT,
-    EMLML_E_TREE_ROOT,
-    EMLML_E_TREE_CHILD,
-    EMLML_E_TREE_FEATURE,
-    EMLML_E_TREE_LEAF,
-    EMLML_E_TREE_LEAF_CHILD,
-    EMLML_E_TREE_VOTE,
-    // kNN
-    EMLML_E_KNN_K_RANGE,
-    EMLML_E_KNN_K_SAMPLES,
-    EMLML_E_KNN_METRIC,
-    EMLML_E_KNN_WEIGHTS,
-    EMLML_E_KNN_SAMPLE_TYPE,
-    EMLML_E_KNN_RESERVED,
-    EMLML_E_KNN_CLASS,
-    EMLML_E_KNN_NONFINITE,
-    EMLML_E_KNN_QUANT_NONFINITE,
-    // predict
-    EMLML_E_INPUT_NONFINITE,
+#define EMLML_STATUS_ENUM(name, text) name,
+    EMLML_STATUS_LIST(EMLML_STATUS_ENUM)
+#undef EMLML_STATUS_ENUM
     EMLML_STATUS_COUNT
 } emlml_status_t;
 
@@ -71,8 +126,35 @@ typedef struct {
 // Returns the message length without the NUL.
 size_t emlml_error_format(const emlml_error_t *err, char *buf, size_t n);
 
-// printf-like formatting of %u (uint32 args a, b, c, d in order), %c (a char from the
-// next arg) and %% into buf. Returns the length written without the NUL.
+// printf-like formatting into buf of %u (uint32 args a, b, c, d in order), %d (the
+// next arg's bits as an int32), %x (hex, at least two digits), %c (a char from the next
+// arg), %L ("layer N (OP)" from an arg made by EMLML_WHERE_LAYER), %N (the name of a
+// field: an EMLML_NAME_* code) and %%. Returns the length written without the NUL.
+// Names are looked up here, from numbers: a native .mpy can hold no table of string
+// pointers (relocated data), so none is passed around.
 size_t emlml_format(char *buf, size_t n, const char *fmt, uint32_t a, uint32_t b, uint32_t c, uint32_t d);
+
+// The argument of %L: layer index (< 65536) and CNN op number.
+#define EMLML_WHERE_LAYER(layer, op) ((uint32_t)(layer) | ((uint32_t)(op) << 16))
+
+// The arguments of %N: names of CNN layer fields and qparams, in this order.
+#define EMLML_NAME_LIST(X) \
+    X(PADDING, "padding") X(ACT_MIN, "act_min") X(ACT_MAX, "act_max") X(IN1, "in1") \
+    X(STRIDE_H, "stride_h") X(STRIDE_W, "stride_w") X(DILATION_H, "dilation_h") \
+    X(DILATION_W, "dilation_w") X(FILTER_H, "filter_h") X(FILTER_W, "filter_w") \
+    X(PAD_H, "pad_h") X(PAD_W, "pad_w") X(PAD_C, "pad_c") X(RESERVED, "reserved") \
+    X(WEIGHTS_OFFSET, "weights_offset") X(QPARAMS_OFFSET, "qparams_offset") \
+    X(INPUT, "input") X(OUTPUT, "output") \
+    X(INPUT1_MULTIPLIER, "input1_multiplier") X(INPUT1_SHIFT, "input1_shift") \
+    X(INPUT2_MULTIPLIER, "input2_multiplier") X(INPUT2_SHIFT, "input2_shift") \
+    X(OUTPUT_MULTIPLIER, "output_multiplier") X(OUTPUT_SHIFT, "output_shift") \
+    X(INPUT_MULTIPLIER, "input_multiplier") X(SHIFT, "shift")
+
+enum {
+#define EMLML_NAME_ENUM(name, text) EMLML_NAME_##name,
+    EMLML_NAME_LIST(EMLML_NAME_ENUM)
+#undef EMLML_NAME_ENUM
+    EMLML_NAME_COUNT
+};
 
 #endif // EMLML_STATUS_H

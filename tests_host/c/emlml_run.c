@@ -1,8 +1,10 @@
 // Host driver for the emlml C core, built with ASan and UBSan by tests_host/c/Makefile.
-//   emlml_run BLOB [INPUTS]
+//   emlml_run BLOB [INPUTS [float]]
 // Loads BLOB; on failure prints "load-error <message>" and exits 3. Otherwise reads
 // INPUTS (raw samples of the model's input type, back to back) and prints one line
 // per sample: "ok <class> <output bits as hex>..." or "error <message>".
+// An int8 CNN (kind 3) line ends with " q" and its raw int8 outputs in decimal. With
+// `float`, a CNN's samples are float32, quantized by emlml_cnn_quantize_input.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,53 @@ static void print_outputs(const emlml_model_t *m, const float *out, uint32_t pre
     printf("\n");
 }
 
+static void print_cnn_outputs(const emlml_model_t *m, const float *out, uint32_t predicted, const void *arena) {
+    const int8_t *q = emlml_cnn_output(m, arena);
+    printf("ok %u", (unsigned)predicted);
+    for (uint32_t o = 0; o < m->n_outputs; o++) {
+        uint32_t bits;
+        memcpy(&bits, &out[o], sizeof(bits));
+        printf(" %08x", (unsigned)bits);
+    }
+    printf(" q");
+    for (uint32_t o = 0; o < m->n_outputs; o++) {
+        printf(" %d", (int)q[o]);
+    }
+    printf("\n");
+}
+
+// One sample: run it, check predict_class agrees, print the line.
+static void run_sample(const emlml_model_t *m, const void *sample, void *arena, int float_cnn) {
+    emlml_error_t err;
+    char msg[160];
+    const void *input = sample;
+    if (float_cnn) {
+        if (emlml_cnn_quantize_input(m, (const float *)sample, arena, &err) != EMLML_OK) {
+            emlml_error_format(&err, msg, sizeof(msg));
+            printf("error %s\n", msg);
+            return;
+        }
+        input = emlml_cnn_input(m, arena);
+    }
+    uint32_t predicted;
+    const float *out = emlml_predict(m, input, arena, &predicted, &err);
+    uint32_t class_only = 0;
+    // The class alone must agree. The run may have reused the input tensor's bytes
+    // (the arena plan): a float input is quantized again first.
+    if (out == NULL) {
+        emlml_error_format(&err, msg, sizeof(msg));
+        printf("error %s\n", msg);
+    } else if ((float_cnn && emlml_cnn_quantize_input(m, (const float *)sample, arena, &err) != EMLML_OK) ||
+               emlml_predict_class(m, input, arena, &class_only, &err) != EMLML_OK ||
+               class_only != predicted) {
+        printf("error emlml_predict_class disagrees with emlml_predict\n");
+    } else if (m->kind == EMLML_KIND_CNN) {
+        print_cnn_outputs(m, out, predicted, arena);
+    } else {
+        print_outputs(m, out, predicted);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: %s BLOB [INPUTS]\n", argv[0]);
@@ -58,23 +107,14 @@ int main(int argc, char **argv) {
     if (argc > 2) {
         size_t in_len;
         unsigned char *inputs = read_file(argv[2], &in_len);
-        size_t sample_bytes = (size_t)model.n_inputs * emlml_input_item_size(model.input_type);
+        int float_cnn = model.kind == EMLML_KIND_CNN && argc > 3 && strcmp(argv[3], "float") == 0;
+        size_t item = float_cnn ? 4u : emlml_input_item_size(model.input_type);
+        size_t sample_bytes = (size_t)model.n_inputs * item;
         void *arena = malloc(model.arena_bytes);
         void *sample = malloc(sample_bytes);
         for (size_t off = 0; off + sample_bytes <= in_len; off += sample_bytes) {
             memcpy(sample, inputs + off, sample_bytes);  // a fresh, exactly sized buffer per sample
-            uint32_t predicted;
-            const float *out = emlml_predict(&model, sample, arena, &predicted, &err);
-            uint32_t class_only = 0;
-            if (out == NULL) {
-                emlml_error_format(&err, msg, sizeof(msg));
-                printf("error %s\n", msg);
-            } else if (emlml_predict_class(&model, sample, arena, &class_only, &err) != EMLML_OK ||
-                       class_only != predicted) {
-                printf("error emlml_predict_class disagrees with emlml_predict\n");
-            } else {
-                print_outputs(&model, out, predicted);
-            }
+            run_sample(&model, sample, arena, float_cnn);
         }
         free(sample);
         free(arena);

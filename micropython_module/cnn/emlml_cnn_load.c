@@ -1,0 +1,653 @@
+// The int8 CNN loader (docs/FORMAT.md, int8 CNN): every count, index, shape, offset,
+// quantization parameter and arena placement is checked once here, so that the
+// kernels in emlml_cnn.c run without a single bounds check and still stay inside the
+// blob, the arena and int32 arithmetic for any input. Each refusal of a layer names
+// the layer and its op.
+#include "emlml_cnn_internal.h"
+
+enum {
+    PARAMS_SIZE = 32,
+    TENSOR_SIZE = 16,
+    LAYER_SIZE = 32,
+    MAX_TENSORS = 512,
+    MAX_LAYERS = 512,
+    MAX_PRODUCTS = 65536,   // products summed per output: keeps the int32 sum exact
+    MAX_SOFTMAX_DEPTH = 511,
+    FLAGS_KNOWN = 0x03,
+    BITMAP_WORDS = MAX_TENSORS / 32,
+};
+
+// A set of tensor indices (< MAX_TENSORS): 64 bytes of stack, no allocation.
+typedef struct {
+    uint32_t bits[BITMAP_WORDS];
+} tensor_set_t;
+
+static void set_clear(tensor_set_t *s) {
+    for (int i = 0; i < BITMAP_WORDS; i++) {
+        s->bits[i] = 0;
+    }
+}
+
+static void set_add(tensor_set_t *s, uint32_t t) {
+    s->bits[t / 32u] |= 1u << (t % 32u);
+}
+
+static void set_remove(tensor_set_t *s, uint32_t t) {
+    s->bits[t / 32u] &= ~(1u << (t % 32u));
+}
+
+static int set_has(const tensor_set_t *s, uint32_t t) {
+    return (s->bits[t / 32u] >> (t % 32u)) & 1u;
+}
+
+static uint32_t clamp_u32(uint64_t v) {
+    return v > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)v;
+}
+
+/******************************************************************************/
+// The model: header, CNN_PARAMS, section sizes, tensors
+
+static emlml_status_t need_section(const emlml_section_t *sec, uint32_t id, uint64_t expected, emlml_error_t *err) {
+    if (sec->data == NULL) {
+        return emlml_fail(err, EMLML_E_SECTION_MISSING, id, 0, 0);
+    }
+    if (sec->size != expected) {
+        return emlml_fail(err, EMLML_E_SECTION_LENGTH, id, sec->size, clamp_u32(expected));
+    }
+    return EMLML_OK;
+}
+
+static int is_positive_finite(float f) {
+    uint32_t bits = emlml_f32_bits(f);
+    return bits != 0 && bits < 0x7F800000u;  // sign clear, not zero, not inf or NaN
+}
+
+static emlml_status_t read_params(emlml_model_t *m, const emlml_section_t *sec, emlml_error_t *err) {
+    emlml_cnn_t *cnn = &m->u.cnn;
+    emlml_status_t st = need_section(sec, EMLML_SEC_CNN_PARAMS, PARAMS_SIZE, err);
+    if (st != EMLML_OK) {
+        return st;
+    }
+    const uint8_t *p = sec->data;
+    cnn->n_tensors = emlml_rd_u16(p);
+    cnn->n_layers = emlml_rd_u16(p + 2);
+    cnn->input_tensor = emlml_rd_u16(p + 4);
+    cnn->output_tensor = emlml_rd_u16(p + 6);
+    cnn->input_scale = emlml_f32_from_bits(emlml_rd_u32(p + 8));
+    cnn->output_scale = emlml_f32_from_bits(emlml_rd_u32(p + 12));
+    cnn->tensor_arena_bytes = emlml_rd_u32(p + 16);
+    cnn->flags = p[20];
+    if (cnn->n_tensors < 2 || cnn->n_tensors > MAX_TENSORS || cnn->n_layers < 1 || cnn->n_layers > MAX_LAYERS) {
+        return emlml_fail(err, EMLML_E_CNN_COUNTS, cnn->n_tensors, cnn->n_layers, 0);
+    }
+    if (cnn->input_tensor >= cnn->n_tensors || cnn->output_tensor >= cnn->n_tensors ||
+        cnn->input_tensor == cnn->output_tensor) {
+        return emlml_fail(err, EMLML_E_CNN_IO_TENSORS, cnn->input_tensor, cnn->output_tensor, cnn->n_tensors);
+    }
+    if (!is_positive_finite(cnn->input_scale)) {
+        return emlml_fail(err, EMLML_E_CNN_SCALE, EMLML_NAME_INPUT, 0, 0);
+    }
+    if (!is_positive_finite(cnn->output_scale)) {
+        return emlml_fail(err, EMLML_E_CNN_SCALE, EMLML_NAME_OUTPUT, 0, 0);
+    }
+    uint32_t reserved = cnn->flags & ~(uint32_t)FLAGS_KNOWN;
+    for (int i = 21; i < PARAMS_SIZE; i++) {
+        reserved |= p[i];
+    }
+    if (reserved != 0) {
+        return emlml_fail(err, EMLML_E_CNN_FLAGS, cnn->flags, 0, 0);
+    }
+    return EMLML_OK;
+}
+
+// Sections are 4-byte aligned (checked by the blob loader), so the casts are aligned.
+static emlml_status_t read_sections(emlml_model_t *m, const emlml_sections_t *s, emlml_error_t *err) {
+    emlml_cnn_t *cnn = &m->u.cnn;
+    const emlml_section_t *tensors = &s->by_id[EMLML_SEC_CNN_TENSORS];
+    const emlml_section_t *layers = &s->by_id[EMLML_SEC_CNN_LAYERS];
+    const emlml_section_t *qparams = &s->by_id[EMLML_SEC_CNN_QPARAMS];
+    emlml_status_t st = need_section(tensors, EMLML_SEC_CNN_TENSORS, (uint64_t)TENSOR_SIZE * cnn->n_tensors, err);
+    if (st != EMLML_OK) {
+        return st;
+    }
+    if ((st = need_section(layers, EMLML_SEC_CNN_LAYERS, (uint64_t)LAYER_SIZE * cnn->n_layers, err)) != EMLML_OK) {
+        return st;
+    }
+    if (qparams->data == NULL) {
+        return emlml_fail(err, EMLML_E_SECTION_MISSING, EMLML_SEC_CNN_QPARAMS, 0, 0);
+    }
+    if (qparams->size % 4u != 0) {
+        return emlml_fail(err, EMLML_E_SECTION_SIZE, EMLML_SEC_CNN_QPARAMS, qparams->size, 4);
+    }
+    cnn->tensors = (const emlml_cnn_tensor_t *)(const void *)tensors->data;
+    cnn->layers = (const emlml_cnn_layer_t *)(const void *)layers->data;
+    cnn->qparams = (const int32_t *)(const void *)qparams->data;
+    cnn->weights = (const int8_t *)(const void *)s->by_id[EMLML_SEC_CNN_WEIGHTS].data;
+    return EMLML_OK;
+}
+
+static emlml_status_t check_tensors(const emlml_cnn_t *cnn, emlml_error_t *err) {
+    for (uint32_t i = 0; i < cnn->n_tensors; i++) {
+        const emlml_cnn_tensor_t *t = &cnn->tensors[i];
+        if (t->h == 0 || t->w == 0 || t->c == 0) {
+            return emlml_fail4(err, EMLML_E_CNN_TENSOR_SHAPE, i, t->h, t->w, t->c);
+        }
+        if (t->reserved != 0) {
+            return emlml_fail(err, EMLML_E_CNN_TENSOR_RESERVED, i, 0, 0);
+        }
+        if (t->zero_point < -128 || t->zero_point > 127) {
+            return emlml_fail(err, EMLML_E_CNN_TENSOR_ZP, i, (uint32_t)t->zero_point, 0);
+        }
+        uint64_t end = t->offset + emlml_cnn_size64(t);
+        if (end > cnn->tensor_arena_bytes) {
+            return emlml_fail4(err, EMLML_E_CNN_TENSOR_ARENA, i, t->offset, clamp_u32(end), cnn->tensor_arena_bytes);
+        }
+    }
+    return EMLML_OK;
+}
+
+// n_inputs, n_outputs and the arena of the header against the tensors.
+static emlml_status_t check_model_io(emlml_model_t *m, uint32_t *arena_needed, emlml_error_t *err) {
+    emlml_cnn_t *cnn = &m->u.cnn;
+    uint32_t n_in = emlml_cnn_size(&cnn->tensors[cnn->input_tensor]);
+    uint32_t n_out = emlml_cnn_size(&cnn->tensors[cnn->output_tensor]);
+    if (n_in != m->n_inputs) {
+        return emlml_fail(err, EMLML_E_CNN_N_INPUTS, m->n_inputs, n_in, 0);
+    }
+    if (n_out != m->n_outputs) {
+        return emlml_fail(err, EMLML_E_CNN_N_OUTPUTS, m->n_outputs, n_out, 0);
+    }
+    // The int8 tensors, then the n_outputs float32 outputs at a 4-aligned offset.
+    uint64_t outputs_offset = ((uint64_t)cnn->tensor_arena_bytes + 3u) & ~(uint64_t)3u;
+    uint64_t needed = outputs_offset + 4u * (uint64_t)m->n_outputs;
+    if (needed > 0xFFFFFFFFu) {
+        return emlml_fail(err, EMLML_E_CNN_ARENA_SIZE, cnn->tensor_arena_bytes, 0, 0);
+    }
+    cnn->outputs_offset = (uint32_t)outputs_offset;
+    *arena_needed = (uint32_t)needed;
+    return EMLML_OK;
+}
+
+/******************************************************************************/
+// One layer, checked in the order of the Python reader (emlml_tools/blob.py): op;
+// tensor indices; fields the op does not use are 0; activation range; padding,
+// strides, dilations, filter; reads and the write; the op's shape rules; weights and
+// qparams inside their sections; the qparam values.
+
+// What a layer is: its tensors and the checking context.
+typedef struct {
+    const emlml_model_t *m;
+    const emlml_cnn_layer_t *l;
+    const emlml_cnn_tensor_t *in;
+    const emlml_cnn_tensor_t *in1;   // ADD only, else NULL
+    const emlml_cnn_tensor_t *out;
+    uint32_t where;                  // EMLML_WHERE_LAYER(index, op)
+    uint32_t n_weights;              // bytes of CNN_WEIGHTS (0 when absent)
+    uint32_t n_qparams;              // int32 values of CNN_QPARAMS
+} layer_ctx_t;
+
+#define OPS(a, b, c, d) ((1u << (a)) | (1u << (b)) | (1u << (c)) | (1u << (d)))
+enum {
+    OPS_SPATIAL = OPS(EMLML_CNN_CONV_2D, EMLML_CNN_DEPTHWISE_CONV_2D, EMLML_CNN_MAX_POOL_2D, EMLML_CNN_AVERAGE_POOL_2D),
+    OPS_DILATED = OPS(EMLML_CNN_CONV_2D, EMLML_CNN_DEPTHWISE_CONV_2D, EMLML_CNN_CONV_2D, EMLML_CNN_CONV_2D),
+    OPS_WEIGHTS = OPS(EMLML_CNN_CONV_2D, EMLML_CNN_DEPTHWISE_CONV_2D, EMLML_CNN_FULLY_CONNECTED, EMLML_CNN_CONV_2D),
+    OPS_QPARAMS = OPS_WEIGHTS | OPS(EMLML_CNN_MEAN, EMLML_CNN_ADD, EMLML_CNN_SOFTMAX, EMLML_CNN_MEAN),
+    OPS_ACTIVATION = OPS_WEIGHTS | OPS(EMLML_CNN_MAX_POOL_2D, EMLML_CNN_AVERAGE_POOL_2D, EMLML_CNN_ADD, EMLML_CNN_ADD),
+    OPS_ADD = 1u << EMLML_CNN_ADD,
+    OPS_PAD = 1u << EMLML_CNN_PAD,
+};
+
+static int op_in(uint8_t op, uint32_t ops) {
+    return (ops >> op) & 1u;
+}
+
+// A layer field that only some ops use: its byte offset, size and %N name, and the
+// ops that use it. Every other op leaves it 0.
+typedef struct {
+    uint8_t offset;
+    uint8_t size;
+    uint8_t name;
+    uint16_t users;
+} field_rule_t;
+
+static uint32_t field_value(const emlml_cnn_layer_t *l, uint32_t offset, uint32_t size) {
+    const uint8_t *raw = (const uint8_t *)l;
+    return size == 1 ? raw[offset] : size == 2 ? emlml_rd_u16(raw + offset) : emlml_rd_u32(raw + offset);
+}
+
+static emlml_status_t check_unused_fields(const emlml_cnn_layer_t *l, uint32_t where, emlml_error_t *err) {
+    static const field_rule_t rules[] = {
+        {1, 1, EMLML_NAME_PADDING, OPS_SPATIAL}, {6, 2, EMLML_NAME_IN1, OPS_ADD},
+        {10, 1, EMLML_NAME_STRIDE_H, OPS_SPATIAL}, {11, 1, EMLML_NAME_STRIDE_W, OPS_SPATIAL},
+        {12, 1, EMLML_NAME_DILATION_H, OPS_DILATED}, {13, 1, EMLML_NAME_DILATION_W, OPS_DILATED},
+        {14, 1, EMLML_NAME_FILTER_H, OPS_SPATIAL}, {15, 1, EMLML_NAME_FILTER_W, OPS_SPATIAL},
+        {16, 2, EMLML_NAME_PAD_H, OPS_PAD}, {18, 2, EMLML_NAME_PAD_W, OPS_PAD},
+        {20, 2, EMLML_NAME_PAD_C, OPS_PAD}, {22, 2, EMLML_NAME_RESERVED, 0},
+        {24, 4, EMLML_NAME_WEIGHTS_OFFSET, OPS_WEIGHTS}, {28, 4, EMLML_NAME_QPARAMS_OFFSET, OPS_QPARAMS},
+    };
+    for (uint32_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+        uint32_t v = field_value(l, rules[i].offset, rules[i].size);
+        if (!op_in(l->op, rules[i].users) && v != 0) {
+            return emlml_fail(err, EMLML_E_CNN_FIELD_ZERO, where, rules[i].name, v);
+        }
+    }
+    return EMLML_OK;
+}
+
+// Windowed ops: padding 0 or 1; strides, filter and (conv, depthwise) dilations >= 1.
+static emlml_status_t check_window_fields(const emlml_cnn_layer_t *l, uint32_t where, emlml_error_t *err) {
+    const uint8_t values[6] = {l->stride_h, l->stride_w, l->filter_h, l->filter_w, l->dilation_h, l->dilation_w};
+    static const uint8_t names[6] = {
+        EMLML_NAME_STRIDE_H, EMLML_NAME_STRIDE_W, EMLML_NAME_FILTER_H, EMLML_NAME_FILTER_W,
+        EMLML_NAME_DILATION_H, EMLML_NAME_DILATION_W,
+    };
+    if (l->padding > 1) {
+        return emlml_fail(err, EMLML_E_CNN_PADDING, where, l->padding, 0);
+    }
+    uint32_t n = op_in(l->op, OPS_DILATED) ? 6u : 4u;
+    for (uint32_t i = 0; i < n; i++) {
+        if (values[i] < 1) {
+            return emlml_fail(err, EMLML_E_CNN_FIELD_MIN1, where, names[i], 0);
+        }
+    }
+    return EMLML_OK;
+}
+
+static emlml_status_t check_fields(const emlml_cnn_t *cnn, uint32_t k, emlml_error_t *err) {
+    const emlml_cnn_layer_t *l = &cnn->layers[k];
+    if (l->op < 1 || l->op > EMLML_CNN_OP_MAX) {
+        return emlml_fail(err, EMLML_E_CNN_OP, k, l->op, 0);
+    }
+    uint32_t where = EMLML_WHERE_LAYER(k, l->op);
+    const uint16_t indices[3] = {l->in0, l->in1, l->out};
+    for (int i = 0; i < 3; i++) {
+        if (indices[i] >= cnn->n_tensors) {
+            return emlml_fail(err, EMLML_E_CNN_TENSOR_INDEX, where, indices[i], cnn->n_tensors);
+        }
+    }
+    emlml_status_t st = check_unused_fields(l, where, err);
+    if (st != EMLML_OK) {
+        return st;
+    }
+    if (op_in(l->op, OPS_ACTIVATION)) {
+        if (l->act_min > l->act_max) {
+            return emlml_fail(err, EMLML_E_CNN_ACTIVATION, where, (uint32_t)(int32_t)l->act_min, (uint32_t)(int32_t)l->act_max);
+        }
+    } else if (l->act_min != -128 || l->act_max != 127) {
+        int min_wrong = l->act_min != -128;
+        return emlml_fail(err, EMLML_E_CNN_NO_ACTIVATION, where, min_wrong ? EMLML_NAME_ACT_MIN : EMLML_NAME_ACT_MAX,
+                          (uint32_t)(int32_t)(min_wrong ? l->act_min : l->act_max));
+    }
+    return op_in(l->op, OPS_SPATIAL) ? check_window_fields(l, where, err) : EMLML_OK;
+}
+
+// The layer before k that writes tensor t (t is known to be written).
+static uint32_t writer_of(const emlml_cnn_t *cnn, uint32_t k, uint32_t t) {
+    uint32_t j = 0;
+    while (j < k && cnn->layers[j].out != t) {
+        j++;
+    }
+    return j;
+}
+
+// Topological order: every tensor a layer reads is the input or was written before;
+// the output is not the input and is written by this layer only.
+static emlml_status_t check_dataflow(const emlml_cnn_t *cnn, uint32_t k, tensor_set_t *written, emlml_error_t *err) {
+    const emlml_cnn_layer_t *l = &cnn->layers[k];
+    uint32_t where = EMLML_WHERE_LAYER(k, l->op);
+    const uint16_t reads[2] = {l->in0, l->in1};
+    int n_reads = l->op == EMLML_CNN_ADD ? 2 : 1;
+    for (int i = 0; i < n_reads; i++) {
+        if (reads[i] != cnn->input_tensor && !set_has(written, reads[i])) {
+            return emlml_fail(err, EMLML_E_CNN_UNWRITTEN_READ, where, reads[i], 0);
+        }
+    }
+    if (l->out == cnn->input_tensor) {
+        return emlml_fail(err, EMLML_E_CNN_WRITES_INPUT, where, l->out, 0);
+    }
+    if (set_has(written, l->out)) {
+        return emlml_fail(err, EMLML_E_CNN_WRITTEN_TWICE, where, l->out, writer_of(cnn, k, l->out));
+    }
+    set_add(written, l->out);
+    return EMLML_OK;
+}
+
+static emlml_status_t fail_chain(const layer_ctx_t *c, emlml_error_t *err) {
+    return emlml_fail4(err, EMLML_E_CNN_CHAIN, c->where, c->out->h, c->out->w, c->out->c);
+}
+
+static emlml_status_t fail_zero_points(const layer_ctx_t *c, emlml_error_t *err) {
+    return emlml_fail(err, EMLML_E_CNN_ZP_DIFFERS, c->where, (uint32_t)c->out->zero_point, (uint32_t)c->in->zero_point);
+}
+
+// Output h and w of a windowed op (TFLite's ComputeOutSize); 0 with err set when a
+// VALID window does not fit.
+static emlml_status_t window_output(const layer_ctx_t *c, uint32_t *out_h, uint32_t *out_w, emlml_error_t *err) {
+    const emlml_cnn_layer_t *l = c->l;
+    int dilated = op_in(l->op, OPS_DILATED);
+    const uint32_t in[2] = {c->in->h, c->in->w};
+    const uint32_t filter[2] = {l->filter_h, l->filter_w};
+    const uint32_t stride[2] = {l->stride_h, l->stride_w};
+    const uint32_t dilation[2] = {dilated ? l->dilation_h : 1u, dilated ? l->dilation_w : 1u};
+    uint32_t *out[2] = {out_h, out_w};
+    for (int i = 0; i < 2; i++) {
+        uint32_t eff = emlml_cnn_effective_filter(filter[i], dilation[i]);
+        *out[i] = emlml_cnn_out_size(in[i], stride[i], eff, l->padding);
+        if (*out[i] == 0) {
+            return emlml_fail4(err, EMLML_E_CNN_VALID_WINDOW, c->where, eff, (uint32_t)"hw"[i], in[i]);
+        }
+    }
+    return EMLML_OK;
+}
+
+// Windowed ops: the output shape the op gives, after its other rules.
+static emlml_status_t check_window_shapes(const layer_ctx_t *c, emlml_error_t *err) {
+    const emlml_cnn_layer_t *l = c->l;
+    const emlml_cnn_tensor_t *in = c->in, *out = c->out;
+    uint32_t out_h, out_w, out_c = out->c;
+    emlml_status_t st = window_output(c, &out_h, &out_w, err);
+    if (st != EMLML_OK) {
+        return st;
+    }
+    if (l->op == EMLML_CNN_CONV_2D) {
+        uint32_t products = (uint32_t)l->filter_h * l->filter_w * in->c;
+        if (products > MAX_PRODUCTS) {
+            return emlml_fail(err, EMLML_E_CNN_CONV_PRODUCTS, c->where, products, 0);
+        }
+    } else if (l->op == EMLML_CNN_DEPTHWISE_CONV_2D) {
+        if (out->c % in->c != 0) {  // fh * fw <= 255 * 255 needs no bound
+            return emlml_fail(err, EMLML_E_CNN_DW_CHANNELS, c->where, out->c, in->c);
+        }
+    } else {  // pools
+        if (out->zero_point != in->zero_point) {
+            return fail_zero_points(c, err);
+        }
+        out_c = in->c;
+    }
+    return out->h != out_h || out->w != out_w || out->c != out_c ? fail_chain(c, err) : EMLML_OK;
+}
+
+static emlml_status_t check_pad_shape(const layer_ctx_t *c, emlml_error_t *err) {
+    const emlml_cnn_layer_t *l = c->l;
+    const emlml_cnn_tensor_t *in = c->in, *out = c->out;
+    if (out->zero_point != in->zero_point) {
+        return fail_zero_points(c, err);
+    }
+    const uint32_t sizes[3][3] = {
+        {out->h, in->h, l->pad_before_h}, {out->w, in->w, l->pad_before_w}, {out->c, in->c, l->pad_before_c},
+    };
+    for (int i = 0; i < 3; i++) {
+        if (sizes[i][0] < sizes[i][1] + sizes[i][2]) {
+            return emlml_fail4(err, EMLML_E_CNN_PAD_SIZE, c->where, (uint32_t)"hwc"[i], sizes[i][0], sizes[i][1] + sizes[i][2]);
+        }
+    }
+    return EMLML_OK;
+}
+
+// The shape rules of each op (FORMAT.md, Shapes).
+static emlml_status_t check_shapes(const layer_ctx_t *c, emlml_error_t *err) {
+    const emlml_cnn_tensor_t *in = c->in, *out = c->out;
+    switch (c->l->op) {
+        case EMLML_CNN_CONV_2D:
+        case EMLML_CNN_DEPTHWISE_CONV_2D:
+        case EMLML_CNN_MAX_POOL_2D:
+        case EMLML_CNN_AVERAGE_POOL_2D:
+            return check_window_shapes(c, err);
+        case EMLML_CNN_FULLY_CONNECTED:
+            if (emlml_cnn_size64(in) > MAX_PRODUCTS) {
+                return emlml_fail(err, EMLML_E_CNN_FC_PRODUCTS, c->where, emlml_cnn_size(in), 0);
+            }
+            return out->h != 1 || out->w != 1 ? fail_chain(c, err) : EMLML_OK;
+        case EMLML_CNN_MEAN:
+            return out->h != 1 || out->w != 1 || out->c != in->c ? fail_chain(c, err) : EMLML_OK;
+        case EMLML_CNN_PAD:
+            return check_pad_shape(c, err);
+        case EMLML_CNN_ADD:
+            if (!emlml_cnn_same_shape(c->in1, in)) {
+                return emlml_fail(err, EMLML_E_CNN_ADD_SHAPES, c->where, 0, 0);
+            }
+            return !emlml_cnn_same_shape(out, in) ? fail_chain(c, err) : EMLML_OK;
+        case EMLML_CNN_SOFTMAX:
+            if (out->zero_point != -128) {
+                return emlml_fail(err, EMLML_E_CNN_SOFTMAX_ZP, c->where, (uint32_t)out->zero_point, 0);
+            }
+            // 511 values at most: TFLite's last RoundingDivideByPOT then shifts by <= 31
+            if (in->c > MAX_SOFTMAX_DEPTH) {
+                return emlml_fail(err, EMLML_E_CNN_SOFTMAX_DEPTH, c->where, in->c, 0);
+            }
+            return !emlml_cnn_same_shape(out, in) ? fail_chain(c, err) : EMLML_OK;
+        default:  // RESHAPE
+            if (emlml_cnn_size(out) != emlml_cnn_size(in)) {
+                return emlml_fail(err, EMLML_E_CNN_RESHAPE_SIZE, c->where, emlml_cnn_size(out), emlml_cnn_size(in));
+            }
+            return EMLML_OK;
+    }
+}
+
+static uint64_t weight_count(const layer_ctx_t *c) {
+    const emlml_cnn_layer_t *l = c->l;
+    uint64_t taps = (uint64_t)l->filter_h * l->filter_w;
+    switch (l->op) {
+        case EMLML_CNN_CONV_2D: return c->out->c * taps * c->in->c;
+        case EMLML_CNN_DEPTHWISE_CONV_2D: return taps * c->out->c;
+        case EMLML_CNN_FULLY_CONNECTED: return c->out->c * emlml_cnn_size64(c->in);
+        default: return 0;
+    }
+}
+
+static uint32_t qparam_count(const layer_ctx_t *c) {
+    switch (c->l->op) {
+        case EMLML_CNN_CONV_2D:
+        case EMLML_CNN_DEPTHWISE_CONV_2D:
+        case EMLML_CNN_FULLY_CONNECTED:
+            return 3u * c->out->c;  // bias, then multiplier and shift (FC: a binary64 scale)
+        case EMLML_CNN_MEAN: return 2;
+        case EMLML_CNN_ADD: return 7;
+        case EMLML_CNN_SOFTMAX: return 3;
+        default: return 0;
+    }
+}
+
+// A multiplier from TFLite's QuantizeMultiplier is 0 or a Q0.31 value in [0.5, 1).
+static int multiplier_ok(int32_t m) {
+    return m == 0 || m >= (1 << 30);
+}
+
+// FULLY_CONNECTED rescales each channel by a binary64 scale: finite and >= 0 (-0.0
+// included), checked on the bits.
+static emlml_status_t check_fc_scales(const layer_ctx_t *c, const int32_t *q, emlml_error_t *err) {
+    uint32_t n = c->out->c;
+    for (uint32_t o = 0; o < n; o++) {
+        uint64_t bits = emlml_cnn_f64_bits(q + n + 2u * o);
+        int finite = ((bits >> 52) & 0x7FFu) != 0x7FFu;
+        int negative = (bits >> 63) != 0 && (bits & 0x7FFFFFFFFFFFFFFFu) != 0;
+        if (!finite || negative) {
+            return emlml_fail(err, EMLML_E_CNN_FC_SCALE, c->where, o, 0);
+        }
+    }
+    return EMLML_OK;
+}
+
+// Per-channel requantization of conv and depthwise layers.
+static emlml_status_t check_channel_qparams(const layer_ctx_t *c, const int32_t *q, emlml_error_t *err) {
+    uint32_t n = c->out->c;
+    for (uint32_t o = 0; o < n; o++) {
+        int32_t m = q[n + o], s = q[2u * n + o];
+        if (!multiplier_ok(m)) {
+            return emlml_fail(err, EMLML_E_CNN_CHANNEL_MULTIPLIER, c->where, o, (uint32_t)m);
+        }
+        if (s < -31 || s > 30) {
+            return emlml_fail(err, EMLML_E_CNN_CHANNEL_SHIFT, c->where, o, (uint32_t)s);
+        }
+    }
+    return EMLML_OK;
+}
+
+static emlml_status_t check_named_multiplier(const layer_ctx_t *c, uint32_t name, int32_t m, emlml_error_t *err) {
+    return multiplier_ok(m) ? EMLML_OK : emlml_fail(err, EMLML_E_CNN_MULTIPLIER, c->where, name, (uint32_t)m);
+}
+
+static emlml_status_t check_named_shift(const layer_ctx_t *c, uint32_t name, int32_t s, int32_t hi, emlml_error_t *err) {
+    if (s < -31 || s > hi) {
+        return emlml_fail4(err, EMLML_E_CNN_SHIFT, c->where, name, (uint32_t)s, (uint32_t)hi);
+    }
+    return EMLML_OK;
+}
+
+// MEAN: the division by h * w is folded into the multiplier (TFLite's
+// QuantizedMeanOrSum), which may then be below 2^30.
+static emlml_status_t check_mean_qparams(const layer_ctx_t *c, const int32_t *q, emlml_error_t *err) {
+    if (q[0] < 0) {
+        return emlml_fail(err, EMLML_E_CNN_MEAN_MULTIPLIER, c->where, (uint32_t)q[0], 0);
+    }
+    return check_named_shift(c, EMLML_NAME_SHIFT, q[1], 30, err);
+}
+
+// ADD: left_shift, then (multiplier, shift <= 0) for input 1, input 2 and the output.
+static emlml_status_t check_add_qparams(const layer_ctx_t *c, const int32_t *q, emlml_error_t *err) {
+    emlml_status_t st;
+    if (q[0] < 0 || q[0] > 20) {
+        return emlml_fail(err, EMLML_E_CNN_ADD_LEFT_SHIFT, c->where, (uint32_t)q[0], 0);
+    }
+    for (uint32_t i = 0; i < 3; i++) {
+        uint32_t name = EMLML_NAME_INPUT1_MULTIPLIER + 2u * i;
+        if ((st = check_named_multiplier(c, name, q[1 + 2 * i], err)) != EMLML_OK ||
+            (st = check_named_shift(c, name + 1u, q[2 + 2 * i], 0, err)) != EMLML_OK) {
+            return st;
+        }
+    }
+    return EMLML_OK;
+}
+
+// SOFTMAX: the scaled difference (x - max) * 2^input_left_shift fits in int32 for
+// every difference at or above diff_min.
+static emlml_status_t check_softmax_qparams(const layer_ctx_t *c, const int32_t *q, emlml_error_t *err) {
+    emlml_status_t st = check_named_multiplier(c, EMLML_NAME_INPUT_MULTIPLIER, q[0], err);
+    if (st != EMLML_OK) {
+        return st;
+    }
+    int32_t left_shift = q[1], diff_min = q[2];
+    if (left_shift < 0 || left_shift > 31) {
+        return emlml_fail(err, EMLML_E_CNN_SOFTMAX_SHIFT, c->where, (uint32_t)left_shift, 0);
+    }
+    if (diff_min > 0 || ((uint64_t)(-(int64_t)diff_min) << left_shift) >= ((uint64_t)1 << 31)) {
+        return emlml_fail(err, EMLML_E_CNN_DIFF_MIN, c->where, (uint32_t)diff_min, 0);
+    }
+    return EMLML_OK;
+}
+
+static emlml_status_t check_qparam_values(const layer_ctx_t *c, const int32_t *q, emlml_error_t *err) {
+    switch (c->l->op) {
+        case EMLML_CNN_CONV_2D:
+        case EMLML_CNN_DEPTHWISE_CONV_2D:
+            return check_channel_qparams(c, q, err);
+        case EMLML_CNN_FULLY_CONNECTED: return check_fc_scales(c, q, err);
+        case EMLML_CNN_MEAN: return check_mean_qparams(c, q, err);
+        case EMLML_CNN_ADD: return check_add_qparams(c, q, err);
+        case EMLML_CNN_SOFTMAX: return check_softmax_qparams(c, q, err);
+        default: return EMLML_OK;
+    }
+}
+
+// Weights and qparams lie inside their sections; the qparams are in range.
+static emlml_status_t check_constants(const layer_ctx_t *c, emlml_error_t *err) {
+    const emlml_cnn_layer_t *l = c->l;
+    uint64_t n_weights = weight_count(c);
+    uint64_t weights_end = l->weights_offset + n_weights;
+    if (n_weights > 0 && weights_end > c->n_weights) {
+        return emlml_fail4(err, EMLML_E_CNN_WEIGHTS_BOUNDS, c->where, l->weights_offset, clamp_u32(weights_end), c->n_weights);
+    }
+    uint32_t n_q = qparam_count(c);
+    uint64_t qparams_end = (uint64_t)l->qparams_offset + n_q;
+    if (n_q == 0) {
+        return EMLML_OK;
+    }
+    if (qparams_end > c->n_qparams) {
+        return emlml_fail4(err, EMLML_E_CNN_QPARAMS_BOUNDS, c->where, l->qparams_offset, clamp_u32(qparams_end), c->n_qparams);
+    }
+    return check_qparam_values(c, c->m->u.cnn.qparams + l->qparams_offset, err);
+}
+
+static emlml_status_t check_layer(const emlml_model_t *m, const emlml_sections_t *s, uint32_t k, tensor_set_t *written, emlml_error_t *err) {
+    const emlml_cnn_t *cnn = &m->u.cnn;
+    emlml_status_t st = check_fields(cnn, k, err);
+    if (st != EMLML_OK || (st = check_dataflow(cnn, k, written, err)) != EMLML_OK) {
+        return st;
+    }
+    const emlml_cnn_layer_t *l = &cnn->layers[k];
+    layer_ctx_t c;
+    c.m = m;
+    c.l = l;
+    c.in = &cnn->tensors[l->in0];
+    c.in1 = l->op == EMLML_CNN_ADD ? &cnn->tensors[l->in1] : NULL;
+    c.out = &cnn->tensors[l->out];
+    c.where = EMLML_WHERE_LAYER(k, l->op);
+    c.n_weights = s->by_id[EMLML_SEC_CNN_WEIGHTS].size;
+    c.n_qparams = s->by_id[EMLML_SEC_CNN_QPARAMS].size / 4u;
+    if ((st = check_shapes(&c, err)) != EMLML_OK) {
+        return st;
+    }
+    return check_constants(&c, err);
+}
+
+/******************************************************************************/
+// The arena plan
+
+static int bytes_overlap(const emlml_cnn_tensor_t *a, const emlml_cnn_tensor_t *b) {
+    return a->offset < b->offset + emlml_cnn_size(b) && b->offset < a->offset + emlml_cnn_size(a);
+}
+
+// Tensors live at the same time never share a byte. A tensor is live from the layer
+// that writes it (the input: from the start) to the last layer that reads it (the
+// output: to the end); two live ranges meet exactly when the later one starts inside
+// the earlier, so each layer's output is checked against every tensor live at that
+// layer. Walking the layers backwards keeps both sets in two bitmaps:
+//   born:       the input and the tensors written by layers before k
+//   read_later: the tensors read by layer k or after it, and the output
+// This also keeps a layer's output off its own inputs.
+static emlml_status_t check_lifetimes(const emlml_cnn_t *cnn, const tensor_set_t *written, emlml_error_t *err) {
+    tensor_set_t born = *written;
+    tensor_set_t read_later;
+    set_clear(&read_later);
+    set_add(&born, cnn->input_tensor);
+    set_add(&read_later, cnn->output_tensor);
+    for (uint32_t k = cnn->n_layers; k-- > 0;) {
+        const emlml_cnn_layer_t *l = &cnn->layers[k];
+        set_remove(&born, l->out);
+        set_add(&read_later, l->in0);
+        if (l->op == EMLML_CNN_ADD) {
+            set_add(&read_later, l->in1);
+        }
+        const emlml_cnn_tensor_t *out = &cnn->tensors[l->out];
+        for (uint32_t t = 0; t < cnn->n_tensors; t++) {
+            if (t != l->out && set_has(&born, t) && set_has(&read_later, t) && bytes_overlap(out, &cnn->tensors[t])) {
+                uint32_t low = t < l->out ? t : l->out, high = t < l->out ? l->out : t;
+                return emlml_fail(err, EMLML_E_CNN_OVERLAP, EMLML_WHERE_LAYER(k, l->op), low, high);
+            }
+        }
+    }
+    return EMLML_OK;
+}
+
+emlml_status_t emlml_cnn_load(emlml_model_t *m, const emlml_sections_t *s, uint32_t *arena_needed, emlml_error_t *err) {
+    const emlml_cnn_t *cnn = &m->u.cnn;
+    if (m->task != EMLML_TASK_CLASSIFIER || m->input_type != EMLML_INPUT_I8) {
+        return emlml_fail(err, EMLML_E_CNN_HEADER, m->task, m->input_type, 0);
+    }
+    emlml_status_t st = read_params(m, &s->by_id[EMLML_SEC_CNN_PARAMS], err);
+    if (st != EMLML_OK || (st = read_sections(m, s, err)) != EMLML_OK ||
+        (st = check_tensors(cnn, err)) != EMLML_OK || (st = check_model_io(m, arena_needed, err)) != EMLML_OK) {
+        return st;
+    }
+    tensor_set_t written;
+    set_clear(&written);
+    for (uint32_t k = 0; k < cnn->n_layers; k++) {
+        if ((st = check_layer(m, s, k, &written, err)) != EMLML_OK) {
+            return st;
+        }
+    }
+    if (!set_has(&written, cnn->output_tensor)) {
+        return emlml_fail(err, EMLML_E_CNN_OUTPUT_UNWRITTEN, cnn->output_tensor, 0, 0);
+    }
+    return check_lifetimes(cnn, &written, err);
+}

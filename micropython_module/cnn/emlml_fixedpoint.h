@@ -1,0 +1,235 @@
+// Fixed-point helpers of TFLite's int8 kernels (docs/FORMAT.md, int8 CNN, Arithmetic),
+// written from the documented math of gemmlowp's fixed-point library and TFLite's
+// common.h, bit for bit. A raw int32 `Qm.n` value x stands for x / 2^n (m integer
+// bits, n = 31 - m fractional bits).
+//
+// No undefined behaviour for any argument: TFLite's arithmetic right shift of a
+// negative value, its wrapping int32 products and sums, and its shifts by 31 are done
+// here through unsigned and 64-bit operations that give the same bits.
+#ifndef EMLML_FIXEDPOINT_H
+#define EMLML_FIXEDPOINT_H
+
+#include <stdint.h>
+
+// The int32 with the bits of u (two's complement), without implementation-defined
+// conversion. Compiles to nothing.
+static inline int32_t emlml_i32_from_bits(uint32_t u) {
+    return u <= 0x7FFFFFFFu ? (int32_t)u : -(int32_t)(~u) - 1;
+}
+
+// a + b and a - b wrapping modulo 2^32, as int32 arithmetic does on every target.
+static inline int32_t emlml_wrap_add(int32_t a, int32_t b) {
+    return emlml_i32_from_bits((uint32_t)a + (uint32_t)b);
+}
+
+static inline int32_t emlml_wrap_sub(int32_t a, int32_t b) {
+    return emlml_i32_from_bits((uint32_t)a - (uint32_t)b);
+}
+
+// x * 2^e wrapping modulo 2^32 (0 <= e <= 31), as TFLite's `x * (1 << e)`.
+static inline int32_t emlml_wrap_shl(int32_t x, int e) {
+    return emlml_i32_from_bits((uint32_t)x << e);
+}
+
+// floor(x / 2^e) for 0 <= e <= 31: the arithmetic right shift.
+static inline int32_t emlml_asr(int32_t x, int e) {
+    return x >= 0 ? x >> e : ~(~x >> e);
+}
+
+// SaturatingRoundingDoublingHighMul: round(a * b / 2^31), halves away from zero, with
+// the one overflowing case (-1 * -1 in Q0.31) saturated.
+static inline int32_t emlml_srdhm(int32_t a, int32_t b) {
+    if (a == INT32_MIN && b == INT32_MIN) {
+        return INT32_MAX;
+    }
+    int64_t product = (int64_t)a * b;
+    int64_t nudge = product >= 0 ? ((int64_t)1 << 30) : 1 - ((int64_t)1 << 30);
+    int64_t x = product + nudge;
+    // x / 2^31 truncated toward zero, by shifts (a 64-bit division is a library call
+    // on a Cortex-M0)
+    return (int32_t)(x >= 0 ? x >> 31 : -((-x) >> 31));
+}
+
+// RoundingDivideByPOT: x / 2^e rounded to nearest, halves away from zero (0 <= e <= 31).
+static inline int32_t emlml_rdbpot(int32_t x, int e) {
+    int32_t mask = (int32_t)((1u << e) - 1u);
+    int32_t remainder = x & mask;
+    int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return emlml_asr(x, e) + (remainder > threshold ? 1 : 0);
+}
+
+// SaturatingRoundingMultiplyByPOT with a positive exponent: x * 2^e, saturated to
+// the int32 range (1 <= e <= 30).
+static inline int32_t emlml_saturating_shl(int32_t x, int e) {
+    int32_t threshold = (int32_t)((1u << (31 - e)) - 1u);
+    if (x > threshold) {
+        return INT32_MAX;
+    }
+    if (x < -threshold) {
+        return INT32_MIN;
+    }
+    return emlml_wrap_shl(x, e);
+}
+
+// MultiplyByQuantizedMultiplier (TFLite's double rounding): x * m / 2^31 * 2^s with
+// m in [2^30, 2^31) (or 0) and -31 <= s <= 30; the left shift wraps as in TFLite.
+static inline int32_t emlml_mbqm(int32_t x, int32_t multiplier, int32_t shift) {
+    int left = shift > 0 ? (int)shift : 0;
+    int right = shift > 0 ? 0 : (int)-shift;
+    return emlml_rdbpot(emlml_srdhm(emlml_wrap_shl(x, left), multiplier), right);
+}
+
+// Number of leading zero bits of a 32-bit value (32 for 0).
+static inline int emlml_clz32(uint32_t x) {
+    int n = 0;
+    if (x == 0) {
+        return 32;
+    }
+    while ((x & 0x80000000u) == 0) {
+        x <<= 1;
+        n++;
+    }
+    return n;
+}
+
+// exp(a) for a in [-1/4, 0), Q0.31 in and out: the Taylor series around -1/8 to the
+// fourth power, as gemmlowp's exp_on_interval_between_negative_one_quarter_and_0_excl.
+static inline int32_t emlml_exp_on_interval_minus_quarter_to_zero(int32_t a) {
+    const int32_t exp_minus_one_eighth = 1895147668;  // round(exp(-1/8) * 2^31)
+    const int32_t one_third = 715827883;              // round(1/3 * 2^31)
+    int32_t x = a + (1 << 28);                        // x = a + 1/8, in [-1/8, 1/8)
+    int32_t x2 = emlml_srdhm(x, x);
+    int32_t x3 = emlml_srdhm(x2, x);
+    int32_t x4 = emlml_srdhm(x2, x2);
+    int32_t x4_over_4 = emlml_rdbpot(x4, 2);
+    // x^4/24 + x^3/6 + x^2/2 = ((x^4/4 + x^3) / 3 + x^2) / 2
+    int32_t higher_terms = emlml_rdbpot(emlml_srdhm(x4_over_4 + x3, one_third) + x2, 1);
+    return exp_minus_one_eighth + emlml_srdhm(exp_minus_one_eighth, x + higher_terms);
+}
+
+// exp(a) for a <= 0: a in Q5.26, the result in Q0.31 (gemmlowp's
+// exp_on_negative_values for 5 integer bits). a = r - n/4 with r in [-1/4, 0): exp(r)
+// from the series, times exp(-2^k) for each bit k of the integer n/4 (a barrel
+// shifter of constants round(exp(-2^k) * 2^31) for 2^k = 1/4 .. 16).
+static inline int32_t emlml_exp_on_negative_values(int32_t a) {
+    static const int32_t exp_of_minus_power_of_two[7] = {
+        1672461947,  // exp(-1/4)
+        1302514674,  // exp(-1/2)
+        790015084,   // exp(-1)
+        290630308,   // exp(-2)
+        39332535,    // exp(-4)
+        720401,      // exp(-8)
+        242,         // exp(-16)
+    };
+    const int32_t quarter = 1 << 24;  // 1/4 in Q5.26
+    int32_t r = (a & (quarter - 1)) - quarter;
+    // r in Q5.26 times 2^5 is r in Q0.31 (no saturation: |r| <= 1/4)
+    int32_t result = emlml_exp_on_interval_minus_quarter_to_zero(emlml_wrap_shl(r, 5));
+    uint32_t remainder = (uint32_t)r - (uint32_t)a;  // r - a = n/4 in Q5.26
+    for (int k = 0; k < 7; k++) {
+        if ((remainder & (1u << (24 + k))) != 0) {
+            result = emlml_srdhm(result, exp_of_minus_power_of_two[k]);
+        }
+    }
+    return a == 0 ? INT32_MAX : result;  // exp(0) = 1: the largest Q0.31
+}
+
+// 1 / (1 + x) for x in [0, 1), Q0.31 in and out (gemmlowp's
+// one_over_one_plus_x_for_x_in_0_1): three Newton-Raphson steps on the half
+// denominator d = (1 + x) / 2, from the estimate 48/17 - 32/17 * d, in Q2.29.
+static inline int32_t emlml_one_over_one_plus_x(int32_t x) {
+    const int32_t forty_eight_over_17 = 1515870810;       // round(48/17 * 2^29)
+    const int32_t minus_thirty_two_over_17 = -1010580540; // round(-32/17 * 2^29)
+    const int32_t one_q2_29 = 1 << 29;
+    // RoundingHalfSum(x, 1): (x + INT32_MAX + 1) / 2 in 64 bits; the sum is positive
+    int64_t sum = (int64_t)x + INT32_MAX;
+    int32_t half_denominator = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
+    int32_t estimate = emlml_wrap_add(forty_eight_over_17, emlml_srdhm(half_denominator, minus_thirty_two_over_17));
+    for (int i = 0; i < 3; i++) {
+        int32_t half_denominator_times_estimate = emlml_srdhm(half_denominator, estimate);
+        int32_t one_minus = emlml_wrap_sub(one_q2_29, half_denominator_times_estimate);
+        // Q2.29 * Q2.29 is Q4.27: back to Q2.29 with a saturating * 4
+        int32_t correction = emlml_saturating_shl(emlml_srdhm(estimate, one_minus), 2);
+        estimate = emlml_wrap_add(estimate, correction);
+    }
+    // estimate ~ 1 / d = 2 / (1 + x) in Q2.29 is 1 / (1 + x) in Q1.30: * 2 into Q0.31
+    return emlml_saturating_shl(estimate, 1);
+}
+
+// TFLite's GetReciprocal: for x > 0 with `integer_bits` integer bits, a Q0.31 value
+// s and *num_bits_over_unit n with 1 / x ~ s / 2^n. x = 2^n * (1 + f), f in [0, 1).
+// x is unsigned: a softmax sum past 2^31 wraps in TFLite's int32 and is read back
+// through uint32, which gives these same bits. x = 0 (a sum that wrapped to exactly
+// 2^32) has no reciprocal; it gives a defined, meaningless value here.
+static inline int32_t emlml_reciprocal(uint32_t x, int integer_bits, int *num_bits_over_unit) {
+    int headroom_plus_one = emlml_clz32(x);
+    *num_bits_over_unit = integer_bits - headroom_plus_one;
+    uint32_t normalised = headroom_plus_one < 32 ? x << headroom_plus_one : 0u;
+    int32_t f = emlml_i32_from_bits(normalised - 0x80000000u);  // (1 + f) - 1 in Q0.31
+    return emlml_one_over_one_plus_x(f);
+}
+
+// Number of significant bits of a 64-bit value (0 for 0).
+static inline int emlml_bit_length64(uint64_t x) {
+    uint32_t high = (uint32_t)(x >> 32);
+    return high != 0 ? 64 - emlml_clz32(high) : 32 - emlml_clz32((uint32_t)x);
+}
+
+// FULLY_CONNECTED's rescale as TFLite computes it in double: the binary64 product
+// acc * scale (rounded to nearest, ties to even, to 53 bits), then rounded to an
+// integer with ties away from zero; a result outside int32 gives INT32_MIN (what
+// TFLite's final conversion gives on x86-64). `scale_bits` is a finite binary64 >= 0
+// (or -0.0), checked at load.
+//
+// Done in integers, bit for bit: soft-float doubles would add kilobytes to a
+// microcontroller build. The exact product a * m (a = |acc| < 2^32, m the 53-bit
+// significand) has at most 85 bits, kept in two 64-bit words.
+static inline int32_t emlml_rescale_f64(int32_t acc, uint64_t scale_bits) {
+    uint32_t exponent_field = (uint32_t)(scale_bits >> 52) & 0x7FFu;
+    uint64_t m = scale_bits & 0xFFFFFFFFFFFFFu;
+    if (exponent_field != 0) {
+        m |= (uint64_t)1 << 52;
+    } else {
+        exponent_field = 1;  // subnormal
+    }
+    uint32_t a = acc < 0 ? 0u - (uint32_t)acc : (uint32_t)acc;
+    if (a == 0 || m == 0) {
+        return 0;
+    }
+    int32_t e = (int32_t)exponent_field - 1075;  // scale = m * 2^e
+    // the exact product a * m = high:low
+    uint64_t low_part = (uint64_t)a * (uint32_t)m;
+    uint64_t high_part = (uint64_t)a * (uint32_t)(m >> 32);
+    uint64_t low = low_part + (high_part << 32);
+    uint64_t high = (high_part >> 32) + (low < low_part ? 1u : 0u);
+    // round to 53 significant bits, to nearest, ties to even (the binary64 multiply)
+    int bits = high != 0 ? 64 + emlml_bit_length64(high) : emlml_bit_length64(low);
+    uint64_t p = low;
+    if (bits > 53) {
+        int k = bits - 53;  // 1..32
+        uint64_t rest = low & (((uint64_t)1 << k) - 1u);
+        uint64_t half = (uint64_t)1 << (k - 1);
+        p = (low >> k) | (high << (64 - k));
+        if (rest > half || (rest == half && (p & 1u) != 0)) {
+            p++;
+        }
+        e += k;
+    }
+    // |acc * scale| = p * 2^e, p < 2^54: round to an integer, ties away from zero
+    uint64_t r;
+    if (e >= 32 || (e >= 0 && (p >> (32 - e)) != 0)) {
+        return INT32_MIN;  // 2^32 or more
+    } else if (e >= 0) {
+        r = p << e;
+    } else if (e < -54) {
+        r = 0;  // below 1/2
+    } else {
+        r = (p >> -e) + ((p >> (-e - 1)) & 1u);
+    }
+    if (acc < 0) {
+        return r <= 0x80000000u ? (int32_t)(0 - (int64_t)r) : INT32_MIN;
+    }
+    return r <= 0x7FFFFFFFu ? (int32_t)r : INT32_MIN;
+}
+
+#endif // EMLML_FIXEDPOINT_H
