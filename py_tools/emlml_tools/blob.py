@@ -714,6 +714,7 @@ CNN_PARAMS_SIZE = 32
 CNN_MAX_TENSORS = 512
 CNN_MAX_LAYERS = 512
 CNN_MAX_DOT = 65536  # products summed per output: keeps |sum (x - zp) * w| inside int32
+CNN_MEAN_MAX_CELLS = 1 << 23  # keeps MEAN's int32 sum of raw values from overflowing
 CNN_SOFTMAX_MAX_C = 511  # keeps TFLite's final RoundingDivideByPOT exponent <= 31
 CNN_FLAG_FLOAT_INPUT = 1
 CNN_FLAG_FLOAT_OUTPUT = 2
@@ -1055,6 +1056,8 @@ def _cnn_out_shape(cnn: CnnData, i: int, op: CnnOp, ins: tuple[int, int, int],
             raise fail(f"{h * w * c} inputs, above {CNN_MAX_DOT}")
         return 1, 1, outs[2]
     if op == CnnOp.MEAN:
+        if h * w > CNN_MEAN_MAX_CELLS:
+            raise fail(f"mean over {h * w} cells, above {CNN_MEAN_MAX_CELLS}")
         return 1, 1, c
     if op == CnnOp.PAD:
         if zp_out != zp_in:

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import __version__
 from .blob import (CNN_FLAG_FLOAT_INPUT, CNN_FLAG_FLOAT_OUTPUT, CNN_LAYER_DTYPE,
-                   CNN_MAX_DOT, CNN_MAX_LAYERS, CNN_MAX_TENSORS, CNN_SOFTMAX_MAX_C,
+                   CNN_MAX_DOT, CNN_MAX_LAYERS, CNN_MEAN_MAX_CELLS, CNN_MAX_TENSORS, CNN_SOFTMAX_MAX_C,
                    CNN_TENSOR_DTYPE, MAX_INPUTS, MAX_OUTPUTS, CnnOp, CnnPadding, align4,
                    cnn_blob, encode_meta)
 from .tflite_model import Graph, Node, UnsupportedModel, read_tflite
@@ -253,6 +253,9 @@ def _layer(graph: Graph, node: Node, index: dict[int, int], row: np.void,
         qparams.extend(mult)
         qparams.extend(shift)
     elif op == CnnOp.MEAN:
+        if x.hwc[0] * x.hwc[1] > CNN_MEAN_MAX_CELLS:
+            raise ValueError(f"mean over {x.hwc[0] * x.hwc[1]} cells; emlml takes at most "
+                             f"{CNN_MEAN_MAX_CELLS} (an int32 sum)")
         row["qparams_offset"] = len(qparams)
         qparams.extend(mean_params(x.scale, out.scale, x.hwc[0] * x.hwc[1]))
     elif op == CnnOp.ADD:

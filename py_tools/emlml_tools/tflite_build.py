@@ -35,6 +35,7 @@ VALID = tflite.Padding.VALID
 ACT_NONE = tflite.ActivationFunctionType.NONE
 ACT_RELU = tflite.ActivationFunctionType.RELU
 ACT_RELU6 = tflite.ActivationFunctionType.RELU6
+ACT_RELU_N1_TO_1 = tflite.ActivationFunctionType.RELU_N1_TO_1
 
 TENSOR_TYPES: dict[str, int] = {
     "float32": tflite.TensorType.FLOAT32, "int8": tflite.TensorType.INT8,
@@ -291,7 +292,7 @@ class _RandomNet:
         return int(self.rng.integers(-100, 101)) if self.rng.random() < 0.85 else 0
 
     def act_fn(self) -> int:
-        return int(self.rng.choice([ACT_NONE, ACT_NONE, ACT_RELU, ACT_RELU6]))
+        return int(self.rng.choice([ACT_NONE, ACT_NONE, ACT_RELU, ACT_RELU6, ACT_RELU_N1_TO_1]))
 
     def new(self, shape: Sequence[int], scale: float, zp: int, spread: float) -> _Act:
         scale = float(np.float32(scale))
