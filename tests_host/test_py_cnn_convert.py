@@ -355,3 +355,23 @@ def test_refusals_checked_by_the_interpreter_too() -> None:
     q = np.random.default_rng(0).integers(-128, 128, (1, 4, 4, 2)).astype(np.int8)
     assert np.array_equal(predict_int8(convert_tflite(data), q), run_tflite(data, q).reshape(-1))
 
+
+
+def test_cli_verify_against_the_interpreter(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(21)
+    data, desc = random_network(rng, float_input=True, float_output=True)
+    model = tmp_path / "model.tflite"
+    model.write_bytes(data)
+    blob = tmp_path / "m.bin"
+    assert main(["convert", str(model), "-o", str(blob)]) == 0
+    X = (rng.standard_normal((12, int(np.prod(desc["input_shape"])))) * 0.5).astype(F32)
+    np.save(tmp_path / "x.npy", X)
+    capsys.readouterr()
+    assert main(["verify", str(blob), str(model), str(tmp_path / "x.npy")]) == 0
+    assert "12/12 samples identical" in capsys.readouterr().out
+    # a blob from another model does not verify
+    other, _ = random_network(np.random.default_rng(22), float_input=True, float_output=True)
+    (tmp_path / "other.tflite").write_bytes(other)
+    assert main(["verify", str(blob), str(tmp_path / "other.tflite"),
+                 str(tmp_path / "x.npy")]) == 1

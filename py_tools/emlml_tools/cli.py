@@ -38,7 +38,8 @@ _COMMANDS: dict[str, Command] = {
     "inspect": Command("emlml_tools.cli:run_inspect", "emlml_tools.cli:setup_inspect",
                        "check a blob and describe it"),
     "verify": Command("emlml_tools.cli:run_verify", "emlml_tools.cli:setup_verify",
-                      "compare a blob (NumPy reference runtime) with its scikit-learn model"),
+                      "compare a blob (NumPy reference runtime) with its scikit-learn model "
+                      "or its .tflite (TFLite's reference kernels)"),
     "sizes": Command("emlml_tools.sizes:run", "emlml_tools.sizes:setup",
                      "size table of the cross-built .mpy files (after make natmod-all)"),
     "install": Command("emlml_tools.board:run_install", "emlml_tools.board:setup_install",
@@ -347,7 +348,8 @@ REGRESSION_LIMIT = 1e-5  # relative
 
 def setup_verify(p: argparse.ArgumentParser) -> None:
     p.add_argument("blob", metavar="BLOB", help="blob file")
-    p.add_argument("model", metavar="MODEL", help="the fitted estimator it came from")
+    p.add_argument("model", metavar="MODEL",
+                   help="the fitted estimator or the .tflite it came from")
     p.add_argument("data", metavar="DATA",
                    help=".npy (X), .npz (X and optional y) or .csv (numeric, header optional)")
 
@@ -384,12 +386,70 @@ def load_data(path: str) -> tuple[Any, Any]:
                        ".npz (X, optional y) or .csv")
 
 
+def _run_verify_tflite(args: argparse.Namespace, blob: Any) -> int:
+    """Every output of the blob (reference_cnn) against the interpreter with TFLite's
+    reference kernels, one row of DATA per sample."""
+    import numpy as np
+
+    from . import reference_cnn
+    from .tflite_build import Oracle
+
+    if blob.cnn is None:
+        raise CommandError(f"{args.blob} is not an int8 CNN blob; a .tflite verifies only "
+                           "the blob converted from it")
+    X, _ = load_data(args.data)
+    X = np.asarray(X)
+    if X.ndim >= 1 and X.size == blob.n_inputs:
+        X = X.reshape(1, -1)
+    X = X.reshape(len(X), -1) if X.ndim > 2 else X
+    if X.ndim != 2 or X.shape[1] != blob.n_inputs:
+        raise CommandError(f"{args.data}: X has shape {X.shape}; the blob takes "
+                           f"{blob.n_inputs} inputs per row")
+    try:
+        oracle = Oracle(_read_bytes(args.model, "model"))
+    except (ValueError, RuntimeError) as exc:
+        raise CommandError(f"{args.model}: the TFLite interpreter cannot load it: {exc}"
+                           ) from None
+    float_in = blob.cnn.float_input
+    if not float_in and (np.any(X != np.round(X)) or X.min() < -128 or X.max() > 127):
+        raise CommandError(f"{args.data}: the model takes int8 input; DATA holds values that "
+                           "are not integers in -128..127")
+    same = 0
+    worst = 0.0
+    for row in X:
+        x = row.astype(np.float32) if float_in else row.astype(np.int8)
+        if float_in and not np.all(np.isfinite(x)):
+            raise CommandError(f"{args.data}: NaN or infinity in the inputs")
+        q = reference_cnn.quantize_input(blob, x) if float_in else x
+        ours = reference_cnn.predict_int8(blob, q)
+        theirs = oracle(x).reshape(-1)
+        if blob.cnn.float_output:
+            ours = reference_cnn.dequantize_output(blob, ours)
+        if ours.shape != theirs.shape:
+            raise CommandError(f"{args.blob} has {ours.size} outputs, {args.model} "
+                               f"{theirs.size}: they are not the same model")
+        same += int(np.array_equal(ours, theirs))
+        worst = max(worst, float(np.abs(ours.astype(np.float64) - theirs).max()))
+    n = len(X)
+    print(f"{args.blob} vs {args.model} (TFLite reference kernels) on {n} samples of "
+          f"{args.data}")
+    print(f"  outputs:    {same}/{n} samples identical, max |diff| {worst:g}")
+    if same != n:
+        raise CommandError(f"{args.blob} does not match {args.model} on {n - same} of {n} "
+                           "samples; reconvert it with `emlml convert`; if it persists, "
+                           "report it as a bug")
+    print("  result:     OK (bit-exact)")
+    return 0
+
+
 def run_verify(args: argparse.Namespace) -> int:
     import numpy as np
 
     from . import reference
 
     blob = _load_blob(args.blob)
+    if is_tflite(args.model):
+        return _run_verify_tflite(args, blob)
     estimator = _load_model(args.model)
     X, y = load_data(args.data)
     X = np.asarray(X)
