@@ -422,7 +422,11 @@ def _run_verify_tflite(args: argparse.Namespace, blob: Any) -> int:
             raise CommandError(f"{args.data}: NaN or infinity in the inputs")
         q = reference_cnn.quantize_input(blob, x) if float_in else x
         ours = reference_cnn.predict_int8(blob, q)
-        theirs = oracle(x).reshape(-1)
+        try:
+            theirs = oracle(x).reshape(-1)
+        except ValueError:
+            raise CommandError(f"{args.model} does not take {blob.n_inputs} inputs: "
+                               f"{args.blob} was not converted from it") from None
         if blob.cnn.float_output:
             ours = reference_cnn.dequantize_output(blob, ours)
         if ours.shape != theirs.shape:
