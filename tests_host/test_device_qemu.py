@@ -30,6 +30,9 @@ DATA_PARENT = os.path.join(BUILD, "qemu_mps2", "device_data")
 UTIL = os.path.join(ROOT, "micropython_module", "python", "emlml_util.py")
 TESTLIB = os.path.join(DEVICE_TESTS, "emlml_testlib.py")
 # (flavour, emlml.mpy arch or None when emlml is built in)
+# Random CNNs on the boards: the unix runtime runs all 200; each board a sample of them,
+# beside every shipped .tflite example, to keep the copy to the board short.
+QEMU_CNN_RANDOM = 24
 CASES = [("an385-emlml", None), ("an385", "armv7m"), ("an385", "armv6m"), ("an386", "armv7emsp")]
 
 
@@ -56,7 +59,7 @@ def boards():
     for path in [q.firmware_path(f) for f in q.FLAVOURS] + [natmod(a) for _, a in CASES if a]:
         if not os.path.exists(path):
             pytest.fail(f"{path} is missing: make qemu-firmware natmod-all")
-    write_device_data(os.path.join(DATA_PARENT, "data"))
+    write_device_data(os.path.join(DATA_PARENT, "data"), cnn_random=QEMU_CNN_RANDOM)
     with ThreadPoolExecutor(max_workers=3) as pool:
         futures = {f: pool.submit(prepare, f) for f in q.FLAVOURS}
     errors = [fut.exception() for fut in futures.values() if fut.exception()]

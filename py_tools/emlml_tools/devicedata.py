@@ -223,8 +223,11 @@ def wide_blob() -> bytes:
 
 
 def write_device_data(out_dir: str, models: list[ZooModel] | None = None,
-                      progress: Callable[[str], None] | None = None) -> list[str]:
-    """Write everything tests_device/ reads into out_dir; returns the index lines."""
+                      progress: Callable[[str], None] | None = None,
+                      cnn_random: int = 200) -> list[str]:
+    """Write everything tests_device/ reads into out_dir; returns the index lines.
+    The CNN data (``cnn/``) holds the shipped .tflite examples and ``cnn_random``
+    random networks, with TFLite's own outputs (cnn_devicedata.py)."""
     os.makedirs(out_dir, exist_ok=True)
     lines = []
     for model in models if models is not None else demo_models() + test_models():
@@ -236,4 +239,6 @@ def write_device_data(out_dir: str, models: list[ZooModel] | None = None,
     write_bad_blobs(os.path.join(out_dir, "bad"))
     with open(os.path.join(out_dir, "wide.bin"), "wb") as f:
         f.write(wide_blob())
+    from .cnn_devicedata import write_cnn_data
+    write_cnn_data(os.path.join(out_dir, "cnn"), n_random=cnn_random, progress=progress)
     return lines
