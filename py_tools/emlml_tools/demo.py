@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
@@ -24,9 +25,11 @@ from typing import Any
 import joblib
 import numpy as np
 
+from . import demo_cnn
 from .blob import Kind, read_blob
 from .cli import CommandError, main as emlml_main
 from .devicedata import TYPECODES, sklearn_outputs
+from .demo_cnn import cnn_demos
 from .zoo import ZooModel, demo_models
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -45,6 +48,7 @@ class Row:
     n: int
     quality: str  # accuracy or R^2 on the held-out split
     heap_bytes: int
+    arena_bytes: int
     ram_bytes: int
     us_emlml: float
     us_python: float | None  # m2cgen export on MicroPython; None where m2cgen has no export
@@ -150,6 +154,7 @@ def _quality(model: ZooModel, correct: int, n: int) -> str:
 def make_row(model: ZooModel, blob: bytes, fields: list[str]) -> Row:
     _, agree, correct, n, heap, ram, us_emlml, us_python = fields
     parsed = read_blob(blob)
+    arena = struct.unpack_from("<I", blob, 32)[0]
     if parsed.kind == Kind.TREES:
         unit = "node"
         per_unit = (len(blob) - _leaf_bytes(parsed)) / parsed.trees.n_nodes
@@ -158,7 +163,15 @@ def make_row(model: ZooModel, blob: bytes, fields: list[str]) -> Row:
         per_unit = len(blob) / parsed.knn.n_samples
     return Row(model.name, type(model.estimator).__name__, model.dataset, len(blob), unit,
                per_unit, int(agree), int(n), _quality(model, int(correct), int(n)), int(heap),
-               int(ram), float(us_emlml), None if float(us_python) < 0 else float(us_python))
+               arena, int(ram), float(us_emlml), None if float(us_python) < 0 else float(us_python))
+
+
+def make_cnn_row(demo: demo_cnn.CnnDemo, blob: bytes, fields: list[str]) -> Row:
+    _, agree, correct, n, heap, ram, us_emlml, _ = fields
+    size, per_weight, arena = demo_cnn.row_fields(blob)
+    return Row(demo.name, "TFLite int8 CNN", demo.dataset, size, "weight", per_weight,
+               int(agree), int(n), "acc %.3f" % (int(correct) / int(n)), int(heap), arena,
+               int(ram), float(us_emlml), None)
 
 
 def _leaf_bytes(parsed: Any) -> int:
@@ -166,13 +179,14 @@ def _leaf_bytes(parsed: Any) -> int:
 
 
 def format_table(rows: list[Row]) -> str:
-    head = ("model", "estimator", "blob B", "B/unit", "agree", "quality", "heap B",
+    head = ("model", "estimator", "blob B", "B/unit", "agree", "quality", "arena B", "heap B",
             "emlml us", "m2cgen us", "speed-up")
     lines = [head]
     for r in rows:
         lines.append((
             r.model, r.estimator, str(r.blob_bytes), "%.1f/%s" % (r.bytes_per_unit, r.size_unit),
-            "%d/%d %.0f%%" % (r.agree, r.n, 100.0 * r.agree / r.n), r.quality, str(r.heap_bytes),
+            "%d/%d %.0f%%" % (r.agree, r.n, 100.0 * r.agree / r.n), r.quality, str(r.arena_bytes),
+            str(r.heap_bytes),
             "%.2f" % r.us_emlml, "-" if r.us_python is None else "%.1f" % r.us_python,
             "-" if r.speedup is None else "%.0fx" % r.speedup))
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
@@ -185,9 +199,13 @@ def format_table(rows: list[Row]) -> str:
 
 
 NOTES = """\
-- agree: predict() on MicroPython equal to scikit-learn's predict (regressors: within 1e-5 relative).
+- agree: predict() on MicroPython equal to scikit-learn's predict (regressors: within 1e-5
+  relative); for the CNNs, every int8 output equal to TensorFlow Lite's reference
+  interpreter (BUILTIN_REF) on the same input.
 - B/unit: tree blobs are (blob bytes - leaf vectors) per node (a node is 8 bytes; the rest is
-  header, tree roots and metadata); kNN blobs are blob bytes per stored sample.
+  header, tree roots and metadata); kNN blobs are blob bytes per stored sample; CNN blobs
+  are blob bytes per weight (int8 weights; biases, multipliers and shifts are int32).
+- arena B: the working memory the blob declares (allocated once at load).
 - heap B: MicroPython heap taken by emlml.load() of a bytes object (model object + arena).
 - emlml us: median microseconds per call on the unix runtime (predict_proba into a caller's
   out buffer for classifiers, predict for regressors); m2cgen us: the same model exported by
@@ -198,8 +216,10 @@ def run(args: argparse.Namespace) -> int:
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
     models = demo_models()
-    print("== Training and converting %d models" % len(models))
+    cnns = cnn_demos()
+    print("== Training and converting %d models, converting %d CNNs" % (len(models), len(cnns)))
     lines = [prepare(m, out, args.rounds) for m in models]
+    lines += [demo_cnn.prepare(c, out, args.rounds) for c in cnns]
     with open(os.path.join(out, "bench.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("== Running on MicroPython")
@@ -210,6 +230,11 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(f"no MicroPython result for {m.name}")
         with open(os.path.join(out, m.name + ".bin"), "rb") as f:
             rows.append(make_row(m, f.read(), results[m.name]))
+    for c in cnns:
+        if c.name not in results:
+            raise CommandError(f"no MicroPython result for {c.name}")
+        with open(os.path.join(out, c.name + ".bin"), "rb") as f:
+            rows.append(make_cnn_row(c, f.read(), results[c.name]))
     table = format_table(rows)
     print()
     print(table)
@@ -222,5 +247,6 @@ def run(args: argparse.Namespace) -> int:
     print("\nwritten: %s/results.json, results.md" % os.path.relpath(out))
     disagree = [r.model for r in rows if r.agree != r.n]
     if disagree:
-        raise CommandError("models that disagree with scikit-learn: " + ", ".join(disagree))
+        raise CommandError("models that disagree with their reference (scikit-learn or "
+                           "TFLite): " + ", ".join(disagree))
     return 0
