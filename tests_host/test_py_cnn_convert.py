@@ -375,3 +375,22 @@ def test_cli_verify_against_the_interpreter(tmp_path: Path,
     (tmp_path / "other.tflite").write_bytes(other)
     assert main(["verify", str(blob), str(tmp_path / "other.tflite"),
                  str(tmp_path / "x.npy")]) == 1
+
+
+def test_damaged_files_raise_value_errors_only() -> None:
+    """Random byte changes in a valid .tflite: a blob that passes read_blob, or a
+    ValueError (UnsupportedModel), never another exception."""
+    rng = np.random.default_rng(0)
+    outcomes = {"ok": 0, "refused": 0}
+    for seed in range(15):
+        data, _ = random_network(np.random.default_rng(seed))
+        for _ in range(20):
+            buf = bytearray(data)
+            for _ in range(int(rng.integers(1, 4))):
+                buf[int(rng.integers(8, len(buf)))] = int(rng.integers(0, 256))
+            try:
+                read_blob(convert_tflite(bytes(buf)))
+                outcomes["ok"] += 1
+            except ValueError:
+                outcomes["refused"] += 1
+    assert outcomes["ok"] > 0 and outcomes["refused"] > 0

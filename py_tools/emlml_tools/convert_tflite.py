@@ -19,7 +19,7 @@ from . import __version__
 from .blob import (CNN_FLAG_FLOAT_INPUT, CNN_FLAG_FLOAT_OUTPUT, CNN_LAYER_DTYPE,
                    CNN_MAX_DOT, CNN_MAX_LAYERS, CNN_MEAN_MAX_CELLS, CNN_MAX_TENSORS, CNN_SOFTMAX_MAX_C,
                    CNN_TENSOR_DTYPE, MAX_INPUTS, MAX_OUTPUTS, CnnOp, CnnPadding, align4,
-                   cnn_blob, encode_meta)
+                   cnn_blob, encode_meta, read_blob)
 from .tflite_model import Graph, Node, UnsupportedModel, read_tflite
 
 ADD_LEFT_SHIFT = 20  # TFLite's left_shift for 8-bit ADD
@@ -277,4 +277,14 @@ def convert_tflite(data: bytes, *, name: str | None = None, labels: Sequence[str
     Raises ``UnsupportedModel`` (a ``ValueError``) naming the operator and its index when
     the model uses something emlml cannot run exactly.
     """
-    return convert_graph(read_tflite(data), name=name, labels=labels)
+    try:
+        graph = read_tflite(data)
+    except UnsupportedModel:
+        raise
+    except (IndexError, KeyError, TypeError, OverflowError, ValueError,
+            np.exceptions.AxisError) as exc:  # shapes or options no valid model has
+        raise UnsupportedModel(f"cannot read the model ({type(exc).__name__}: {exc}); the "
+                               "file looks damaged or malformed: re-export it") from None
+    blob = convert_graph(graph, name=name, labels=labels)
+    read_blob(blob)  # the writer's output always passes the loader's checks
+    return blob

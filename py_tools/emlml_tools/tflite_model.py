@@ -18,6 +18,7 @@ in the .tflite (the "layer" Netron and the TFLite tools show) and what to change
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -229,15 +230,26 @@ class _Op:
     options: dict[str, Any]
 
 
+_DAMAGED = (struct.error, TypeError, IndexError, KeyError, OverflowError, AttributeError,
+            UnicodeDecodeError, ValueError)
+
+
 def _parse(data: bytes) -> tuple[list[Tensor], list[_Op], list[int], list[int], str]:
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise UnsupportedModel("not a TensorFlow Lite model (no TFL3 identifier): pass the "
                                ".tflite file written by tf.lite.TFLiteConverter")
     try:
-        model = tflite.Model.GetRootAs(data, 0)
-        n_sub = model.SubgraphsLength()
-    except Exception as exc:  # a damaged flatbuffer
-        raise UnsupportedModel(f"cannot parse the .tflite ({exc}); re-export it") from None
+        return _parse_model(data)
+    except UnsupportedModel:
+        raise
+    except _DAMAGED as exc:  # the flatbuffer's offsets point nowhere sensible
+        raise UnsupportedModel(f"cannot parse the .tflite ({type(exc).__name__}: {exc}); "
+                               "the file looks damaged: re-export it") from None
+
+
+def _parse_model(data: bytes) -> tuple[list[Tensor], list[_Op], list[int], list[int], str]:
+    model = tflite.Model.GetRootAs(data, 0)
+    n_sub = model.SubgraphsLength()
     if n_sub < 1:
         raise UnsupportedModel("the .tflite has no subgraph")
     if n_sub > 1:
@@ -246,9 +258,13 @@ def _parse(data: bytes) -> tuple[list[Tensor], list[_Op], list[int], list[int], 
                                "plain function without tf.cond/tf.while")
     sub = model.Subgraphs(0)
     tensors = [_tensor(model, sub, i) for i in range(sub.TensorsLength())]
+    n_tensors = len(tensors)
     ops: list[_Op] = []
     for i in range(sub.OperatorsLength()):
         op = sub.Operators(i)
+        if not 0 <= op.OpcodeIndex() < model.OperatorCodesLength():
+            raise UnsupportedModel(f"operator {i}: operator code {op.OpcodeIndex()} out of "
+                                   "range; the file looks damaged")
         code = model.OperatorCodes(op.OpcodeIndex())
         builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
         if builtin == tflite.BuiltinOperator.CUSTOM:
@@ -258,12 +274,21 @@ def _parse(data: bytes) -> tuple[list[Tensor], list[_Op], list[int], list[int], 
             name = BUILTIN_OPCODE2NAME.get(builtin, f"builtin {builtin}")
         ins = op.InputsAsNumpy()
         outs = op.OutputsAsNumpy()
-        ops.append(_Op(i, name,
-                       () if isinstance(ins, int) else tuple(int(v) for v in ins),
-                       () if isinstance(outs, int) else tuple(int(v) for v in outs),
-                       _options(op, name, i)))
+        new = _Op(i, name, () if isinstance(ins, int) else tuple(int(v) for v in ins),
+                  () if isinstance(outs, int) else tuple(int(v) for v in outs),
+                  _options(op, name, i))
+        if any(not -1 <= t < n_tensors for t in new.inputs) or any(
+                not 0 <= t < n_tensors for t in new.outputs) or not new.outputs:
+            raise UnsupportedModel(f"operator {i} ({name}): tensor index out of range; the "
+                                   "file looks damaged")
+        ops.append(new)
     inputs = sub.InputsAsNumpy()
     outputs = sub.OutputsAsNumpy()
+    for t in ([] if isinstance(inputs, int) else inputs.tolist()) + (
+            [] if isinstance(outputs, int) else outputs.tolist()):
+        if not 0 <= t < n_tensors:
+            raise UnsupportedModel(f"model input/output tensor {t} out of range; the file "
+                                   "looks damaged")
     desc = (model.Description() or b"").decode("utf-8", "replace")
     return (tensors, ops, [] if isinstance(inputs, int) else [int(v) for v in inputs],
             [] if isinstance(outputs, int) else [int(v) for v in outputs], desc)
