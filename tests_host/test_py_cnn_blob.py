@@ -324,3 +324,25 @@ def test_writer_rejects_nothing_reader_checks_everything() -> None:
         accepted += 1
         predict_int8(data, np.zeros(72, np.int8))
     assert refused > 0 and accepted > 0
+
+
+def test_tensor_table_corruptions_are_caught_or_harmless() -> None:
+    """The same for the tensor table: shapes, offsets and zero points."""
+    rng = np.random.default_rng(1)
+    names = ["h", "w", "c", "offset", "zero_point"]
+    accepted = refused = 0
+    for _ in range(300):
+        t = int(rng.integers(0, _B.cnn.n_tensors))
+        name = names[int(rng.integers(0, len(names)))]
+        value = int(rng.integers(-130, 300)) if name == "zero_point" else int(
+            rng.integers(0, 300))
+        data = tensor(t, name, value)
+        try:
+            model = read_blob(data)
+        except BlobError:
+            refused += 1
+            continue
+        accepted += 1
+        out = predict_int8(model, np.zeros(model.n_inputs, np.int8))
+        assert out.size == model.n_outputs
+    assert refused > 0 and accepted > 0
