@@ -394,3 +394,16 @@ def test_damaged_files_raise_value_errors_only() -> None:
             except ValueError:
                 outcomes["refused"] += 1
     assert outcomes["ok"] > 0 and outcomes["refused"] > 0
+
+
+def test_reshape_output_without_static_shape_takes_the_folded_target() -> None:
+    b = ModelBuilder()
+    x = b.tensor((1, 2, 3, 2), scale=0.05, zero_point=0)
+    target = b.tensor((2,), "int32", data=[1, -1])
+    y = b.tensor((), scale=0.05, zero_point=0)  # no static shape written
+    b.op("RESHAPE", [x, target], [y])
+    w = b.tensor((3, 12), scale=0.01, zero_point=0, data=np.ones((3, 12)))
+    z = b.tensor((1, 3), scale=0.1, zero_point=0)
+    b.op("FULLY_CONNECTED", [y, w, -1], [z], "FullyConnectedOptions")
+    graph = read_tflite(b.build([x], [z]))
+    assert graph.tensors[y].hwc == (1, 1, 12)

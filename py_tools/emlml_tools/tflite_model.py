@@ -348,6 +348,30 @@ def _fold(op: _Op, values: list[np.ndarray | None], tensors: list[Tensor]
     return None
 
 
+def _static_reshape(op: _Op, tensors: list[Tensor], consts: dict[int, np.ndarray]) -> None:
+    """Give a RESHAPE output without a static shape the target shape (from the folded
+    shape operand or the options, -1 resolved); check a static one against it."""
+    out = tensors[op.outputs[0]]
+    if len(op.inputs) > 1 and op.inputs[1] >= 0 and op.inputs[1] in consts:
+        target = [int(v) for v in np.asarray(consts[op.inputs[1]]).reshape(-1)]
+    elif op.options.get("new_shape"):
+        target = list(op.options["new_shape"])
+    else:
+        return
+    n = tensors[op.inputs[0]].size
+    known = math.prod(d for d in target if d != -1)
+    if target.count(-1) == 1 and known > 0 and n % known == 0:
+        target[target.index(-1)] = n // known
+    if -1 in target or math.prod(target) != n:
+        raise _op_error(op.index, op.name, f"target shape {target} does not hold the "
+                        f"{n} input values")
+    if not out.shape or any(d <= 0 for d in out.shape):
+        out.shape = tuple(target)
+    elif math.prod(out.shape) != n:
+        raise _op_error(op.index, op.name, f"output shape {out.shape} does not hold the "
+                        f"{n} input values")
+
+
 # ---------------------------------------------------------------------------- graph
 
 
@@ -425,6 +449,8 @@ def read_tflite(data: bytes) -> Graph:
                 tensors[op.outputs[0]].data = value
                 folded.append(op.index)
                 continue
+            if op.name == "RESHAPE":
+                _static_reshape(op, tensors, consts)
         kept.append(op)
     graph_in, graph_out = inputs[0], outputs[0]
     float_input = float_output = False
