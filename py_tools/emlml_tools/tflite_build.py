@@ -552,6 +552,8 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
         for _ in range(int(rng.integers(1, 4))):
             x = net.conv(x, one_d=True)
         x = net.reshape(x, (1,) + x.shape[2:], "squeeze")
+        if rng.random() < 0.3:
+            x = net.pad(x)  # a rank-3 PAD (time, channels)
         if rng.random() < 0.5:
             x = net.mean(x, keep_dims=bool(rng.random() < 0.3))
     else:

@@ -328,9 +328,8 @@ def _fold(op: _Op, values: list[np.ndarray | None], tensors: list[Tensor]
         if any(d < 0 for d in shape):
             return None
         return np.asarray(shape, dtype=np.int32)
-    if any(v is None for v in values[:1]) or any(
-            v is None for i, v in zip(op.inputs, values) if i >= 0):
-        return None
+    if any(v is None for i, v in zip(op.inputs, values) if i >= 0):
+        return None  # an operand that is not constant: a real (activation) op
     vals = [v for v in values if v is not None]
     if op.name == "STRIDED_SLICE":
         return _strided_slice(vals[0], vals[1], vals[2], vals[3], o, err)
@@ -683,15 +682,18 @@ def _node(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation])
             raise _op_error(op.index, name, "padding the batch dimension is not supported")
         if x.scale != out.scale or x.zero_point != out.zero_point:
             raise _op_error(op.index, name, "input and output quantization differ")
-        lead = {4: (1, 2, 3), 3: (None, 1, 2), 2: (None, None, 1), 1: (None, None, 0)}
-        before = tuple(0 if a is None else int(pads[a][0]) for a in lead[len(in_shape)])
+        lead: dict[int, tuple[int | None, int | None, int]] = {
+            4: (1, 2, 3), 3: (None, 1, 2), 2: (None, None, 1), 1: (None, None, 0)}
+        h_ax, w_ax, c_ax = lead[len(in_shape)]
+        before = (0 if h_ax is None else int(pads[h_ax][0]),
+                  0 if w_ax is None else int(pads[w_ax][0]), int(pads[c_ax][0]))
         if any(b > 0xFFFF for b in before):
             raise _op_error(op.index, name, "padding above 65535")
         expected = tuple(int(d + p.sum()) for d, p in zip(in_shape, pads))
         if expected != tensors[op.outputs[0]].shape:
             raise _op_error(op.index, name, f"output shape {tensors[op.outputs[0]].shape}, "
                             f"expected {expected}")
-        return Node(op.index, name, (x.index,), out.index, pad_before=before)  # type: ignore
+        return Node(op.index, name, (x.index,), out.index, pad_before=before)
     if name == "ADD":
         a = act(op.inputs[0], where)
         b = act(op.inputs[1], where)
