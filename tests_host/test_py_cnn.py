@@ -325,3 +325,26 @@ def test_shipped_keras_models(path: Path) -> None:
         if model.cnn.float_output:
             got = dequantize_output(model, got)
         assert np.array_equal(got, oracle(x).reshape(-1))
+
+
+@pytest.mark.parametrize("op", ["CONV_2D", "DEPTHWISE_CONV_2D"])
+@pytest.mark.parametrize("zp", [127, 120, -128])
+def test_zero_point_add_wraps(op: str, zp: int) -> None:
+    """A multiplier of 1 - 2^-30 on an accumulator near INT32_MAX: MBQM + zero point
+    overflows int32 and wraps (the interpreter gives -128, not 127)."""
+    in_scale, w_scale = 1 + 2 ** -15, 1 - 2 ** -15  # in * w / out = 1 - 2^-30
+    for bias in (2147483640, 2147483520, -2147483640):
+        b = ModelBuilder()
+        x = b.tensor((1, 1, 1, 1), scale=in_scale, zero_point=0)
+        w = b.tensor((1, 1, 1, 1), scale=[w_scale], zero_point=[0],
+                     axis=3 if op == "DEPTHWISE_CONV_2D" else 0, data=[[[[1]]]])
+        bias_t = b.tensor((1,), "int32", scale=[float(F32(in_scale * w_scale))],
+                          zero_point=[0], data=[bias])
+        y = b.tensor((1, 1, 1, 1), scale=1.0, zero_point=zp)
+        if op == "CONV_2D":
+            b.op(op, [x, w, bias_t], [y], "Conv2DOptions", padding=VALID, stride_w=1,
+                 stride_h=1)
+        else:
+            b.op(op, [x, w, bias_t], [y], "DepthwiseConv2DOptions", padding=VALID,
+                 stride_w=1, stride_h=1, depth_multiplier=1)
+        _compare(b.build([x], [y]), [np.array([[[[v]]]], np.int8) for v in (0, 7, -7)])

@@ -200,7 +200,7 @@ def _run_layer(cnn: CnnData, i: int, values: dict[int, np.ndarray]) -> np.ndarra
                 taps = np.repeat(taps, dm, axis=-1)  # output channel o reads o // dm
                 acc = np.einsum("yxhwo,yxo->hwo", taps, w)
         acc = wrap32(acc + bias)
-        y = mbqm(acc, mult, shift) + zp_out
+        y = wrap32(mbqm(acc, mult, shift) + zp_out)  # the zero point add wraps too
         return np.clip(y, lo, hi)
     if op in (CnnOp.MAX_POOL_2D, CnnOp.AVERAGE_POOL_2D):
         fh, fw, sh, sw, dh, dw, oh, ow, pt, pl = _geometry(cnn, L, ins, outs, False)
@@ -217,7 +217,7 @@ def _run_layer(cnn: CnnData, i: int, values: dict[int, np.ndarray]) -> np.ndarra
     if op == CnnOp.MEAN:
         n = ins[0] * ins[1]
         total = x.reshape(n, ins[2]).sum(axis=0)
-        y = mbqm(wrap32(total - zp_in * n), q[q0], q[q0 + 1]) + zp_out
+        y = wrap32(mbqm(wrap32(total - zp_in * n), q[q0], q[q0 + 1]) + zp_out)
         return np.clip(y, -128, 127).reshape(1, 1, oc)
     if op == CnnOp.PAD:
         y = np.full(outs, zp_out, dtype=I64)
@@ -231,7 +231,7 @@ def _run_layer(cnn: CnnData, i: int, values: dict[int, np.ndarray]) -> np.ndarra
         left, m1, s1, m2, s2, mo, so = (int(v) for v in q[q0:q0 + 7])
         a = mbqm(wrap32((x - zp_in) << left), m1, s1)
         b = mbqm(wrap32((x2 - zp2) << left), m2, s2)
-        y = mbqm(wrap32(a + b), mo, so) + zp_out
+        y = wrap32(mbqm(wrap32(a + b), mo, so) + zp_out)
         return np.clip(y, lo, hi)
     if op == CnnOp.SOFTMAX:
         m, left, diff_min = (int(v) for v in q[q0:q0 + 3])
