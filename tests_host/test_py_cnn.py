@@ -15,7 +15,7 @@ from emlml_tools.convert_tflite import convert_tflite
 from emlml_tools.reference_cnn import (dequantize_output, predict, predict_int8,
                                        quantize_input)
 from emlml_tools.tflite_build import (ACT_NONE, ACT_RELU, ACT_RELU6, SAME, VALID, ModelBuilder,
-                                      Oracle, random_network, run_tflite)
+                                      Oracle, edge_networks, random_network, run_tflite)
 
 F32 = np.float32
 INPUTS_PER_NETWORK = 4
@@ -348,3 +348,19 @@ def test_zero_point_add_wraps(op: str, zp: int) -> None:
             b.op(op, [x, w, bias_t], [y], "DepthwiseConv2DOptions", padding=VALID,
                  stride_w=1, stride_h=1, depth_multiplier=1)
         _compare(b.build([x], [y]), [np.array([[[[v]]]], np.int8) for v in (0, 7, -7)])
+
+
+def test_edge_networks() -> None:
+    """tflite_build.edge_networks(): the shared corner cases (the C core's tests use them
+    too), every output equal."""
+    for name, data, inputs in edge_networks():
+        blob = read_blob(convert_tflite(data))
+        oracle = Oracle(data)
+        for x in inputs:
+            expected = oracle(x).reshape(-1)
+            flat = x.reshape(-1)
+            q = quantize_input(blob, flat) if blob.cnn.float_input else flat
+            got = predict_int8(blob, q)
+            if blob.cnn.float_output:
+                got = dequantize_output(blob, got)
+            assert np.array_equal(got, expected), name

@@ -593,3 +593,96 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
     desc = dict(input_shape=in_shape, float_input=float_input, float_output=float_output,
                 one_d=one_d, layers=net.layers)
     return b.build([model_in], [model_out]), desc
+
+
+# ---------------------------------------------------------------------------- edge cases
+
+
+def _fc_model(weights: Sequence[Sequence[int]], w_scale: float, bias: Sequence[int],
+              x_q: tuple[float, int], y_q: tuple[float, int]) -> bytes:
+    b = ModelBuilder()
+    w_arr = np.asarray(weights)
+    n_out, n_in = w_arr.shape
+    x = b.tensor((1, n_in), scale=x_q[0], zero_point=x_q[1])
+    w = b.tensor(w_arr.shape, scale=w_scale, zero_point=0, data=w_arr)
+    bias_t = b.tensor((n_out,), "int32", scale=float(np.float32(x_q[0]) * np.float32(w_scale)),
+                      zero_point=0, data=bias)
+    y = b.tensor((1, n_out), scale=y_q[0], zero_point=y_q[1])
+    b.op("FULLY_CONNECTED", [x, w, bias_t], [y], "FullyConnectedOptions")
+    return b.build([x], [y])
+
+
+def _conv_wrap_model(op: str, zp: int, bias: int) -> bytes:
+    in_scale, w_scale = 1 + 2 ** -15, 1 - 2 ** -15  # in * w / out = 1 - 2^-30
+    b = ModelBuilder()
+    x = b.tensor((1, 1, 1, 1), scale=in_scale, zero_point=0)
+    w = b.tensor((1, 1, 1, 1), scale=[w_scale], zero_point=[0],
+                 axis=3 if op == "DEPTHWISE_CONV_2D" else 0, data=[[[[1]]]])
+    bias_t = b.tensor((1,), "int32", scale=[float(np.float32(in_scale * w_scale))],
+                      zero_point=[0], data=[bias])
+    y = b.tensor((1, 1, 1, 1), scale=1.0, zero_point=zp)
+    if op == "CONV_2D":
+        b.op(op, [x, w, bias_t], [y], "Conv2DOptions", padding=VALID, stride_w=1, stride_h=1)
+    else:
+        b.op(op, [x, w, bias_t], [y], "DepthwiseConv2DOptions", padding=VALID, stride_w=1,
+             stride_h=1, depth_multiplier=1)
+    return b.build([x], [y])
+
+
+def _quantize_model(scale: float, zp: int, n: int = 64) -> bytes:
+    b = ModelBuilder()
+    xf = b.tensor((1, n), "float32")
+    q = b.tensor((1, n), scale=scale, zero_point=zp)
+    r = b.tensor((1, 1, n), scale=scale, zero_point=zp)
+    yf = b.tensor((1, 1, n), "float32")
+    b.op("QUANTIZE", [xf], [q])
+    b.op("RESHAPE", [q], [r], "ReshapeOptions", new_shape=[1, 1, n])
+    b.op("DEQUANTIZE", [r], [yf])
+    return b.build([xf], [yf])
+
+
+def edge_networks() -> list[tuple[str, bytes, list[np.ndarray]]]:
+    """Hand-made models at the corners where TFLite's arithmetic is easy to get wrong, each
+    with inputs that hit the corner: (name, .tflite bytes, inputs in the model's input
+    dtype and shape). The interpreter is the oracle for all of them.
+
+    - FULLY_CONNECTED rescaling with the double scale (results where the quantized
+      multiplier would round the other way), ties away from zero, results outside int32
+      (INT32_MIN, then the zero point added with wrap-around);
+    - CONV_2D / DEPTHWISE_CONV_2D with MBQM + zero point overflowing int32 (wraps);
+    - QUANTIZE of float inputs at exact half-way points (float32 division) and far out of
+      range (INT32_MIN, then the zero point with wrap-around).
+    """
+    out: list[tuple[str, bytes, list[np.ndarray]]] = []
+    zeros = [np.zeros((1, 1), np.int8)]
+    for out_scale, acc, expected in ((6341039.5, 878233971, 139),
+                                     (8180837.5, 658557419, 81)):
+        zp = max(-expected, -128)
+        out.append((f"fc_double_scale_{acc}", _fc_model([[1]], 1.0, [acc], (1.0, 0),
+                                                         (out_scale, zp)), zeros))
+    ramp = [np.array([[v]], np.int8) for v in range(-9, 10)]
+    for out_scale in (2.0, 4.0, 8.0):
+        out.append((f"fc_ties_{out_scale:g}", _fc_model([[1], [-1]], 1.0, [0, 0], (1.0, 0),
+                                                        (out_scale, 0)), ramp))
+    for zp in (-100, 0, 100):
+        out.append((f"fc_overflow_zp{zp}", _fc_model([[1]], 0.5, [1 << 30], (1.0, 0),
+                                                      (0.5 / 1024, zp)),
+                    [np.array([[v]], np.int8) for v in (-5, 0, 5)]))
+    for op in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        for zp in (127, 120, -128):
+            for bias in (2147483640, 2147483520, -2147483640):
+                out.append((f"{op.lower()}_zp_wrap_{zp}_{bias}", _conv_wrap_model(op, zp, bias),
+                            [np.array([[[[v]]]], np.int8) for v in (0, 7, -7)]))
+    rng = np.random.default_rng(400)
+    for i in range(6):
+        scale = float(np.float32(np.exp(rng.uniform(-6, 2))))
+        zp = int(rng.integers(-128, 128))
+        k = rng.integers(-200, 200, 64)
+        halves = ((k + 0.5) * np.float64(scale)).astype(np.float32)
+        huge = (rng.choice([-1, 1], 64) * scale * 10.0 ** rng.uniform(8, 12, 64)).astype(
+            np.float32)
+        inputs = [v.reshape(1, 64) for v in (
+            halves, np.nextafter(halves, np.float32(np.inf)),
+            np.nextafter(halves, np.float32(-np.inf)), huge)]
+        out.append((f"quantize_{i}", _quantize_model(scale, zp), inputs))
+    return out
