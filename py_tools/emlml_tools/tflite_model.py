@@ -252,10 +252,8 @@ def _parse_model(data: bytes) -> tuple[list[Tensor], list[_Op], list[int], list[
     n_sub = model.SubgraphsLength()
     if n_sub < 1:
         raise UnsupportedModel("the .tflite has no subgraph")
-    if n_sub > 1:
-        raise UnsupportedModel(f"the .tflite has {n_sub} subgraphs (control flow or several "
-                               "signatures); emlml runs subgraph 0 only: export one "
-                               "plain function without tf.cond/tf.while")
+    # Only subgraph 0 (the main function) runs; the others can only be reached through
+    # control flow operators (WHILE, IF, CALL_ONCE), which are refused by name below.
     sub = model.Subgraphs(0)
     tensors = [_tensor(model, sub, i) for i in range(sub.TensorsLength())]
     n_tensors = len(tensors)
