@@ -123,33 +123,49 @@ static int typecode_matches(const emlml_model_t *m, int typecode) {
     return typecode == input_typecode(m->input_type);
 }
 
+// An int8 CNN reads the bytes of bytes, bytearray and array('B') as int8.
+static int is_cnn_int8(const emlml_model_t *m, int typecode) {
+    return m->kind == EMLML_KIND_CNN &&
+           (typecode == 'b' || typecode == 'B' || typecode == EMLML_BYTEARRAY_TYPECODE);
+}
+
 static NORETURN void raise_wrong_length(const emlml_model_t *m, size_t got) {
     raise_formatted(&mp_type_ValueError, "expected %u inputs, got %u", m->n_inputs, (uint32_t)got, 0);
 }
 
-// Convert a list or tuple of numbers into a fresh buffer of the model's input type.
-static void *input_from_sequence(const emlml_model_t *m, mp_obj_t seq) {
+static NORETURN void raise_wrong_typecode(const emlml_model_t *m, int typecode) {
+    if (m->kind == EMLML_KIND_CNN) {
+        raise_formatted(&mp_type_TypeError, "an int8 CNN takes array('f'), array('b'), bytes, bytearray or a list, not typecode '%c'", (uint32_t)typecode, 0, 0);
+    }
+    if (m->input_type == EMLML_INPUT_U8) {
+        raise_formatted(&mp_type_TypeError, "this model takes array('B'), bytes, bytearray or a list, not typecode '%c'", (uint32_t)typecode, 0, 0);
+    }
+    raise_formatted(&mp_type_TypeError, "this model takes array('%c') or a list, not typecode '%c'", (uint32_t)input_typecode(m->input_type), (uint32_t)typecode, 0);
+}
+
+// Convert a list or tuple of numbers into a fresh buffer of values of input_type.
+static void *input_from_sequence(const emlml_model_t *m, mp_obj_t seq, uint8_t input_type) {
     size_t len;
     mp_obj_t *items;
     mp_obj_get_array(seq, &len, &items);
     if (len != m->n_inputs) {
         raise_wrong_length(m, len);
     }
-    void *buf = alloc_or_raise(len * emlml_input_item_size(m->input_type));
+    void *buf = alloc_or_raise(len * emlml_input_item_size(input_type));
     for (size_t i = 0; i < len; i++) {
-        if (m->input_type == EMLML_INPUT_F32) {
+        if (input_type == EMLML_INPUT_F32) {
             ((float *)buf)[i] = mp_obj_get_float_to_f(items[i]);
             continue;
         }
         mp_int_t v = mp_obj_get_int(items[i]);
-        mp_int_t lo = m->input_type == EMLML_INPUT_I8 ? -128 : m->input_type == EMLML_INPUT_U8 ? 0 : -32768;
-        mp_int_t hi = m->input_type == EMLML_INPUT_I8 ? 127 : m->input_type == EMLML_INPUT_U8 ? 255 : 32767;
+        mp_int_t lo = input_type == EMLML_INPUT_I8 ? -128 : input_type == EMLML_INPUT_U8 ? 0 : -32768;
+        mp_int_t hi = input_type == EMLML_INPUT_I8 ? 127 : input_type == EMLML_INPUT_U8 ? 255 : 32767;
         if (v < lo || v > hi) {
-            raise_formatted(&mp_type_ValueError, "input %u out of range for array('%c')", (uint32_t)i, (uint32_t)input_typecode(m->input_type), 0);
+            raise_formatted(&mp_type_ValueError, "input %u out of range for array('%c')", (uint32_t)i, (uint32_t)input_typecode(input_type), 0);
         }
-        if (m->input_type == EMLML_INPUT_I8) {
+        if (input_type == EMLML_INPUT_I8) {
             ((int8_t *)buf)[i] = (int8_t)v;
-        } else if (m->input_type == EMLML_INPUT_U8) {
+        } else if (input_type == EMLML_INPUT_U8) {
             ((uint8_t *)buf)[i] = (uint8_t)v;
         } else {
             ((int16_t *)buf)[i] = (int16_t)v;
@@ -159,69 +175,34 @@ static void *input_from_sequence(const emlml_model_t *m, mp_obj_t seq) {
 }
 
 // The model's input as a pointer the core can read. *owned is set when it was
-// allocated here (list or tuple input) and should be freed after use.
-static const void *get_input(const emlml_model_t *m, mp_obj_t x, void **owned) {
+// allocated here (list or tuple input) and should be freed after use. An int8 CNN
+// also takes floats (to be quantized): *floats is then set to them.
+static const void *get_input(const emlml_model_t *m, mp_obj_t x, void **owned, const float **floats) {
     mp_buffer_info_t info;
+    int cnn = m->kind == EMLML_KIND_CNN;
     *owned = NULL;
-    if (mp_get_buffer(x, &info, MP_BUFFER_READ)) {
-        if (!typecode_matches(m, info.typecode)) {
-            char tc = input_typecode(m->input_type);
-            if (m->input_type == EMLML_INPUT_U8) {
-                raise_formatted(&mp_type_TypeError, "this model takes array('B'), bytes, bytearray or a list, not typecode '%c'", (uint32_t)info.typecode, 0, 0);
-            }
-            raise_formatted(&mp_type_TypeError, "this model takes array('%c') or a list, not typecode '%c'", (uint32_t)tc, (uint32_t)info.typecode, 0);
-        }
-        uint32_t item = emlml_input_item_size(m->input_type);
-        if (info.len / item != m->n_inputs || info.len % item != 0) {
-            raise_wrong_length(m, info.len / item);
-        }
-        if (((uintptr_t)info.buf & (item - 1u)) != 0) {
-            mp_raise_ValueError(MP_ERROR_TEXT("input buffer is not aligned for its type"));
-        }
-        return info.buf;
-    }
-    if (mp_obj_is_type(x, &mp_type_list) || mp_obj_is_type(x, &mp_type_tuple)) {
-        *owned = input_from_sequence(m, x);
-        return *owned;
-    }
-    mp_raise_TypeError(MP_ERROR_TEXT("input must be an array, bytes, bytearray, memoryview, list or tuple"));
-}
-
-// An int8 CNN's input: int8 values used as is, or floats to quantize (*floats set).
-// *owned is set when a list or tuple was converted here (free it after use).
-static const void *get_cnn_input(const emlml_model_t *m, mp_obj_t x, const float **floats, void **owned) {
-    mp_buffer_info_t info;
     *floats = NULL;
-    *owned = NULL;
     if (mp_get_buffer(x, &info, MP_BUFFER_READ)) {
-        int int8 = info.typecode == 'b' || info.typecode == 'B' || info.typecode == EMLML_BYTEARRAY_TYPECODE;
-        if (!int8 && info.typecode != 'f') {
-            raise_formatted(&mp_type_TypeError, "an int8 CNN takes array('f'), array('b'), bytes, bytearray or a list, not typecode '%c'", (uint32_t)info.typecode, 0, 0);
+        uint8_t type = m->input_type;
+        if (cnn && info.typecode == 'f') {
+            type = EMLML_INPUT_F32;
+            *floats = info.buf;
+        } else if (!is_cnn_int8(m, info.typecode) && !typecode_matches(m, info.typecode)) {
+            raise_wrong_typecode(m, info.typecode);
         }
-        uint32_t item = int8 ? 1u : 4u;
+        uint32_t item = emlml_input_item_size(type);
         if (info.len / item != m->n_inputs || info.len % item != 0) {
             raise_wrong_length(m, info.len / item);
         }
         if (((uintptr_t)info.buf & (item - 1u)) != 0) {
             mp_raise_ValueError(MP_ERROR_TEXT("input buffer is not aligned for its type"));
         }
-        *floats = int8 ? NULL : (const float *)info.buf;
         return info.buf;
     }
     if (mp_obj_is_type(x, &mp_type_list) || mp_obj_is_type(x, &mp_type_tuple)) {
-        size_t len;
-        mp_obj_t *items;
-        mp_obj_get_array(x, &len, &items);
-        if (len != m->n_inputs) {
-            raise_wrong_length(m, len);
-        }
-        float *buf = alloc_or_raise(len * sizeof(float));
-        *owned = buf;
-        for (size_t i = 0; i < len; i++) {
-            buf[i] = mp_obj_get_float_to_f(items[i]);  // a TypeError leaves buf to the GC
-        }
-        *floats = buf;
-        return buf;
+        *owned = input_from_sequence(m, x, cnn ? EMLML_INPUT_F32 : m->input_type);
+        *floats = cnn ? *owned : NULL;
+        return *owned;
     }
     mp_raise_TypeError(MP_ERROR_TEXT("input must be an array, bytes, bytearray, memoryview, list or tuple"));
 }
@@ -243,8 +224,8 @@ typedef enum {
 static void run_model(emlml_model_obj_t *self, mp_obj_t x, void *out, out_kind_t out_kind, uint32_t *predicted, float *value) {
     const emlml_model_t *m = &self->model;
     void *owned;
-    const float *floats = NULL;
-    const void *input = m->kind == EMLML_KIND_CNN ? get_cnn_input(m, x, &floats, &owned) : get_input(m, x, &owned);
+    const float *floats;
+    const void *input = get_input(m, x, &owned, &floats);
     if (self->busy) {
         mp_raise_msg(EMLML_RUNTIME_ERROR, MP_ERROR_TEXT("model is busy: predict is not re-entrant"));
     }
@@ -338,9 +319,6 @@ static mp_obj_t emlml_model_predict_proba(size_t n_args, const mp_obj_t *pos_arg
     if (info.len != item * self->model.n_outputs) {
         raise_formatted(&mp_type_ValueError, out_kind == OUT_F32 ? "out must hold %u floats, it holds %u" : "out must hold %u int8 values, it holds %u",
             self->model.n_outputs, (uint32_t)(info.len / item), 0);
-    }
-    if (((uintptr_t)info.buf & (item - 1u)) != 0) {
-        mp_raise_ValueError(MP_ERROR_TEXT("out is not aligned for its type"));
     }
     uint32_t predicted;
     float value;

@@ -358,25 +358,25 @@ def model_case(name: str, make: Callable[[bytes], bytes], expect: Callable[[byte
 CONV = CnnOp.CONV_2D
 # the model
 model_case("header_input_type", lambda b: poke(b, 21, "B", 0),
-           "a CNN blob has task 0 and input type 1 (int8); this one has task 0, input type 0")
-model_case("n_tensors", lambda b: set_param(b, "n_tensors", 1), "CNN with 1 tensors and ")
-model_case("n_layers", lambda b: set_param(b, "n_layers", 0), " tensors and 0 layers (2..512 tensors")
+           "a CNN needs task 0 and input type 1 (int8), not 0 and 0")
+model_case("n_tensors", lambda b: set_param(b, "n_tensors", 1), "CNN: 1 tensors, ")
+model_case("n_layers", lambda b: set_param(b, "n_layers", 0), " tensors, 0 layers (2..512, 1..512)")
 model_case("io_same", lambda b: set_param(b, "output_tensor", read_blob(b).cnn.input_tensor),
-           "out of range (")
-model_case("io_range", lambda b: set_param(b, "input_tensor", 999), "CNN input tensor 999 and ")
-model_case("input_scale_nan", lambda b: set_param(b, "input_scale", float("nan")), "CNN input scale ")
-model_case("output_scale_zero", lambda b: set_param(b, "output_scale", 0.0), "CNN output scale ")
-model_case("output_scale_negative", lambda b: set_param(b, "output_scale", -1.0), "CNN output scale ")
-model_case("output_scale_inf", lambda b: set_param(b, "output_scale", float("inf")), "CNN output scale ")
-model_case("flags", lambda b: set_param(b, "flags", 4), "CNN flags 0x04 or reserved bytes")
-model_case("params_reserved", lambda b: set_param(b, "reserved", 1), "reserved bytes of CNN_PARAMS")
+           "out of range or the same")
+model_case("io_range", lambda b: set_param(b, "input_tensor", 999), "CNN: input tensor 999, output tensor ")
+model_case("input_scale_nan", lambda b: set_param(b, "input_scale", float("nan")), "CNN: input scale not finite and positive")
+model_case("output_scale_zero", lambda b: set_param(b, "output_scale", 0.0), "CNN: output scale not finite and positive")
+model_case("output_scale_negative", lambda b: set_param(b, "output_scale", -1.0), "CNN: output scale not finite and positive")
+model_case("output_scale_inf", lambda b: set_param(b, "output_scale", float("inf")), "CNN: output scale not finite and positive")
+model_case("flags", lambda b: set_param(b, "flags", 4), "CNN: flags 4 or reserved bytes not zero")
+model_case("params_reserved", lambda b: set_param(b, "reserved", 1), "CNN: flags 0 or reserved bytes not zero")
 model_case("layers_size", lambda b: set_param(b, "n_layers", read_blob(b).cnn.n_layers + 1),
            "section id 50 has ")
 model_case("no_qparams", lambda b: without_section(b, SectionId.CNN_QPARAMS), "missing section id 52")
 model_case("tensor_zero_dim", lambda b: set_tensor(b, 1, c=0), "tensor 1: shape ")
-model_case("tensor_reserved", lambda b: set_tensor(b, 1, reserved=1), "tensor 1: reserved field is not zero")
+model_case("tensor_reserved", lambda b: set_tensor(b, 1, reserved=1), "tensor 1: reserved field not zero")
 model_case("tensor_zp", lambda b: set_tensor(b, 1, zero_point=128),
-           "tensor 1: zero point 128 out of range (-128..127)")
+           "tensor 1: zero point 128 out of range")
 model_case("tensor_zp_negative", lambda b: set_tensor(b, 1, zero_point=-129),
            "tensor 1: zero point -129 out of range")
 model_case("tensor_arena", lambda b: set_tensor(b, 1, offset=0xFFFFFF00), "tensor 1: bytes [4294967040, ")
@@ -406,7 +406,7 @@ def _unwritten_output(b: bytes) -> bytes:
 
 
 model_case("output_unwritten", _unwritten_output,
-           lambda b: f"the output tensor {read_blob(b).cnn.n_tensors} is written by no layer")
+           lambda b: f"no layer writes the output tensor {read_blob(b).cnn.n_tensors}")
 
 
 # one layer: its fields
@@ -415,35 +415,35 @@ def _(b, k): return set_layer(b, k, op=11), f"layer {k}: unknown op 11"
 @case("op_zero", CONV)
 def _(b, k): return set_layer(b, k, op=0), f"layer {k}: unknown op 0"
 @case("tensor_index", CnnOp.FULLY_CONNECTED)
-def _(b, k): return set_layer(b, k, in0=600), where(b, k) + "tensor index 600 out of range ("
+def _(b, k): return set_layer(b, k, in0=600), where(b, k) + "tensor 600 out of range"
 @case("padding_on_fc", CnnOp.FULLY_CONNECTED)
-def _(b, k): return set_layer(b, k, padding=1), where(b, k) + "padding is 1, must be 0 for this op"
+def _(b, k): return set_layer(b, k, padding=1), where(b, k) + "padding is 1, must be 0"
 @case("in1_on_conv", CONV)
-def _(b, k): return set_layer(b, k, in1=1), where(b, k) + "in1 is 1, must be 0 for this op"
+def _(b, k): return set_layer(b, k, in1=1), where(b, k) + "in1 is 1, must be 0"
 @case("stride_on_mean", CnnOp.MEAN)
-def _(b, k): return set_layer(b, k, stride_w=2), where(b, k) + "stride_w is 2, must be 0 for this op"
+def _(b, k): return set_layer(b, k, stride_w=2), where(b, k) + "stride_w is 2, must be 0"
 @case("dilation_on_pool", CnnOp.MAX_POOL_2D)
-def _(b, k): return set_layer(b, k, dilation_h=1), where(b, k) + "dilation_h is 1, must be 0 for this op"
+def _(b, k): return set_layer(b, k, dilation_h=1), where(b, k) + "dilation_h is 1, must be 0"
 @case("filter_on_add", CnnOp.ADD)
-def _(b, k): return set_layer(b, k, filter_h=3), where(b, k) + "filter_h is 3, must be 0 for this op"
+def _(b, k): return set_layer(b, k, filter_h=3), where(b, k) + "filter_h is 3, must be 0"
 @case("pad_on_conv", CONV)
-def _(b, k): return set_layer(b, k, pad_c=1), where(b, k) + "pad_c is 1, must be 0 for this op"
+def _(b, k): return set_layer(b, k, pad_c=1), where(b, k) + "pad_c is 1, must be 0"
 @case("reserved", CnnOp.PAD)
-def _(b, k): return set_layer(b, k, reserved=7), where(b, k) + "reserved is 7, must be 0 for this op"
+def _(b, k): return set_layer(b, k, reserved=7), where(b, k) + "reserved is 7, must be 0"
 @case("weights_offset_on_pool", CnnOp.AVERAGE_POOL_2D)
-def _(b, k): return set_layer(b, k, weights_offset=4), where(b, k) + "weights_offset is 4, must be 0 for this op"
+def _(b, k): return set_layer(b, k, weights_offset=4), where(b, k) + "weights_offset is 4, must be 0"
 @case("qparams_offset_on_reshape", CnnOp.RESHAPE)
-def _(b, k): return set_layer(b, k, qparams_offset=1), where(b, k) + "qparams_offset is 1, must be 0 for this op"
+def _(b, k): return set_layer(b, k, qparams_offset=1), where(b, k) + "qparams_offset is 1, must be 0"
 @case("act_empty", CONV)
-def _(b, k): return set_layer(b, k, act_min=5, act_max=4), where(b, k) + "act_min is 5, above act_max 4"
+def _(b, k): return set_layer(b, k, act_min=5, act_max=4), where(b, k) + "act_min 5 above act_max 4"
 @case("act_on_softmax", CnnOp.SOFTMAX)
 def _(b, k):
     return (set_layer(b, k, act_min=0),
-            where(b, k) + "act_min is 0, must be -128 and 127 for an op without a fused activation")
+            where(b, k) + "act_min is 0, must be -128/127 (no activation)")
 @case("act_on_mean", CnnOp.MEAN)
-def _(b, k): return set_layer(b, k, act_max=100), where(b, k) + "act_max is 100, must be -128 and 127"
+def _(b, k): return set_layer(b, k, act_max=100), where(b, k) + "act_max is 100, must be -128/127 (no activation)"
 @case("padding_2", CONV)
-def _(b, k): return set_layer(b, k, padding=2), where(b, k) + "padding is 2, must be 0 (VALID) or 1 (SAME)"
+def _(b, k): return set_layer(b, k, padding=2), where(b, k) + "padding is 2, must be 0 or 1"
 @case("stride_0", CONV)
 def _(b, k): return set_layer(b, k, stride_h=0), where(b, k) + "stride_h is 0, must be >= 1"
 @case("filter_0", CnnOp.AVERAGE_POOL_2D)
@@ -460,20 +460,20 @@ def _has_next(cnn, k):
 @case("read_before_write", CONV, _has_next)
 def _(b, k):
     t = layer(b, k + 1, "out")
-    return set_layer(b, k, in0=t), where(b, k) + f"tensor {t} is read before any layer writes it"
+    return set_layer(b, k, in0=t), where(b, k) + f"reads tensor {t} before it is written"
 @case("reads_own_output", CnnOp.FULLY_CONNECTED)
 def _(b, k):
     t = layer(b, k, "out")
-    return set_layer(b, k, in0=t), where(b, k) + f"tensor {t} is read before any layer writes it"
+    return set_layer(b, k, in0=t), where(b, k) + f"reads tensor {t} before it is written"
 @case("writes_input", CONV)
 def _(b, k):
     t = read_blob(b).cnn.input_tensor
-    return set_layer(b, k, out=t), where(b, k) + f"tensor {t} is the model input"
+    return set_layer(b, k, out=t), where(b, k) + f"writes the input tensor {t}"
 @case("written_twice", CnnOp.FULLY_CONNECTED, _has_next)
 def _(b, k):
     t = layer(b, k, "out")
     return (set_layer(b, k + 1, out=t),
-            where(b, k + 1) + f"tensor {t} is already written by layer {k}")
+            where(b, k + 1) + f"tensor {t} already written by layer {k}")
 
 
 # one layer: shapes
@@ -488,29 +488,29 @@ def _(b, k):
     fh = in_of(b, k, "h") + 1
     eff = (fh - 1) * layer(b, k, "dilation_h") + 1
     return (set_layer(b, k, padding=0, filter_h=fh),
-            where(b, k) + f"VALID window {eff} larger than the input h {in_of(b, k, 'h')}")
+            where(b, k) + f"VALID window {eff} larger than input h {in_of(b, k, 'h')}")
 @case("conv_products", CONV, lambda cnn, k: cnn.shape(int(cnn.layers[k]["in0"]))[2] >= 2)
 def _(b, k):
     n = 255 * 255 * in_of(b, k, "c")
     return (set_layer(b, k, padding=1, filter_h=255, filter_w=255),
-            where(b, k) + f"filter_h * filter_w * in_c = {n}, above 65536")
+            where(b, k) + f"{n} products per output, above 65536")
 @case("dw_channels", CnnOp.DEPTHWISE_CONV_2D, lambda cnn, k: cnn.shape(int(cnn.layers[k]["in0"]))[2] >= 2)
 def _(b, k):
     c = out_of(b, k, "c") - 1
     return (set_tensor(b, layer(b, k, "out"), c=c),
-            where(b, k) + f"output channels {c} not a multiple of the input channels {in_of(b, k, 'c')}")
+            where(b, k) + f"{c} output channels, not a multiple of {in_of(b, k, 'c')}")
 @case("pool_zero_point", CnnOp.MAX_POOL_2D)
 def _(b, k):
     zp = in_of(b, k, "zero_point")
     other = zp + 1 if zp < 127 else zp - 1
     return (set_tensor(b, layer(b, k, "out"), zero_point=other),
-            where(b, k) + f"output zero point {other} differs from the input's {zp}")
+            where(b, k) + f"output zero point {other}, input {zp}")
 @case("pad_zero_point", CnnOp.PAD)
 def _(b, k):
     zp = in_of(b, k, "zero_point")
     other = zp + 1 if zp < 127 else zp - 1
     return (set_tensor(b, layer(b, k, "out"), zero_point=other),
-            where(b, k) + f"output zero point {other} differs from the input's {zp}")
+            where(b, k) + f"output zero point {other}, input {zp}")
 @case("pad_size", CnnOp.PAD)
 def _(b, k):
     h = out_of(b, k, "h")
@@ -522,7 +522,7 @@ def _(b, k):
     mine = cnn.shape(layer(b, k, "in0"))
     earlier = [cnn.input_tensor] + [layer(b, j, "out") for j in range(k)]
     other = next(t for t in earlier if cnn.shape(t) != mine)
-    return set_layer(b, k, in1=other), where(b, k) + "input shapes differ (no broadcasting)"
+    return set_layer(b, k, in1=other), where(b, k) + "input shapes differ"
 @case("softmax_zero_point", CnnOp.SOFTMAX)
 def _(b, k):
     return (set_tensor(b, layer(b, k, "out"), zero_point=-127),
@@ -535,7 +535,7 @@ def _(b, k):
     n_out = (dims[0] * dims[1] * dims[2]) // dims[i] * (dims[i] - 1)
     n_in = in_of(b, k, "h") * in_of(b, k, "w") * in_of(b, k, "c")
     return (set_tensor(b, t, **{"hwc"[i]: dims[i] - 1}),
-            where(b, k) + f"output holds {n_out} values, input holds {n_in}")
+            where(b, k) + f"{n_out} values out, {n_in} in")
 
 
 # one layer: weights and qparams
@@ -546,7 +546,7 @@ def _(b, k): return set_layer(b, k, qparams_offset=1 << 20), where(b, k) + "qpar
 @case("channel_multiplier", CONV)
 def _(b, k):
     return (set_qparam(b, k, out_of(b, k, "c"), 5),
-            where(b, k) + "multiplier[0] 5 out of range (0 or 2^30 .. 2^31-1)")
+            where(b, k) + "multiplier[0] 5 out of range")
 @case("channel_multiplier_negative", CnnOp.DEPTHWISE_CONV_2D)
 def _(b, k):
     c = out_of(b, k, "c")
@@ -554,57 +554,57 @@ def _(b, k):
             where(b, k) + f"multiplier[{c - 1}] -1073741824 out of range")
 @case("channel_shift", CnnOp.DEPTHWISE_CONV_2D)
 def _(b, k):
-    return set_qparam(b, k, 2 * out_of(b, k, "c"), 31), where(b, k) + "shift[0] 31 out of range (-31 .. 30)"
+    return set_qparam(b, k, 2 * out_of(b, k, "c"), 31), where(b, k) + "shift[0] 31 out of range"
 @case("fc_scale_negative", CnnOp.FULLY_CONNECTED)
 def _(b, k):
     c = out_of(b, k, "c")
     lo, hi = struct.unpack("<ii", struct.pack("<d", -0.5))
     return (set_qparam(set_qparam(b, k, c + 2 * (c - 1), lo), k, c + 2 * (c - 1) + 1, hi),
-            where(b, k) + f"scale[{c - 1}] out of range (finite, >= 0)")
+            where(b, k) + f"scale[{c - 1}] not finite and >= 0")
 @case("fc_scale_nan", CnnOp.FULLY_CONNECTED)
 def _(b, k):
     c = out_of(b, k, "c")
-    return set_qparam(b, k, c + 1, 0x7FF80000), where(b, k) + "scale[0] out of range (finite, >= 0)"
+    return set_qparam(b, k, c + 1, 0x7FF80000), where(b, k) + "scale[0] not finite and >= 0"
 @case("fc_scale_inf", CnnOp.FULLY_CONNECTED)
 def _(b, k):
     c = out_of(b, k, "c")
     return (set_qparam(set_qparam(b, k, c, 0), k, c + 1, 0x7FF00000),
-            where(b, k) + "scale[0] out of range (finite, >= 0)")
+            where(b, k) + "scale[0] not finite and >= 0")
 @case("channel_shift_low", CONV)
 def _(b, k): return set_qparam(b, k, 2 * out_of(b, k, "c"), -32), where(b, k) + "shift[0] -32 out of range"
 @case("mean_multiplier", CnnOp.MEAN)
-def _(b, k): return set_qparam(b, k, 0, -1), where(b, k) + "multiplier -1 out of range (0 .. 2^31-1)"
+def _(b, k): return set_qparam(b, k, 0, -1), where(b, k) + "multiplier -1 out of range"
 @case("mean_shift", CnnOp.MEAN)
-def _(b, k): return set_qparam(b, k, 1, 31), where(b, k) + "shift 31 out of range (-31 .. 30)"
+def _(b, k): return set_qparam(b, k, 1, 31), where(b, k) + "shift 31 out of range"
 @case("add_left_shift", CnnOp.ADD)
-def _(b, k): return set_qparam(b, k, 0, 21), where(b, k) + "left_shift 21 out of range (0 .. 20)"
+def _(b, k): return set_qparam(b, k, 0, 21), where(b, k) + "left_shift 21 out of range"
 @case("add_input1_multiplier", CnnOp.ADD)
 def _(b, k):
     return (set_qparam(b, k, 1, 12345),
-            where(b, k) + "input1_multiplier 12345 out of range (0 or 2^30 .. 2^31-1)")
+            where(b, k) + "input1_multiplier 12345 out of range")
 @case("add_input2_shift", CnnOp.ADD)
-def _(b, k): return set_qparam(b, k, 4, 1), where(b, k) + "input2_shift 1 out of range (-31 .. 0)"
+def _(b, k): return set_qparam(b, k, 4, 1), where(b, k) + "input2_shift 1 out of range"
 @case("add_output_shift", CnnOp.ADD)
-def _(b, k): return set_qparam(b, k, 6, -32), where(b, k) + "output_shift -32 out of range (-31 .. 0)"
+def _(b, k): return set_qparam(b, k, 6, -32), where(b, k) + "output_shift -32 out of range"
 @case("softmax_multiplier", CnnOp.SOFTMAX)
 def _(b, k): return set_qparam(b, k, 0, 1), where(b, k) + "input_multiplier 1 out of range"
 @case("softmax_left_shift", CnnOp.SOFTMAX)
-def _(b, k): return set_qparam(b, k, 1, 32), where(b, k) + "input_left_shift 32 out of range (0 .. 31)"
+def _(b, k): return set_qparam(b, k, 1, 32), where(b, k) + "input_left_shift 32 out of range"
 @case("softmax_diff_min_positive", CnnOp.SOFTMAX)
 def _(b, k): return set_qparam(b, k, 2, 1), where(b, k) + "diff_min 1 out of range"
 @case("softmax_diff_min_radius", CnnOp.SOFTMAX)
 def _(b, k):
     return (set_qparam(set_qparam(b, k, 1, 31), k, 2, -1),
-            where(b, k) + "diff_min -1 out of range (<= 0, and -diff_min * 2^input_left_shift < 2^31)")
+            where(b, k) + "diff_min -1 out of range")
 
 
 # the arena plan
 @case("overlap_with_input", CONV)
 def _(b, k):
-    return overlapping(b, k, layer(b, k, "in0")), where(b, k) + "tensors "
+    return overlapping(b, k, layer(b, k, "in0")), where(b, k) + "live tensors "
 @case("overlap_add_inputs", CnnOp.ADD)
 def _(b, k):
-    return overlapping(b, k, layer(b, k, "in1")), where(b, k) + "tensors "
+    return overlapping(b, k, layer(b, k, "in1")), where(b, k) + "live tensors "
 
 
 @pytest.mark.parametrize("name,make", CASES, ids=[c[0] for c in CASES])

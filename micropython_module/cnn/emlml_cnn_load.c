@@ -68,14 +68,17 @@ static emlml_status_t read_params(emlml_model_t *m, const emlml_section_t *sec, 
     if (st != EMLML_OK) {
         return st;
     }
+    // The section is 4-byte aligned: its fields are read in place, as the layers are.
     const uint8_t *p = sec->data;
-    cnn->n_tensors = emlml_rd_u16(p);
-    cnn->n_layers = emlml_rd_u16(p + 2);
-    cnn->input_tensor = emlml_rd_u16(p + 4);
-    cnn->output_tensor = emlml_rd_u16(p + 6);
-    cnn->input_scale = emlml_f32_from_bits(emlml_rd_u32(p + 8));
-    cnn->output_scale = emlml_f32_from_bits(emlml_rd_u32(p + 12));
-    cnn->tensor_arena_bytes = emlml_rd_u32(p + 16);
+    const uint16_t *counts = (const uint16_t *)(const void *)p;
+    const uint32_t *words = (const uint32_t *)(const void *)p;
+    cnn->n_tensors = counts[0];
+    cnn->n_layers = counts[1];
+    cnn->input_tensor = counts[2];
+    cnn->output_tensor = counts[3];
+    cnn->input_scale = emlml_f32_from_bits(words[2]);
+    cnn->output_scale = emlml_f32_from_bits(words[3]);
+    cnn->tensor_arena_bytes = words[4];
     cnn->flags = p[20];
     if (cnn->n_tensors < 2 || cnn->n_tensors > MAX_TENSORS || cnn->n_layers < 1 || cnn->n_layers > MAX_LAYERS) {
         return emlml_fail(err, EMLML_E_CNN_COUNTS, cnn->n_tensors, cnn->n_layers, 0);
@@ -138,9 +141,10 @@ static emlml_status_t check_tensors(const emlml_cnn_t *cnn, emlml_error_t *err) 
         if (t->zero_point < -128 || t->zero_point > 127) {
             return emlml_fail(err, EMLML_E_CNN_TENSOR_ZP, i, (uint32_t)t->zero_point, 0);
         }
-        uint64_t end = t->offset + emlml_cnn_size64(t);
-        if (end > cnn->tensor_arena_bytes) {
-            return emlml_fail4(err, EMLML_E_CNN_TENSOR_ARENA, i, t->offset, clamp_u32(end), cnn->tensor_arena_bytes);
+        uint32_t arena = cnn->tensor_arena_bytes;
+        if (t->offset > arena || (uint32_t)t->h * t->w > (arena - t->offset) / t->c) {
+            uint64_t end = t->offset + emlml_cnn_size64(t);
+            return emlml_fail4(err, EMLML_E_CNN_TENSOR_ARENA, i, t->offset, clamp_u32(end), arena);
         }
     }
     return EMLML_OK;
@@ -177,6 +181,8 @@ static emlml_status_t check_model_io(emlml_model_t *m, uint32_t *arena_needed, e
 // What a layer is: its tensors and the checking context.
 typedef struct {
     const emlml_model_t *m;
+    emlml_error_t *err;
+    uint32_t k;                      // the layer's index
     const emlml_cnn_layer_t *l;
     const emlml_cnn_tensor_t *in;
     const emlml_cnn_tensor_t *in1;   // ADD only, else NULL
@@ -201,6 +207,16 @@ static int op_in(uint8_t op, uint32_t ops) {
     return (ops >> op) & 1u;
 }
 
+// Refuse the layer: err gets the status, the layer (%L) and the numbers. One call
+// instead of five stores at each of the forty places (bytes count on a Cortex-M0).
+static EMLML_NOINLINE emlml_status_t fail3(const layer_ctx_t *c, emlml_status_t status, uint32_t x, uint32_t y, uint32_t z) {
+    return emlml_fail4(c->err, status, c->where, x, y, z);
+}
+
+static EMLML_NOINLINE emlml_status_t fail(const layer_ctx_t *c, emlml_status_t status, uint32_t x, uint32_t y) {
+    return fail3(c, status, x, y, 0);
+}
+
 // A layer field that only some ops use: its byte offset, size and %N name, and the
 // ops that use it. Every other op leaves it 0.
 typedef struct {
@@ -215,7 +231,8 @@ static uint32_t field_value(const emlml_cnn_layer_t *l, uint32_t offset, uint32_
     return size == 1 ? raw[offset] : size == 2 ? emlml_rd_u16(raw + offset) : emlml_rd_u32(raw + offset);
 }
 
-static emlml_status_t check_unused_fields(const emlml_cnn_layer_t *l, uint32_t where, emlml_error_t *err) {
+static emlml_status_t check_unused_fields(const layer_ctx_t *c) {
+    const emlml_cnn_layer_t *l = c->l;
     static const field_rule_t rules[] = {
         {1, 1, EMLML_NAME_PADDING, OPS_SPATIAL}, {6, 2, EMLML_NAME_IN1, OPS_ADD},
         {10, 1, EMLML_NAME_STRIDE_H, OPS_SPATIAL}, {11, 1, EMLML_NAME_STRIDE_W, OPS_SPATIAL},
@@ -228,57 +245,56 @@ static emlml_status_t check_unused_fields(const emlml_cnn_layer_t *l, uint32_t w
     for (uint32_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
         uint32_t v = field_value(l, rules[i].offset, rules[i].size);
         if (!op_in(l->op, rules[i].users) && v != 0) {
-            return emlml_fail(err, EMLML_E_CNN_FIELD_ZERO, where, rules[i].name, v);
+            return fail(c, EMLML_E_CNN_FIELD_ZERO, rules[i].name, v);
         }
     }
     return EMLML_OK;
 }
 
 // Windowed ops: padding 0 or 1; strides, filter and (conv, depthwise) dilations >= 1.
-static emlml_status_t check_window_fields(const emlml_cnn_layer_t *l, uint32_t where, emlml_error_t *err) {
+static emlml_status_t check_window_fields(const layer_ctx_t *c) {
+    const emlml_cnn_layer_t *l = c->l;
     const uint8_t values[6] = {l->stride_h, l->stride_w, l->filter_h, l->filter_w, l->dilation_h, l->dilation_w};
     static const uint8_t names[6] = {
         EMLML_NAME_STRIDE_H, EMLML_NAME_STRIDE_W, EMLML_NAME_FILTER_H, EMLML_NAME_FILTER_W,
         EMLML_NAME_DILATION_H, EMLML_NAME_DILATION_W,
     };
     if (l->padding > 1) {
-        return emlml_fail(err, EMLML_E_CNN_PADDING, where, l->padding, 0);
+        return fail(c, EMLML_E_CNN_PADDING, l->padding, 0);
     }
     uint32_t n = op_in(l->op, OPS_DILATED) ? 6u : 4u;
     for (uint32_t i = 0; i < n; i++) {
         if (values[i] < 1) {
-            return emlml_fail(err, EMLML_E_CNN_FIELD_MIN1, where, names[i], 0);
+            return fail(c, EMLML_E_CNN_FIELD_MIN1, names[i], 0);
         }
     }
     return EMLML_OK;
 }
 
-static emlml_status_t check_fields(const emlml_cnn_t *cnn, uint32_t k, emlml_error_t *err) {
-    const emlml_cnn_layer_t *l = &cnn->layers[k];
-    if (l->op < 1 || l->op > EMLML_CNN_OP_MAX) {
-        return emlml_fail(err, EMLML_E_CNN_OP, k, l->op, 0);
-    }
-    uint32_t where = EMLML_WHERE_LAYER(k, l->op);
+// Tensor indices, unused fields, activation range, window fields.
+static emlml_status_t check_fields(const layer_ctx_t *c) {
+    const emlml_cnn_layer_t *l = c->l;
+    uint32_t n_tensors = c->m->u.cnn.n_tensors;
     const uint16_t indices[3] = {l->in0, l->in1, l->out};
     for (int i = 0; i < 3; i++) {
-        if (indices[i] >= cnn->n_tensors) {
-            return emlml_fail(err, EMLML_E_CNN_TENSOR_INDEX, where, indices[i], cnn->n_tensors);
+        if (indices[i] >= n_tensors) {
+            return fail(c, EMLML_E_CNN_TENSOR_INDEX, indices[i], n_tensors);
         }
     }
-    emlml_status_t st = check_unused_fields(l, where, err);
+    emlml_status_t st = check_unused_fields(c);
     if (st != EMLML_OK) {
         return st;
     }
     if (op_in(l->op, OPS_ACTIVATION)) {
         if (l->act_min > l->act_max) {
-            return emlml_fail(err, EMLML_E_CNN_ACTIVATION, where, (uint32_t)(int32_t)l->act_min, (uint32_t)(int32_t)l->act_max);
+            return fail(c, EMLML_E_CNN_ACTIVATION, (uint32_t)(int32_t)l->act_min, (uint32_t)(int32_t)l->act_max);
         }
     } else if (l->act_min != -128 || l->act_max != 127) {
         int min_wrong = l->act_min != -128;
-        return emlml_fail(err, EMLML_E_CNN_NO_ACTIVATION, where, min_wrong ? EMLML_NAME_ACT_MIN : EMLML_NAME_ACT_MAX,
+        return fail(c, EMLML_E_CNN_NO_ACTIVATION, min_wrong ? EMLML_NAME_ACT_MIN : EMLML_NAME_ACT_MAX,
                           (uint32_t)(int32_t)(min_wrong ? l->act_min : l->act_max));
     }
-    return op_in(l->op, OPS_SPATIAL) ? check_window_fields(l, where, err) : EMLML_OK;
+    return op_in(l->op, OPS_SPATIAL) ? check_window_fields(c) : EMLML_OK;
 }
 
 // The layer before k that writes tensor t (t is known to be written).
@@ -292,37 +308,37 @@ static uint32_t writer_of(const emlml_cnn_t *cnn, uint32_t k, uint32_t t) {
 
 // Topological order: every tensor a layer reads is the input or was written before;
 // the output is not the input and is written by this layer only.
-static emlml_status_t check_dataflow(const emlml_cnn_t *cnn, uint32_t k, tensor_set_t *written, emlml_error_t *err) {
-    const emlml_cnn_layer_t *l = &cnn->layers[k];
-    uint32_t where = EMLML_WHERE_LAYER(k, l->op);
+static emlml_status_t check_dataflow(const layer_ctx_t *c, tensor_set_t *written) {
+    const emlml_cnn_t *cnn = &c->m->u.cnn;
+    const emlml_cnn_layer_t *l = c->l;
     const uint16_t reads[2] = {l->in0, l->in1};
     int n_reads = l->op == EMLML_CNN_ADD ? 2 : 1;
     for (int i = 0; i < n_reads; i++) {
         if (reads[i] != cnn->input_tensor && !set_has(written, reads[i])) {
-            return emlml_fail(err, EMLML_E_CNN_UNWRITTEN_READ, where, reads[i], 0);
+            return fail(c, EMLML_E_CNN_UNWRITTEN_READ, reads[i], 0);
         }
     }
     if (l->out == cnn->input_tensor) {
-        return emlml_fail(err, EMLML_E_CNN_WRITES_INPUT, where, l->out, 0);
+        return fail(c, EMLML_E_CNN_WRITES_INPUT, l->out, 0);
     }
     if (set_has(written, l->out)) {
-        return emlml_fail(err, EMLML_E_CNN_WRITTEN_TWICE, where, l->out, writer_of(cnn, k, l->out));
+        return fail(c, EMLML_E_CNN_WRITTEN_TWICE, l->out, writer_of(cnn, c->k, l->out));
     }
     set_add(written, l->out);
     return EMLML_OK;
 }
 
-static emlml_status_t fail_chain(const layer_ctx_t *c, emlml_error_t *err) {
-    return emlml_fail4(err, EMLML_E_CNN_CHAIN, c->where, c->out->h, c->out->w, c->out->c);
+static emlml_status_t fail_chain(const layer_ctx_t *c) {
+    return fail3(c, EMLML_E_CNN_CHAIN, c->out->h, c->out->w, c->out->c);
 }
 
-static emlml_status_t fail_zero_points(const layer_ctx_t *c, emlml_error_t *err) {
-    return emlml_fail(err, EMLML_E_CNN_ZP_DIFFERS, c->where, (uint32_t)c->out->zero_point, (uint32_t)c->in->zero_point);
+static emlml_status_t fail_zero_points(const layer_ctx_t *c) {
+    return fail(c, EMLML_E_CNN_ZP_DIFFERS, (uint32_t)c->out->zero_point, (uint32_t)c->in->zero_point);
 }
 
 // Output h and w of a windowed op (TFLite's ComputeOutSize); 0 with err set when a
 // VALID window does not fit.
-static emlml_status_t window_output(const layer_ctx_t *c, uint32_t *out_h, uint32_t *out_w, emlml_error_t *err) {
+static emlml_status_t window_output(const layer_ctx_t *c, uint32_t *out_h, uint32_t *out_w) {
     const emlml_cnn_layer_t *l = c->l;
     int dilated = op_in(l->op, OPS_DILATED);
     const uint32_t in[2] = {c->in->h, c->in->w};
@@ -334,103 +350,105 @@ static emlml_status_t window_output(const layer_ctx_t *c, uint32_t *out_h, uint3
         uint32_t eff = emlml_cnn_effective_filter(filter[i], dilation[i]);
         *out[i] = emlml_cnn_out_size(in[i], stride[i], eff, l->padding);
         if (*out[i] == 0) {
-            return emlml_fail4(err, EMLML_E_CNN_VALID_WINDOW, c->where, eff, (uint32_t)"hw"[i], in[i]);
+            return fail3(c, EMLML_E_CNN_VALID_WINDOW, eff, (uint32_t)"hw"[i], in[i]);
         }
     }
     return EMLML_OK;
 }
 
 // Windowed ops: the output shape the op gives, after its other rules.
-static emlml_status_t check_window_shapes(const layer_ctx_t *c, emlml_error_t *err) {
+static emlml_status_t check_window_shapes(const layer_ctx_t *c) {
     const emlml_cnn_layer_t *l = c->l;
     const emlml_cnn_tensor_t *in = c->in, *out = c->out;
     uint32_t out_h, out_w, out_c = out->c;
-    emlml_status_t st = window_output(c, &out_h, &out_w, err);
+    emlml_status_t st = window_output(c, &out_h, &out_w);
     if (st != EMLML_OK) {
         return st;
     }
     if (l->op == EMLML_CNN_CONV_2D) {
         uint32_t products = (uint32_t)l->filter_h * l->filter_w * in->c;
         if (products > MAX_PRODUCTS) {
-            return emlml_fail(err, EMLML_E_CNN_CONV_PRODUCTS, c->where, products, 0);
+            return fail(c, EMLML_E_CNN_PRODUCTS, products, 0);
         }
     } else if (l->op == EMLML_CNN_DEPTHWISE_CONV_2D) {
         if (out->c % in->c != 0) {  // fh * fw <= 255 * 255 needs no bound
-            return emlml_fail(err, EMLML_E_CNN_DW_CHANNELS, c->where, out->c, in->c);
+            return fail(c, EMLML_E_CNN_DW_CHANNELS, out->c, in->c);
         }
     } else {  // pools
         if (out->zero_point != in->zero_point) {
-            return fail_zero_points(c, err);
+            return fail_zero_points(c);
         }
         out_c = in->c;
     }
-    return out->h != out_h || out->w != out_w || out->c != out_c ? fail_chain(c, err) : EMLML_OK;
+    return out->h != out_h || out->w != out_w || out->c != out_c ? fail_chain(c) : EMLML_OK;
 }
 
-static emlml_status_t check_pad_shape(const layer_ctx_t *c, emlml_error_t *err) {
+static emlml_status_t check_pad_shape(const layer_ctx_t *c) {
     const emlml_cnn_layer_t *l = c->l;
     const emlml_cnn_tensor_t *in = c->in, *out = c->out;
     if (out->zero_point != in->zero_point) {
-        return fail_zero_points(c, err);
+        return fail_zero_points(c);
     }
     const uint32_t sizes[3][3] = {
         {out->h, in->h, l->pad_before_h}, {out->w, in->w, l->pad_before_w}, {out->c, in->c, l->pad_before_c},
     };
     for (int i = 0; i < 3; i++) {
         if (sizes[i][0] < sizes[i][1] + sizes[i][2]) {
-            return emlml_fail4(err, EMLML_E_CNN_PAD_SIZE, c->where, (uint32_t)"hwc"[i], sizes[i][0], sizes[i][1] + sizes[i][2]);
+            return fail3(c, EMLML_E_CNN_PAD_SIZE, (uint32_t)"hwc"[i], sizes[i][0], sizes[i][1] + sizes[i][2]);
         }
     }
     return EMLML_OK;
 }
 
 // The shape rules of each op (FORMAT.md, Shapes).
-static emlml_status_t check_shapes(const layer_ctx_t *c, emlml_error_t *err) {
+static emlml_status_t check_shapes(const layer_ctx_t *c) {
     const emlml_cnn_tensor_t *in = c->in, *out = c->out;
     switch (c->l->op) {
         case EMLML_CNN_CONV_2D:
         case EMLML_CNN_DEPTHWISE_CONV_2D:
         case EMLML_CNN_MAX_POOL_2D:
         case EMLML_CNN_AVERAGE_POOL_2D:
-            return check_window_shapes(c, err);
+            return check_window_shapes(c);
         case EMLML_CNN_FULLY_CONNECTED:
-            if (emlml_cnn_size64(in) > MAX_PRODUCTS) {
-                return emlml_fail(err, EMLML_E_CNN_FC_PRODUCTS, c->where, emlml_cnn_size(in), 0);
+            if (emlml_cnn_size(in) > MAX_PRODUCTS) {  // tensors fit the u32 arena: no wrap
+                return fail(c, EMLML_E_CNN_PRODUCTS, emlml_cnn_size(in), 0);
             }
-            return out->h != 1 || out->w != 1 ? fail_chain(c, err) : EMLML_OK;
+            return out->h != 1 || out->w != 1 ? fail_chain(c) : EMLML_OK;
         case EMLML_CNN_MEAN:
-            return out->h != 1 || out->w != 1 || out->c != in->c ? fail_chain(c, err) : EMLML_OK;
+            return out->h != 1 || out->w != 1 || out->c != in->c ? fail_chain(c) : EMLML_OK;
         case EMLML_CNN_PAD:
-            return check_pad_shape(c, err);
+            return check_pad_shape(c);
         case EMLML_CNN_ADD:
             if (!emlml_cnn_same_shape(c->in1, in)) {
-                return emlml_fail(err, EMLML_E_CNN_ADD_SHAPES, c->where, 0, 0);
+                return fail(c, EMLML_E_CNN_ADD_SHAPES, 0, 0);
             }
-            return !emlml_cnn_same_shape(out, in) ? fail_chain(c, err) : EMLML_OK;
+            return !emlml_cnn_same_shape(out, in) ? fail_chain(c) : EMLML_OK;
         case EMLML_CNN_SOFTMAX:
             if (out->zero_point != -128) {
-                return emlml_fail(err, EMLML_E_CNN_SOFTMAX_ZP, c->where, (uint32_t)out->zero_point, 0);
+                return fail(c, EMLML_E_CNN_SOFTMAX_ZP, (uint32_t)out->zero_point, 0);
             }
             // 511 values at most: TFLite's last RoundingDivideByPOT then shifts by <= 31
             if (in->c > MAX_SOFTMAX_DEPTH) {
-                return emlml_fail(err, EMLML_E_CNN_SOFTMAX_DEPTH, c->where, in->c, 0);
+                return fail(c, EMLML_E_CNN_SOFTMAX_DEPTH, in->c, 0);
             }
-            return !emlml_cnn_same_shape(out, in) ? fail_chain(c, err) : EMLML_OK;
+            return !emlml_cnn_same_shape(out, in) ? fail_chain(c) : EMLML_OK;
         default:  // RESHAPE
             if (emlml_cnn_size(out) != emlml_cnn_size(in)) {
-                return emlml_fail(err, EMLML_E_CNN_RESHAPE_SIZE, c->where, emlml_cnn_size(out), emlml_cnn_size(in));
+                return fail(c, EMLML_E_CNN_RESHAPE_SIZE, emlml_cnn_size(out), emlml_cnn_size(in));
             }
             return EMLML_OK;
     }
 }
 
-static uint64_t weight_count(const layer_ctx_t *c) {
+// Weights of the layer. Below 2^32 once the shapes are checked: conv has at most
+// 65535 * 65536, depthwise 65025 * 65535, fully connected 65535 * 65536.
+static uint32_t weight_count(const layer_ctx_t *c) {
     const emlml_cnn_layer_t *l = c->l;
-    uint64_t taps = (uint64_t)l->filter_h * l->filter_w;
+    uint32_t taps = (uint32_t)l->filter_h * l->filter_w;
     switch (l->op) {
         case EMLML_CNN_CONV_2D: return c->out->c * taps * c->in->c;
         case EMLML_CNN_DEPTHWISE_CONV_2D: return taps * c->out->c;
-        case EMLML_CNN_FULLY_CONNECTED: return c->out->c * emlml_cnn_size64(c->in);
+        case EMLML_CNN_FULLY_CONNECTED: return c->out->c * emlml_cnn_size(c->in);
         default: return 0;
     }
 }
@@ -453,67 +471,66 @@ static int multiplier_ok(int32_t m) {
     return m == 0 || m >= (1 << 30);
 }
 
+static int shift_ok(int32_t s, int32_t hi) {
+    return s >= -31 && s <= hi;
+}
+
+static emlml_status_t fail_qparam(const layer_ctx_t *c, uint32_t name, int32_t value) {
+    return fail(c, EMLML_E_CNN_QPARAM, name, (uint32_t)value);
+}
+
 // FULLY_CONNECTED rescales each channel by a binary64 scale: finite and >= 0 (-0.0
 // included), checked on the bits.
-static emlml_status_t check_fc_scales(const layer_ctx_t *c, const int32_t *q, emlml_error_t *err) {
+static emlml_status_t check_fc_scales(const layer_ctx_t *c, const int32_t *q) {
     uint32_t n = c->out->c;
     for (uint32_t o = 0; o < n; o++) {
         uint64_t bits = emlml_cnn_f64_bits(q + n + 2u * o);
         int finite = ((bits >> 52) & 0x7FFu) != 0x7FFu;
         int negative = (bits >> 63) != 0 && (bits & 0x7FFFFFFFFFFFFFFFu) != 0;
         if (!finite || negative) {
-            return emlml_fail(err, EMLML_E_CNN_FC_SCALE, c->where, o, 0);
+            return fail(c, EMLML_E_CNN_FC_SCALE, o, 0);
         }
     }
     return EMLML_OK;
 }
 
 // Per-channel requantization of conv and depthwise layers.
-static emlml_status_t check_channel_qparams(const layer_ctx_t *c, const int32_t *q, emlml_error_t *err) {
+static emlml_status_t check_channel_qparams(const layer_ctx_t *c, const int32_t *q) {
     uint32_t n = c->out->c;
     for (uint32_t o = 0; o < n; o++) {
         int32_t m = q[n + o], s = q[2u * n + o];
         if (!multiplier_ok(m)) {
-            return emlml_fail(err, EMLML_E_CNN_CHANNEL_MULTIPLIER, c->where, o, (uint32_t)m);
+            return fail3(c, EMLML_E_CNN_CHANNEL_QPARAM, EMLML_NAME_MULTIPLIER, o, (uint32_t)m);
         }
-        if (s < -31 || s > 30) {
-            return emlml_fail(err, EMLML_E_CNN_CHANNEL_SHIFT, c->where, o, (uint32_t)s);
+        if (!shift_ok(s, 30)) {
+            return fail3(c, EMLML_E_CNN_CHANNEL_QPARAM, EMLML_NAME_SHIFT, o, (uint32_t)s);
         }
-    }
-    return EMLML_OK;
-}
-
-static emlml_status_t check_named_multiplier(const layer_ctx_t *c, uint32_t name, int32_t m, emlml_error_t *err) {
-    return multiplier_ok(m) ? EMLML_OK : emlml_fail(err, EMLML_E_CNN_MULTIPLIER, c->where, name, (uint32_t)m);
-}
-
-static emlml_status_t check_named_shift(const layer_ctx_t *c, uint32_t name, int32_t s, int32_t hi, emlml_error_t *err) {
-    if (s < -31 || s > hi) {
-        return emlml_fail4(err, EMLML_E_CNN_SHIFT, c->where, name, (uint32_t)s, (uint32_t)hi);
     }
     return EMLML_OK;
 }
 
 // MEAN: the division by h * w is folded into the multiplier (TFLite's
 // QuantizedMeanOrSum), which may then be below 2^30.
-static emlml_status_t check_mean_qparams(const layer_ctx_t *c, const int32_t *q, emlml_error_t *err) {
+static emlml_status_t check_mean_qparams(const layer_ctx_t *c, const int32_t *q) {
     if (q[0] < 0) {
-        return emlml_fail(err, EMLML_E_CNN_MEAN_MULTIPLIER, c->where, (uint32_t)q[0], 0);
+        return fail_qparam(c, EMLML_NAME_MULTIPLIER, q[0]);
     }
-    return check_named_shift(c, EMLML_NAME_SHIFT, q[1], 30, err);
+    return shift_ok(q[1], 30) ? EMLML_OK : fail_qparam(c, EMLML_NAME_SHIFT, q[1]);
 }
 
-// ADD: left_shift, then (multiplier, shift <= 0) for input 1, input 2 and the output.
-static emlml_status_t check_add_qparams(const layer_ctx_t *c, const int32_t *q, emlml_error_t *err) {
-    emlml_status_t st;
+// ADD: left_shift (0..20), then (multiplier, shift <= 0) for input 1, input 2 and the
+// output.
+static emlml_status_t check_add_qparams(const layer_ctx_t *c, const int32_t *q) {
     if (q[0] < 0 || q[0] > 20) {
-        return emlml_fail(err, EMLML_E_CNN_ADD_LEFT_SHIFT, c->where, (uint32_t)q[0], 0);
+        return fail_qparam(c, EMLML_NAME_LEFT_SHIFT, q[0]);
     }
-    for (uint32_t i = 0; i < 3; i++) {
-        uint32_t name = EMLML_NAME_INPUT1_MULTIPLIER + 2u * i;
-        if ((st = check_named_multiplier(c, name, q[1 + 2 * i], err)) != EMLML_OK ||
-            (st = check_named_shift(c, name + 1u, q[2 + 2 * i], 0, err)) != EMLML_OK) {
-            return st;
+    for (uint32_t i = 1; i < 7; i += 2) {
+        uint32_t name = EMLML_NAME_INPUT1_MULTIPLIER + (i - 1u);
+        if (!multiplier_ok(q[i])) {
+            return fail_qparam(c, name, q[i]);
+        }
+        if (!shift_ok(q[i + 1], 0)) {
+            return fail_qparam(c, name + 1u, q[i + 1]);
         }
     }
     return EMLML_OK;
@@ -521,73 +538,78 @@ static emlml_status_t check_add_qparams(const layer_ctx_t *c, const int32_t *q, 
 
 // SOFTMAX: the scaled difference (x - max) * 2^input_left_shift fits in int32 for
 // every difference at or above diff_min.
-static emlml_status_t check_softmax_qparams(const layer_ctx_t *c, const int32_t *q, emlml_error_t *err) {
-    emlml_status_t st = check_named_multiplier(c, EMLML_NAME_INPUT_MULTIPLIER, q[0], err);
-    if (st != EMLML_OK) {
-        return st;
-    }
+static emlml_status_t check_softmax_qparams(const layer_ctx_t *c, const int32_t *q) {
     int32_t left_shift = q[1], diff_min = q[2];
-    if (left_shift < 0 || left_shift > 31) {
-        return emlml_fail(err, EMLML_E_CNN_SOFTMAX_SHIFT, c->where, (uint32_t)left_shift, 0);
+    if (!multiplier_ok(q[0])) {
+        return fail_qparam(c, EMLML_NAME_INPUT_MULTIPLIER, q[0]);
     }
-    if (diff_min > 0 || ((uint64_t)(-(int64_t)diff_min) << left_shift) >= ((uint64_t)1 << 31)) {
-        return emlml_fail(err, EMLML_E_CNN_DIFF_MIN, c->where, (uint32_t)diff_min, 0);
+    if (left_shift < 0 || left_shift > 31) {
+        return fail_qparam(c, EMLML_NAME_INPUT_LEFT_SHIFT, left_shift);
+    }
+    if (diff_min > 0 || 0u - (uint32_t)diff_min >= 1u << (31 - left_shift)) {  // -diff_min * 2^shift >= 2^31
+        return fail_qparam(c, EMLML_NAME_DIFF_MIN, diff_min);
     }
     return EMLML_OK;
 }
 
-static emlml_status_t check_qparam_values(const layer_ctx_t *c, const int32_t *q, emlml_error_t *err) {
+static emlml_status_t check_qparam_values(const layer_ctx_t *c, const int32_t *q) {
     switch (c->l->op) {
         case EMLML_CNN_CONV_2D:
         case EMLML_CNN_DEPTHWISE_CONV_2D:
-            return check_channel_qparams(c, q, err);
-        case EMLML_CNN_FULLY_CONNECTED: return check_fc_scales(c, q, err);
-        case EMLML_CNN_MEAN: return check_mean_qparams(c, q, err);
-        case EMLML_CNN_ADD: return check_add_qparams(c, q, err);
-        case EMLML_CNN_SOFTMAX: return check_softmax_qparams(c, q, err);
+            return check_channel_qparams(c, q);
+        case EMLML_CNN_FULLY_CONNECTED: return check_fc_scales(c, q);
+        case EMLML_CNN_MEAN: return check_mean_qparams(c, q);
+        case EMLML_CNN_ADD: return check_add_qparams(c, q);
+        case EMLML_CNN_SOFTMAX: return check_softmax_qparams(c, q);
         default: return EMLML_OK;
     }
 }
 
 // Weights and qparams lie inside their sections; the qparams are in range.
-static emlml_status_t check_constants(const layer_ctx_t *c, emlml_error_t *err) {
+static emlml_status_t check_constants(const layer_ctx_t *c) {
     const emlml_cnn_layer_t *l = c->l;
-    uint64_t n_weights = weight_count(c);
-    uint64_t weights_end = l->weights_offset + n_weights;
-    if (n_weights > 0 && weights_end > c->n_weights) {
-        return emlml_fail4(err, EMLML_E_CNN_WEIGHTS_BOUNDS, c->where, l->weights_offset, clamp_u32(weights_end), c->n_weights);
+    uint32_t n_weights = weight_count(c);
+    if (n_weights > 0 && (n_weights > c->n_weights || l->weights_offset > c->n_weights - n_weights)) {
+        uint64_t end = (uint64_t)l->weights_offset + n_weights;
+        return fail3(c, EMLML_E_CNN_WEIGHTS_BOUNDS, l->weights_offset, clamp_u32(end), c->n_weights);
     }
     uint32_t n_q = qparam_count(c);
-    uint64_t qparams_end = (uint64_t)l->qparams_offset + n_q;
     if (n_q == 0) {
         return EMLML_OK;
     }
-    if (qparams_end > c->n_qparams) {
-        return emlml_fail4(err, EMLML_E_CNN_QPARAMS_BOUNDS, c->where, l->qparams_offset, clamp_u32(qparams_end), c->n_qparams);
+    if (n_q > c->n_qparams || l->qparams_offset > c->n_qparams - n_q) {
+        uint64_t end = (uint64_t)l->qparams_offset + n_q;
+        return fail3(c, EMLML_E_CNN_QPARAMS_BOUNDS, l->qparams_offset, clamp_u32(end), c->n_qparams);
     }
-    return check_qparam_values(c, c->m->u.cnn.qparams + l->qparams_offset, err);
+    return check_qparam_values(c, c->m->u.cnn.qparams + l->qparams_offset);
 }
 
 static emlml_status_t check_layer(const emlml_model_t *m, const emlml_sections_t *s, uint32_t k, tensor_set_t *written, emlml_error_t *err) {
     const emlml_cnn_t *cnn = &m->u.cnn;
-    emlml_status_t st = check_fields(cnn, k, err);
-    if (st != EMLML_OK || (st = check_dataflow(cnn, k, written, err)) != EMLML_OK) {
-        return st;
-    }
     const emlml_cnn_layer_t *l = &cnn->layers[k];
+    if (l->op < 1 || l->op > EMLML_CNN_OP_MAX) {
+        return emlml_fail(err, EMLML_E_CNN_OP, k, l->op, 0);
+    }
     layer_ctx_t c;
     c.m = m;
+    c.err = err;
+    c.k = k;
     c.l = l;
-    c.in = &cnn->tensors[l->in0];
-    c.in1 = l->op == EMLML_CNN_ADD ? &cnn->tensors[l->in1] : NULL;
-    c.out = &cnn->tensors[l->out];
     c.where = EMLML_WHERE_LAYER(k, l->op);
     c.n_weights = s->by_id[EMLML_SEC_CNN_WEIGHTS].size;
     c.n_qparams = s->by_id[EMLML_SEC_CNN_QPARAMS].size / 4u;
-    if ((st = check_shapes(&c, err)) != EMLML_OK) {
+    emlml_status_t st = check_fields(&c);
+    if (st != EMLML_OK || (st = check_dataflow(&c, written)) != EMLML_OK) {
         return st;
     }
-    return check_constants(&c, err);
+    // the indices are checked: the tensors can be looked at
+    c.in = &cnn->tensors[l->in0];
+    c.in1 = l->op == EMLML_CNN_ADD ? &cnn->tensors[l->in1] : NULL;
+    c.out = &cnn->tensors[l->out];
+    if ((st = check_shapes(&c)) != EMLML_OK) {
+        return st;
+    }
+    return check_constants(&c);
 }
 
 /******************************************************************************/
@@ -606,9 +628,11 @@ static int bytes_overlap(const emlml_cnn_tensor_t *a, const emlml_cnn_tensor_t *
 //   read_later: the tensors read by layer k or after it, and the output
 // This also keeps a layer's output off its own inputs.
 static emlml_status_t check_lifetimes(const emlml_cnn_t *cnn, const tensor_set_t *written, emlml_error_t *err) {
-    tensor_set_t born = *written;
-    tensor_set_t read_later;
+    tensor_set_t born, read_later;
     set_clear(&read_later);
+    for (int i = 0; i < BITMAP_WORDS; i++) {  // a loop, not a struct copy: no memcpy call
+        born.bits[i] = written->bits[i];
+    }
     set_add(&born, cnn->input_tensor);
     set_add(&read_later, cnn->output_tensor);
     for (uint32_t k = cnn->n_layers; k-- > 0;) {

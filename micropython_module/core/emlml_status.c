@@ -73,17 +73,7 @@ static const char field_names[] =
 #undef EMLML_NAME_TEXT
     "?";
 
-static void put_hex(char *buf, size_t n, size_t *pos, uint32_t v) {
-    char digits[8];
-    size_t count = 0;
-    do {
-        digits[sizeof(digits) - 1 - count++] = "0123456789abcdef"[v & 0xFu];
-        v >>= 4;
-    } while (v != 0 || count < 2);
-    put_chars(buf, n, pos, digits + sizeof(digits) - count, count);
-}
-
-// One conversion (%u, %d, %x, %c, %L or %N) of the argument v.
+// One conversion (%u, %d, %c, %L or %N) of the argument v.
 static void put_arg(char *buf, size_t n, size_t *pos, char conversion, uint32_t v) {
     char ch = (char)(v & 0x7Fu);
     switch (conversion) {
@@ -104,9 +94,6 @@ static void put_arg(char *buf, size_t n, size_t *pos, char conversion, uint32_t 
             put_str(buf, n, pos, nth_string(op_names, (v >> 16) < OP_NAMES ? v >> 16 : 0));
             put_str(buf, n, pos, ")");
             break;
-        case 'x':
-            put_hex(buf, n, pos, v);
-            break;
         case 'N':
             put_str(buf, n, pos, nth_string(field_names, v < EMLML_NAME_COUNT ? v : EMLML_NAME_COUNT));
             break;
@@ -117,7 +104,7 @@ static void put_arg(char *buf, size_t n, size_t *pos, char conversion, uint32_t 
 }
 
 static int is_conversion(char c) {
-    return c == 'u' || c == 'd' || c == 'x' || c == 'c' || c == 'L' || c == 'N';
+    return c == 'u' || c == 'd' || c == 'c' || c == 'L' || c == 'N';
 }
 
 size_t emlml_format(char *buf, size_t n, const char *fmt, uint32_t a, uint32_t b, uint32_t c, uint32_t d) {

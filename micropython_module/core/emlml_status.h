@@ -59,53 +59,46 @@
     X(EMLML_E_KNN_NONFINITE, "sample %u feature %u is not finite") \
     X(EMLML_E_KNN_QUANT_NONFINITE, "feature %u: scale or offset is not finite") \
     /* int8 CNN: the model */ \
-    X(EMLML_E_CNN_HEADER, "a CNN blob has task 0 and input type 1 (int8); this one has task %u, input type %u") \
-    X(EMLML_E_CNN_COUNTS, "CNN with %u tensors and %u layers (2..512 tensors, 1..512 layers)") \
-    X(EMLML_E_CNN_IO_TENSORS, "CNN input tensor %u and output tensor %u: out of range (%u tensors) or the same") \
-    X(EMLML_E_CNN_SCALE, "CNN %N scale is not finite and positive") \
-    X(EMLML_E_CNN_FLAGS, "CNN flags 0x%x or reserved bytes of CNN_PARAMS are not zero") \
-    X(EMLML_E_CNN_ARENA_SIZE, "CNN tensor arena of %u bytes is too large") \
+    X(EMLML_E_CNN_HEADER, "a CNN needs task 0 and input type 1 (int8), not %u and %u") \
+    X(EMLML_E_CNN_COUNTS, "CNN: %u tensors, %u layers (2..512, 1..512)") \
+    X(EMLML_E_CNN_IO_TENSORS, "CNN: input tensor %u, output tensor %u: out of range or the same") \
+    X(EMLML_E_CNN_SCALE, "CNN: %N scale not finite and positive") \
+    X(EMLML_E_CNN_FLAGS, "CNN: flags %u or reserved bytes not zero") \
+    X(EMLML_E_CNN_ARENA_SIZE, "CNN: tensor arena of %u bytes too large") \
     X(EMLML_E_CNN_TENSOR_SHAPE, "tensor %u: shape %ux%ux%u has a zero dimension") \
-    X(EMLML_E_CNN_TENSOR_RESERVED, "tensor %u: reserved field is not zero") \
-    X(EMLML_E_CNN_TENSOR_ZP, "tensor %u: zero point %d out of range (-128..127)") \
-    X(EMLML_E_CNN_TENSOR_ARENA, "tensor %u: bytes [%u, %u) outside the %u-byte tensor arena") \
+    X(EMLML_E_CNN_TENSOR_RESERVED, "tensor %u: reserved field not zero") \
+    X(EMLML_E_CNN_TENSOR_ZP, "tensor %u: zero point %d out of range") \
+    X(EMLML_E_CNN_TENSOR_ARENA, "tensor %u: bytes [%u, %u) outside the %u-byte arena") \
     X(EMLML_E_CNN_N_INPUTS, "n_inputs %u, the input tensor holds %u") \
     X(EMLML_E_CNN_N_OUTPUTS, "n_outputs %u, the output tensor holds %u") \
-    X(EMLML_E_CNN_OUTPUT_UNWRITTEN, "the output tensor %u is written by no layer") \
+    X(EMLML_E_CNN_OUTPUT_UNWRITTEN, "no layer writes the output tensor %u") \
     /* int8 CNN: one layer (the first argument says which: EMLML_WHERE_LAYER, printed by %L) */ \
     X(EMLML_E_CNN_OP, "layer %u: unknown op %u") \
-    X(EMLML_E_CNN_TENSOR_INDEX, "%L: tensor index %u out of range (%u tensors)") \
-    X(EMLML_E_CNN_FIELD_ZERO, "%L: %N is %u, must be 0 for this op") \
+    X(EMLML_E_CNN_TENSOR_INDEX, "%L: tensor %u out of range") \
+    X(EMLML_E_CNN_FIELD_ZERO, "%L: %N is %u, must be 0") \
     X(EMLML_E_CNN_FIELD_MIN1, "%L: %N is %u, must be >= 1") \
-    X(EMLML_E_CNN_PADDING, "%L: padding is %u, must be 0 (VALID) or 1 (SAME)") \
-    X(EMLML_E_CNN_ACTIVATION, "%L: act_min is %d, above act_max %d") \
-    X(EMLML_E_CNN_NO_ACTIVATION, "%L: %N is %d, must be -128 and 127 for an op without a fused activation") \
-    X(EMLML_E_CNN_UNWRITTEN_READ, "%L: tensor %u is read before any layer writes it") \
-    X(EMLML_E_CNN_WRITES_INPUT, "%L: tensor %u is the model input") \
-    X(EMLML_E_CNN_WRITTEN_TWICE, "%L: tensor %u is already written by layer %u") \
+    X(EMLML_E_CNN_PADDING, "%L: padding is %u, must be 0 or 1") \
+    X(EMLML_E_CNN_ACTIVATION, "%L: act_min %d above act_max %d") \
+    X(EMLML_E_CNN_NO_ACTIVATION, "%L: %N is %d, must be -128/127 (no activation)") \
+    X(EMLML_E_CNN_UNWRITTEN_READ, "%L: reads tensor %u before it is written") \
+    X(EMLML_E_CNN_WRITES_INPUT, "%L: writes the input tensor %u") \
+    X(EMLML_E_CNN_WRITTEN_TWICE, "%L: tensor %u already written by layer %u") \
     X(EMLML_E_CNN_CHAIN, "%L: output shape %ux%ux%u does not chain") \
-    X(EMLML_E_CNN_VALID_WINDOW, "%L: VALID window %u larger than the input %c %u") \
-    X(EMLML_E_CNN_CONV_PRODUCTS, "%L: filter_h * filter_w * in_c = %u, above 65536") \
-    X(EMLML_E_CNN_FC_PRODUCTS, "%L: %u inputs, above 65536") \
-    X(EMLML_E_CNN_DW_CHANNELS, "%L: output channels %u not a multiple of the input channels %u") \
-    X(EMLML_E_CNN_ZP_DIFFERS, "%L: output zero point %d differs from the input's %d") \
+    X(EMLML_E_CNN_VALID_WINDOW, "%L: VALID window %u larger than input %c %u") \
+    X(EMLML_E_CNN_PRODUCTS, "%L: %u products per output, above 65536") \
+    X(EMLML_E_CNN_DW_CHANNELS, "%L: %u output channels, not a multiple of %u") \
+    X(EMLML_E_CNN_ZP_DIFFERS, "%L: output zero point %d, input %d") \
     X(EMLML_E_CNN_PAD_SIZE, "%L: output %c %u below input + padding %u") \
-    X(EMLML_E_CNN_ADD_SHAPES, "%L: input shapes differ (no broadcasting)") \
+    X(EMLML_E_CNN_ADD_SHAPES, "%L: input shapes differ") \
     X(EMLML_E_CNN_SOFTMAX_ZP, "%L: output zero point %d, must be -128") \
     X(EMLML_E_CNN_SOFTMAX_DEPTH, "%L: %u channels, at most 511") \
-    X(EMLML_E_CNN_RESHAPE_SIZE, "%L: output holds %u values, input holds %u") \
-    X(EMLML_E_CNN_WEIGHTS_BOUNDS, "%L: weights [%u, %u) outside CNN_WEIGHTS (%u bytes)") \
-    X(EMLML_E_CNN_QPARAMS_BOUNDS, "%L: qparams [%u, %u) outside CNN_QPARAMS (%u values)") \
-    X(EMLML_E_CNN_CHANNEL_MULTIPLIER, "%L: multiplier[%u] %d out of range (0 or 2^30 .. 2^31-1)") \
-    X(EMLML_E_CNN_CHANNEL_SHIFT, "%L: shift[%u] %d out of range (-31 .. 30)") \
-    X(EMLML_E_CNN_FC_SCALE, "%L: scale[%u] out of range (finite, >= 0)") \
-    X(EMLML_E_CNN_MULTIPLIER, "%L: %N %d out of range (0 or 2^30 .. 2^31-1)") \
-    X(EMLML_E_CNN_MEAN_MULTIPLIER, "%L: multiplier %d out of range (0 .. 2^31-1)") \
-    X(EMLML_E_CNN_SHIFT, "%L: %N %d out of range (-31 .. %d)") \
-    X(EMLML_E_CNN_ADD_LEFT_SHIFT, "%L: left_shift %d out of range (0 .. 20)") \
-    X(EMLML_E_CNN_SOFTMAX_SHIFT, "%L: input_left_shift %d out of range (0 .. 31)") \
-    X(EMLML_E_CNN_DIFF_MIN, "%L: diff_min %d out of range (<= 0, and -diff_min * 2^input_left_shift < 2^31)") \
-    X(EMLML_E_CNN_OVERLAP, "%L: tensors %u and %u are live at the same time and share arena bytes") \
+    X(EMLML_E_CNN_RESHAPE_SIZE, "%L: %u values out, %u in") \
+    X(EMLML_E_CNN_WEIGHTS_BOUNDS, "%L: weights [%u, %u) outside CNN_WEIGHTS (%u)") \
+    X(EMLML_E_CNN_QPARAMS_BOUNDS, "%L: qparams [%u, %u) outside CNN_QPARAMS (%u)") \
+    X(EMLML_E_CNN_CHANNEL_QPARAM, "%L: %N[%u] %d out of range") \
+    X(EMLML_E_CNN_FC_SCALE, "%L: scale[%u] not finite and >= 0") \
+    X(EMLML_E_CNN_QPARAM, "%L: %N %d out of range") \
+    X(EMLML_E_CNN_OVERLAP, "%L: live tensors %u and %u share arena bytes") \
     /* predict */ \
     X(EMLML_E_INPUT_NONFINITE, "input %u is NaN or infinite")
 
@@ -127,8 +120,7 @@ typedef struct {
 size_t emlml_error_format(const emlml_error_t *err, char *buf, size_t n);
 
 // printf-like formatting into buf of %u (uint32 args a, b, c, d in order), %d (the
-// next arg's bits as an int32), %x (hex, at least two digits), %c (a char from the next
-// arg), %L ("layer N (OP)" from an arg made by EMLML_WHERE_LAYER), %N (the name of a
+// next arg's bits as an int32), %c (a char from the next arg), %L ("layer N (OP)" from an arg made by EMLML_WHERE_LAYER), %N (the name of a
 // field: an EMLML_NAME_* code) and %%. Returns the length written without the NUL.
 // Names are looked up here, from numbers: a native .mpy can hold no table of string
 // pointers (relocated data), so none is passed around.
@@ -148,7 +140,8 @@ size_t emlml_format(char *buf, size_t n, const char *fmt, uint32_t a, uint32_t b
     X(INPUT1_MULTIPLIER, "input1_multiplier") X(INPUT1_SHIFT, "input1_shift") \
     X(INPUT2_MULTIPLIER, "input2_multiplier") X(INPUT2_SHIFT, "input2_shift") \
     X(OUTPUT_MULTIPLIER, "output_multiplier") X(OUTPUT_SHIFT, "output_shift") \
-    X(INPUT_MULTIPLIER, "input_multiplier") X(SHIFT, "shift")
+    X(INPUT_MULTIPLIER, "input_multiplier") X(SHIFT, "shift") X(MULTIPLIER, "multiplier") \
+    X(LEFT_SHIFT, "left_shift") X(INPUT_LEFT_SHIFT, "input_left_shift") X(DIFF_MIN, "diff_min")
 
 enum {
 #define EMLML_NAME_ENUM(name, text) EMLML_NAME_##name,
