@@ -20,6 +20,8 @@ _QUERY_CHUNK = 256  # kNN queries per distance block (bounds memory)
 def predict(blob: bytes | bytearray | memoryview | Blob, X: npt.ArrayLike) -> np.ndarray:
     """Class indices (int64) for a classifier, float32 values for a regressor."""
     model = _as_blob(blob)
+    if model.kind == Kind.CNN:
+        return np.array([_cnn_one(model, row)[0] for row in _cnn_rows(model, X)], dtype=np.int64)
     x = check_inputs(model, X)
     if model.kind == Kind.TREES:
         if model.is_classifier:  # the first class with the most votes (exact integers)
@@ -37,6 +39,8 @@ def predict_proba(blob: bytes | bytearray | memoryview | Blob, X: npt.ArrayLike
     if not model.is_classifier:
         raise ValueError("predict_proba needs a classifier blob; this one is a regressor "
                          "(use predict)")
+    if model.kind == Kind.CNN:  # the dequantized outputs
+        return np.stack([_cnn_one(model, row)[1] for row in _cnn_rows(model, X)])
     x = check_inputs(model, X)
     if model.kind == Kind.TREES:
         return _tree_proba(model, x)
@@ -45,6 +49,20 @@ def predict_proba(blob: bytes | bytearray | memoryview | Blob, X: npt.ArrayLike
     for c in range(model.n_outputs):  # the sum in class order
         total += scores[:, c]
     return scores / total[:, None]
+
+
+def _cnn_rows(model: Blob, X: npt.ArrayLike) -> np.ndarray:
+    """Rows of n_inputs values: float (quantized by the model) or int8 (used as is)."""
+    x = np.asarray(X)
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        raise ValueError("input values must be finite (no NaN or infinity)")
+    return x.reshape(-1, model.n_inputs)
+
+
+def _cnn_one(model: Blob, row: np.ndarray) -> tuple[int, np.ndarray]:
+    from . import reference_cnn  # the CNN runtime (FORMAT.md, kind 3)
+
+    return reference_cnn.predict(model, row)
 
 
 def _as_blob(blob: bytes | bytearray | memoryview | Blob) -> Blob:
