@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from emlml_tools import reference_cnn
+from emlml_tools import reference_cnn, tflite_build
 from emlml_tools.blob import CnnOp, SectionId, cnn_blob, fix_crc, read_blob, write_blob
 from emlml_tools.convert_tflite import convert_tflite
 from emlml_tools.tflite_build import ModelBuilder, Oracle, random_network
@@ -157,6 +157,29 @@ def test_nonfinite_float_input_refused(tmp_path):
     assert result.returncode == 0 and result.stderr == "" and lines[0].startswith("ok ")
     assert lines[1] == f"error input {n - 1} is NaN or infinite"
     assert lines[2] == "error input 0 is NaN or infinite"
+
+
+def test_edge_networks_match_tflite(tmp_path):
+    """The corners found while checking FORMAT.md against the interpreter
+    (tflite_build.edge_networks: FULLY_CONNECTED's double rescale, its ties and overflow,
+    the zero point add wrapping in conv and depthwise, QUANTIZE at half-way points and far
+    out of range), through both sanitized drivers: every element equal to TFLite's."""
+    edges = tflite_build.edge_networks()
+    assert edges
+    for name, tfl, inputs in edges:
+        blob = convert_tflite(tfl)
+        model = read_blob(blob)
+        oracle = Oracle(tfl)
+        want = np.array([oracle(x).reshape(-1) for x in inputs])
+        x = np.stack([np.asarray(v).reshape(-1) for v in inputs])
+        float_input = x.dtype.kind == "f"
+        for driver in DRIVERS:
+            _, floats, ints = parse_lines(
+                run_driver(driver, blob, np.ascontiguousarray(x).tobytes(), tmp_path, float_input),
+                model.n_outputs)
+            got = floats if want.dtype.kind == "f" else ints
+            assert np.array_equal(got.view(np.uint32) if want.dtype.kind == "f" else got,
+                                  want.view(np.uint32) if want.dtype.kind == "f" else want), (name, driver)
 
 
 # ---------------------------------------------------------------------------- networks
@@ -640,6 +663,35 @@ def test_softmax_depth_limit(tmp_path):
         blob = _softmax_blob(c)
         result = run_driver(DRIVERS[0], blob, None, tmp_path)
         assert "layer 0 (SOFTMAX): 512 channels, at most 511" in result.stdout, result.stdout
+
+
+def test_mean_cells_limit(tmp_path):
+    """MEAN over more than 2^23 cells (its int32 sum of raw values could overflow) is
+    refused: a small PAD -> MEAN network whose padded tensor is made huge."""
+    b = ModelBuilder()
+    x = b.tensor((1, 2, 2, 1), scale=0.1, zero_point=0)
+    pads = b.tensor((4, 2), "int32", data=[0, 0, 1, 1, 1, 1, 0, 0])
+    p = b.tensor((1, 4, 4, 1), scale=0.1, zero_point=0)
+    axes = b.tensor((2,), "int32", data=[1, 2])
+    y = b.tensor((1, 1, 1, 1), scale=0.1, zero_point=0)
+    b.op("PAD", [x, pads], [p])
+    b.op("MEAN", [p, axes], [y], "ReducerOptions", keep_dims=True)
+    cnn = read_blob(convert_tflite(b.build([x], [y]))).cnn
+    tensors = cnn.tensors.copy()
+    big = int(cnn.layers[0]["out"])
+    tensors[big]["h"], tensors[big]["w"] = 4096, 2049
+    tensors[big]["offset"] = 64
+    for t in range(len(tensors)):
+        if t != big:
+            tensors[t]["offset"] = 8 * t
+    blob = cnn_blob(input_tensor=cnn.input_tensor, output_tensor=cnn.output_tensor,
+                    input_scale=cnn.input_scale, output_scale=cnn.output_scale,
+                    tensor_arena_bytes=64 + 4096 * 2049, flags=cnn.flags, tensors=tensors,
+                    layers=cnn.layers, weights=b"", qparams=cnn.qparams)
+    result = run_driver(DRIVERS[0], blob, None, tmp_path)
+    assert "layer 1 (MEAN): mean over 8392704 cells, above 8388608" in result.stdout, result.stdout
+    with pytest.raises(ValueError):
+        read_blob(blob)
 
 
 def _softmax_blob(c: int) -> bytes:

@@ -13,6 +13,7 @@ enum {
     MAX_LAYERS = 512,
     MAX_PRODUCTS = 65536,   // products summed per output: keeps the int32 sum exact
     MAX_SOFTMAX_DEPTH = 511,
+    MAX_MEAN_CELLS = 1 << 23,
     FLAGS_KNOWN = 0x03,
     BITMAP_WORDS = MAX_TENSORS / 32,
 };
@@ -415,6 +416,9 @@ static emlml_status_t check_shapes(const layer_ctx_t *c) {
             }
             return out->h != 1 || out->w != 1 ? fail_chain(c) : EMLML_OK;
         case EMLML_CNN_MEAN:
+            if ((uint32_t)in->h * in->w > MAX_MEAN_CELLS) {  // keeps the int32 sum of raw values exact
+                return fail(c, EMLML_E_CNN_MEAN_CELLS, (uint32_t)in->h * in->w, 0);
+            }
             return out->h != 1 || out->w != 1 || out->c != in->c ? fail_chain(c) : EMLML_OK;
         case EMLML_CNN_PAD:
             return check_pad_shape(c);

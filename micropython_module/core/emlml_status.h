@@ -88,6 +88,7 @@
     X(EMLML_E_CNN_PRODUCTS, "%L: %u products per output, above 65536") \
     X(EMLML_E_CNN_DW_CHANNELS, "%L: %u output channels, not a multiple of %u") \
     X(EMLML_E_CNN_ZP_DIFFERS, "%L: output zero point %d, input %d") \
+    X(EMLML_E_CNN_MEAN_CELLS, "%L: mean over %u cells, above 8388608") \
     X(EMLML_E_CNN_PAD_SIZE, "%L: output %c %u below input + padding %u") \
     X(EMLML_E_CNN_ADD_SHAPES, "%L: input shapes differ") \
     X(EMLML_E_CNN_SOFTMAX_ZP, "%L: output zero point %d, must be -128") \
