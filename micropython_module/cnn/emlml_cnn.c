@@ -93,6 +93,13 @@ static uint32_t tap_at(const taps_t *t, uint32_t tap, uint32_t dilation) {
 /******************************************************************************/
 // Kernels
 
+// n values unchanged (RESHAPE, PAD, the input copy; never overlapping, no memcpy call).
+static void copy_values(int8_t *y, const int8_t *x, uint32_t n) {
+    for (uint32_t i = 0; i < n; i++) {
+        y[i] = x[i];
+    }
+}
+
 static int32_t dot_minus_zp(const int8_t *x, const int8_t *w, uint32_t n, int32_t zp) {
     int32_t acc = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -219,22 +226,19 @@ static void mean(const layer_run_t *r) {
     }
 }
 
-// PAD: the input at (pad_before_h, pad_before_w, pad_before_c), out.zp elsewhere.
+// PAD: out.zp everywhere, then each input row of c values at (pad_before_h,
+// pad_before_w, pad_before_c).
 static void pad(const layer_run_t *r) {
     const emlml_cnn_layer_t *l = r->l;
-    const uint32_t in_h = r->in->h, in_w = r->in->w, in_c = r->in->c;
-    const int8_t fill = (int8_t)r->out->zero_point;
-    const int8_t *x = r->x;
-    int8_t *y = r->y;
-    for (uint32_t out_y = 0; out_y < r->out->h; out_y++) {
-        int row_inside = out_y >= l->pad_before_h && out_y - l->pad_before_h < in_h;
-        for (uint32_t out_x = 0; out_x < r->out->w; out_x++) {
-            int inside = row_inside && out_x >= l->pad_before_w && out_x - l->pad_before_w < in_w;
-            for (uint32_t ch = 0; ch < r->out->c; ch++) {
-                // the input is read in order: x advances over each cell it fills
-                *y++ = inside && ch >= l->pad_before_c && ch - l->pad_before_c < in_c ? *x++ : fill;
-            }
-        }
+    const uint32_t in_c = r->in->c, out_w = r->out->w, out_c = r->out->c;
+    const uint32_t cells = (uint32_t)r->in->h * r->in->w;
+    for (uint32_t i = 0, n = emlml_cnn_size(r->out); i < n; i++) {
+        r->y[i] = (int8_t)r->out->zero_point;
+    }
+    for (uint32_t cell = 0; cell < cells; cell++) {
+        uint32_t in_y = cell / r->in->w, in_x = cell % r->in->w;
+        int8_t *y = r->y + ((in_y + l->pad_before_h) * out_w + in_x + l->pad_before_w) * out_c + l->pad_before_c;
+        copy_values(y, r->x + cell * in_c, in_c);
     }
 }
 
@@ -294,13 +298,6 @@ static void softmax(const layer_run_t *r) {
             }
             y[i] = (int8_t)v;
         }
-    }
-}
-
-// RESHAPE: the values unchanged (input and output never share a byte).
-static void copy_values(int8_t *y, const int8_t *x, uint32_t n) {
-    for (uint32_t i = 0; i < n; i++) {
-        y[i] = x[i];
     }
 }
 

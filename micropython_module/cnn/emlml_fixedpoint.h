@@ -182,8 +182,8 @@ static inline int emlml_bit_length64(uint64_t x) {
 // (or -0.0), checked at load.
 //
 // Done in integers, bit for bit: soft-float doubles would add kilobytes to a
-// microcontroller build. The exact product a * m (a = |acc| < 2^32, m the 53-bit
-// significand) has at most 85 bits, kept in two 64-bit words.
+// microcontroller build. The exact product a * m (a = |acc| <= 2^31, m the 53-bit
+// significand) has at most 85 bits: high * 2^32 + low, with high < 2^53.
 static inline int32_t emlml_rescale_f64(int32_t acc, uint64_t scale_bits) {
     uint32_t exponent_field = (uint32_t)(scale_bits >> 52) & 0x7FFu;
     uint64_t m = scale_bits & 0xFFFFFFFFFFFFFu;
@@ -197,25 +197,23 @@ static inline int32_t emlml_rescale_f64(int32_t acc, uint64_t scale_bits) {
         return 0;
     }
     int32_t e = (int32_t)exponent_field - 1075;  // scale = m * 2^e
-    // the exact product a * m = high:low
-    uint64_t low_part = (uint64_t)a * (uint32_t)m;
-    uint64_t high_part = (uint64_t)a * (uint32_t)(m >> 32);
-    uint64_t low = low_part + (high_part << 32);
-    uint64_t high = (high_part >> 32) + (low < low_part ? 1u : 0u);
+    uint64_t low_product = (uint64_t)a * (uint32_t)m;
+    uint64_t high = (uint64_t)a * (uint32_t)(m >> 32) + (low_product >> 32);
+    uint32_t low = (uint32_t)low_product;
     // round to 53 significant bits, to nearest, ties to even (the binary64 multiply)
-    int bits = high != 0 ? 64 + emlml_bit_length64(high) : emlml_bit_length64(low);
-    uint64_t p = low;
+    int bits = high != 0 ? 32 + emlml_bit_length64(high) : 32 - emlml_clz32(low);
+    uint64_t p = high != 0 ? (high << 32) | low : low;  // exact when bits <= 53
     if (bits > 53) {
-        int k = bits - 53;  // 1..32
-        uint64_t rest = low & (((uint64_t)1 << k) - 1u);
-        uint64_t half = (uint64_t)1 << (k - 1);
-        p = (low >> k) | (high << (64 - k));
+        int k = bits - 53;  // 1..32: the bits dropped are all in `low`
+        uint32_t rest = k == 32 ? low : low & ((1u << k) - 1u);
+        uint32_t half = 1u << (k - 1);
+        p = (high << (32 - k)) | (uint32_t)((uint64_t)low >> k);
         if (rest > half || (rest == half && (p & 1u) != 0)) {
             p++;
         }
         e += k;
     }
-    // |acc * scale| = p * 2^e, p < 2^54: round to an integer, ties away from zero
+    // |acc * scale| = p * 2^e, p <= 2^53: round to an integer, ties away from zero
     uint64_t r;
     if (e >= 32 || (e >= 0 && (p >> (32 - e)) != 0)) {
         return INT32_MIN;  // 2^32 or more
