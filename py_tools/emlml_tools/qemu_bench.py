@@ -15,6 +15,9 @@ checks, the C core, the result object). Per model and build:
   paths all have the same length has no slope
 - kNN: instructions per stored sample (instr/pred / n_samples)
 
+CNNs: the shipped digits and motion models, and one-layer networks (bench_layers.py)
+whose instructions per multiply-accumulate are the cost of that layer alone.
+
 Builds: the armv6m (Cortex-M0+, Thumb-1) and armv7m (Cortex-M3) emlml.mpy on the
 Cortex-M3 board, emlml compiled into the Cortex-M3 firmware, and the armv7emsp
 (Cortex-M4F, hard float) emlml.mpy on the Cortex-M4F board. Writes build/qemu_bench.json.
@@ -26,12 +29,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import struct
 import sys
 
 import numpy as np
 
 from . import qemu_board as q
+from .bench_layers import layer_models
 from .blob import LEAF, Kind, read_blob
+from .convert_tflite import convert_tflite
 from .devicedata import write_device_data
 from .reference import _input_keys
 
@@ -40,6 +47,7 @@ INSTR_PER_TICK = 1_000_000_000 // 25_000_000  # -icount shift=0: 1 ns per instru
 MODELS = ["digits_forest", "digits_forest_int8", "digits_tree_uint8", "wine_extratrees",
           "diabetes_tree", "diabetes_extratrees_int16", "breast_cancer_knn",
           "breast_cancer_knn_int16_distance", "diabetes_knn_manhattan"]
+CNN_MODELS = ["digits_cnn", "motion_cnn"]  # from data/cnn (the shipped .tflite examples)
 # (column, flavour, emlml.mpy arch or None for the built-in module)
 BUILDS = [("M3 armv6m", "an385", "armv6m"), ("M3 armv7m", "an385", "armv7m"),
           ("M3 built-in", "an385-emlml", None), ("M4F armv7emsp", "an386", "armv7emsp")]
@@ -66,16 +74,45 @@ def nodes_visited(blob: bytes, x: np.ndarray) -> np.ndarray:
         idx[rows, cols] = np.where(go_left, i + 1, i + right[i])
 
 
+def cnn_macs(blob: bytes) -> int:
+    """Multiply-accumulates of one inference: every tap of conv, depthwise and fully
+    connected layers, padding taps included (FORMAT.md, kind 3)."""
+    secs = {struct.unpack_from("<I", blob, 48 + 12 * j)[0]: struct.unpack_from("<II", blob, 52 + 12 * j)
+            for j in range(struct.unpack_from("<H", blob, 16)[0])}
+    n_tensors, n_layers = struct.unpack_from("<HH", blob, secs[48][0])
+    shapes = [struct.unpack_from("<HHH", blob, secs[49][0] + 16 * t) for t in range(n_tensors)]
+    macs = 0
+    for i in range(n_layers):
+        rec = secs[50][0] + 32 * i
+        op = blob[rec]
+        in0, _, out = struct.unpack_from("<HHH", blob, rec + 4)
+        fh, fw = blob[rec + 14], blob[rec + 15]
+        (ih, iw, ic), (oh, ow, oc) = shapes[in0], shapes[out]
+        if op == 1:
+            macs += oh * ow * oc * fh * fw * ic
+        elif op == 2:
+            macs += oh * ow * oc * fh * fw
+        elif op == 3:
+            macs += oc * ih * iw * ic
+    return macs
+
+
 def prepare(work: str, n_max: int) -> list[dict]:
     """The bench folder: blobs, the first n_max inputs of each model, bench.txt."""
     data = os.path.join(work, "data")
-    write_device_data(data)
+    write_device_data(data, cnn_random=0)
     index = {line.split()[0]: line.split() for line in open(os.path.join(data, "index.txt"))
              if line.strip()}
+    for line in open(os.path.join(data, "cnn", "index.txt")):
+        name, n_in, _, n, typecode = line.split()[:5]
+        if name in CNN_MODELS:
+            index[name] = [name, "classifier", typecode, n_in, "", n]
+            for ext in (".bin", ".x"):
+                shutil.copy(os.path.join(data, "cnn", name + ext), os.path.join(data, name + ext))
     files = os.path.join(work, "board")
     os.makedirs(files, exist_ok=True)
     specs, lines = [], []
-    for name in MODELS:
+    for name in MODELS + CNN_MODELS:
         _, task, typecode, n_in, _, n = index[name]
         n_in, n = int(n_in), min(int(n), n_max)
         blob = open(os.path.join(data, name + ".bin"), "rb").read()
@@ -87,14 +124,25 @@ def prepare(work: str, n_max: int) -> list[dict]:
             f.write(x.tobytes())
         model = read_blob(blob)
         spec = {"name": name, "task": task, "input": typecode, "n_inputs": n_in, "n": n,
-                "kind": "trees" if model.kind == Kind.TREES else "knn"}
-        if spec["kind"] == "trees":
+                "kind": {Kind.TREES: "trees", Kind.KNN: "knn"}.get(model.kind, "cnn")}
+        if spec["kind"] == "cnn":
+            spec["macs"] = cnn_macs(blob)
+        elif spec["kind"] == "trees":
             spec["n_trees"] = model.trees.n_trees
             spec["nodes_visited"] = nodes_visited(blob, x).tolist()
         else:
             spec["n_samples"] = model.knn.n_samples
         specs.append(spec)
         lines.append(f"{name} {typecode} {n_in} {n}")
+    for name, model in layer_models().items():  # one weighted layer each: per-MAC cost
+        blob = convert_tflite(model, name=name)
+        x = np.random.default_rng(3).integers(-128, 128, (n_max, read_blob(blob).n_inputs), dtype=np.int8)
+        for ext, data in ((".bin", blob), (".x", x.tobytes())):
+            with open(os.path.join(files, name + ext), "wb") as f:
+                f.write(data)
+        specs.append({"name": name, "task": "classifier", "input": "b", "n_inputs": x.shape[1],
+                      "n": n_max, "kind": "cnn", "macs": cnn_macs(blob)})
+        lines.append(f"{name} b {x.shape[1]} {n_max}")
     with open(os.path.join(files, "bench.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     return specs
@@ -134,6 +182,8 @@ def summarise(spec: dict, pred: list[int], base: list[int]) -> dict:
             row["fixed_instr"] = round(float(fixed), 1)
             row["r"] = round(float(np.corrcoef(nodes, net)[0, 1]), 3)
         row["instr_per_node_avg"] = round(float(net.sum() / nodes.sum()), 2)
+    elif spec["kind"] == "cnn":
+        row["instr_per_mac"] = round(float(net.mean()) / spec["macs"], 2)  # a MAC is ~1 unit
     else:
         row["instr_per_sample"] = round(float(net.mean()) / spec["n_samples"], 2)
     return row
@@ -147,7 +197,7 @@ def unit_cell(row: dict, key: str) -> str:
         return "-"
     if key == "instr_per_node" and row["r"] < MIN_R:
         return f"- (r {row['r']:.2f})"
-    return f"{row[key]:.1f}"
+    return f"{row[key]:.2f}" if key == "instr_per_mac" else f"{row[key]:.1f}"
 
 
 def table(specs: list[dict], results: dict) -> str:
@@ -159,6 +209,9 @@ def table(specs: list[dict], results: dict) -> str:
         if s["kind"] == "trees":
             unit = f"{np.mean(s['nodes_visited']):.1f} nodes"
             key = "instr_per_node"
+        elif s["kind"] == "cnn":
+            unit = f"{s['macs']} MACs"
+            key = "instr_per_mac"
         else:
             unit = f"{s['n_samples']} samples"
             key = "instr_per_sample"
@@ -193,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     print("instr/pred: mean instructions per predict() (QEMU -icount shift=0); per unit: "
           "instructions per tree node visited (slope over the samples, shown when r >= "
-          f"{MIN_R}) or per stored kNN sample")
+          f"{MIN_R}), per stored kNN sample, or per CNN multiply-accumulate (the whole "
+          "inference divided by its conv, depthwise and dense MACs)")
     with open(args.out, "w") as f:
         json.dump({"instructions_per_tick": INSTR_PER_TICK, "models": specs,
                    "builds": {c: {"flavour": fl, "arch": a or "built-in"} for c, fl, a in BUILDS
