@@ -1,12 +1,14 @@
 """Writes the fuzzer's seed corpus: one small, valid blob of every kind and option
 (trees: classifier/regressor, forest, float and integer inputs; kNN: float32/int8/int16
-samples, both metrics and weightings, regressor). Run from the repository root:
+samples, both metrics and weightings, regressor; CNN: small random networks that
+together use every operator). Run from the repository root:
     python tests_host/fuzz/make_seeds.py tests_host/fuzz/corpus
 """
 
 from __future__ import annotations
 
 import os
+import struct
 import sys
 
 import numpy as np
@@ -39,9 +41,43 @@ def seeds() -> dict[str, bytes]:
     }
 
 
+CNN_SEED_MAX = 4096  # the fuzz session's -max_len
+
+
+def cnn_ops(blob: bytes) -> set[int]:
+    """The op codes of a CNN blob's layers (FORMAT.md, CNN_LAYERS)."""
+    table = {struct.unpack_from("<I", blob, 48 + 12 * j)[0]: struct.unpack_from("<I", blob, 52 + 12 * j)[0]
+             for j in range(struct.unpack_from("<H", blob, 16)[0])}
+    n_layers = struct.unpack_from("<H", blob, table[48] + 2)[0]
+    return {blob[table[50] + 32 * i] for i in range(n_layers)}
+
+
+def cnn_seeds(count: int = 8, n_ops: int = 10) -> dict[str, bytes]:
+    """Random networks (tflite_build.random_network, fixed seed) small enough for the
+    fuzzer, converted by emlml's converter: at least `count`, and together every one of
+    the n_ops operators."""
+    from emlml_tools.convert_tflite import convert_tflite
+    from emlml_tools.tflite_build import random_network
+
+    rng = np.random.default_rng(11)
+    out: dict[str, bytes] = {}
+    seen: set[int] = set()
+    for _ in range(200):
+        if len(out) >= count and len(seen) == n_ops:
+            break
+        blob = convert_tflite(random_network(rng)[0])
+        ops = cnn_ops(blob)
+        if len(blob) <= CNN_SEED_MAX and (len(out) < count or ops - seen):
+            out["cnn_%d" % len(out)] = blob
+            seen |= ops
+    if len(seen) != n_ops:
+        raise RuntimeError("the random networks missed operators %s" % sorted(set(range(1, n_ops + 1)) - seen))
+    return out
+
+
 def main(out: str) -> None:
     os.makedirs(out, exist_ok=True)
-    for name, blob in seeds().items():
+    for name, blob in {**seeds(), **cnn_seeds()}.items():
         with open(os.path.join(out, name + ".bin"), "wb") as f:
             f.write(blob)
         print(f"{name}: {len(blob)} bytes")
