@@ -377,6 +377,27 @@ def test_cli_verify_against_the_interpreter(tmp_path: Path,
                  str(tmp_path / "x.npy")]) == 1
 
 
+def test_cli_verify_int8_model_with_float_or_int8_data(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """An int8-input model verifies on int8 codes as given, and on float data quantized
+    with its input scale (what the board does with an array('f'))."""
+    rng = np.random.default_rng(23)
+    data, desc = random_network(rng, float_input=False, float_output=False)
+    model = tmp_path / "model.tflite"
+    model.write_bytes(data)
+    blob = tmp_path / "m.bin"
+    assert main(["convert", str(model), "-o", str(blob)]) == 0
+    n_in = int(np.prod(desc["input_shape"]))
+    np.save(tmp_path / "q.npy", rng.integers(-128, 128, (7, n_in)).astype(np.int8))
+    np.save(tmp_path / "f.npy", rng.standard_normal((9, n_in)).astype(F32))
+    capsys.readouterr()
+    assert main(["verify", str(blob), str(model), str(tmp_path / "q.npy")]) == 0
+    assert "7/7 samples identical" in capsys.readouterr().out
+    assert main(["verify", str(blob), str(model), str(tmp_path / "f.npy")]) == 0
+    out = capsys.readouterr().out
+    assert "quantized with the model's input scale" in out and "9/9 samples identical" in out
+
+
 def test_damaged_files_raise_value_errors_only() -> None:
     """Random byte changes in a valid .tflite: a blob that passes read_blob, or a
     ValueError (UnsupportedModel), never another exception."""
