@@ -8,6 +8,10 @@
 #include "emlml_cnn_internal.h"
 #include "emlml_fixedpoint.h"
 
+// One function per op. The windowed and weighted ones are kept out of line
+// (EMLML_NOINLINE): merged into one function by the inliner they would share registers
+// and spill in their inner loops.
+
 // The layer being run: its tensors' data and shapes, its weights and qparams.
 typedef struct {
     const emlml_cnn_layer_t *l;
@@ -100,16 +104,38 @@ static void copy_values(int8_t *y, const int8_t *x, uint32_t n) {
     }
 }
 
-static int32_t dot_minus_zp(const int8_t *x, const int8_t *w, uint32_t n, int32_t zp) {
+// The hot loop of conv and fully connected: sum of (x - zp) * w over n values. Out of
+// line on purpose: inlined into the kernels it loses its registers to theirs (a
+// Cortex-M then spills x, w and zp to the stack on every multiply-accumulate).
+// n >= 1 (a tensor has at least one channel), n <= 65536. One index runs from -n up
+// to 0 over both arrays, so the loop is two loads, a subtract, a multiply-add and the
+// count (six instructions on a Cortex-M3, seven on an M0).
+static EMLML_NOINLINE int32_t dot_minus_zp(const int8_t *x, const int8_t *w, uint32_t n, int32_t zp) {
+    const int8_t *x_end = x + n, *w_end = w + n;
     int32_t acc = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        acc += ((int32_t)x[i] - zp) * w[i];
-    }
+    int32_t i = -(int32_t)n;
+    do {
+        acc += (x_end[i] - zp) * w_end[i];
+    } while (++i != 0);
     return acc;
 }
 
-// CONV_2D: weights OHWI.
-static void conv_2d(const layer_run_t *r) {
+// Sum of (x - zp) * w over n >= 1 values read `x_step` and `w_step` apart:
+// depthwise's taps along a row.
+static EMLML_NOINLINE int32_t dot_strided(const int8_t *x, uint32_t x_step, const int8_t *w, uint32_t w_step, uint32_t n, int32_t zp) {
+    int32_t acc = 0;
+    do {
+        acc += (*x - zp) * *w;
+        x += x_step;
+        w += w_step;
+    } while (--n != 0);
+    return acc;
+}
+
+// CONV_2D: weights OHWI. Without dilation along w, the in-image taps of one filter row
+// and their weights are both contiguous (at least one tap: see taps_inside), so a row
+// is a single dot product.
+static EMLML_NOINLINE void conv_2d(const layer_run_t *r) {
     const uint32_t in_w = r->in->w, in_c = r->in->c, out_c = r->out->c;
     const uint32_t fh = r->l->filter_h, fw = r->l->filter_w;
     const int32_t in_zp = r->in->zero_point;
@@ -119,15 +145,18 @@ static void conv_2d(const layer_run_t *r) {
         const taps_t rows = rows_of(r, &win, out_y);
         for (uint32_t out_x = 0; out_x < r->out->w; out_x++) {
             const taps_t cols = cols_of(r, &win, out_x);
+            const uint32_t row_values = (cols.end - cols.first) * in_c;
             for (uint32_t o = 0; o < out_c; o++) {
                 int32_t acc = 0;
                 for (uint32_t ky = rows.first; ky < rows.end; ky++) {
-                    uint32_t in_y = tap_at(&rows, ky, win.dilation_h);
+                    const int8_t *x_row = r->x + tap_at(&rows, ky, win.dilation_h) * in_w * in_c;
+                    const int8_t *w_row = r->w + (o * fh + ky) * fw * in_c;
+                    if (win.dilation_w == 1) {
+                        acc += dot_minus_zp(x_row + tap_at(&cols, cols.first, 1) * in_c, w_row + cols.first * in_c, row_values, in_zp);
+                        continue;
+                    }
                     for (uint32_t kx = cols.first; kx < cols.end; kx++) {
-                        uint32_t in_x = tap_at(&cols, kx, win.dilation_w);
-                        const int8_t *x = r->x + (in_y * in_w + in_x) * in_c;
-                        const int8_t *w = r->w + ((o * fh + ky) * fw + kx) * in_c;
-                        acc += dot_minus_zp(x, w, in_c, in_zp);
+                        acc += dot_minus_zp(x_row + tap_at(&cols, kx, win.dilation_w) * in_c, w_row + kx * in_c, in_c, in_zp);
                     }
                 }
                 *y++ = requantize(r, acc, o);
@@ -137,7 +166,7 @@ static void conv_2d(const layer_run_t *r) {
 }
 
 // DEPTHWISE_CONV_2D: weights 1HWO; output channel o reads input channel o / multiplier.
-static void depthwise_conv_2d(const layer_run_t *r) {
+static EMLML_NOINLINE void depthwise_conv_2d(const layer_run_t *r) {
     const uint32_t in_w = r->in->w, in_c = r->in->c, out_c = r->out->c;
     const uint32_t fw = r->l->filter_w;
     const uint32_t multiplier = out_c / in_c;
@@ -148,18 +177,22 @@ static void depthwise_conv_2d(const layer_run_t *r) {
         const taps_t rows = rows_of(r, &win, out_y);
         for (uint32_t out_x = 0; out_x < r->out->w; out_x++) {
             const taps_t cols = cols_of(r, &win, out_x);
-            for (uint32_t o = 0; o < out_c; o++) {
-                const uint32_t in_channel = o / multiplier;
+            // with dilation a window may hold no in-image column, and then no tap at all
+            const uint32_t n_cols = cols.end - cols.first;
+            const uint32_t rows_end = n_cols > 0 ? rows.end : rows.first;
+            const int8_t *x_first = n_cols > 0 ? r->x + tap_at(&cols, cols.first, win.dilation_w) * in_c : r->x;
+            for (uint32_t o = 0, in_channel = 0, m = 0; o < out_c; o++) {
                 int32_t acc = 0;
-                for (uint32_t ky = rows.first; ky < rows.end; ky++) {
-                    uint32_t in_y = tap_at(&rows, ky, win.dilation_h);
-                    for (uint32_t kx = cols.first; kx < cols.end; kx++) {
-                        uint32_t in_x = tap_at(&cols, kx, win.dilation_w);
-                        int32_t x = r->x[(in_y * in_w + in_x) * in_c + in_channel];
-                        acc += (x - in_zp) * r->w[(ky * fw + kx) * out_c + o];
-                    }
+                for (uint32_t ky = rows.first; ky < rows_end; ky++) {
+                    const int8_t *x = x_first + tap_at(&rows, ky, win.dilation_h) * in_w * in_c + in_channel;
+                    const int8_t *w = r->w + (ky * fw + cols.first) * out_c + o;
+                    acc += dot_strided(x, win.dilation_w * in_c, w, out_c, n_cols, in_zp);
                 }
                 *y++ = requantize(r, acc, o);
+                if (++m == multiplier) {  // in_channel = o / multiplier, without a division
+                    m = 0;
+                    in_channel++;
+                }
             }
         }
     }
@@ -167,7 +200,7 @@ static void depthwise_conv_2d(const layer_run_t *r) {
 
 // FULLY_CONNECTED: the input flattened in memory order; row o of the weights is output o.
 // Unlike conv, TFLite rescales the accumulator in double (per-channel binary64 scales).
-static void fully_connected(const layer_run_t *r) {
+static EMLML_NOINLINE void fully_connected(const layer_run_t *r) {
     const uint32_t n_in = emlml_cnn_size(r->in), n_out = r->out->c;
     for (uint32_t o = 0; o < n_out; o++) {
         int32_t acc = dot_minus_zp(r->x, r->w + o * n_in, n_in, r->in->zero_point);
@@ -178,7 +211,7 @@ static void fully_connected(const layer_run_t *r) {
 
 // MAX_POOL_2D and AVERAGE_POOL_2D over the in-image taps. The average rounds half
 // away from zero (TFLite's integer rounding of sum / count).
-static void pool_2d(const layer_run_t *r, int average) {
+static EMLML_NOINLINE void pool_2d(const layer_run_t *r, int average) {
     const uint32_t in_w = r->in->w, c = r->in->c;
     const window_t win = window_of(r);
     int8_t *y = r->y;

@@ -59,9 +59,9 @@
     X(EMLML_E_KNN_NONFINITE, "sample %u feature %u is not finite") \
     X(EMLML_E_KNN_QUANT_NONFINITE, "feature %u: scale or offset is not finite") \
     /* int8 CNN: the model */ \
-    X(EMLML_E_CNN_HEADER, "a CNN needs task 0 and input type 1 (int8), not %u and %u") \
+    X(EMLML_E_CNN_HEADER, "CNN: task %u, input type %u (needs 0 and 1: int8)") \
     X(EMLML_E_CNN_COUNTS, "CNN: %u tensors, %u layers (2..512, 1..512)") \
-    X(EMLML_E_CNN_IO_TENSORS, "CNN: input tensor %u, output tensor %u: out of range or the same") \
+    X(EMLML_E_CNN_IO_TENSORS, "CNN: bad input/output tensors %u, %u") \
     X(EMLML_E_CNN_SCALE, "CNN: %N scale not finite and positive") \
     X(EMLML_E_CNN_FLAGS, "CNN: flags %u or reserved bytes not zero") \
     X(EMLML_E_CNN_ARENA_SIZE, "CNN: tensor arena of %u bytes too large") \
@@ -79,16 +79,16 @@
     X(EMLML_E_CNN_FIELD_MIN1, "%L: %N is %u, must be >= 1") \
     X(EMLML_E_CNN_PADDING, "%L: padding is %u, must be 0 or 1") \
     X(EMLML_E_CNN_ACTIVATION, "%L: act_min %d above act_max %d") \
-    X(EMLML_E_CNN_NO_ACTIVATION, "%L: %N is %d, must be -128/127 (no activation)") \
+    X(EMLML_E_CNN_NO_ACTIVATION, "%L: %N is %d, must be -128/127") \
     X(EMLML_E_CNN_UNWRITTEN_READ, "%L: reads tensor %u before it is written") \
     X(EMLML_E_CNN_WRITES_INPUT, "%L: writes the input tensor %u") \
     X(EMLML_E_CNN_WRITTEN_TWICE, "%L: tensor %u already written by layer %u") \
     X(EMLML_E_CNN_CHAIN, "%L: output shape %ux%ux%u does not chain") \
     X(EMLML_E_CNN_VALID_WINDOW, "%L: VALID window %u larger than input %c %u") \
     X(EMLML_E_CNN_PRODUCTS, "%L: %u products per output, above 65536") \
-    X(EMLML_E_CNN_DW_CHANNELS, "%L: %u output channels, not a multiple of %u") \
+    X(EMLML_E_CNN_DW_CHANNELS, "%L: %u output channels for %u input") \
     X(EMLML_E_CNN_ZP_DIFFERS, "%L: output zero point %d, input %d") \
-    X(EMLML_E_CNN_MEAN_CELLS, "%L: mean over %u cells, above 8388608") \
+    X(EMLML_E_CNN_MEAN_CELLS, "%L: mean over %u cells, above 2^23") \
     X(EMLML_E_CNN_PAD_SIZE, "%L: output %c %u below input + padding %u") \
     X(EMLML_E_CNN_ADD_SHAPES, "%L: input shapes differ") \
     X(EMLML_E_CNN_SOFTMAX_ZP, "%L: output zero point %d, must be -128") \
