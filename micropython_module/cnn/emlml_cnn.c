@@ -4,7 +4,8 @@
 // 65536 products of |x - zp| <= 255 and |w| <= 128 per output).
 //
 // The pipeline of every weighted op, as TFLite's: accumulate (x - in.zp) * w in int32,
-// add the bias (wrapping), requantize (MBQM), add out.zp, clamp to the fused activation.
+// add the bias (wrapping), requantize (MBQM; FULLY_CONNECTED: a binary64 scale), add
+// out.zp (wrapping), clamp to the fused activation.
 #include "emlml_cnn_internal.h"
 #include "emlml_fixedpoint.h"
 
@@ -246,7 +247,7 @@ static EMLML_NOINLINE void pool_2d(const layer_run_t *r, int average) {
 static void mean(const layer_run_t *r) {
     const uint32_t c = r->in->c;
     const uint32_t n = (uint32_t)r->in->h * r->in->w;
-    // in.zp * n, wrapping as TFLite's int32 does (exact for any tensor that fits a board)
+    // the raw sum and in.zp * n fit in int32: n <= 2^23 (checked at load)
     const int32_t zp_total = emlml_i32_from_bits((uint32_t)r->in->zero_point * n);
     for (uint32_t ch = 0; ch < c; ch++) {
         uint32_t sum = 0;
