@@ -135,7 +135,7 @@ static NORETURN void raise_wrong_length(const emlml_model_t *m, size_t got) {
 
 static NORETURN void raise_wrong_typecode(const emlml_model_t *m, int typecode) {
     if (m->kind == EMLML_KIND_CNN) {
-        raise_formatted(&mp_type_TypeError, "an int8 CNN takes array('f'), array('b'), bytes, bytearray or a list, not typecode '%c'", (uint32_t)typecode, 0, 0);
+        raise_formatted(&mp_type_TypeError, "this model takes array('f'), int8 bytes or a list, not typecode '%c'", (uint32_t)typecode, 0, 0);
     }
     if (m->input_type == EMLML_INPUT_U8) {
         raise_formatted(&mp_type_TypeError, "this model takes array('B'), bytes, bytearray or a list, not typecode '%c'", (uint32_t)typecode, 0, 0);
@@ -311,13 +311,12 @@ static mp_obj_t emlml_model_predict_proba(size_t n_args, const mp_obj_t *pos_arg
     mp_buffer_info_t info;
     int cnn = self->model.kind == EMLML_KIND_CNN;
     if (!mp_get_buffer(out, &info, MP_BUFFER_WRITE) || (info.typecode != 'f' && !(cnn && info.typecode == 'b'))) {
-        mp_raise_TypeError(cnn ? MP_ERROR_TEXT("out must be a writable array('f') or array('b')")
-                               : MP_ERROR_TEXT("out must be a writable array('f')"));
+        mp_raise_TypeError(MP_ERROR_TEXT("out must be a writable array('f') (or 'b': a CNN's int8 outputs)"));
     }
     out_kind_t out_kind = info.typecode == 'f' ? OUT_F32 : OUT_I8;
     uint32_t item = out_kind == OUT_F32 ? 4u : 1u;
     if (info.len != item * self->model.n_outputs) {
-        raise_formatted(&mp_type_ValueError, out_kind == OUT_F32 ? "out must hold %u floats, it holds %u" : "out must hold %u int8 values, it holds %u",
+        raise_formatted(&mp_type_ValueError, out_kind == OUT_F32 ? "out must hold %u floats, it holds %u" : "out must hold %u values, it holds %u",
             self->model.n_outputs, (uint32_t)(info.len / item), 0);
     }
     uint32_t predicted;
