@@ -183,8 +183,9 @@ emlml_status_t emlml_predict_class(const emlml_model_t *model, const void *input
 //       out = emlml_predict(&m, emlml_cnn_input(&m, arena), arena, &cls, &err);
 //
 // Quantize n_inputs float32 values into the input tensor inside `arena` (TFLite's
-// QUANTIZE: round half away from zero of x / input_scale, plus the zero point,
-// clamped to int8). A NaN or infinite value is refused with EMLML_E_INPUT_NONFINITE.
+// QUANTIZE as its reference interpreter computes it: x / input_scale in float32,
+// rounded half away from zero, plus the zero point, clamped to int8; docs/FORMAT.md,
+// Edges). A NaN or infinite value is refused with EMLML_E_INPUT_NONFINITE.
 emlml_status_t emlml_cnn_quantize_input(const emlml_model_t *model, const float *x, void *arena, emlml_error_t *err);
 // The input tensor (n_inputs int8 values) inside `arena`. A run may reuse its bytes
 // for later tensors: quantize (or copy) the input again before each run.
