@@ -28,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CORE = os.path.join(ROOT, "micropython_module")
 CORE_SRC = ["core/emlml_blob.c", "core/emlml_status.c", "core/emlml_math.c",
-            "trees/emlml_trees.c", "knn/emlml_knn.c"]
+            "trees/emlml_trees.c", "knn/emlml_knn.c", "cnn/emlml_cnn.c", "cnn/emlml_cnn_load.c"]
 HARNESS = os.path.join(ROOT, "tests_host", "bench", "bench_trees.c")
 MODELS = ("digits_forest", "wine_extratrees", "digits_tree_full", "breast_cancer_extratrees")
 
