@@ -15,10 +15,11 @@ for line in read(BAD + "index.txt").decode().split("\n"):
     count += 1
 print("bad blobs refused:", count)
 
-for base in ("trees", "forest", "knn"):
+# (valid blob, its n_inputs): three wine models and the digits CNN
+for base, n_inputs in (("trees", 13), ("forest", 13), ("knn", 13), ("cnn", 64)):
     good = read(BAD + "good_" + base + ".bin")
     m = emlml.load(good)
-    check(m.n_inputs == 13, base + ": good blob loads")
+    check(m.n_inputs == n_inputs, base + ": good blob loads")
     buf = bytearray(good)
     for n in range(len(good)):
         expect_error(ValueError, "", emlml.load, memoryview(buf)[:n])

@@ -95,7 +95,7 @@ class BadBlob:
     name: str
     expect: str  # words the ValueError message must contain
     make: Callable[[bytes], bytes]
-    base: str = "trees"  # which valid blob it corrupts: trees, forest or knn
+    base: str = "trees"  # which valid blob it corrupts: trees, forest, knn or cnn
 
 
 def _first_split_node(blob: bytes) -> int:
@@ -118,6 +118,41 @@ def _first_leaf_node(blob: bytes) -> int:
 def _drop_last_section(b: bytes) -> bytes:
     n = struct.unpack_from("<H", b, 16)[0]
     return _patch(b, 16, "<H", n - 1)
+
+
+def _cnn_layer(blob: bytes, i: int) -> int:
+    """Offset of CNN layer record i (FORMAT.md, CNN_LAYERS)."""
+    return _sec(blob, 50) + 32 * i
+
+
+def _cnn_tensor(blob: bytes, t: int) -> int:
+    return _sec(blob, 49) + 16 * t
+
+
+def _cnn_shift0(blob: bytes) -> int:
+    """Offset of shift[0] of layer 0 (a CONV_2D: bias, multiplier, shift per channel)."""
+    layer = _cnn_layer(blob, 0)
+    out_c = struct.unpack_from("<H", blob, _cnn_tensor(blob, struct.unpack_from("<H", blob, layer + 8)[0]) + 4)[0]
+    qp = struct.unpack_from("<I", blob, layer + 28)[0]
+    return _sec(blob, 52) + 4 * (qp + 2 * out_c)
+
+
+def _cnn_out_h(blob: bytes, i: int) -> int:
+    """Offset of the h field of layer i's output tensor."""
+    return _cnn_tensor(blob, struct.unpack_from("<H", blob, _cnn_layer(blob, i) + 8)[0])
+
+
+def _cnn_overlap(blob: bytes) -> bytes:
+    """The model's input moved onto layer 0's output (both live while layer 0 runs; the
+    input is the smaller, so it stays inside the arena)."""
+    in0, _, out = struct.unpack_from("<HHH", blob, _cnn_layer(blob, 0) + 4)
+    offset = struct.unpack_from("<I", blob, _cnn_tensor(blob, out) + 8)[0]
+    return _patch(blob, _cnn_tensor(blob, in0) + 8, "<I", offset)
+
+
+def _cnn_cut_weights(blob: bytes) -> bytes:
+    """CNN_WEIGHTS 16 bytes shorter: the last weighted layer's weights run past it."""
+    return _patch(blob, _entry(blob, 51) + 8, "<I", sections(blob)[51][2] - 16)
 
 
 BAD_BLOBS: tuple[BadBlob, ...] = (
@@ -171,6 +206,19 @@ BAD_BLOBS: tuple[BadBlob, ...] = (
     BadBlob("knn_nan", "not finite", lambda b: _patch(b, _sec(b, 33) + 4, "<f", float("nan")), base="knn"),
     BadBlob("knn_samples_size", "section id 33 has",
             lambda b: _patch(b, _entry(b, 33) + 8, "<I", sections(b)[33][2] - 4), base="knn"),
+    # int8 CNN: each refusal names the layer (FORMAT.md, kind 3)
+    BadBlob("cnn_no_layers", "0 layers", lambda b: _patch(b, _sec(b, 48) + 2, "<H", 0), base="cnn"),
+    BadBlob("cnn_chain", "layer 0 (CONV_2D): output shape",
+            lambda b: _patch(b, _cnn_out_h(b, 0), "<H", struct.unpack_from("<H", b, _cnn_out_h(b, 0))[0] + 1),
+            base="cnn"),
+    BadBlob("cnn_shift", "layer 0 (CONV_2D): shift[0] 40 out of range",
+            lambda b: _patch(b, _cnn_shift0(b), "<i", 40), base="cnn"),
+    BadBlob("cnn_arena_small", "outside the 64-byte",
+            lambda b: _patch(b, _sec(b, 48) + 16, "<I", 64), base="cnn"),
+    BadBlob("cnn_overlap", "share arena bytes", _cnn_overlap, base="cnn"),
+    BadBlob("cnn_weights_cut", "outside CNN_WEIGHTS", _cnn_cut_weights, base="cnn"),
+    BadBlob("cnn_op", "layer 1: unknown op 99", lambda b: _patch(b, _cnn_layer(b, 1), "<B", 99), base="cnn"),
+    BadBlob("cnn_stride", "stride_h is 0", lambda b: _patch(b, _cnn_layer(b, 0) + 10, "<B", 0), base="cnn"),
 )
 
 
@@ -190,7 +238,17 @@ def base_blobs() -> dict[str, bytes]:
         "trees": convert(DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y)),
         "forest": convert(RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0).fit(X, y)),
         "knn": convert(KNeighborsClassifier(n_neighbors=3).fit(X[::10], y[::10])),
+        "cnn": _digits_cnn_blob(),
     }
+
+
+def _digits_cnn_blob() -> bytes:
+    """The shipped digits CNN (CONV_2D first, then MAX_POOL_2D), converted."""
+    from .cnn_devicedata import MODELS_DIR
+    from .convert_tflite import convert_tflite
+
+    with open(os.path.join(MODELS_DIR, "digits_cnn.tflite"), "rb") as f:
+        return convert_tflite(f.read(), name="digits_cnn")
 
 
 def write_bad_blobs(out_dir: str) -> list[tuple[str, str]]:
