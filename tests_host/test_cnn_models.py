@@ -28,21 +28,10 @@ SUPPORTED_OPS = {
 }
 
 
-def _digits8():
-    return cnn_data.digits_split()
-
-
-def _digits16():
-    return cnn_data.digits_split(upsample=2)
-
-
-def _motion():
-    return cnn_data.motion_split()
-
-
-def _motion_1d():
-    xtr, xte, ytr, yte = cnn_data.motion_split()
-    return xtr[:, 0], xte[:, 0], ytr, yte
+_digits8 = cnn_data.digits_split
+_digits16 = cnn_data.digits16_split
+_motion = cnn_data.motion_split
+_motion_1d = cnn_data.motion_1d_split
 
 
 # file -> (test data, accuracy floor, operators the file must contain). The floors sit a

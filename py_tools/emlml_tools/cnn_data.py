@@ -208,6 +208,19 @@ def motion_split(n_per_class=MOTION_N_PER_CLASS, seed=MOTION_SEED, test_size=0.2
     return train_test_split(x, y, test_size=test_size, random_state=seed, stratify=y)
 
 
+def digits16_split():
+    """``digits_split(upsample=2)``: 16x16 images, for the models that need room for
+    strides and pooling."""
+    return digits_split(upsample=2)
+
+
+def motion_1d_split():
+    """``motion_split()`` with the height axis dropped: ``(N, T, 3)``, the input of a
+    Keras Conv1D model."""
+    xtr, xte, ytr, yte = motion_split()
+    return xtr[:, 0], xte[:, 0], ytr, yte
+
+
 # --- .tflite helpers (optional packages, imported on use) --------------------------------
 
 def tflite_predict(model_content, x):

@@ -195,21 +195,10 @@ def build_pad_probe(tf):
     ], name="pad_probe")
 
 
-def _digits8():
-    return cnn_data.digits_split()
-
-
-def _digits16():
-    return cnn_data.digits_split(upsample=2)
-
-
-def _motion():
-    return cnn_data.motion_split()
-
-
-def _motion_1d():
-    xtr, xte, ytr, yte = cnn_data.motion_split()
-    return xtr[:, 0], xte[:, 0], ytr, yte
+_digits8 = cnn_data.digits_split
+_digits16 = cnn_data.digits16_split
+_motion = cnn_data.motion_split
+_motion_1d = cnn_data.motion_1d_split
 
 
 # name, builder, data, data description, epochs, learning rate, also a float-I/O export
