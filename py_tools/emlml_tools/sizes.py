@@ -82,7 +82,7 @@ def table(build: Path) -> str:
         lines.append("")
         lines.append(f"armv6m .mpy: {size} B, {verdict} the {ARMV6M_LIMIT} B (24 KB) budget.")
     lines.append("")
-    lines.append("core: core/, trees/, knn/ objects; binding: emlml_natmod.o (modemlml.c and the "
+    lines.append("core: core/, trees/, knn/, cnn/ objects; binding: emlml_natmod.o (modemlml.c and the "
                  "native-module glue); linked: after the partial link with libgcc (unused "
                  "functions dropped, soft-float and division helpers added). Text is code plus "
                  "read-only data, as `size` reports it.")
