@@ -29,7 +29,11 @@ static int8_t clamp_to(int32_t v, int32_t lo, int32_t hi) {
 }
 
 // The requantized int8 output of an int32 accumulator (the end of conv, depthwise and
-// fully connected).
+// fully connected). Where the DSP kernels run, the fixed-point helpers are inlined
+// into it (flatten): it runs once per output, and their calls were half its cost.
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+__attribute__((flatten))
+#endif
 static int8_t requantize(const layer_run_t *r, int32_t acc, uint32_t o) {
     uint32_t n = r->out->c;
     int32_t scaled = emlml_mbqm(emlml_wrap_add(acc, r->q[o]), r->q[n + o], r->q[2u * n + o]);
@@ -178,6 +182,50 @@ static EMLML_NOINLINE void dot_block(int32_t *acc, const int8_t *x, const int8_t
     acc[2] = a2;
     acc[3] = a3;
 }
+
+// The window of one output position staged as SMLAD operands, shared by all output
+// channels: per 4 input values v0..v3 the words (v0 - zp, v2 - zp) and (v1 - zp,
+// v3 - zp) as int16 pairs. The dot product then needs no extension of x and no
+// zero point (about 1.4 instructions per MAC instead of 1.7 plus the loop's spills).
+// For windows of at most WINDOW_VALUES values with a multiple of 4 channels.
+#define WINDOW_VALUES 512u
+
+// Stages n values (a multiple of 4) of x at buf.
+static EMLML_NOINLINE uint32_t *stage_pairs(uint32_t *buf, const int8_t *x, uint32_t n, int32_t zp) {
+    const int16x2_t zp2 = (int16x2_t)(((uint32_t)zp & 0xFFFFu) * 0x10001u);
+    for (const int8_t *end = x + n; x != end; x += 4) {
+        uint32_t xv = load4(x);
+        *buf++ = (uint32_t)__ssub16(sxtb16_even(xv), zp2);
+        *buf++ = (uint32_t)__ssub16(sxtb16_odd(xv), zp2);
+    }
+    return buf;
+}
+
+// As dot_block, over n > 0 staged values (a multiple of 4).
+static EMLML_NOINLINE void dot_pairs(int32_t *acc, const uint32_t *xb, const int8_t *w, uint32_t w_step, uint32_t n) {
+    const int8_t *w2 = w + 2u * w_step;  // channels 2 and 3
+    const uint32_t *xb_end = xb + n / 2u;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    do {
+        const int16x2_t xe = (int16x2_t)xb[0], xo = (int16x2_t)xb[1];
+        uint32_t v = load4(w);
+        a0 = __smlad(xo, sxtb16_odd(v), __smlad(xe, sxtb16_even(v), a0));
+        v = load4(w + w_step);
+        a1 = __smlad(xo, sxtb16_odd(v), __smlad(xe, sxtb16_even(v), a1));
+        v = load4(w2);
+        a2 = __smlad(xo, sxtb16_odd(v), __smlad(xe, sxtb16_even(v), a2));
+        v = load4(w2 + w_step);
+        a3 = __smlad(xo, sxtb16_odd(v), __smlad(xe, sxtb16_even(v), a3));
+        xb += 2;
+        w += 4;
+        w2 += 4;
+    } while (xb != xb_end);
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+#define EMLML_CNN_STAGED 1
 #else
 // Portable: two output channels, so that a Cortex-M0 keeps everything in its eight
 // low registers. One index runs from -n up to 0 over all arrays.
@@ -224,6 +272,46 @@ static EMLML_NOINLINE void dot_block(int32_t *acc, const int8_t *x, const int8_t
 }
 #endif
 
+#ifdef EMLML_CNN_STAGED
+// One output position of CONV_2D from the staged window (see stage_pairs): the
+// in-image part of each filter row once, then every output channel from it. When
+// the window has all its columns, its rows' weights are contiguous too (OHWI) and
+// the window is a single dot product per block of channels.
+static EMLML_NOINLINE void conv_staged(const layer_run_t *r, const taps_t *rows, const taps_t *cols, uint32_t dilation_h, uint32_t row_values, int8_t *y) {
+    const uint32_t in_w = r->in->w, in_c = r->in->c, out_c = r->out->c;
+    const uint32_t fh = r->l->filter_h, fw = r->l->filter_w;
+    const uint32_t filter_values = fh * fw * in_c;
+    const uint32_t n_rows = rows->end - rows->first;
+    uint32_t buf[WINDOW_VALUES / 2u];
+    uint32_t *b = buf;
+    for (uint32_t ky = rows->first; ky < rows->end; ky++) {
+        const int8_t *x = r->x + (tap_at(rows, ky, dilation_h) * in_w + tap_at(cols, cols->first, 1)) * in_c;
+        b = stage_pairs(b, x, row_values, r->in->zero_point);
+    }
+    // all columns: the rows' weights follow one another
+    const int whole_rows = row_values == fw * in_c;
+    for (uint32_t o = 0, block; o < out_c; o += block) {
+        block = out_c - o >= EMLML_CNN_BLOCK ? EMLML_CNN_BLOCK : 1u;
+        const uint32_t w_step = block == EMLML_CNN_BLOCK ? filter_values : 0u;
+        int32_t acc[EMLML_CNN_BLOCK];
+        for (uint32_t j = 0; j < EMLML_CNN_BLOCK; j++) {
+            acc[j] = 0;
+        }
+        const int8_t *w = r->w + (o * fh + rows->first) * fw * in_c + cols->first * in_c;
+        if (whole_rows && n_rows > 0) {
+            dot_pairs(acc, buf, w, w_step, n_rows * row_values);
+        } else {
+            for (uint32_t i = 0; i < n_rows; i++) {
+                dot_pairs(acc, buf + i * row_values / 2u, w + i * fw * in_c, w_step, row_values);
+            }
+        }
+        for (uint32_t j = 0; j < block; j++) {
+            *y++ = requantize(r, acc[j], o + j);
+        }
+    }
+}
+#endif
+
 // CONV_2D: weights OHWI. Without dilation along w, the in-image taps of one filter row
 // and their weights are both contiguous (at least one tap: see taps_inside), so a row
 // is a single dot product. Output channels go EMLML_CNN_BLOCK at a time, the last few
@@ -235,11 +323,21 @@ static EMLML_NOINLINE void conv_2d(const layer_run_t *r) {
     const int32_t in_zp = r->in->zero_point;
     const window_t win = window_of(r);
     int8_t *y = r->y;
+#ifdef EMLML_CNN_STAGED
+    const int staged = in_c % 4u == 0 && win.dilation_w == 1 && filter_values <= WINDOW_VALUES;
+#endif
     for (uint32_t out_y = 0; out_y < r->out->h; out_y++) {
         const taps_t rows = rows_of(r, &win, out_y);
         for (uint32_t out_x = 0; out_x < r->out->w; out_x++) {
             const taps_t cols = cols_of(r, &win, out_x);
             const uint32_t row_values = (cols.end - cols.first) * in_c;
+#ifdef EMLML_CNN_STAGED
+            if (staged) {
+                conv_staged(r, &rows, &cols, win.dilation_h, row_values, y);
+                y += out_c;
+                continue;
+            }
+#endif
             for (uint32_t o = 0, block; o < out_c; o += block) {
                 block = out_c - o >= EMLML_CNN_BLOCK ? EMLML_CNN_BLOCK : 1u;
                 const uint32_t w_step = block == EMLML_CNN_BLOCK ? filter_values : 0u;
