@@ -459,13 +459,29 @@ static EMLML_NOINLINE void depthwise_conv_2d(const layer_run_t *r) {
 // Unlike conv, TFLite rescales the accumulator in double (per-channel binary64 scales).
 static EMLML_NOINLINE void fully_connected(const layer_run_t *r) {
     const uint32_t n_in = emlml_cnn_size(r->in), n_out = r->out->c;
+#ifdef EMLML_CNN_STAGED
+    // the input staged once for every output (see stage_pairs), when it fits
+    uint32_t buf[WINDOW_VALUES / 2u];
+    const int staged = n_in % 4u == 0 && n_in <= WINDOW_VALUES;
+    if (staged) {
+        stage_pairs(buf, r->x, n_in, r->in->zero_point);
+    }
+#endif
     for (uint32_t o = 0, block; o < n_out; o += block) {
         block = n_out - o >= EMLML_CNN_BLOCK ? EMLML_CNN_BLOCK : 1u;
+        const uint32_t w_step = block == EMLML_CNN_BLOCK ? n_in : 0u;
         int32_t acc[EMLML_CNN_BLOCK];
         for (uint32_t j = 0; j < EMLML_CNN_BLOCK; j++) {
             acc[j] = 0;
         }
-        dot_block(acc, r->x, r->w + o * n_in, block == EMLML_CNN_BLOCK ? n_in : 0u, n_in, r->in->zero_point);
+#ifdef EMLML_CNN_STAGED
+        if (staged) {
+            dot_pairs(acc, buf, r->w + o * n_in, w_step, n_in);
+        } else
+#endif
+        {
+            dot_block(acc, r->x, r->w + o * n_in, w_step, n_in, r->in->zero_point);
+        }
         for (uint32_t j = 0; j < block; j++) {
             int32_t q = emlml_rescale_f64(emlml_wrap_add(acc[j], r->q[o + j]), emlml_cnn_f64_bits(r->q + n_out + 2u * (o + j)));
             r->y[o + j] = clamp_to(emlml_wrap_add(q, r->out->zero_point), r->l->act_min, r->l->act_max);
