@@ -411,6 +411,14 @@ static EMLML_NOINLINE void conv_2d(const layer_run_t *r) {
 // channel's place among its input channel's outputs). Input values and weights of one
 // tap are both contiguous along the channels.
 static EMLML_NOINLINE void depthwise_tap(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t n, uint32_t multiplier, uint32_t m, int32_t zp) {
+    if (multiplier == 1u) {  // the common case: one index over x and w (n >= 1)
+        const int8_t *x_end = x + n, *w_end = w + n;
+        int32_t i = -(int32_t)n;
+        do {
+            *acc++ += (x_end[i] - zp) * w_end[i];
+        } while (++i != 0);
+        return;
+    }
     for (uint32_t j = 0; j < n; j++) {
         acc[j] += (*x - zp) * w[j];
         if (++m == multiplier) {  // the next input channel (x ends at most one past the pixel)
