@@ -182,7 +182,8 @@ static const void *get_input(const emlml_model_t *m, mp_obj_t x, void **owned, c
     int cnn = m->kind == EMLML_KIND_CNN;
     *owned = NULL;
     *floats = NULL;
-    if (mp_get_buffer(x, &info, MP_BUFFER_READ)) {
+    // A str has a buffer too (its UTF-8 bytes): text is never a model input.
+    if (!mp_obj_is_str(x) && mp_get_buffer(x, &info, MP_BUFFER_READ)) {
         uint8_t type = m->input_type;
         if (cnn && info.typecode == 'f') {
             type = EMLML_INPUT_F32;

@@ -42,6 +42,7 @@ def check_refusals(m, name):
     expect_error(ValueError, "", m.predict, array.array("b", [0] * (n + 1)))
     expect_error(ValueError, "", m.predict, array.array("f", [0.0] * (n - 1)) if n > 1 else array.array("f"))
     expect_error(TypeError, "", m.predict, array.array("i", [0] * n))
+    expect_error(TypeError, "", m.predict, "a" * n)  # text is not an int8 buffer
     expect_error(ValueError, "", m.predict, array.array("f", [float("nan")] * n))
     expect_error(ValueError, "", m.predict_proba, array.array("b", [0] * n), array.array("b", [0] * (m.n_outputs + 1)))
 
