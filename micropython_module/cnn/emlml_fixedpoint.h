@@ -42,12 +42,14 @@ static inline int32_t emlml_srdhm(int32_t a, int32_t b) {
     if (a == INT32_MIN && b == INT32_MIN) {
         return INT32_MAX;
     }
-    int64_t product = (int64_t)a * b;
-    int64_t nudge = product >= 0 ? ((int64_t)1 << 30) : 1 - ((int64_t)1 << 30);
-    int64_t x = product + nudge;
-    // x / 2^31 truncated toward zero, by shifts (a 64-bit division is a library call
-    // on a Cortex-M0)
-    return (int32_t)(x >= 0 ? x >> 31 : -((-x) >> 31));
+    // gemmlowp adds 2^30 to a positive product and 1 - 2^30 to a negative one, then
+    // truncates toward zero: both are floor((a * b + 2^30) / 2^31) (for a negative
+    // sum, truncation is ceil(s / 2^31) = floor((s + 2^31 - 1) / 2^31)). So no branch on
+    // the sign: one 64-bit add and a shift (half the instructions after the multiply
+    // on a Cortex-M0). The shift is done on the unsigned bits (>> of a negative int64
+    // is implementation-defined); its low 32 bits are the floor's, which fits int32.
+    uint64_t x = (uint64_t)((int64_t)a * b) + ((uint64_t)1 << 30);
+    return emlml_i32_from_bits((uint32_t)(x >> 31));
 }
 
 // RoundingDivideByPOT: x / 2^e rounded to nearest, halves away from zero (0 <= e <= 31).

@@ -104,6 +104,19 @@ static void test_srdhm(void) {
         int64_t want = floor_div_pot((int64_t)a * b + ((int64_t)1 << 30), 31);
         CHECK(emlml_srdhm(a, b) == want, "srdhm(%d, %d) = %d, want %lld", a, b, emlml_srdhm(a, b), (long long)want);
         CHECK(emlml_srdhm(a, b) == emlml_srdhm(b, a), "srdhm symmetric %d %d", a, b);
+        // gemmlowp's own steps (sign-dependent nudge, truncating division), literally
+        int64_t ab = (int64_t)a * b;
+        int64_t nudged = ab + (ab >= 0 ? ((int64_t)1 << 30) : 1 - ((int64_t)1 << 30));
+        CHECK(emlml_srdhm(a, b) == nudged / ((int64_t)1 << 31), "srdhm(%d, %d) as gemmlowp", a, b);
+    }
+    // the products next to every rounding boundary, both signs
+    for (int32_t k = -4; k <= 4; k++) {
+        int32_t b = (1 << 30) + k;
+        for (int32_t a = -9; a <= 9; a++) {
+            int64_t ab = (int64_t)a * b;
+            int64_t nudged = ab + (ab >= 0 ? ((int64_t)1 << 30) : 1 - ((int64_t)1 << 30));
+            CHECK(emlml_srdhm(a, b) == nudged / ((int64_t)1 << 31), "srdhm(%d, %d) at a boundary", a, b);
+        }
     }
 }
 
