@@ -416,9 +416,35 @@ static EMLML_NOINLINE void depthwise_tap(int32_t *acc, const int8_t *x, const in
     if (multiplier == 1u) {  // the common case: one index over x and w (n >= 1)
         const int8_t *x_end = x + n, *w_end = w + n;
         int32_t i = -(int32_t)n;
+#if defined(__thumb__) && !defined(__thumb2__) && defined(__GNUC__) && !defined(__clang__)
+        // Cortex-M0/M0+, GCC: the C loop reloads zp from the stack on every pass and
+        // compares the index apart from its increment (11 instructions per MAC). Here
+        // -zp sits in a high register (as in dot_block) and the increment's flags end
+        // the loop: 9. The same int32 products and sums as the C loop (LDRSB
+        // sign-extends; the loader bounds the sums).
+        int32_t neg_zp = -zp;
+        int32_t v, p;
+        __asm__ volatile(
+            ".syntax unified\n"
+            "1:\n\t"
+            "ldrsb %[v], [%[x], %[i]]\n\t"
+            "add %[v], %[nz]\n\t"
+            "ldrsb %[p], [%[w], %[i]]\n\t"
+            "muls %[p], %[v], %[p]\n\t"
+            "ldr %[v], [%[acc]]\n\t"
+            "adds %[v], %[v], %[p]\n\t"
+            "stmia %[acc]!, {%[v]}\n\t"
+            "adds %[i], %[i], #1\n\t"
+            "bne 1b\n\t"
+            ".syntax divided"
+            : [acc] "+l"(acc), [i] "+l"(i), [v] "=&l"(v), [p] "=&l"(p)
+            : [x] "l"(x_end), [w] "l"(w_end), [nz] "h"(neg_zp)
+            : "cc", "memory");
+#else
         do {
             *acc++ += (x_end[i] - zp) * w_end[i];
         } while (++i != 0);
+#endif
         return;
     }
     for (uint32_t j = 0; j < n; j++) {
