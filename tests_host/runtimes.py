@@ -50,3 +50,23 @@ def run_host_port(executable: str, script: str, cwd: str, heapsize: str | None =
     cmd.append(script)
     env = dict(os.environ, **SANITIZER_ENV)
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+SAN_ENV = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1",
+               UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
+
+
+def run_driver(driver: str, blob: bytes, inputs: bytes | None, tmp_path,
+               float_input: bool = False) -> subprocess.CompletedProcess[str]:
+    """One sanitized C driver (tests_host/c/emlml_run.c) on a blob and, when given, its
+    raw inputs (``float_input``: an int8 CNN's inputs are float32, quantized by the core)."""
+    blob_path = tmp_path / "m.bin"
+    blob_path.write_bytes(blob)
+    args = [require_built(driver), str(blob_path)]
+    if inputs is not None:
+        in_path = tmp_path / "x.bin"
+        in_path.write_bytes(inputs)
+        args.append(str(in_path))
+        if float_input:
+            args.append("float")
+    return subprocess.run(args, capture_output=True, text=True, env=SAN_ENV, timeout=300)

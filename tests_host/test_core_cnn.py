@@ -20,29 +20,11 @@ from emlml_tools.blob import CnnOp, SectionId, cnn_blob, fix_crc, read_blob, wri
 from emlml_tools.convert_tflite import convert_tflite
 from emlml_tools.tflite_build import ModelBuilder, Oracle, random_network
 from emlml_tools.tflite_model import UnsupportedModel
-from runtimes import BUILD, require_built
+from runtimes import BUILD, SAN_ENV, require_built, run_driver
 
 DRIVERS = [os.path.join(BUILD, "host", name) for name in ("emlml_run", "emlml_run_clang")]
 N_NETWORKS = 260  # seeds tried; at least MIN_CONVERTED of them convert
 MIN_CONVERTED = 240
-SAN_ENV = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1",
-               UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
-
-
-def run_driver(driver: str, blob: bytes, inputs: bytes | None, tmp_path,
-               float_input: bool = False) -> subprocess.CompletedProcess[str]:
-    blob_path = tmp_path / "m.bin"
-    blob_path.write_bytes(blob)
-    args = [require_built(driver), str(blob_path)]
-    if inputs is not None:
-        in_path = tmp_path / "x.bin"
-        in_path.write_bytes(inputs)
-        args.append(str(in_path))
-        if float_input:
-            args.append("float")
-    return subprocess.run(args, capture_output=True, text=True, env=SAN_ENV, timeout=300)
-
-
 def parse_lines(result: subprocess.CompletedProcess[str], n_outputs: int
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(classes, float32 outputs, int8 outputs) from the driver's "ok" lines."""

@@ -16,22 +16,9 @@ from hypothesis import strategies as st
 from emlml_tools.blob import read_blob
 from emlml_tools.devicedata import BAD_BLOBS, base_blobs, reference_outputs
 from emlml_tools.zoo import demo_models, test_models
-from runtimes import BUILD, HOST_DRIVERS, require_built
+from runtimes import BUILD, HOST_DRIVERS, require_built, run_driver
 
 MODELS = demo_models() + test_models()
-
-
-def run_driver(driver: str, blob: bytes, inputs: bytes | None, tmp_path) -> subprocess.CompletedProcess[str]:
-    blob_path = tmp_path / "m.bin"
-    blob_path.write_bytes(blob)
-    args = [require_built(driver), str(blob_path)]
-    if inputs is not None:
-        in_path = tmp_path / "x.bin"
-        in_path.write_bytes(inputs)
-        args.append(str(in_path))
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1",
-               UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
-    return subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
 
 
 @pytest.mark.parametrize("driver", HOST_DRIVERS, ids=["gcc", "clang", "gcc-one-walk"])
