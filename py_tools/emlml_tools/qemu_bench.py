@@ -30,14 +30,13 @@ import argparse
 import json
 import os
 import shutil
-import struct
 import sys
 
 import numpy as np
 
 from . import qemu_board as q
 from .bench_layers import layer_models
-from .blob import LEAF, Kind, read_blob
+from .blob import LEAF, CnnOp, Kind, read_blob
 from .convert_tflite import convert_tflite
 from .devicedata import write_device_data
 from .reference import _input_keys
@@ -77,23 +76,18 @@ def nodes_visited(blob: bytes, x: np.ndarray) -> np.ndarray:
 def cnn_macs(blob: bytes) -> int:
     """Multiply-accumulates of one inference: every tap of conv, depthwise and fully
     connected layers, padding taps included (FORMAT.md, kind 3)."""
-    secs = {struct.unpack_from("<I", blob, 48 + 12 * j)[0]: struct.unpack_from("<II", blob, 52 + 12 * j)
-            for j in range(struct.unpack_from("<H", blob, 16)[0])}
-    n_tensors, n_layers = struct.unpack_from("<HH", blob, secs[48][0])
-    shapes = [struct.unpack_from("<HHH", blob, secs[49][0] + 16 * t) for t in range(n_tensors)]
+    cnn = read_blob(blob).cnn
     macs = 0
-    for i in range(n_layers):
-        rec = secs[50][0] + 32 * i
-        op = blob[rec]
-        in0, _, out = struct.unpack_from("<HHH", blob, rec + 4)
-        fh, fw = blob[rec + 14], blob[rec + 15]
-        (ih, iw, ic), (oh, ow, oc) = shapes[in0], shapes[out]
-        if op == 1:
-            macs += oh * ow * oc * fh * fw * ic
-        elif op == 2:
-            macs += oh * ow * oc * fh * fw
-        elif op == 3:
-            macs += oc * ih * iw * ic
+    for layer in cnn.layers:
+        ti, to = cnn.tensors[layer["in0"]], cnn.tensors[layer["out"]]
+        outputs = int(to["h"]) * int(to["w"]) * int(to["c"])
+        taps = int(layer["filter_h"]) * int(layer["filter_w"])
+        if layer["op"] == CnnOp.CONV_2D:
+            macs += outputs * taps * int(ti["c"])
+        elif layer["op"] == CnnOp.DEPTHWISE_CONV_2D:
+            macs += outputs * taps
+        elif layer["op"] == CnnOp.FULLY_CONNECTED:
+            macs += int(to["c"]) * int(ti["h"]) * int(ti["w"]) * int(ti["c"])
     return macs
 
 

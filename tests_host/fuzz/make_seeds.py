@@ -8,7 +8,6 @@ together use every operator). Run from the repository root:
 from __future__ import annotations
 
 import os
-import struct
 import sys
 
 import numpy as np
@@ -17,6 +16,7 @@ from sklearn.ensemble import ExtraTreesRegressor, RandomForestClassifier
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
+from emlml_tools.blob import read_blob
 from emlml_tools.convert_sklearn import convert
 
 
@@ -45,11 +45,8 @@ CNN_SEED_MAX = 4096  # the fuzz session's -max_len
 
 
 def cnn_ops(blob: bytes) -> set[int]:
-    """The op codes of a CNN blob's layers (FORMAT.md, CNN_LAYERS)."""
-    table = {struct.unpack_from("<I", blob, 48 + 12 * j)[0]: struct.unpack_from("<I", blob, 52 + 12 * j)[0]
-             for j in range(struct.unpack_from("<H", blob, 16)[0])}
-    n_layers = struct.unpack_from("<H", blob, table[48] + 2)[0]
-    return {blob[table[50] + 32 * i] for i in range(n_layers)}
+    """The op codes of a CNN blob's layers."""
+    return {int(op) for op in read_blob(blob).cnn.layers["op"]}
 
 
 def cnn_seeds(count: int = 8, n_ops: int = 10) -> dict[str, bytes]:
