@@ -25,6 +25,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from .tflite_build import Oracle
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODELS_DIR = os.path.join(HERE, "models")
 
@@ -41,14 +43,6 @@ class OracleRun:
     shape: tuple[int, int, int]  # h, w, c of the input
 
 
-def interpreter(model: bytes):  # type: ignore[no-untyped-def]
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    it = Interpreter(model_content=model, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
-    it.allocate_tensors()
-    return it
-
-
 def _hwc(shape: np.ndarray) -> tuple[int, int, int]:
     dims = [int(d) for d in shape[1:]] or [1]
     while len(dims) < 3:
@@ -61,61 +55,41 @@ def quant_params(detail: dict) -> tuple[float, int]:
     return float(scale), int(zp)
 
 
-def run_oracle(model: bytes, x: np.ndarray) -> np.ndarray:
-    """TFLite's outputs for each row of x (one invoke per row, batch 1)."""
-    it = interpreter(model)
-    inp, out = it.get_input_details()[0], it.get_output_details()[0]
-    ys = []
-    for row in x:
-        it.set_tensor(inp["index"], row.reshape(inp["shape"]).astype(inp["dtype"]))
-        it.invoke()
-        ys.append(it.get_tensor(out["index"]).reshape(-1).copy())
-    return np.stack(ys)
-
-
-def oracle_io(model: bytes) -> tuple[dict, dict]:
-    it = interpreter(model)
-    return it.get_input_details()[0], it.get_output_details()[0]
-
-
-def random_inputs(model: bytes, n: int, rng: np.random.Generator) -> np.ndarray:
+def random_inputs(oracle: Oracle, n: int, rng: np.random.Generator) -> np.ndarray:
     """n inputs for the model: uniform int8 codes, or floats over the input range a bit
     beyond both ends (clamping) with some exactly halfway between two codes (rounding)."""
-    inp, _ = oracle_io(model)
-    size = int(np.prod(inp["shape"]))
-    if inp["dtype"] == np.int8:
+    size = int(np.prod(oracle.inp["shape"]))
+    if oracle.inp["dtype"] == np.int8:
         return rng.integers(-128, 128, size=(n, size), dtype=np.int8)
-    scale, zp = quant_params(inp)
+    scale, zp = edge_quantization(oracle)[:2]
     codes = rng.integers(-131, 131, size=(n, size)) - zp
     half = rng.random((n, size)) < 0.2
     jitter = np.where(half, 0.5 * rng.choice([-1.0, 1.0], size=(n, size)), rng.uniform(-0.45, 0.45, (n, size)))
     return ((codes + jitter) * scale).astype(np.float32)
 
 
-def edge_quantization(model: bytes, in_scale: float, in_zp: int, out_scale: float,
-                      out_zp: int) -> tuple[float, int, float, int]:
-    """The int8 scales behind float edges: the output of the model's first QUANTIZE
-    (float input) and the input of its last DEQUANTIZE (float output), as the
-    interpreter reports them."""
-    it = interpreter(model)
-    tensors = {t["index"]: t for t in it.get_tensor_details()}
-    inp, out = it.get_input_details()[0], it.get_output_details()[0]
-    for op in it._get_ops_details():
-        if op["op_name"] == "QUANTIZE" and int(op["inputs"][0]) == inp["index"]:
-            in_scale, in_zp = quant_params(tensors[int(op["outputs"][0])])
-        if op["op_name"] == "DEQUANTIZE" and int(op["outputs"][0]) == out["index"]:
-            out_scale, out_zp = quant_params(tensors[int(op["inputs"][0])])
+def edge_quantization(oracle: Oracle) -> tuple[float, int, float, int]:
+    """(input scale, zero point, output scale, zero point) of the int8 network: the I/O
+    tensors' own, or behind float edges the output of the model's QUANTIZE (float
+    input) and the input of its DEQUANTIZE (float output), as the interpreter reports
+    them."""
+    it = oracle.interp
+    in_scale, in_zp = quant_params(oracle.inp)
+    out_scale, out_zp = quant_params(oracle.out)
+    if oracle.inp["dtype"] == np.float32 or oracle.out["dtype"] == np.float32:
+        tensors = {t["index"]: t for t in it.get_tensor_details()}
+        for op in it._get_ops_details():
+            if op["op_name"] == "QUANTIZE" and int(op["inputs"][0]) == oracle.inp["index"]:
+                in_scale, in_zp = quant_params(tensors[int(op["outputs"][0])])
+            if op["op_name"] == "DEQUANTIZE" and int(op["outputs"][0]) == oracle.out["index"]:
+                out_scale, out_zp = quant_params(tensors[int(op["inputs"][0])])
     return in_scale, in_zp, out_scale, out_zp
 
 
-def oracle_run(model: bytes, x: np.ndarray) -> OracleRun:
-    inp, out = oracle_io(model)
-    in_scale, in_zp = quant_params(inp)
-    out_scale, out_zp = quant_params(out)
-    if inp["dtype"] == np.float32 or out["dtype"] == np.float32:
-        # a float edge: TFLite's QUANTIZE/DEQUANTIZE ops hold the scales, not the I/O tensors
-        in_scale, in_zp, out_scale, out_zp = edge_quantization(model, in_scale, in_zp, out_scale, out_zp)
-    return OracleRun(x, run_oracle(model, x), in_scale, in_zp, out_scale, out_zp, _hwc(inp["shape"]))
+def oracle_run(oracle: Oracle, x: np.ndarray) -> OracleRun:
+    """TFLite's outputs for each row of x (one invoke per row, batch 1)."""
+    y = np.stack([oracle(row).reshape(-1) for row in x])
+    return OracleRun(x, y, *edge_quantization(oracle), _hwc(oracle.inp["shape"]))
 
 
 def dequantize(q: np.ndarray, scale: float, zp: int) -> np.ndarray:
@@ -147,14 +121,12 @@ def expected(run: OracleRun) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     return xf, yq, yf, np.argmax(yq, axis=1).astype(np.int32)
 
 
-def write_cnn_model(out_dir: str, name: str, model: bytes, x: np.ndarray,
-                    blob: bytes | None = None) -> str:
+def write_cnn_model(out_dir: str, name: str, model: bytes, oracle: Oracle, x: np.ndarray) -> str:
     """Convert, run the oracle, write the files; returns the index.txt line."""
     from .convert_tflite import convert_tflite
 
-    if blob is None:
-        blob = convert_tflite(model, name=name)
-    run = oracle_run(model, x)
+    blob = convert_tflite(model, name=name)
+    run = oracle_run(oracle, x)
     xf, yq, yf, cls = expected(run)
     files = {".bin": blob, ".x": np.ascontiguousarray(run.x).tobytes(),
              ".xf": xf.astype("<f4").tobytes(), ".yq": yq.tobytes(),
@@ -186,7 +158,7 @@ def random_models(count: int, seed: int = 2026) -> Iterator[tuple[str, bytes]]:
     while made < count:
         model = random_network(rng)[0]
         try:
-            interpreter(model)
+            Oracle(model)
         except RuntimeError:  # TFLite itself refuses it (about 1 in 300): no oracle
             continue
         yield "rnd%03d" % made, model
@@ -204,7 +176,8 @@ def write_cnn_data(out_dir: str, n_random: int = 200, n_inputs_each: int = 3,
         if progress:
             progress(name)
         n = 16 if not name.startswith("rnd") else n_inputs_each
-        lines.append(write_cnn_model(out_dir, name, model, random_inputs(model, n, rng)))
+        oracle = Oracle(model)
+        lines.append(write_cnn_model(out_dir, name, model, oracle, random_inputs(oracle, n, rng)))
     with open(os.path.join(out_dir, "index.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     return lines

@@ -16,6 +16,8 @@ from . import cnn_data
 from .blob import read_blob
 from .cli import CommandError, main as emlml_main
 from .cnn_devicedata import MODELS_DIR, expected, oracle_run
+from .reference_cnn import quantize_input
+from .tflite_build import Oracle
 
 
 @dataclass
@@ -34,22 +36,11 @@ def cnn_demos() -> list[CnnDemo]:
             CnnDemo("motion_cnn", "motion 64x3", cnn_data.motion_split)]
 
 
-def quantize(x: np.ndarray, scale: float, zp: int) -> np.ndarray:
-    """TFLite's QUANTIZE: round half away from zero of x / scale (in double), plus zp."""
-    v = x.astype(np.float64) / np.float64(np.float32(scale))
-    r = np.sign(v) * np.floor(np.abs(v) + 0.5)
-    return np.clip(r + zp, -128, 127).astype(np.int8)
-
-
-def model_inputs(demo: CnnDemo, model: bytes, x_test: np.ndarray) -> np.ndarray:
-    """The held-out set as the .tflite takes it: int8 codes or float32."""
-    from .cnn_devicedata import oracle_io, quant_params
-
-    inp, _ = oracle_io(model)
+def model_inputs(blob: bytes, x_test: np.ndarray) -> np.ndarray:
+    """The held-out set as the .tflite takes it: float32, or int8 codes quantized as the
+    board quantizes an array('f') (TFLite's QUANTIZE)."""
     flat = x_test.reshape(len(x_test), -1).astype(np.float32)
-    if inp["dtype"] == np.int8:
-        return quantize(flat, *quant_params(inp))
-    return flat
+    return flat if read_blob(blob).cnn.float_input else quantize_input(blob, flat)
 
 
 def prepare(demo: CnnDemo, out: str, rounds: int) -> str:
@@ -62,9 +53,11 @@ def prepare(demo: CnnDemo, out: str, rounds: int) -> str:
         raise CommandError(f"converting {demo.name} failed")
     with open(demo.tflite, "rb") as f:
         model = f.read()
+    with open(blob_path, "rb") as f:
+        blob = f.read()
     _, x_test, _, y_test = demo.split()
-    x = model_inputs(demo, model, x_test)
-    _, yq, _, cls = expected(oracle_run(model, x))
+    x = model_inputs(blob, x_test)
+    _, yq, _, cls = expected(oracle_run(Oracle(model), x))
     files = {".x": x.tobytes(), ".yq": yq.tobytes(), ".sk": cls.astype("<i4").tobytes(),
              ".y": np.asarray(y_test, dtype="<i4").tobytes()}
     for ext, data in files.items():
