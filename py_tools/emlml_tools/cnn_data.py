@@ -230,13 +230,10 @@ def tflite_predict(model_content, x):
     An int8 input is quantized with the input tensor's scale and zero point; an int8
     output is dequantized with the output's. Returns float32 ``(N, n_outputs)``.
     """
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    from .tflite_build import Oracle
 
-    interp = Interpreter(model_content=bytes(model_content),
-                         experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
-    interp.allocate_tensors()
-    inp = interp.get_input_details()[0]
-    out = interp.get_output_details()[0]
+    oracle = Oracle(bytes(model_content))
+    inp, out = oracle.inp, oracle.out
     in_scale, in_zp = inp["quantization"]
     out_scale, out_zp = out["quantization"]
     res = []
@@ -244,9 +241,7 @@ def tflite_predict(model_content, x):
         v = row.reshape(inp["shape"])
         if inp["dtype"] == np.int8:
             v = np.clip(np.round(v / in_scale) + in_zp, -128, 127).astype(np.int8)
-        interp.set_tensor(inp["index"], v)
-        interp.invoke()
-        o = interp.get_tensor(out["index"]).reshape(-1)
+        o = oracle(v).reshape(-1)
         if out["dtype"] == np.int8:
             o = (o.astype(np.float32) - out_zp) * np.float32(out_scale)
         res.append(o.astype(np.float32))
