@@ -7,6 +7,9 @@
 PYTHON ?= python3
 VENV := .venv
 VPY := $(CURDIR)/$(VENV)/bin/python
+# The checkout's own tools (py_tools/emlml_dev: demo, benchmarks, emulated boards, test
+# data): run from here, never installed with the product (emlml_tools).
+DEVPY := PYTHONPATH=$(CURDIR)/py_tools $(VPY)
 BUILD := $(CURDIR)/build
 MPY_DIR := $(BUILD)/micropython
 MPY_SDIST := mpy_cross_v6_3-1.1.1.tar.gz
@@ -17,13 +20,13 @@ HOST_RUN := $(BUILD)/host/emlml_run
 .PHONY: demo test setup natmod host-tools clean
 
 demo: setup natmod
-	$(VENV)/bin/emlml demo
+	$(DEVPY) -m emlml_dev.demo
 
 # The tests, after every build CI can make here: the x64 module they run, the ARM
 # modules, the firmware (user C module) compile and the ESP32 compile check.
 test: setup natmod-all mip-packages host-tools host-firmware qemu-firmware cmodule-check esp32-check
 	$(VENV)/bin/python -m pytest -q tests_host
-	$(PYTHON) py_tools/emlml_tools/sizes.py --build $(BUILD) --out $(BUILD)/sizes.md
+	$(DEVPY) -m emlml_dev.sizes --build $(BUILD) --out $(BUILD)/sizes.md
 
 setup: $(VENV)/.installed $(MPY_DIR)/.unpacked $(BUILD)/.toolchain
 
@@ -110,7 +113,7 @@ natmod-xtensawin: setup
 
 # The ESP32 row is filled in when LLVM 22 is installed (make esp32-check installs it).
 sizes: natmod-all $(if $(shell command -v llc-$(ESP32_LLVM)),esp32-check)
-	$(PYTHON) py_tools/emlml_tools/sizes.py --build $(BUILD) --out $(BUILD)/sizes.md
+	$(DEVPY) -m emlml_dev.sizes --build $(BUILD) --out $(BUILD)/sizes.md
 
 # arm-none-eabi-gcc and newlib's headers (stdint.h); installed from Debian when missing.
 arm-toolchain:
@@ -192,7 +195,7 @@ host-firmware: setup
 # generated C for the same models, same compiler and flags; writes build/bench_emlearn.json.
 .PHONY: bench-emlearn
 bench-emlearn: setup
-	$(VENV)/bin/python -m emlml_tools.bench_emlearn \
+	$(DEVPY) -m emlml_dev.bench_emlearn \
 	    --cflags="-O2 -DEMLML_TREES_INTERLEAVE=0" --cflags="-O2"
 
 # mip: build/natmod/<arch>/package.json (relative URLs) and a copy of emlml_util.py next to
@@ -200,7 +203,7 @@ bench-emlearn: setup
 # build/natmod/<arch>/package.json` or, served over HTTP, with mip.install(URL) on a board.
 .PHONY: mip-packages
 mip-packages: natmod-all
-	$(VPY) -m emlml_tools.mip_package --natmod $(BUILD)/natmod
+	$(VPY) -m emlml_tools.board.mip --natmod $(BUILD)/natmod
 
 # The emulated Cortex-M boards (boards/qemu_mps2): MicroPython 1.23 on QEMU's mps2-an385
 # (Cortex-M3) and mps2-an386 (Cortex-M4F); tests_host/test_device_qemu.py runs
@@ -221,7 +224,7 @@ qemu-firmware: setup arm-toolchain qemu-tools
 	done
 
 qemu-bench: qemu-firmware natmod-all
-	$(VPY) -m emlml_tools.qemu_bench --out $(BUILD)/qemu_bench.json
+	$(DEVPY) -m emlml_dev.qemu_bench --out $(BUILD)/qemu_bench.json
 
 # Instructions per prediction on the emulated Cortex-M boards (QEMU -icount shift=0), for
 # armv6m code (mps2-an385) and armv7emsp code (mps2-an386): emlml's C core against PyPI
@@ -230,7 +233,7 @@ qemu-bench: qemu-firmware natmod-all
 # table; writes build/bench_boards.json, build/bench_boards.md, docs/benchmarks_qemu.png.
 .PHONY: bench-boards
 bench-boards: qemu-firmware natmod-all
-	$(VPY) -m emlml_tools.bench_boards
+	$(DEVPY) -m emlml_dev.bench_boards
 
 # The example int8 CNNs shipped as py_tools/emlml_tools/models/*.tflite (with README.md
 # and models.json): trained with TensorFlow in their own environment, .venv-train,
@@ -245,4 +248,4 @@ $(TRAIN_VENV)/.installed: requirements-train.txt pyproject.toml
 	touch $@
 
 train-cnn: $(TRAIN_VENV)/.installed
-	$(TRAIN_VENV)/bin/python -m emlml_tools.train_cnn --out py_tools/emlml_tools/models
+	PYTHONPATH=$(CURDIR)/py_tools $(TRAIN_VENV)/bin/python -m emlml_dev.train_cnn --out py_tools/emlml_tools/models

@@ -1,7 +1,7 @@
 # Every CNN in data/cnn/: emlml's int8 outputs equal TensorFlow Lite's reference
 # interpreter (BUILTIN_REF) on every input, every element; float outputs, the float
 # input path and the predicted class too. The expected files were written on the host
-# from TFLite's own answers (emlml_tools/cnn_devicedata.py).
+# from TFLite's own answers (py_tools/emlml_dev/cnn_devicedata.py).
 import array
 
 from emlml_testlib import DATA, Stream, check, expect_error, finish, read

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from emlml_tools.demo import micropython_command  # the one the demo runs
+from emlml_tools.board.transport import micropython_command  # the one the demo runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")

@@ -14,12 +14,20 @@ from typing import Callable
 
 import numpy as np
 import pytest
-
-from emlml_tools import reference_cnn, tflite_build
-from emlml_tools.blob import CnnOp, SectionId, cnn_blob, fix_crc, read_blob, write_blob
-from emlml_tools.convert_tflite import convert_tflite
-from emlml_tools.tflite_build import ModelBuilder, Oracle, random_network
-from emlml_tools.tflite_model import UnsupportedModel
+from emlml_dev import tflite_build
+from emlml_dev.tflite_build import ModelBuilder, random_network
+from emlml_tools.convert.tflite_cnn import convert_tflite
+from emlml_tools.convert.tflite_graph import UnsupportedModel
+from emlml_tools.format import (
+    CnnOp,
+    SectionId,
+    cnn_blob,
+    fix_crc,
+    read_blob,
+    write_blob,
+)
+from emlml_tools.oracle import Oracle
+from emlml_tools.runtime import cnn as reference_cnn
 from runtimes import BUILD, SAN_ENV, require_built, run_driver
 
 DRIVERS = [os.path.join(BUILD, "host", name) for name in ("emlml_run", "emlml_run_clang")]

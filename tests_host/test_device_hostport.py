@@ -11,8 +11,7 @@ import glob
 import os
 
 import pytest
-
-from emlml_tools.devicedata import write_device_data
+from emlml_dev.devicedata import write_device_data
 from runtimes import DEVICE_DATA, DEVICE_TESTS, HOST_PORTS, require_built, run_host_port
 
 SCRIPTS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(DEVICE_TESTS, "test_*.py")))

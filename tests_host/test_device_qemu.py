@@ -20,9 +20,10 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
-from emlml_tools import qemu_board as q
-from emlml_tools.devicedata import write_device_data
+from emlml_dev import qemu_board as q
+from emlml_dev.devicedata import write_device_data
+from emlml_tools import board as board_mod
+from emlml_tools.board import deploy, install
 from runtimes import BUILD, DEVICE_TESTS, ROOT
 
 SCRIPTS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(DEVICE_TESTS, "test_*.py")))
@@ -124,7 +125,6 @@ def test_pick_and_refuse_mpy(boards):
 
 def test_emlml_install_refuses_soft_float_on_m4f(boards):
     """`emlml install --arch armv6m` on the Cortex-M4F board is refused before a copy."""
-    board_mod = pytest.importorskip("emlml_tools.board")
     info = board_mod.BoardInfo(q.board_mpy(boards["an386"]))
     assert info.arch == "armv7emsp"
     with pytest.raises(board_mod.BoardError, match="armv6m"):
@@ -134,28 +134,25 @@ def test_emlml_install_refuses_soft_float_on_m4f(boards):
 def test_emlml_install_on_m4f(boards):
     """`emlml install` (emlml_tools.board) on the Cortex-M4F board: it picks the
     armv7emsp build by the arch the board reports, copies it and imports it."""
-    board_mod = pytest.importorskip("emlml_tools.board")
-    arch = board_mod.install(board_mod.MpremoteTransport(boards["an386"].port))
+    arch = install.install(board_mod.MpremoteTransport(boards["an386"].port))
     INSTALLED["an386"] = "armv7emsp"
     assert arch == "armv7emsp"
 
 
 def test_emlml_install_on_m3(boards):
-    board_mod = pytest.importorskip("emlml_tools.board")
     INSTALLED.pop("an385", None)
-    arch = board_mod.install(board_mod.MpremoteTransport(boards["an385"].port))
+    arch = install.install(board_mod.MpremoteTransport(boards["an385"].port))
     assert arch == "armv7m"  # the board says armv7em (MicroPython 1.23 on a Cortex-M3)
 
 
 def test_emlml_deploy_on_the_board(boards):
     """emlml deploy through mpremote: checked on the board, then swapped in; the old
-    model stays as .prev (interrupted deploys: tests_host/test_board.py)."""
-    from emlml_tools import board as board_mod
-    from emlml_tools.devicedata import base_blobs
+    model stays as .prev (interrupted deploys: tests_host/test_board_install_deploy.py)."""
+    from emlml_dev.devicedata import base_blobs
     old, new = base_blobs()["trees"], base_blobs()["forest"]
     t = board_mod.MpremoteTransport(boards["an385-emlml"].port)
-    board_mod.deploy(t, old, "deploy.bin")
-    board_mod.deploy(t, new, "deploy.bin")
+    deploy.deploy(t, old, "deploy.bin")
+    deploy.deploy(t, new, "deploy.bin")
     out = t.exec("import emlml, emlml_util\n"
                  "p, m = emlml_util.load_first('deploy.bin', 'deploy.bin.prev')\n"
                  "print('NEW', p, m.blob_size, 'PREV', emlml.load('deploy.bin.prev').blob_size)")
@@ -173,7 +170,7 @@ def test_qemu_exit_status():
 
 
 def test_cli_main_prints_the_port():
-    proc = subprocess.Popen([sys.executable, "-m", "emlml_tools.qemu_board", "an385-emlml"],
+    proc = subprocess.Popen([sys.executable, "-m", "emlml_dev.qemu_board", "an385-emlml"],
                             stdout=subprocess.PIPE, text=True,
                             env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "py_tools")))
     try:

@@ -10,18 +10,12 @@ import glob
 import os
 
 import pytest
-
-from emlml_tools.devicedata import write_device_data
-from runtimes import DEVICE_DATA, DEVICE_TESTS, NATMOD_X64, require_built, run_micropython
+from runtimes import (
+    DEVICE_TESTS,
+    run_micropython,
+)
 
 SCRIPTS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(DEVICE_TESTS, "test_*.py")))
-
-
-@pytest.fixture(scope="session")
-def device_data() -> str:
-    require_built(os.path.join(NATMOD_X64, "emlml.mpy"))
-    write_device_data(DEVICE_DATA)
-    return DEVICE_DATA
 
 
 def test_scripts_found():

@@ -1,12 +1,14 @@
-"""Host-side tools for emlml: scikit-learn models as checked binary blobs for MicroPython.
+"""emlml on the computer: trained models (scikit-learn, TensorFlow Lite int8) as checked
+binary blobs for the ``emlml`` MicroPython module, and the board tools.
 
-Modules (import what you need; this package import stays light):
+Sub-packages mirror the C core (docs/ARCHITECTURE.md); this import stays light:
 
-- ``emlml_tools.blob``: the blob format (docs/FORMAT.md): constants, writer, checked reader.
-- ``emlml_tools.keys``: threshold and input keys for exact ``x <= threshold`` walks.
-- ``emlml_tools.convert_sklearn``: fitted scikit-learn estimators -> blob bytes.
-- ``emlml_tools.reference``: a NumPy runtime that executes a blob exactly as FORMAT.md says.
-- ``emlml_tools.zoo``: the deterministic models used by the demo and the tests.
+- ``emlml_tools.format``: the blob (docs/FORMAT.md): one module per family, writer and
+  checked reader side by side.
+- ``emlml_tools.convert``: scikit-learn estimators and .tflite files -> blobs.
+- ``emlml_tools.runtime``: the NumPy reference that computes what the board computes.
+- ``emlml_tools.verify`` / ``oracle``: a blob against its source model.
+- ``emlml_tools.board``: install, deploy, firmware, flash, romfs, mip.
 - ``emlml_tools.cli``: the ``emlml`` command.
 """
 

@@ -11,13 +11,12 @@ import os
 import sys
 
 import numpy as np
+from emlml_tools.convert.sklearn_models import convert
+from emlml_tools.format import read_blob
 from sklearn.datasets import load_wine
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestClassifier
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
-
-from emlml_tools.blob import read_blob
-from emlml_tools.convert_sklearn import convert
 
 
 def seeds() -> dict[str, bytes]:
@@ -53,8 +52,8 @@ def cnn_seeds(count: int = 8, n_ops: int = 10) -> dict[str, bytes]:
     """Random networks (tflite_build.random_network, fixed seed) small enough for the
     fuzzer, converted by emlml's converter: at least `count`, and together every one of
     the n_ops operators."""
-    from emlml_tools.convert_tflite import convert_tflite
-    from emlml_tools.tflite_build import random_network
+    from emlml_dev.tflite_build import random_network
+    from emlml_tools.convert.tflite_cnn import convert_tflite
 
     rng = np.random.default_rng(11)
     out: dict[str, bytes] = {}

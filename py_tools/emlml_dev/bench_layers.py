@@ -1,0 +1,63 @@
+"""One-layer int8 networks for the per-MAC benchmark (`make qemu-bench`).
+
+A whole model's instructions per multiply-accumulate include its pools, softmax and
+edges; these networks hold one weighted layer each, so their instructions per MAC are
+the layer's own cost (plus a copy of the input and the argmax, a few percent):
+
+- conv3x3_16: CONV_2D 3x3 SAME, 16 -> 16 channels on 8x8 (the issue's "conv layer of
+  16+ channels"; a third of the outputs lose taps to the padding)
+- conv1x1_32: CONV_2D 1x1, 16 -> 32 channels on 8x8 (MobileNet's pointwise)
+- dwconv3x3_32: DEPTHWISE_CONV_2D 3x3 SAME, 32 channels on 8x8
+- dense_256: FULLY_CONNECTED 256 -> 64
+
+Weights, biases and scales are random but fixed (seeded); the scales keep outputs in range.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emlml_dev.tflite_build import SAME, VALID, ModelBuilder
+
+
+def _conv(rng: np.random.Generator, op: str, hw: int, in_c: int, out_c: int, k: int) -> bytes:
+    b = ModelBuilder()
+    x = b.tensor((1, hw, hw, in_c), scale=0.02, zero_point=-3)
+    depthwise = op == "DEPTHWISE_CONV_2D"
+    shape = (1, k, k, out_c) if depthwise else (out_c, k, k, in_c)
+    w_scales = rng.uniform(0.002, 0.006, out_c)
+    w = b.tensor(shape, scale=w_scales, zero_point=[0] * out_c, axis=3 if depthwise else 0,
+                 data=rng.integers(-127, 128, shape))
+    bias = b.tensor((out_c,), "int32", scale=[float(np.float32(0.02) * np.float32(s)) for s in w_scales],
+                    zero_point=[0] * out_c, data=rng.integers(-2000, 2000, out_c))
+    y = b.tensor((1, hw, hw, out_c), scale=0.05, zero_point=5)
+    padding = SAME if k > 1 else VALID
+    if depthwise:
+        b.op(op, [x, w, bias], [y], "DepthwiseConv2DOptions", padding=padding, stride_w=1,
+             stride_h=1, depth_multiplier=out_c // in_c)
+    else:
+        b.op(op, [x, w, bias], [y], "Conv2DOptions", padding=padding, stride_w=1, stride_h=1)
+    return b.build([x], [y])
+
+
+def _dense(rng: np.random.Generator, n_in: int, n_out: int) -> bytes:
+    b = ModelBuilder()
+    x = b.tensor((1, n_in), scale=0.02, zero_point=-3)
+    w_scale = 0.004
+    w = b.tensor((n_out, n_in), scale=w_scale, zero_point=0, data=rng.integers(-127, 128, (n_out, n_in)))
+    bias = b.tensor((n_out,), "int32", scale=float(np.float32(0.02) * np.float32(w_scale)),
+                    zero_point=0, data=rng.integers(-2000, 2000, n_out))
+    y = b.tensor((1, n_out), scale=0.1, zero_point=0)
+    b.op("FULLY_CONNECTED", [x, w, bias], [y], "FullyConnectedOptions")
+    return b.build([x], [y])
+
+
+def layer_models() -> dict[str, bytes]:
+    """name -> .tflite bytes of the one-layer benchmark networks."""
+    rng = np.random.default_rng(5)
+    return {
+        "conv3x3_16": _conv(rng, "CONV_2D", 8, 16, 16, 3),
+        "conv1x1_32": _conv(rng, "CONV_2D", 8, 16, 32, 1),
+        "dwconv3x3_32": _conv(rng, "DEPTHWISE_CONV_2D", 8, 32, 32, 3),
+        "dense_256": _dense(rng, 256, 64),
+    }

@@ -1,0 +1,181 @@
+"""Data for tests_device/test_cnn.py: CNN blobs, inputs and TFLite's own outputs.
+
+The oracle is TensorFlow Lite's interpreter with its reference kernels
+(``OpResolverType.BUILTIN_REF``): every expected output written here was computed by
+it, on the same inputs the board gets. Files, in ``<data>/cnn/``:
+
+- ``index.txt``: one line per model: ``name n_inputs n_outputs n_samples input h w c``
+  where ``input`` is ``b`` (the .tflite takes int8) or ``f`` (it takes float32)
+- ``<name>.bin``: the blob (``emlml convert`` of the .tflite)
+- ``<name>.x``: the test inputs, raw, int8 or float32 as the .tflite takes them
+- ``<name>.xf``: the same inputs as float32 values that quantize to the same int8
+  (for an int8 model: its dequantized inputs), so the float path is tested on every model
+- ``<name>.yq``: the int8 outputs (TFLite's, or for a float-output model the int8 code
+  whose dequantized value is TFLite's float)
+- ``<name>.yf``: float32 outputs: TFLite's for a float-output model, else
+  ``float32(scale * (q - zero_point))`` of TFLite's int8
+- ``<name>.cls``: int32 class: the first index of TFLite's largest output
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+
+from emlml_dev.paths import MODELS_DIR
+from emlml_tools.oracle import Oracle
+
+
+@dataclass
+class OracleRun:
+    """What TFLite's reference interpreter says about one model and its inputs."""
+    x: np.ndarray         # (n, n_inputs) int8 or float32, as the .tflite takes them
+    y: np.ndarray         # (n, n_outputs) int8 or float32, as the .tflite gives them
+    in_scale: float
+    in_zp: int
+    out_scale: float
+    out_zp: int
+    shape: tuple[int, int, int]  # h, w, c of the input
+
+
+def _hwc(shape: np.ndarray) -> tuple[int, int, int]:
+    dims = [int(d) for d in shape[1:]] or [1]
+    while len(dims) < 3:
+        dims.insert(0, 1)
+    return dims[0], dims[1], dims[2]
+
+
+def quant_params(detail: dict) -> tuple[float, int]:
+    scale, zp = detail["quantization"]
+    return float(scale), int(zp)
+
+
+def random_inputs(oracle: Oracle, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n inputs for the model: uniform int8 codes, or floats over the input range a bit
+    beyond both ends (clamping) with some exactly halfway between two codes (rounding)."""
+    size = int(np.prod(oracle.inp["shape"]))
+    if oracle.inp["dtype"] == np.int8:
+        return rng.integers(-128, 128, size=(n, size), dtype=np.int8)
+    scale, zp = edge_quantization(oracle)[:2]
+    codes = rng.integers(-131, 131, size=(n, size)) - zp
+    half = rng.random((n, size)) < 0.2
+    jitter = np.where(half, 0.5 * rng.choice([-1.0, 1.0], size=(n, size)), rng.uniform(-0.45, 0.45, (n, size)))
+    return ((codes + jitter) * scale).astype(np.float32)
+
+
+def edge_quantization(oracle: Oracle) -> tuple[float, int, float, int]:
+    """(input scale, zero point, output scale, zero point) of the int8 network: the I/O
+    tensors' own, or behind float edges the output of the model's QUANTIZE (float
+    input) and the input of its DEQUANTIZE (float output), as the interpreter reports
+    them."""
+    it = oracle.interp
+    in_scale, in_zp = quant_params(oracle.inp)
+    out_scale, out_zp = quant_params(oracle.out)
+    if oracle.inp["dtype"] == np.float32 or oracle.out["dtype"] == np.float32:
+        tensors = {t["index"]: t for t in it.get_tensor_details()}
+        for op in it._get_ops_details():
+            if op["op_name"] == "QUANTIZE" and int(op["inputs"][0]) == oracle.inp["index"]:
+                in_scale, in_zp = quant_params(tensors[int(op["outputs"][0])])
+            if op["op_name"] == "DEQUANTIZE" and int(op["outputs"][0]) == oracle.out["index"]:
+                out_scale, out_zp = quant_params(tensors[int(op["inputs"][0])])
+    return in_scale, in_zp, out_scale, out_zp
+
+
+def oracle_run(oracle: Oracle, x: np.ndarray) -> OracleRun:
+    """TFLite's outputs for each row of x (one invoke per row, batch 1)."""
+    y = np.stack([oracle(row).reshape(-1) for row in x])
+    return OracleRun(x, y, *edge_quantization(oracle), _hwc(oracle.inp["shape"]))
+
+
+def dequantize(q: np.ndarray, scale: float, zp: int) -> np.ndarray:
+    """TFLite's DEQUANTIZE: float32(double(scale) * (q - zp)); the product is exact."""
+    return (np.float64(np.float32(scale)) * (q.astype(np.int64) - zp)).astype(np.float32)
+
+
+def int8_codes(y: np.ndarray, scale: float, zp: int) -> np.ndarray:
+    """The int8 code of each dequantized output (dequantize is one-to-one on int8)."""
+    table = dequantize(np.arange(-128, 128), scale, zp)
+    idx = np.searchsorted(table, y)
+    if not np.array_equal(table[np.clip(idx, 0, 255)], y):
+        raise ValueError("a float output is not the dequantized value of any int8 code")
+    return (idx - 128).astype(np.int8)
+
+
+def expected(run: OracleRun) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(float inputs, int8 outputs, float outputs, classes) of an oracle run."""
+    if run.x.dtype == np.float32:
+        xf = run.x
+    else:
+        xf = dequantize(run.x, run.in_scale, run.in_zp)
+    if run.y.dtype == np.float32:
+        yf = run.y.astype(np.float32)
+        yq = int8_codes(yf, run.out_scale, run.out_zp)
+    else:
+        yq = run.y.astype(np.int8)
+        yf = dequantize(yq, run.out_scale, run.out_zp)
+    return xf, yq, yf, np.argmax(yq, axis=1).astype(np.int32)
+
+
+def write_cnn_model(out_dir: str, name: str, model: bytes, oracle: Oracle, x: np.ndarray) -> str:
+    """Convert, run the oracle, write the files; returns the index.txt line."""
+    from emlml_tools.convert.tflite_cnn import convert_tflite
+
+    blob = convert_tflite(model, name=name)
+    run = oracle_run(oracle, x)
+    xf, yq, yf, cls = expected(run)
+    files = {".bin": blob, ".x": np.ascontiguousarray(run.x).tobytes(),
+             ".xf": xf.astype("<f4").tobytes(), ".yq": yq.tobytes(),
+             ".yf": yf.astype("<f4").tobytes(), ".cls": cls.astype("<i4").tobytes()}
+    for ext, data in files.items():
+        with open(os.path.join(out_dir, name + ext), "wb") as f:
+            f.write(data)
+    h, w, c = run.shape
+    typecode = "f" if run.x.dtype == np.float32 else "b"
+    return "%s %d %d %d %s %d %d %d" % (name, x.shape[1], yq.shape[1], x.shape[0], typecode, h, w, c)
+
+
+def shipped_models() -> list[tuple[str, bytes]]:
+    """The .tflite files in emlml_tools/models (trained examples and Keras exports)."""
+    out = []
+    if os.path.isdir(MODELS_DIR):
+        for fn in sorted(os.listdir(MODELS_DIR)):
+            if fn.endswith(".tflite"):
+                with open(os.path.join(MODELS_DIR, fn), "rb") as f:
+                    out.append((fn[:-len(".tflite")], f.read()))
+    return out
+
+
+def random_models(count: int, seed: int = 2026) -> Iterator[tuple[str, bytes]]:
+    from emlml_dev.tflite_build import random_network
+
+    rng = np.random.default_rng(seed)
+    made = 0
+    while made < count:
+        model = random_network(rng)[0]
+        try:
+            Oracle(model)
+        except RuntimeError:  # TFLite itself refuses it (about 1 in 300): no oracle
+            continue
+        yield "rnd%03d" % made, model
+        made += 1
+
+
+def write_cnn_data(out_dir: str, n_random: int = 200, n_inputs_each: int = 3,
+                   progress: Callable[[str], None] | None = None) -> list[str]:
+    """Shipped models (16 inputs each) and n_random random networks (n_inputs_each
+    inputs each) with TFLite's outputs, into out_dir. Returns the index lines."""
+    os.makedirs(out_dir, exist_ok=True)
+    rng = np.random.default_rng(7)
+    lines = []
+    for name, model in list(shipped_models()) + list(random_models(n_random)):
+        if progress:
+            progress(name)
+        n = 16 if not name.startswith("rnd") else n_inputs_each
+        oracle = Oracle(model)
+        lines.append(write_cnn_model(out_dir, name, model, oracle, random_inputs(oracle, n, rng)))
+    with open(os.path.join(out_dir, "index.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return lines

@@ -1,0 +1,18 @@
+"""Where things are in the checkout: the development tools (this package) run from it, and
+only they may know its layout; the installed product (emlml_tools) never does."""
+
+import os
+
+import emlml_tools
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(ROOT, "build")
+NATMOD_DIR = os.path.join(BUILD, "natmod")
+CORE_DIR = os.path.join(ROOT, "micropython_module")
+BOARDS_DIR = os.path.join(ROOT, "boards")
+DEVICE_TESTS = os.path.join(ROOT, "tests_device")
+UTIL_SOURCE = os.path.join(CORE_DIR, "python", "emlml_util.py")
+# MicroPython scripts of the benchmarks and the demo, run on the board or the unix port
+ON_DEVICE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "on_device")
+# the example .tflite CNNs ship inside the product as package data
+MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(emlml_tools.__file__)), "models")

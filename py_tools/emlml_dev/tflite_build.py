@@ -1,0 +1,649 @@
+"""Build TensorFlow Lite flatbuffers in Python, and random small int8 networks for tests.
+
+``ModelBuilder`` writes a .tflite with the ``tflite`` package's generated builder
+functions (``tflite.TensorStart``, ``tflite.Conv2DOptionsAddPadding``, ...) on a
+``flatbuffers.Builder``: tensors (shape, dtype, quantization, constant data), operators
+with builtin options, one subgraph. ``random_network`` makes small random full-int8
+networks that mix every operator emlml supports. The oracle that runs them is
+``emlml_tools.oracle.Oracle`` (TFLite's reference kernels).
+
+Example::
+
+    b = ModelBuilder()
+    x = b.tensor((1, 8, 8, 3), scale=0.05, zero_point=-3)
+    w = b.tensor((4, 3, 3, 3), scale=[0.01] * 4, zero_point=[0] * 4, data=weights)
+    y = b.tensor((1, 8, 8, 4), scale=0.1, zero_point=5)
+    b.op("CONV_2D", [x, w, -1], [y], "Conv2DOptions", padding=SAME, stride_w=1, stride_h=1)
+    data = b.build([x], [y])
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import flatbuffers
+import numpy as np
+import numpy.typing as npt
+import tflite
+from tflite.utils import BUILTIN_OPCODE2NAME
+
+OPCODES: dict[str, int] = {name: code for code, name in BUILTIN_OPCODE2NAME.items()}
+SAME = tflite.Padding.SAME
+VALID = tflite.Padding.VALID
+ACT_NONE = tflite.ActivationFunctionType.NONE
+ACT_RELU = tflite.ActivationFunctionType.RELU
+ACT_RELU6 = tflite.ActivationFunctionType.RELU6
+ACT_RELU_N1_TO_1 = tflite.ActivationFunctionType.RELU_N1_TO_1
+
+TENSOR_TYPES: dict[str, int] = {
+    "float32": tflite.TensorType.FLOAT32, "int8": tflite.TensorType.INT8,
+    "uint8": tflite.TensorType.UINT8, "int16": tflite.TensorType.INT16,
+    "int32": tflite.TensorType.INT32, "int64": tflite.TensorType.INT64,
+    "bool": tflite.TensorType.BOOL,
+}
+NUMPY_TYPES: dict[str, str] = {
+    "float32": "<f4", "int8": "i1", "uint8": "u1", "int16": "<i2", "int32": "<i4",
+    "int64": "<i8", "bool": "?",
+}
+
+
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+
+@dataclass
+class _Tensor:
+    shape: tuple[int, ...]
+    dtype: str
+    buffer: int
+    name: str
+    scale: list[float] | None
+    zero_point: list[int] | None
+    axis: int
+
+
+@dataclass
+class _Op:
+    code: int
+    inputs: list[int]
+    outputs: list[int]
+    options_type: str | None
+    options: dict[str, Any]
+
+
+@dataclass
+class ModelBuilder:
+    """Collects tensors and operators of one subgraph; ``build`` returns the flatbuffer."""
+
+    tensors: list[_Tensor] = field(default_factory=list)
+    ops: list[_Op] = field(default_factory=list)
+    buffers: list[bytes] = field(default_factory=lambda: [b""])  # buffer 0: the empty one
+
+    def tensor(self, shape: Sequence[int], dtype: str = "int8", *,
+               scale: float | Sequence[float] | None = None,
+               zero_point: int | Sequence[int] | None = None, axis: int = 0,
+               data: npt.ArrayLike | None = None, name: str | None = None) -> int:
+        """Add a tensor; ``data`` makes it a constant (stored in its own buffer).
+
+        ``scale``/``zero_point``: a number (per tensor) or a sequence (per axis ``axis``).
+        """
+        buffer = 0
+        if data is not None:
+            arr = np.asarray(data, dtype=NUMPY_TYPES[dtype])
+            if arr.size != math.prod(shape):
+                raise ValueError(f"tensor data has {arr.size} values, shape {tuple(shape)} "
+                                 f"holds {math.prod(shape)}")
+            self.buffers.append(arr.tobytes())
+            buffer = len(self.buffers) - 1
+        scales = None if scale is None else [float(s) for s in np.atleast_1d(scale)]
+        zps = None
+        if zero_point is not None:
+            zps = [int(z) for z in np.atleast_1d(zero_point)]
+        elif scales is not None:
+            zps = [0] * len(scales)
+        index = len(self.tensors)
+        self.tensors.append(_Tensor(tuple(int(d) for d in shape), dtype, buffer,
+                                    name or f"t{index}", scales, zps, axis))
+        return index
+
+    def op(self, name: str, inputs: Sequence[int], outputs: Sequence[int],
+           options_type: str | None = None, **options: Any) -> int:
+        """Add operator ``name`` (a BuiltinOperator name such as ``"CONV_2D"``); the builtin
+        options table ``options_type`` (e.g. ``"Conv2DOptions"``) gets ``options`` (snake
+        case field names; sequences become int32 vectors). Returns the operator index."""
+        if name not in OPCODES:
+            raise ValueError(f"unknown TFLite operator {name!r}")
+        self.ops.append(_Op(OPCODES[name], list(inputs), list(outputs), options_type,
+                            dict(options)))
+        return len(self.ops) - 1
+
+    # ------------------------------------------------------------------ serialisation
+
+    def build(self, inputs: Sequence[int], outputs: Sequence[int],
+              description: str = "emlml tflite_build") -> bytes:
+        b = flatbuffers.Builder(1024)
+        buffer_offs = []
+        for data in self.buffers:
+            vec = b.CreateNumpyVector(np.frombuffer(data, np.uint8)) if data else None
+            tflite.BufferStart(b)
+            if vec is not None:
+                tflite.BufferAddData(b, vec)
+            buffer_offs.append(tflite.BufferEnd(b))
+        tensor_offs = [self._tensor(b, t) for t in self.tensors]
+        codes = sorted({op.code for op in self.ops})
+        code_index = {c: i for i, c in enumerate(codes)}
+        code_offs = []
+        for c in codes:
+            tflite.OperatorCodeStart(b)
+            tflite.OperatorCodeAddDeprecatedBuiltinCode(b, min(c, 127))
+            tflite.OperatorCodeAddBuiltinCode(b, c)
+            tflite.OperatorCodeAddVersion(b, 1)
+            code_offs.append(tflite.OperatorCodeEnd(b))
+        op_offs = [self._op(b, op, code_index[op.code]) for op in self.ops]
+        t_vec = self._table_vector(b, tflite.SubGraphStartTensorsVector, tensor_offs)
+        o_vec = self._table_vector(b, tflite.SubGraphStartOperatorsVector, op_offs)
+        in_vec = b.CreateNumpyVector(np.asarray(inputs, np.int32))
+        out_vec = b.CreateNumpyVector(np.asarray(outputs, np.int32))
+        sg_name = b.CreateString("main")
+        tflite.SubGraphStart(b)
+        tflite.SubGraphAddTensors(b, t_vec)
+        tflite.SubGraphAddInputs(b, in_vec)
+        tflite.SubGraphAddOutputs(b, out_vec)
+        tflite.SubGraphAddOperators(b, o_vec)
+        tflite.SubGraphAddName(b, sg_name)
+        subgraph = tflite.SubGraphEnd(b)
+        sg_vec = self._table_vector(b, tflite.ModelStartSubgraphsVector, [subgraph])
+        codes_vec = self._table_vector(b, tflite.ModelStartOperatorCodesVector, code_offs)
+        buf_vec = self._table_vector(b, tflite.ModelStartBuffersVector, buffer_offs)
+        desc = b.CreateString(description)
+        tflite.ModelStart(b)
+        tflite.ModelAddVersion(b, 3)
+        tflite.ModelAddOperatorCodes(b, codes_vec)
+        tflite.ModelAddSubgraphs(b, sg_vec)
+        tflite.ModelAddDescription(b, desc)
+        tflite.ModelAddBuffers(b, buf_vec)
+        b.Finish(tflite.ModelEnd(b), file_identifier=b"TFL3")
+        return bytes(b.Output())
+
+    @staticmethod
+    def _table_vector(b: flatbuffers.Builder, start: Any, offsets: Sequence[int]) -> int:
+        start(b, len(offsets))
+        for off in reversed(offsets):
+            b.PrependUOffsetTRelative(off)
+        return b.EndVector()
+
+    @staticmethod
+    def _tensor(b: flatbuffers.Builder, t: _Tensor) -> int:
+        shape = b.CreateNumpyVector(np.asarray(t.shape, np.int32))
+        name = b.CreateString(t.name)
+        quant = None
+        if t.scale is not None:
+            scale = b.CreateNumpyVector(np.asarray(t.scale, np.float32))
+            zp = b.CreateNumpyVector(np.asarray(t.zero_point, np.int64))
+            tflite.QuantizationParametersStart(b)
+            tflite.QuantizationParametersAddScale(b, scale)
+            tflite.QuantizationParametersAddZeroPoint(b, zp)
+            tflite.QuantizationParametersAddQuantizedDimension(b, t.axis)
+            quant = tflite.QuantizationParametersEnd(b)
+        tflite.TensorStart(b)
+        tflite.TensorAddShape(b, shape)
+        tflite.TensorAddType(b, TENSOR_TYPES[t.dtype])
+        tflite.TensorAddBuffer(b, t.buffer)
+        tflite.TensorAddName(b, name)
+        if quant is not None:
+            tflite.TensorAddQuantization(b, quant)
+        return tflite.TensorEnd(b)
+
+    @staticmethod
+    def _op(b: flatbuffers.Builder, op: _Op, code_index: int) -> int:
+        ins = b.CreateNumpyVector(np.asarray(op.inputs, np.int32))
+        outs = b.CreateNumpyVector(np.asarray(op.outputs, np.int32))
+        opts = None
+        if op.options_type is not None:
+            prefix = op.options_type
+            values: dict[str, Any] = {}
+            for key, value in op.options.items():  # vectors first: before the table starts
+                if isinstance(value, (list, tuple, np.ndarray)):
+                    value = b.CreateNumpyVector(np.asarray(value, np.int32))
+                values[key] = value
+            getattr(tflite, f"{prefix}Start")(b)
+            for key, value in values.items():
+                getattr(tflite, f"{prefix}Add{_camel(key)}")(b, value)
+            opts = getattr(tflite, f"{prefix}End")(b)
+        tflite.OperatorStart(b)
+        tflite.OperatorAddOpcodeIndex(b, code_index)
+        tflite.OperatorAddInputs(b, ins)
+        tflite.OperatorAddOutputs(b, outs)
+        if opts is not None:
+            tflite.OperatorAddBuiltinOptionsType(
+                b, getattr(tflite.BuiltinOptions, op.options_type))
+            tflite.OperatorAddBuiltinOptions(b, opts)
+        return tflite.OperatorEnd(b)
+
+
+# ---------------------------------------------------------------------------- random nets
+
+
+@dataclass
+class _Act:
+    """The running activation while a random network is built."""
+
+    index: int
+    shape: tuple[int, ...]
+    scale: float
+    zp: int
+    spread: float  # rough std of (q - zp) in int8 units, to pick output scales
+
+
+class _RandomNet:
+    """Builds one random network; each ``_add_*`` appends a layer to ``self.x``."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.b = ModelBuilder()
+        self.layers: list[dict[str, Any]] = []
+
+    # helpers
+    def uniform(self, lo: float, hi: float) -> float:
+        return float(self.rng.uniform(lo, hi))
+
+    def zp(self) -> int:
+        return int(self.rng.integers(-100, 101)) if self.rng.random() < 0.85 else 0
+
+    def act_fn(self) -> int:
+        return int(self.rng.choice([ACT_NONE, ACT_NONE, ACT_RELU, ACT_RELU6, ACT_RELU_N1_TO_1]))
+
+    def new(self, shape: Sequence[int], scale: float, zp: int, spread: float) -> _Act:
+        scale = float(np.float32(scale))
+        return _Act(self.b.tensor(shape, scale=scale, zero_point=zp), tuple(shape), scale,
+                    zp, spread)
+
+    def out_scale(self, real_std: float) -> tuple[float, float]:
+        """An output scale that spreads a value of std ``real_std`` over the int8 range;
+        returns (scale, spread in int8 units)."""
+        spread = self.uniform(12.0, 60.0)
+        return max(real_std / spread, 1e-5), spread
+
+    def weights(self, shape: tuple[int, ...], n_out: int, axis: int, fan_in: int,
+                x: _Act, optional_bias: bool = False
+                ) -> tuple[int, int, list[float], np.ndarray]:
+        """(weight tensor, bias tensor or -1, weight scales, big-multiplier mask)."""
+        rng = self.rng
+        w = rng.integers(-127, 128, size=shape)
+        per_channel = rng.random() < 0.7
+        ws = (np.exp(rng.uniform(np.log(1e-3), np.log(5e-2), n_out)) if per_channel
+              else np.full(n_out, np.exp(rng.uniform(np.log(1e-3), np.log(5e-2)))))
+        ws = ws.astype(np.float32)
+        big = np.zeros(n_out, bool)
+        if per_channel and rng.random() < 0.35:  # channels with multiplier > 1 (shift > 0)
+            big = rng.random(n_out) < 0.5
+            wv = np.moveaxis(w, axis, 0)
+            wv[big] = rng.integers(-1, 2, size=wv[big].shape)
+        w_t = self.b.tensor(shape, scale=ws.tolist() if per_channel else float(ws[0]),
+                            zero_point=[0] * n_out if per_channel else 0, axis=axis, data=w)
+        bias_scale = (np.float32(x.scale) * ws).astype(np.float32)
+        acc_std = x.spread * float(np.sqrt(np.mean(np.moveaxis(w, axis, 0).reshape(
+            n_out, -1).astype(float) ** 2, axis=1)).mean()) * np.sqrt(fan_in)
+        bias = rng.integers(-1, 2, n_out) * rng.integers(0, int(acc_std) + 2, n_out)
+        b_t = self.b.tensor((n_out,), "int32",
+                            scale=bias_scale.tolist() if per_channel else float(bias_scale[0]),
+                            zero_point=[0] * n_out if per_channel else 0, data=bias) if (
+                                not optional_bias or rng.random() < 0.8) else -1
+        return w_t, b_t, ws.tolist(), big
+
+    def weighted_out(self, x: _Act, ws: list[float], big: np.ndarray, fan_in: int,
+                     w_rms: float = 73.0) -> tuple[float, float]:
+        real_std = x.scale * float(np.mean(ws)) * w_rms * x.spread * np.sqrt(fan_in)
+        scale, spread = self.out_scale(real_std)
+        if big.any():  # make those channels' multiplier in*w/out > 1
+            lo = min(x.scale * ws[c] for c in np.flatnonzero(big))
+            scale = min(scale, lo / self.uniform(1.05, 3.0))
+        return scale, spread
+
+    def spatial(self, in_hw: tuple[int, int], f: tuple[int, int], dil: tuple[int, int]
+                ) -> tuple[int, tuple[int, int], tuple[int, int]]:
+        """(padding, stride, out size) valid for this input."""
+        rng = self.rng
+        stride = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        padding = SAME if rng.random() < 0.5 else VALID
+        eff = [(f[i] - 1) * dil[i] + 1 for i in range(2)]
+        if padding == VALID and any(eff[i] > in_hw[i] for i in range(2)):
+            padding = SAME
+        out = tuple((in_hw[i] + stride[i] - 1) // stride[i] if padding == SAME
+                    else (in_hw[i] - eff[i] + stride[i]) // stride[i] for i in range(2))
+        return padding, stride, out  # type: ignore[return-value]
+
+    # layers
+    def conv(self, x: _Act, *, one_d: bool = False, same_shape: bool = False) -> _Act:
+        rng = self.rng
+        _, h, w, c = x.shape
+        fh = 1 if one_d else int(rng.integers(1, 4))
+        fw = int(rng.integers(1, 4))
+        dil = (1 if one_d else int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+        oc = c if same_shape else int(rng.integers(1, 7))
+        if same_shape:
+            padding, stride, out = SAME, (1, 1), (h, w)
+        else:
+            padding, stride, out = self.spatial((h, w), (fh, fw), dil)
+        if one_d:
+            stride = (1, stride[1])
+            out = (1, out[1])
+        w_t, b_t, ws, big = self.weights((oc, fh, fw, c), oc, 0, fh * fw * c, x)
+        scale, spread = self.weighted_out(x, ws, big, fh * fw * c)
+        y = self.new((1, out[0], out[1], oc), scale, self.zp(), spread)
+        act = self.act_fn()
+        self.b.op("CONV_2D", [x.index, w_t, b_t], [y.index], "Conv2DOptions",
+                  padding=padding, stride_w=stride[1], stride_h=stride[0],
+                  dilation_w_factor=dil[1], dilation_h_factor=dil[0],
+                  fused_activation_function=act)
+        self.layers.append(dict(op="CONV_2D", filter=(fh, fw), stride=stride, dilation=dil,
+                                padding="SAME" if padding == SAME else "VALID", out=y.shape,
+                                act=act, big=int(big.sum())))
+        return y
+
+    def depthwise(self, x: _Act, *, same_shape: bool = False) -> _Act:
+        rng = self.rng
+        _, h, w, c = x.shape
+        fh, fw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        dil = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+        dm = 1 if same_shape else int(rng.integers(1, 3))
+        if same_shape:
+            padding, stride, out = SAME, (1, 1), (h, w)
+        else:
+            padding, stride, out = self.spatial((h, w), (fh, fw), dil)
+        oc = c * dm
+        w_t, b_t, ws, big = self.weights((1, fh, fw, oc), oc, 3, fh * fw, x)
+        scale, spread = self.weighted_out(x, ws, big, fh * fw)
+        y = self.new((1, out[0], out[1], oc), scale, self.zp(), spread)
+        act = self.act_fn()
+        self.b.op("DEPTHWISE_CONV_2D", [x.index, w_t, b_t], [y.index],
+                  "DepthwiseConv2DOptions", padding=padding, stride_w=stride[1],
+                  stride_h=stride[0], depth_multiplier=dm, dilation_w_factor=dil[1],
+                  dilation_h_factor=dil[0], fused_activation_function=act)
+        self.layers.append(dict(op="DEPTHWISE_CONV_2D", filter=(fh, fw), stride=stride,
+                                dilation=dil, dm=dm, out=y.shape, act=act))
+        return y
+
+    def pool(self, x: _Act, kind: str) -> _Act:
+        rng = self.rng
+        _, h, w, c = x.shape
+        f = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        padding, stride, out = self.spatial((h, w), f, (1, 1))
+        y = self.new((1, out[0], out[1], c), x.scale, x.zp, x.spread)
+        act = self.act_fn()
+        self.b.op(kind, [x.index], [y.index], "Pool2DOptions", padding=padding,
+                  stride_w=stride[1], stride_h=stride[0], filter_width=f[1],
+                  filter_height=f[0], fused_activation_function=act)
+        self.layers.append(dict(op=kind, filter=f, stride=stride, out=y.shape, act=act))
+        return y
+
+    def pad(self, x: _Act) -> _Act:
+        rng = self.rng
+        pads = [[0, 0]] + [[int(rng.integers(0, 3)), int(rng.integers(0, 3))]
+                           for _ in x.shape[1:-1]] + [[int(rng.integers(0, 2)),
+                                                       int(rng.integers(0, 2))]]
+        p = self.b.tensor((len(pads), 2), "int32", data=pads)
+        shape = tuple(d + a + b for d, (a, b) in zip(x.shape, pads))
+        y = self.new(shape, x.scale, x.zp, x.spread)
+        self.b.op("PAD", [x.index, p], [y.index])
+        self.layers.append(dict(op="PAD", pads=pads, out=shape))
+        return y
+
+    def residual(self, x: _Act) -> _Act:
+        branch = (self.conv(x, same_shape=True) if self.rng.random() < 0.6
+                  else self.depthwise(x, same_shape=True))
+        if self.rng.random() < 0.2:
+            branch = x  # x + x
+        s = max(x.scale, branch.scale) * self.uniform(0.8, 2.5)
+        y = self.new(x.shape, s, self.zp(), max(x.spread, branch.spread))
+        act = self.act_fn()
+        first, second = (x, branch) if self.rng.random() < 0.5 else (branch, x)
+        self.b.op("ADD", [first.index, second.index], [y.index], "AddOptions",
+                  fused_activation_function=act)
+        self.layers.append(dict(op="ADD", out=y.shape, act=act))
+        return y
+
+    def mean(self, x: _Act, keep_dims: bool) -> _Act:
+        rank = len(x.shape)
+        axes = list(range(1, rank - 1))
+        if self.rng.random() < 0.3:
+            axes = axes[::-1]
+        a = self.b.tensor((len(axes),), "int32", data=axes)
+        c = x.shape[-1]
+        shape = tuple([1] * (rank - 1) + [c]) if keep_dims else (1, c)
+        s = x.scale * self.uniform(0.3, 1.5)
+        y = self.new(shape, s, self.zp(), x.spread * x.scale / s)
+        self.b.op("MEAN", [x.index, a], [y.index], "ReducerOptions", keep_dims=keep_dims)
+        self.layers.append(dict(op="MEAN", axes=axes, keep_dims=keep_dims, out=shape))
+        return y
+
+    def reshape(self, x: _Act, shape: tuple[int, ...], how: str = "const") -> _Act:
+        y = self.new(shape, x.scale, x.zp, x.spread)
+        b = self.b
+        if how == "keras":  # Flatten as Keras writes it: shape arithmetic, folded later
+            sh = b.tensor((len(x.shape),), "int32")
+            b.op("SHAPE", [x.index], [sh], "ShapeOptions", out_type=tflite.TensorType.INT32)
+            begin = b.tensor((1,), "int32", data=[0])
+            end = b.tensor((1,), "int32", data=[1])
+            step = b.tensor((1,), "int32", data=[1])
+            batch = b.tensor((), "int32")
+            b.op("STRIDED_SLICE", [sh, begin, end, step], [batch], "StridedSliceOptions",
+                 begin_mask=0, end_mask=0, ellipsis_mask=0, new_axis_mask=0,
+                 shrink_axis_mask=1)
+            rest = b.tensor((), "int32", data=[-1] if len(shape) == 2 else [shape[-1]])
+            target = b.tensor((len(shape),), "int32")
+            if len(shape) == 2:
+                b.op("PACK", [batch, rest], [target], "PackOptions", values_count=2, axis=0)
+            else:
+                mids = b.tensor((len(shape) - 1,), "int32", data=list(shape[1:]))
+                batch1 = b.tensor((1,), "int32")
+                b.op("PACK", [batch], [batch1], "PackOptions", values_count=1, axis=0)
+                b.op("CONCATENATION", [batch1, mids], [target], "ConcatenationOptions",
+                     axis=0)
+            b.op("RESHAPE", [x.index, target], [y.index])
+        elif how == "expand":
+            axis = b.tensor((), "int32", data=[1])
+            b.op("EXPAND_DIMS", [x.index, axis], [y.index])
+        elif how == "squeeze":
+            b.op("SQUEEZE", [x.index], [y.index], "SqueezeOptions", squeeze_dims=[1])
+        else:
+            target = b.tensor((len(shape),), "int32", data=list(shape))
+            b.op("RESHAPE", [x.index, target], [y.index], "ReshapeOptions",
+                 new_shape=list(shape))
+        self.layers.append(dict(op=how.upper() if how != "const" else "RESHAPE", out=shape))
+        return y
+
+    def fc(self, x: _Act, n_out: int) -> _Act:
+        n_in = math.prod(x.shape)
+        w_t, b_t, ws, big = self.weights((n_out, n_in), n_out, 0, n_in, x, True)
+        scale, spread = self.weighted_out(x, ws, big, n_in)
+        y = self.new((1, n_out), scale, self.zp(), spread)
+        act = self.act_fn()
+        self.b.op("FULLY_CONNECTED", [x.index, w_t, b_t], [y.index], "FullyConnectedOptions",
+                  fused_activation_function=act, keep_num_dims=False)
+        self.layers.append(dict(op="FULLY_CONNECTED", out=y.shape, act=act))
+        return y
+
+    def softmax(self, x: _Act) -> _Act:
+        beta = 1.0 if self.rng.random() < 0.5 else self.uniform(0.2, 3.0)
+        beta = max(beta, 4.0 / (x.scale * 2 ** 26))
+        y = self.new(x.shape, 1 / 256, -128, 40.0)
+        self.b.op("SOFTMAX", [x.index], [y.index], "SoftmaxOptions", beta=beta)
+        self.layers.append(dict(op="SOFTMAX", beta=beta, out=x.shape))
+        return y
+
+
+def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
+                   float_output: bool | None = None, one_d: bool | None = None
+                   ) -> tuple[bytes, dict[str, Any]]:
+    """A small random full-int8 network as .tflite bytes, and its description.
+
+    It mixes CONV_2D (kernel 1-3, stride 1-3, SAME/VALID, dilation 1-2, per-channel or
+    per-tensor weights, some channels with multiplier > 1), DEPTHWISE_CONV_2D (depth
+    multiplier 1-2), pools, PAD, residual ADD, MEAN over h and w (keep_dims or not),
+    RESHAPE (constant, or Keras-style shape arithmetic), FULLY_CONNECTED, SOFTMAX (beta 1 or
+    not), fused NONE/RELU/RELU6; ``one_d`` builds a 1-D network (EXPAND_DIMS, height-1
+    convolutions, SQUEEZE). ``float_input``/``float_output`` add QUANTIZE/DEQUANTIZE at the
+    edges (random when None).
+    """
+    if float_input is None:
+        float_input = bool(rng.random() < 0.3)
+    if float_output is None:
+        float_output = bool(rng.random() < 0.3)
+    if one_d is None:
+        one_d = bool(rng.random() < 0.2)
+    net = _RandomNet(rng)
+    b = net.b
+    if one_d:
+        in_shape: tuple[int, ...] = (1, int(rng.integers(3, 17)), int(rng.integers(1, 5)))
+    else:
+        in_shape = (1, int(rng.integers(1, 11)), int(rng.integers(1, 11)),
+                    int(rng.integers(1, 5)))
+    in_scale = float(np.float32(np.exp(rng.uniform(np.log(0.005), np.log(0.5)))))
+    x0 = net.new(in_shape, in_scale, net.zp(), 60.0)
+    model_in = x0.index
+    if float_input:
+        model_in = b.tensor(in_shape, "float32")
+        b.op("QUANTIZE", [model_in], [x0.index])
+    x = x0
+    if one_d:
+        x = net.reshape(x, (1, 1) + in_shape[1:], "expand")
+        for _ in range(int(rng.integers(1, 4))):
+            x = net.conv(x, one_d=True)
+        x = net.reshape(x, (1,) + x.shape[2:], "squeeze")
+        if rng.random() < 0.3:
+            x = net.pad(x)  # a rank-3 PAD (time, channels)
+        if rng.random() < 0.5:
+            x = net.mean(x, keep_dims=bool(rng.random() < 0.3))
+    else:
+        for _ in range(int(rng.integers(1, 5))):
+            kind = rng.choice(["conv", "conv", "dw", "max", "avg", "pad", "res", "reshape"])
+            if kind == "conv":
+                x = net.conv(x)
+            elif kind == "dw":
+                x = net.depthwise(x)
+            elif kind in ("max", "avg"):
+                x = net.pool(x, "MAX_POOL_2D" if kind == "max" else "AVERAGE_POOL_2D")
+            elif kind == "pad":
+                x = net.pad(x)
+            elif kind == "res":
+                x = net.residual(x)
+            else:  # move width into height, or back
+                _, h, w, c = x.shape
+                x = net.reshape(x, (1, h * w, 1, c) if rng.random() < 0.5 else (1, 1, h * w, c))
+        head = rng.choice(["mean", "flatten", "fc", "none"])
+        if head == "mean":
+            x = net.mean(x, keep_dims=bool(rng.random() < 0.4))
+        elif head == "flatten":
+            x = net.reshape(x, (1, math.prod(x.shape)),
+                            "keras" if rng.random() < 0.5 else "const")
+    if math.prod(x.shape) > 1 and x.shape[-1] == 1 and len(x.shape) > 2 and rng.random() < 0.5:
+        x = net.reshape(x, (1, math.prod(x.shape)), "const")
+    if rng.random() < 0.75:
+        x = net.fc(x, int(rng.integers(1, 11)))
+        if rng.random() < 0.3:
+            x = net.fc(x, int(rng.integers(1, 11)))
+    if rng.random() < 0.5 and x.scale * 2 ** 26 > 8.0:  # TFLite aborts when beta*scale*2^26 <= 1
+        x = net.softmax(x)
+    model_out = x.index
+    if float_output:
+        model_out = b.tensor(x.shape, "float32")
+        b.op("DEQUANTIZE", [x.index], [model_out])
+    desc = dict(input_shape=in_shape, float_input=float_input, float_output=float_output,
+                one_d=one_d, layers=net.layers)
+    return b.build([model_in], [model_out]), desc
+
+
+# ---------------------------------------------------------------------------- edge cases
+
+
+def _fc_model(weights: Sequence[Sequence[int]], w_scale: float, bias: Sequence[int],
+              x_q: tuple[float, int], y_q: tuple[float, int]) -> bytes:
+    b = ModelBuilder()
+    w_arr = np.asarray(weights)
+    n_out, n_in = w_arr.shape
+    x = b.tensor((1, n_in), scale=x_q[0], zero_point=x_q[1])
+    w = b.tensor(w_arr.shape, scale=w_scale, zero_point=0, data=w_arr)
+    bias_t = b.tensor((n_out,), "int32", scale=float(np.float32(x_q[0]) * np.float32(w_scale)),
+                      zero_point=0, data=bias)
+    y = b.tensor((1, n_out), scale=y_q[0], zero_point=y_q[1])
+    b.op("FULLY_CONNECTED", [x, w, bias_t], [y], "FullyConnectedOptions")
+    return b.build([x], [y])
+
+
+def _conv_wrap_model(op: str, zp: int, bias: int) -> bytes:
+    in_scale, w_scale = 1 + 2 ** -15, 1 - 2 ** -15  # in * w / out = 1 - 2^-30
+    b = ModelBuilder()
+    x = b.tensor((1, 1, 1, 1), scale=in_scale, zero_point=0)
+    w = b.tensor((1, 1, 1, 1), scale=[w_scale], zero_point=[0],
+                 axis=3 if op == "DEPTHWISE_CONV_2D" else 0, data=[[[[1]]]])
+    bias_t = b.tensor((1,), "int32", scale=[float(np.float32(in_scale * w_scale))],
+                      zero_point=[0], data=[bias])
+    y = b.tensor((1, 1, 1, 1), scale=1.0, zero_point=zp)
+    if op == "CONV_2D":
+        b.op(op, [x, w, bias_t], [y], "Conv2DOptions", padding=VALID, stride_w=1, stride_h=1)
+    else:
+        b.op(op, [x, w, bias_t], [y], "DepthwiseConv2DOptions", padding=VALID, stride_w=1,
+             stride_h=1, depth_multiplier=1)
+    return b.build([x], [y])
+
+
+def _quantize_model(scale: float, zp: int, n: int = 64) -> bytes:
+    b = ModelBuilder()
+    xf = b.tensor((1, n), "float32")
+    q = b.tensor((1, n), scale=scale, zero_point=zp)
+    r = b.tensor((1, 1, n), scale=scale, zero_point=zp)
+    yf = b.tensor((1, 1, n), "float32")
+    b.op("QUANTIZE", [xf], [q])
+    b.op("RESHAPE", [q], [r], "ReshapeOptions", new_shape=[1, 1, n])
+    b.op("DEQUANTIZE", [r], [yf])
+    return b.build([xf], [yf])
+
+
+def edge_networks() -> list[tuple[str, bytes, list[np.ndarray]]]:
+    """Hand-made models at the corners where TFLite's arithmetic is easy to get wrong, each
+    with inputs that hit the corner: (name, .tflite bytes, inputs in the model's input
+    dtype and shape). The interpreter is the oracle for all of them.
+
+    - FULLY_CONNECTED rescaling with the double scale (results where the quantized
+      multiplier would round the other way), ties away from zero, results outside int32
+      (INT32_MIN, then the zero point added with wrap-around);
+    - CONV_2D / DEPTHWISE_CONV_2D with MBQM + zero point overflowing int32 (wraps);
+    - QUANTIZE of float inputs at exact half-way points (float32 division) and far out of
+      range (INT32_MIN, then the zero point with wrap-around).
+    """
+    out: list[tuple[str, bytes, list[np.ndarray]]] = []
+    zeros = [np.zeros((1, 1), np.int8)]
+    for out_scale, acc, expected in ((6341039.5, 878233971, 139),
+                                     (8180837.5, 658557419, 81)):
+        zp = max(-expected, -128)
+        out.append((f"fc_double_scale_{acc}", _fc_model([[1]], 1.0, [acc], (1.0, 0),
+                                                         (out_scale, zp)), zeros))
+    ramp = [np.array([[v]], np.int8) for v in range(-9, 10)]
+    for out_scale in (2.0, 4.0, 8.0):
+        out.append((f"fc_ties_{out_scale:g}", _fc_model([[1], [-1]], 1.0, [0, 0], (1.0, 0),
+                                                        (out_scale, 0)), ramp))
+    for zp in (-100, 0, 100):
+        out.append((f"fc_overflow_zp{zp}", _fc_model([[1]], 0.5, [1 << 30], (1.0, 0),
+                                                      (0.5 / 1024, zp)),
+                    [np.array([[v]], np.int8) for v in (-5, 0, 5)]))
+    for op in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        for zp in (127, 120, -128):
+            for bias in (2147483640, 2147483520, -2147483640):
+                out.append((f"{op.lower()}_zp_wrap_{zp}_{bias}", _conv_wrap_model(op, zp, bias),
+                            [np.array([[[[v]]]], np.int8) for v in (0, 7, -7)]))
+    rng = np.random.default_rng(400)
+    for i in range(6):
+        scale = float(np.float32(np.exp(rng.uniform(-6, 2))))
+        zp = int(rng.integers(-128, 128))
+        k = rng.integers(-200, 200, 64)
+        halves = ((k + 0.5) * np.float64(scale)).astype(np.float32)
+        huge = (rng.choice([-1, 1], 64) * scale * 10.0 ** rng.uniform(8, 12, 64)).astype(
+            np.float32)
+        inputs = [v.reshape(1, 64) for v in (
+            halves, np.nextafter(halves, np.float32(np.inf)),
+            np.nextafter(halves, np.float32(-np.inf)), huge)]
+        out.append((f"quantize_{i}", _quantize_model(scale, zp), inputs))
+    return out

@@ -1,0 +1,85 @@
+"""``emlml convert``: a fitted scikit-learn estimator (.joblib/.pkl) or a full-int8 .tflite
+to a blob, by file type."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from emlml_tools.describe import kind_line
+from emlml_tools.errors import CommandError
+from emlml_tools.files import int_list, is_tflite, load_model, read_bytes
+
+
+def setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", metavar="MODEL", help="fitted estimator saved with joblib/pickle, "
+                   "or a full-int8 .tflite")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.bin", help="blob to write")
+    p.add_argument("--labels", help="class labels, comma separated (default: classes_)")
+    p.add_argument("--input-type", default="float32",
+                   choices=["float32", "int8", "uint8", "int16"],
+                   help="type of the values predict takes on the board (default float32)")
+    p.add_argument("--knn-samples", default="float32", choices=["float32", "int8", "int16"],
+                   help="how a kNN stores its samples (default float32)")
+    p.add_argument("--name", help="model name stored in the blob")
+    p.add_argument("--input-shape", metavar="8,8", help="input shape stored in the blob")
+
+
+def _run_convert_tflite(args: argparse.Namespace) -> int:
+    from emlml_tools.convert.tflite_cnn import convert_tflite
+    from emlml_tools.format import read_blob
+
+    data = read_bytes(args.model, "model")
+    ignored = [flag for flag, value, default in (
+        ("--input-type", args.input_type, "float32"), ("--knn-samples", args.knn_samples,
+                                                       "float32"),
+        ("--input-shape", args.input_shape, None)) if value != default]
+    if ignored:
+        raise CommandError(f"{', '.join(ignored)} do not apply to a .tflite model (its input "
+                           "type and shape come from the model): drop them")
+    labels = () if args.labels is None else [s.strip() for s in args.labels.split(",")]
+    try:
+        blob_data = convert_tflite(data, name=args.name, labels=labels)
+    except ValueError as exc:
+        raise CommandError(f"{args.model}: {exc}") from None
+    try:
+        Path(args.output).write_bytes(blob_data)
+    except OSError as exc:
+        raise CommandError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    blob = read_blob(blob_data)
+    cnn = blob.cnn
+    n_weights = 0 if blob.section(51) is None else blob.section(51).size
+    print(f"wrote {args.output}: {kind_line(blob)}, {len(blob_data)} bytes, "
+          f"{cnn.n_layers} layers, {n_weights} weight bytes, arena {blob.arena_bytes} bytes")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from emlml_tools.convert.sklearn_models import convert
+    from emlml_tools.format import read_blob
+
+    if is_tflite(args.model):
+        return _run_convert_tflite(args)
+    estimator = load_model(args.model)
+    labels = None if args.labels is None else [s.strip() for s in args.labels.split(",")]
+    shape = None if args.input_shape is None else int_list(args.input_shape, "--input-shape")
+    try:
+        data = convert(estimator, labels=labels, input_type=args.input_type,
+                       knn_samples=args.knn_samples, name=args.name, input_shape=shape)
+    except (ValueError, TypeError) as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        Path(args.output).write_bytes(data)
+    except OSError as exc:
+        raise CommandError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    blob = read_blob(data)
+    if blob.trees is not None:
+        t = blob.trees
+        detail = (f"{t.n_trees} trees, {t.n_nodes} nodes, {t.n_leaves} leaf vectors; "
+                  f"{len(data) / t.n_nodes:.1f} bytes per node (8 per node + leaf data)")
+    else:
+        k = blob.knn
+        detail = (f"k={k.k}, {k.n_samples} samples of {blob.n_inputs} {k.sample_type.name.lower()}"
+                  f"; {len(data) / k.n_samples:.1f} bytes per sample")
+    print(f"wrote {args.output}: {kind_line(blob)}, {len(data)} bytes, {detail}")
+    return 0

@@ -1,0 +1,386 @@
+"""Fitted scikit-learn estimators -> emlml blobs (docs/FORMAT.md).
+
+``convert`` looks the estimator's type up in ``_CONVERTERS`` (exact type first, then its
+base classes) and calls a pure function that returns the blob bytes. Anything the format
+cannot hold exactly is refused with a ``ValueError``/``TypeError`` that says what to do.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+import sklearn
+from sklearn.base import is_classifier
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.exceptions import NotFittedError
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.pipeline import Pipeline
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+from sklearn.utils.validation import check_is_fitted
+
+from emlml_tools import __version__
+from emlml_tools.format import (
+    INPUT_TYPE_NAMES,
+    MAX_INPUTS,
+    MAX_K,
+    MAX_OUTPUTS,
+    MAX_TREES,
+    NODE_DTYPE,
+    SAMPLE_DTYPES,
+    SAMPLE_TYPE_NAMES,
+    InputType,
+    Metric,
+    SampleType,
+    Task,
+    Weights,
+    encode_meta,
+    knn_blob,
+    trees_blob,
+    vote_scale,
+)
+from emlml_tools.format.keys import threshold_keys
+
+MAX_RIGHT = 0xFFFF
+_LEAF_FEATURE = 0xFFFF
+_SKLEARN_LEAF = -1  # children_left of a leaf in sklearn's Tree
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    labels: list[str] | None
+    input_type: InputType
+    knn_samples: SampleType
+    name: str | None
+    input_shape: tuple[int, ...] | None
+
+
+Converter = Callable[[Any, ConvertOptions], bytes]
+
+
+# ---------------------------------------------------------------------------- public
+
+
+def convert(estimator: Any, *, labels: Sequence[str] | None = None,
+            input_type: str = "float32", knn_samples: str = "float32",
+            name: str | None = None, input_shape: Sequence[int] | None = None) -> bytes:
+    """Convert a fitted estimator into blob bytes.
+
+    labels: one string per class (default ``str(c)`` for ``classes_``); classifiers only.
+    input_type: what ``predict`` takes on the board: float32, int8, uint8 or int16.
+    knn_samples: how kNN stores its samples: float32, int8 or int16 (quantized per feature).
+    name, input_shape: metadata (``input_shape`` must multiply out to the number of inputs).
+    """
+    if isinstance(estimator, Pipeline):
+        raise TypeError(
+            "a Pipeline cannot be converted: a blob holds one estimator. Fit the scaler "
+            "separately, scale inputs yourself (on the board too) and convert the final "
+            "estimator, e.g. convert(pipeline[-1])")
+    converter = _find_converter(type(estimator))
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        raise ValueError(f"{type(estimator).__name__} is not fitted: call .fit(X, y) before "
+                         "converting it") from None
+    if input_type not in INPUT_TYPE_NAMES:
+        raise ValueError(f"input_type {input_type!r} is not supported: use one of "
+                         f"{', '.join(INPUT_TYPE_NAMES)}")
+    if knn_samples not in SAMPLE_TYPE_NAMES:
+        raise ValueError(f"knn_samples {knn_samples!r} is not supported: use one of "
+                         f"{', '.join(SAMPLE_TYPE_NAMES)}")
+    options = ConvertOptions(
+        labels=None if labels is None else [str(label) for label in labels],
+        input_type=INPUT_TYPE_NAMES[input_type],
+        knn_samples=SAMPLE_TYPE_NAMES[knn_samples],
+        name=name,
+        input_shape=None if input_shape is None else tuple(int(d) for d in input_shape),
+    )
+    return converter(estimator, options)
+
+
+def load_estimator(path: str | os.PathLike[str]) -> Any:
+    """Load a fitted estimator saved with joblib.dump or pickle.
+
+    Loading a pickle runs code from the file: only load files you trust.
+    """
+    import joblib
+
+    return joblib.load(path)
+
+
+def supported_estimators() -> list[str]:
+    return sorted(cls.__name__ for cls in _CONVERTERS)
+
+
+def quantize_samples(X: npt.ArrayLike, sample_type: SampleType
+                     ) -> tuple[np.ndarray, npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Per-feature symmetric quantization of kNN samples: ``(codes, scale, offset)``.
+
+    offset = (max + min) / 2, scale = (max - min) / (2 * qmax) (1.0 when max == min),
+    code = clip(round((x - offset) / scale), -qmax, qmax); qmax = 127 (int8) or 32767 (int16).
+    The board reconstructs ``offset + scale * float32(code)`` (see ``dequantize_samples``).
+    """
+    dtype = SAMPLE_DTYPES[SampleType(sample_type)]
+    qmax = float(np.iinfo(dtype).max)
+    x = np.asarray(X, dtype=np.float32).astype(np.float64)
+    lo, hi = x.min(axis=0), x.max(axis=0)
+    offset = ((hi + lo) / 2).astype(np.float32)
+    scale = ((hi - lo) / (2 * qmax)).astype(np.float32)
+    scale[(hi == lo) | (scale == 0)] = np.float32(1.0)
+    codes = np.round((x - offset.astype(np.float64)) / scale.astype(np.float64))
+    return np.clip(codes, -qmax, qmax).astype(dtype), scale, offset
+
+
+def dequantize_samples(codes: np.ndarray, scale: npt.ArrayLike, offset: npt.ArrayLike
+                       ) -> npt.NDArray[np.float32]:
+    """``offset + scale * float32(code)`` in float32: the values the board uses."""
+    product = np.asarray(scale, np.float32) * np.asarray(codes).astype(np.float32)
+    return product + np.asarray(offset, np.float32)
+
+
+# ---------------------------------------------------------------------------- common
+
+
+def _find_converter(cls: type) -> Converter:
+    for base in cls.__mro__:
+        if base in _CONVERTERS:
+            return _CONVERTERS[base]
+    raise TypeError(f"cannot convert {cls.__name__}: emlml converts "
+                    f"{', '.join(supported_estimators())}. Train one of these instead")
+
+
+def _producer(estimator: Any) -> str:
+    return f"emlml {__version__} / scikit-learn {sklearn.__version__} {type(estimator).__name__}"
+
+
+def _check_inputs_count(estimator: Any) -> int:
+    n = int(estimator.n_features_in_)
+    if n > MAX_INPUTS:
+        raise ValueError(f"{type(estimator).__name__} has {n} features; a blob takes at most "
+                         f"{MAX_INPUTS}: reduce the features (e.g. feature selection or PCA)")
+    return n
+
+
+def _classes(estimator: Any) -> int:
+    n = len(estimator.classes_)
+    if n > MAX_OUTPUTS:
+        raise ValueError(f"{n} classes; a blob holds at most {MAX_OUTPUTS}: merge classes")
+    return n
+
+
+def _meta(estimator: Any, options: ConvertOptions, classifier: bool, n_inputs: int) -> bytes:
+    labels: list[str] = []
+    if classifier:
+        n_classes = len(estimator.classes_)
+        labels = options.labels if options.labels is not None else [
+            str(c) for c in estimator.classes_]
+        if len(labels) != n_classes:
+            raise ValueError(f"{len(labels)} labels given for {n_classes} classes "
+                             f"({', '.join(map(str, estimator.classes_))}): pass one label "
+                             "per class, in classes_ order")
+    elif options.labels is not None:
+        raise ValueError("labels apply to classifiers only: drop them for a regressor")
+    if options.input_shape is not None:
+        shape = options.input_shape
+        if not shape or any(not 1 <= d <= 0xFFFF for d in shape) or \
+                int(np.prod(shape)) != n_inputs:
+            raise ValueError(f"input_shape {'x'.join(map(str, shape))} does not match the "
+                             f"model's {n_inputs} inputs: give dimensions whose product is "
+                             f"{n_inputs}")
+    return encode_meta(producer=_producer(estimator), labels=labels,
+                       input_shape=options.input_shape, name=options.name)
+
+
+def _single_output(estimator: Any, n_outputs: int) -> None:
+    if n_outputs != 1:
+        kind = "multi-output y" if is_classifier(estimator) else f"n_outputs {n_outputs}"
+        raise ValueError(f"{type(estimator).__name__} was fitted with {kind} "
+                         f"({n_outputs} outputs); a blob holds one output: fit one model "
+                         "per output column")
+
+
+# ---------------------------------------------------------------------------- trees
+
+
+def _preorder(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """sklearn node ids in pre-order (node, left subtree, right subtree)."""
+    order = []
+    stack = [0]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        if left[node] != _SKLEARN_LEAF:
+            stack.append(int(right[node]))
+            stack.append(int(left[node]))
+    return np.asarray(order, dtype=np.int64)
+
+
+def _leaf_vectors(tree: Any, leaf_ids: np.ndarray, classifier: bool, n_classes: int,
+                  n_trees: int) -> np.ndarray:
+    """A regressor's leaf values as float32; a classifier's leaf class distributions
+    (normalised in float64 as scikit-learn's predict_proba does) as integer votes out of
+    vote_scale(n_trees), rounded to nearest (docs/FORMAT.md, Trees)."""
+    value = tree.value[leaf_ids, 0, :]
+    if not classifier:
+        return value[:, :1].astype(np.float32)
+    proba = value[:, :n_classes].astype(np.float64)
+    normalizer = proba.sum(axis=1)[:, np.newaxis]
+    normalizer[normalizer == 0.0] = 1.0
+    votes = np.floor(proba / normalizer * vote_scale(n_trees) + 0.5)
+    return np.minimum(votes, vote_scale(n_trees)).astype(np.uint32)
+
+
+def _layout_tree(t: int, tree: Any, classifier: bool, n_classes: int, integer_input: bool,
+                 n_trees: int, leaf_index: dict[bytes, int], leaf_rows: list[np.ndarray]
+                 ) -> np.ndarray:
+    """Nodes of one tree in FORMAT.md order; leaf vectors are added to the shared table."""
+    left, right = tree.children_left, tree.children_right
+    order = _preorder(left, right)
+    position = np.empty(tree.node_count, dtype=np.int64)
+    position[order] = np.arange(len(order))
+    is_leaf = left[order] == _SKLEARN_LEAF
+    nodes = np.zeros(len(order), dtype=NODE_DTYPE)
+
+    split = order[~is_leaf]
+    delta = position[right[split]] - position[split]
+    if len(delta) and delta.max() > MAX_RIGHT:
+        raise ValueError(f"tree {t} is too large for 16-bit child offsets: limit "
+                         "max_leaf_nodes or max_depth")
+    nodes["key"][~is_leaf] = threshold_keys(tree.threshold[split], integer_input)
+    nodes["feature"][~is_leaf] = tree.feature[split]
+    nodes["right"][~is_leaf] = delta
+
+    vectors = _leaf_vectors(tree, order[is_leaf], classifier, n_classes, n_trees)
+    keys = np.empty(len(vectors), dtype=np.int32)
+    for j, row in enumerate(vectors):
+        raw = row.tobytes()
+        if raw not in leaf_index:
+            leaf_index[raw] = len(leaf_rows)
+            leaf_rows.append(row)
+        keys[j] = leaf_index[raw]
+    nodes["key"][is_leaf] = keys
+    nodes["feature"][is_leaf] = _LEAF_FEATURE
+    return nodes
+
+
+def _convert_trees(estimator: Any, options: ConvertOptions) -> bytes:
+    name = type(estimator).__name__
+    if options.knn_samples != SampleType.FLOAT32:
+        raise ValueError(f"knn_samples applies to kNN models only, not to {name}: drop it")
+    classifier = is_classifier(estimator)
+    n_inputs = _check_inputs_count(estimator)
+    _single_output(estimator, int(estimator.n_outputs_))
+    n_outputs = _classes(estimator) if classifier else 1
+    trees = list(getattr(estimator, "estimators_", [estimator]))
+    if len(trees) > MAX_TREES:
+        raise ValueError(f"{name} has {len(trees)} trees; a blob holds at most {MAX_TREES}: "
+                         "lower n_estimators")
+    integer_input = options.input_type != InputType.FLOAT32
+    leaf_index: dict[bytes, int] = {}
+    leaf_rows: list[np.ndarray] = []
+    roots, node_blocks, count = [], [], 0
+    for t, member in enumerate(trees):
+        roots.append(count)
+        block = _layout_tree(t, member.tree_, classifier, n_outputs, integer_input,
+                             len(trees), leaf_index, leaf_rows)
+        node_blocks.append(block)
+        count += len(block)
+    return trees_blob(task=Task.CLASSIFIER if classifier else Task.REGRESSOR,
+                      input_type=options.input_type, n_inputs=n_inputs, n_outputs=n_outputs,
+                      roots=np.asarray(roots, dtype=np.uint32),
+                      nodes=np.concatenate(node_blocks), leaves=np.stack(leaf_rows),
+                      meta=_meta(estimator, options, classifier, n_inputs))
+
+
+# ---------------------------------------------------------------------------- kNN
+
+_EUCLIDEAN = {"euclidean", "l2"}
+_MANHATTAN = {"manhattan", "cityblock", "l1"}
+
+
+def _knn_metric(estimator: Any) -> Metric:
+    metric = estimator.effective_metric_
+    params = estimator.effective_metric_params_ or {}
+    if isinstance(metric, str) and not params:
+        if metric in _EUCLIDEAN:
+            return Metric.EUCLIDEAN
+        if metric in _MANHATTAN:
+            return Metric.MANHATTAN
+    shown = metric if isinstance(metric, str) else getattr(metric, "__name__", repr(metric))
+    detail = f" with {params}" if params else ""
+    raise ValueError(f"metric {shown!r}{detail} is not supported: refit with "
+                     "metric='euclidean' or 'manhattan' (or 'minkowski' with p=2 or p=1)")
+
+
+def _knn_weights(estimator: Any) -> Weights:
+    if estimator.weights in (None, "uniform"):
+        return Weights.UNIFORM
+    if estimator.weights == "distance":
+        return Weights.DISTANCE
+    raise ValueError("only weights='uniform' or 'distance' can be converted, not a "
+                     "callable: refit with one of those")
+
+
+def _convert_knn(estimator: Any, options: ConvertOptions) -> bytes:
+    name = type(estimator).__name__
+    classifier = is_classifier(estimator)
+    n_inputs = _check_inputs_count(estimator)
+    metric = _knn_metric(estimator)
+    weights = _knn_weights(estimator)
+    fit_x = estimator._fit_X
+    if hasattr(fit_x, "toarray"):
+        fit_x = fit_x.toarray()
+    with np.errstate(over="ignore"):
+        samples = np.asarray(fit_x, dtype=np.float32)
+    if not np.isfinite(samples).all():
+        raise ValueError(f"{name} was fitted on values that are not finite in float32: "
+                         "scale the features into float32 range and refit")
+    n_samples = samples.shape[0]
+    k = int(estimator.n_neighbors)
+    if k > MAX_K:
+        raise ValueError(f"n_neighbors {k} is larger than {MAX_K}, the most a blob supports: "
+                         "refit with a smaller n_neighbors")
+    if k > n_samples:
+        raise ValueError(f"n_neighbors {k} is larger than the {n_samples} fitted samples: "
+                         "refit with a smaller n_neighbors or more samples")
+    y = np.asarray(estimator._y)
+    if classifier:
+        if estimator.outputs_2d_:
+            _single_output(estimator, y.shape[1])
+        n_outputs = _classes(estimator)
+        targets = y.astype(np.uint16)
+    else:
+        if y.ndim == 2:
+            _single_output(estimator, y.shape[1])
+        n_outputs = 1
+        targets = y.reshape(-1).astype(np.float32)
+    scale = offset = None
+    if options.knn_samples != SampleType.FLOAT32:
+        samples, scale, offset = quantize_samples(samples, options.knn_samples)
+    return knn_blob(task=Task.CLASSIFIER if classifier else Task.REGRESSOR,
+                    input_type=options.input_type, n_inputs=n_inputs, n_outputs=n_outputs,
+                    k=k, metric=metric, weights=weights, sample_type=options.knn_samples,
+                    samples=samples, targets=targets, scale=scale, offset=offset,
+                    meta=_meta(estimator, options, classifier, n_inputs))
+
+
+# ---------------------------------------------------------------------------- registry
+
+_CONVERTERS: dict[type, Converter] = {
+    DecisionTreeClassifier: _convert_trees,
+    DecisionTreeRegressor: _convert_trees,
+    RandomForestClassifier: _convert_trees,
+    RandomForestRegressor: _convert_trees,
+    ExtraTreesClassifier: _convert_trees,
+    ExtraTreesRegressor: _convert_trees,
+    KNeighborsClassifier: _convert_knn,
+    KNeighborsRegressor: _convert_knn,
+}

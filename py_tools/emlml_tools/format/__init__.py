@@ -1,0 +1,109 @@
+"""The emlml blob (docs/FORMAT.md), one module per part, in the order the C loader reads:
+
+- ``header``: magic, version, header fields, section table, META, CRC, and the checks
+  they share (``BlobError`` and its messages);
+- ``keys``: the signed 32-bit keys that make ``x <= threshold`` exact in integers;
+- ``trees``, ``knn``, ``cnn``: each model family's sections, writer and checked reader
+  side by side;
+- ``blob``: ``read_blob``, which runs them all, and ``Blob``, what it returns.
+
+Everything public is re-exported here: ``from emlml_tools.format import read_blob``.
+"""
+
+from .blob import (  # noqa: F401
+    Blob,
+    read_blob,
+)
+from .cnn import (  # noqa: F401
+    CNN_ACT_OPS,
+    CNN_FLAG_FLOAT_INPUT,
+    CNN_FLAG_FLOAT_OUTPUT,
+    CNN_LAYER_DTYPE,
+    CNN_MAX_DOT,
+    CNN_MAX_LAYERS,
+    CNN_MAX_TENSORS,
+    CNN_MEAN_MAX_CELLS,
+    CNN_PARAMS_SIZE,
+    CNN_SOFTMAX_MAX_C,
+    CNN_SPATIAL_OPS,
+    CNN_TENSOR_DTYPE,
+    CNN_WEIGHT_OPS,
+    Q31_LOW,
+    CnnData,
+    CnnOp,
+    CnnPadding,
+    align4,
+    check_cnn,
+    cnn_arena_bytes,
+    cnn_blob,
+    cnn_qparam_count,
+    cnn_weight_count,
+    pad_before,
+    spatial_out_size,
+)
+from .header import (  # noqa: F401
+    ALLOWED_SECTIONS,
+    ERRORS,
+    HEADER_SIZE,
+    INPUT_DTYPES,
+    INPUT_TYPE_NAMES,
+    INPUT_TYPECODES,
+    KIND_NAMES,
+    KNN_PARAMS_SIZE,
+    LEAF,
+    MAGIC,
+    MAX_INPUTS,
+    MAX_K,
+    MAX_OUTPUTS,
+    MAX_SECTIONS,
+    MAX_TREES,
+    REQUIRED_SECTIONS,
+    SECTION_ALIGN,
+    SECTION_ENTRY_SIZE,
+    VERSION,
+    VERSION_MAX,
+    VERSION_MIN,
+    BlobError,
+    InputType,
+    Kind,
+    MetaTag,
+    SectionEntry,
+    SectionId,
+    Task,
+    check_header,
+    check_meta,
+    check_table,
+    encode_meta,
+    exact_section,
+    fix_crc,
+    pad_to,
+    section_view,
+    sized_section,
+    write_blob,
+)
+from .keys import (  # noqa: F401
+    INT32_MAX,
+    INT32_MIN,
+    float32_keys,
+    round_down_float32,
+    threshold_keys,
+)
+from .knn import (  # noqa: F401
+    SAMPLE_DTYPES,
+    SAMPLE_TYPE_NAMES,
+    KnnData,
+    Metric,
+    SampleType,
+    Weights,
+    check_knn,
+    knn_arena_bytes,
+    knn_blob,
+)
+from .trees import (  # noqa: F401
+    NODE_DTYPE,
+    TreeData,
+    check_trees,
+    trees_arena_bytes,
+    trees_blob,
+    vote_scale,
+)

@@ -1,0 +1,126 @@
+"""Trees (kind 1, docs/FORMAT.md "Trees"): the node layout, the writer and the checked
+reader of TREE_ROOTS, TREE_NODES and TREE_LEAVES, in the order the C loader checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from .header import (
+    LEAF,
+    MAX_TREES,
+    BlobError,
+    Kind,
+    SectionEntry,
+    SectionId,
+    Task,
+    section_view,
+    sized_section,
+    write_blob,
+)
+
+NODE_DTYPE = np.dtype([("key", "<i4"), ("feature", "<u2"), ("right", "<u2")])
+assert NODE_DTYPE.itemsize == 8
+
+
+@dataclass(frozen=True)
+class TreeData:
+    roots: npt.NDArray[np.uint32]  # (n_trees,)
+    nodes: np.ndarray  # (n_nodes,) of NODE_DTYPE
+    leaves: np.ndarray  # (n_leaves, n_outputs): uint32 votes (classifier) or float32 values
+
+    @property
+    def n_trees(self) -> int:
+        return len(self.roots)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.nodes)
+
+    @property
+    def n_leaves(self) -> int:
+        return len(self.leaves)
+
+
+def trees_arena_bytes(n_inputs: int, n_outputs: int) -> int:
+    return 4 * n_inputs + 8 * n_outputs
+
+
+def vote_scale(n_trees: int) -> int:
+    """A classifier leaf's votes are out of this many: floor((2^32 - 1) / n_trees), so the
+    sum over all trees fits in 32 bits."""
+    return 0xFFFFFFFF // n_trees
+
+
+def trees_blob(*, task: int, input_type: int, n_inputs: int, n_outputs: int,
+               roots: npt.ArrayLike, nodes: np.ndarray, leaves: npt.ArrayLike,
+               meta: bytes = b"") -> bytes:
+    """A kind-1 blob from arrays: roots (u32), nodes (NODE_DTYPE), leaves (n_leaves,
+    n_outputs): uint32 votes for a classifier, float32 values for a regressor."""
+    sections = [(SectionId.META, meta)] if meta else []
+    sections += [
+        (SectionId.TREE_ROOTS, np.asarray(roots, dtype="<u4").tobytes()),
+        (SectionId.TREE_NODES, np.asarray(nodes, dtype=NODE_DTYPE).tobytes()),
+        (SectionId.TREE_LEAVES, np.asarray(
+            leaves, dtype="<u4" if task == Task.CLASSIFIER else "<f4").tobytes()),
+    ]
+    return write_blob(kind=Kind.TREES, task=task, input_type=input_type, n_inputs=n_inputs,
+                      n_outputs=n_outputs, arena_bytes=trees_arena_bytes(n_inputs, n_outputs),
+                      sections=sections)
+
+
+def check_trees(data: bytes, by_id: dict[int, SectionEntry], task: Task, n_inputs: int,
+                 n_outputs: int) -> TreeData:
+    """Order: TREE_ROOTS, TREE_NODES, TREE_LEAVES each present and a whole number of items;
+    tree count; roots (roots[0] == 0, strictly increasing, < n_nodes); then every node of
+    every tree in order (leaf: right == 0, then leaf index; split: feature, then child);
+    then a classifier's votes (none above vote_scale)."""
+    roots_e = sized_section(by_id, SectionId.TREE_ROOTS, 4)
+    nodes_e = sized_section(by_id, SectionId.TREE_NODES, NODE_DTYPE.itemsize)
+    leaves_e = sized_section(by_id, SectionId.TREE_LEAVES, 4 * n_outputs)
+    n_trees = roots_e.size // 4
+    n_nodes = nodes_e.size // NODE_DTYPE.itemsize
+    n_leaves = leaves_e.size // (4 * n_outputs)
+    if not 1 <= n_trees <= MAX_TREES:
+        raise BlobError("n_trees", n=n_trees)
+    roots = section_view(data, roots_e, "<u4", n_trees)
+    nodes = section_view(data, nodes_e, NODE_DTYPE, n_nodes)
+    leaf_dtype = "<u4" if task == Task.CLASSIFIER else "<f4"
+    leaves = section_view(data, leaves_e, leaf_dtype, n_leaves * n_outputs).reshape(n_leaves, n_outputs)
+    lowest = 0
+    for t in range(n_trees):
+        root = int(roots[t])
+        if root >= n_nodes or root < lowest or (t == 0 and root != 0):
+            raise BlobError("root", t=t, root=root)
+        lowest = root + 1
+    starts = roots.astype(np.int64)
+    ends = np.append(starts[1:], n_nodes)
+    tree_of = np.repeat(np.arange(n_trees), ends - starts)
+    index = np.arange(n_nodes, dtype=np.int64)
+    key = nodes["key"].astype(np.int64)
+    feature = nodes["feature"].astype(np.int64)
+    right = nodes["right"].astype(np.int64)
+    leaf = feature == LEAF
+    bad = np.where(leaf, (right != 0) | (key < 0) | (key >= n_leaves),
+                   (feature >= n_inputs) | (right < 1) | (index + right >= ends[tree_of]))
+    if bad.any():  # the first bad node, with its first failed check
+        i = int(np.argmax(bad))
+        t = int(tree_of[i])
+        local = i - int(starts[t])
+        if leaf[i]:
+            if right[i] != 0:
+                raise BlobError("leaf_right", t=t, i=local)
+            # the key as u32, as the C loader prints it (-1 shows as 4294967295)
+            raise BlobError("leaf_index", t=t, i=local, key=int(key[i]) & 0xFFFFFFFF)
+        if feature[i] >= n_inputs:
+            raise BlobError("feature", t=t, i=local, feature=int(feature[i]), n=n_inputs)
+        raise BlobError("child", t=t, i=local)
+    if task == Task.CLASSIFIER:
+        over = leaves.reshape(-1) > vote_scale(n_trees)
+        if over.any():
+            i = int(np.argmax(over))
+            raise BlobError("vote", leaf=i // n_outputs, vote=int(leaves.reshape(-1)[i]),
+                            scale=vote_scale(n_trees))
+    return TreeData(roots=roots, nodes=nodes, leaves=leaves)

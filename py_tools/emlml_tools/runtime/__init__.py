@@ -1,0 +1,100 @@
+"""NumPy reference runtime: executes a blob exactly as docs/FORMAT.md says, one module per
+family (trees.py, knn.py, cnn.py); this one checks the inputs and dispatches.
+
+Every sum is done in float32 in the order FORMAT.md writes (tree by tree, feature by
+feature, neighbour by neighbour, class by class), vectorised over samples only, so the
+results are the bits the C core must produce.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from emlml_tools.format import INPUT_DTYPES, Blob, InputType, Kind, read_blob
+from emlml_tools.runtime import cnn, knn, trees
+
+
+def predict(blob: bytes | bytearray | memoryview | Blob, X: npt.ArrayLike) -> np.ndarray:
+    """Class indices (int64) for a classifier, float32 values for a regressor."""
+    model = _as_blob(blob)
+    if model.kind == Kind.CNN:
+        return np.array([_cnn_one(model, row)[0] for row in _cnn_rows(model, X)], dtype=np.int64)
+    x = check_inputs(model, X)
+    if model.kind == Kind.TREES:
+        if model.is_classifier:  # the first class with the most votes (exact integers)
+            return np.argmax(trees.votes(model, x), axis=1)
+        return trees.regress(model, x)
+    if model.is_classifier:
+        return np.argmax(knn.scores(model, x), axis=1)
+    return knn.regress(model, x)
+
+
+def predict_proba(blob: bytes | bytearray | memoryview | Blob, X: npt.ArrayLike
+                  ) -> npt.NDArray[np.float32]:
+    """Class probabilities (float32, ``(n, n_outputs)``) of a classifier blob."""
+    model = _as_blob(blob)
+    if not model.is_classifier:
+        raise ValueError("predict_proba needs a classifier blob; this one is a regressor "
+                         "(use predict)")
+    if model.kind == Kind.CNN:  # the dequantized outputs
+        return np.stack([_cnn_one(model, row)[1] for row in _cnn_rows(model, X)])
+    x = check_inputs(model, X)
+    if model.kind == Kind.TREES:
+        return trees.proba(model, x)
+    scores = knn.scores(model, x)
+    total = np.zeros(len(scores), dtype=np.float32)
+    for c in range(model.n_outputs):  # the sum in class order
+        total += scores[:, c]
+    return scores / total[:, None]
+
+
+def _cnn_rows(model: Blob, X: npt.ArrayLike) -> np.ndarray:
+    """Rows of n_inputs values: float (quantized by the model) or int8 (used as is)."""
+    x = np.asarray(X)
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        raise ValueError("input values must be finite (no NaN or infinity)")
+    return x.reshape(-1, model.n_inputs)
+
+
+def _cnn_one(model: Blob, row: np.ndarray) -> tuple[int, np.ndarray]:
+    return cnn.predict(model, row)
+
+
+def _as_blob(blob: bytes | bytearray | memoryview | Blob) -> Blob:
+    return blob if isinstance(blob, Blob) else read_blob(blob)
+
+
+def check_inputs(model: Blob, X: npt.ArrayLike) -> np.ndarray:
+    """``X`` as a 2-D array of the blob's input type.
+
+    float32 blobs take any real array (rounded to float32 as scikit-learn does) and refuse
+    NaN/inf; integer blobs take values that their type represents exactly.
+    """
+    x = np.asarray(X)
+    if x.ndim != 2 or x.shape[1] != model.n_inputs:
+        raise ValueError(f"X must be 2-D with {model.n_inputs} columns (one row per sample); "
+                         f"got shape {x.shape}")
+    dtype = INPUT_DTYPES[model.input_type]
+    if x.dtype.kind not in "biuf":
+        raise ValueError(f"X must be numeric, got dtype {x.dtype}")
+    if model.input_type == InputType.FLOAT32:
+        with np.errstate(over="ignore"):
+            x = x.astype(np.float32)
+        if not np.isfinite(x).all():
+            raise ValueError("X has NaN or infinite values (after conversion to float32); "
+                             "the model refuses them as scikit-learn does")
+        return x
+    info = np.iinfo(dtype)
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        raise ValueError(f"X has NaN or infinite values; this blob takes {dtype.name} inputs")
+    if x.size and (x.min() < info.min or x.max() > info.max or
+                   (x.dtype.kind == "f" and (np.floor(x) != x).any())):
+        raise ValueError(f"X has values that {dtype.name} cannot hold exactly "
+                         f"(integers {info.min}..{info.max}); this blob takes {dtype.name} inputs")
+    return x.astype(dtype)
+
+
+stored_samples = knn.stored_samples
+
+__all__ = ["predict", "predict_proba", "check_inputs", "stored_samples"]
