@@ -2,7 +2,13 @@
 #ifndef EMLML_CONFIG_H
 #define EMLML_CONFIG_H
 
+// emlml's release, as emlml.__version__ reports it. The one C spelling: the binding
+// (modemlml.c, emlml_natmod.c) and py_tools' generated format/c_tables.py take it from here.
+#define EMLML_VERSION "0.1.0"
+
 #define EMLML_MAGIC "EMLB"
+// Blob format versions this build reads (the header's version field, docs/FORMAT.md):
+// not the release above.
 #define EMLML_VERSION_MIN 1
 #define EMLML_VERSION_MAX 1
 #define EMLML_HEADER_SIZE 48u
