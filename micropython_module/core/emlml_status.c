@@ -1,7 +1,6 @@
 // Messages for emlml status codes. Kept in the core so the MicroPython binding, the
 // host tests and the fuzzer all print the same words (docs/FORMAT.md, Errors).
-#include "emlml_status.h"
-#include "emlml_config.h"
+#include "emlml.h"
 
 // All the messages in one string, each ended by a NUL, in status order: no table of
 // pointers (a native .mpy may not hold relocated data) and no code per message.
@@ -61,11 +60,13 @@ static void put_str(char *buf, size_t n, size_t *pos, const char *s) {
 }
 
 // CNN op names as TFLite spells them, by op number (0 and unknown ops: "?"), and the
-// EMLML_NAME_* names: NUL-separated lists, as the messages.
-static const char op_names[] =
-    "?\0CONV_2D\0DEPTHWISE_CONV_2D\0FULLY_CONNECTED\0MAX_POOL_2D\0AVERAGE_POOL_2D\0"
-    "MEAN\0PAD\0ADD\0SOFTMAX\0RESHAPE";
-enum { OP_NAMES = 11 };
+// EMLML_NAME_* names: NUL-separated lists, as the messages. Each op name follows a NUL
+// rather than precedes one: the literal's own NUL ends the last.
+static const char op_names[] = "?"
+#define EMLML_CNN_OP_TEXT(name, number) "\0" #name
+    EMLML_CNN_OP_LIST(EMLML_CNN_OP_TEXT)
+#undef EMLML_CNN_OP_TEXT
+    ;
 
 static const char field_names[] =
 #define EMLML_NAME_TEXT(name, text) text "\0"
@@ -91,7 +92,7 @@ static void put_arg(char *buf, size_t n, size_t *pos, char conversion, uint32_t 
             put_str(buf, n, pos, "layer ");
             put_uint(buf, n, pos, v & 0xFFFFu);
             put_str(buf, n, pos, " (");
-            put_str(buf, n, pos, nth_string(op_names, (v >> 16) < OP_NAMES ? v >> 16 : 0));
+            put_str(buf, n, pos, nth_string(op_names, (v >> 16) <= EMLML_CNN_OP_MAX ? v >> 16 : 0));
             put_str(buf, n, pos, ")");
             break;
         case 'N':
