@@ -88,7 +88,9 @@ clean:
 ARM_ARCHS := armv6m armv7m armv7emsp
 XTENSA_GCC := xtensa-esp32-elf-gcc
 ESP32_LLVM := 22
-ESP32_SRC := $(wildcard micropython_module/*/*.c)
+# The core's one source list ('#' lines are comments, '#' passed through a variable).
+EMLML_HASH := \#
+ESP32_SRC := $(addprefix micropython_module/,$(shell sed -e '/^$(EMLML_HASH)/d' micropython_module/emlml_sources.txt))
 ESP32_OUT := $(BUILD)/esp32-check
 ESP32_CFLAGS := --target=xtensa -std=c99 -Os -ffreestanding -fomit-frame-pointer \
     -ffp-contract=off -fno-math-errno -fno-strict-aliasing \

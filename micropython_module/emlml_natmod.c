@@ -40,7 +40,7 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
 
     mp_store_global(MP_QSTR_load, MP_OBJ_FROM_PTR(&emlml_load_obj));
     mp_store_global(MP_QSTR_Model, MP_OBJ_FROM_PTR(&emlml_model_type));
-    mp_store_global(MP_QSTR___version__, mp_obj_new_str(EMLML_VERSION_STR, sizeof(EMLML_VERSION_STR) - 1));
+    mp_store_global(MP_QSTR___version__, mp_obj_new_str(EMLML_VERSION, sizeof(EMLML_VERSION) - 1));
 
     MP_DYNRUNTIME_INIT_EXIT
 }

@@ -1,16 +1,14 @@
 # emlml as a user C module of the CMake ports (esp32, rp2):
 #   make USER_C_MODULES=<path to the emlml checkout>/micropython_module/micropython.cmake
-# Sources: those of the native .mpy (Makefile), without its glue emlml_natmod.c.
+# Sources: the core's one list, emlml_sources.txt (lines starting with '#' are comments,
+# blank lines are dropped by file(STRINGS)), and the binding modemlml.c (the native
+# .mpy's glue emlml_natmod.c is not for firmware).
 add_library(usermod_emlml INTERFACE)
-set(EMLML_SRC
-    ${CMAKE_CURRENT_LIST_DIR}/modemlml.c
-    ${CMAKE_CURRENT_LIST_DIR}/core/emlml_blob.c
-    ${CMAKE_CURRENT_LIST_DIR}/core/emlml_status.c
-    ${CMAKE_CURRENT_LIST_DIR}/core/emlml_math.c
-    ${CMAKE_CURRENT_LIST_DIR}/trees/emlml_trees.c
-    ${CMAKE_CURRENT_LIST_DIR}/knn/emlml_knn.c
-    ${CMAKE_CURRENT_LIST_DIR}/cnn/emlml_cnn.c
-    ${CMAKE_CURRENT_LIST_DIR}/cnn/emlml_cnn_load.c)
+file(STRINGS ${CMAKE_CURRENT_LIST_DIR}/emlml_sources.txt EMLML_CORE REGEX "^[^#]")
+list(TRANSFORM EMLML_CORE PREPEND ${CMAKE_CURRENT_LIST_DIR}/)
+set(EMLML_SRC ${CMAKE_CURRENT_LIST_DIR}/modemlml.c ${EMLML_CORE})
+# A change to the list re-runs CMake.
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/emlml_sources.txt)
 target_sources(usermod_emlml INTERFACE ${EMLML_SRC})
 target_include_directories(usermod_emlml INTERFACE ${CMAKE_CURRENT_LIST_DIR} ${CMAKE_CURRENT_LIST_DIR}/core)
 # Exact float32 order (no fused multiply-add) and no errno from sqrtf: emlml's files only.

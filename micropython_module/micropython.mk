@@ -1,9 +1,14 @@
 # emlml as a user C module of a make port (unix, stm32, ...). py/py.mk includes
 # $(USER_C_MODULES)/*/micropython.mk, so name the folder that holds micropython_module/:
 #   make USER_C_MODULES=<path to the emlml checkout>
-# Sources: those of the native .mpy (Makefile), without its glue emlml_natmod.c.
-EMLML_CORE := core/emlml_blob.c core/emlml_status.c core/emlml_math.c \
-              trees/emlml_trees.c knn/emlml_knn.c cnn/emlml_cnn.c cnn/emlml_cnn_load.c
+# Sources: the core's one list, emlml_sources.txt ('#' lines are comments), and the
+# binding modemlml.c (the native .mpy's glue emlml_natmod.c is not for firmware). '#'
+# is passed through a variable, the one spelling GNU make before and after 4.3 agree on.
+EMLML_HASH := \#
+EMLML_CORE := $(shell sed -e '/^$(EMLML_HASH)/d' $(USERMOD_DIR)/emlml_sources.txt)
+ifeq ($(EMLML_CORE),)
+$(error no C sources read from $(USERMOD_DIR)/emlml_sources.txt)
+endif
 SRC_USERMOD_C += $(USERMOD_DIR)/modemlml.c
 SRC_USERMOD_LIB_C += $(addprefix $(USERMOD_DIR)/,$(EMLML_CORE))
 CFLAGS_USERMOD += -I$(USERMOD_DIR) -I$(USERMOD_DIR)/core

@@ -17,9 +17,7 @@
 // array('b') of n_outputs, which receives the raw int8 outputs.
 #include "py/runtime.h"
 
-#include "core/emlml.h"
-
-#define EMLML_VERSION_STR "0.1.0"
+#include "core/emlml.h"  // and emlml_config.h: EMLML_VERSION, the release
 
 #if MICROPY_ENABLE_DYNRUNTIME
 // The native .mpy API has no MemoryError object: look it up by name.
@@ -432,7 +430,7 @@ static MP_DEFINE_CONST_OBJ_TYPE(
     print, emlml_model_print
     );
 
-static const MP_DEFINE_STR_OBJ(emlml_version_obj, EMLML_VERSION_STR);
+static const MP_DEFINE_STR_OBJ(emlml_version_obj, EMLML_VERSION);
 
 static const mp_rom_map_elem_t emlml_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_emlml) },

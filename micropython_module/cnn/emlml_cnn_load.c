@@ -9,16 +9,15 @@ enum {
     PARAMS_SIZE = 32,
     TENSOR_SIZE = 16,
     LAYER_SIZE = 32,
-    MAX_TENSORS = 512,
-    MAX_LAYERS = 512,
-    MAX_PRODUCTS = 65536,   // products summed per output: keeps the int32 sum exact
-    MAX_SOFTMAX_DEPTH = 511,
-    MAX_MEAN_CELLS = 1 << 23,
     FLAGS_KNOWN = 0x03,
-    BITMAP_WORDS = MAX_TENSORS / 32,
+    BITMAP_WORDS = (EMLML_CNN_MAX_TENSORS + 31) / 32,
 };
 
-// A set of tensor indices (< MAX_TENSORS): 64 bytes of stack, no allocation.
+// Layer and tensor indices are u16 in the blob, and %L of messages keeps 16 bits of
+// the layer index (EMLML_WHERE_LAYER): the configured limits must stay below 65536.
+typedef char emlml_cnn_limits_fit_u16[EMLML_CNN_MAX_TENSORS <= 0xFFFFu && EMLML_CNN_MAX_LAYERS <= 0xFFFFu ? 1 : -1];
+
+// A set of tensor indices (< EMLML_CNN_MAX_TENSORS): 64 bytes of stack, no allocation.
 typedef struct {
     uint32_t bits[BITMAP_WORDS];
 } tensor_set_t;
@@ -81,7 +80,7 @@ static emlml_status_t read_params(emlml_model_t *m, const emlml_section_t *sec, 
     cnn->output_scale = emlml_f32_from_bits(words[3]);
     cnn->tensor_arena_bytes = words[4];
     cnn->flags = p[20];
-    if (cnn->n_tensors < 2 || cnn->n_tensors > MAX_TENSORS || cnn->n_layers < 1 || cnn->n_layers > MAX_LAYERS) {
+    if (cnn->n_tensors < 2 || cnn->n_tensors > EMLML_CNN_MAX_TENSORS || cnn->n_layers < 1 || cnn->n_layers > EMLML_CNN_MAX_LAYERS) {
         return emlml_fail(err, EMLML_E_CNN_COUNTS, cnn->n_tensors, cnn->n_layers, 0);
     }
     if (cnn->input_tensor >= cnn->n_tensors || cnn->output_tensor >= cnn->n_tensors ||
@@ -368,7 +367,7 @@ static emlml_status_t check_window_shapes(const layer_ctx_t *c) {
     }
     if (l->op == EMLML_CNN_CONV_2D) {
         uint32_t products = (uint32_t)l->filter_h * l->filter_w * in->c;
-        if (products > MAX_PRODUCTS) {
+        if (products > EMLML_CNN_MAX_PRODUCTS) {
             return fail(c, EMLML_E_CNN_PRODUCTS, products, 0);
         }
     } else if (l->op == EMLML_CNN_DEPTHWISE_CONV_2D) {
@@ -411,12 +410,12 @@ static emlml_status_t check_shapes(const layer_ctx_t *c) {
         case EMLML_CNN_AVERAGE_POOL_2D:
             return check_window_shapes(c);
         case EMLML_CNN_FULLY_CONNECTED:
-            if (emlml_cnn_size(in) > MAX_PRODUCTS) {  // tensors fit the u32 arena: no wrap
+            if (emlml_cnn_size(in) > EMLML_CNN_MAX_PRODUCTS) {  // tensors fit the u32 arena: no wrap
                 return fail(c, EMLML_E_CNN_PRODUCTS, emlml_cnn_size(in), 0);
             }
             return out->h != 1 || out->w != 1 ? fail_chain(c) : EMLML_OK;
         case EMLML_CNN_MEAN:
-            if ((uint32_t)in->h * in->w > MAX_MEAN_CELLS) {  // keeps the int32 sum of raw values exact
+            if ((uint32_t)in->h * in->w > EMLML_CNN_MAX_MEAN_CELLS) {  // keeps the int32 sum of raw values exact
                 return fail(c, EMLML_E_CNN_MEAN_CELLS, (uint32_t)in->h * in->w, 0);
             }
             return out->h != 1 || out->w != 1 || out->c != in->c ? fail_chain(c) : EMLML_OK;
@@ -431,8 +430,7 @@ static emlml_status_t check_shapes(const layer_ctx_t *c) {
             if (out->zero_point != -128) {
                 return fail(c, EMLML_E_CNN_SOFTMAX_ZP, (uint32_t)out->zero_point, 0);
             }
-            // 511 values at most: TFLite's last RoundingDivideByPOT then shifts by <= 31
-            if (in->c > MAX_SOFTMAX_DEPTH) {
+            if (in->c > EMLML_CNN_MAX_SOFTMAX_DEPTH) {
                 return fail(c, EMLML_E_CNN_SOFTMAX_DEPTH, in->c, 0);
             }
             return !emlml_cnn_same_shape(out, in) ? fail_chain(c) : EMLML_OK;

@@ -87,20 +87,34 @@ typedef struct {
     uint8_t sample_type;
 } emlml_knn_t;
 
-// int8 CNN operators (FORMAT.md, CNN_LAYERS).
+// int8 CNN operators (FORMAT.md, CNN_LAYERS): X(name as TFLite spells it, op number),
+// numbered from 1 without gaps. The one list: the enum below, EMLML_CNN_OP_MAX, the op
+// names of messages (emlml_status.c) and py_tools' format/c_tables.py come from it.
+#define EMLML_CNN_OP_LIST(X) \
+    X(CONV_2D, 1) X(DEPTHWISE_CONV_2D, 2) X(FULLY_CONNECTED, 3) X(MAX_POOL_2D, 4) \
+    X(AVERAGE_POOL_2D, 5) X(MEAN, 6) X(PAD, 7) X(ADD, 8) X(SOFTMAX, 9) X(RESHAPE, 10)
+
 typedef enum {
-    EMLML_CNN_CONV_2D = 1,
-    EMLML_CNN_DEPTHWISE_CONV_2D = 2,
-    EMLML_CNN_FULLY_CONNECTED = 3,
-    EMLML_CNN_MAX_POOL_2D = 4,
-    EMLML_CNN_AVERAGE_POOL_2D = 5,
-    EMLML_CNN_MEAN = 6,
-    EMLML_CNN_PAD = 7,
-    EMLML_CNN_ADD = 8,
-    EMLML_CNN_SOFTMAX = 9,
-    EMLML_CNN_RESHAPE = 10,
-    EMLML_CNN_OP_MAX = 10,
+#define EMLML_CNN_OP_ENUM(name, number) EMLML_CNN_##name = number,
+    EMLML_CNN_OP_LIST(EMLML_CNN_OP_ENUM)
+#undef EMLML_CNN_OP_ENUM
 } emlml_cnn_op_t;
+
+// Each op's place in the list, from 1, and the largest op number.
+enum {
+    EMLML_CNN_OP_PLACE_NONE,  // 0: no op
+#define EMLML_CNN_OP_PLACE(name, number) EMLML_CNN_OP_PLACE_##name,
+    EMLML_CNN_OP_LIST(EMLML_CNN_OP_PLACE)
+#undef EMLML_CNN_OP_PLACE
+    EMLML_CNN_OP_PLACE_END,
+    EMLML_CNN_OP_MAX = EMLML_CNN_OP_PLACE_END - 1
+};
+
+// Numbers in list order from 1, without gaps: the loader takes 1..EMLML_CNN_OP_MAX as
+// the known ops, and messages find an op's name as the op number-th in a list.
+#define EMLML_CNN_OP_IN_PLACE(name, number) && EMLML_CNN_OP_PLACE_##name == (number)
+typedef char emlml_cnn_ops_numbered_in_order[(1 EMLML_CNN_OP_LIST(EMLML_CNN_OP_IN_PLACE)) ? 1 : -1];
+#undef EMLML_CNN_OP_IN_PLACE
 
 // One int8 tensor (batch 1, HWC), 16 bytes, used in place from the blob.
 typedef struct {

@@ -2,9 +2,15 @@
 #ifndef EMLML_CONFIG_H
 #define EMLML_CONFIG_H
 
+// emlml's release, as emlml.__version__ reports it. The one C spelling: the binding
+// (modemlml.c, emlml_natmod.c) and py_tools' generated format/c_tables.py take it from here.
+#define EMLML_VERSION "0.1.0"
+
 #define EMLML_MAGIC "EMLB"
-#define EMLML_VERSION_MIN 1
-#define EMLML_VERSION_MAX 1
+// Blob format versions this build reads (the header's version field, docs/FORMAT.md):
+// not the release above.
+#define EMLML_VERSION_MIN 1u
+#define EMLML_VERSION_MAX 1u
 #define EMLML_HEADER_SIZE 48u
 #define EMLML_SECTION_ENTRY_SIZE 12u
 #define EMLML_MAX_SECTIONS 16u
@@ -13,5 +19,15 @@
 #define EMLML_MAX_OUTPUTS 65535u
 #define EMLML_MAX_TREES 65535u
 #define EMLML_MAX_KNN_K 1024u
+
+// int8 CNN (cnn/emlml_cnn_load.c).
+#define EMLML_CNN_MAX_TENSORS 512u   // the loader's tensor sets are bitmaps of this many bits on the stack
+#define EMLML_CNN_MAX_LAYERS 512u
+#define EMLML_CNN_MAX_PRODUCTS 65536u   // products summed per output: keeps the int32 sum exact
+#define EMLML_CNN_MAX_SOFTMAX_DEPTH 511u  // TFLite's last RoundingDivideByPOT then shifts by <= 31
+// MEAN sums at most 2^23 raw int8 values in an int32; messages say "2^23", so the
+// exponent is the setting.
+#define EMLML_CNN_MEAN_CELLS_LOG2 23u
+#define EMLML_CNN_MAX_MEAN_CELLS (1u << EMLML_CNN_MEAN_CELLS_LOG2)
 
 #endif // EMLML_CONFIG_H

@@ -1,7 +1,6 @@
 // Messages for emlml status codes. Kept in the core so the MicroPython binding, the
 // host tests and the fuzzer all print the same words (docs/FORMAT.md, Errors).
-#include "emlml_status.h"
-#include "emlml_config.h"
+#include "emlml.h"
 
 // All the messages in one string, each ended by a NUL, in status order: no table of
 // pointers (a native .mpy may not hold relocated data) and no code per message.
@@ -20,52 +19,51 @@ static const char *nth_string(const char *list, uint32_t n) {
     return list;
 }
 
-static const char *status_template(emlml_status_t status) {
-    return status < EMLML_STATUS_COUNT ? nth_string(status_texts, (uint32_t)status) : "unknown error %u";
-}
-
+// The limits a template names (%0 .. %C) are printed by emlml_format itself. A status
+// out of range (not made by the core) prints its number.
 size_t emlml_error_format(const emlml_error_t *err, char *buf, size_t n) {
-    emlml_error_t e = *err;
-    if (e.status == EMLML_E_VERSION) {
-        e.b = EMLML_VERSION_MIN;
-        e.c = EMLML_VERSION_MAX;
+    const char *tmpl = "unknown error %u";
+    uint32_t a = (uint32_t)err->status;
+    if (err->status < EMLML_STATUS_COUNT) {
+        tmpl = nth_string(status_texts, a);
+        a = err->a;
     }
-    const char *tmpl = status_template(e.status);
-    if (e.status >= EMLML_STATUS_COUNT) {
-        e.a = (uint32_t)e.status;
-    }
-    return emlml_format(buf, n, tmpl, e.a, e.b, e.c, e.d);
+    return emlml_format(buf, n, tmpl, a, err->b, err->c, err->d);
 }
 
-// Append s (length len) to buf at *pos, keeping room for the NUL.
-static void put_chars(char *buf, size_t n, size_t *pos, const char *s, size_t len) {
-    for (size_t i = 0; i < len && *pos + 1 < n; i++) {
-        buf[(*pos)++] = s[i];
+// Append ch to buf at *pos, keeping room for the NUL.
+static void put_char(char *buf, size_t n, size_t *pos, char ch) {
+    if (*pos + 1 < n) {
+        buf[(*pos)++] = ch;
+    }
+}
+
+// Append the NUL-terminated s (no length to pass: smaller code in a native .mpy).
+static void put_str(char *buf, size_t n, size_t *pos, const char *s) {
+    while (*s != '\0') {
+        put_char(buf, n, pos, *s++);
     }
 }
 
 static void put_uint(char *buf, size_t n, size_t *pos, uint32_t v) {
-    char digits[10];
-    size_t count = 0;
+    char digits[11];  // 4294967295 and its NUL
+    char *first = digits + sizeof(digits) - 1;
+    *first = '\0';
     do {
-        digits[sizeof(digits) - 1 - count++] = (char)('0' + v % 10u);
+        *--first = (char)('0' + v % 10u);
         v /= 10u;
     } while (v != 0);
-    put_chars(buf, n, pos, digits + sizeof(digits) - count, count);
-}
-
-static void put_str(char *buf, size_t n, size_t *pos, const char *s) {
-    while (*s != '\0') {
-        put_chars(buf, n, pos, s++, 1);
-    }
+    put_str(buf, n, pos, first);
 }
 
 // CNN op names as TFLite spells them, by op number (0 and unknown ops: "?"), and the
-// EMLML_NAME_* names: NUL-separated lists, as the messages.
-static const char op_names[] =
-    "?\0CONV_2D\0DEPTHWISE_CONV_2D\0FULLY_CONNECTED\0MAX_POOL_2D\0AVERAGE_POOL_2D\0"
-    "MEAN\0PAD\0ADD\0SOFTMAX\0RESHAPE";
-enum { OP_NAMES = 11 };
+// EMLML_NAME_* names: NUL-separated lists, as the messages. Each op name follows a NUL
+// rather than precedes one: the literal's own NUL ends the last.
+static const char op_names[] = "?"
+#define EMLML_CNN_OP_TEXT(name, number) "\0" #name
+    EMLML_CNN_OP_LIST(EMLML_CNN_OP_TEXT)
+#undef EMLML_CNN_OP_TEXT
+    ;
 
 static const char field_names[] =
 #define EMLML_NAME_TEXT(name, text) text "\0"
@@ -75,14 +73,13 @@ static const char field_names[] =
 
 // One conversion (%u, %d, %c, %L or %N) of the argument v.
 static void put_arg(char *buf, size_t n, size_t *pos, char conversion, uint32_t v) {
-    char ch = (char)(v & 0x7Fu);
     switch (conversion) {
         case 'u':
             put_uint(buf, n, pos, v);
             break;
         case 'd':  // two's complement bits, printed without converting to int32
             if ((v & 0x80000000u) != 0) {
-                put_chars(buf, n, pos, "-", 1);
+                put_char(buf, n, pos, '-');
                 v = 0u - v;
             }
             put_uint(buf, n, pos, v);
@@ -91,20 +88,38 @@ static void put_arg(char *buf, size_t n, size_t *pos, char conversion, uint32_t 
             put_str(buf, n, pos, "layer ");
             put_uint(buf, n, pos, v & 0xFFFFu);
             put_str(buf, n, pos, " (");
-            put_str(buf, n, pos, nth_string(op_names, (v >> 16) < OP_NAMES ? v >> 16 : 0));
+            put_str(buf, n, pos, nth_string(op_names, (v >> 16) <= EMLML_CNN_OP_MAX ? v >> 16 : 0));
             put_str(buf, n, pos, ")");
             break;
         case 'N':
             put_str(buf, n, pos, nth_string(field_names, v < EMLML_NAME_COUNT ? v : EMLML_NAME_COUNT));
             break;
-        default:
-            put_chars(buf, n, pos, &ch, 1);
+        default:  // 'c': a 7-bit char
+            put_char(buf, n, pos, (char)(v & 0x7Fu));
             break;
     }
 }
 
 static int is_conversion(char c) {
     return c == 'u' || c == 'd' || c == 'c' || c == 'L' || c == 'N';
+}
+
+// The configured values of EMLML_LIMIT_LIST, by place: plain numbers, no pointers.
+static const uint32_t limits[EMLML_LIMIT_COUNT] = {
+#define EMLML_LIMIT_VALUE(name) EMLML_##name,
+    EMLML_LIMIT_LIST(EMLML_LIMIT_VALUE)
+#undef EMLML_LIMIT_VALUE
+};
+
+// The place in EMLML_LIMIT_LIST that c names as a hex digit ('0'..'9', 'A'..'F'), or a
+// number >= EMLML_LIMIT_COUNT when c names none (any other char, a place not listed).
+static unsigned limit_place(char c) {
+    unsigned place = (unsigned)c - '0';
+    if (place > 9u) {
+        place = (unsigned)c - ('A' - 10u);
+        place = place < 10u ? EMLML_LIMIT_COUNT : place;
+    }
+    return place;
 }
 
 size_t emlml_format(char *buf, size_t n, const char *fmt, uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
@@ -115,14 +130,17 @@ size_t emlml_format(char *buf, size_t n, const char *fmt, uint32_t a, uint32_t b
         return 0;
     }
     for (const char *p = fmt; *p != '\0'; p++) {
-        if (p[0] == '%' && is_conversion(p[1]) && next < 4) {
-            put_arg(buf, n, &pos, p[1], args[next++]);
+        char conversion = p[0] == '%' ? p[1] : '\0';
+        unsigned place = limit_place(conversion);
+        if (place < EMLML_LIMIT_COUNT) {
+            put_arg(buf, n, &pos, 'u', limits[place]);
             p++;
-        } else if (p[0] == '%' && p[1] == '%') {
-            put_chars(buf, n, &pos, p, 1);
+        } else if (is_conversion(conversion) && next < 4) {
+            put_arg(buf, n, &pos, conversion, args[next++]);
             p++;
         } else {
-            put_chars(buf, n, &pos, p, 1);
+            p += conversion == '%';  // "%%" prints one '%'
+            put_char(buf, n, &pos, *p);
         }
     }
     buf[pos] = '\0';

@@ -5,26 +5,54 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "emlml_config.h"
+
+// The limits of emlml_config.h that messages state. A template names one as % and one
+// hex digit, its place in this list (%0 is EMLML_VERSION_MIN, %A EMLML_CNN_MAX_PRODUCTS):
+// emlml_format prints the configured value, so a limit is set in one place only.
+#define EMLML_LIMIT_LIST(X) \
+    X(VERSION_MIN)            /* %0 */ \
+    X(VERSION_MAX)            /* %1 */ \
+    X(HEADER_SIZE)            /* %2 */ \
+    X(MAX_SECTIONS)           /* %3 */ \
+    X(MAX_INPUTS)             /* %4 */ \
+    X(MAX_OUTPUTS)            /* %5 */ \
+    X(MAX_TREES)              /* %6 */ \
+    X(MAX_KNN_K)              /* %7 */ \
+    X(CNN_MAX_TENSORS)        /* %8 */ \
+    X(CNN_MAX_LAYERS)         /* %9 */ \
+    X(CNN_MAX_PRODUCTS)       /* %A */ \
+    X(CNN_MEAN_CELLS_LOG2)    /* %B */ \
+    X(CNN_MAX_SOFTMAX_DEPTH)  /* %C */
+
+enum {
+#define EMLML_LIMIT_ENUM(name) EMLML_LIMIT_##name,
+    EMLML_LIMIT_LIST(EMLML_LIMIT_ENUM)
+#undef EMLML_LIMIT_ENUM
+    EMLML_LIMIT_COUNT
+};
+
 // Every status code with its message, in one place. A message is a template for
-// emlml_format (below); the numbers of an emlml_error_t fill it in order.
+// emlml_format (below); the numbers of an emlml_error_t fill it in order, and a limit
+// of this build is written %0..%C (EMLML_LIMIT_LIST), never typed as a number.
 #define EMLML_STATUS_LIST(X) \
     X(EMLML_OK, "ok") \
     /* header */ \
-    X(EMLML_E_SHORT, "truncated: %u bytes, the header alone needs 48") \
+    X(EMLML_E_SHORT, "truncated: %u bytes, the header alone needs %2") \
     X(EMLML_E_MAGIC, "bad magic (not an emlml blob)") \
-    X(EMLML_E_VERSION, "unsupported version %u (this build reads %u..%u)") \
+    X(EMLML_E_VERSION, "unsupported version %u (this build reads %0..%1)") \
     X(EMLML_E_TRUNCATED, "truncated: header says %u bytes, buffer has %u") \
     X(EMLML_E_TRAILING, "trailing bytes: header says %u bytes, buffer has %u") \
     X(EMLML_E_CRC, "CRC mismatch") \
     X(EMLML_E_BUFFER_ALIGN, "blob buffer is not 4-byte aligned (copy it into a bytearray)") \
-    X(EMLML_E_HEADER_SIZE, "header_size %u, expected 48") \
+    X(EMLML_E_HEADER_SIZE, "header_size %u, expected %2") \
     X(EMLML_E_RESERVED, "reserved header bytes or flags are not zero") \
-    X(EMLML_E_N_SECTIONS, "bad section count %u (1..16)") \
+    X(EMLML_E_N_SECTIONS, "bad section count %u (1..%3)") \
     X(EMLML_E_KIND, "unknown model kind %u") \
     X(EMLML_E_TASK, "unknown task %u") \
     X(EMLML_E_INPUT_TYPE, "unknown input type %u") \
-    X(EMLML_E_N_INPUTS, "n_inputs %u out of range (1..65534)") \
-    X(EMLML_E_N_OUTPUTS, "n_outputs %u out of range (1..65535)") \
+    X(EMLML_E_N_INPUTS, "n_inputs %u out of range (1..%4)") \
+    X(EMLML_E_N_OUTPUTS, "n_outputs %u out of range (1..%5)") \
     X(EMLML_E_REGRESSOR_OUTPUTS, "a regressor has 1 output, the blob says %u") \
     X(EMLML_E_ARENA, "arena_bytes %u, this model needs %u") \
     /* section table */ \
@@ -41,7 +69,7 @@
     X(EMLML_E_META_OVERRUN, "metadata record at offset %u overruns its section") \
     X(EMLML_E_LABELS, "%u labels for %u classes") \
     /* trees */ \
-    X(EMLML_E_TREE_COUNT, "bad tree count %u (1..65535)") \
+    X(EMLML_E_TREE_COUNT, "bad tree count %u (1..%6)") \
     X(EMLML_E_TREE_ROOT, "tree %u: root %u out of order or range") \
     X(EMLML_E_TREE_CHILD, "tree %u node %u: child index out of range") \
     X(EMLML_E_TREE_FEATURE, "tree %u node %u: feature %u out of range (%u inputs)") \
@@ -49,7 +77,7 @@
     X(EMLML_E_TREE_LEAF_CHILD, "tree %u node %u: leaf with a child offset") \
     X(EMLML_E_TREE_VOTE, "leaf vector %u: vote %u above the scale %u") \
     /* kNN */ \
-    X(EMLML_E_KNN_K_RANGE, "k %u out of range (1..1024)") \
+    X(EMLML_E_KNN_K_RANGE, "k %u out of range (1..%7)") \
     X(EMLML_E_KNN_K_SAMPLES, "k %u larger than the %u samples") \
     X(EMLML_E_KNN_METRIC, "unknown kNN metric %u") \
     X(EMLML_E_KNN_WEIGHTS, "unknown kNN weights %u") \
@@ -60,7 +88,7 @@
     X(EMLML_E_KNN_QUANT_NONFINITE, "feature %u: scale or offset is not finite") \
     /* int8 CNN: the model */ \
     X(EMLML_E_CNN_HEADER, "CNN: task %u, input type %u (needs 0 and 1: int8)") \
-    X(EMLML_E_CNN_COUNTS, "CNN: %u tensors, %u layers (2..512, 1..512)") \
+    X(EMLML_E_CNN_COUNTS, "CNN: %u tensors, %u layers (2..%8, 1..%9)") \
     X(EMLML_E_CNN_IO_TENSORS, "CNN: bad input/output tensors %u, %u") \
     X(EMLML_E_CNN_SCALE, "CNN: %N scale not finite and positive") \
     X(EMLML_E_CNN_FLAGS, "CNN: flags %u or reserved bytes not zero") \
@@ -85,14 +113,14 @@
     X(EMLML_E_CNN_WRITTEN_TWICE, "%L: tensor %u already written by layer %u") \
     X(EMLML_E_CNN_CHAIN, "%L: output shape %ux%ux%u does not chain") \
     X(EMLML_E_CNN_VALID_WINDOW, "%L: VALID window %u larger than input %c %u") \
-    X(EMLML_E_CNN_PRODUCTS, "%L: %u products per output, above 65536") \
+    X(EMLML_E_CNN_PRODUCTS, "%L: %u products per output, above %A") \
     X(EMLML_E_CNN_DW_CHANNELS, "%L: %u output channels for %u input") \
     X(EMLML_E_CNN_ZP_DIFFERS, "%L: output zero point %d, input %d") \
-    X(EMLML_E_CNN_MEAN_CELLS, "%L: mean over %u cells, above 2^23") \
+    X(EMLML_E_CNN_MEAN_CELLS, "%L: mean over %u cells, above 2^%B") \
     X(EMLML_E_CNN_PAD_SIZE, "%L: output %c %u below input + padding %u") \
     X(EMLML_E_CNN_ADD_SHAPES, "%L: input shapes differ") \
     X(EMLML_E_CNN_SOFTMAX_ZP, "%L: output zero point %d, must be -128") \
-    X(EMLML_E_CNN_SOFTMAX_DEPTH, "%L: %u channels, at most 511") \
+    X(EMLML_E_CNN_SOFTMAX_DEPTH, "%L: %u channels, at most %C") \
     X(EMLML_E_CNN_RESHAPE_SIZE, "%L: %u values out, %u in") \
     X(EMLML_E_CNN_WEIGHTS_BOUNDS, "%L: weights [%u, %u) outside CNN_WEIGHTS (%u)") \
     X(EMLML_E_CNN_QPARAMS_BOUNDS, "%L: qparams [%u, %u) outside CNN_QPARAMS (%u)") \
@@ -121,8 +149,10 @@ typedef struct {
 size_t emlml_error_format(const emlml_error_t *err, char *buf, size_t n);
 
 // printf-like formatting into buf of %u (uint32 args a, b, c, d in order), %d (the
-// next arg's bits as an int32), %c (a char from the next arg), %L ("layer N (OP)" from an arg made by EMLML_WHERE_LAYER), %N (the name of a
-// field: an EMLML_NAME_* code) and %%. Returns the length written without the NUL.
+// next arg's bits as an int32), %c (a char from the next arg), %L ("layer N (OP)" from
+// an arg made by EMLML_WHERE_LAYER), %N (the name of a field: an EMLML_NAME_* code),
+// %0..%9 and %A..%F (a limit of EMLML_LIMIT_LIST, in decimal; takes no arg) and %%.
+// Returns the length written without the NUL.
 // Names are looked up here, from numbers: a native .mpy can hold no table of string
 // pointers (relocated data), so none is passed around.
 size_t emlml_format(char *buf, size_t n, const char *fmt, uint32_t a, uint32_t b, uint32_t c, uint32_t d);
