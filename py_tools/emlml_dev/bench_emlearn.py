@@ -22,12 +22,11 @@ import tempfile
 
 import numpy as np
 
-from emlml_dev.paths import ROOT
+from emlml_dev.paths import ROOT, core_sources
 from emlml_dev.zoo import ZooModel, demo_models, test_models
 
 CORE = os.path.join(ROOT, "micropython_module")
-CORE_SRC = ["core/emlml_blob.c", "core/emlml_status.c", "core/emlml_math.c",
-            "trees/emlml_trees.c", "knn/emlml_knn.c", "cnn/emlml_cnn.c", "cnn/emlml_cnn_load.c"]
+CORE_SRC = core_sources()
 HARNESS = os.path.join(ROOT, "tests_host", "bench", "bench_trees.c")
 MODELS = ("digits_forest", "wine_extratrees", "digits_tree_full", "breast_cancer_extratrees")
 

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import numpy as np
+from emlml_tools.oracle import Oracle
 
 from emlml_dev.paths import MODELS_DIR
-from emlml_tools.oracle import Oracle
 
 
 @dataclass

@@ -24,16 +24,16 @@ from typing import Any
 
 import joblib
 import numpy as np
+from emlml_tools.board.transport import micropython_command
+from emlml_tools.cli import main as emlml_main
+from emlml_tools.errors import CommandError
+from emlml_tools.format import Kind, read_blob
 
 from emlml_dev import demo_cnn, tool_main
 from emlml_dev.demo_cnn import cnn_demos
 from emlml_dev.devicedata import TYPECODES, sklearn_outputs
 from emlml_dev.paths import BUILD, ON_DEVICE
 from emlml_dev.zoo import ZooModel, demo_models
-from emlml_tools.board.transport import micropython_command
-from emlml_tools.cli import main as emlml_main
-from emlml_tools.errors import CommandError
-from emlml_tools.format import Kind, read_blob
 
 
 @dataclass

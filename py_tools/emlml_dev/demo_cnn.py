@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from emlml_tools.cli import main as emlml_main
+from emlml_tools.errors import CommandError
+from emlml_tools.format import SectionId, read_blob
+from emlml_tools.oracle import Oracle
+from emlml_tools.runtime.cnn import quantize_input
 
 from emlml_dev import cnn_data
 from emlml_dev.cnn_devicedata import expected, oracle_run
 from emlml_dev.paths import MODELS_DIR
-from emlml_tools.cli import main as emlml_main
-from emlml_tools.errors import CommandError
-from emlml_tools.format import read_blob
-from emlml_tools.oracle import Oracle
-from emlml_tools.runtime.cnn import quantize_input
 
 
 @dataclass
@@ -72,7 +72,7 @@ def prepare(demo: CnnDemo, out: str, rounds: int) -> str:
 
 def n_weights(blob: bytes) -> int:
     """int8 weights in the blob (the CNN_WEIGHTS section)."""
-    entry = read_blob(blob).section(51)
+    entry = read_blob(blob).section(SectionId.CNN_WEIGHTS)
     return 0 if entry is None else int(entry.size)
 
 

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-
-from emlml_dev.zoo import ZooModel, demo_models, test_models
 from emlml_tools import runtime as reference
 from emlml_tools.format import HEADER_SIZE, SECTION_ENTRY_SIZE, fix_crc
+
+from emlml_dev.zoo import ZooModel, demo_models, test_models
 
 TYPECODES = {np.dtype(np.float32): "f", np.dtype(np.int8): "b", np.dtype(np.uint8): "B",
              np.dtype(np.int16): "h"}
@@ -225,12 +225,11 @@ BAD_BLOBS: tuple[BadBlob, ...] = (
 @functools.lru_cache(maxsize=1)
 def base_blobs() -> dict[str, bytes]:
     """Small valid blobs that the bad cases corrupt (trained once per process)."""
+    from emlml_tools.convert.sklearn_models import convert
     from sklearn.datasets import load_wine
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.tree import DecisionTreeClassifier
-
-    from emlml_tools.convert.sklearn_models import convert
 
     X, y = load_wine(return_X_y=True)
     X = X.astype(np.float32)
@@ -244,8 +243,9 @@ def base_blobs() -> dict[str, bytes]:
 
 def _digits_cnn_blob() -> bytes:
     """The shipped digits CNN (CONV_2D first, then MAX_POOL_2D), converted."""
-    from emlml_dev.paths import MODELS_DIR
     from emlml_tools.convert.tflite_cnn import convert_tflite
+
+    from emlml_dev.paths import MODELS_DIR
 
     with open(os.path.join(MODELS_DIR, "digits_cnn.tflite"), "rb") as f:
         return convert_tflite(f.read(), name="digits_cnn")
@@ -271,9 +271,8 @@ def write_bad_blobs(out_dir: str) -> list[tuple[str, str]]:
 def wide_blob() -> bytes:
     """A valid tree whose model takes the most inputs a blob allows (65,534), so that
     loading it needs a 256 KB arena: the device tests use it to hit MemoryError."""
-    from sklearn.tree import DecisionTreeClassifier
-
     from emlml_tools.convert.sklearn_models import convert
+    from sklearn.tree import DecisionTreeClassifier
 
     X = np.zeros((4, 65534), dtype=np.float32)
     X[2:, 65533] = 1.0

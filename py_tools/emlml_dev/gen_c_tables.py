@@ -187,7 +187,7 @@ def render(facts: dict[str, object]) -> str:
         "Generated from",
         *(f"    {path}" for path in HEADERS.values()),
         "by py_tools/emlml_dev/gen_c_tables.py; do not edit: change the C headers, then run",
-        "`python py_tools/emlml_dev/gen_c_tables.py` (tests_host/test_c_tables.py runs it with",
+        "`python py_tools/emlml_dev/gen_c_tables.py` (tests_host/test_format_c_tables.py runs it with",
         "--check). The messages are formatted by c_format.py, as emlml_format does in C.",
         '"""',
         "",

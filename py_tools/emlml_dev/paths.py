@@ -16,3 +16,11 @@ UTIL_SOURCE = os.path.join(CORE_DIR, "python", "emlml_util.py")
 ON_DEVICE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "on_device")
 # the example .tflite CNNs ship inside the product as package data
 MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(emlml_tools.__file__)), "models")
+
+
+def core_sources() -> list[str]:
+    """The C core's sources, relative to micropython_module/: the one list
+    (emlml_sources.txt) that the Makefiles and CMake read too."""
+    with open(os.path.join(CORE_DIR, "emlml_sources.txt")) as f:
+        lines = (line.strip() for line in f)
+        return [line for line in lines if line and not line.startswith("#")]

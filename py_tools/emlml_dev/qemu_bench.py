@@ -33,14 +33,14 @@ import shutil
 import sys
 
 import numpy as np
+from emlml_tools.convert.tflite_cnn import convert_tflite
+from emlml_tools.format import LEAF, CnnOp, Kind, read_blob
+from emlml_tools.runtime.trees import input_keys
 
 from emlml_dev import qemu_board as q
 from emlml_dev.bench_layers import layer_models
 from emlml_dev.devicedata import write_device_data
 from emlml_dev.paths import ON_DEVICE
-from emlml_tools.convert.tflite_cnn import convert_tflite
-from emlml_tools.format import LEAF, CnnOp, Kind, read_blob
-from emlml_tools.runtime.trees import input_keys
 
 INSTR_PER_TICK = 1_000_000_000 // 25_000_000  # -icount shift=0: 1 ns per instruction
 MODELS = ["digits_forest", "digits_forest_int8", "digits_tree_uint8", "wine_extratrees",

@@ -29,8 +29,6 @@ import threading
 import time
 from dataclasses import dataclass
 
-from emlml_dev import tool_main
-from emlml_dev.paths import BUILD, ROOT
 from emlml_tools.board import (  # noqa: F401
     ARCHS,
     BUILD_FOR_ARCH,
@@ -40,6 +38,9 @@ from emlml_tools.board import (  # noqa: F401
     choose_mpy,
     mpy_arch,
 )
+
+from emlml_dev import tool_main
+from emlml_dev.paths import BUILD, ROOT
 
 PORT_DIR = os.path.join(ROOT, "boards", "qemu_mps2")
 NATMOD_DIR = os.path.join(BUILD, "natmod")

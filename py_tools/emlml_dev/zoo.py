@@ -12,6 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
+from emlml_tools.convert.sklearn_models import (
+    convert,
+    dequantize_samples,
+    quantize_samples,
+)
+from emlml_tools.format import INPUT_DTYPES, INPUT_TYPE_NAMES, SAMPLE_TYPE_NAMES
 from sklearn import datasets
 from sklearn.ensemble import (
     ExtraTreesClassifier,
@@ -23,13 +29,6 @@ from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
-
-from emlml_tools.convert.sklearn_models import (
-    convert,
-    dequantize_samples,
-    quantize_samples,
-)
-from emlml_tools.format import INPUT_DTYPES, INPUT_TYPE_NAMES, SAMPLE_TYPE_NAMES
 
 
 @dataclass(frozen=True)

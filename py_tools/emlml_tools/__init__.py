@@ -12,4 +12,5 @@ Sub-packages mirror the C core (docs/ARCHITECTURE.md); this import stays light:
 - ``emlml_tools.cli``: the ``emlml`` command.
 """
 
-__version__ = "0.1.0"
+# The release: the C core's EMLML_VERSION (core/emlml_config.h), through the generated tables.
+from emlml_tools.format.c_tables import VERSION as __version__  # noqa: E402,F401

@@ -7,10 +7,26 @@ The names of the transports and the .mpy checks are here too; ``install.install`
 ``deploy.deploy`` are in their modules (a package attribute of the same name would hide the
 module)."""
 
-from emlml_tools.board.install import (ARCH_CODES, BUILD_FOR_ARCH,  # noqa: F401
-                                       HARD_FLOAT, MPY_SUB_VERSION, MPY_VERSION,
-                                       NATMOD_DIR, THUMB, check_board, check_mpy,
-                                       choose_mpy, mpy_arch)
-from emlml_tools.board.transport import (ARCHS, BoardError, BoardInfo,  # noqa: F401
-                                         LocalTransport, MpremoteTransport, Transport,
-                                         board_info, micropython_command)
+from emlml_tools.board.install import (  # noqa: F401
+                                       ARCH_CODES,
+                                       BUILD_FOR_ARCH,
+                                       HARD_FLOAT,
+                                       MPY_SUB_VERSION,
+                                       MPY_VERSION,
+                                       NATMOD_DIR,
+                                       THUMB,
+                                       check_board,
+                                       check_mpy,
+                                       choose_mpy,
+                                       mpy_arch,
+)
+from emlml_tools.board.transport import (  # noqa: F401
+                                       ARCHS,
+                                       BoardError,
+                                       BoardInfo,
+                                       LocalTransport,
+                                       MpremoteTransport,
+                                       Transport,
+                                       board_info,
+                                       micropython_command,
+)

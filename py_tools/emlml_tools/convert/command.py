@@ -9,6 +9,7 @@ from pathlib import Path
 from emlml_tools.describe import kind_line
 from emlml_tools.errors import CommandError
 from emlml_tools.files import int_list, is_tflite, load_model, read_bytes
+from emlml_tools.format import SectionId
 
 
 def setup(p: argparse.ArgumentParser) -> None:
@@ -48,7 +49,8 @@ def _run_convert_tflite(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
     blob = read_blob(blob_data)
     cnn = blob.cnn
-    n_weights = 0 if blob.section(51) is None else blob.section(51).size
+    weights = blob.section(SectionId.CNN_WEIGHTS)
+    n_weights = 0 if weights is None else weights.size
     print(f"wrote {args.output}: {kind_line(blob)}, {len(blob_data)} bytes, "
           f"{cnn.n_layers} layers, {n_weights} weight bytes, arena {blob.arena_bytes} bytes")
     return 0

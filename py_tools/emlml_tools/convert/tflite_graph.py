@@ -27,6 +27,8 @@ import numpy as np
 import tflite
 from tflite.utils import BUILTIN_OPCODE2NAME
 
+from emlml_tools.format import CnnOp
+
 _TYPE_NAMES = {
     tflite.TensorType.FLOAT32: "float32", tflite.TensorType.FLOAT16: "float16",
     tflite.TensorType.INT32: "int32", tflite.TensorType.UINT8: "uint8",
@@ -65,9 +67,10 @@ _OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "PACK": ("PackOptions", ("values_count", "axis")),
     "CONCATENATION": ("ConcatenationOptions", ("axis", "fused_activation_function")),
 }
-SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D",
-             "AVERAGE_POOL_2D", "MEAN", "PAD", "ADD", "RESHAPE", "EXPAND_DIMS", "SQUEEZE",
-             "SOFTMAX", "QUANTIZE (input edge)", "DEQUANTIZE (output edge)")
+# What converts: the core's operators (one per CNN layer, named as TFLite names them),
+# the reshapes that become RESHAPE, and the float edges.
+SUPPORTED = (*(op.name for op in CnnOp), "EXPAND_DIMS", "SQUEEZE", "QUANTIZE (input edge)",
+             "DEQUANTIZE (output edge)")
 _FOLDABLE = frozenset({"SHAPE", "STRIDED_SLICE", "PACK", "CONCATENATION", "RESHAPE",
                        "EXPAND_DIMS", "SQUEEZE"})
 

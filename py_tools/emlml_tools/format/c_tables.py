@@ -6,7 +6,7 @@ Generated from
     micropython_module/core/emlml.h
     micropython_module/core/emlml_internal.h
 by py_tools/emlml_dev/gen_c_tables.py; do not edit: change the C headers, then run
-`python py_tools/emlml_dev/gen_c_tables.py` (tests_host/test_c_tables.py runs it with
+`python py_tools/emlml_dev/gen_c_tables.py` (tests_host/test_format_c_tables.py runs it with
 --check). The messages are formatted by c_format.py, as emlml_format does in C.
 """
 

@@ -11,6 +11,7 @@ from enum import IntEnum
 import numpy as np
 import numpy.typing as npt
 
+from . import c_tables as C
 from .header import (
     BlobError,
     InputType,
@@ -25,18 +26,7 @@ from .header import (
 )
 from .keys import INT32_MAX
 
-
-class CnnOp(IntEnum):
-    CONV_2D = 1
-    DEPTHWISE_CONV_2D = 2
-    FULLY_CONNECTED = 3
-    MAX_POOL_2D = 4
-    AVERAGE_POOL_2D = 5
-    MEAN = 6
-    PAD = 7
-    ADD = 8
-    SOFTMAX = 9
-    RESHAPE = 10
+CnnOp = IntEnum("CnnOp", dict(C.CNN_OPS))  # the C core's EMLML_CNN_OP_LIST, in order
 
 
 class CnnPadding(IntEnum):
@@ -45,11 +35,11 @@ class CnnPadding(IntEnum):
 
 
 CNN_PARAMS_SIZE = 32
-CNN_MAX_TENSORS = 512
-CNN_MAX_LAYERS = 512
-CNN_MAX_DOT = 65536  # products summed per output: keeps |sum (x - zp) * w| inside int32
-CNN_MEAN_MAX_CELLS = 1 << 23  # keeps MEAN's int32 sum of raw values from overflowing
-CNN_SOFTMAX_MAX_C = 511  # keeps TFLite's final RoundingDivideByPOT exponent <= 31
+CNN_MAX_TENSORS = C.CNN_MAX_TENSORS
+CNN_MAX_LAYERS = C.CNN_MAX_LAYERS
+CNN_MAX_DOT = C.CNN_MAX_PRODUCTS  # products summed per output: keeps the int32 sum exact
+CNN_MEAN_MAX_CELLS = C.CNN_MAX_MEAN_CELLS  # keeps MEAN's int32 sum from overflowing
+CNN_SOFTMAX_MAX_C = C.CNN_MAX_SOFTMAX_DEPTH  # TFLite's last RoundingDivideByPOT shifts <= 31
 CNN_FLAG_FLOAT_INPUT = 1
 CNN_FLAG_FLOAT_OUTPUT = 2
 _CNN_PARAMS = struct.Struct("<HHHHffIB11s")

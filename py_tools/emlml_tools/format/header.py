@@ -33,18 +33,21 @@ from typing import Iterable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-MAGIC = b"EMLB"
-VERSION = 1
-VERSION_MIN = 1
-VERSION_MAX = 1
-HEADER_SIZE = 48
-SECTION_ENTRY_SIZE = 12
-MAX_SECTIONS = 16
+from emlml_tools.format import c_tables as C
+
+# The C core's limits and numbers (core/emlml_config.h, emlml.h), one source for both.
+MAGIC = C.MAGIC
+VERSION_MIN = C.VERSION_MIN
+VERSION_MAX = C.VERSION_MAX
+VERSION = VERSION_MAX  # what the writer writes: the newest version the loader reads
+HEADER_SIZE = C.HEADER_SIZE
+SECTION_ENTRY_SIZE = C.SECTION_ENTRY_SIZE
+MAX_SECTIONS = C.MAX_SECTIONS
+MAX_INPUTS = C.MAX_INPUTS
+MAX_OUTPUTS = C.MAX_OUTPUTS
+MAX_TREES = C.MAX_TREES
+MAX_K = C.MAX_KNN_K
 SECTION_ALIGN = 8  # the writer's alignment; the reader requires 4
-MAX_INPUTS = 65534
-MAX_OUTPUTS = 65535
-MAX_TREES = 65535
-MAX_K = 1024
 LEAF = 0xFFFF  # node.feature of a leaf
 KNN_PARAMS_SIZE = 12
 
@@ -72,47 +75,13 @@ assert _KNN_PARAMS.size == KNN_PARAMS_DTYPE.itemsize == KNN_PARAMS_SIZE
 assert _META_RECORD.size == META_RECORD_DTYPE.itemsize
 
 
-class Kind(IntEnum):
-    TREES = 1
-    KNN = 2
-    CNN = 3  # int8 CNN (TensorFlow Lite)
-    CNN_INT8 = 3  # an alias of CNN
-
-
-class Task(IntEnum):
-    CLASSIFIER = 0
-    REGRESSOR = 1
-
-
-class InputType(IntEnum):
-    FLOAT32 = 0
-    INT8 = 1
-    UINT8 = 2
-    INT16 = 3
-
-
-class SectionId(IntEnum):
-    META = 1
-    TREE_ROOTS = 16
-    TREE_NODES = 17
-    TREE_LEAVES = 18
-    KNN_PARAMS = 32
-    KNN_SAMPLES = 33
-    KNN_QUANT = 34
-    KNN_TARGETS = 35
-    CNN_PARAMS = 48
-    CNN_TENSORS = 49
-    CNN_LAYERS = 50
-    CNN_WEIGHTS = 51
-    CNN_QPARAMS = 52
-
-
-class MetaTag(IntEnum):
-    PRODUCER = 1
-    LABEL = 2
-    INPUT_SHAPE = 3
-    NAME = 4
-
+# The C enums by the same names (emlml.h, emlml_internal.h); C spells the input types short.
+_C_TYPE_NAMES = {"F32": "FLOAT32", "I8": "INT8", "U8": "UINT8", "I16": "INT16"}
+Kind = IntEnum("Kind", C.KINDS)  # 3 is the int8 CNN (TensorFlow Lite)
+Task = IntEnum("Task", C.TASKS)
+InputType = IntEnum("InputType", {_C_TYPE_NAMES[k]: v for k, v in C.INPUT_TYPES.items()})
+SectionId = IntEnum("SectionId", C.SECTIONS)
+MetaTag = IntEnum("MetaTag", C.META_TAGS)
 
 INPUT_DTYPES: dict[InputType, np.dtype] = {
     InputType.FLOAT32: np.dtype("<f4"),

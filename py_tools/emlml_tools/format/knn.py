@@ -9,7 +9,9 @@ from enum import IntEnum
 import numpy as np
 import numpy.typing as npt
 
+from . import c_tables as C
 from .header import (
+    _C_TYPE_NAMES,
     _KNN_PARAMS,
     KNN_PARAMS_SIZE,
     MAX_K,
@@ -23,22 +25,9 @@ from .header import (
     write_blob,
 )
 
-
-class Metric(IntEnum):
-    EUCLIDEAN = 0
-    MANHATTAN = 1
-
-
-class Weights(IntEnum):
-    UNIFORM = 0
-    DISTANCE = 1
-
-
-class SampleType(IntEnum):
-    FLOAT32 = 0
-    INT8 = 1
-    INT16 = 2
-
+Metric = IntEnum("Metric", C.KNN_METRICS)
+Weights = IntEnum("Weights", C.KNN_WEIGHTS)
+SampleType = IntEnum("SampleType", {_C_TYPE_NAMES[k]: v for k, v in C.KNN_SAMPLE_TYPES.items()})
 
 SAMPLE_DTYPES: dict[SampleType, np.dtype] = {
     SampleType.FLOAT32: np.dtype("<f4"),
