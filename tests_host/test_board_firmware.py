@@ -25,6 +25,7 @@ import sys
 import textwrap
 
 import pytest
+from emlml_dev.paths import core_sources
 from emlml_tools.board import firmware
 from runtimes import BUILD, ROOT
 
@@ -125,24 +126,40 @@ def test_board_files_present(board):
     assert f'#include "boards/{board}/mpconfigboard.h"' in header
 
 
-def _cmake_list(path: str, variable: str) -> list[str]:
-    text = open(path).read()
-    m = re.search(rf"set\({variable}\s+(.*?)\)", text, re.S)
-    assert m, f"{variable} not found in {path}"
-    return m.group(1).split()
+def _make_sources(here: str) -> list[str]:
+    """The sources micropython.mk gives MicroPython's make ports, as make evaluates it."""
+    script = (f"USERMOD_DIR := {here}\nBUILD := /tmp\ninclude {here}/micropython.mk\n"
+              "print:\n\t@echo $(SRC_USERMOD_C) $(SRC_USERMOD_LIB_C)\n")
+    out = subprocess.run(["make", "-s", "-f", "-", "print"], input=script, text=True,
+                         capture_output=True, check=True).stdout
+    return [os.path.relpath(s, here) for s in out.split()]
 
 
-def test_user_c_module_sources_exist_and_agree():
-    """micropython.cmake and micropython.mk list the same sources, and they exist."""
+def _cmake_sources(here: str, tmp_path) -> list[str]:
+    """The sources micropython.cmake gives the CMake ports (esp32, rp2), as CMake sees them."""
+    (tmp_path / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.12)\nproject(check NONE)\n"
+        "add_library(usermod INTERFACE)\n"
+        f"include({here}/micropython.cmake)\n"
+        "get_target_property(S usermod_emlml INTERFACE_SOURCES)\n"
+        'message(STATUS "EMLML_SOURCES=${S}")\n')
+    out = subprocess.run(["cmake", "-S", str(tmp_path), "-B", str(tmp_path / "b")],
+                         capture_output=True, text=True, check=True).stdout
+    line = next(l for l in out.splitlines() if "EMLML_SOURCES=" in l)
+    return [os.path.relpath(s, here) for s in line.split("=", 1)[1].split(";")]
+
+
+def test_user_c_module_sources_exist_and_agree(tmp_path):
+    """micropython.mk and micropython.cmake give the ports the same sources: the binding
+    and the core's one list (emlml_sources.txt), all of which exist."""
+    if shutil.which("cmake") is None:
+        pytest.fail("cmake is not installed (make cmodule-check installs it)")
     here = os.path.dirname(USERMOD_CMAKE)
-    cmake_src = [s.replace("${CMAKE_CURRENT_LIST_DIR}/", "")
-                 for s in _cmake_list(USERMOD_CMAKE, "EMLML_SRC")]
-    for src in cmake_src:
+    expected = ["modemlml.c", *core_sources()]
+    for src in expected:
         assert os.path.isfile(os.path.join(here, src)), src
-    mk = open(os.path.join(here, "micropython.mk")).read()
-    core = re.search(r"EMLML_CORE\s*:=\s*(.*?)\n\S", mk, re.S).group(1).replace("\\", " ").split()
-    mk_src = core + re.findall(r"\$\(USERMOD_DIR\)/(\w+\.c)", mk)
-    assert sorted(mk_src) == sorted(cmake_src)
+    assert sorted(_make_sources(here)) == sorted(expected)
+    assert sorted(_cmake_sources(here, tmp_path)) == sorted(expected)
 
 
 def test_manifest_module_exists():
