@@ -9,9 +9,10 @@ import joblib
 import numpy as np
 import pytest
 from emlml_dev import zoo
+from emlml_dev.blob_edit import set_header
 from emlml_tools import cli
 from emlml_tools.convert.sklearn_models import convert
-from emlml_tools.format import fix_crc, read_blob
+from emlml_tools.format import read_blob
 
 DEMO = {m.name: m for m in zoo.demo_models()}
 
@@ -102,8 +103,7 @@ def test_inspect_bad_blob(capsys, tmp_path) -> None:
     status, text, err = run(capsys, "inspect", bad)
     assert status == 1 and text == ""
     assert err == f"emlml: {bad}: CRC mismatch\n"
-    data[6] = 7  # kind, after fixing the CRC
-    bad.write_bytes(fix_crc(bytes(data)))
+    bad.write_bytes(set_header(bytes(data), "kind", 7))  # the CRC fixed after it
     status, _, err = run(capsys, "inspect", bad)
     assert status == 1 and "unknown model kind 7" in err
     status, _, err = run(capsys, "inspect", tmp_path / "nothing.bin")

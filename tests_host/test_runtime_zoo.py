@@ -13,6 +13,7 @@ from emlml_dev import zoo
 from emlml_tools import runtime as reference
 from emlml_tools.format import (
     HEADER_SIZE,
+    SECTION_ENTRY_SIZE,
     Metric,
     SampleType,
     SectionId,
@@ -92,7 +93,7 @@ def test_tree_bytes_per_node(model: tuple[zoo.ZooModel, bytes]) -> None:
     b = read_blob(blob)
     assert b.section(SectionId.TREE_NODES).size == 8 * b.trees.n_nodes
     leaves = b.section(SectionId.TREE_LEAVES).size
-    overhead = HEADER_SIZE + 12 * b.n_sections + sum(
+    overhead = HEADER_SIZE + SECTION_ENTRY_SIZE * b.n_sections + sum(
         e.size for e in b.sections if e.id in (SectionId.META, SectionId.TREE_ROOTS))
     padding = 7 * (b.n_sections + 1)
     assert len(blob) <= 8 * b.trees.n_nodes + leaves + overhead + padding

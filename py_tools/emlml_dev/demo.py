@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
@@ -145,7 +144,7 @@ def _quality(model: ZooModel, correct: int, n: int) -> str:
 def make_row(model: ZooModel, blob: bytes, fields: list[str]) -> Row:
     _, agree, correct, n, heap, ram, us_emlml, us_python = fields
     parsed = read_blob(blob)
-    arena = struct.unpack_from("<I", blob, 32)[0]
+    arena = parsed.arena_bytes
     if parsed.kind == Kind.TREES:
         unit = "node"
         per_unit = (len(blob) - _leaf_bytes(parsed)) / parsed.trees.n_nodes

@@ -6,7 +6,6 @@ reference interpreter on every held-out input, and timed beside the tree and kNN
 from __future__ import annotations
 
 import os
-import struct
 from dataclasses import dataclass
 from typing import Callable
 
@@ -79,4 +78,4 @@ def n_weights(blob: bytes) -> int:
 def row_fields(blob: bytes) -> tuple[int, float, int]:
     """(blob bytes, bytes per weight, arena bytes)."""
     w = n_weights(blob)
-    return len(blob), len(blob) / max(w, 1), struct.unpack_from("<I", blob, 32)[0]
+    return len(blob), len(blob) / max(w, 1), read_blob(blob).arena_bytes

@@ -647,3 +647,53 @@ def edge_networks() -> list[tuple[str, bytes, list[np.ndarray]]]:
             np.nextafter(halves, np.float32(-np.inf)), huge)]
         out.append((f"quantize_{i}", _quantize_model(scale, zp), inputs))
     return out
+
+
+def ten_op_network() -> bytes:
+    """One layer of each op, 10 layers: CONV, DEPTHWISE, MAX_POOL, ADD, PAD, AVERAGE_POOL,
+    MEAN, FC, RESHAPE, SOFTMAX; tensors t0 (input) .. t10 (output). The fixture of
+    tests_host/test_format_cnn.py and of CNN cases of bad_blobs.py."""
+    rng = np.random.default_rng(0)
+    b = ModelBuilder()
+    x = b.tensor((1, 6, 6, 2), scale=0.05, zero_point=-3)
+
+    def conv(inp: int, shape: tuple[int, ...], oc: int, ic: int, dw: bool = False,
+             **opts: object) -> int:
+        wshape = (1, 3, 3, oc) if dw else (oc, 3, 3, ic)
+        w = b.tensor(wshape, scale=[0.02] * oc, zero_point=[0] * oc, axis=3 if dw else 0,
+                     data=rng.integers(-127, 128, wshape))
+        bias = b.tensor((oc,), "int32", scale=[0.001] * oc, zero_point=[0] * oc,
+                        data=rng.integers(-100, 100, oc))
+        y = b.tensor(shape, scale=0.1, zero_point=2)
+        if dw:
+            b.op("DEPTHWISE_CONV_2D", [inp, w, bias], [y], "DepthwiseConv2DOptions",
+                 depth_multiplier=1, **opts)
+        else:
+            b.op("CONV_2D", [inp, w, bias], [y], "Conv2DOptions", **opts)
+        return y
+
+    t1 = conv(x, (1, 6, 6, 4), 4, 2, padding=SAME, stride_w=1, stride_h=1,
+              fused_activation_function=ACT_RELU)
+    t2 = conv(t1, (1, 3, 3, 4), 4, 4, dw=True, padding=SAME, stride_w=2, stride_h=2)
+    t3 = b.tensor((1, 3, 3, 4), scale=0.1, zero_point=2)
+    b.op("MAX_POOL_2D", [t1], [t3], "Pool2DOptions", padding=SAME, stride_w=2, stride_h=2,
+         filter_width=2, filter_height=2)
+    t4 = b.tensor((1, 3, 3, 4), scale=0.15, zero_point=-1)
+    b.op("ADD", [t2, t3], [t4], "AddOptions")
+    t5 = b.tensor((1, 5, 5, 4), scale=0.15, zero_point=-1)
+    pads = b.tensor((4, 2), "int32", data=[[0, 0], [1, 1], [1, 1], [0, 0]])
+    b.op("PAD", [t4, pads], [t5])
+    t6 = b.tensor((1, 2, 2, 4), scale=0.15, zero_point=-1)
+    b.op("AVERAGE_POOL_2D", [t5], [t6], "Pool2DOptions", padding=VALID, stride_w=2,
+         stride_h=2, filter_width=2, filter_height=2)
+    t7 = b.tensor((1, 4), scale=0.1, zero_point=0)
+    b.op("MEAN", [t6, b.tensor((2,), "int32", data=[1, 2])], [t7], "ReducerOptions",
+         keep_dims=False)
+    w = b.tensor((5, 4), scale=0.02, zero_point=0, data=rng.integers(-127, 128, (5, 4)))
+    t8 = b.tensor((1, 5), scale=0.05, zero_point=1)
+    b.op("FULLY_CONNECTED", [t7, w, -1], [t8], "FullyConnectedOptions")
+    t9 = b.tensor((1, 1, 5), scale=0.05, zero_point=1)
+    b.op("RESHAPE", [t8], [t9], "ReshapeOptions", new_shape=[1, 1, 5])
+    t10 = b.tensor((1, 1, 5), scale=1 / 256, zero_point=-128)
+    b.op("SOFTMAX", [t9], [t10], "SoftmaxOptions", beta=1.0)
+    return b.build([x], [t10])

@@ -1,6 +1,7 @@
 // Host driver for the emlml C core, built with ASan and UBSan by tests_host/c/Makefile.
 //   emlml_run BLOB [INPUTS [float]]
-// Loads BLOB; on failure prints "load-error <message>" and exits 3. Otherwise reads
+// Loads BLOB; on failure prints "load-error <status number> <status name> <a> <b> <c> <d>
+// <message>" (the emlml_error_t and its message, emlml_error_format) and exits 3. Otherwise reads
 // INPUTS (raw samples of the model's input type, back to back) and prints one line
 // per sample: "ok <class> <output bits as hex>..." or "error <message>".
 // An int8 CNN (kind 3) line ends with " q" and its raw int8 outputs in decimal. With
@@ -30,6 +31,14 @@ static unsigned char *read_file(const char *path, size_t *len) {
     *len = (size_t)size;
     return buf;
 }
+
+// The names of the status codes, by number (EMLML_STATUS_LIST): the host driver may hold
+// a table of strings, a native .mpy may not.
+static const char *const status_names[] = {
+#define EMLML_STATUS_NAME(name, text) #name,
+    EMLML_STATUS_LIST(EMLML_STATUS_NAME)
+#undef EMLML_STATUS_NAME
+};
 
 static void print_outputs(const emlml_model_t *m, const float *out, uint32_t predicted) {
     printf("ok %u", (unsigned)predicted);
@@ -100,7 +109,9 @@ int main(int argc, char **argv) {
     char msg[160];
     if (emlml_load(&model, blob, blob_len, &err) != EMLML_OK) {
         emlml_error_format(&err, msg, sizeof(msg));
-        printf("load-error %s\n", msg);
+        const char *name = err.status < EMLML_STATUS_COUNT ? status_names[err.status] : "?";
+        printf("load-error %u %s %u %u %u %u %s\n", (unsigned)err.status, name, (unsigned)err.a,
+               (unsigned)err.b, (unsigned)err.c, (unsigned)err.d, msg);
         free(blob);
         return 3;
     }

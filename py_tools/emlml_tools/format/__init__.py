@@ -1,7 +1,7 @@
 """The emlml blob (docs/FORMAT.md), one module per part, in the order the C loader reads:
 
 - ``header``: magic, version, header fields, section table, META, CRC, and the checks
-  they share (``BlobError`` and its messages);
+  they share (``BlobError``: the C loader's status code, numbers and message);
 - ``keys``: the signed 32-bit keys that make ``x <= threshold`` exact in integers;
 - ``trees``, ``knn``, ``cnn``: each model family's sections, writer and checked reader
   side by side;
@@ -23,6 +23,7 @@ from .cnn import (  # noqa: F401
     CNN_MAX_LAYERS,
     CNN_MAX_TENSORS,
     CNN_MEAN_MAX_CELLS,
+    CNN_PARAMS_DTYPE,
     CNN_PARAMS_SIZE,
     CNN_SOFTMAX_MAX_C,
     CNN_SPATIAL_OPS,
@@ -43,12 +44,14 @@ from .cnn import (  # noqa: F401
 )
 from .header import (  # noqa: F401
     ALLOWED_SECTIONS,
-    ERRORS,
+    CRC_START,
+    HEADER_DTYPE,
     HEADER_SIZE,
     INPUT_DTYPES,
     INPUT_TYPE_NAMES,
     INPUT_TYPECODES,
     KIND_NAMES,
+    KNN_PARAMS_DTYPE,
     KNN_PARAMS_SIZE,
     LEAF,
     MAGIC,
@@ -57,8 +60,10 @@ from .header import (  # noqa: F401
     MAX_OUTPUTS,
     MAX_SECTIONS,
     MAX_TREES,
+    META_RECORD_DTYPE,
     REQUIRED_SECTIONS,
     SECTION_ALIGN,
+    SECTION_ENTRY_DTYPE,
     SECTION_ENTRY_SIZE,
     VERSION,
     VERSION_MAX,
@@ -77,6 +82,7 @@ from .header import (  # noqa: F401
     exact_section,
     fix_crc,
     pad_to,
+    section_table,
     section_view,
     sized_section,
     write_blob,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from .cnn import CnnData, check_cnn, cnn_arena_bytes
 from .header import (
     _HEADER,
+    CRC_START,
     HEADER_SIZE,
     MAGIC,
     VERSION_MAX,
@@ -22,6 +23,7 @@ from .header import (
     check_header,
     check_meta,
     check_table,
+    clamp_u32,
 )
 from .knn import KnnData, check_knn, knn_arena_bytes
 from .trees import TreeData, check_trees, trees_arena_bytes
@@ -69,19 +71,19 @@ def read_blob(data: bytes | bytearray | memoryview) -> Blob:
     data = bytes(data)
     size = len(data)
     if size < HEADER_SIZE:
-        raise BlobError("short", size=size)
+        raise BlobError("EMLML_E_SHORT", size)
     (magic, version, kind, total, crc, n_sections, header_size, task, input_type, flags,
      n_inputs, n_outputs, arena, reserved) = _HEADER.unpack_from(data, 0)
     if magic != MAGIC:
-        raise BlobError("magic")
+        raise BlobError("EMLML_E_MAGIC")
     if not VERSION_MIN <= version <= VERSION_MAX:
-        raise BlobError("version", version=version)
+        raise BlobError("EMLML_E_VERSION", version)
     if total > size:
-        raise BlobError("truncated", total=total, size=size)
+        raise BlobError("EMLML_E_TRUNCATED", total, clamp_u32(size))
     if total < size:
-        raise BlobError("trailing", total=total, size=size)
-    if zlib.crc32(data[16:total]) & 0xFFFFFFFF != crc:
-        raise BlobError("crc")
+        raise BlobError("EMLML_E_TRAILING", total, clamp_u32(size))
+    if zlib.crc32(data[CRC_START:total]) & 0xFFFFFFFF != crc:
+        raise BlobError("EMLML_E_CRC")
     check_header(kind, n_sections, header_size, task, input_type, flags, n_inputs,
                   n_outputs, reserved)
     kind, task = Kind(kind), Task(task)
@@ -100,7 +102,7 @@ def read_blob(data: bytes | bytearray | memoryview) -> Blob:
         cnn = check_cnn(data, by_id, task, input_type, n_inputs, n_outputs)
         need = cnn_arena_bytes(cnn.tensor_arena_bytes, n_outputs)
     if arena != need:
-        raise BlobError("arena", arena=arena, need=need)
+        raise BlobError("EMLML_E_ARENA", arena, need)
     return Blob(version=version, kind=kind, total_size=total, crc32=crc, n_sections=n_sections,
                 header_size=header_size, task=task, input_type=InputType(input_type),
                 flags=flags, n_inputs=n_inputs, n_outputs=n_outputs, arena_bytes=arena,

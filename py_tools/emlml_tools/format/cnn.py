@@ -7,11 +7,13 @@ import math
 import struct
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Callable
 
 import numpy as np
 import numpy.typing as npt
 
 from . import c_tables as C
+from .c_format import where_layer
 from .header import (
     BlobError,
     InputType,
@@ -19,6 +21,7 @@ from .header import (
     SectionEntry,
     SectionId,
     Task,
+    clamp_u32,
     exact_section,
     section_view,
     sized_section,
@@ -43,7 +46,11 @@ CNN_SOFTMAX_MAX_C = C.CNN_MAX_SOFTMAX_DEPTH  # TFLite's last RoundingDivideByPOT
 CNN_FLAG_FLOAT_INPUT = 1
 CNN_FLAG_FLOAT_OUTPUT = 2
 _CNN_PARAMS = struct.Struct("<HHHHffIB11s")
-assert _CNN_PARAMS.size == CNN_PARAMS_SIZE
+CNN_PARAMS_DTYPE = np.dtype([
+    ("n_tensors", "<u2"), ("n_layers", "<u2"), ("input_tensor", "<u2"), ("output_tensor", "<u2"),
+    ("input_scale", "<f4"), ("output_scale", "<f4"), ("tensor_arena_bytes", "<u4"),
+    ("flags", "u1"), ("reserved", "V11")])
+assert _CNN_PARAMS.size == CNN_PARAMS_DTYPE.itemsize == CNN_PARAMS_SIZE
 CNN_TENSOR_DTYPE = np.dtype([("h", "<u2"), ("w", "<u2"), ("c", "<u2"), ("reserved", "<u2"),
                              ("offset", "<u4"), ("zero_point", "<i4")])
 CNN_LAYER_DTYPE = np.dtype([
@@ -172,33 +179,56 @@ def cnn_blob(*, input_tensor: int, output_tensor: int, input_scale: float,
                       sections=sections)
 
 
-def _shape_text(shape: tuple[int, int, int]) -> str:
-    return "x".join(str(d) for d in shape)
+# The %N names of the C messages (EMLML_NAME_LIST): a layer field or qparam by name.
+_NAME = {name: i for i, name in enumerate(C.FIELD_NAMES)}
+# The fields only some ops use (FORMAT.md, CNN_LAYERS), in the C loader's order, with the
+# ops that use them; any other op has them 0. A field's name is its %N name in C.
+_ZERO_UNLESS: tuple[tuple[str, frozenset[CnnOp]], ...] = (
+    ("padding", CNN_SPATIAL_OPS),
+    ("in1", frozenset({CnnOp.ADD})),
+    ("stride_h", CNN_SPATIAL_OPS), ("stride_w", CNN_SPATIAL_OPS),
+    ("dilation_h", frozenset({CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D})),
+    ("dilation_w", frozenset({CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D})),
+    ("filter_h", CNN_SPATIAL_OPS), ("filter_w", CNN_SPATIAL_OPS),
+    ("pad_h", frozenset({CnnOp.PAD})), ("pad_w", frozenset({CnnOp.PAD})),
+    ("pad_c", frozenset({CnnOp.PAD})), ("reserved", frozenset()),
+    ("weights_offset", CNN_WEIGHT_OPS),
+    ("qparams_offset", frozenset({*CNN_WEIGHT_OPS, CnnOp.MEAN, CnnOp.ADD, CnnOp.SOFTMAX})),
+)
+_DILATED_OPS = frozenset({CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D})
+
+
+def _positive_finite(bits: int) -> bool:
+    """A float32 scale by its bits, as the C loader checks it: sign clear, not zero, not
+    infinite or NaN (subnormals pass)."""
+    return 0 < bits < 0x7F800000
 
 
 def check_cnn(data: bytes, by_id: dict[int, SectionEntry], task: int, input_type: int,
                n_inputs: int, n_outputs: int) -> CnnData:
-    """Order: task/input type; CNN_PARAMS (size, counts, input/output tensors, scales,
-    flags and reserved bytes); CNN_TENSORS and CNN_LAYERS sizes, CNN_QPARAMS a whole number
-    of i32; every tensor in index order (shape, reserved, zero point, arena bounds);
-    n_inputs and n_outputs; every layer in order (``_check_cnn_layer``); the output tensor is
-    written; no two tensors live at the same time share a byte."""
+    """The checks of cnn/emlml_cnn_load.c, in its order: task/input type; CNN_PARAMS (size,
+    counts, input/output tensors, scales, flags and reserved bytes); CNN_TENSORS and
+    CNN_LAYERS sizes, CNN_QPARAMS a whole number of i32; every tensor in index order
+    (shape, reserved, zero point, arena bounds); n_inputs, n_outputs and the size of the
+    arena; every layer in order (``_check_cnn_layer``); the output tensor is written; no
+    two tensors live at the same time share a byte (``_check_lifetimes``)."""
     if task != Task.CLASSIFIER or input_type != InputType.INT8:
-        raise BlobError("cnn_header", task=task, input_type=input_type)
+        raise BlobError("EMLML_E_CNN_HEADER", task, input_type)
     params_e = exact_section(by_id, SectionId.CNN_PARAMS, CNN_PARAMS_SIZE)
     (n_tensors, n_layers, inp, out, in_scale, out_scale, arena, flags,
      reserved) = _CNN_PARAMS.unpack_from(data, params_e.offset)
     if not (2 <= n_tensors <= CNN_MAX_TENSORS and 1 <= n_layers <= CNN_MAX_LAYERS):
-        raise BlobError("cnn_counts", n_tensors=n_tensors, n_layers=n_layers)
+        raise BlobError("EMLML_E_CNN_COUNTS", n_tensors, n_layers)
     if inp >= n_tensors or out >= n_tensors or inp == out:
-        raise BlobError("cnn_io", inp=inp, out=out, n=n_tensors)
-    for which, scale in (("input", in_scale), ("output", out_scale)):
-        if not (np.isfinite(scale) and scale > 0):
-            raise BlobError("cnn_scale", which=which, scale=scale)
+        raise BlobError("EMLML_E_CNN_IO_TENSORS", inp, out, n_tensors)
+    scale_bits = struct.unpack_from("<II", data, params_e.offset + 8)
+    for which, bits in zip(("input", "output"), scale_bits):
+        if not _positive_finite(bits):
+            raise BlobError("EMLML_E_CNN_SCALE", _NAME[which])
     if flags & ~(CNN_FLAG_FLOAT_INPUT | CNN_FLAG_FLOAT_OUTPUT) or any(reserved):
-        raise BlobError("cnn_flags", flags=flags)
-    tensors_e = exact_section(by_id, SectionId.CNN_TENSORS, 16 * n_tensors)
-    layers_e = exact_section(by_id, SectionId.CNN_LAYERS, 32 * n_layers)
+        raise BlobError("EMLML_E_CNN_FLAGS", flags)
+    tensors_e = exact_section(by_id, SectionId.CNN_TENSORS, CNN_TENSOR_DTYPE.itemsize * n_tensors)
+    layers_e = exact_section(by_id, SectionId.CNN_LAYERS, CNN_LAYER_DTYPE.itemsize * n_layers)
     qparams_e = sized_section(by_id, SectionId.CNN_QPARAMS, 4)
     weights_e = by_id.get(SectionId.CNN_WEIGHTS)
     tensors = section_view(data, tensors_e, CNN_TENSOR_DTYPE, n_tensors)
@@ -209,242 +239,235 @@ def check_cnn(data: bytes, by_id: dict[int, SectionEntry], task: int, input_type
     for t in range(n_tensors):
         h, w, c, res, offset, zp = (int(v) for v in tensors[t])
         if h == 0 or w == 0 or c == 0:
-            raise BlobError("cnn_tensor_shape", t=t, h=h, w=w, c=c)
+            raise BlobError("EMLML_E_CNN_TENSOR_SHAPE", t, h, w, c)
         if res:
-            raise BlobError("cnn_tensor_reserved", t=t)
+            raise BlobError("EMLML_E_CNN_TENSOR_RESERVED", t)
         if not -128 <= zp <= 127:
-            raise BlobError("cnn_tensor_zp", t=t, zp=zp)
+            raise BlobError("EMLML_E_CNN_TENSOR_ZP", t, zp)
         if offset + h * w * c > arena:
-            raise BlobError("cnn_tensor_arena", t=t, start=offset, end=offset + h * w * c,
-                            arena=arena)
+            raise BlobError("EMLML_E_CNN_TENSOR_ARENA", t, offset, clamp_u32(offset + h * w * c),
+                            arena)
     cnn = CnnData(input_tensor=inp, output_tensor=out, input_scale=float(in_scale),
                   output_scale=float(out_scale), tensor_arena_bytes=arena, flags=flags,
                   tensors=tensors, layers=layers, weights=weights, qparams=qparams)
     size = [math.prod(cnn.shape(t)) for t in range(n_tensors)]
     if n_inputs != size[inp]:
-        raise BlobError("cnn_n_inputs", n=n_inputs, need=size[inp])
+        raise BlobError("EMLML_E_CNN_N_INPUTS", n_inputs, size[inp])
     if n_outputs != size[out]:
-        raise BlobError("cnn_n_outputs", n=n_outputs, need=size[out])
+        raise BlobError("EMLML_E_CNN_N_OUTPUTS", n_outputs, size[out])
+    if cnn_arena_bytes(arena, n_outputs) > 0xFFFFFFFF:
+        raise BlobError("EMLML_E_CNN_ARENA_SIZE", arena)
     written = np.full(n_tensors, -2, dtype=np.int64)  # the layer that writes each tensor
-    written[inp] = -1
-    last_read = np.full(n_tensors, -2, dtype=np.int64)
+    written[inp] = -1  # the input: written before the first layer
     for i in range(n_layers):
-        _check_cnn_layer(cnn, i, written, last_read)
+        _check_cnn_layer(cnn, i, written)
     if written[out] < 0:
-        raise BlobError("cnn_output", t=out)
-    last_read[out] = n_layers
-    live = written >= -1
-    start = written
-    end = np.maximum(last_read, written)
-    lo = tensors["offset"].astype(np.int64)
-    hi = lo + np.array(size, dtype=np.int64)
-    clash = (live[:, None] & live[None, :] & (start[:, None] <= end[None, :])
-             & (start[None, :] <= end[:, None]) & (lo[:, None] < hi[None, :])
-             & (lo[None, :] < hi[:, None]))
-    clash = np.triu(clash, 1)
-    if clash.any():
-        a, b = (int(v) for v in np.argwhere(clash)[0])
-        raise BlobError("cnn_overlap", a=a, b=b)
+        raise BlobError("EMLML_E_CNN_OUTPUT_UNWRITTEN", out)
+    _check_lifetimes(cnn, written >= 0, np.array(size, dtype=np.int64))
     return cnn
 
 
-_ZERO_UNLESS: dict[str, frozenset[CnnOp]] = {
-    "padding": CNN_SPATIAL_OPS,
-    "in1": frozenset({CnnOp.ADD}),
-    "stride_h": CNN_SPATIAL_OPS, "stride_w": CNN_SPATIAL_OPS,
-    "dilation_h": frozenset({CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D}),
-    "dilation_w": frozenset({CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D}),
-    "filter_h": CNN_SPATIAL_OPS, "filter_w": CNN_SPATIAL_OPS,
-    "pad_h": frozenset({CnnOp.PAD}), "pad_w": frozenset({CnnOp.PAD}),
-    "pad_c": frozenset({CnnOp.PAD}), "reserved": frozenset(),
-    "weights_offset": CNN_WEIGHT_OPS,
-    "qparams_offset": frozenset({*CNN_WEIGHT_OPS, CnnOp.MEAN, CnnOp.ADD, CnnOp.SOFTMAX}),
-}
+def _check_lifetimes(cnn: CnnData, written: np.ndarray, size: np.ndarray) -> None:
+    """Tensors live at the same time share no byte, checked as the C loader does (and so
+    with its message): walking the layers backwards, layer k's output against every
+    tensor born before k (the input, outputs of earlier layers) and read by layer k or a
+    later one (or the output); the first clash found names layer k and the two tensors."""
+    lo = cnn.tensors["offset"].astype(np.int64)
+    hi = lo + size
+    born = written.copy()
+    born[cnn.input_tensor] = True
+    read_later = np.zeros(cnn.n_tensors, dtype=bool)
+    read_later[cnn.output_tensor] = True
+    for k in range(cnn.n_layers - 1, -1, -1):
+        layer = cnn.layers[k]
+        out = int(layer["out"])
+        born[out] = False
+        read_later[int(layer["in0"])] = True
+        if int(layer["op"]) == CnnOp.ADD:
+            read_later[int(layer["in1"])] = True
+        clash = born & read_later & (lo < hi[out]) & (lo[out] < hi)
+        clash[out] = False
+        if clash.any():
+            t = int(np.argmax(clash))
+            raise BlobError("EMLML_E_CNN_OVERLAP", where_layer(k, int(layer["op"])),
+                            min(t, out), max(t, out))
 
 
-def _check_cnn_layer(cnn: CnnData, i: int, written: np.ndarray, last_read: np.ndarray
-                     ) -> None:
-    """One layer, in this order: op; tensor indices (in0, in1, out); fields the op does not
-    use are 0; act_min <= act_max (ops without a fused activation: -128, 127); padding,
-    strides, dilations and filter sizes; reads (in0, then in1 for ADD) come after their
-    writer, out is not the input and not written twice; the op's shape rules; weights and
-    qparams inside their sections; the qparam values."""
-    L = cnn.layers[i]
+def _check_cnn_layer(cnn: CnnData, k: int, written: np.ndarray) -> None:
+    """Layer k, in the order of the C loader (check_layer): op; tensor indices (in0, in1,
+    out); fields the op does not use are 0; act_min <= act_max (ops without a fused
+    activation: -128, 127); padding, strides, filter sizes and dilations; reads (in0, then
+    in1 for ADD) after their writer, out not the input and not written twice; the op's
+    shape rules; weights and qparams inside their sections; the qparam values."""
+    L = cnn.layers[k]
+    op_number = int(L["op"])
+    if op_number not in CnnOp._value2member_map_:
+        raise BlobError("EMLML_E_CNN_OP", k, op_number)
+    op = CnnOp(op_number)
+    where = where_layer(k, op)
+
+    def fail(status: str, *numbers: int) -> BlobError:
+        return BlobError(status, where, *numbers)
+
     n = cnn.n_tensors
-    if int(L["op"]) not in CnnOp._value2member_map_:
-        raise BlobError("cnn_op", i=i, op=int(L["op"]))
-    op = CnnOp(int(L["op"]))
-    name = op.name
-
-    def field_error(fname: str, rule: str) -> BlobError:
-        return BlobError("cnn_field", i=i, op=name, field=fname, value=int(L[fname]), rule=rule)
-
     for key in ("in0", "in1", "out"):
         if int(L[key]) >= n:
-            raise BlobError("cnn_tensor_index", i=i, op=name, t=int(L[key]), n=n)
-    for fname, users in _ZERO_UNLESS.items():
-        if op not in users and int(L[fname]) != 0:
-            raise field_error(fname, "must be 0 for this op")
-    lo, hi = int(L["act_min"]), int(L["act_max"])
+            raise fail("EMLML_E_CNN_TENSOR_INDEX", int(L[key]), n)
+    for key, users in _ZERO_UNLESS:
+        if op not in users and int(L[key]) != 0:
+            raise fail("EMLML_E_CNN_FIELD_ZERO", _NAME[key], int(L[key]))
+    act_min, act_max = int(L["act_min"]), int(L["act_max"])
     if op in CNN_ACT_OPS:
-        if lo > hi:
-            raise field_error("act_min", f"above act_max {hi}")
-    elif lo != -128 or hi != 127:
-        raise field_error("act_min" if lo != -128 else "act_max",
-                          "must be -128 and 127 for an op without a fused activation")
+        if act_min > act_max:
+            raise fail("EMLML_E_CNN_ACTIVATION", act_min, act_max)
+    elif act_min != -128:
+        raise fail("EMLML_E_CNN_NO_ACTIVATION", _NAME["act_min"], act_min)
+    elif act_max != 127:
+        raise fail("EMLML_E_CNN_NO_ACTIVATION", _NAME["act_max"], act_max)
     if op in CNN_SPATIAL_OPS:
         if int(L["padding"]) > 1:
-            raise field_error("padding", "must be 0 (VALID) or 1 (SAME)")
+            raise fail("EMLML_E_CNN_PADDING", int(L["padding"]))
         keys = ["stride_h", "stride_w", "filter_h", "filter_w"]
-        if op in (CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D):
+        if op in _DILATED_OPS:
             keys += ["dilation_h", "dilation_w"]
         for key in keys:
             if int(L[key]) < 1:
-                raise field_error(key, "must be >= 1")
+                raise fail("EMLML_E_CNN_FIELD_MIN1", _NAME[key])
     in0, in1, out = int(L["in0"]), int(L["in1"]), int(L["out"])
     for t in ((in0, in1) if op == CnnOp.ADD else (in0,)):
         if written[t] < -1:
-            raise BlobError("cnn_read", i=i, op=name, t=t)
-        last_read[t] = i
+            raise fail("EMLML_E_CNN_UNWRITTEN_READ", t)
     if written[out] == -1:
-        raise BlobError("cnn_write", i=i, op=name, t=out, problem="is the model input")
+        raise fail("EMLML_E_CNN_WRITES_INPUT", out)
     if written[out] >= 0:
-        raise BlobError("cnn_write", i=i, op=name, t=out,
-                        problem=f"is already written by layer {int(written[out])}")
-    written[out] = i
+        raise fail("EMLML_E_CNN_WRITTEN_TWICE", out, int(written[out]))
+    written[out] = k
     ins, outs = cnn.shape(in0), cnn.shape(out)
-    zp_in = int(cnn.tensors[in0]["zero_point"])
-    zp_out = int(cnn.tensors[out]["zero_point"])
-    expected = _cnn_out_shape(cnn, i, op, ins, outs, zp_in, zp_out)
-    if expected is not None and outs != expected:
-        raise BlobError("cnn_chain", i=i, op=name, got=_shape_text(outs),
-                        expected=_shape_text(expected))
-    fh, fw = int(L["filter_h"]), int(L["filter_w"])
-    count = cnn_weight_count(op, ins, outs, fh, fw)
-    if count:
-        start = int(L["weights_offset"])
-        if start + count > len(cnn.weights):
-            raise BlobError("cnn_weights", i=i, op=name, start=start, end=start + count,
-                            size=len(cnn.weights))
+    _check_cnn_shapes(cnn, L, op, fail, ins, outs, in1)
+    count = cnn_weight_count(op, ins, outs, int(L["filter_h"]), int(L["filter_w"]))
+    start = int(L["weights_offset"])
+    if count and start + count > len(cnn.weights):
+        raise fail("EMLML_E_CNN_WEIGHTS_BOUNDS", start, clamp_u32(start + count),
+                   len(cnn.weights))
     count = cnn_qparam_count(op, outs[2])
     if count:
         start = int(L["qparams_offset"])
         if start + count > len(cnn.qparams):
-            raise BlobError("cnn_qparams", i=i, op=name, start=start, end=start + count,
-                            n=len(cnn.qparams))
-        _check_cnn_qparams(i, op, cnn.qparams[start:start + count].astype(np.int64), outs[2])
+            raise fail("EMLML_E_CNN_QPARAMS_BOUNDS", start, clamp_u32(start + count),
+                       len(cnn.qparams))
+        _check_cnn_qparams(op, fail, cnn.qparams[start:start + count].astype(np.int64),
+                           outs[2])
 
 
-def _cnn_out_shape(cnn: CnnData, i: int, op: CnnOp, ins: tuple[int, int, int],
-                   outs: tuple[int, int, int], zp_in: int, zp_out: int
-                   ) -> tuple[int, int, int] | None:
-    """The output shape the op needs (None: checked here), after the op's other rules."""
-    L = cnn.layers[i]
-    name = op.name
+def _check_cnn_shapes(cnn: CnnData, L: np.void, op: CnnOp, fail: Callable[..., BlobError],
+                      ins: tuple[int, int, int], outs: tuple[int, int, int], in1: int) -> None:
+    """The op's shape rules (FORMAT.md, Shapes), as check_shapes in C: the op's own rules
+    first, then the output shape ("does not chain")."""
     h, w, c = ins
-
-    def fail(detail: str) -> BlobError:
-        return BlobError("cnn_shape", i=i, op=name, detail=detail)
-
+    zp_in = int(cnn.tensors[int(L["in0"])]["zero_point"])
+    zp_out = int(cnn.tensors[int(L["out"])]["zero_point"])
+    chain = fail("EMLML_E_CNN_CHAIN", *outs)
     if op in CNN_SPATIAL_OPS:
-        dil = ((int(L["dilation_h"]), int(L["dilation_w"]))
-               if op in (CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D) else (1, 1))
-        pad = int(L["padding"])
+        dilation = ((int(L["dilation_h"]), int(L["dilation_w"])) if op in _DILATED_OPS
+                    else (1, 1))
         size = []
-        for axis, (n_in, f, s, d) in enumerate(zip(
+        for axis, (n_in, f, stride, d) in enumerate(zip(
                 (h, w), (int(L["filter_h"]), int(L["filter_w"])),
-                (int(L["stride_h"]), int(L["stride_w"])), dil)):
-            o = spatial_out_size(pad, n_in, f, s, d)
+                (int(L["stride_h"]), int(L["stride_w"])), dilation)):
+            o = spatial_out_size(int(L["padding"]), n_in, f, stride, d)
             if o < 1:
-                raise fail(f"VALID window {(f - 1) * d + 1} larger than the input "
-                           f"{'hw'[axis]} {n_in}")
+                raise fail("EMLML_E_CNN_VALID_WINDOW", (f - 1) * d + 1, ord("hw"[axis]), n_in)
             size.append(o)
-        oh, ow = size
-        fh, fw = int(L["filter_h"]), int(L["filter_w"])
+        out_c = outs[2]
         if op == CnnOp.CONV_2D:
-            if fh * fw * c > CNN_MAX_DOT:
-                raise fail(f"filter_h * filter_w * in_c = {fh * fw * c}, above {CNN_MAX_DOT}")
-            return oh, ow, outs[2]
-        if op == CnnOp.DEPTHWISE_CONV_2D:
+            products = int(L["filter_h"]) * int(L["filter_w"]) * c
+            if products > CNN_MAX_DOT:
+                raise fail("EMLML_E_CNN_PRODUCTS", products)
+        elif op == CnnOp.DEPTHWISE_CONV_2D:
             if outs[2] % c:
-                raise fail(f"output channels {outs[2]} not a multiple of the input "
-                           f"channels {c}")
-            return oh, ow, outs[2]
-        if zp_out != zp_in:
-            raise fail(f"output zero point {zp_out} differs from the input's {zp_in}")
-        return oh, ow, c
-    if op == CnnOp.FULLY_CONNECTED:
+                raise fail("EMLML_E_CNN_DW_CHANNELS", outs[2], c)
+        else:  # pools
+            if zp_out != zp_in:
+                raise fail("EMLML_E_CNN_ZP_DIFFERS", zp_out, zp_in)
+            out_c = c
+        if outs != (size[0], size[1], out_c):
+            raise chain
+    elif op == CnnOp.FULLY_CONNECTED:
         if h * w * c > CNN_MAX_DOT:
-            raise fail(f"{h * w * c} inputs, above {CNN_MAX_DOT}")
-        return 1, 1, outs[2]
-    if op == CnnOp.MEAN:
+            raise fail("EMLML_E_CNN_PRODUCTS", h * w * c)
+        if outs[:2] != (1, 1):
+            raise chain
+    elif op == CnnOp.MEAN:
         if h * w > CNN_MEAN_MAX_CELLS:
-            raise fail(f"mean over {h * w} cells, above {CNN_MEAN_MAX_CELLS}")
-        return 1, 1, c
-    if op == CnnOp.PAD:
+            raise fail("EMLML_E_CNN_MEAN_CELLS", h * w)
+        if outs != (1, 1, c):
+            raise chain
+    elif op == CnnOp.PAD:
         if zp_out != zp_in:
-            raise fail(f"output zero point {zp_out} differs from the input's {zp_in}")
+            raise fail("EMLML_E_CNN_ZP_DIFFERS", zp_out, zp_in)
         for axis, (n_in, n_out, key) in enumerate(zip(ins, outs, ("pad_h", "pad_w", "pad_c"))):
             if n_out < n_in + int(L[key]):
-                raise fail(f"output {'hwc'[axis]} {n_out} below input {n_in} + "
-                           f"{key} {int(L[key])}")
-        return None
-    if op == CnnOp.ADD:
-        in2 = cnn.shape(int(L["in1"]))
-        if in2 != ins:
-            raise fail(f"input shapes {_shape_text(ins)} and {_shape_text(in2)} differ "
-                       "(no broadcasting)")
-        return ins
-    if op == CnnOp.SOFTMAX:
+                raise fail("EMLML_E_CNN_PAD_SIZE", ord("hwc"[axis]), n_out, n_in + int(L[key]))
+    elif op == CnnOp.ADD:
+        if cnn.shape(in1) != ins:
+            raise fail("EMLML_E_CNN_ADD_SHAPES")
+        if outs != ins:
+            raise chain
+    elif op == CnnOp.SOFTMAX:
         if zp_out != -128:
-            raise fail(f"output zero point {zp_out}, must be -128")
+            raise fail("EMLML_E_CNN_SOFTMAX_ZP", zp_out)
         if c > CNN_SOFTMAX_MAX_C:
-            raise fail(f"{c} channels, at most {CNN_SOFTMAX_MAX_C}")
-        return ins
-    # RESHAPE
-    if math.prod(outs) != math.prod(ins):
-        raise fail(f"output {_shape_text(outs)} holds {math.prod(outs)} values, input "
-                   f"{_shape_text(ins)} holds {math.prod(ins)}")
-    return None
+            raise fail("EMLML_E_CNN_SOFTMAX_DEPTH", c)
+        if outs != ins:
+            raise chain
+    elif math.prod(outs) != math.prod(ins):  # RESHAPE
+        raise fail("EMLML_E_CNN_RESHAPE_SIZE", math.prod(outs), math.prod(ins))
 
 
-def _check_cnn_qparams(i: int, op: CnnOp, q: np.ndarray, out_c: int) -> None:
-    name = op.name
+def _check_cnn_qparams(op: CnnOp, fail: Callable[..., BlobError], q: np.ndarray,
+                       out_c: int) -> None:
+    """The qparam values (FORMAT.md, QParams rules), in the C loader's order."""
 
-    def need(ok: bool, what: str, value: int, rule: str) -> None:
-        if not ok:
-            raise BlobError("cnn_qvalue", i=i, op=name, name=what, value=value, rule=rule)
+    def multiplier_ok(m: int) -> bool:  # 0, or a Q0.31 value in [0.5, 1)
+        return m == 0 or Q31_LOW <= m <= INT32_MAX
 
-    def multiplier(what: str, m: int) -> None:
-        need(m == 0 or Q31_LOW <= m <= INT32_MAX, what, m, "0 or 2^30 .. 2^31-1")
+    def shift_ok(s: int, hi: int = 30) -> bool:
+        return -31 <= s <= hi
 
-    def shift(what: str, s: int, hi: int = 30) -> None:
-        need(-31 <= s <= hi, what, s, f"-31 .. {hi}")
+    def value(name: str, v: int) -> BlobError:
+        return fail("EMLML_E_CNN_QPARAM", _NAME[name], v)
 
     if op == CnnOp.FULLY_CONNECTED:
         scales = q[out_c:3 * out_c].astype("<i4").view("<f8")
         for o in range(out_c):
             v = float(scales[o])
-            if not (math.isfinite(v) and v >= 0):
-                raise BlobError("cnn_qvalue", i=i, op=name, name=f"scale[{o}]", value=v,
-                                rule="finite, >= 0")
+            if not (math.isfinite(v) and v >= 0):  # -0.0 passes, as in C
+                raise fail("EMLML_E_CNN_FC_SCALE", o)
     elif op in CNN_WEIGHT_OPS:
         for o in range(out_c):
-            multiplier(f"multiplier[{o}]", int(q[out_c + o]))
-            shift(f"shift[{o}]", int(q[2 * out_c + o]))
+            m, s = int(q[out_c + o]), int(q[2 * out_c + o])
+            if not multiplier_ok(m):
+                raise fail("EMLML_E_CNN_CHANNEL_QPARAM", _NAME["multiplier"], o, m)
+            if not shift_ok(s):
+                raise fail("EMLML_E_CNN_CHANNEL_QPARAM", _NAME["shift"], o, s)
     elif op == CnnOp.MEAN:
-        need(0 <= q[0] <= INT32_MAX, "multiplier", int(q[0]), "0 .. 2^31-1")
-        shift("shift", int(q[1]))
+        if q[0] < 0:  # the division by h * w is folded in: may be below 2^30
+            raise value("multiplier", int(q[0]))
+        if not shift_ok(int(q[1])):
+            raise value("shift", int(q[1]))
     elif op == CnnOp.ADD:
-        need(0 <= q[0] <= 20, "left_shift", int(q[0]), "0 .. 20")
-        multiplier("input1_multiplier", int(q[1]))
-        shift("input1_shift", int(q[2]), 0)
-        multiplier("input2_multiplier", int(q[3]))
-        shift("input2_shift", int(q[4]), 0)
-        multiplier("output_multiplier", int(q[5]))
-        shift("output_shift", int(q[6]), 0)
+        if not 0 <= q[0] <= 20:
+            raise value("left_shift", int(q[0]))
+        for i, who in ((1, "input1"), (3, "input2"), (5, "output")):
+            if not multiplier_ok(int(q[i])):
+                raise value(who + "_multiplier", int(q[i]))
+            if not shift_ok(int(q[i + 1]), 0):
+                raise value(who + "_shift", int(q[i + 1]))
     elif op == CnnOp.SOFTMAX:
-        multiplier("input_multiplier", int(q[0]))
-        need(0 <= q[1] <= 31, "input_left_shift", int(q[1]), "0 .. 31")
-        need(q[2] <= 0 and (-int(q[2])) << int(q[1]) <= INT32_MAX, "diff_min", int(q[2]),
-             "<= 0, and -diff_min * 2^input_left_shift < 2^31")
+        left_shift, diff_min = int(q[1]), int(q[2])
+        if not multiplier_ok(int(q[0])):
+            raise value("input_multiplier", int(q[0]))
+        if not 0 <= left_shift <= 31:
+            raise value("input_left_shift", left_shift)
+        if diff_min > 0 or -diff_min << left_shift > INT32_MAX:  # -diff_min * 2^shift < 2^31
+            raise value("diff_min", diff_min)

@@ -2,9 +2,11 @@
 they share; each model family's sections are in trees.py, knn.py and cnn.py.
 
 ``read_blob`` runs every load check of FORMAT.md and raises ``BlobError`` (a
-``ValueError``) whose message is ``ERRORS[check]`` filled in. Order and wording follow the
-C loader (micropython_module/core/emlml_blob.c, emlml_status.c), so a blob with several
-faults gets the same message from both:
+``ValueError``) with the C loader's status code, numbers and message: the checks run in
+the C loader's order (micropython_module/core/emlml_blob.c, then the family's loader) and
+the message is made by the C formatter's port (c_format.py), so a blob with several faults
+gets the same status and the same words from both (tests_host/test_format_bad_blobs.py
+and test_core_bad_blobs.py hold them to it):
 
 1. envelope: length >= 48, magic, version, total_size vs buffer length (``truncated``
    when shorter, ``trailing`` when longer), CRC;
@@ -34,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from emlml_tools.format import c_tables as C
+from emlml_tools.format.c_format import error_format, status_number
 
 # The C core's limits and numbers (core/emlml_config.h, emlml.h), one source for both.
 MAGIC = C.MAGIC
@@ -110,90 +113,20 @@ ALLOWED_SECTIONS: dict[Kind, frozenset[int]] = {
     Kind.CNN: frozenset({SectionId.META, SectionId.CNN_WEIGHTS, *REQUIRED_SECTIONS[Kind.CNN]}),
 }
 
-# One message per check, in check order. The words are those of the C loader
-# (micropython_module/core/emlml_status.c); keep the two in step.
-ERRORS: dict[str, str] = {
-    "short": "truncated: {size} bytes, the header alone needs 48",
-    "magic": "bad magic (not an emlml blob)",
-    "version": "unsupported version {version} (this build reads 1..1)",
-    "truncated": "truncated: header says {total} bytes, buffer has {size}",
-    "trailing": "trailing bytes: header says {total} bytes, buffer has {size}",
-    "crc": "CRC mismatch",
-    "header_size": "header_size {size}, expected 48",
-    "reserved": "reserved header bytes or flags are not zero",
-    "n_sections": "bad section count {n} (1..16)",
-    "kind": "unknown model kind {kind}",
-    "task": "unknown task {task}",
-    "input_type": "unknown input type {input_type}",
-    "n_inputs": "n_inputs {n} out of range (1..65534)",
-    "n_outputs": "n_outputs {n} out of range (1..65535)",
-    "regressor_outputs": "a regressor has 1 output, the blob says {n}",
-    "section_empty": "section {i} is empty",
-    "section_align": "section {i} offset {offset} not 4-byte aligned",
-    "section_outside": "section {i} outside the blob",
-    "section_order": "section {i} overlaps or precedes the one before",
-    "section_unknown": "unknown section id {id} for this model kind",
-    "section_duplicate": "section id {id} appears twice",
-    "meta_overrun": "metadata record at offset {pos} overruns its section",
-    "label_count": "{n} labels for {classes} classes",
-    "section_missing": "missing section id {id}",
-    "section_multiple": "section id {id} size {size} is not a multiple of {unit}",
-    "section_size": "section id {id} has {size} bytes, expected {expected}",
-    "n_trees": "bad tree count {n} (1..65535)",
-    "root": "tree {t}: root {root} out of order or range",
-    "leaf_right": "tree {t} node {i}: leaf with a child offset",
-    "leaf_index": "tree {t} node {i}: leaf index {key} out of range",
-    "vote": "leaf vector {leaf}: vote {vote} above the scale {scale}",
-    "feature": "tree {t} node {i}: feature {feature} out of range ({n} inputs)",
-    "child": "tree {t} node {i}: child index out of range",
-    "k_range": "k {k} out of range (1..1024)",
-    "k_samples": "k {k} larger than the {n} samples",
-    "metric": "unknown kNN metric {metric}",
-    "weights": "unknown kNN weights {weights}",
-    "sample_type": "unknown kNN sample type {sample_type}",
-    "knn_reserved": "reserved byte of KNN_PARAMS is not zero",
-    "sample_nonfinite": "sample {s} feature {f} is not finite",
-    "quant_nonfinite": "feature {f}: scale or offset is not finite",
-    "class_index": "sample {s}: class index {c} out of range",
-    "arena": "arena_bytes {arena}, this model needs {need}",
-    # int8 CNN (kind 3), in check order (``_check_cnn``)
-    "cnn_header": "a CNN blob has task 0 and input type 1 (int8); this one has task {task}, "
-                  "input type {input_type}",
-    "cnn_counts": "CNN with {n_tensors} tensors and {n_layers} layers (2..512 tensors, "
-                  "1..512 layers)",
-    "cnn_io": "CNN input tensor {inp} and output tensor {out}: out of range ({n} tensors) "
-              "or the same",
-    "cnn_scale": "CNN {which} scale {scale} is not finite and positive",
-    "cnn_flags": "CNN flags 0x{flags:02x} or reserved bytes of CNN_PARAMS are not zero",
-    "cnn_tensor_shape": "tensor {t}: shape {h}x{w}x{c} has a zero dimension",
-    "cnn_tensor_reserved": "tensor {t}: reserved field is not zero",
-    "cnn_tensor_zp": "tensor {t}: zero point {zp} out of range (-128..127)",
-    "cnn_tensor_arena": "tensor {t}: bytes [{start}, {end}) outside the {arena}-byte tensor arena",
-    "cnn_n_inputs": "n_inputs {n}, the input tensor holds {need}",
-    "cnn_n_outputs": "n_outputs {n}, the output tensor holds {need}",
-    "cnn_op": "layer {i}: unknown op {op}",
-    "cnn_tensor_index": "layer {i} ({op}): tensor index {t} out of range ({n} tensors)",
-    "cnn_field": "layer {i} ({op}): {field} is {value}, {rule}",
-    "cnn_read": "layer {i} ({op}): tensor {t} is read before any layer writes it",
-    "cnn_write": "layer {i} ({op}): tensor {t} {problem}",
-    "cnn_chain": "layer {i} ({op}): output shape {got} does not chain, expected {expected}",
-    "cnn_shape": "layer {i} ({op}): {detail}",
-    "cnn_weights": "layer {i} ({op}): weights [{start}, {end}) outside CNN_WEIGHTS "
-                   "({size} bytes)",
-    "cnn_qparams": "layer {i} ({op}): qparams [{start}, {end}) outside CNN_QPARAMS "
-                   "({n} values)",
-    "cnn_qvalue": "layer {i} ({op}): {name} {value} out of range ({rule})",
-    "cnn_output": "the output tensor {t} is written by no layer",
-    "cnn_overlap": "tensors {a} and {b} are live at the same time and share arena bytes",
-}
-
 
 class BlobError(ValueError):
-    """A blob refused by ``read_blob``; ``check`` is the key of its message in ``ERRORS``."""
+    """A blob refused by ``read_blob``, as the C loader refuses it: ``status`` is the name
+    of its C status code (``"EMLML_E_CNN_OP"``, EMLML_STATUS_LIST in
+    micropython_module/core/emlml_status.h, ``c_tables.STATUS`` here), ``code`` its number,
+    ``numbers`` the four numbers a, b, c, d of the C ``emlml_error_t`` (uint32, unused
+    ones 0), and the message is the C core's own (``c_format.error_format``): the words
+    ``emlml.load`` says on a board."""
 
-    def __init__(self, check: str, **fields: object) -> None:
-        super().__init__(ERRORS[check].format(**fields))
-        self.check = check
+    def __init__(self, status: str, a: int = 0, b: int = 0, c: int = 0, d: int = 0) -> None:
+        self.status = status
+        self.code = status_number(status)  # a KeyError for a name C does not have
+        self.numbers = tuple(v & 0xFFFFFFFF for v in (a, b, c, d))
+        super().__init__(error_format(status, a, b, c, d))
 
 
 @dataclass(frozen=True)
@@ -278,47 +211,47 @@ def encode_meta(*, producer: str | None = None, labels: Iterable[str] = (),
 def check_header(kind: int, n_sections: int, header_size: int, task: int, input_type: int,
                   flags: int, n_inputs: int, n_outputs: int, reserved: bytes) -> None:
     if header_size != HEADER_SIZE:
-        raise BlobError("header_size", size=header_size)
+        raise BlobError("EMLML_E_HEADER_SIZE", header_size)
     if flags != 0 or any(reserved):
-        raise BlobError("reserved")
+        raise BlobError("EMLML_E_RESERVED")
     if not 1 <= n_sections <= MAX_SECTIONS:
-        raise BlobError("n_sections", n=n_sections)
+        raise BlobError("EMLML_E_N_SECTIONS", n_sections)
     if kind not in KIND_NAMES:
-        raise BlobError("kind", kind=kind)
+        raise BlobError("EMLML_E_KIND", kind)
     if task not in (Task.CLASSIFIER, Task.REGRESSOR):
-        raise BlobError("task", task=task)
+        raise BlobError("EMLML_E_TASK", task)
     if input_type not in INPUT_DTYPES:
-        raise BlobError("input_type", input_type=input_type)
+        raise BlobError("EMLML_E_INPUT_TYPE", input_type)
     if not 1 <= n_inputs <= MAX_INPUTS:
-        raise BlobError("n_inputs", n=n_inputs)
+        raise BlobError("EMLML_E_N_INPUTS", n_inputs)
     if not 1 <= n_outputs <= MAX_OUTPUTS:
-        raise BlobError("n_outputs", n=n_outputs)
+        raise BlobError("EMLML_E_N_OUTPUTS", n_outputs)
     if task == Task.REGRESSOR and n_outputs != 1:
-        raise BlobError("regressor_outputs", n=n_outputs)
+        raise BlobError("EMLML_E_REGRESSOR_OUTPUTS", n_outputs)
 
 
 def check_table(data: bytes, n_sections: int, kind: Kind) -> list[SectionEntry]:
     total = len(data)
     table_end = HEADER_SIZE + SECTION_ENTRY_SIZE * n_sections
     if table_end > total:
-        raise BlobError("section_outside", i=0)
+        raise BlobError("EMLML_E_SECTION_BOUNDS", 0)
     entries: list[SectionEntry] = []
     seen: set[int] = set()
     prev_end = table_end
     for i in range(n_sections):
         sid, offset, size = _ENTRY.unpack_from(data, HEADER_SIZE + SECTION_ENTRY_SIZE * i)
         if size == 0:
-            raise BlobError("section_empty", i=i)
+            raise BlobError("EMLML_E_SECTION_EMPTY", i)
         if offset % 4:
-            raise BlobError("section_align", i=i, offset=offset)
+            raise BlobError("EMLML_E_SECTION_ALIGN", i, offset)
         if offset < table_end or offset + size > total:
-            raise BlobError("section_outside", i=i)
+            raise BlobError("EMLML_E_SECTION_BOUNDS", i)
         if offset < prev_end:
-            raise BlobError("section_order", i=i)
+            raise BlobError("EMLML_E_SECTION_ORDER", i)
         if sid not in ALLOWED_SECTIONS[kind]:  # unknown ids, and ids of other kinds
-            raise BlobError("section_unknown", id=sid)
+            raise BlobError("EMLML_E_SECTION_UNKNOWN", sid)
         if sid in seen:
-            raise BlobError("section_duplicate", id=sid)
+            raise BlobError("EMLML_E_SECTION_DUP", sid)
         seen.add(sid)
         prev_end = offset + size
         entries.append(SectionEntry(sid, offset, size))
@@ -329,9 +262,9 @@ def sized_section(by_id: dict[int, SectionEntry], section_id: SectionId, unit: i
     """The section, present and a whole number of ``unit``-byte items."""
     entry = by_id.get(section_id)
     if entry is None:
-        raise BlobError("section_missing", id=int(section_id))
+        raise BlobError("EMLML_E_SECTION_MISSING", section_id)
     if entry.size % unit:
-        raise BlobError("section_multiple", id=entry.id, size=entry.size, unit=unit)
+        raise BlobError("EMLML_E_SECTION_SIZE", entry.id, entry.size, unit)
     return entry
 
 
@@ -340,10 +273,15 @@ def exact_section(by_id: dict[int, SectionEntry], section_id: SectionId, expecte
     """The section, present and exactly ``expected`` bytes long."""
     entry = by_id.get(section_id)
     if entry is None:
-        raise BlobError("section_missing", id=int(section_id))
-    if entry.size != expected:
-        raise BlobError("section_size", id=entry.id, size=entry.size, expected=expected)
+        raise BlobError("EMLML_E_SECTION_MISSING", section_id)
+    if entry.size != expected:  # an expected size beyond 32 bits prints as 2^32 - 1, as in C
+        raise BlobError("EMLML_E_SECTION_LENGTH", entry.id, entry.size, clamp_u32(expected))
     return entry
+
+
+def clamp_u32(n: int) -> int:
+    """A number as the C loader reports a 64-bit end or size: capped at 2^32 - 1."""
+    return min(n, 0xFFFFFFFF)
 
 
 def section_view(data: bytes, entry: SectionEntry, dtype: npt.DTypeLike, count: int) -> np.ndarray:
@@ -360,11 +298,11 @@ def check_meta(data: bytes, entry: SectionEntry | None, task: Task, n_outputs: i
         pos, end = entry.offset, entry.offset + entry.size
         while pos < end:
             if pos + _META_RECORD.size > end:
-                raise BlobError("meta_overrun", pos=pos - entry.offset)
+                raise BlobError("EMLML_E_META_OVERRUN", pos - entry.offset)
             tag, length = _META_RECORD.unpack_from(data, pos)
             start = pos + _META_RECORD.size
             if start + length > end:
-                raise BlobError("meta_overrun", pos=pos - entry.offset)
+                raise BlobError("EMLML_E_META_OVERRUN", pos - entry.offset)
             payload = data[start:start + length]
             if tag == MetaTag.PRODUCER:
                 producer = payload.decode("utf-8", "replace")
@@ -377,5 +315,5 @@ def check_meta(data: bytes, entry: SectionEntry | None, task: Task, n_outputs: i
             pos = start + pad_to(length, 4)
     expected = n_outputs if task == Task.CLASSIFIER else 0
     if labels and len(labels) != expected:
-        raise BlobError("label_count", n=len(labels), classes=n_outputs)
+        raise BlobError("EMLML_E_LABELS", len(labels), n_outputs)
     return producer, labels, input_shape, name

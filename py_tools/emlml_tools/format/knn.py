@@ -88,17 +88,17 @@ def check_knn(data: bytes, by_id: dict[int, SectionEntry], task: Task, n_inputs:
     k, n_samples, metric, weights, sample_type, reserved = _KNN_PARAMS.unpack_from(
         data, params_e.offset)
     if not 1 <= k <= MAX_K:
-        raise BlobError("k_range", k=k)
+        raise BlobError("EMLML_E_KNN_K_RANGE", k)
     if k > n_samples:
-        raise BlobError("k_samples", k=k, n=n_samples)
+        raise BlobError("EMLML_E_KNN_K_SAMPLES", k, n_samples)
     if metric not in (Metric.EUCLIDEAN, Metric.MANHATTAN):
-        raise BlobError("metric", metric=metric)
+        raise BlobError("EMLML_E_KNN_METRIC", metric)
     if weights not in (Weights.UNIFORM, Weights.DISTANCE):
-        raise BlobError("weights", weights=weights)
+        raise BlobError("EMLML_E_KNN_WEIGHTS", weights)
     if sample_type not in SAMPLE_DTYPES:
-        raise BlobError("sample_type", sample_type=sample_type)
+        raise BlobError("EMLML_E_KNN_SAMPLE_TYPE", sample_type)
     if reserved != 0:
-        raise BlobError("knn_reserved")
+        raise BlobError("EMLML_E_KNN_RESERVED")
     sample_type = SampleType(sample_type)
     dtype = SAMPLE_DTYPES[sample_type]
     samples_e = exact_section(by_id, SectionId.KNN_SAMPLES, n_samples * n_inputs * dtype.itemsize)
@@ -108,24 +108,24 @@ def check_knn(data: bytes, by_id: dict[int, SectionEntry], task: Task, n_inputs:
     scale = offset = None
     if sample_type == SampleType.FLOAT32:
         if SectionId.KNN_QUANT in by_id:
-            raise BlobError("section_unknown", id=int(SectionId.KNN_QUANT))
+            raise BlobError("EMLML_E_SECTION_UNKNOWN", SectionId.KNN_QUANT)
         bad = np.flatnonzero(~np.isfinite(samples).reshape(-1))
         if len(bad):
             s, f = divmod(int(bad[0]), n_inputs)
-            raise BlobError("sample_nonfinite", s=s, f=f)
+            raise BlobError("EMLML_E_KNN_NONFINITE", s, f)
     else:
         quant_e = exact_section(by_id, SectionId.KNN_QUANT, 8 * n_inputs)
         quant = section_view(data, quant_e, "<f4", 2 * n_inputs)
         scale, offset = quant[:n_inputs], quant[n_inputs:]
         bad = np.flatnonzero(~(np.isfinite(scale) & np.isfinite(offset)))
         if len(bad):
-            raise BlobError("quant_nonfinite", f=int(bad[0]))
+            raise BlobError("EMLML_E_KNN_QUANT_NONFINITE", int(bad[0]))
     if task == Task.CLASSIFIER:
         targets = section_view(data, targets_e, "<u2", n_samples)
         bad = np.flatnonzero(targets >= n_outputs)
         if len(bad):
             s = int(bad[0])
-            raise BlobError("class_index", s=s, c=int(targets[s]))
+            raise BlobError("EMLML_E_KNN_CLASS", s, int(targets[s]))
     else:
         targets = section_view(data, targets_e, "<f4", n_samples)
     return KnnData(k=k, n_samples=n_samples, metric=Metric(metric), weights=Weights(weights),

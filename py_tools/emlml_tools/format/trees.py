@@ -84,7 +84,7 @@ def check_trees(data: bytes, by_id: dict[int, SectionEntry], task: Task, n_input
     n_nodes = nodes_e.size // NODE_DTYPE.itemsize
     n_leaves = leaves_e.size // (4 * n_outputs)
     if not 1 <= n_trees <= MAX_TREES:
-        raise BlobError("n_trees", n=n_trees)
+        raise BlobError("EMLML_E_TREE_COUNT", n_trees)
     roots = section_view(data, roots_e, "<u4", n_trees)
     nodes = section_view(data, nodes_e, NODE_DTYPE, n_nodes)
     leaf_dtype = "<u4" if task == Task.CLASSIFIER else "<f4"
@@ -93,7 +93,7 @@ def check_trees(data: bytes, by_id: dict[int, SectionEntry], task: Task, n_input
     for t in range(n_trees):
         root = int(roots[t])
         if root >= n_nodes or root < lowest or (t == 0 and root != 0):
-            raise BlobError("root", t=t, root=root)
+            raise BlobError("EMLML_E_TREE_ROOT", t, root)
         lowest = root + 1
     starts = roots.astype(np.int64)
     ends = np.append(starts[1:], n_nodes)
@@ -111,16 +111,16 @@ def check_trees(data: bytes, by_id: dict[int, SectionEntry], task: Task, n_input
         local = i - int(starts[t])
         if leaf[i]:
             if right[i] != 0:
-                raise BlobError("leaf_right", t=t, i=local)
+                raise BlobError("EMLML_E_TREE_LEAF_CHILD", t, local)
             # the key as u32, as the C loader prints it (-1 shows as 4294967295)
-            raise BlobError("leaf_index", t=t, i=local, key=int(key[i]) & 0xFFFFFFFF)
+            raise BlobError("EMLML_E_TREE_LEAF", t, local, int(key[i]))
         if feature[i] >= n_inputs:
-            raise BlobError("feature", t=t, i=local, feature=int(feature[i]), n=n_inputs)
-        raise BlobError("child", t=t, i=local)
+            raise BlobError("EMLML_E_TREE_FEATURE", t, local, int(feature[i]), n_inputs)
+        raise BlobError("EMLML_E_TREE_CHILD", t, local)
     if task == Task.CLASSIFIER:
         over = leaves.reshape(-1) > vote_scale(n_trees)
         if over.any():
             i = int(np.argmax(over))
-            raise BlobError("vote", leaf=i // n_outputs, vote=int(leaves.reshape(-1)[i]),
-                            scale=vote_scale(n_trees))
+            raise BlobError("EMLML_E_TREE_VOTE", i // n_outputs, int(leaves.reshape(-1)[i]),
+                            vote_scale(n_trees))
     return TreeData(roots=roots, nodes=nodes, leaves=leaves)

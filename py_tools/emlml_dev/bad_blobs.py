@@ -1,0 +1,1212 @@
+"""The one table of bad blobs: every way a blob is refused, for every family (header,
+section table and META; trees; kNN; int8 CNN), with what both loaders must say.
+
+A case (``BadBlob``) is a name, the valid base blob it edits (a name in ``BASES``), the
+edit (a function of the base's bytes, made of the field-name helpers of blob_edit.py), the
+C status it is refused with (its name in EMLML_STATUS_LIST,
+micropython_module/core/emlml_status.h) and the whole message (``emlml_error_format``'s
+words; a function of the base when its numbers come from the base).
+
+Who reads it:
+
+- tests_host/test_format_bad_blobs.py: the Python reader (``read_blob``) raises
+  ``BlobError`` with that status and that message;
+- tests_host/test_core_bad_blobs.py: the sanitized C loader (tests_host/c/emlml_run.c,
+  gcc and clang) refuses it with the same status, numbers and message;
+- tests_device/test_bad_blobs.py: the cases marked ``device`` (small blobs, so the data
+  stays small for the boards) are written by ``write_bad_blobs`` with their messages,
+  and ``emlml.load`` on MicroPython must say them.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import struct
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from emlml_tools.format import (
+    LEAF,
+    META_RECORD_DTYPE,
+    NODE_DTYPE,
+    CnnOp,
+    InputType,
+    Kind,
+    Metric,
+    SampleType,
+    SectionId,
+    Task,
+    Weights,
+    cnn_blob,
+    cnn_weight_count,
+    encode_meta,
+    knn_blob,
+    read_blob,
+    trees_blob,
+)
+
+from emlml_dev.blob_edit import (
+    cnn_param,
+    entry_index,
+    header,
+    knn_param,
+    layer,
+    node,
+    replace_section,
+    section,
+    set_cnn_param,
+    set_entry,
+    set_header,
+    set_item,
+    set_knn_param,
+    set_layer,
+    set_node,
+    set_qparam,
+    set_tensor,
+    tensor,
+    with_meta,
+    without_section,
+)
+
+# ---------------------------------------------------------------------------- base blobs
+
+
+def make_trees(n_inputs: int = 64, n_outputs: int = 2, n_trees: int = 4, task: int = 0,
+               meta: bytes = b"", input_type: int = InputType.FLOAT32) -> bytes:
+    """n_trees - 1 trees of 5 nodes, then a 21-node tree ("caterpillar")."""
+    def tree(leaf_base: int) -> list[tuple[int, int, int]]:
+        # 5 nodes in pre-order: split(f0) -> [split(f1) -> leaf, leaf], leaf
+        return [(100, 0, 4), (-5, 1, 2), (leaf_base, LEAF, 0), (leaf_base + 1, LEAF, 0),
+                (leaf_base + 2, LEAF, 0)]
+
+    def caterpillar(m: int) -> list[tuple[int, int, int]]:
+        # 2m + 1 nodes: splits 0..m-1 (left child next), then m + 1 leaves; split j has
+        # its right child (a leaf) at j + 2 (m - j)
+        return [(j, j % 2, 2 * (m - j)) for j in range(m)] + [(j % 3, LEAF, 0)
+                                                             for j in range(m + 1)]
+
+    trees = [tree(0) for _ in range(n_trees - 1)] + [caterpillar(10)]
+    nodes = np.array([n for t in trees for n in t], dtype=NODE_DTYPE)
+    leaves = np.arange(3 * n_outputs, dtype=np.float32).reshape(3, n_outputs)
+    return trees_blob(task=task, input_type=input_type, n_inputs=n_inputs,
+                      n_outputs=n_outputs, roots=np.arange(n_trees) * 5, nodes=nodes,
+                      leaves=leaves, meta=meta)
+
+
+def make_knn(sample_type: int = SampleType.FLOAT32, task: int = Task.CLASSIFIER,
+             n_samples: int = 5, k: int = 3, quant: bool | None = None, meta: bytes = b"",
+             n_inputs: int = 3) -> bytes:
+    """n_samples random samples of n_inputs features, classes 0, 1, 2, 0, ..."""
+    rng = np.random.default_rng(0)
+    samples = rng.integers(-100, 100, size=(n_samples, n_inputs))
+    targets = np.arange(n_samples) % 3 if task == Task.CLASSIFIER else rng.random(n_samples)
+    quant = sample_type != SampleType.FLOAT32 if quant is None else quant
+    scale = np.full(n_inputs, 0.5, np.float32) if quant else None
+    offset = np.zeros(n_inputs, np.float32) if quant else None
+    return knn_blob(task=task, input_type=InputType.FLOAT32, n_inputs=n_inputs,
+                    n_outputs=3 if task == Task.CLASSIFIER else 1, k=k,
+                    metric=Metric.EUCLIDEAN, weights=Weights.UNIFORM,
+                    sample_type=sample_type, samples=samples, targets=targets, scale=scale,
+                    offset=offset, meta=meta)
+
+
+def tiny_tree() -> bytes:
+    """A regressor of a single leaf: 112 bytes."""
+    return trees_blob(task=1, input_type=0, n_inputs=1, n_outputs=1, roots=[0],
+                      nodes=np.array([(0, LEAF, 0)], NODE_DTYPE), leaves=[[1.0]])
+
+
+@functools.lru_cache(maxsize=1)
+def base_blobs() -> dict[str, bytes]:
+    """The valid blobs the device tests also hold (``good_<name>.bin``), trained once per
+    process: three wine models and the shipped digits CNN."""
+    from emlml_tools.convert.sklearn_models import convert
+    from sklearn.datasets import load_wine
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = load_wine(return_X_y=True)
+    X = X.astype(np.float32)
+    return {
+        "trees": convert(DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y)),
+        "forest": convert(RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0).fit(X, y)),
+        "knn": convert(KNeighborsClassifier(n_neighbors=3).fit(X[::10], y[::10])),
+        "cnn": _digits_cnn_blob(),
+    }
+
+
+def _digits_cnn_blob() -> bytes:
+    """The shipped digits CNN (CONV_2D first, then MAX_POOL_2D), converted."""
+    from emlml_tools.convert.tflite_cnn import convert_tflite
+
+    from emlml_dev.paths import MODELS_DIR
+
+    with open(os.path.join(MODELS_DIR, "digits_cnn.tflite"), "rb") as f:
+        return convert_tflite(f.read(), name="digits_cnn")
+
+
+@functools.lru_cache(maxsize=None)
+def network(seed: int) -> tuple[bytes, dict, bytes | None]:
+    """Random network number ``seed`` (tflite_build.random_network): the .tflite, its
+    description and its blob (None when the converter refuses it)."""
+    from emlml_tools.convert.tflite_cnn import convert_tflite
+    from emlml_tools.convert.tflite_graph import UnsupportedModel
+
+    from emlml_dev.tflite_build import random_network
+    tfl, desc = random_network(np.random.default_rng(seed))
+    try:
+        return tfl, desc, convert_tflite(tfl)
+    except UnsupportedModel:
+        return tfl, desc, None
+
+
+# Seeds of random networks tried first when a case needs a layer of some op.
+NET_SEEDS = (6, 62, 46, 2, 24, 75, 84, 150, 239)
+# What a case may need of the layer it breaks, besides its op.
+NEEDS: dict[str, Callable] = {
+    "": lambda cnn, k: True,
+    "next": lambda cnn, k: k + 1 < cnn.n_layers,  # a layer after it
+    "in_c2": lambda cnn, k: cnn.shape(int(cnn.layers[k]["in0"]))[2] >= 2,  # 2+ input channels
+    "big_out": lambda cnn, k: max(cnn.shape(int(cnn.layers[k]["out"]))) > 1,  # not 1x1x1 out
+}
+_NET_BASES: dict[str, tuple[CnnOp, str]] = {}
+
+
+def net_base(op: CnnOp, need: str = "") -> str:
+    """The name of the base "the first converted random network with a layer of ``op``
+    (that has ``need``)" (NET_SEEDS, then seeds 0..299)."""
+    name = "net_" + op.name.lower() + ("_" + need if need else "")
+    _NET_BASES[name] = (op, need)
+    return name
+
+
+def net_layer(blob: bytes, op: CnnOp, need: str = "") -> int:
+    """The first layer of ``op`` (that has ``need``) in a CNN blob."""
+    cnn = read_blob(blob).cnn
+    for k in range(cnn.n_layers):
+        if int(cnn.layers[k]["op"]) == op and NEEDS[need](cnn, k):
+            return k
+    raise LookupError(f"no fitting {op.name} layer")
+
+
+def _find_net(op: CnnOp, need: str) -> bytes:
+    for seed in NET_SEEDS + tuple(range(300)):
+        blob = network(seed)[2]
+        if blob is not None:
+            try:
+                net_layer(blob, op, need)
+            except LookupError:
+                continue
+            return blob
+    raise AssertionError(f"no random network has a fitting {op.name}")
+
+
+def _one_softmax_blob(c: int) -> bytes:
+    from emlml_tools.convert.tflite_cnn import convert_tflite
+
+    from emlml_dev.tflite_build import ModelBuilder
+    b = ModelBuilder()
+    x = b.tensor((1, c), scale=0.05, zero_point=3)
+    y = b.tensor((1, c), scale=1 / 256, zero_point=-128)
+    b.op("SOFTMAX", [x], [y], "SoftmaxOptions", beta=1.0)
+    return convert_tflite(b.build([x], [y]))
+
+
+def _pad_mean_blob() -> bytes:
+    """PAD 2x2 -> 4x4, then MEAN over h and w."""
+    from emlml_tools.convert.tflite_cnn import convert_tflite
+
+    from emlml_dev.tflite_build import ModelBuilder
+    b = ModelBuilder()
+    x = b.tensor((1, 2, 2, 1), scale=0.1, zero_point=0)
+    pads = b.tensor((4, 2), "int32", data=[0, 0, 1, 1, 1, 1, 0, 0])
+    p = b.tensor((1, 4, 4, 1), scale=0.1, zero_point=0)
+    axes = b.tensor((2,), "int32", data=[1, 2])
+    y = b.tensor((1, 1, 1, 1), scale=0.1, zero_point=0)
+    b.op("PAD", [x, pads], [p])
+    b.op("MEAN", [p, axes], [y], "ReducerOptions", keep_dims=True)
+    return convert_tflite(b.build([x], [y]))
+
+
+def _ten_op_blob() -> bytes:
+    from emlml_tools.convert.tflite_cnn import convert_tflite
+
+    from emlml_dev.tflite_build import ten_op_network
+    return convert_tflite(ten_op_network())
+
+
+BASES: dict[str, Callable[[], bytes]] = {
+    # the device tests' blobs (base_blobs)
+    "trees": lambda: base_blobs()["trees"],
+    "forest": lambda: base_blobs()["forest"],
+    "knn": lambda: base_blobs()["knn"],
+    "cnn": lambda: base_blobs()["cnn"],
+    # small hand-made fixtures: every number of their messages can be worked out by hand
+    "trees4": make_trees,  # 3 trees of 5 nodes and one of 21; 64 inputs, 2 classes; 416 bytes
+    "trees4_regressor": lambda: make_trees(n_outputs=1, task=Task.REGRESSOR),
+    "tiny_tree": tiny_tree,
+    "knn5": make_knn,  # 5 float32 samples of 3 features, 3 classes, k 3
+    "knn5_int8": lambda: make_knn(sample_type=SampleType.INT8),
+    "knn5_int16": lambda: make_knn(sample_type=SampleType.INT16),
+    "knn1100": lambda: make_knn(n_samples=1100, n_inputs=1),
+    "cnn10": _ten_op_blob,  # tflite_build.ten_op_network: one layer of each op
+    "softmax8": lambda: _one_softmax_blob(8),
+    "pad_mean": _pad_mean_blob,
+}
+
+
+@functools.lru_cache(maxsize=None)
+def base_blob(name: str) -> bytes:
+    if name in _NET_BASES:
+        return _find_net(*_NET_BASES[name])
+    return BASES[name]()
+
+
+# ---------------------------------------------------------------------------- the table
+
+# The statuses of the common checks (core/emlml_blob.c); the others are a family's.
+COMMON_STATUSES = frozenset({
+    "EMLML_E_SHORT", "EMLML_E_MAGIC", "EMLML_E_VERSION", "EMLML_E_TRUNCATED",
+    "EMLML_E_TRAILING", "EMLML_E_CRC", "EMLML_E_BUFFER_ALIGN", "EMLML_E_HEADER_SIZE",
+    "EMLML_E_RESERVED", "EMLML_E_N_SECTIONS", "EMLML_E_KIND", "EMLML_E_TASK",
+    "EMLML_E_INPUT_TYPE", "EMLML_E_N_INPUTS", "EMLML_E_N_OUTPUTS",
+    "EMLML_E_REGRESSOR_OUTPUTS", "EMLML_E_ARENA", "EMLML_E_SECTION_BOUNDS",
+    "EMLML_E_SECTION_ALIGN", "EMLML_E_SECTION_ORDER", "EMLML_E_SECTION_EMPTY",
+    "EMLML_E_SECTION_DUP", "EMLML_E_SECTION_UNKNOWN", "EMLML_E_META_OVERRUN",
+    "EMLML_E_LABELS"})
+FAMILY_OF_KIND = {Kind.TREES: "trees", Kind.KNN: "kNN", Kind.CNN: "CNN"}
+
+
+@dataclass(frozen=True)
+class BadBlob:
+    name: str
+    base: str  # a name in BASES (or a net_base)
+    edit: Callable[[bytes], bytes]  # the base -> the bad blob
+    status: str  # the C status it is refused with (EMLML_STATUS_LIST)
+    message: str | Callable[[bytes], str]  # the whole message; a function of the base
+    device: bool = False  # also in tests_device/data/bad (small blobs only)
+
+    def blob(self) -> bytes:
+        return self.edit(base_blob(self.base))
+
+    def expected(self) -> str:
+        return self.message if isinstance(self.message, str) else self.message(base_blob(self.base))
+
+    @property
+    def family(self) -> str:
+        """"header" (the checks of the header, the section table and META, and the arena
+        size: core/emlml_blob.c), else the family of the base (trees, kNN, CNN), whose
+        loader refuses it."""
+        if self.status in COMMON_STATUSES:
+            return "header"
+        return FAMILY_OF_KIND[Kind(int(header(base_blob(self.base))["kind"]))]
+
+
+BAD_BLOBS: list[BadBlob] = []
+
+
+def bad(name: str, base: str, edit: Callable[[bytes], bytes], status: str,
+        message: str | Callable[[bytes], str], device: bool = False) -> None:
+    assert all(case.name != name for case in BAD_BLOBS), name
+    BAD_BLOBS.append(BadBlob(name, base, edit, status, message, device))
+
+
+def _entry(b: bytes, sid: int) -> int:
+    return entry_index(b, sid)
+
+
+def _first_node(b: bytes, leaf: bool) -> int:
+    """Index of the first leaf (or split) node of TREE_NODES."""
+    n = section(b, SectionId.TREE_NODES)[1] // NODE_DTYPE.itemsize
+    return next(i for i in range(n) if (int(node(b, i)["feature"]) == LEAF) == leaf)
+
+
+def _meta_labels(b: bytes) -> int:
+    return len(read_blob(b).labels)
+
+
+# ------------------------------------------------------------ header, section table, META
+# The device's set first (on the wine tree unless said): they were the device list.
+
+bad("empty", "trees", lambda b: b"", "EMLML_E_SHORT",
+    "truncated: 0 bytes, the header alone needs 48", device=True)
+bad("header_cut", "trees", lambda b: b[:47], "EMLML_E_SHORT",
+    "truncated: 47 bytes, the header alone needs 48", device=True)
+bad("magic", "trees", lambda b: b"XXXX" + b[4:], "EMLML_E_MAGIC",
+    "bad magic (not an emlml blob)", device=True)
+bad("version", "trees", lambda b: set_header(b, "version", 2, crc=False), "EMLML_E_VERSION",
+    "unsupported version 2 (this build reads 1..1)", device=True)
+bad("truncated", "trees", lambda b: b[:-1], "EMLML_E_TRUNCATED",
+    lambda b: f"truncated: header says {len(b)} bytes, buffer has {len(b) - 1}", device=True)
+bad("trailing", "trees", lambda b: b + b"\0", "EMLML_E_TRAILING",
+    lambda b: f"trailing bytes: header says {len(b)} bytes, buffer has {len(b) + 1}",
+    device=True)
+bad("crc", "trees", lambda b: b[:-1] + bytes([b[-1] ^ 0x40]), "EMLML_E_CRC", "CRC mismatch",
+    device=True)
+bad("header_size", "trees", lambda b: set_header(b, "header_size", 40), "EMLML_E_HEADER_SIZE",
+    "header_size 40, expected 48", device=True)
+bad("reserved", "trees", lambda b: set_header(b, "reserved", bytes(4) + b"\x01" + bytes(7)),
+    "EMLML_E_RESERVED", "reserved header bytes or flags are not zero", device=True)
+bad("flags", "trees", lambda b: set_header(b, "flags", 1), "EMLML_E_RESERVED",
+    "reserved header bytes or flags are not zero", device=True)
+bad("no_sections", "trees", lambda b: set_header(b, "n_sections", 0), "EMLML_E_N_SECTIONS",
+    "bad section count 0 (1..16)", device=True)
+bad("kind", "trees", lambda b: set_header(b, "kind", 9), "EMLML_E_KIND",
+    "unknown model kind 9", device=True)
+bad("task", "trees", lambda b: set_header(b, "task", 5), "EMLML_E_TASK", "unknown task 5",
+    device=True)
+bad("input_type", "trees", lambda b: set_header(b, "input_type", 9), "EMLML_E_INPUT_TYPE",
+    "unknown input type 9", device=True)
+bad("no_inputs", "trees", lambda b: set_header(b, "n_inputs", 0), "EMLML_E_N_INPUTS",
+    "n_inputs 0 out of range (1..65534)", device=True)
+bad("no_outputs", "trees", lambda b: set_header(b, "n_outputs", 0), "EMLML_E_N_OUTPUTS",
+    "n_outputs 0 out of range (1..65535)", device=True)
+bad("misaligned", "trees",
+    lambda b: set_entry(b, _entry(b, SectionId.TREE_NODES), "offset",
+                        section(b, SectionId.TREE_NODES)[0] + 2),
+    "EMLML_E_SECTION_ALIGN",
+    lambda b: (f"section {_entry(b, SectionId.TREE_NODES)} offset "
+               f"{section(b, SectionId.TREE_NODES)[0] + 2} not 4-byte aligned"), device=True)
+bad("outside", "trees", lambda b: set_entry(b, _entry(b, SectionId.TREE_LEAVES), "size", len(b)),
+    "EMLML_E_SECTION_BOUNDS",
+    lambda b: f"section {_entry(b, SectionId.TREE_LEAVES)} outside the blob", device=True)
+bad("empty_section", "trees", lambda b: set_entry(b, _entry(b, SectionId.TREE_ROOTS), "size", 0),
+    "EMLML_E_SECTION_EMPTY",
+    lambda b: f"section {_entry(b, SectionId.TREE_ROOTS)} is empty", device=True)
+bad("overlap", "trees",
+    lambda b: set_entry(b, _entry(b, SectionId.TREE_NODES), "offset",
+                        section(b, SectionId.TREE_ROOTS)[0]),
+    "EMLML_E_SECTION_ORDER",
+    lambda b: f"section {_entry(b, SectionId.TREE_NODES)} overlaps or precedes the one before",
+    device=True)
+bad("duplicate", "trees",
+    lambda b: set_entry(b, _entry(b, SectionId.TREE_NODES), "id", SectionId.TREE_ROOTS),
+    "EMLML_E_SECTION_DUP", "section id 16 appears twice", device=True)
+bad("unknown_section", "trees", lambda b: set_entry(b, _entry(b, SectionId.TREE_NODES), "id", 99),
+    "EMLML_E_SECTION_UNKNOWN", "unknown section id 99 for this model kind", device=True)
+bad("labels", "trees", lambda b: set_header(b, "n_outputs", 2), "EMLML_E_LABELS",
+    lambda b: f"{_meta_labels(b)} labels for 2 classes", device=True)
+bad("meta_overrun", "trees",
+    lambda b: set_item(b, SectionId.META, 0, META_RECORD_DTYPE, 0xFFF0, field="length"),
+    "EMLML_E_META_OVERRUN", "metadata record at offset 0 overruns its section", device=True)
+bad("arena", "trees", lambda b: set_header(b, "arena_bytes", 16), "EMLML_E_ARENA",
+    lambda b: f"arena_bytes 16, this model needs {int(header(b)['arena_bytes'])}", device=True)
+
+# The same checks on the hand-made fixtures (trees4: 416 bytes; TREE_ROOTS, TREE_NODES,
+# TREE_LEAVES at table places 0, 1, 2; knn5; tiny_tree: 112 bytes), every boundary.
+_T_NODES_END = lambda b: sum(section(b, SectionId.TREE_NODES))  # noqa: E731
+
+bad("short_40", "trees4", lambda b: b[:40], "EMLML_E_SHORT",
+    "truncated: 40 bytes, the header alone needs 48")
+bad("short_0", "trees4", lambda b: b"", "EMLML_E_SHORT",
+    "truncated: 0 bytes, the header alone needs 48")
+bad("magic_emlx", "trees4", lambda b: b"EMLX" + b[4:], "EMLML_E_MAGIC",
+    "bad magic (not an emlml blob)")
+bad("magic_zeros", "trees4", lambda b: bytes(64), "EMLML_E_MAGIC", "bad magic (not an emlml blob)")
+bad("version_7", "trees4", lambda b: set_header(b, "version", 7, crc=False), "EMLML_E_VERSION",
+    "unsupported version 7 (this build reads 1..1)")
+bad("version_0", "trees4", lambda b: set_header(b, "version", 0, crc=False), "EMLML_E_VERSION",
+    "unsupported version 0 (this build reads 1..1)")
+bad("truncated_4096", "trees4",
+    lambda b: set_header(b + bytes(4000 - len(b)), "total_size", 4096), "EMLML_E_TRUNCATED",
+    "truncated: header says 4096 bytes, buffer has 4000")
+bad("truncated_8", "trees4", lambda b: b[:-8], "EMLML_E_TRUNCATED",
+    "truncated: header says 416 bytes, buffer has 408")
+bad("trailing_8", "trees4", lambda b: b + bytes(8), "EMLML_E_TRAILING",
+    "trailing bytes: header says 416 bytes, buffer has 424")
+bad("crc_last_byte", "trees4", lambda b: b[:-1] + b"\x01", "EMLML_E_CRC", "CRC mismatch")
+bad("crc_field", "trees4", lambda b: set_header(b, "crc32", 0, crc=False), "EMLML_E_CRC",
+    "CRC mismatch")
+bad("crc_n_inputs", "trees4", lambda b: set_header(b, "n_inputs", 65, crc=False), "EMLML_E_CRC",
+    "CRC mismatch")
+bad("header_size_40", "trees4", lambda b: set_header(b, "header_size", 40),
+    "EMLML_E_HEADER_SIZE", "header_size 40, expected 48")
+bad("flags_1", "trees4", lambda b: set_header(b, "flags", 1), "EMLML_E_RESERVED",
+    "reserved header bytes or flags are not zero")
+bad("reserved_last", "trees4", lambda b: set_header(b, "reserved", bytes(11) + b"\x01"),
+    "EMLML_E_RESERVED", "reserved header bytes or flags are not zero")
+bad("n_sections_0", "trees4", lambda b: set_header(b, "n_sections", 0), "EMLML_E_N_SECTIONS",
+    "bad section count 0 (1..16)")
+bad("n_sections_17", "trees4", lambda b: set_header(b, "n_sections", 17), "EMLML_E_N_SECTIONS",
+    "bad section count 17 (1..16)")
+bad("kind_4", "trees4", lambda b: set_header(b, "kind", 4), "EMLML_E_KIND", "unknown model kind 4")
+bad("kind_0", "trees4", lambda b: set_header(b, "kind", 0), "EMLML_E_KIND", "unknown model kind 0")
+bad("task_2", "trees4", lambda b: set_header(b, "task", 2), "EMLML_E_TASK", "unknown task 2")
+bad("input_type_4", "trees4", lambda b: set_header(b, "input_type", 4), "EMLML_E_INPUT_TYPE",
+    "unknown input type 4")
+bad("n_inputs_0", "trees4", lambda b: set_header(b, "n_inputs", 0), "EMLML_E_N_INPUTS",
+    "n_inputs 0 out of range (1..65534)")
+bad("n_inputs_65535", "trees4", lambda b: set_header(b, "n_inputs", 65535), "EMLML_E_N_INPUTS",
+    "n_inputs 65535 out of range (1..65534)")
+bad("n_outputs_0", "trees4", lambda b: set_header(b, "n_outputs", 0), "EMLML_E_N_OUTPUTS",
+    "n_outputs 0 out of range (1..65535)")
+bad("n_outputs_65536", "trees4", lambda b: set_header(b, "n_outputs", 65536),
+    "EMLML_E_N_OUTPUTS", "n_outputs 65536 out of range (1..65535)")
+bad("regressor_2_outputs", "trees4", lambda b: set_header(b, "task", Task.REGRESSOR),
+    "EMLML_E_REGRESSOR_OUTPUTS", "a regressor has 1 output, the blob says 2")
+bad("section_empty", "trees4", lambda b: set_entry(b, 1, "size", 0), "EMLML_E_SECTION_EMPTY",
+    "section 1 is empty")
+bad("section_align_50", "trees4", lambda b: set_entry(b, 1, "offset", 50),
+    "EMLML_E_SECTION_ALIGN", "section 1 offset 50 not 4-byte aligned")
+bad("section_align_90", "tiny_tree", lambda b: set_entry(b, 1, "offset", 90),
+    "EMLML_E_SECTION_ALIGN", "section 1 offset 90 not 4-byte aligned")
+bad("section_table_outside", "tiny_tree", lambda b: set_header(b, "n_sections", 16),
+    "EMLML_E_SECTION_BOUNDS", "section 0 outside the blob")  # the table itself does not fit
+bad("section_outside", "trees4", lambda b: set_entry(b, 2, "size", len(b)),
+    "EMLML_E_SECTION_BOUNDS", "section 2 outside the blob")
+bad("section_in_table", "trees4", lambda b: set_entry(b, 0, "offset", 48),
+    "EMLML_E_SECTION_BOUNDS", "section 0 outside the blob")  # inside the section table
+bad("section_offset_wraps", "trees4", lambda b: set_entry(b, 1, "offset", 0xFFFFFFF8),
+    "EMLML_E_SECTION_BOUNDS", "section 1 outside the blob")
+bad("section_order", "trees4", lambda b: set_entry(b, 1, "offset", section(b, SectionId.TREE_ROOTS)[0]),
+    "EMLML_E_SECTION_ORDER", "section 1 overlaps or precedes the one before")
+bad("section_order_by_4", "trees4", lambda b: set_entry(b, 2, "offset", _T_NODES_END(b) - 4),
+    "EMLML_E_SECTION_ORDER", "section 2 overlaps or precedes the one before")
+bad("section_unknown_99", "trees4", lambda b: set_entry(b, 2, "id", 99),
+    "EMLML_E_SECTION_UNKNOWN", "unknown section id 99 for this model kind")
+bad("section_unknown_0", "trees4", lambda b: set_entry(b, 0, "id", 0),
+    "EMLML_E_SECTION_UNKNOWN", "unknown section id 0 for this model kind")
+bad("section_of_knn_in_trees", "trees4", lambda b: set_entry(b, 0, "id", SectionId.KNN_PARAMS),
+    "EMLML_E_SECTION_UNKNOWN", "unknown section id 32 for this model kind")
+bad("section_of_trees_in_knn", "knn5", lambda b: set_entry(b, 1, "id", SectionId.TREE_NODES),
+    "EMLML_E_SECTION_UNKNOWN", "unknown section id 17 for this model kind")
+bad("kind_flipped", "trees4", lambda b: set_header(b, "kind", Kind.KNN),
+    "EMLML_E_SECTION_UNKNOWN", "unknown section id 16 for this model kind")
+bad("section_duplicate", "trees4", lambda b: set_entry(b, 1, "id", SectionId.TREE_ROOTS),
+    "EMLML_E_SECTION_DUP", "section id 16 appears twice")
+bad("meta_overrun_second", "trees4",
+    lambda b: with_meta(b, encode_meta(producer="abcd") + struct.pack("<HH", 4, 3) + b"\0\0"),
+    "EMLML_E_META_OVERRUN", "metadata record at offset 8 overruns its section")
+bad("meta_overrun_first", "trees4",
+    lambda b: with_meta(b, struct.pack("<HH", 1, 100) + b"x" * 8),
+    "EMLML_E_META_OVERRUN", "metadata record at offset 0 overruns its section")
+bad("meta_stray_bytes", "trees4", lambda b: with_meta(b, encode_meta(name="abcd") + b"\0\0"),
+    "EMLML_E_META_OVERRUN", "metadata record at offset 8 overruns its section")
+bad("labels_1_of_2", "trees4", lambda b: with_meta(b, encode_meta(labels=["a"])),
+    "EMLML_E_LABELS", "1 labels for 2 classes")
+bad("labels_2_of_3", "knn5", lambda b: with_meta(b, encode_meta(labels=["a", "b"])),
+    "EMLML_E_LABELS", "2 labels for 3 classes")
+bad("labels_on_regressor", "trees4_regressor", lambda b: with_meta(b, encode_meta(labels=["a"])),
+    "EMLML_E_LABELS", "1 labels for 1 classes")  # a regressor has none
+bad("arena_100", "trees4", lambda b: set_header(b, "arena_bytes", 100), "EMLML_E_ARENA",
+    "arena_bytes 100, this model needs 272")
+bad("arena_knn", "knn5", lambda b: set_header(b, "arena_bytes", 35), "EMLML_E_ARENA",
+    "arena_bytes 35, this model needs 48")
+
+# ---------------------------------------------------------------------------- trees
+
+bad("missing_section", "trees", lambda b: set_header(b, "n_sections", int(header(b)["n_sections"]) - 1),
+    "EMLML_E_SECTION_MISSING", "missing section id 18", device=True)  # the last, TREE_LEAVES
+bad("child", "trees", lambda b: set_node(b, _first_node(b, False), right=0xFFFE),
+    "EMLML_E_TREE_CHILD", lambda b: f"tree 0 node {_first_node(b, False)}: child index out of range",
+    device=True)
+bad("child_zero", "trees", lambda b: set_node(b, _first_node(b, False), right=0),
+    "EMLML_E_TREE_CHILD", lambda b: f"tree 0 node {_first_node(b, False)}: child index out of range",
+    device=True)
+bad("feature", "trees", lambda b: set_node(b, _first_node(b, False), feature=9999),
+    "EMLML_E_TREE_FEATURE",
+    lambda b: f"tree 0 node {_first_node(b, False)}: feature 9999 out of range (13 inputs)",
+    device=True)
+bad("leaf", "trees", lambda b: set_node(b, _first_node(b, True), key=1 << 20), "EMLML_E_TREE_LEAF",
+    lambda b: f"tree 0 node {_first_node(b, True)}: leaf index 1048576 out of range", device=True)
+bad("leaf_negative", "trees", lambda b: set_node(b, _first_node(b, True), key=-1),
+    "EMLML_E_TREE_LEAF",  # the key as u32, as C prints it
+    lambda b: f"tree 0 node {_first_node(b, True)}: leaf index 4294967295 out of range",
+    device=True)
+bad("leaf_child", "trees", lambda b: set_node(b, _first_node(b, True), right=1),
+    "EMLML_E_TREE_LEAF_CHILD",
+    lambda b: f"tree 0 node {_first_node(b, True)}: leaf with a child offset", device=True)
+bad("roots", "forest", lambda b: set_item(b, SectionId.TREE_ROOTS, 1, "<u4", 0),
+    "EMLML_E_TREE_ROOT", "tree 1: root 0 out of order or range", device=True)
+
+bad("missing_leaves", "trees4", lambda b: without_section(b, SectionId.TREE_LEAVES),
+    "EMLML_E_SECTION_MISSING", "missing section id 18")
+bad("missing_roots", "trees4", lambda b: without_section(b, SectionId.TREE_ROOTS),
+    "EMLML_E_SECTION_MISSING", "missing section id 16")
+bad("roots_size_6", "trees4", lambda b: set_entry(b, 0, "size", 6), "EMLML_E_SECTION_SIZE",
+    "section id 16 size 6 is not a multiple of 4")
+bad("nodes_size_284", "trees4", lambda b: set_entry(b, 1, "size", 284), "EMLML_E_SECTION_SIZE",
+    "section id 17 size 284 is not a multiple of 8")
+bad("leaves_size_20", "trees4", lambda b: set_entry(b, 2, "size", 20), "EMLML_E_SECTION_SIZE",
+    "section id 18 size 20 is not a multiple of 8")
+bad("tree_count_65536", "tiny_tree",  # 256 KB: not for the boards
+    lambda b: replace_section(b, SectionId.TREE_ROOTS, bytes(4 * 65536)), "EMLML_E_TREE_COUNT",
+    "bad tree count 65536 (1..65535)")
+bad("root_0_not_0", "trees4", lambda b: set_item(b, SectionId.TREE_ROOTS, 0, "<u4", 5),
+    "EMLML_E_TREE_ROOT", "tree 0: root 5 out of order or range")
+bad("root_back", "trees4", lambda b: set_item(b, SectionId.TREE_ROOTS, 2, "<u4", 5),
+    "EMLML_E_TREE_ROOT", "tree 2: root 5 out of order or range")
+bad("root_inside_previous", "trees4", lambda b: set_item(b, SectionId.TREE_ROOTS, 3, "<u4", 4),
+    "EMLML_E_TREE_ROOT", "tree 3: root 4 out of order or range")
+bad("root_past_nodes", "trees4", lambda b: set_item(b, SectionId.TREE_ROOTS, 3, "<u4", 36),
+    "EMLML_E_TREE_ROOT", "tree 3: root 36 out of order or range")
+bad("leaf_with_child", "trees4", lambda b: set_node(b, 9, right=1), "EMLML_E_TREE_LEAF_CHILD",
+    "tree 1 node 4: leaf with a child offset")
+bad("leaf_index_3", "trees4", lambda b: set_node(b, 4, key=3), "EMLML_E_TREE_LEAF",
+    "tree 0 node 4: leaf index 3 out of range")
+bad("vote_above_scale", "trees4",  # 2^32-1 // 4 trees
+    lambda b: set_item(b, SectionId.TREE_LEAVES, 5, "<u4", 1 << 30), "EMLML_E_TREE_VOTE",
+    "leaf vector 2: vote 1073741824 above the scale 1073741823")
+bad("leaf_index_minus_1", "trees4", lambda b: set_node(b, 35, key=-1), "EMLML_E_TREE_LEAF",
+    "tree 3 node 20: leaf index 4294967295 out of range")
+bad("feature_70", "trees4", lambda b: set_node(b, 2, key=0, feature=70, right=1),
+    "EMLML_E_TREE_FEATURE", "tree 0 node 2: feature 70 out of range (64 inputs)")
+bad("feature_64", "trees4", lambda b: set_node(b, 11, feature=64), "EMLML_E_TREE_FEATURE",
+    "tree 2 node 1: feature 64 out of range (64 inputs)")
+bad("child_past_tree", "trees4", lambda b: set_node(b, 15 + 17, key=0, feature=0, right=4),
+    "EMLML_E_TREE_CHILD", "tree 3 node 17: child index out of range")
+bad("child_right_0", "trees4", lambda b: set_node(b, 0, right=0), "EMLML_E_TREE_CHILD",
+    "tree 0 node 0: child index out of range")  # right == 0 on a split
+bad("child_into_next_tree", "trees4", lambda b: set_node(b, 5, right=5), "EMLML_E_TREE_CHILD",
+    "tree 1 node 0: child index out of range")
+
+# ---------------------------------------------------------------------------- kNN
+
+bad("knn_k_zero", "knn", lambda b: set_knn_param(b, "k", 0), "EMLML_E_KNN_K_RANGE",
+    "k 0 out of range (1..1024)", device=True)
+bad("knn_k_large", "knn", lambda b: set_knn_param(b, "k", knn_param(b, "n_samples") + 1),
+    "EMLML_E_KNN_K_SAMPLES",
+    lambda b: f"k {knn_param(b, 'n_samples') + 1} larger than the {knn_param(b, 'n_samples')} samples",
+    device=True)
+bad("knn_metric", "knn", lambda b: set_knn_param(b, "metric", 7), "EMLML_E_KNN_METRIC",
+    "unknown kNN metric 7", device=True)
+bad("knn_weights", "knn", lambda b: set_knn_param(b, "weights", 7), "EMLML_E_KNN_WEIGHTS",
+    "unknown kNN weights 7", device=True)
+bad("knn_sample_type", "knn", lambda b: set_knn_param(b, "sample_type", 7),
+    "EMLML_E_KNN_SAMPLE_TYPE", "unknown kNN sample type 7", device=True)
+bad("knn_class", "knn", lambda b: set_item(b, SectionId.KNN_TARGETS, 1, "<u2", 500),
+    "EMLML_E_KNN_CLASS", "sample 1: class index 500 out of range", device=True)
+bad("knn_nan", "knn", lambda b: set_item(b, SectionId.KNN_SAMPLES, 1, "<f4", np.nan),
+    "EMLML_E_KNN_NONFINITE", "sample 0 feature 1 is not finite", device=True)
+bad("knn_samples_size", "knn",
+    lambda b: set_entry(b, _entry(b, SectionId.KNN_SAMPLES), "size", section(b, SectionId.KNN_SAMPLES)[1] - 4),
+    "EMLML_E_SECTION_LENGTH",
+    lambda b: (f"section id 33 has {section(b, SectionId.KNN_SAMPLES)[1] - 4} bytes, expected "
+               f"{section(b, SectionId.KNN_SAMPLES)[1]}"), device=True)
+
+bad("knn_quant_with_float32", "knn5",
+    lambda b: replace_section(b, SectionId.KNN_QUANT, bytes(24)), "EMLML_E_SECTION_UNKNOWN",
+    "unknown section id 34 for this model kind")  # an unused id: float32 samples
+bad("knn_missing_params", "knn5", lambda b: without_section(b, SectionId.KNN_PARAMS),
+    "EMLML_E_SECTION_MISSING", "missing section id 32")
+bad("knn_missing_samples", "knn5", lambda b: without_section(b, SectionId.KNN_SAMPLES),
+    "EMLML_E_SECTION_MISSING", "missing section id 33")
+bad("knn_missing_targets", "knn5", lambda b: without_section(b, SectionId.KNN_TARGETS),
+    "EMLML_E_SECTION_MISSING", "missing section id 35")
+bad("knn_missing_quant", "knn5_int8", lambda b: without_section(b, SectionId.KNN_QUANT),
+    "EMLML_E_SECTION_MISSING", "missing section id 34")
+bad("knn_params_8_bytes", "knn5", lambda b: set_entry(b, _entry(b, SectionId.KNN_PARAMS), "size", 8),
+    "EMLML_E_SECTION_LENGTH", "section id 32 has 8 bytes, expected 12")
+bad("knn_samples_56_bytes", "knn5", lambda b: set_entry(b, _entry(b, SectionId.KNN_SAMPLES), "size", 56),
+    "EMLML_E_SECTION_LENGTH", "section id 33 has 56 bytes, expected 60")
+bad("knn_targets_12_bytes", "knn5", lambda b: set_entry(b, _entry(b, SectionId.KNN_TARGETS), "size", 12),
+    "EMLML_E_SECTION_LENGTH", "section id 35 has 12 bytes, expected 10")
+bad("knn_quant_20_bytes", "knn5_int16",
+    lambda b: set_entry(b, _entry(b, SectionId.KNN_QUANT), "size", 20),
+    "EMLML_E_SECTION_LENGTH", "section id 34 has 20 bytes, expected 24")
+bad("knn_k_0", "knn5", lambda b: set_knn_param(b, "k", 0), "EMLML_E_KNN_K_RANGE",
+    "k 0 out of range (1..1024)")
+bad("knn_k_2000", "knn5", lambda b: set_knn_param(b, "k", 2000), "EMLML_E_KNN_K_RANGE",
+    "k 2000 out of range (1..1024)")
+bad("knn_k_1025", "knn1100", lambda b: set_knn_param(b, "k", 1025), "EMLML_E_KNN_K_RANGE",
+    "k 1025 out of range (1..1024)")
+bad("knn_k_9", "knn5", lambda b: set_knn_param(b, "k", 9), "EMLML_E_KNN_K_SAMPLES",
+    "k 9 larger than the 5 samples")
+bad("knn_no_samples", "knn5", lambda b: set_knn_param(b, "n_samples", 0), "EMLML_E_KNN_K_SAMPLES",
+    "k 3 larger than the 0 samples")
+bad("knn_metric_2", "knn5", lambda b: set_knn_param(b, "metric", 2), "EMLML_E_KNN_METRIC",
+    "unknown kNN metric 2")
+bad("knn_weights_7", "knn5", lambda b: set_knn_param(b, "weights", 7), "EMLML_E_KNN_WEIGHTS",
+    "unknown kNN weights 7")
+bad("knn_sample_type_3", "knn5", lambda b: set_knn_param(b, "sample_type", 3),
+    "EMLML_E_KNN_SAMPLE_TYPE", "unknown kNN sample type 3")
+bad("knn_reserved", "knn5", lambda b: set_knn_param(b, "reserved", 1), "EMLML_E_KNN_RESERVED",
+    "reserved byte of KNN_PARAMS is not zero")
+bad("knn_sample_nan", "knn5", lambda b: set_item(b, SectionId.KNN_SAMPLES, 2 * 3 + 1, "<f4", np.nan),
+    "EMLML_E_KNN_NONFINITE", "sample 2 feature 1 is not finite")
+bad("knn_sample_minus_inf", "knn5", lambda b: set_item(b, SectionId.KNN_SAMPLES, 0, "<f4", -np.inf),
+    "EMLML_E_KNN_NONFINITE", "sample 0 feature 0 is not finite")
+bad("knn_offset_inf", "knn5_int8", lambda b: set_item(b, SectionId.KNN_QUANT, 3 + 1, "<f4", np.inf),
+    "EMLML_E_KNN_QUANT_NONFINITE", "feature 1: scale or offset is not finite")
+bad("knn_scale_nan", "knn5_int8", lambda b: set_item(b, SectionId.KNN_QUANT, 2, "<f4", np.nan),
+    "EMLML_E_KNN_QUANT_NONFINITE", "feature 2: scale or offset is not finite")
+bad("knn_class_3", "knn5", lambda b: set_item(b, SectionId.KNN_TARGETS, 4, "<u2", 3),
+    "EMLML_E_KNN_CLASS", "sample 4: class index 3 out of range")
+
+# ---------------------------------------------------------------------------- int8 CNN
+
+
+def _op(b: bytes, k: int) -> CnnOp:
+    return CnnOp(int(layer(b, k)["op"]))
+
+
+def _where(b: bytes, k: int) -> str:
+    """How a message names layer k (%L)."""
+    return f"layer {k} ({_op(b, k).name}): "
+
+
+def _shape(b: bytes, t: int) -> tuple[int, int, int]:
+    r = tensor(b, t)
+    return int(r["h"]), int(r["w"]), int(r["c"])
+
+
+def _out(b: bytes, k: int) -> int:
+    return int(layer(b, k)["out"])
+
+
+def _in0(b: bytes, k: int) -> int:
+    return int(layer(b, k)["in0"])
+
+
+def _weights(b: bytes, k: int) -> int:
+    """How many weights layer k has."""
+    return cnn_weight_count(_op(b, k), _shape(b, _in0(b, k)), _shape(b, _out(b, k)),
+                            int(layer(b, k)["filter_h"]), int(layer(b, k)["filter_w"]))
+
+
+def _n_layers(b: bytes) -> int:
+    return int(cnn_param(b, "n_layers"))
+
+
+def _n_tensors(b: bytes) -> int:
+    return int(cnn_param(b, "n_tensors"))
+
+
+def _first_outside_arena(b: bytes, arena: int) -> str:
+    """The message for the first tensor that does not fit a tensor arena of ``arena`` bytes."""
+    for t in range(_n_tensors(b)):
+        start = int(tensor(b, t)["offset"])
+        end = start + math.prod(_shape(b, t))
+        if end > arena:
+            return f"tensor {t}: bytes [{start}, {end}) outside the {arena}-byte arena"
+    raise AssertionError("every tensor fits")
+
+
+def _cut_weights(b: bytes) -> bytes:
+    j = _entry(b, SectionId.CNN_WEIGHTS)
+    return set_entry(b, j, "size", section(b, SectionId.CNN_WEIGHTS)[1] - 16)
+
+
+def _cut_weights_message(b: bytes) -> str:
+    size = section(b, SectionId.CNN_WEIGHTS)[1] - 16
+    for k in range(_n_layers(b)):
+        start, n = int(layer(b, k)["weights_offset"]), _weights(b, k)
+        if n and start + n > size:
+            return _where(b, k) + f"weights [{start}, {start + n}) outside CNN_WEIGHTS ({size})"
+    raise AssertionError("every layer's weights fit")
+
+
+def _live_pair(b: bytes, k: int, t: int) -> str:
+    return _where(b, k) + f"live tensors {min(t, _out(b, k))} and {max(t, _out(b, k))} share arena bytes"
+
+
+# The device's set, on the digits CNN (CONV_2D, then MAX_POOL_2D, ...).
+bad("cnn_no_layers", "cnn", lambda b: set_cnn_param(b, "n_layers", 0), "EMLML_E_CNN_COUNTS",
+    lambda b: f"CNN: {_n_tensors(b)} tensors, 0 layers (2..512, 1..512)", device=True)
+bad("cnn_chain", "cnn",
+    lambda b: set_tensor(b, _out(b, 0), h=_shape(b, _out(b, 0))[0] + 1), "EMLML_E_CNN_CHAIN",
+    lambda b: "layer 0 (CONV_2D): output shape {}x{}x{} does not chain".format(
+        _shape(b, _out(b, 0))[0] + 1, *_shape(b, _out(b, 0))[1:]), device=True)
+bad("cnn_shift", "cnn", lambda b: set_qparam(b, 0, 2 * _shape(b, _out(b, 0))[2], 40),
+    "EMLML_E_CNN_CHANNEL_QPARAM", "layer 0 (CONV_2D): shift[0] 40 out of range", device=True)
+bad("cnn_arena_small", "cnn", lambda b: set_cnn_param(b, "tensor_arena_bytes", 64),
+    "EMLML_E_CNN_TENSOR_ARENA", lambda b: _first_outside_arena(b, 64), device=True)
+bad("cnn_overlap", "cnn",  # the input moved onto layer 0's output (the smaller: still inside)
+    lambda b: set_tensor(b, _in0(b, 0), offset=int(tensor(b, _out(b, 0))["offset"])),
+    "EMLML_E_CNN_OVERLAP", lambda b: _live_pair(b, 0, _in0(b, 0)), device=True)
+bad("cnn_weights_cut", "cnn", _cut_weights, "EMLML_E_CNN_WEIGHTS_BOUNDS", _cut_weights_message,
+    device=True)
+bad("cnn_op", "cnn", lambda b: set_layer(b, 1, op=99), "EMLML_E_CNN_OP", "layer 1: unknown op 99",
+    device=True)
+bad("cnn_stride", "cnn", lambda b: set_layer(b, 0, stride_h=0), "EMLML_E_CNN_FIELD_MIN1",
+    "layer 0 (CONV_2D): stride_h is 0, must be >= 1", device=True)
+
+# cnn10 (tflite_build.ten_op_network): layer k has the k-th op of this list; tensors t0
+# (input, 6x6x2) .. t10 (output, 1x1x5); a 216-byte tensor arena; 128 weight bytes; 51
+# qparams.
+L10 = {name: k for k, name in enumerate([
+    "CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "ADD", "PAD", "AVERAGE_POOL_2D", "MEAN",
+    "FULLY_CONNECTED", "RESHAPE", "SOFTMAX"])}
+
+
+def _cnn10(name: str, edit: Callable[[bytes], bytes], status: str, message: str) -> None:
+    bad("cnn10_" + name, "cnn10", edit, status, message)
+
+
+def _unwritten_output(b: bytes) -> bytes:
+    """The model with one more tensor (a copy of the output's), made the output: no layer
+    writes it."""
+    cnn = read_blob(b).cnn
+    return cnn_blob(input_tensor=cnn.input_tensor, output_tensor=cnn.n_tensors,
+                    input_scale=cnn.input_scale, output_scale=cnn.output_scale,
+                    tensor_arena_bytes=cnn.tensor_arena_bytes, flags=cnn.flags,
+                    tensors=np.concatenate([cnn.tensors, cnn.tensors[cnn.output_tensor:][:1]]),
+                    layers=cnn.layers, weights=cnn.weights.tobytes(), qparams=cnn.qparams)
+
+
+_cnn10("header_input_type", lambda b: set_header(b, "input_type", InputType.FLOAT32),
+       "EMLML_E_CNN_HEADER", "CNN: task 0, input type 0 (needs 0 and 1: int8)")
+_cnn10("no_layers", lambda b: set_cnn_param(b, "n_layers", 0), "EMLML_E_CNN_COUNTS",
+       "CNN: 11 tensors, 0 layers (2..512, 1..512)")
+_cnn10("one_tensor", lambda b: set_cnn_param(b, "n_tensors", 1), "EMLML_E_CNN_COUNTS",
+       "CNN: 1 tensors, 10 layers (2..512, 1..512)")
+_cnn10("513_layers", lambda b: set_cnn_param(b, "n_layers", 513), "EMLML_E_CNN_COUNTS",
+       "CNN: 11 tensors, 513 layers (2..512, 1..512)")
+_cnn10("input_tensor_11", lambda b: set_cnn_param(b, "input_tensor", 11),
+       "EMLML_E_CNN_IO_TENSORS", "CNN: bad input/output tensors 11, 10")
+_cnn10("output_is_input", lambda b: set_cnn_param(b, "output_tensor", 0),
+       "EMLML_E_CNN_IO_TENSORS", "CNN: bad input/output tensors 0, 0")
+_cnn10("input_scale_0", lambda b: set_cnn_param(b, "input_scale", 0.0), "EMLML_E_CNN_SCALE",
+       "CNN: input scale not finite and positive")
+_cnn10("output_scale_nan", lambda b: set_cnn_param(b, "output_scale", np.nan),
+       "EMLML_E_CNN_SCALE", "CNN: output scale not finite and positive")
+_cnn10("flags_4", lambda b: set_cnn_param(b, "flags", 4), "EMLML_E_CNN_FLAGS",
+       "CNN: flags 4 or reserved bytes not zero")
+_cnn10("params_reserved", lambda b: set_cnn_param(b, "reserved", 1), "EMLML_E_CNN_FLAGS",
+       "CNN: flags 0 or reserved bytes not zero")
+_cnn10("tensors_size", lambda b: set_cnn_param(b, "n_tensors", 12), "EMLML_E_SECTION_LENGTH",
+       "section id 49 has 176 bytes, expected 192")
+_cnn10("layers_size", lambda b: set_cnn_param(b, "n_layers", 9), "EMLML_E_SECTION_LENGTH",
+       "section id 50 has 320 bytes, expected 288")
+_cnn10("no_qparams", lambda b: set_header(b, "n_sections", int(header(b)["n_sections"]) - 1),
+       "EMLML_E_SECTION_MISSING", "missing section id 52")  # the table stops before it
+_cnn10("arena_past_4_gb", lambda b: set_cnn_param(b, "tensor_arena_bytes", 0xFFFFFFFD),
+       "EMLML_E_CNN_ARENA_SIZE",  # the tensors fit, the float outputs after them would not
+       "CNN: tensor arena of 4294967293 bytes too large")
+_cnn10("tensor_zero_h", lambda b: set_tensor(b, 3, h=0), "EMLML_E_CNN_TENSOR_SHAPE",
+       "tensor 3: shape 0x3x4 has a zero dimension")
+_cnn10("tensor_reserved", lambda b: set_tensor(b, 2, reserved=1), "EMLML_E_CNN_TENSOR_RESERVED",
+       "tensor 2: reserved field not zero")
+_cnn10("tensor_zp_128", lambda b: set_tensor(b, 4, zero_point=128), "EMLML_E_CNN_TENSOR_ZP",
+       "tensor 4: zero point 128 out of range")
+_cnn10("tensor_outside_arena", lambda b: set_tensor(b, 5, offset=200), "EMLML_E_CNN_TENSOR_ARENA",
+       "tensor 5: bytes [200, 300) outside the 216-byte arena")
+_cnn10("arena_100", lambda b: set_cnn_param(b, "tensor_arena_bytes", 100),
+       "EMLML_E_CNN_TENSOR_ARENA", "tensor 0: bytes [144, 216) outside the 100-byte arena")
+_cnn10("n_inputs_71", lambda b: set_header(b, "n_inputs", 71), "EMLML_E_CNN_N_INPUTS",
+       "n_inputs 71, the input tensor holds 72")
+_cnn10("n_outputs_6", lambda b: set_header(b, "n_outputs", 6), "EMLML_E_CNN_N_OUTPUTS",
+       "n_outputs 6, the output tensor holds 5")
+_cnn10("op_11", lambda b: set_layer(b, L10["PAD"], op=11), "EMLML_E_CNN_OP",
+       "layer 4: unknown op 11")
+_cnn10("op_0", lambda b: set_layer(b, 0, op=0), "EMLML_E_CNN_OP", "layer 0: unknown op 0")
+_cnn10("tensor_index", lambda b: set_layer(b, L10["MAX_POOL_2D"], in0=11),
+       "EMLML_E_CNN_TENSOR_INDEX", "layer 2 (MAX_POOL_2D): tensor 11 out of range")
+_cnn10("stride_on_reshape", lambda b: set_layer(b, L10["RESHAPE"], stride_h=1),
+       "EMLML_E_CNN_FIELD_ZERO", "layer 8 (RESHAPE): stride_h is 1, must be 0")
+_cnn10("dilation_on_pool", lambda b: set_layer(b, L10["MAX_POOL_2D"], dilation_h=1),
+       "EMLML_E_CNN_FIELD_ZERO", "layer 2 (MAX_POOL_2D): dilation_h is 1, must be 0")
+_cnn10("reserved_on_add", lambda b: set_layer(b, L10["ADD"], reserved=1),
+       "EMLML_E_CNN_FIELD_ZERO", "layer 3 (ADD): reserved is 1, must be 0")
+_cnn10("stride_w_0", lambda b: set_layer(b, L10["CONV_2D"], stride_w=0),
+       "EMLML_E_CNN_FIELD_MIN1", "layer 0 (CONV_2D): stride_w is 0, must be >= 1")
+_cnn10("padding_2", lambda b: set_layer(b, L10["CONV_2D"], padding=2), "EMLML_E_CNN_PADDING",
+       "layer 0 (CONV_2D): padding is 2, must be 0 or 1")
+_cnn10("act_on_mean", lambda b: set_layer(b, L10["MEAN"], act_min=-100),
+       "EMLML_E_CNN_NO_ACTIVATION", "layer 6 (MEAN): act_min is -100, must be -128/127")
+_cnn10("act_empty", lambda b: set_layer(b, L10["ADD"], act_min=10, act_max=5),
+       "EMLML_E_CNN_ACTIVATION", "layer 3 (ADD): act_min 10 above act_max 5")
+_cnn10("read_before_write", lambda b: set_layer(b, L10["ADD"], in1=5),
+       "EMLML_E_CNN_UNWRITTEN_READ", "layer 3 (ADD): reads tensor 5 before it is written")
+_cnn10("writes_input", lambda b: set_layer(b, L10["MAX_POOL_2D"], out=0),
+       "EMLML_E_CNN_WRITES_INPUT", "layer 2 (MAX_POOL_2D): writes the input tensor 0")
+_cnn10("written_twice", lambda b: set_layer(b, L10["MAX_POOL_2D"], out=2),
+       "EMLML_E_CNN_WRITTEN_TWICE", "layer 2 (MAX_POOL_2D): tensor 2 already written by layer 1")
+_cnn10("chain_conv", lambda b: set_tensor(b, 1, h=5), "EMLML_E_CNN_CHAIN",
+       "layer 0 (CONV_2D): output shape 5x6x4 does not chain")
+_cnn10("chain_depthwise_stride", lambda b: set_layer(b, L10["DEPTHWISE_CONV_2D"], stride_h=1, stride_w=1),
+       "EMLML_E_CNN_CHAIN", "layer 1 (DEPTHWISE_CONV_2D): output shape 3x3x4 does not chain")
+_cnn10("chain_mean", lambda b: set_tensor(b, 7, c=5), "EMLML_E_CNN_CHAIN",
+       "layer 6 (MEAN): output shape 1x1x5 does not chain")
+_cnn10("pool_zero_point", lambda b: set_tensor(b, 3, zero_point=5), "EMLML_E_CNN_ZP_DIFFERS",
+       "layer 2 (MAX_POOL_2D): output zero point 5, input 2")
+_cnn10("add_shapes", lambda b: set_layer(b, L10["ADD"], in1=1), "EMLML_E_CNN_ADD_SHAPES",
+       "layer 3 (ADD): input shapes differ")
+_cnn10("softmax_zero_point", lambda b: set_tensor(b, 10, zero_point=0), "EMLML_E_CNN_SOFTMAX_ZP",
+       "layer 9 (SOFTMAX): output zero point 0, must be -128")
+_cnn10("valid_window", lambda b: set_layer(b, L10["AVERAGE_POOL_2D"], filter_h=9),
+       "EMLML_E_CNN_VALID_WINDOW", "layer 5 (AVERAGE_POOL_2D): VALID window 9 larger than input h 5")
+_cnn10("pad_size", lambda b: set_layer(b, L10["PAD"], pad_h=3), "EMLML_E_CNN_PAD_SIZE",
+       "layer 4 (PAD): output h 5 below input + padding 6")
+_cnn10("reshape_size", lambda b: set_tensor(b, 9, c=6), "EMLML_E_CNN_RESHAPE_SIZE",
+       "layer 8 (RESHAPE): 6 values out, 5 in")
+_cnn10("weights_bounds", lambda b: set_layer(b, L10["FULLY_CONNECTED"], weights_offset=120),
+       "EMLML_E_CNN_WEIGHTS_BOUNDS",
+       "layer 7 (FULLY_CONNECTED): weights [120, 140) outside CNN_WEIGHTS (128)")
+_cnn10("qparams_bounds", lambda b: set_layer(b, L10["SOFTMAX"], qparams_offset=50),
+       "EMLML_E_CNN_QPARAMS_BOUNDS", "layer 9 (SOFTMAX): qparams [50, 53) outside CNN_QPARAMS (51)")
+_cnn10("conv_shift_31", lambda b: set_qparam(b, L10["CONV_2D"], 8, 31),  # shift[0] of 4 channels
+       "EMLML_E_CNN_CHANNEL_QPARAM", "layer 0 (CONV_2D): shift[0] 31 out of range")
+_cnn10("depthwise_multiplier_5", lambda b: set_qparam(b, L10["DEPTHWISE_CONV_2D"], 6, 5),
+       "EMLML_E_CNN_CHANNEL_QPARAM", "layer 1 (DEPTHWISE_CONV_2D): multiplier[2] 5 out of range")
+_cnn10("add_left_shift_21", lambda b: set_qparam(b, L10["ADD"], 0, 21), "EMLML_E_CNN_QPARAM",
+       "layer 3 (ADD): left_shift 21 out of range")
+_cnn10("add_output_shift_1", lambda b: set_qparam(b, L10["ADD"], 6, 1), "EMLML_E_CNN_QPARAM",
+       "layer 3 (ADD): output_shift 1 out of range")
+_cnn10("mean_multiplier_minus_1", lambda b: set_qparam(b, L10["MEAN"], 0, -1),
+       "EMLML_E_CNN_QPARAM", "layer 6 (MEAN): multiplier -1 out of range")
+_cnn10("fc_scale_nan", lambda b: set_qparam(b, L10["FULLY_CONNECTED"], 8, -1),
+       "EMLML_E_CNN_FC_SCALE",  # the high word of scale[1] all ones: a NaN
+       "layer 7 (FULLY_CONNECTED): scale[1] not finite and >= 0")
+_cnn10("softmax_diff_min_1", lambda b: set_qparam(b, L10["SOFTMAX"], 2, 1), "EMLML_E_CNN_QPARAM",
+       "layer 9 (SOFTMAX): diff_min 1 out of range")
+_cnn10("output_unwritten", _unwritten_output, "EMLML_E_CNN_OUTPUT_UNWRITTEN",
+       "no layer writes the output tensor 11")
+_cnn10("overlap_pool_dw", lambda b: set_tensor(b, 2, offset=int(tensor(b, 3)["offset"])),
+       "EMLML_E_CNN_OVERLAP",  # both read by ADD: found at the later writer, the pool
+       "layer 2 (MAX_POOL_2D): live tensors 2 and 3 share arena bytes")
+_cnn10("overlap_input", lambda b: set_tensor(b, 0, offset=0), "EMLML_E_CNN_OVERLAP",
+       "layer 0 (CONV_2D): live tensors 0 and 1 share arena bytes")
+_cnn10("arena_100_header", lambda b: set_header(b, "arena_bytes", 100), "EMLML_E_ARENA",
+       "arena_bytes 100, this model needs 236")
+
+# Random networks (tflite_build.random_network): each case breaks one rule at the first
+# layer of an op in the first network that has one (``net_base``), so every op meets
+# every rule that concerns it on layers the converter laid out.
+CONV = CnnOp.CONV_2D
+
+
+def _net(name: str, op: CnnOp, status: str, edit: Callable[[bytes, int], bytes],
+         message: Callable[[bytes, int], str], need: str = "") -> None:
+    bad("net_" + name, net_base(op, need), lambda b: edit(b, net_layer(b, op, need)), status,
+        lambda b: message(b, net_layer(b, op, need)))
+
+
+def _model(name: str, status: str, edit: Callable[[bytes], bytes],
+           message: str | Callable[[bytes], str]) -> None:
+    """A rule of the whole model, on the first network with a CONV_2D."""
+    bad("net_" + name, net_base(CONV), edit, status, message)
+
+
+_model("header_input_type", "EMLML_E_CNN_HEADER", lambda b: set_header(b, "input_type", 0),
+       "CNN: task 0, input type 0 (needs 0 and 1: int8)")
+_model("n_tensors", "EMLML_E_CNN_COUNTS", lambda b: set_cnn_param(b, "n_tensors", 1),
+       lambda b: f"CNN: 1 tensors, {_n_layers(b)} layers (2..512, 1..512)")
+_model("n_layers", "EMLML_E_CNN_COUNTS", lambda b: set_cnn_param(b, "n_layers", 0),
+       lambda b: f"CNN: {_n_tensors(b)} tensors, 0 layers (2..512, 1..512)")
+_model("io_same", "EMLML_E_CNN_IO_TENSORS",
+       lambda b: set_cnn_param(b, "output_tensor", cnn_param(b, "input_tensor")),
+       lambda b: "CNN: bad input/output tensors {0}, {0}".format(int(cnn_param(b, "input_tensor"))))
+_model("io_range", "EMLML_E_CNN_IO_TENSORS", lambda b: set_cnn_param(b, "input_tensor", 999),
+       lambda b: f"CNN: bad input/output tensors 999, {int(cnn_param(b, 'output_tensor'))}")
+_model("input_scale_nan", "EMLML_E_CNN_SCALE", lambda b: set_cnn_param(b, "input_scale", np.nan),
+       "CNN: input scale not finite and positive")
+_model("output_scale_zero", "EMLML_E_CNN_SCALE", lambda b: set_cnn_param(b, "output_scale", 0.0),
+       "CNN: output scale not finite and positive")
+_model("output_scale_negative", "EMLML_E_CNN_SCALE",
+       lambda b: set_cnn_param(b, "output_scale", -1.0), "CNN: output scale not finite and positive")
+_model("output_scale_inf", "EMLML_E_CNN_SCALE", lambda b: set_cnn_param(b, "output_scale", np.inf),
+       "CNN: output scale not finite and positive")
+_model("flags", "EMLML_E_CNN_FLAGS", lambda b: set_cnn_param(b, "flags", 4),
+       "CNN: flags 4 or reserved bytes not zero")
+_model("params_reserved", "EMLML_E_CNN_FLAGS", lambda b: set_cnn_param(b, "reserved", 1),
+       lambda b: f"CNN: flags {int(cnn_param(b, 'flags'))} or reserved bytes not zero")
+_model("layers_size", "EMLML_E_SECTION_LENGTH",
+       lambda b: set_cnn_param(b, "n_layers", _n_layers(b) + 1),
+       lambda b: f"section id 50 has {32 * _n_layers(b)} bytes, expected {32 * _n_layers(b) + 32}")
+_model("no_qparams", "EMLML_E_SECTION_MISSING", lambda b: without_section(b, SectionId.CNN_QPARAMS),
+       "missing section id 52")
+_model("tensor_zero_dim", "EMLML_E_CNN_TENSOR_SHAPE", lambda b: set_tensor(b, 1, c=0),
+       lambda b: "tensor 1: shape {}x{}x0 has a zero dimension".format(*_shape(b, 1)[:2]))
+_model("tensor_reserved", "EMLML_E_CNN_TENSOR_RESERVED", lambda b: set_tensor(b, 1, reserved=1),
+       "tensor 1: reserved field not zero")
+_model("tensor_zp", "EMLML_E_CNN_TENSOR_ZP", lambda b: set_tensor(b, 1, zero_point=128),
+       "tensor 1: zero point 128 out of range")
+_model("tensor_zp_negative", "EMLML_E_CNN_TENSOR_ZP", lambda b: set_tensor(b, 1, zero_point=-129),
+       "tensor 1: zero point -129 out of range")
+_model("tensor_arena", "EMLML_E_CNN_TENSOR_ARENA", lambda b: set_tensor(b, 1, offset=0xFFFFFF00),
+       lambda b: (f"tensor 1: bytes [4294967040, {0xFFFFFF00 + math.prod(_shape(b, 1))}) outside the "
+                  f"{int(cnn_param(b, 'tensor_arena_bytes'))}-byte arena"))
+_model("n_inputs", "EMLML_E_CNN_N_INPUTS",
+       lambda b: set_header(b, "n_inputs", int(header(b)["n_inputs"]) + 1),
+       lambda b: "n_inputs {}, the input tensor holds {}".format(
+           int(header(b)["n_inputs"]) + 1, int(header(b)["n_inputs"])))
+_model("n_outputs", "EMLML_E_CNN_N_OUTPUTS",
+       lambda b: set_header(b, "n_outputs", int(header(b)["n_outputs"]) + 1),
+       lambda b: "n_outputs {}, the output tensor holds {}".format(
+           int(header(b)["n_outputs"]) + 1, int(header(b)["n_outputs"])))
+_model("arena_bytes", "EMLML_E_ARENA",
+       lambda b: set_header(b, "arena_bytes", int(header(b)["arena_bytes"]) + 4),
+       lambda b: "arena_bytes {}, this model needs {}".format(
+           int(header(b)["arena_bytes"]) + 4, int(header(b)["arena_bytes"])))
+
+
+def _first_weighted(b: bytes) -> int:
+    return next(k for k in range(_n_layers(b)) if _weights(b, k))
+
+
+_model("no_weights", "EMLML_E_CNN_WEIGHTS_BOUNDS", lambda b: without_section(b, SectionId.CNN_WEIGHTS),
+       lambda b: _where(b, _first_weighted(b)) + "weights [{0}, {1}) outside CNN_WEIGHTS (0)".format(
+           int(layer(b, _first_weighted(b))["weights_offset"]),
+           int(layer(b, _first_weighted(b))["weights_offset"]) + _weights(b, _first_weighted(b))))
+_model("output_unwritten", "EMLML_E_CNN_OUTPUT_UNWRITTEN", _unwritten_output,
+       lambda b: f"no layer writes the output tensor {_n_tensors(b)}")
+
+# one layer: its fields
+_net("op_unknown", CONV, "EMLML_E_CNN_OP", lambda b, k: set_layer(b, k, op=11),
+     lambda b, k: f"layer {k}: unknown op 11")
+_net("op_zero", CONV, "EMLML_E_CNN_OP", lambda b, k: set_layer(b, k, op=0),
+     lambda b, k: f"layer {k}: unknown op 0")
+_net("tensor_index", CnnOp.FULLY_CONNECTED, "EMLML_E_CNN_TENSOR_INDEX",
+     lambda b, k: set_layer(b, k, in0=600), lambda b, k: _where(b, k) + "tensor 600 out of range")
+for _name, _op_, _field, _value in (
+        ("padding_on_fc", CnnOp.FULLY_CONNECTED, "padding", 1),
+        ("in1_on_conv", CONV, "in1", 1),
+        ("stride_on_mean", CnnOp.MEAN, "stride_w", 2),
+        ("dilation_on_pool", CnnOp.MAX_POOL_2D, "dilation_h", 1),
+        ("filter_on_add", CnnOp.ADD, "filter_h", 3),
+        ("pad_on_conv", CONV, "pad_c", 1),
+        ("reserved", CnnOp.PAD, "reserved", 7),
+        ("weights_offset_on_pool", CnnOp.AVERAGE_POOL_2D, "weights_offset", 4),
+        ("qparams_offset_on_reshape", CnnOp.RESHAPE, "qparams_offset", 1)):
+    _net(_name, _op_, "EMLML_E_CNN_FIELD_ZERO",
+         lambda b, k, f=_field, v=_value: set_layer(b, k, **{f: v}),
+         lambda b, k, f=_field, v=_value: _where(b, k) + f"{f} is {v}, must be 0")
+_net("act_empty", CONV, "EMLML_E_CNN_ACTIVATION", lambda b, k: set_layer(b, k, act_min=5, act_max=4),
+     lambda b, k: _where(b, k) + "act_min 5 above act_max 4")
+_net("act_on_softmax", CnnOp.SOFTMAX, "EMLML_E_CNN_NO_ACTIVATION",
+     lambda b, k: set_layer(b, k, act_min=0), lambda b, k: _where(b, k) + "act_min is 0, must be -128/127")
+_net("act_on_mean", CnnOp.MEAN, "EMLML_E_CNN_NO_ACTIVATION",
+     lambda b, k: set_layer(b, k, act_max=100),
+     lambda b, k: _where(b, k) + "act_max is 100, must be -128/127")
+_net("padding_2", CONV, "EMLML_E_CNN_PADDING", lambda b, k: set_layer(b, k, padding=2),
+     lambda b, k: _where(b, k) + "padding is 2, must be 0 or 1")
+_net("stride_0", CONV, "EMLML_E_CNN_FIELD_MIN1", lambda b, k: set_layer(b, k, stride_h=0),
+     lambda b, k: _where(b, k) + "stride_h is 0, must be >= 1")
+_net("filter_0", CnnOp.AVERAGE_POOL_2D, "EMLML_E_CNN_FIELD_MIN1",
+     lambda b, k: set_layer(b, k, filter_w=0), lambda b, k: _where(b, k) + "filter_w is 0, must be >= 1")
+_net("dilation_0", CnnOp.DEPTHWISE_CONV_2D, "EMLML_E_CNN_FIELD_MIN1",
+     lambda b, k: set_layer(b, k, dilation_w=0),
+     lambda b, k: _where(b, k) + "dilation_w is 0, must be >= 1")
+
+# one layer: reads and writes
+_net("read_before_write", CONV, "EMLML_E_CNN_UNWRITTEN_READ",
+     lambda b, k: set_layer(b, k, in0=_out(b, k + 1)),
+     lambda b, k: _where(b, k) + f"reads tensor {_out(b, k + 1)} before it is written", need="next")
+_net("reads_own_output", CnnOp.FULLY_CONNECTED, "EMLML_E_CNN_UNWRITTEN_READ",
+     lambda b, k: set_layer(b, k, in0=_out(b, k)),
+     lambda b, k: _where(b, k) + f"reads tensor {_out(b, k)} before it is written")
+_net("writes_input", CONV, "EMLML_E_CNN_WRITES_INPUT",
+     lambda b, k: set_layer(b, k, out=cnn_param(b, "input_tensor")),
+     lambda b, k: _where(b, k) + f"writes the input tensor {int(cnn_param(b, 'input_tensor'))}")
+_net("written_twice", CnnOp.FULLY_CONNECTED, "EMLML_E_CNN_WRITTEN_TWICE",
+     lambda b, k: set_layer(b, k + 1, out=_out(b, k)),
+     lambda b, k: _where(b, k + 1) + f"tensor {_out(b, k)} already written by layer {k}", need="next")
+
+
+# one layer: shapes
+def _unchained(b: bytes, k: int) -> tuple[int, int, int]:
+    """Layer k's output dimensions rotated (same size, so the arena, n_outputs and the next
+    layer's first checks still pass), or one row shorter."""
+    h, w, c = _shape(b, _out(b, k))
+    return (c, h, w) if len({h, w, c}) > 1 else (h - 1, w, c)
+
+
+for _op_ in (CONV, CnnOp.DEPTHWISE_CONV_2D, CnnOp.FULLY_CONNECTED, CnnOp.MAX_POOL_2D,
+             CnnOp.AVERAGE_POOL_2D, CnnOp.MEAN, CnnOp.ADD, CnnOp.SOFTMAX):
+    _net(f"chain_{_op_.name.lower()}", _op_, "EMLML_E_CNN_CHAIN",
+         lambda b, k: set_tensor(b, _out(b, k), **dict(zip("hwc", _unchained(b, k)))),
+         lambda b, k: _where(b, k) + "output shape {}x{}x{} does not chain".format(*_unchained(b, k)),
+         need="big_out")
+
+
+def _valid_window(b: bytes, k: int) -> str:
+    h = _shape(b, _in0(b, k))[0]
+    eff = h * int(layer(b, k)["dilation_h"]) + 1  # a filter of h + 1 taps
+    return _where(b, k) + f"VALID window {eff} larger than input h {h}"
+
+
+_net("valid_window", CONV, "EMLML_E_CNN_VALID_WINDOW",
+     lambda b, k: set_layer(b, k, padding=0, filter_h=_shape(b, _in0(b, k))[0] + 1), _valid_window)
+_net("conv_products", CONV, "EMLML_E_CNN_PRODUCTS",
+     lambda b, k: set_layer(b, k, padding=1, filter_h=255, filter_w=255),
+     lambda b, k: _where(b, k) + f"{255 * 255 * _shape(b, _in0(b, k))[2]} products per output, above 65536",
+     need="in_c2")
+_net("dw_channels", CnnOp.DEPTHWISE_CONV_2D, "EMLML_E_CNN_DW_CHANNELS",
+     lambda b, k: set_tensor(b, _out(b, k), c=_shape(b, _out(b, k))[2] - 1),
+     lambda b, k: _where(b, k) + "{} output channels for {} input".format(
+         _shape(b, _out(b, k))[2] - 1, _shape(b, _in0(b, k))[2]), need="in_c2")
+
+
+def _other_zp(b: bytes, k: int) -> int:
+    zp = int(tensor(b, _in0(b, k))["zero_point"])
+    return zp + 1 if zp < 127 else zp - 1
+
+
+for _op_ in (CnnOp.MAX_POOL_2D, CnnOp.PAD):
+    _net(f"{_op_.name.lower().replace('_2d', '')}_zero_point", _op_, "EMLML_E_CNN_ZP_DIFFERS",
+         lambda b, k: set_tensor(b, _out(b, k), zero_point=_other_zp(b, k)),
+         lambda b, k: _where(b, k) + "output zero point {}, input {}".format(
+             _other_zp(b, k), int(tensor(b, _in0(b, k))["zero_point"])))
+_net("pad_size", CnnOp.PAD, "EMLML_E_CNN_PAD_SIZE",
+     lambda b, k: set_layer(b, k, pad_h=_shape(b, _out(b, k))[0]),
+     lambda b, k: _where(b, k) + "output h {0} below input + padding {1}".format(
+         _shape(b, _out(b, k))[0], _shape(b, _out(b, k))[0] + _shape(b, _in0(b, k))[0]))
+
+
+def _other_shape(b: bytes, k: int) -> int:
+    """The input or an earlier layer's output, of another shape than layer k's input."""
+    mine = _shape(b, _in0(b, k))
+    earlier = [int(cnn_param(b, "input_tensor"))] + [_out(b, j) for j in range(k)]
+    return next(t for t in earlier if _shape(b, t) != mine)
+
+
+_net("add_shapes", CnnOp.ADD, "EMLML_E_CNN_ADD_SHAPES",
+     lambda b, k: set_layer(b, k, in1=_other_shape(b, k)),
+     lambda b, k: _where(b, k) + "input shapes differ")
+_net("softmax_zero_point", CnnOp.SOFTMAX, "EMLML_E_CNN_SOFTMAX_ZP",
+     lambda b, k: set_tensor(b, _out(b, k), zero_point=-127),
+     lambda b, k: _where(b, k) + "output zero point -127, must be -128")
+
+
+def _one_less(b: bytes, k: int) -> dict[str, int]:
+    """Layer k's output with its first dimension above 1 one smaller."""
+    dims = _shape(b, _out(b, k))
+    i = next(i for i, d in enumerate(dims) if d > 1)
+    return {"hwc"[i]: dims[i] - 1}
+
+
+def _one_less_size(b: bytes, k: int) -> int:
+    dims = dict(zip("hwc", _shape(b, _out(b, k))), **_one_less(b, k))
+    return math.prod(dims.values())
+
+
+_net("reshape_size", CnnOp.RESHAPE, "EMLML_E_CNN_RESHAPE_SIZE",
+     lambda b, k: set_tensor(b, _out(b, k), **_one_less(b, k)),
+     lambda b, k: _where(b, k) + "{} values out, {} in".format(
+         _one_less_size(b, k), math.prod(_shape(b, _in0(b, k)))), need="big_out")
+
+
+# one layer: weights and qparams
+_net("weights_bounds", CONV, "EMLML_E_CNN_WEIGHTS_BOUNDS",
+     lambda b, k: set_layer(b, k, weights_offset=1 << 20),
+     lambda b, k: _where(b, k) + "weights [1048576, {}) outside CNN_WEIGHTS ({})".format(
+         (1 << 20) + _weights(b, k), section(b, SectionId.CNN_WEIGHTS)[1]))
+_net("qparams_bounds", CnnOp.FULLY_CONNECTED, "EMLML_E_CNN_QPARAMS_BOUNDS",
+     lambda b, k: set_layer(b, k, qparams_offset=1 << 20),
+     lambda b, k: _where(b, k) + "qparams [1048576, {}) outside CNN_QPARAMS ({})".format(
+         (1 << 20) + 3 * _shape(b, _out(b, k))[2], section(b, SectionId.CNN_QPARAMS)[1] // 4))
+
+
+def _c(b: bytes, k: int) -> int:
+    """Output channels of layer k."""
+    return _shape(b, _out(b, k))[2]
+
+
+def _f64_words(value: float) -> tuple[int, int]:
+    """A binary64 as two int32 words, low first (FORMAT.md: FULLY_CONNECTED's scale)."""
+    return struct.unpack("<ii", struct.pack("<d", value))
+
+
+_net("channel_multiplier", CONV, "EMLML_E_CNN_CHANNEL_QPARAM",
+     lambda b, k: set_qparam(b, k, _c(b, k), 5), lambda b, k: _where(b, k) + "multiplier[0] 5 out of range")
+_net("channel_multiplier_negative", CnnOp.DEPTHWISE_CONV_2D, "EMLML_E_CNN_CHANNEL_QPARAM",
+     lambda b, k: set_qparam(b, k, 2 * _c(b, k) - 1, -(1 << 30)),
+     lambda b, k: _where(b, k) + f"multiplier[{_c(b, k) - 1}] -1073741824 out of range")
+_net("channel_shift", CnnOp.DEPTHWISE_CONV_2D, "EMLML_E_CNN_CHANNEL_QPARAM",
+     lambda b, k: set_qparam(b, k, 2 * _c(b, k), 31), lambda b, k: _where(b, k) + "shift[0] 31 out of range")
+_net("fc_scale_negative", CnnOp.FULLY_CONNECTED, "EMLML_E_CNN_FC_SCALE",
+     lambda b, k: set_qparam(set_qparam(b, k, 3 * _c(b, k) - 2, _f64_words(-0.5)[0]), k,
+                             3 * _c(b, k) - 1, _f64_words(-0.5)[1]),
+     lambda b, k: _where(b, k) + f"scale[{_c(b, k) - 1}] not finite and >= 0")
+_net("fc_scale_nan", CnnOp.FULLY_CONNECTED, "EMLML_E_CNN_FC_SCALE",
+     lambda b, k: set_qparam(b, k, _c(b, k) + 1, 0x7FF80000),
+     lambda b, k: _where(b, k) + "scale[0] not finite and >= 0")
+_net("fc_scale_inf", CnnOp.FULLY_CONNECTED, "EMLML_E_CNN_FC_SCALE",
+     lambda b, k: set_qparam(set_qparam(b, k, _c(b, k), 0), k, _c(b, k) + 1, 0x7FF00000),
+     lambda b, k: _where(b, k) + "scale[0] not finite and >= 0")
+_net("channel_shift_low", CONV, "EMLML_E_CNN_CHANNEL_QPARAM",
+     lambda b, k: set_qparam(b, k, 2 * _c(b, k), -32), lambda b, k: _where(b, k) + "shift[0] -32 out of range")
+for _name, _op_, _i, _value, _what in (
+        ("mean_multiplier", CnnOp.MEAN, 0, -1, "multiplier"),
+        ("mean_shift", CnnOp.MEAN, 1, 31, "shift"),
+        ("add_left_shift", CnnOp.ADD, 0, 21, "left_shift"),
+        ("add_input1_multiplier", CnnOp.ADD, 1, 12345, "input1_multiplier"),
+        ("add_input2_shift", CnnOp.ADD, 4, 1, "input2_shift"),
+        ("add_output_shift", CnnOp.ADD, 6, -32, "output_shift"),
+        ("softmax_multiplier", CnnOp.SOFTMAX, 0, 1, "input_multiplier"),
+        ("softmax_left_shift", CnnOp.SOFTMAX, 1, 32, "input_left_shift"),
+        ("softmax_diff_min_positive", CnnOp.SOFTMAX, 2, 1, "diff_min")):
+    _net(_name, _op_, "EMLML_E_CNN_QPARAM",
+         lambda b, k, i=_i, v=_value: set_qparam(b, k, i, v),
+         lambda b, k, v=_value, w=_what: _where(b, k) + f"{w} {v} out of range")
+_net("softmax_diff_min_radius", CnnOp.SOFTMAX, "EMLML_E_CNN_QPARAM",
+     lambda b, k: set_qparam(set_qparam(b, k, 1, 31), k, 2, -1),
+     lambda b, k: _where(b, k) + "diff_min -1 out of range")
+
+
+# the arena plan
+def _overlapping(b: bytes, k: int, other: int) -> bytes:
+    """Layer k's output moved onto tensor ``other`` (inside the arena)."""
+    t = _out(b, k)
+    arena = int(cnn_param(b, "tensor_arena_bytes"))
+    return set_tensor(b, t, offset=min(int(tensor(b, other)["offset"]), arena - math.prod(_shape(b, t))))
+
+
+_net("overlap_with_input", CONV, "EMLML_E_CNN_OVERLAP",
+     lambda b, k: _overlapping(b, k, _in0(b, k)), lambda b, k: _live_pair(b, k, _in0(b, k)))
+_net("overlap_add_inputs", CnnOp.ADD, "EMLML_E_CNN_OVERLAP",
+     lambda b, k: _overlapping(b, k, int(layer(b, k)["in1"])),
+     lambda b, k: _live_pair(b, k, int(layer(b, k)["in1"])))
+
+
+# The limits that keep int32 sums exact, on blobs the converter would not write.
+def _softmax_over(b: bytes, c: int) -> bytes:
+    """The one-softmax model with c channels (tensors placed one after the other)."""
+    cnn = read_blob(b).cnn
+    tensors = cnn.tensors.copy()
+    tensors["c"] = c
+    tensors["offset"] = [0, (c + 3) // 4 * 4]
+    return cnn_blob(input_tensor=cnn.input_tensor, output_tensor=cnn.output_tensor,
+                    input_scale=cnn.input_scale, output_scale=cnn.output_scale,
+                    tensor_arena_bytes=2 * ((c + 3) // 4 * 4), flags=cnn.flags, tensors=tensors,
+                    layers=cnn.layers, weights=b"", qparams=cnn.qparams)
+
+
+def _huge_pad_output(b: bytes) -> bytes:
+    """PAD -> MEAN with the padded tensor made 4096x2049 (more than 2^23 cells)."""
+    cnn = read_blob(b).cnn
+    tensors = cnn.tensors.copy()
+    big = int(cnn.layers[0]["out"])
+    tensors[big]["h"], tensors[big]["w"] = 4096, 2049
+    tensors[big]["offset"] = 64
+    for t in range(len(tensors)):
+        if t != big:
+            tensors[t]["offset"] = 8 * t
+    return cnn_blob(input_tensor=cnn.input_tensor, output_tensor=cnn.output_tensor,
+                    input_scale=cnn.input_scale, output_scale=cnn.output_scale,
+                    tensor_arena_bytes=64 + 4096 * 2049, flags=cnn.flags, tensors=tensors,
+                    layers=cnn.layers, weights=b"", qparams=cnn.qparams)
+
+
+bad("softmax_512", "softmax8", lambda b: _softmax_over(b, 512), "EMLML_E_CNN_SOFTMAX_DEPTH",
+    "layer 0 (SOFTMAX): 512 channels, at most 511")
+bad("mean_cells", "pad_mean", _huge_pad_output, "EMLML_E_CNN_MEAN_CELLS",
+    "layer 1 (MEAN): mean over 8392704 cells, above 2^23")
+
+
+# ---------------------------------------------------------------------------- the device
+
+
+def write_bad_blobs(out_dir: str) -> list[tuple[str, str]]:
+    """tests_device/data/bad: ``<name>.bin`` of every ``device`` case and ``index.txt``,
+    one ``name<TAB>message`` line each (the whole message ``emlml.load`` must say), and
+    the valid bases ``good_<name>.bin`` the device script truncates and flips."""
+    os.makedirs(out_dir, exist_ok=True)
+    cases = []
+    for case in BAD_BLOBS:
+        if case.device:
+            with open(os.path.join(out_dir, case.name + ".bin"), "wb") as f:
+                f.write(case.blob())
+            cases.append((case.name, case.expected()))
+    with open(os.path.join(out_dir, "index.txt"), "w") as f:
+        for name, expect in cases:
+            f.write("%s\t%s\n" % (name, expect))
+    for name, blob in base_blobs().items():
+        with open(os.path.join(out_dir, "good_" + name + ".bin"), "wb") as f:
+            f.write(blob)
+    return cases
