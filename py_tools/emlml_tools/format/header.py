@@ -67,6 +67,8 @@ KNN_PARAMS_DTYPE = np.dtype([("k", "<u4"), ("n_samples", "<u4"), ("metric", "u1"
                              ("weights", "u1"), ("sample_type", "u1"), ("reserved", "u1")])
 META_RECORD_DTYPE = np.dtype([("tag", "<u2"), ("length", "<u2")])
 CRC_START = HEADER_DTYPE.fields["n_sections"][1]  # the CRC covers [16, total_size)
+_TOTAL_SIZE_AT = HEADER_DTYPE.fields["total_size"][1]
+_CRC_AT = HEADER_DTYPE.fields["crc32"][1]
 
 _HEADER = struct.Struct("<4sHHIIHHBBHIII12s")
 _ENTRY = struct.Struct("<III")
@@ -178,10 +180,11 @@ def fix_crc(data: bytes) -> bytes:
     """``data`` with the CRC field recomputed over ``[16, total_size)`` (``total_size`` from
     the header, capped at the buffer length). Lets tests reach the checks after the CRC."""
     buf = bytearray(data)
-    if len(buf) < 16:
+    if len(buf) < CRC_START:
         return bytes(buf)  # no CRC field
-    end = min(struct.unpack_from("<I", buf, 8)[0], len(buf))
-    struct.pack_into("<I", buf, 12, zlib.crc32(bytes(buf[16:end])) & 0xFFFFFFFF)
+    end = min(struct.unpack_from("<I", buf, _TOTAL_SIZE_AT)[0], len(buf))
+    crc = zlib.crc32(bytes(buf[CRC_START:end])) & 0xFFFFFFFF
+    struct.pack_into("<I", buf, _CRC_AT, crc)
     return bytes(buf)
 
 
