@@ -79,9 +79,16 @@ def find(board: str) -> dict[str, str]:
             found[name] = path
     if missing:
         raise EmulatorsMissing(
-            f"{board} emulator tests skipped: missing in {base}: {'; '.join(missing)}. "
-            f"Put them there or point {ENV_DIR} at the folder that holds them.")
+            f"{board} emulator: missing in {base}: {'; '.join(missing)}. "
+            f"Put them there or point {ENV_DIR} at the folder that holds them")
     return found
+
+
+def outcome(missing: EmulatorsMissing) -> str:
+    """The one line a test tier prints for missing fixtures."""
+    if required():
+        return f"{missing}; {ENV_REQUIRE} is set: failing"
+    return f"{missing}; its tests are skipped"
 
 
 def main(argv: list[str]) -> int:
@@ -93,7 +100,7 @@ def main(argv: list[str]) -> int:
             find(board)
             print(f"{board} emulator fixtures: {emulators_dir()}")
         except EmulatorsMissing as e:
-            print(str(e) if not required() else f"{e} ({ENV_REQUIRE} is set: failing)")
+            print(outcome(e))
             status = 1 if required() else status
     return status
 

@@ -49,7 +49,11 @@ def fs_image(files: dict[str, bytes | str]) -> bytes:
     contents or host path), directories created as needed."""
     from littlefs import LittleFS
 
-    fs = LittleFS(block_size=FS_BLOCK_SIZE, block_count=FS_BLOCK_COUNT)
+    # read/prog/cache/lookahead as MicroPython's vfs.VfsLfs2 sets them (not stored in
+    # the image, but littlefs-python's defaults of one block each spend a block per
+    # small file)
+    fs = LittleFS(block_size=FS_BLOCK_SIZE, block_count=FS_BLOCK_COUNT, read_size=32,
+                  prog_size=32, cache_size=128, lookahead_size=32)
     for dest, content in sorted(files.items()):
         if isinstance(content, str):
             with open(content, "rb") as f:
