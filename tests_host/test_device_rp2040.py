@@ -24,31 +24,21 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from emlml_dev import emulators
+from emlml_dev import rp2040_board as rb
 from emlml_dev.devicedata import write_device_data
+from emlml_tools.board import BoardError, BoardInfo, check_mpy, choose_mpy
 from runtimes import BUILD, DEVICE_TESTS, ROOT
 
-MISSING = ""  # with EMLML_REQUIRE_EMULATORS=1 every test fails with this line
-try:
-    emulators.find("rp2040")
-    if not shutil.which("node"):
-        raise emulators.EmulatorsMissing(
-            "rp2040 emulator: node is not installed (apt-get install npm, then make "
-            "rp2040-emulator)")
-except emulators.EmulatorsMissing as missing:
-    if not emulators.required():
-        pytest.skip(emulators.outcome(missing), allow_module_level=True)
-    MISSING = emulators.outcome(missing)
-
-from emlml_dev import rp2040_board as rb  # noqa: E402
-from emlml_tools.board import BoardError, BoardInfo, check_mpy, choose_mpy  # noqa: E402
-
+# "" when the firmware, boot ROM and node are here; else the module is skipped with one
+# line, or (EMLML_REQUIRE_EMULATORS=1) every test fails with it
+MISSING = emulators.missing_for_tests("rp2040", commands=("node",))
 NATMOD_DIR = os.path.join(BUILD, "natmod")
 NATMOD = os.path.join(NATMOD_DIR, "armv6m", "emlml.mpy")
 WORK = os.path.join(BUILD, "rp2040")
 UTIL = os.path.join(ROOT, "micropython_module", "python", "emlml_util.py")
 # The workload, sized for rp2040js (about 25 M emulated cycles per second): every model
 # and estimator kind with its first 60 test samples, the shipped CNNs and 24 random ones.
-# The whole tier takes about 2 minutes on two cores (4 on one).
+# The whole tier takes about 3 minutes on two busy cores.
 MAX_SAMPLES = 60
 CNN_RANDOM = 24
 WORKERS = 2

@@ -11,14 +11,16 @@
 //   (startBoard below): it reads CHIP_RESET, the BOOTSEL button (the QSPI chip select
 //   line) and boot2 from the flash over the SSI's serial interface;
 // - a word written to MARK_ADDRESS (the watchdog's SCRATCH0, harmless on a real Pico)
-//   records the core's cycle counter: the guest brackets the code it wants timed.
+//   records the core's cycle counter (Cortex-M0+ timings of each instruction) and the
+//   instructions executed so far: the guest brackets the code it wants timed.
 //
 // The Python side (py_tools/emlml_dev/rp2040_board.py) starts this with
 //   node run.mjs --modules DIR --bootrom bootrom-B1.bin --uf2 FIRMWARE.uf2 [--fs IMAGE]
 // and talks JSON lines: on stdin {"op": "send", "data": base64} (queued, fed to the USB
 // CDC's 512-byte FIFO as it drains), {"op": "stats"}, {"op": "quit"}; on stdout
 // {"ev": "serial", "data": base64} (what the board printed), {"ev": "connected"},
-// {"ev": "stats", ...counters}, {"ev": "mark", "value", "cycles"}, {"ev": "hardfault",
+// {"ev": "stats", ...counters}, {"ev": "mark", "value", "cycles", "instructions"},
+// {"ev": "hardfault",
 // "pc"}, {"ev": "halted", "reason"}.
 //
 // `node run.mjs --modules DIR --self-test` checks the counters on a few Thumb
@@ -67,8 +69,10 @@ class Checks {
     this.unknownInstructions = 0;
     this.invalidAccesses = 0;
     this.breakpoints = 0;
+    this.instructions = 0;
     this.logLines = 0;
     this.faultOnUnaligned = faultOnUnaligned;
+    this.onMark = onMark;
     this.pendingFault = false;
     this.instructionPC = 0;
     const core = rp2040.core;
@@ -90,7 +94,7 @@ class Checks {
     };
     core.writeUint32 = (address, value) => {
       if (address & 3) note(address, 4, true);
-      else if (address === MARK_ADDRESS && onMark) onMark(value >>> 0, core.cycles);
+      else if (address === MARK_ADDRESS && this.onMark) this.onMark(value >>> 0, core.cycles, this.instructions);
       bus.writeUint32(address, value);
     };
     core.writeUint16 = (address, value) => {
@@ -127,6 +131,7 @@ class Checks {
   step() {
     const core = this.rp2040.core;
     this.instructionPC = core.PC;
+    this.instructions++;
     const cycles = core.executeInstruction();
     if (this.pendingFault) {
       this.pendingFault = false;
@@ -141,7 +146,7 @@ class Checks {
       unaligned: this.unaligned, unaligned_samples: this.unalignedSamples,
       hard_faults: this.hardFaults, unknown_instructions: this.unknownInstructions,
       invalid_accesses: this.invalidAccesses, breakpoints: this.breakpoints,
-      cycles: this.rp2040.core.cycles,
+      cycles: this.rp2040.core.cycles, instructions: this.instructions,
     };
   }
 }
@@ -255,7 +260,7 @@ function runBoard(lib, args) {
   let halted = null;
   const checks = new Checks(rp2040, {
     faultOnUnaligned: args.faultOnUnaligned,
-    onMark: (value, cycles) => emit({ ev: 'mark', value, cycles }),
+    onMark: (value, cycles, instructions) => emit({ ev: 'mark', value, cycles, instructions }),
     onHardFault: (pc) => emit({ ev: 'hardfault', pc }),
   });
   rp2040.onBreak = (code) => {
@@ -360,6 +365,13 @@ function selfTest(lib) {
   expect('HardFault handler reached', (faulting.rp2040.core.PC & ~1) >>> 0, CODE + 0x100);
   expect('stacked return address is the faulting ldr',
     faulting.rp2040.sramView.getUint32(faulting.rp2040.core.SP - RAM_START + 0x18, true), CODE);
+  // marks: str r1,[r0] twice around two nops records the instructions between them
+  const marks = [];
+  const marked = program(MARK_ADDRESS, [0x6001, 0xbf00, 0xbf00, 0x6001]);
+  marked.checks.onMark = (value, cycles, instructions) => marks.push([cycles, instructions]);
+  run(marked, 4);
+  expect('marks recorded', marks.length, 2);
+  expect('instructions between two marks', marks.length === 2 ? marks[1][1] - marks[0][1] : -1, 3);
   if (failures.length) {
     for (const f of failures) console.log('FAIL:', f);
     process.exit(1);

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sys
 from dataclasses import dataclass
 
@@ -89,6 +90,26 @@ def outcome(missing: EmulatorsMissing) -> str:
     if required():
         return f"{missing}; {ENV_REQUIRE} is set: failing"
     return f"{missing}; its tests are skipped"
+
+
+def missing_for_tests(board: str, commands: tuple[str, ...] = ()) -> str:
+    """For a test module: "" when the board's fixtures (and the commands it runs, e.g.
+    node) are present. When they are absent, skips the whole module with the one line,
+    or, with EMLML_REQUIRE_EMULATORS=1, returns that line for the module to fail every
+    test with (a failed collection would stop the whole run)."""
+    import pytest
+
+    try:
+        find(board)
+        for command in commands:
+            if not shutil.which(command):
+                raise EmulatorsMissing(f"{board} emulator: {command} is not installed "
+                                       f"(make rp2040-emulator says how)")
+    except EmulatorsMissing as missing:
+        if not required():
+            pytest.skip(outcome(missing), allow_module_level=True)
+        return outcome(missing)
+    return ""
 
 
 def main(argv: list[str]) -> int:

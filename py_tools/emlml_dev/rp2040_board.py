@@ -81,7 +81,8 @@ class Result:
     stdout: str
     stderr: str  # the exception MicroPython printed, empty when the code ended normally
     seconds: float
-    marks: list[tuple[int, int]] = field(default_factory=list)  # (value, cycles)
+    # (value, cycles, instructions) of each word the code wrote to MARK_ADDRESS
+    marks: list[tuple[int, int, int]] = field(default_factory=list)
 
 
 class Board:
@@ -91,7 +92,7 @@ class Board:
                  workdir: str | None = None):
         fx = emulators.find("rp2040")
         self._serial = bytearray()
-        self._marks: list[tuple[int, int]] = []
+        self._marks: list[tuple[int, int, int]] = []
         self._stats: list[dict] = []
         self._events: list[dict] = []
         self.hard_fault_pcs: list[int] = []
@@ -126,7 +127,7 @@ class Board:
                 if ev == "serial":
                     self._serial += base64.b64decode(msg["data"])
                 elif ev == "mark":
-                    self._marks.append((msg["value"], msg["cycles"]))
+                    self._marks.append((msg["value"], msg["cycles"], msg["instructions"]))
                 elif ev == "stats":
                     self._stats.append(msg)
                 elif ev == "connected":
@@ -195,7 +196,8 @@ class Board:
 
     def stats(self, timeout: float = 60) -> dict:
         """The harness's counters: unaligned, unaligned_samples, hard_faults,
-        unknown_instructions, invalid_accesses, breakpoints, cycles, halted."""
+        unknown_instructions, invalid_accesses, breakpoints, cycles, instructions,
+        halted."""
         with self._cond:
             n = len(self._stats)
         self._send({"op": "stats"})
