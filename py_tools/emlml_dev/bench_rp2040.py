@@ -143,7 +143,8 @@ def run(samples: int, cnn_samples: int, names: list[str] | None = None
         result = board.exec(script, timeout=1800)
         stats = board.stats()
     if result.stderr or any(f"DONE {s['name']}" not in result.stdout for s, _, _ in work):
-        raise rb.BoardError(f"the benchmark failed on the board: {result.stdout[-1000:]}{result.stderr}")
+        raise rb.BoardError("the benchmark failed on the board: "
+                            f"{result.stdout[-1000:]}{result.stderr}")
     results = {}
     for k, (spec, _, _) in enumerate(work):
         pred, base = pairs(result.marks, 4 * k), pairs(result.marks, 4 * k + 2)

@@ -72,7 +72,8 @@ def tree(host_dir: str, board_dir: str) -> dict[str, str]:
     for dirpath, _, names in os.walk(host_dir):
         for name in names:
             rel = os.path.relpath(os.path.join(dirpath, name), host_dir)
-            out[board_dir.rstrip("/") + "/" + rel.replace(os.sep, "/")] = os.path.join(dirpath, name)
+            dest = board_dir.rstrip("/") + "/" + rel.replace(os.sep, "/")
+            out[dest] = os.path.join(dirpath, name)
     return out
 
 
@@ -292,6 +293,29 @@ class Board:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class Transport:
+    """emlml_tools.board's Transport over this board's raw REPL (entered): exec runs
+    code; put is refused, as rp2040js emulates no flash writes."""
+
+    def __init__(self, board: Board) -> None:
+        self.board = board
+        self.puts: list[tuple[str, str]] = []
+
+    def exec(self, code: str) -> str:
+        from emlml_tools.board import BoardError as ToolsBoardError
+
+        result = self.board.exec(code, timeout=120)
+        if result.stderr:
+            raise ToolsBoardError(result.stderr.strip())
+        return result.stdout
+
+    def put(self, local: str, remote: str) -> None:
+        from emlml_tools.board import BoardError as ToolsBoardError
+
+        self.puts.append((local, remote))
+        raise ToolsBoardError(f"cannot copy {local} to {remote}: rp2040js emulates no flash writes")
 
 
 def board_mpy(board: Board) -> int:
