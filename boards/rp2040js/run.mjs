@@ -6,9 +6,11 @@
 //   with --fault-on-unaligned the harness raises that HardFault itself;
 // - every HardFault exception entry is counted, and a BKPT (what the pico-sdk's fault
 //   handler executes) halts the emulation instead of spinning;
-// - instructions rp2040js does not know and accesses to unmapped addresses are counted;
+// - instructions rp2040js does not know are counted (a real M0+ faults on them), and
+//   accesses to addresses rp2040js maps to nothing (for information: it leaves some real
+//   registers out, XIP_CTRL among them);
 // - the few parts of the chip the boot ROM's own flash boot needs and rp2040js lacks
-//   (startBoard below): it reads CHIP_RESET, the BOOTSEL button (the QSPI chip select
+//   (modelBootPath below): it reads CHIP_RESET, the BOOTSEL button (the QSPI chip select
 //   line) and boot2 from the flash over the SSI's serial interface;
 // - a word written to MARK_ADDRESS (the watchdog's SCRATCH0, harmless on a real Pico)
 //   records the core's cycle counter (Cortex-M0+ timings of each instruction) and the
@@ -20,8 +22,7 @@
 // CDC's 512-byte FIFO as it drains), {"op": "stats"}, {"op": "quit"}; on stdout
 // {"ev": "serial", "data": base64} (what the board printed), {"ev": "connected"},
 // {"ev": "stats", ...counters}, {"ev": "mark", "value", "cycles", "instructions"},
-// {"ev": "hardfault",
-// "pc"}, {"ev": "halted", "reason"}.
+// {"ev": "hardfault", "pc"}, {"ev": "halted", "reason"}.
 //
 // `node run.mjs --modules DIR --self-test` checks the counters on a few Thumb
 // instructions placed in SRAM (no firmware needed) and exits 0 when they count right.
