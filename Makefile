@@ -24,7 +24,8 @@ demo: setup natmod
 
 # The tests, after every build CI can make here: the x64 module they run, the ARM
 # modules, the firmware (user C module) compile and the ESP32 compile check.
-test: setup natmod-all mip-packages host-tools host-firmware qemu-firmware cmodule-check esp32-check
+test: setup natmod-all mip-packages host-tools host-firmware qemu-firmware cmodule-check esp32-check \
+    rp2040-emulator
 	$(VENV)/bin/python -m pytest -q tests_host
 	$(DEVPY) -m emlml_dev.sizes --build $(BUILD) --out $(BUILD)/sizes.md
 
@@ -251,3 +252,27 @@ $(TRAIN_VENV)/.installed: requirements-train.txt pyproject.toml
 
 train-cnn: $(TRAIN_VENV)/.installed
 	PYTHONPATH=$(CURDIR)/py_tools $(TRAIN_VENV)/bin/python -m emlml_dev.train_cnn --out py_tools/emlml_tools/models
+
+# The emulated RP2040 (tests_host/test_device_rp2040.py): npm's rp2040js, pinned by
+# boards/rp2040js/package-lock.json, installed with `npm ci` into build/rp2040js (npm from
+# Debian when missing and root). The official firmware and the boot ROM it runs come
+# from no registry: emlml_dev.emulators finds them (EMLML_EMULATORS or
+# ../shared/emulators) and prints one line naming what is missing; the tests then skip,
+# or fail when EMLML_REQUIRE_EMULATORS=1.
+RP2040JS := $(BUILD)/rp2040js
+.PHONY: rp2040-emulator
+rp2040-emulator: setup
+	@if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "== Installing npm (Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+	fi
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+	  echo "== SKIPPED rp2040js: node and npm are not installed (apt-get install npm)"; \
+	elif ! cmp -s boards/rp2040js/package-lock.json $(RP2040JS)/package-lock.json \
+	    || [ ! -d $(RP2040JS)/node_modules/rp2040js ]; then \
+	  echo "== rp2040js (npm ci, pinned by boards/rp2040js/package-lock.json)"; \
+	  rm -rf $(RP2040JS) && mkdir -p $(RP2040JS) && \
+	  cp boards/rp2040js/package.json boards/rp2040js/package-lock.json $(RP2040JS)/ && \
+	  cd $(RP2040JS) && npm ci --no-audit --no-fund --loglevel=error; \
+	fi
+	@$(DEVPY) -m emlml_dev.emulators rp2040

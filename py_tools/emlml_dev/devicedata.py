@@ -15,6 +15,7 @@ files they can read without NumPy:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Callable
 
@@ -74,13 +75,18 @@ def wide_blob() -> bytes:
 
 def write_device_data(out_dir: str, models: list[ZooModel] | None = None,
                       progress: Callable[[str], None] | None = None,
-                      cnn_random: int = 200) -> list[str]:
+                      cnn_random: int = 200, max_samples: int | None = None) -> list[str]:
     """Write everything tests_device/ reads into out_dir; returns the index lines.
     The CNN data (``cnn/``) holds the shipped .tflite examples and ``cnn_random``
-    random networks, with TFLite's own outputs (cnn_devicedata.py)."""
+    random networks, with TFLite's own outputs (cnn_devicedata.py). ``max_samples``
+    keeps the first that many test samples of each model (every model and estimator
+    kind stays): for boards with a small filesystem or a slow emulator."""
     os.makedirs(out_dir, exist_ok=True)
     lines = []
     for model in models if models is not None else demo_models() + test_models():
+        if max_samples is not None:
+            model = dataclasses.replace(model, X_test=model.X_test[:max_samples],
+                                        y_test=model.y_test[:max_samples])
         if progress:
             progress(model.name)
         lines.append(write_model(out_dir, model))

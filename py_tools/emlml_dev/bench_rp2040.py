@@ -1,0 +1,184 @@
+"""RP2040 cycles per prediction: the armv6m emlml.mpy on the official RPI_PICO firmware in
+rp2040js (rp2040_board.py), for the demo models (zoo.demo_models), the two demo CNNs
+(demo_cnn.cnn_demos) and the one-layer networks (bench_layers.layer_models).
+
+    make rp2040-emulator natmod-all
+    PYTHONPATH=py_tools python -m emlml_dev.bench_rp2040 [--samples N]
+
+The board brackets each predict() with two writes to a marker word
+(on_device/mp_rp2040_cycles.py); the harness records rp2040js's cycle counter and the
+instructions executed at each. The same loop around id(x) is the baseline (loop, call,
+marks), subtracted. Per model:
+
+- cycles/pred, instr/pred: mean over the samples, baseline subtracted
+- per unit: cycles per tree node visited (internal nodes, summed over the trees, counted
+  on the host by walking the blob), per stored kNN sample, or per CNN multiply-accumulate
+  (conv, depthwise and dense taps; the whole inference divided by them)
+
+Cycles are rp2040js's Cortex-M0+ timings per instruction at 125 MHz; it models no XIP
+flash cache misses or bus contention. emlml's code runs from RAM (a native .mpy is
+loaded into the heap), the firmware's own code from flash. Writes build/bench_rp2040.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+from emlml_tools.convert.tflite_cnn import convert_tflite
+from emlml_tools.format import Kind, read_blob
+
+from emlml_dev import rp2040_board as rb
+from emlml_dev.bench_layers import layer_models
+from emlml_dev.demo_cnn import cnn_demos, model_inputs
+from emlml_dev.paths import BUILD, NATMOD_DIR, ON_DEVICE
+from emlml_dev.qemu_bench import cnn_macs, nodes_visited
+from emlml_dev.zoo import demo_models
+
+TYPECODES = {np.dtype(np.float32): "f", np.dtype(np.int8): "b", np.dtype(np.uint8): "B",
+             np.dtype(np.int16): "h"}
+
+
+def workload(samples: int, cnn_samples: int) -> list[tuple[dict, bytes, np.ndarray]]:
+    """(spec, blob, inputs) of every benchmarked model."""
+    out = []
+    for model in demo_models():
+        blob, x = model.blob(), np.ascontiguousarray(model.inputs()[:samples])
+        out.append(({"name": model.name, "group": "demo"}, blob, x))
+    for demo in cnn_demos():
+        with open(demo.tflite, "rb") as f:
+            blob = convert_tflite(f.read(), name=demo.name)
+        x = np.ascontiguousarray(model_inputs(blob, demo.split()[1])[:cnn_samples])
+        out.append(({"name": demo.name, "group": "demo CNN"}, blob, x))
+    rng = np.random.default_rng(3)
+    for name, tflite in layer_models().items():
+        blob = convert_tflite(tflite, name=name)
+        x = rng.integers(-128, 128, (cnn_samples, read_blob(blob).n_inputs), dtype=np.int8)
+        out.append(({"name": name, "group": "one layer"}, blob, x))
+    for spec, blob, x in out:
+        model = read_blob(blob)
+        spec.update(input=TYPECODES[x.dtype], n=len(x), n_inputs=x.shape[1],
+                    kind={Kind.TREES: "trees", Kind.KNN: "knn"}.get(model.kind, "cnn"))
+        if spec["kind"] == "trees":
+            spec["nodes_visited"] = nodes_visited(blob, x).tolist()
+        elif spec["kind"] == "knn":
+            spec["n_samples"] = model.knn.n_samples
+        else:
+            spec["macs"] = cnn_macs(blob)
+    return out
+
+
+def pairs(marks: list[tuple[int, int, int]], start: int) -> np.ndarray:
+    """(cycles, instructions) between each mark `start` and the next `start + 1`."""
+    out, opened = [], None
+    for value, cycles, instructions in marks:
+        if value == start:
+            opened = (cycles, instructions)
+        elif value == start + 1 and opened is not None:
+            out.append((cycles - opened[0], instructions - opened[1]))
+            opened = None
+    return np.array(out, dtype=np.float64).reshape(-1, 2)
+
+
+def summarise(spec: dict, pred: np.ndarray, base: np.ndarray) -> dict:
+    net = pred - np.median(base, axis=0)
+    cycles, instr = net[:, 0], net[:, 1]
+    row = {"cycles_per_pred": round(float(cycles.mean()), 1),
+           "instr_per_pred": round(float(instr.mean()), 1),
+           "cycles_min": int(cycles.min()), "cycles_max": int(cycles.max()),
+           "baseline_cycles": float(np.median(base[:, 0]))}
+    if spec["kind"] == "trees":
+        nodes = float(np.sum(spec["nodes_visited"]))
+        row["cycles_per_node"] = round(float(cycles.sum()) / nodes, 1)
+    elif spec["kind"] == "knn":
+        row["cycles_per_sample"] = round(float(cycles.mean()) / spec["n_samples"], 1)
+    else:
+        row["cycles_per_mac"] = round(float(cycles.mean()) / spec["macs"], 2)
+        row["instr_per_mac"] = round(float(instr.mean()) / spec["macs"], 2)
+    return row
+
+
+def table(specs: list[dict], results: dict) -> str:
+    head = ["model", "input", "unit", "cycles/pred", "instr/pred", "cycles/unit", "instr/MAC",
+            "µs at 125 MHz"]
+    rows = []
+    for s in specs:
+        r = results[s["name"]]
+        if s["kind"] == "trees":
+            unit, per = f"{np.mean(s['nodes_visited']):.1f} nodes", f"{r['cycles_per_node']:.1f}"
+        elif s["kind"] == "knn":
+            unit, per = f"{s['n_samples']} samples", f"{r['cycles_per_sample']:.1f}"
+        else:
+            unit, per = f"{s['macs']} MACs", f"{r['cycles_per_mac']:.2f}"
+        rows.append([s["name"], s["input"], unit, f"{r['cycles_per_pred']:,.0f}",
+                     f"{r['instr_per_pred']:,.0f}", per,
+                     f"{r['instr_per_mac']:.2f}" if "instr_per_mac" in r else "-",
+                     f"{r['cycles_per_pred'] / 125:,.0f}"])
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+    fmt = "| " + " | ".join(f"{{:{w}}}" for w in widths) + " |"
+    lines = [fmt.format(*head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    return "\n".join(lines + [fmt.format(*r) for r in rows])
+
+
+def run(samples: int, cnn_samples: int, names: list[str] | None = None
+        ) -> tuple[list[dict], dict, dict]:
+    """(specs, results by model name, the harness's counters)."""
+    work = workload(samples, cnn_samples)
+    if names:
+        work = [w for w in work if w[0]["name"] in names]
+    files = {"/lib/emlml.mpy": os.path.join(NATMOD_DIR, "armv6m", "emlml.mpy"),
+             "/bench.txt": "".join(f"{s['name']} {s['input']} {s['n_inputs']} {s['n']}\n"
+                                   for s, _, _ in work).encode()}
+    for spec, blob, x in work:
+        files[f"/{spec['name']}.bin"] = blob
+        files[f"/{spec['name']}.x"] = x.tobytes()
+    with open(os.path.join(ON_DEVICE, "mp_rp2040_cycles.py")) as f:
+        script = f.read()
+    with rb.Board(rb.fs_image(files)) as board:
+        board.wait_repl()
+        board.enter_raw()
+        result = board.exec(script, timeout=1800)
+        stats = board.stats()
+    if result.stderr or any(f"DONE {s['name']}" not in result.stdout for s, _, _ in work):
+        raise rb.BoardError("the benchmark failed on the board: "
+                            f"{result.stdout[-1000:]}{result.stderr}")
+    results = {}
+    for k, (spec, _, _) in enumerate(work):
+        pred, base = pairs(result.marks, 4 * k), pairs(result.marks, 4 * k + 2)
+        if len(pred) != spec["n"] or len(base) != spec["n"]:
+            raise rb.BoardError(f"{spec['name']}: {len(pred)}/{len(base)} marked calls, "
+                                f"expected {spec['n']}")
+        results[spec["name"]] = summarise(spec, pred, base)
+    return [s for s, _, _ in work], results, stats
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="bench_rp2040", description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", default=os.path.join(BUILD, "bench_rp2040.json"))
+    p.add_argument("--samples", type=int, default=50, help="inputs per tree/kNN model")
+    p.add_argument("--cnn-samples", type=int, default=5, help="inputs per CNN")
+    p.add_argument("--models", help="comma-separated model names (default: all)")
+    args = p.parse_args(argv)
+    specs, results, stats = run(args.samples, args.cnn_samples,
+                                args.models.split(",") if args.models else None)
+    print(table(specs, results))
+    print("cycles/pred, instr/pred: mean per predict() on the emulated RP2040 (rp2040js "
+          "Cortex-M0+ cycle timings, 125 MHz), loop and call overhead subtracted; "
+          "cycles/unit: per tree node visited, per stored kNN sample, or per CNN "
+          "multiply-accumulate")
+    print(f"unaligned accesses: {stats['unaligned']}, hard faults: {stats['hard_faults']}")
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump({"board": "RPI_PICO MicroPython 1.24.1 in rp2040js, armv6m emlml.mpy",
+                   "clock_hz": 125_000_000, "models": specs, "results": results,
+                   "harness": {k: stats[k] for k in ("unaligned", "hard_faults",
+                                                     "unknown_instructions")}}, f, indent=1)
+    print(f"wrote {args.out}")
+    return 1 if stats["unaligned"] or stats["hard_faults"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Where the emulated boards' fixtures are: the official firmware images and the ROMs
+that no package registry carries (the RP2040 boot ROM, the ESP32 mask ROM, Espressif's
+QEMU). They are looked up in ``$EMLML_EMULATORS``, else in ``../shared/emulators`` beside
+the checkout. When they are absent (a user's machine) the tiers that need them are
+skipped with one line that says what is missing and where it comes from; with
+``EMLML_REQUIRE_EMULATORS=1`` (CI) that absence is a failure instead.
+
+    PYTHONPATH=py_tools python -m emlml_dev.emulators rp2040   # prints the status
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+
+from emlml_dev.paths import ROOT
+
+ENV_DIR = "EMLML_EMULATORS"
+ENV_REQUIRE = "EMLML_REQUIRE_EMULATORS"
+DEFAULT_DIR = os.path.join(os.path.dirname(ROOT), "shared", "emulators")
+
+
+@dataclass(frozen=True)
+class Fixture:
+    path: str  # relative to the emulators folder
+    sha256: str
+    source: str  # where a user gets it
+
+
+FIXTURES: dict[str, dict[str, Fixture]] = {
+    "rp2040": {
+        "firmware": Fixture(
+            "rp2040/RPI_PICO-20241129-v1.24.1.uf2",
+            "a41b7dbadfe4f399a10bd344002b365427ad033de993cf372c29c884b33a4cdf",
+            "MicroPython 1.24.1 for RPI_PICO, https://micropython.org/download/RPI_PICO/"),
+        "bootrom": Fixture(
+            "rp2040/bootrom-B1.bin",
+            "90b31e108faedfa6bbcfcc33ba05dac61e645108cfbbdc385f8dafc71fde44ae",
+            "the RP2040 boot ROM (B1), built from https://github.com/raspberrypi/pico-bootrom"),
+    },
+}
+
+
+class EmulatorsMissing(Exception):
+    """The fixtures of a board are absent or are not the expected files."""
+
+
+def emulators_dir() -> str:
+    return os.environ.get(ENV_DIR) or DEFAULT_DIR
+
+
+def required() -> bool:
+    return os.environ.get(ENV_REQUIRE, "") not in ("", "0")
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def find(board: str) -> dict[str, str]:
+    """{name: absolute path} of the board's fixtures, each checked by its SHA-256;
+    raises EmulatorsMissing with one line naming what is missing and how to get it."""
+    base = emulators_dir()
+    found, missing = {}, []
+    for name, fx in FIXTURES[board].items():
+        path = os.path.join(base, fx.path)
+        if not os.path.isfile(path):
+            missing.append(f"{fx.path} ({fx.source})")
+        elif _sha256(path) != fx.sha256:
+            missing.append(f"{fx.path} with SHA-256 {fx.sha256[:12]}... (that file differs; "
+                           f"{fx.source})")
+        else:
+            found[name] = path
+    if missing:
+        raise EmulatorsMissing(
+            f"{board} emulator: missing in {base}: {'; '.join(missing)}. "
+            f"Put them there or point {ENV_DIR} at the folder that holds them")
+    return found
+
+
+def outcome(missing: EmulatorsMissing) -> str:
+    """The one line a test tier prints for missing fixtures."""
+    if required():
+        return f"{missing}; {ENV_REQUIRE} is set: failing"
+    return f"{missing}; its tests are skipped"
+
+
+def missing_for_tests(board: str, commands: tuple[str, ...] = ()) -> str:
+    """For a test module: "" when the board's fixtures (and the commands it runs, e.g.
+    node) are present. When they are absent, skips the whole module with the one line,
+    or, with EMLML_REQUIRE_EMULATORS=1, returns that line for the module to fail every
+    test with (a failed collection would stop the whole run)."""
+    import pytest
+
+    try:
+        find(board)
+        for command in commands:
+            if not shutil.which(command):
+                raise EmulatorsMissing(f"{board} emulator: {command} is not installed "
+                                       f"(make rp2040-emulator says how)")
+    except EmulatorsMissing as missing:
+        if not required():
+            pytest.skip(outcome(missing), allow_module_level=True)
+        return outcome(missing)
+    return ""
+
+
+def main(argv: list[str]) -> int:
+    """Prints the status of each board named (all when none); exit status 1 when one
+    is missing and EMLML_REQUIRE_EMULATORS is set."""
+    status = 0
+    for board in argv or sorted(FIXTURES):
+        try:
+            find(board)
+            print(f"{board} emulator fixtures: {emulators_dir()}")
+        except EmulatorsMissing as e:
+            print(outcome(e))
+            status = 1 if required() else status
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
