@@ -51,21 +51,26 @@ $(MPY_DIR)/.unpacked: | $(VENV)/.installed
 	rm -rf $(BUILD)/mpy-sdist
 	touch $@
 
-# clang with its sanitizer and libFuzzer runtimes, for the warning, sanitizer and fuzz
-# builds; installed from Debian when missing (the runtimes are only "recommended").
-SAN_PROBE := echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return d[0] + (int)n; }' \
-    | clang -x c -fsanitize=fuzzer,address,undefined -o /dev/null - >/dev/null 2>&1
+# $(call debian,CHECK,PACKAGES): unless the shell command in the variable named CHECK
+# succeeds, install PACKAGES from Debian when root, or stop with the apt-get line to run.
+# The one copy of that rule for every tool the build needs from Debian.
+define debian
+	@if ! ( $($(1)) ) >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "== Installing $(2) (Debian)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
+	  else echo "missing: $(2); install it with: apt-get install $(2)"; exit 1; fi; \
+	fi
+endef
+
+# clang with its sanitizer and libFuzzer runtimes (only "recommended" by Debian's clang),
+# for the warning, sanitizer and fuzz builds.
+HAVE_CLANG_SAN = echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return d[0] + (int)n; }' \
+    | clang -x c -fsanitize=fuzzer,address,undefined -o /dev/null -
 $(BUILD)/.toolchain:
 	@mkdir -p $(BUILD)
-	@if ! command -v clang >/dev/null 2>&1 || ! $(SAN_PROBE); then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "== Installing clang and its sanitizer runtimes (Debian)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang >/dev/null; \
-	    v=$$(clang -dumpversion | cut -d. -f1); \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libclang-rt-$$v-dev >/dev/null || true; \
-	  else echo "clang is missing: install it (apt-get install clang libclang-rt-dev)"; exit 1; fi; \
-	fi
-	@$(SAN_PROBE) || { echo "clang cannot build with -fsanitize=fuzzer,address,undefined"; exit 1; }
+	$(call debian,HAVE_CLANG_SAN,clang libclang-rt-dev)
+	@( $(HAVE_CLANG_SAN) ) >/dev/null 2>&1 || { echo "clang cannot build with -fsanitize=fuzzer,address,undefined"; exit 1; }
 	touch $@
 
 natmod: setup
@@ -79,7 +84,8 @@ clean:
 	    $(BUILD)/esp32-check $(BUILD)/cmodule-check $(BUILD)/sizes.md
 
 # ---------------------------------------------------------------------------
-# Cross builds for microcontrollers (none of this code can run here: no emulated board yet).
+# Cross builds for microcontrollers (run on the emulated boards: QEMU's Cortex-M boards,
+# the ESP32 in Espressif's QEMU and the RP2040 in rp2040js).
 #   make natmod-all    build/natmod/<arch>/emlml.mpy for x64, armv6m (RP2040, Cortex-M0+),
 #                      armv7m (Cortex-M3), armv7emsp (Cortex-M4F, RP2350); xtensawin (ESP32)
 #                      only when xtensa-esp32-elf-gcc is on PATH
@@ -118,27 +124,17 @@ natmod-xtensawin: setup
 sizes: natmod-all $(if $(shell command -v llc-$(ESP32_LLVM)),esp32-check)
 	$(DEVPY) -m emlml_dev.sizes --build $(BUILD) --out $(BUILD)/sizes.md
 
-# arm-none-eabi-gcc and newlib's headers (stdint.h); installed from Debian when missing.
+# arm-none-eabi-gcc and newlib's headers (stdint.h).
+HAVE_ARM_GCC = echo '\#include <stdint.h>' | arm-none-eabi-gcc -x c -fsyntax-only -
 arm-toolchain:
-	@if ! echo '#include <stdint.h>' | arm-none-eabi-gcc -x c -fsyntax-only - >/dev/null 2>&1; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "== Installing arm-none-eabi-gcc (Debian)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	      gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi >/dev/null; \
-	  else echo "arm-none-eabi-gcc is missing: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi"; exit 1; fi; \
-	fi
+	$(call debian,HAVE_ARM_GCC,gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi)
 
 # LLVM 22 is Debian's first with an Xtensa backend that knows the ESP32 CPU (19 has
 # only 'generic'); clang 22 itself refuses -mcpu=esp32, so llc-22 is given the CPU.
+HAVE_LLVM_XTENSA = llc-$(ESP32_LLVM) -mtriple=xtensa -mcpu=help 2>&1 | grep -q esp32 \
+    && command -v clang-$(ESP32_LLVM)
 llvm-xtensa:
-	@if ! llc-$(ESP32_LLVM) -mtriple=xtensa -mcpu=help 2>&1 | grep -q esp32 \
-	    || ! command -v clang-$(ESP32_LLVM) >/dev/null 2>&1; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "== Installing clang-$(ESP32_LLVM) and llvm-$(ESP32_LLVM) (Debian)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	      clang-$(ESP32_LLVM) llvm-$(ESP32_LLVM) >/dev/null; \
-	  else echo "llc-$(ESP32_LLVM) is missing: apt-get install clang-$(ESP32_LLVM) llvm-$(ESP32_LLVM)"; exit 1; fi; \
-	fi
+	$(call debian,HAVE_LLVM_XTENSA,clang-$(ESP32_LLVM) llvm-$(ESP32_LLVM))
 
 # C -> LLVM IR (clang) -> Xtensa assembly for the ESP32 (llc) -> object (llvm-mc: llc's
 # own object writer rejects some of its fixups). LLVM 22's Xtensa backend crashes on some
@@ -168,10 +164,9 @@ esp32-check: llvm-xtensa
 # x86-64 with double floats (as the unix port), then micropython.cmake through
 # py/usermod.cmake for an RP2350 (Cortex-M33F).
 CMODULE_OUT := $(BUILD)/cmodule-check
+HAVE_CMAKE = command -v cmake
 cmodule-check: setup arm-toolchain
-	@command -v cmake >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake >/dev/null; } || \
-	  { echo "cmake is missing: apt-get install cmake"; exit 1; }
+	$(call debian,HAVE_CMAKE,cmake)
 	$(MAKE) -C boards/cmodule_check MPY_DIR=$(MPY_DIR) USER_C_MODULES=$(CURDIR) \
 	    BUILD=$(CMODULE_OUT)/make-rp2040 CROSS_COMPILE=arm-none-eabi- CPU='-mthumb -mcpu=cortex-m0plus'
 	$(MAKE) -C boards/cmodule_check MPY_DIR=$(MPY_DIR) USER_C_MODULES=$(CURDIR) \
@@ -216,10 +211,9 @@ mip-packages: natmod-all
 #   make qemu-bench      instructions per prediction (QEMU -icount), build/qemu_bench.json
 QEMU_FLAVOURS := an385-emlml an385 an386
 .PHONY: qemu-firmware qemu-bench qemu-tools
+HAVE_QEMU_ARM = command -v qemu-system-arm
 qemu-tools:
-	@command -v qemu-system-arm >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-arm >/dev/null; } || \
-	  { echo "qemu-system-arm is missing: apt-get install qemu-system-arm"; exit 1; }
+	$(call debian,HAVE_QEMU_ARM,qemu-system-arm)
 
 qemu-firmware: setup arm-toolchain qemu-tools
 	@set -e; for f in $(QEMU_FLAVOURS); do \
@@ -261,14 +255,10 @@ train-cnn: $(TRAIN_VENV)/.installed
 # or fail when EMLML_REQUIRE_EMULATORS=1.
 RP2040JS := $(BUILD)/rp2040js
 .PHONY: rp2040-emulator
+HAVE_NPM = command -v node && command -v npm
 rp2040-emulator: setup
-	@if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	  echo "== Installing npm (Debian)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
-	fi
-	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
-	  echo "== SKIPPED rp2040js: node and npm are not installed (apt-get install npm)"; \
-	elif ! cmp -s boards/rp2040js/package-lock.json $(RP2040JS)/package-lock.json \
+	$(call debian,HAVE_NPM,nodejs npm)
+	@if ! cmp -s boards/rp2040js/package-lock.json $(RP2040JS)/package-lock.json \
 	    || [ ! -d $(RP2040JS)/node_modules/rp2040js ]; then \
 	  echo "== rp2040js (npm ci, pinned by boards/rp2040js/package-lock.json)"; \
 	  rm -rf $(RP2040JS) && mkdir -p $(RP2040JS) && \
