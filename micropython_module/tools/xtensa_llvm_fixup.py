@@ -126,6 +126,10 @@ def fix_object(src: str, dst: str, tag: str, objcopy: str) -> list[str]:
                 addend = r["r_addend"]
                 where = f"{src}: {target.name}+0x{r['r_offset']:x}"
                 if rtype == R_XTENSA_32:
+                    if kind not in (".literal", ".rodata", ".data.rel.ro"):
+                        # mpy_ld relocates a word in .text against a local symbol
+                        # PC-relative (GNU as never writes one there): refuse.
+                        raise FixupError(f"{where}: R_XTENSA_32 in {target.name}")
                     # (1) LLVM writes RELA with the word itself 0 and the offset from
                     # the symbol in r_addend; GNU as writes the offset into the word.
                     # mpy_ld reads the word for section symbols and asserts
@@ -135,10 +139,12 @@ def fix_object(src: str, dst: str, tag: str, objcopy: str) -> list[str]:
                         (word,) = struct.unpack_from("<I", data, base + r["r_offset"])
                         struct.pack_into("<I", data, base + r["r_offset"], (word + addend) & 0xFFFFFFFF)
                         struct.pack_into("<i", data, entry + 8, 0)
-                    elif stype != "STT_SECTION" and addend != 0 and sym["st_shndx"] != "SHN_UNDEF":
-                        # mpy_ld keeps such an addend in the GOT entry's name only, and
-                        # the entry then points at the symbol itself: refuse.
-                        raise FixupError(f"{where}: {sym.name}+{addend}: offset from a defined symbol")
+                    elif (stype != "STT_SECTION" and addend != 0 and kind == ".literal"
+                          and sym.name != "mp_fun_table"):
+                        # A literal's GOT entry keeps the offset from a named symbol in
+                        # its name only and points at the symbol itself (except for
+                        # mp_fun_table+N, which mpy_ld knows): refuse.
+                        raise FixupError(f"{where}: literal {sym.name}+{addend}: offset from a symbol")
                 elif rtype == R_XTENSA_SLOT0_OP:
                     if kind != ".text":
                         raise FixupError(f"{where}: R_XTENSA_SLOT0_OP outside .text")
