@@ -5,9 +5,9 @@
 //
 // What LLVM 22 calls for the ESP32 CPU (-mcpu=esp32, hardware single-precision float):
 //   __divsf3  the ESP32's FPU has no divide instruction (only the steps of a Newton
-//             sequence), so float division is a call
-//   memcpy, memset  struct copies and zero-initialised locals become calls even
-//             with -ffreestanding
+//             sequence), so float division is a call (trees, kNN, CNN)
+//   memcpy    struct copies in the binding become calls, even with -ffreestanding
+// and what GCC calls besides: memset for zero-initialised locals and arrays.
 // sqrtf is not called: emlml_sqrtf uses its integer version on this CPU.
 //
 // Built for the ESP32 the helpers have the names the compiler calls. Built for the
