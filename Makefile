@@ -87,8 +87,8 @@ clean:
 # Cross builds for microcontrollers (run on the emulated boards: QEMU's Cortex-M boards,
 # the ESP32 in Espressif's QEMU and the RP2040 in rp2040js).
 #   make natmod-all    build/natmod/<arch>/emlml.mpy for x64, armv6m (RP2040, Cortex-M0+),
-#                      armv7m (Cortex-M3), armv7emsp (Cortex-M4F, RP2350); xtensawin (ESP32)
-#                      only when xtensa-esp32-elf-gcc is on PATH
+#                      armv7m (Cortex-M3), armv7emsp (Cortex-M4F, RP2350), xtensawin (ESP32,
+#                      with xtensa-esp32-elf-gcc if on PATH, else Debian's LLVM 22)
 #   make sizes         .mpy and text bytes per arch, printed and written to build/sizes.md
 #   make esp32-check   the C core compiled for the ESP32 CPU with Debian's LLVM 22 (Xtensa)
 #   make cmodule-check modemlml.c compiled as a user C module (firmware configuration)
@@ -111,14 +111,11 @@ natmod-all: natmod $(addprefix natmod-,$(ARM_ARCHS)) natmod-xtensawin
 $(addprefix natmod-,$(ARM_ARCHS)): natmod-%: setup arm-toolchain
 	$(MAKE) -C micropython_module MPY_DIR=$(MPY_DIR) ARCH=$* OUT=$(BUILD)/natmod/$* PYTHON=$(VPY)
 
-natmod-xtensawin: setup
-	@if command -v $(XTENSA_GCC) >/dev/null 2>&1; then \
-	  $(MAKE) -C micropython_module MPY_DIR=$(MPY_DIR) ARCH=xtensawin OUT=$(BUILD)/natmod/xtensawin PYTHON=$(VPY); \
-	else \
-	  echo "== SKIPPED xtensawin (ESP32) .mpy: $(XTENSA_GCC) is not on PATH (Espressif's toolchain"; \
-	  echo "   is in neither Debian nor PyPI). Put it on PATH and run 'make natmod-all' again;"; \
-	  echo "   'make esp32-check' compiles the C core for the ESP32 CPU with LLVM meanwhile."; \
-	fi
+# ESP32: Espressif's $(XTENSA_GCC) when it is on PATH; else Debian's LLVM 22 (installed
+# by llvm-xtensa), whose objects micropython_module/tools/xtensa_llvm_fixup.py mends for
+# mpy_ld (micropython_module/Makefile says how).
+natmod-xtensawin: setup $(if $(shell command -v $(XTENSA_GCC)),,llvm-xtensa)
+	$(MAKE) -C micropython_module MPY_DIR=$(MPY_DIR) ARCH=xtensawin OUT=$(BUILD)/natmod/xtensawin PYTHON=$(VPY)
 
 # The ESP32 row is filled in when LLVM 22 is installed (make esp32-check installs it).
 sizes: natmod-all $(if $(shell command -v llc-$(ESP32_LLVM)),esp32-check)
@@ -131,10 +128,12 @@ arm-toolchain:
 
 # LLVM 22 is Debian's first with an Xtensa backend that knows the ESP32 CPU (19 has
 # only 'generic'); clang 22 itself refuses -mcpu=esp32, so llc-22 is given the CPU.
+# picolibc's Xtensa headers give the .mpy build the libc headers MicroPython's include
+# (string.h, assert.h); nothing of picolibc is linked.
 HAVE_LLVM_XTENSA = llc-$(ESP32_LLVM) -mtriple=xtensa -mcpu=help 2>&1 | grep -q esp32 \
-    && command -v clang-$(ESP32_LLVM)
+    && command -v clang-$(ESP32_LLVM) && [ -e /usr/lib/xtensa-lx106-elf/include/string.h ]
 llvm-xtensa:
-	$(call debian,HAVE_LLVM_XTENSA,clang-$(ESP32_LLVM) llvm-$(ESP32_LLVM))
+	$(call debian,HAVE_LLVM_XTENSA,clang-$(ESP32_LLVM) llvm-$(ESP32_LLVM) picolibc-xtensa-lx106-elf)
 
 # C -> LLVM IR (clang) -> Xtensa assembly for the ESP32 (llc) -> object (llvm-mc: llc's
 # own object writer rejects some of its fixups). LLVM 22's Xtensa backend crashes on some

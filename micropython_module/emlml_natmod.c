@@ -8,8 +8,9 @@ mp_obj_full_type_t emlml_model_type;  // bss of a native .mpy may not be static
 
 #include "modemlml.c"
 
-#if defined(__arm__) || defined(__xtensa__)
+#if defined(__arm__)
 // gcc at -Os turns struct copies into memcpy calls, and a native .mpy links no libc.
+// (The ESP32 module has them, with the other helpers, in rt/emlml_rt.c.)
 // (-fno-tree-loop-distribute-patterns keeps these loops from becoming calls to themselves.)
 void *memcpy(void *dst, const void *src, size_t n) {
     uint8_t *d = dst;

@@ -193,6 +193,23 @@ static void insert_neighbour(float *best_d, uint32_t *best_i, uint32_t *count, u
     best_i[pos] = s;
 }
 
+// 1.0f for a neighbour at distance zero, 0.0f for the others (scikit-learn's weights
+// when some neighbour is at distance zero). LLVM 22's Xtensa backend with the ESP32's
+// FPU cannot compile a select between two float constants (it turns it into a load
+// from a table of the two and fails: "Cannot select: TargetConstantPool"), and its
+// optimiser turns every branch-free spelling of this (a cast of the comparison, a
+// masked bit pattern) back into that select. Reading the zero from a volatile keeps one
+// side out of its sight: the values are the same +0.0f and 1.0f. Other compilers keep
+// the plain select (the volatile would cost bytes on armv6m).
+static float one_if_zero(float d) {
+#if defined(__xtensa__) && defined(__clang__)
+    volatile float zero = 0.0f;
+    return d == 0.0f ? 1.0f : zero;
+#else
+    return d == 0.0f ? 1.0f : 0.0f;
+#endif
+}
+
 // Turn summed distances into weights in place (FORMAT.md, kNN step 4 and 5).
 static void neighbour_weights(const emlml_knn_t *knn, float *best_d) {
     int any_zero = 0;
@@ -206,7 +223,7 @@ static void neighbour_weights(const emlml_knn_t *knn, float *best_d) {
         if (knn->weights == EMLML_KNN_UNIFORM) {
             best_d[j] = 1.0f;
         } else if (any_zero) {
-            best_d[j] = best_d[j] == 0.0f ? 1.0f : 0.0f;
+            best_d[j] = one_if_zero(best_d[j]);
         } else {
             best_d[j] = 1.0f / best_d[j];
         }
