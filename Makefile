@@ -265,3 +265,11 @@ rp2040-emulator: setup
 	  cd $(RP2040JS) && npm ci --no-audit --no-fund --loglevel=error; \
 	fi
 	@$(DEVPY) -m emlml_dev.emulators rp2040
+
+# Per prediction on the boards the product is for, with their official firmware: the
+# RP2040 in rp2040js (cycles) and the ESP32 in Espressif's QEMU (instructions); writes
+# build/bench_*.json, the table in docs/benchmarks.md and docs/benchmarks_mcu.png.
+.PHONY: bench-mcu
+bench-mcu: natmod-all rp2040-emulator
+	$(DEVPY) -m emlml_dev.bench_rp2040
+	$(DEVPY) -m emlml_dev.bench_mcu
