@@ -36,6 +36,7 @@ BINDING_OBJ = "emlml_natmod.o"      # the binding (modemlml.c) and the native-mo
 PARTIAL_OBJ = "emlml.partial.o"     # objects + libgcc, before mpy_ld
 ESP32_LLVM_SIZE = "llvm-size-22"
 ARMV6M_LIMIT = 24 * 1024
+XTENSAWIN_LIMIT = 32 * 1024
 
 
 def text_bytes(tool: str, objs: list[Path]) -> int | None:
@@ -64,6 +65,8 @@ def arch_row(build: Path, arch: str) -> list[str] | None:
         note = "LLVM 22 compile check" + (f"; soft float: {', '.join(soft)}" if soft else "")
         row += [f"{core} ({note})" if core is not None else "- (run make esp32-check)", "-", "-"]
         return row
+    if arch == "xtensawin" and shutil.which(tool) is None:
+        tool = ESP32_LLVM_SIZE  # built with LLVM 22 (no Espressif gcc): LLVM's size reads it
     core = text_bytes(tool, core_objects(obj_dir))
     binding = text_bytes(tool, [obj_dir / BINDING_OBJ])
     partial = obj_dir / PARTIAL_OBJ
@@ -83,6 +86,11 @@ def table(build: Path) -> str:
         verdict = "under" if size < ARMV6M_LIMIT else "OVER"
         lines.append("")
         lines.append(f"armv6m .mpy: {size} B, {verdict} the {ARMV6M_LIMIT} B (24 KB) budget.")
+    xt = build / "natmod" / "xtensawin" / "emlml.mpy"
+    if xt.exists():
+        size = xt.stat().st_size
+        verdict = "under" if size < XTENSAWIN_LIMIT else "OVER"
+        lines.append(f"xtensawin .mpy: {size} B, {verdict} the {XTENSAWIN_LIMIT} B (32 KB) limit.")
     lines.append("")
     lines.append("core: core/, trees/, knn/, cnn/ objects; binding: emlml_natmod.o (modemlml.c and the "
                  "native-module glue); linked: after the partial link with libgcc (unused "
