@@ -28,6 +28,7 @@
 #define EMLML_RUNTIME_ERROR (&mp_type_RuntimeError)
 static const mp_obj_type_t emlml_model_type;
 #define EMLML_MODEL_TYPE (&emlml_model_type)
+#define EMLML_ARRAY_TYPE MP_OBJ_FROM_PTR(&mp_type_array)
 #endif
 
 // bytearray's buffer typecode (py/binary.h); bytes and array('B') report 'B'.
@@ -83,7 +84,14 @@ static mp_obj_t blob_from_path(mp_obj_t path) {
     if (mp_get_buffer(file, &info, MP_BUFFER_READ)) {
         return file;
     }
-    mp_obj_t data = mp_call_function_n_kw(mp_load_attr(file, MP_QSTR_read), 0, 0, NULL);
+    // read(size), not read(): a read of unknown length grows its buffer 256 bytes at a
+    // time, each growth a reallocation (twice the blob's RAM at the worst moment, which a
+    // 50 KB blob on an ESP32's fragmented heap does not get) and a filesystem read.
+    mp_obj_t seek = mp_load_attr(file, MP_QSTR_seek);
+    mp_obj_t seek_args[2] = {MP_OBJ_NEW_SMALL_INT(0), MP_OBJ_NEW_SMALL_INT(2)};
+    mp_obj_t size = mp_call_function_n_kw(seek, 2, 0, seek_args);  // to the end
+    mp_call_function_n_kw(seek, 1, 0, seek_args);  // back to the start
+    mp_obj_t data = mp_call_function_n_kw(mp_load_attr(file, MP_QSTR_read), 1, 0, &size);
     mp_call_function_n_kw(mp_load_attr(file, MP_QSTR_close), 0, 0, NULL);
     return data;
 }
@@ -272,10 +280,12 @@ static mp_obj_t emlml_model_predict(mp_obj_t self_in, mp_obj_t x) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(emlml_model_predict_obj, emlml_model_predict);
 
-// A new array('f') of n floats (contents to be overwritten).
+// A new array('f') of n floats (contents to be overwritten). The array type is found
+// once (EMLML_ARRAY_TYPE): `array` is an extensible built-in module, so an import
+// searches the filesystem for array.py first on every call (1 s per predict_proba on
+// the emulated ESP32's flash).
 static mp_obj_t new_float_array(emlml_model_obj_t *self) {
-    mp_obj_t array_module = mp_import_name(MP_QSTR_array, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
-    mp_obj_t array_type = mp_load_attr(array_module, MP_QSTR_array);
+    mp_obj_t array_type = EMLML_ARRAY_TYPE;
     // array('f', <bytearray>) copies raw bytes; any n_outputs * 4 bytes will do.
     mp_obj_t args[2] = {
         MP_OBJ_NEW_QSTR(MP_QSTR_f),

@@ -41,6 +41,31 @@ FIXTURES: dict[str, dict[str, Fixture]] = {
             "90b31e108faedfa6bbcfcc33ba05dac61e645108cfbbdc385f8dafc71fde44ae",
             "the RP2040 boot ROM (B1), built from https://github.com/raspberrypi/pico-bootrom"),
     },
+    "esp32": {
+        "qemu": Fixture(
+            "esp32/qemu-system-xtensa",
+            "f860a5a03193a31e514f5b2b84298fe124da9280a169c0f50d32cba8c44ae13c",
+            "Espressif's QEMU with the esp32 machine, https://github.com/espressif/qemu"),
+        "rom": Fixture(
+            "esp32/rom/esp32-v3-rom.bin",
+            "9115bbcd03da9f54d3baca5ad94d588a43da54ed332347137ba3dc9010df258b",
+            "the ESP32 rev 3 mask ROM that Espressif's QEMU loads (-L)"),
+        "rom_app": Fixture(
+            "esp32/rom/esp32-v3-rom-app.bin",
+            "6d3240e7cdb1ec9c1d683515e0a8578e9fb8ece3e7736cb9a996512c656e8442",
+            "the ESP32 rev 3 mask ROM (APP CPU) that Espressif's QEMU loads (-L)"),
+        "firmware": Fixture(
+            "esp32/ESP32_GENERIC-20240602-v1.23.0.bin",
+            "5e442176c7e90347aa102915077dda59f795af190f907f3919ee1e4e57984716",
+            "MicroPython 1.23.0 for ESP32_GENERIC, https://micropython.org/download/ESP32_GENERIC/"),
+    },
+    # the benchmark's instruction counts (bench_esp32.py); the tests need no plugin
+    "esp32-icount": {
+        "plugin": Fixture(
+            "esp32/icount_marks.so",
+            "ed10601f15131757e600fc2662a58dd4e40dd0619d1dcbecfb39c021f62e8819",
+            "the TCG plugin built from icount_marks.c beside it, against that QEMU"),
+    },
 }
 
 

@@ -1,88 +1,94 @@
-#!/usr/bin/env python3
-"""The official ESP32 MicroPython firmware in Espressif's QEMU, with files put in its
-filesystem before boot (../shared/emulators/README.md: ESP32).
+"""The emulated ESP32: the official ESP32_GENERIC MicroPython 1.23.0 firmware in
+Espressif's QEMU (its ``esp32`` machine), the serial port (the REPL) on a local TCP port
+that the real ``mpremote`` reaches as ``socket://127.0.0.1:PORT``.
 
-    from esp32_qemu import Esp32Qemu, find_emulators
+    with Board(fs_image({"/lib/emlml.mpy": path, "/m.bin": blob})) as board:
+        board.mpremote("resume", "run", "script.py")
 
-    emu = find_emulators()                    # None when ../shared/emulators is absent
-    with Esp32Qemu(emu, {"emlml.mpy": path, "m.bin": blob_bytes}) as board:
-        print(board.port)                     # mpremote connect socket://127.0.0.1:PORT
-        subprocess.run(["mpremote", "connect", board.device, "run", "script.py"])
+The firmware, QEMU, its ROMs and the instruction-count plugin are found by
+emulators.py (``$EMLML_EMULATORS`` or ../shared/emulators, checked by SHA-256).
 
-or from the shell (stops on Ctrl-C or when the given command ends):
+Facts of this emulator that shape the tools (../shared/emulators/README.md):
 
-    python boards/esp32_qemu/esp32_qemu.py --file build/natmod/xtensawin/emlml.mpy \\
-        --file m.bin --dir tests_device/data:/data -- mpremote connect {device} run script.py
+- Files go into the flash image before boot, as a littlefs v2 image at the firmware's
+  ``vfs`` partition (0x200000, 2 MB, mounted as /): mpremote's flow-controlled copy
+  runs at about 1 KB/s. The flash is writable at run time (install and deploy work).
+- Every flash operation costs milliseconds (the SPI flash driver stops the other CPU
+  and polls): a littlefs read of 128 bytes takes about 8 ms, mounting a filesystem of
+  a few hundred files about 10 s. MicroPython mounts it at boot and again at every
+  soft reset, which mpremote does before its first command and waits 10 s for: on a
+  board with a large filesystem, connect with ``resume`` (no soft reset).
+- The emulated timer-group watchdogs count host time: on a busy host the emulated CPUs
+  fall behind them and the board resets. They say nothing about the code under test, so
+  they are off unless asked for.
+- ``marks=True`` loads the TCG plugin icount_marks.so: each store the guest makes to
+  MARK_ADDRESS (a word of RTC slow memory) appends the executing CPU's instruction
+  count to a file (``marks()``). MicroPython runs on CPU 1.
 
-Why files go in before boot: the serial port loses characters in bursts, and mpremote's
-flow-controlled raw paste copies about 1 KB/s; a littlefs v2 image written into the
-flash image at the firmware's `vfs` partition (0x200000, 2 MB) is mounted as / at boot.
-
-Needs littlefs-python (PyPI) for the image; the firmware, QEMU and its ROMs come from
-the shared emulators folder, found through $EMLML_EMULATORS or ../shared/emulators
-beside the project.
+    PYTHONPATH=py_tools python -m emlml_dev.esp32_board --file m.bin -- \\
+        mpremote connect {device} resume exec "import os; print(os.listdir())"
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parents[2]
-FIRMWARE = "ESP32_GENERIC-20240602-v1.23.0.bin"
+from emlml_tools.board import BoardError
+
+from emlml_dev import emulators
+from emlml_dev import rp2040_board as rb
+from emlml_dev.paths import BUILD
+
 FLASH_SIZE = 4 << 20
 FIRMWARE_OFFSET = 0x1000  # bootloader, partition table and app, as one image
 VFS_OFFSET = 0x200000  # the firmware's partition table: vfs at 2 MB, 2 MB long
-LFS_BLOCK_SIZE = 4096
-LFS_BLOCK_COUNT = 512
+FS_BLOCK_COUNT = (2 << 20) // rb.FS_BLOCK_SIZE
 BANNER = b"MicroPython v1.23.0"
 PROMPT = b"\r\n>>> "
+MARK_ADDRESS = 0x50001FF0  # icount_marks.so's default address
+MICROPYTHON_CPU = 1
+# the whole tree of host files under a board folder: {board path: host path}
+tree = rb.tree
+# A boot.py for boards with many files: remounts / with a 2 KB littlefs cache (readsize
+# 512) instead of MicroPython's 128 bytes, each cache fill being one flash operation of
+# 10-30 ms here: opening a file in a folder of 70 files took 1.2-2 s, 0.2 s so.
+BOOT_PY_FAST_FS = b"""# emlml_dev/esp32_board.py: a 2 KB littlefs cache (readsize 512)
+import esp32, gc, vfs
+vfs.umount('/')
+gc.collect()  # the new caches where the old ones were, not above them: no hole
+vfs.mount(vfs.VfsLfs2(esp32.Partition.find(esp32.Partition.TYPE_DATA, label='vfs')[0],
+                      readsize=512, progsize=32, lookahead=32), '/')
+"""
 
 
-def find_emulators() -> Path | None:
-    """The shared emulators folder, or None when this machine has none (a user's)."""
-    env = os.environ.get("EMLML_EMULATORS")
-    for cand in ([Path(env)] if env else []) + [PROJECT.parent / "shared" / "emulators"]:
-        if (cand / "esp32" / "qemu-system-xtensa").is_file() and (cand / "esp32" / FIRMWARE).is_file():
-            return cand
-    return None
+def fs_image(files: dict[str, bytes | str]) -> bytes:
+    """A littlefs v2 image of the firmware's vfs partition holding ``files`` (board path
+    -> contents or host path); the same geometry and sizes MicroPython mounts it with
+    as the RP2040's (block 4096, read/prog 32)."""
+    return rb.fs_image(files, block_count=FS_BLOCK_COUNT)
 
 
-def littlefs_image(files: dict[str, bytes | str | os.PathLike]) -> bytes:
-    """A littlefs v2 image of `files` (board path -> bytes, or a host file to copy) with
-    the firmware's geometry; sub-folders are created as needed."""
-    from littlefs import LittleFS  # littlefs-python
-
-    fs = LittleFS(block_size=LFS_BLOCK_SIZE, block_count=LFS_BLOCK_COUNT)
-    for name, content in files.items():
-        if not isinstance(content, bytes):
-            content = Path(content).read_bytes()
-        name = name.lstrip("/")
-        parent = os.path.dirname(name)
-        if parent:
-            fs.makedirs(parent, exist_ok=True)
-        with fs.open(name, "wb") as f:
-            f.write(content)
-    return bytes(fs.context.buffer)
-
-
-def flash_image(emulators: Path, files: dict, out: Path) -> Path:
-    """Write a 4 MB flash image: 0xFF, the firmware at 0x1000, the files' littlefs at
-    0x200000. A fresh copy per run: the firmware writes to its filesystem."""
+def flash_image(firmware: str, image: bytes | None, out: str) -> None:
+    """A 4 MB flash image: 0xFF, the firmware at 0x1000, the filesystem at 0x200000.
+    Without an image the firmware formats its filesystem at first boot."""
     flash = bytearray(b"\xff" * FLASH_SIZE)
-    fw = (emulators / "esp32" / FIRMWARE).read_bytes()
+    with open(firmware, "rb") as f:
+        fw = f.read()
     flash[FIRMWARE_OFFSET:FIRMWARE_OFFSET + len(fw)] = fw
-    if files:
-        lfs = littlefs_image(files)
-        flash[VFS_OFFSET:VFS_OFFSET + len(lfs)] = lfs
-    out.write_bytes(flash)
-    return out
+    if image is not None:
+        if len(image) > FLASH_SIZE - VFS_OFFSET:
+            raise BoardError(f"filesystem image of {len(image)} bytes: the vfs partition "
+                             f"holds {FLASH_SIZE - VFS_OFFSET}")
+        flash[VFS_OFFSET:VFS_OFFSET + len(image)] = image
+    with open(out, "wb") as f:
+        f.write(flash)
 
 
 def free_port() -> int:
@@ -91,63 +97,78 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Esp32Qemu:
-    """QEMU's esp32 machine booted to the REPL, serial on a local TCP port. While no
-    client is connected the firmware runs on; one client at a time (mpremote)."""
+class Board:
+    """QEMU's esp32 machine booted to the REPL (``start`` or ``with``). One serial
+    client at a time; while none is connected the firmware runs on."""
 
-    def __init__(self, emulators: Path, files: dict | None = None, *, boot_timeout: float = 90.0,
-                 boots: int = 3, watchdogs: bool = False, extra_args: list[str] | None = None):
-        self.emulators = emulators
-        self.files = files or {}
+    def __init__(self, image: bytes | None = None, *, marks: bool = False,
+                 boot_timeout: float = 180.0, boots: int = 3, watchdogs: bool = False,
+                 workdir: str | None = None) -> None:
+        self.fixtures = emulators.find("esp32")
+        if marks:
+            self.fixtures.update(emulators.find("esp32-icount"))
+        self.image = image
+        self.marks_wanted = marks
         self.boot_timeout = boot_timeout
         self.boots = boots
-        self.extra_args = list(extra_args or [])
-        if not watchdogs:
-            # The emulated timer-group watchdogs count host time: on a busy host the
-            # emulated CPUs fall behind them and the board resets (TG0WDT_SYS_RESET,
-            # TG1WDT_SYS_RESET) during boot or in the middle of a test. They say
-            # nothing about the code under test, so they are off unless asked for.
-            self.extra_args += ["-global", "driver=timer.esp32.timg,property=wdt_disable,value=true"]
+        self.watchdogs = watchdogs
+        self.workdir = workdir or os.path.join(BUILD, "esp32")
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
         self.boot_log = b""
+        self.boot_seconds = 0.0
         self._tmp: tempfile.TemporaryDirectory | None = None
 
     @property
     def device(self) -> str:
-        """What `mpremote connect` takes."""
+        """What ``mpremote connect`` takes."""
         return f"socket://127.0.0.1:{self.port}"
 
-    def start(self) -> "Esp32Qemu":
-        """Boot, up to `boots` times: QEMU's clock is the host's, and on a busy host the
-        boot can stall or (with the watchdogs on) reset over and over."""
+    def command(self, flash: str, marks_file: str) -> list[str]:
+        fx = self.fixtures
+        cmd = [fx["qemu"], "-nographic", "-machine", "esp32",
+               "-L", os.path.dirname(fx["rom"]), "-drive", f"file={flash},if=mtd,format=raw",
+               # wait=on: the guest starts when we connect, so every boot message is seen
+               "-serial", f"tcp:127.0.0.1:{self.port},server=on,wait=on", "-monitor", "none"]
+        if not self.watchdogs:
+            cmd += ["-global", "driver=timer.esp32.timg,property=wdt_disable,value=true"]
+        if self.marks_wanted:
+            cmd += ["-plugin", f"{fx['plugin']},out={marks_file},addr={MARK_ADDRESS:#x}"]
+        return cmd
+
+    def start(self) -> "Board":
+        """Boot, up to ``boots`` times: QEMU's clock is the host's, and on a busy host
+        a boot can stall."""
         for attempt in range(1, self.boots + 1):
             try:
                 return self._start()
-            except RuntimeError:
+            except BoardError:
                 if attempt == self.boots:
                     raise
         raise AssertionError("unreachable")
 
-    def _start(self) -> "Esp32Qemu":
-        self._tmp = tempfile.TemporaryDirectory(prefix="esp32-qemu-")
-        tmp = Path(self._tmp.name)
-        flash = flash_image(self.emulators, self.files, tmp / "flash.bin")
-        esp = self.emulators / "esp32"
+    def _start(self) -> "Board":
+        os.makedirs(self.workdir, exist_ok=True)
+        self._tmp = tempfile.TemporaryDirectory(prefix="esp32-", dir=self.workdir)
+        tmp = self._tmp.name
+        flash_image(self.fixtures["firmware"], self.image, os.path.join(tmp, "flash.bin"))
         self.port = free_port()
-        # wait=on: the guest starts when we connect, so the boot messages are all seen.
-        cmd = [str(esp / "qemu-system-xtensa"), "-nographic", "-machine", "esp32",
-               "-L", str(esp / "rom"), "-drive", f"file={flash},if=mtd,format=raw",
-               "-serial", f"tcp:127.0.0.1:{self.port},server=on,wait=on", "-monitor", "none",
-               *self.extra_args]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=open(tmp / "qemu.log", "wb"),
-                                     stderr=subprocess.STDOUT)
+        started = time.monotonic()
+        with open(os.path.join(tmp, "qemu.log"), "wb") as log:
+            self.proc = subprocess.Popen(
+                self.command(os.path.join(tmp, "flash.bin"), self.marks_file),
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         try:
             self._wait_for_repl()
         except BaseException:
             self.stop()
             raise
+        self.boot_seconds = time.monotonic() - started
         return self
+
+    @property
+    def marks_file(self) -> str:
+        return os.path.join(self._tmp.name, "marks.txt")
 
     def _wait_for_repl(self) -> None:
         deadline = time.monotonic() + self.boot_timeout
@@ -157,29 +178,56 @@ class Esp32Qemu:
                 sock = socket.create_connection(("127.0.0.1", self.port), timeout=1)
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"QEMU did not open its serial port: {self._qemu_log()}")
+                    raise BoardError(f"QEMU did not open its serial port: {self.qemu_log()}")
                 time.sleep(0.1)
         with sock:
             sock.settimeout(0.5)
             log = bytearray()
             while not (BANNER in log and log.endswith(PROMPT)):
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("no REPL prompt from the ESP32 firmware; it printed:\n"
-                                       + log.decode(errors="replace")[-2000:])
+                    raise BoardError("no REPL prompt from the ESP32 firmware; it printed:\n"
+                                     + log.decode(errors="replace")[-2000:] + self.qemu_log())
                 try:
                     chunk = sock.recv(4096)
                 except socket.timeout:
                     continue
                 if not chunk:
-                    raise RuntimeError("QEMU closed the serial connection during boot")
+                    raise BoardError("QEMU closed the serial connection during boot")
                 log += chunk
             self.boot_log = bytes(log)
 
-    def _qemu_log(self) -> str:
+    def qemu_log(self) -> str:
         try:
-            return (Path(self._tmp.name) / "qemu.log").read_text(errors="replace")[-2000:]
+            with open(os.path.join(self._tmp.name, "qemu.log"), errors="replace") as f:
+                return f.read()[-2000:]
         except (OSError, AttributeError):
             return ""
+
+    def marks(self) -> list[tuple[int, int]]:
+        """(cpu, instructions executed by that CPU so far) of every mark written."""
+        if not self.marks_wanted:
+            raise BoardError("the board was started without marks=True")
+        out = []
+        with open(self.marks_file) as f:
+            for line in f:
+                m = re.fullmatch(r"mark (\d+) (\d+)\n", line)
+                if m:
+                    out.append((int(m.group(1)), int(m.group(2))))
+        return out
+
+    def mpremote(self, *args: str, timeout: float = 300,
+                 check: bool = True) -> subprocess.CompletedProcess:
+        """``mpremote connect socket://... args...``; BoardError when it fails
+        (check=True)."""
+        cmd = [sys.executable, "-m", "mpremote", "connect", self.device, *args]
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise BoardError(f"{' '.join(args)[:200]}: exit {result.returncode}\n"
+                             f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
+        return result
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -189,54 +237,67 @@ class Esp32Qemu:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.proc = None
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
 
-    def __enter__(self) -> "Esp32Qemu":
+    def __enter__(self) -> "Board":
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
 
+def board_mpy(board: Board) -> int:
+    """sys.implementation._mpy as the firmware reports it."""
+    out = board.mpremote("resume", "exec", "import sys; print('MPY', sys.implementation._mpy)").stdout
+    m = re.search(r"MPY (\d+)", out)
+    if not m:
+        raise BoardError(f"the board did not report sys.implementation._mpy: {out!r}")
+    return int(m.group(1))
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Boot the official ESP32 MicroPython firmware in QEMU "
-                                "with files in its filesystem, then run a command ({device}, {port} "
-                                "are filled in) or wait for Ctrl-C.")
+    p = argparse.ArgumentParser(
+        prog="python -m emlml_dev.esp32_board",
+        description="Boot the official ESP32 MicroPython firmware in QEMU with files in its "
+        "filesystem, then run a command ({device} and {port} are filled in) or wait for Ctrl-C.")
     p.add_argument("--file", action="append", default=[], metavar="HOST[:BOARD]",
                    help="a host file to put on the board (at / under its own name, or at BOARD)")
     p.add_argument("--dir", action="append", default=[], metavar="HOST[:BOARD]",
-                   help="a host folder to put on the board with everything in it (at BOARD, or at /)")
+                   help="a host folder to put on the board with everything in it (at BOARD, or /)")
+    p.add_argument("--marks", action="store_true",
+                   help="load the instruction-count plugin; print the marks at the end")
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- then a command to run while it is up")
     args = p.parse_args(argv)
-    emu = find_emulators()
-    if emu is None:
-        print("no ESP32 emulator: set EMLML_EMULATORS or put shared/emulators beside the project",
-              file=sys.stderr)
-        return 2
-    files = {}
+    files: dict[str, bytes | str] = {}
     for spec in args.file:
-        host, _, board = spec.partition(":")
-        files[board or os.path.basename(host)] = host
+        host, _, dest = spec.partition(":")
+        files[dest or "/" + os.path.basename(host)] = host
     for spec in args.dir:
-        host, _, board = spec.partition(":")
-        for path in sorted(Path(host).rglob("*")):
-            if path.is_file():
-                files[str(Path(board or "/") / path.relative_to(host))] = path
+        host, _, dest = spec.partition(":")
+        files.update(tree(host, dest or "/"))
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    with Esp32Qemu(emu, files) as board:
-        print(f"ESP32 REPL on {board.device}", flush=True)
+    try:
+        board = Board(fs_image(files) if files else None, marks=args.marks)
+    except emulators.EmulatorsMissing as e:
+        print(e, file=sys.stderr)
+        return 2
+    status = 0
+    with board:
+        print(f"ESP32 REPL on {board.device} (booted in {board.boot_seconds:.1f} s)", flush=True)
         if command:
             fill = {"device": board.device, "port": str(board.port)}
-            return subprocess.run([c.format(**fill) for c in command]).returncode
-        try:
-            while board.proc.poll() is None:
-                time.sleep(1)
-        except KeyboardInterrupt:
-            pass
-    return 0
+            status = subprocess.run([c.format(**fill) for c in command]).returncode
+        else:
+            try:
+                while board.running():
+                    time.sleep(1)
+            except KeyboardInterrupt:
+                pass
+        if args.marks:
+            print("marks (cpu, instructions):", board.marks())
+    return status
 
 
 if __name__ == "__main__":

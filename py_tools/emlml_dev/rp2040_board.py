@@ -44,15 +44,16 @@ def node_modules() -> str:
     return NODE_MODULES
 
 
-def fs_image(files: dict[str, bytes | str]) -> bytes:
+def fs_image(files: dict[str, bytes | str], block_count: int = FS_BLOCK_COUNT) -> bytes:
     """A littlefs v2 image of the RPI_PICO filesystem holding ``files`` (board path ->
-    contents or host path), directories created as needed."""
+    contents or host path), directories created as needed. ``block_count``: another
+    board's filesystem of 4 KB blocks (the ESP32's, esp32_board.py)."""
     from littlefs import LittleFS
 
     # read/prog/cache/lookahead as MicroPython's vfs.VfsLfs2 sets them (not stored in
     # the image, but littlefs-python's defaults of one block each spend a block per
     # small file)
-    fs = LittleFS(block_size=FS_BLOCK_SIZE, block_count=FS_BLOCK_COUNT, read_size=32,
+    fs = LittleFS(block_size=FS_BLOCK_SIZE, block_count=block_count, read_size=32,
                   prog_size=32, cache_size=128, lookahead_size=32)
     for dest, content in sorted(files.items()):
         if isinstance(content, str):

@@ -1,0 +1,140 @@
+"""ESP32 instructions per prediction: the xtensawin emlml.mpy on the official ESP32_GENERIC
+MicroPython 1.23.0 firmware in Espressif's QEMU (esp32_board.py), for the demo models
+(zoo.demo_models), the two demo CNNs (demo_cnn.cnn_demos) and the one-layer networks
+(bench_layers.layer_models): the rows of bench_rp2040.py.
+
+    make natmod-all
+    PYTHONPATH=py_tools python -m emlml_dev.bench_esp32 [--samples N]
+
+QEMU's clock follows the host's here (with -icount the firmware does not boot), so the
+figure that holds from run to run is the instruction count: the TCG plugin
+icount_marks.so (../shared/emulators/esp32) records the executing CPU's count each time
+the guest stores to a marker word (on_device/mp_esp32_icount.py brackets each predict()
+with two stores). MicroPython runs on CPU 1. The same loop around id(x) is the baseline
+(loop, call, marks), subtracted. Per model:
+
+- instr/pred: mean over the samples, baseline subtracted (min and max beside it: an
+  interrupt taken during a call adds its handler)
+- per unit: instructions per tree node visited (internal nodes, summed over the trees,
+  counted on the host by walking the blob), per stored kNN sample, or per CNN
+  multiply-accumulate (conv, depthwise and dense taps; the whole inference divided by
+  them)
+
+Instructions, not cycles: QEMU models no Xtensa pipeline, cache or flash wait states.
+Writes build/bench_esp32.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+from emlml_dev import esp32_board as eb
+from emlml_dev.bench_rp2040 import workload
+from emlml_dev.paths import BUILD, NATMOD_DIR, ON_DEVICE
+
+
+def pairs(marks: list[tuple[int, int]]) -> np.ndarray:
+    """Instructions between consecutive marks (1st-2nd, 3rd-4th, ...) of MicroPython's
+    CPU."""
+    counts = [count for cpu, count in marks if cpu == eb.MICROPYTHON_CPU]
+    if len(counts) % 2:
+        raise eb.BoardError(f"{len(counts)} marks: an odd number")
+    return np.array(counts[1::2], dtype=np.float64) - np.array(counts[0::2], dtype=np.float64)
+
+
+def summarise(spec: dict, pred: np.ndarray, base: np.ndarray) -> dict:
+    net = pred - np.median(base)
+    row = {"instr_per_pred": round(float(net.mean()), 1),
+           "instr_min": int(net.min()), "instr_max": int(net.max()),
+           "baseline_instr": float(np.median(base))}
+    if spec["kind"] == "trees":
+        row["instr_per_node"] = round(float(net.sum()) / float(np.sum(spec["nodes_visited"])), 1)
+    elif spec["kind"] == "knn":
+        row["instr_per_sample"] = round(float(net.mean()) / spec["n_samples"], 1)
+    else:
+        row["instr_per_mac"] = round(float(net.mean()) / spec["macs"], 2)
+    return row
+
+
+def table(specs: list[dict], results: dict) -> str:
+    head = ["model", "input", "unit", "instr/pred", "min", "max", "instr/unit"]
+    rows = []
+    for s in specs:
+        r = results[s["name"]]
+        if s["kind"] == "trees":
+            unit, per = f"{np.mean(s['nodes_visited']):.1f} nodes", f"{r['instr_per_node']:.1f}"
+        elif s["kind"] == "knn":
+            unit, per = f"{s['n_samples']} samples", f"{r['instr_per_sample']:.1f}"
+        else:
+            unit, per = f"{s['macs']} MACs", f"{r['instr_per_mac']:.2f}"
+        rows.append([s["name"], s["input"], unit, f"{r['instr_per_pred']:,.0f}",
+                     f"{r['instr_min']:,}", f"{r['instr_max']:,}", per])
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+    fmt = "| " + " | ".join(f"{{:{w}}}" for w in widths) + " |"
+    lines = [fmt.format(*head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    return "\n".join(lines + [fmt.format(*r) for r in rows])
+
+
+def run(samples: int, cnn_samples: int, names: list[str] | None = None) -> tuple[list[dict], dict]:
+    """(specs, results by model name)."""
+    work = workload(samples, cnn_samples)
+    if names:
+        work = [w for w in work if w[0]["name"] in names]
+    files = {"/lib/emlml.mpy": os.path.join(NATMOD_DIR, "xtensawin", "emlml.mpy"),
+             "/boot.py": eb.BOOT_PY_FAST_FS,
+             "/bench.txt": "".join(f"{s['name']} {s['input']} {s['n_inputs']} {s['n']}\n"
+                                   for s, _, _ in work).encode()}
+    for spec, blob, x in work:
+        files[f"/{spec['name']}.bin"] = blob
+        files[f"/{spec['name']}.x"] = x.tobytes()
+    script = os.path.join(ON_DEVICE, "mp_esp32_icount.py")
+    with eb.Board(eb.fs_image(files), marks=True) as board:
+        before = len(board.marks())  # the boot code's own stores to the word
+        result = board.mpremote("resume", "run", script, timeout=3600, check=False)
+        marks = board.marks()[before:]
+    if result.returncode or any(f"DONE {s['name']}" not in result.stdout for s, _, _ in work):
+        raise eb.BoardError("the benchmark failed on the board: "
+                            f"{result.stdout[-1000:]}{result.stderr[-1000:]}")
+    counts = pairs(marks)
+    results, i = {}, 0
+    for spec, _, _ in work:
+        n = spec["n"]
+        if len(counts) < i + 2 * n:
+            raise eb.BoardError(f"{spec['name']}: {len(counts) - i} marked calls left, "
+                                f"expected {2 * n}")
+        results[spec["name"]] = summarise(spec, counts[i:i + n], counts[i + n:i + 2 * n])
+        i += 2 * n
+    if i != len(counts):
+        raise eb.BoardError(f"{len(counts) - i} marked calls more than the models made")
+    return [s for s, _, _ in work], results
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="bench_esp32", description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", default=os.path.join(BUILD, "bench_esp32.json"))
+    p.add_argument("--samples", type=int, default=50, help="inputs per tree/kNN model")
+    p.add_argument("--cnn-samples", type=int, default=5, help="inputs per CNN")
+    p.add_argument("--models", help="comma-separated model names (default: all)")
+    args = p.parse_args(argv)
+    specs, results = run(args.samples, args.cnn_samples,
+                         args.models.split(",") if args.models else None)
+    print(table(specs, results))
+    print("instr/pred: mean instructions per predict() on the emulated ESP32 (CPU 1, "
+          "icount_marks.so), loop and call overhead subtracted; instr/unit: per tree node "
+          "visited, per stored kNN sample, or per CNN multiply-accumulate")
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump({"board": "ESP32_GENERIC MicroPython 1.23.0 in Espressif's QEMU, "
+                   "xtensawin emlml.mpy", "measure": "instructions (icount_marks.so)",
+                   "models": specs, "results": results}, f, indent=1)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
