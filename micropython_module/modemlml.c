@@ -298,21 +298,22 @@ static mp_obj_t new_float_array(emlml_model_obj_t *self) {
 // constant qstrs or None for an mp_arg_t table.
 static mp_obj_t emlml_model_predict_proba(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
     mp_obj_t out = n_args > 2 ? pos_args[2] : mp_const_none;
-    if (n_args > 3) {
-        mp_raise_TypeError(MP_ERROR_TEXT("predict_proba() takes x and an optional out"));
-    }
+    // One message for every wrong call (too many arguments, another keyword, out given
+    // twice): one string fewer in the armv6m module, which is at its size budget.
+    bool wrong = n_args > 3;
     for (size_t i = 0; kw_args != NULL && i < kw_args->alloc; i++) {
         if (!mp_map_slot_is_filled(kw_args, i)) {
             continue;
         }
-        if (kw_args->table[i].key != MP_OBJ_NEW_QSTR(MP_QSTR_out) || n_args > 2) {
-            mp_raise_TypeError(MP_ERROR_TEXT("predict_proba() takes one keyword argument: out"));
-        }
+        wrong |= kw_args->table[i].key != MP_OBJ_NEW_QSTR(MP_QSTR_out) || n_args > 2;
         out = kw_args->table[i].value;
+    }
+    if (wrong) {
+        mp_raise_TypeError(MP_ERROR_TEXT("predict_proba() takes x and an optional out"));
     }
     emlml_model_obj_t *self = MP_OBJ_TO_PTR(pos_args[0]);
     if (self->model.task != EMLML_TASK_CLASSIFIER) {
-        mp_raise_TypeError(MP_ERROR_TEXT("predict_proba() is for classifiers; use predict() for a regressor"));
+        mp_raise_TypeError(MP_ERROR_TEXT("a regressor has no predict_proba(); use predict()"));
     }
     if (out == mp_const_none) {
         out = new_float_array(self);

@@ -54,7 +54,10 @@ check(allocation_of_predictions(m, x, out, 200) == 0, "predict allocated memory"
 expect_error(ValueError, "out must hold 10 floats, it holds 9", m.predict_proba, x, array.array("f", [0.0] * 9))
 expect_error(TypeError, "array('f')", m.predict_proba, x, array.array("d", [0.0] * 10))
 expect_error(TypeError, "array('f')", m.predict_proba, x, bytes(40))
-expect_error(TypeError, "keyword", m.predict_proba, x, output=out)
+expect_error(TypeError, "optional out", m.predict_proba, x, output=out)  # another keyword
+expect_error(TypeError, "optional out", m.predict_proba, x, out, out)  # too many
+expect_error(TypeError, "optional out", m.predict_proba, x, out, out=out)  # out twice
+m.predict_proba(x, out=out)  # out by keyword
 for attr in ("kind", "n_inputs", "labels", "ram"):
     try:
         setattr(m, attr, 1)
