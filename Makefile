@@ -272,4 +272,5 @@ rp2040-emulator: setup
 .PHONY: bench-mcu
 bench-mcu: natmod-all rp2040-emulator
 	$(DEVPY) -m emlml_dev.bench_rp2040
+	$(DEVPY) -m emlml_dev.bench_esp32
 	$(DEVPY) -m emlml_dev.bench_mcu
