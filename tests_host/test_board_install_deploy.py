@@ -13,6 +13,7 @@ from emlml_dev.zoo import demo_models
 from emlml_tools import board
 from emlml_tools.board import BoardError, BoardInfo, LocalTransport
 from emlml_tools.board import deploy, install
+from cut_link import CutTransport
 from runtimes import BUILD, ROOT
 
 UTIL = os.path.join(ROOT, "micropython_module", "python", "emlml_util.py")
@@ -108,30 +109,6 @@ def test_deploy_replaces_and_keeps_the_previous(installed):
     assert read_board(installed, "model.bin.prev") == old
     assert read_board(installed, "model.bin.tmp") is None
     assert loaded_size(installed) == len(new)
-
-
-class CutTransport:
-    """Forwards to a board until `cut_at` blob bytes were sent, then dies mid-write
-    (the bytes before the cut reach the file, as on a real link that drops)."""
-
-    def __init__(self, inner: LocalTransport, cut_at: int) -> None:
-        self.inner, self.cut_at, self.sent = inner, cut_at, 0
-
-    def exec(self, code: str) -> str:
-        if "f.write(" in code:
-            literal = code.split("f.write(", 1)[1].split(")\nf.close()", 1)[0]
-            chunk = eval(literal)  # the bytes literal board.deploy wrote
-            if self.sent + len(chunk) > self.cut_at:
-                keep = chunk[: self.cut_at - self.sent]
-                self.inner.exec(code.replace(repr(chunk), repr(keep)))
-                raise ConnectionError("link cut")
-            self.sent += len(chunk)
-        elif self.sent >= self.cut_at and "SWAPPED" in code:
-            raise ConnectionError("link cut before the swap")
-        return self.inner.exec(code)
-
-    def put(self, local: str, remote: str) -> None:
-        self.inner.put(local, remote)
 
 
 def test_interrupted_deploys_never_lose_the_model(installed):

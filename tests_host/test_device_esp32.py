@@ -40,6 +40,7 @@ from emlml_dev import esp32_board as eb
 from emlml_dev.devicedata import base_blobs, write_device_data
 from emlml_tools.board import BoardError, BoardInfo, MpremoteTransport, board_info, check_mpy, choose_mpy
 from emlml_tools.board import deploy, install
+from cut_link import CutTransport
 from runtimes import BUILD, DEVICE_TESTS, ROOT
 
 MISSING = emulators.missing_for_tests("esp32")
@@ -161,30 +162,6 @@ def loaded(t: MpremoteTransport, path: str = "deploy.bin") -> str:
                  f"p, m = emlml_util.load_first({path!r}, {path + '.prev'!r})\n"
                  "print('LOADED', p, m.blob_size)")
     return out.split("LOADED", 1)[1].strip()
-
-
-class CutTransport:
-    """Forwards to the board until `cut_at` blob bytes were sent, then dies mid-write
-    (the bytes before the cut reach the file, as on a link that drops)."""
-
-    def __init__(self, inner: MpremoteTransport, cut_at: int) -> None:
-        self.inner, self.cut_at, self.sent = inner, cut_at, 0
-
-    def exec(self, code: str) -> str:
-        if "f.write(" in code:
-            literal = code.split("f.write(", 1)[1].split(")\nf.close()", 1)[0]
-            chunk = eval(literal)  # the bytes literal deploy wrote
-            if self.sent + len(chunk) > self.cut_at:
-                keep = chunk[: self.cut_at - self.sent]
-                self.inner.exec(code.replace(repr(chunk), repr(keep)))
-                raise ConnectionError("link cut")
-            self.sent += len(chunk)
-        elif self.sent >= self.cut_at and "SWAPPED" in code:
-            raise ConnectionError("link cut before the swap")
-        return self.inner.exec(code)
-
-    def put(self, local: str, remote: str) -> None:
-        self.inner.put(local, remote)
 
 
 def test_emlml_deploy_and_interrupted_deploys_on_the_esp32(board_with_emlml):
