@@ -22,3 +22,12 @@ def tool_main(prog: str, description: str, setup: Callable[[argparse.ArgumentPar
     except CommandError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 1
+
+
+def markdown_table(head: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table with its columns padded to their widest cell (the benchmarks'
+    printed and documented tables)."""
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+    fmt = "| " + " | ".join(f"{{:{w}}}" for w in widths) + " |"
+    lines = [fmt.format(*head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    return "\n".join(lines + [fmt.format(*r) for r in rows])

@@ -33,7 +33,7 @@ import sys
 
 import numpy as np
 
-from emlml_dev import esp32_board as eb
+from emlml_dev import markdown_table, esp32_board as eb
 from emlml_dev.bench_rp2040 import workload
 from emlml_dev.paths import BUILD, NATMOD_DIR, ON_DEVICE
 
@@ -74,10 +74,7 @@ def table(specs: list[dict], results: dict) -> str:
             unit, per = f"{s['macs']} MACs", f"{r['instr_per_mac']:.2f}"
         rows.append([s["name"], s["input"], unit, f"{r['instr_per_pred']:,.0f}",
                      f"{r['instr_min']:,}", f"{r['instr_max']:,}", per])
-    widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
-    fmt = "| " + " | ".join(f"{{:{w}}}" for w in widths) + " |"
-    lines = [fmt.format(*head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    return "\n".join(lines + [fmt.format(*r) for r in rows])
+    return markdown_table(head, rows)
 
 
 def run(samples: int, cnn_samples: int, names: list[str] | None = None) -> tuple[list[dict], dict]:

@@ -19,6 +19,7 @@ import json
 import os
 import sys
 
+from emlml_dev import markdown_table
 from emlml_dev.paths import BUILD, ROOT
 
 DOC = os.path.join(ROOT, "docs", "benchmarks.md")
@@ -68,10 +69,7 @@ HEAD = ["model", "work per prediction", "RP2040 cycles", "RP2040 cycles/unit",
 
 
 def table(body: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in body + [HEAD]) for i in range(len(HEAD))]
-    fmt = "| " + " | ".join(f"{{:{w}}}" for w in widths) + " |"
-    lines = [fmt.format(*HEAD), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    return "\n".join(lines + [fmt.format(*r) for r in body])
+    return markdown_table(HEAD, body)
 
 
 def section(rp: dict | None, esp: dict | None) -> str:

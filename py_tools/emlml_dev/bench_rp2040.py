@@ -31,7 +31,7 @@ import numpy as np
 from emlml_tools.convert.tflite_cnn import convert_tflite
 from emlml_tools.format import Kind, read_blob
 
-from emlml_dev import rp2040_board as rb
+from emlml_dev import markdown_table, rp2040_board as rb
 from emlml_dev.bench_layers import layer_models
 from emlml_dev.demo_cnn import cnn_demos, model_inputs
 from emlml_dev.paths import BUILD, NATMOD_DIR, ON_DEVICE
@@ -117,10 +117,7 @@ def table(specs: list[dict], results: dict) -> str:
                      f"{r['instr_per_pred']:,.0f}", per,
                      f"{r['instr_per_mac']:.2f}" if "instr_per_mac" in r else "-",
                      f"{r['cycles_per_pred'] / 125:,.0f}"])
-    widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
-    fmt = "| " + " | ".join(f"{{:{w}}}" for w in widths) + " |"
-    lines = [fmt.format(*head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    return "\n".join(lines + [fmt.format(*r) for r in rows])
+    return markdown_table(head, rows)
 
 
 def run(samples: int, cnn_samples: int, names: list[str] | None = None
