@@ -26,5 +26,5 @@ class CutTransport:
             raise ConnectionError("link cut before the swap")
         return self.inner.exec(code)
 
-    def put(self, local: str, remote: str) -> None:
-        self.inner.put(local, remote)
+    def put(self, local: str, remote: str, progress=None) -> None:
+        self.inner.put(local, remote, progress)

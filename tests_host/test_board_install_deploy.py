@@ -14,7 +14,7 @@ from emlml_tools import board
 from emlml_tools.board import BoardError, BoardInfo, LocalTransport
 from emlml_tools.board import deploy, install
 from cut_link import CutTransport
-from runtimes import BUILD, ROOT
+from runtimes import BUILD, ROOT, require_built
 
 UTIL = os.path.join(ROOT, "micropython_module", "python", "emlml_util.py")
 NATMOD = os.path.join(BUILD, "natmod")
@@ -150,3 +150,134 @@ def test_deploy_keeps_the_old_model_when_the_board_check_fails(installed, monkey
     with pytest.raises(BoardError, match="test prediction differs"):
         deploy.deploy(installed, new)
     assert read_board(installed, "model.bin") == old
+
+
+# ------------------------------------------------ the release's modules, and what goes wrong
+
+
+def test_install_list_names_every_module(capsys):
+    from emlml_tools.cli import main
+
+    assert main(["install", "--list", "--from", NATMOD]) == 0
+    out = capsys.readouterr().out
+    for arch, board_name in (("armv6m", "RP2040"), ("xtensawin", "ESP32"), ("x64", "unix"),
+                             ("armv7m", "Cortex-M3"), ("armv7emsp", "Cortex-M4F")):
+        line = next(line for line in out.splitlines() if line.startswith(arch + " "))
+        size = os.path.getsize(os.path.join(NATMOD, arch, "emlml.mpy"))
+        assert board_name in line and f" {size} " in line and "MicroPython 1.23+" in line, line
+
+
+def test_install_refuses_a_newer_mpy_format():
+    """The sub-version has two bits (py/persistentcode.h): a newer format is version 7."""
+    with pytest.raises(BoardError, match="v7.0, newer than this emlml's v6.3"):
+        board.choose_mpy(BoardInfo(mpy_word(4, version=7, sub=0)), None, NATMOD)
+
+
+def test_install_picks_the_smallest_module_for_the_families(tmp_path):
+    """A folder with one-family modules: --for a trees model takes the trees module."""
+    from emlml_tools.board.install import choose
+
+    full = os.path.join(NATMOD, "x64", "emlml.mpy")
+    os.makedirs(tmp_path / "x64" / "trees")
+    shutil.copy(full, tmp_path / "x64" / "emlml.mpy")
+    with open(full, "rb") as f:  # a smaller file with the same header stands in
+        (tmp_path / "x64" / "trees" / "emlml.mpy").write_bytes(f.read()[:1000])
+    info = BoardInfo(mpy_word(2))
+    assert choose(info, str(tmp_path), families=("trees",)).build == "x64/trees"
+    assert choose(info, str(tmp_path), families=("trees", "cnn")).build == "x64"
+    assert choose(info, str(tmp_path)).build == "x64"
+
+
+class SmallBoard(LocalTransport):
+    """The folder stand-in, reporting only `free` bytes of flash."""
+
+    def __init__(self, root: str, free: int) -> None:
+        super().__init__(root)
+        self.free = free
+
+    def exec(self, code: str) -> str:
+        if "statvfs" in code:
+            return f"FREE {self.free}\n"
+        return super().exec(code)
+
+
+def test_install_refuses_a_full_flash(tmp_path):
+    t = SmallBoard(str(tmp_path / "board"), 20000)
+    with pytest.raises(BoardError, match="20000 B of flash free; emlml.mpy needs 46"):
+        install.install(t)
+    assert not os.path.exists(os.path.join(t.root, "lib", "emlml.mpy.tmp"))
+
+
+class HostFirmware:
+    """MicroPython built here with emlml linked in (boards/host_port), as a board: it
+    runs scripts only (no -c), so each step is written to a file first."""
+
+    def __init__(self, root: str) -> None:
+        from runtimes import HOST_PORTS, run_host_port
+
+        self.root, self.run = root, run_host_port
+        self.executable = require_built(HOST_PORTS["host_port"])
+        os.makedirs(root, exist_ok=True)
+
+    def exec(self, code: str) -> str:
+        with open(os.path.join(self.root, "step.py"), "w") as f:
+            f.write(code)
+        result = self.run(self.executable, "step.py", self.root)
+        if result.returncode != 0:
+            raise BoardError(result.stdout + result.stderr)
+        return result.stdout
+
+
+def test_install_on_firmware_with_emlml_built_in(tmp_path):
+    """The host firmware (emlml linked in as a user C module): install sees it built in;
+    the unix runtime with emlml.mpy in lib/ does not."""
+    from emlml_tools.board.install import _builtin_version
+
+    assert _builtin_version(HostFirmware(str(tmp_path / "firmware"))) == "0.1.0"
+    plain = LocalTransport(str(tmp_path / "board"))
+    shutil.copy(os.path.join(NATMOD, "x64", "emlml.mpy"), os.path.join(plain.root, "lib"))
+    assert "EMLML" in plain.exec("import emlml\nprint('EMLML')")
+    assert _builtin_version(plain) is None  # a file in lib/ is not built in
+
+
+@pytest.mark.parametrize("port,words", [
+    ("/dev/ttyNOPE0", "cannot open /dev/ttyNOPE0"),
+    ("socket://127.0.0.1:9", "nothing listens at socket://127.0.0.1:9"),
+])
+def test_unreachable_ports_say_what_to_check(port, words):
+    from emlml_tools.board.transport import MpremoteTransport
+    from emlml_tools.errors import CommandError
+
+    with pytest.raises(CommandError, match=words):
+        MpremoteTransport(port).exec("pass")
+
+
+def test_a_busy_port_is_named():
+    import serial
+    from emlml_tools.board.transport import MpremoteTransport
+    from emlml_tools.errors import CommandError
+
+    controller, device = os.openpty()
+    name = os.ttyname(device)
+    holder = serial.Serial(name, exclusive=True)  # another program holds the port
+    try:
+        with pytest.raises(CommandError, match=f"{name} is in use by another program"):
+            MpremoteTransport(name).exec("pass")
+    finally:
+        holder.close()
+        os.close(controller)
+        os.close(device)
+
+
+def test_no_micropython_on_the_port():
+    """A serial device that never answers (nothing behind a pty): no REPL."""
+    from emlml_tools.board.transport import MpremoteTransport
+    from emlml_tools.errors import CommandError
+
+    controller, device = os.openpty()
+    try:
+        with pytest.raises(CommandError, match="no MicroPython REPL answered"):
+            MpremoteTransport(os.ttyname(device)).exec("pass")
+    finally:
+        os.close(controller)
+        os.close(device)

@@ -136,8 +136,9 @@ def test_writing_scripts_are_listed():
 def test_board_reports_armv6m_and_install_chooses_it():
     """`emlml install`'s choice for the Pico, from what its firmware reports in
     sys.implementation._mpy: install() gets as far as the copy of the armv6m build (the
-    copy itself writes a file, which this emulator cannot do)."""
-    with rb.Board() as board:
+    copy itself writes a file, which this emulator cannot do), after checking the free
+    flash of an empty filesystem."""
+    with rb.Board(rb.fs_image({})) as board:
         board.wait_repl()
         board.enter_raw()
         transport = rb.Transport(board)
@@ -145,7 +146,7 @@ def test_board_reports_armv6m_and_install_chooses_it():
         with pytest.raises(BoardError, match="no flash writes"):
             install(transport, natmod_dir=NATMOD_DIR)
         assert_no_fault(board.stats(), "_mpy query")
-    assert transport.puts == [(NATMOD, ":lib/emlml.mpy")]
+    assert transport.puts == [(NATMOD, ":lib/emlml.mpy.tmp")]  # renamed once complete
     mpy = info.mpy
     assert (info.arch, info.version, info.sub_version) == ("armv6m", 6, 3)
     assert choose_mpy(info, natmod_dir=NATMOD_DIR) == NATMOD
@@ -155,6 +156,26 @@ def test_board_reports_armv6m_and_install_chooses_it():
             check_mpy(mpy, os.path.join(NATMOD_DIR, arch, "emlml.mpy"))
         with pytest.raises(BoardError, match="armv6m"):
             choose_mpy(info, arch, natmod_dir=NATMOD_DIR)
+
+
+def test_install_says_when_the_module_does_not_fit_the_heap():
+    """The RP2040 loads native code into the MicroPython heap: with the heap taken by the
+    user's data, install's import check names the module's size, the free heap and the
+    way out (a one-family module) instead of a bare MemoryError."""
+    from emlml_tools.board.install import _import_check
+    from emlml_tools.board.modules import scan
+
+    module = next(m for m in scan(NATMOD_DIR) if m.path == NATMOD)
+    with rb.Board(rb.fs_image({"/lib/emlml.mpy": NATMOD})) as board:
+        board.wait_repl()
+        board.enter_raw()
+        transport = rb.Transport(board)
+        transport.exec("import gc\ngc.collect()\nhog = bytearray(gc.mem_free() - 12000)")
+        with pytest.raises(BoardError, match=rf"emlml.mpy \({module.size} B\) did not fit in "
+                           r"the board's free heap \(\d+ B\).*--for MODEL.bin"):
+            _import_check(transport, module)
+        transport.exec("del hog\ngc.collect()")
+        assert _import_check(transport, module) == "0.1.0"
 
 
 # A 32-bit load at an odd address through the firmware itself: uctypes reads a NATIVE

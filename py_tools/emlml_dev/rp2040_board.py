@@ -312,7 +312,7 @@ class Transport:
             raise ToolsBoardError(result.stderr.strip())
         return result.stdout
 
-    def put(self, local: str, remote: str) -> None:
+    def put(self, local: str, remote: str, progress=None) -> None:
         from emlml_tools.board import BoardError as ToolsBoardError
 
         self.puts.append((local, remote))

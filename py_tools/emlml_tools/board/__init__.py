@@ -13,7 +13,6 @@ from emlml_tools.board.install import (  # noqa: F401
                                        HARD_FLOAT,
                                        MPY_SUB_VERSION,
                                        MPY_VERSION,
-                                       NATMOD_DIR,
                                        THUMB,
                                        check_board,
                                        check_mpy,

@@ -17,6 +17,7 @@ import numpy as np
 from emlml_tools import runtime
 from emlml_tools.board.transport import BoardError, Transport, transport_for
 from emlml_tools.format import INPUT_DTYPES, INPUT_TYPECODES, read_blob
+from emlml_tools.progress import Progress
 
 CHUNK = 256  # blob bytes per write on the board (fits any raw-REPL line budget)
 
@@ -83,8 +84,6 @@ def run(args: argparse.Namespace) -> int:
     with open(args.blob, "rb") as f:
         blob = f.read()
 
-    def progress(done: int, total: int) -> None:
-        print(f"\r{done}/{total} bytes", end="", flush=True)
-    deploy(transport_for(args.port), blob, args.path, progress)
-    print(f"\ndeployed {args.blob} as :{args.path} (previous model kept as :{args.path}.prev)")
+    deploy(transport_for(args.port), blob, args.path, Progress(f"copying {args.blob}", len(blob)))
+    print(f"deployed {args.blob} as :{args.path} (previous model kept as :{args.path}.prev)")
     return 0

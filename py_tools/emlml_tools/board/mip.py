@@ -29,11 +29,11 @@ import sys
 from typing import Sequence
 
 from emlml_tools import __version__
+from emlml_tools.board.modules import MODULE, scan
 
 # Defaults relative to the current folder: an emlml checkout after `make natmod-all`.
 NATMOD_DIR = os.path.join("build", "natmod")
 UTIL_SOURCE = os.path.join("micropython_module", "python", "emlml_util.py")
-MODULE = "emlml.mpy"
 UTIL = "emlml_util.py"
 PACKAGE_JSON = "package.json"
 
@@ -60,15 +60,20 @@ def write_package(arch_dir: str, version: str = __version__,
     return path
 
 
-def generate(natmod_dir: str = NATMOD_DIR, version: str = __version__) -> list[str]:
-    """A package for every ``<natmod_dir>/<arch>/emlml.mpy``; the package.json paths."""
-    if not os.path.isdir(natmod_dir):
-        return []
+def generate(natmod_dir: str = NATMOD_DIR, version: str = __version__,
+             out: str | None = None, util_source: str = UTIL_SOURCE) -> list[str]:
+    """A package for every module of ``natmod_dir`` (``<arch>/emlml.mpy`` and
+    ``<arch>/<family>/emlml.mpy``): written beside it, or, with ``out``, into the same
+    layout under ``out`` with a copy of the module (a release's mip folder). The
+    package.json paths."""
     written = []
-    for arch in sorted(os.listdir(natmod_dir)):
-        arch_dir = os.path.join(natmod_dir, arch)
-        if os.path.isfile(os.path.join(arch_dir, MODULE)):
-            written.append(write_package(arch_dir, version))
+    for module in scan(natmod_dir):
+        rel = os.path.relpath(os.path.dirname(module.path), natmod_dir)
+        dest = os.path.join(out, rel) if out else os.path.dirname(module.path)
+        if out:
+            os.makedirs(dest, exist_ok=True)
+            shutil.copyfile(module.path, os.path.join(dest, MODULE))
+        written.append(write_package(dest, version, util_source))
     return written
 
 
@@ -78,15 +83,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="write build/natmod/<arch>/package.json for mip next to each emlml.mpy")
     parser.add_argument("--natmod", default=NATMOD_DIR, metavar="DIR",
                         help="folder with one <arch>/emlml.mpy per arch (default: build/natmod)")
+    parser.add_argument("--out", metavar="DIR", help="write the packages (with a copy of each "
+                        "module) under DIR instead of beside the modules")
+    parser.add_argument("--util", default=UTIL_SOURCE, metavar="FILE",
+                        help="emlml_util.py to ship (default: the checkout's)")
     args = parser.parse_args(argv)
-    written = generate(args.natmod)
+    written = generate(args.natmod, out=args.out, util_source=args.util)
     if not written:
         print(f"emlml: no {args.natmod}/<arch>/{MODULE}: build them first (make natmod-all)",
               file=sys.stderr)
         return 1
     for path in written:
-        arch = os.path.basename(os.path.dirname(path))
-        print(f"{path}: emlml {__version__} for {arch} ({MODULE}, {UTIL})")
+        build = os.path.relpath(os.path.dirname(path), args.out or args.natmod)
+        print(f"{path}: emlml {__version__} for {build} ({MODULE}, {UTIL})")
     return 0
 
 

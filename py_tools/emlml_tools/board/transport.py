@@ -6,12 +6,13 @@ the unix ``micropython``, so the same steps run on the real runtime without hard
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Callable, Protocol
 
 from emlml_tools.errors import CommandError, require
 
@@ -25,12 +26,15 @@ class BoardError(CommandError):
     """The board refused a step, or printed an error."""
 
 
+Progress = Callable[[int, int], None]
+
+
 class Transport(Protocol):
     def exec(self, code: str) -> str:
         """Run code on the board; return what it printed; BoardError on an exception."""
 
-    def put(self, local: str, remote: str) -> None:
-        """Copy a host file to the board."""
+    def put(self, local: str, remote: str, progress: Progress | None = None) -> None:
+        """Copy a host file to the board; ``progress(done, total)`` after each chunk."""
 
 
 def micropython_command() -> str:
@@ -59,34 +63,132 @@ class LocalTransport:
             raise BoardError("the board raised: " + (result.stdout + result.stderr).strip()[-800:])
         return result.stdout
 
-    def put(self, local: str, remote: str) -> None:
+    def put(self, local: str, remote: str, progress: Progress | None = None) -> None:
         dest = os.path.join(self.root, remote.lstrip(":/"))
         os.makedirs(os.path.dirname(dest) or self.root, exist_ok=True)
         with open(local, "rb") as src, open(dest, "wb") as dst:
-            dst.write(src.read())
+            data = src.read()
+            dst.write(data)
+        if progress:
+            progress(len(data), len(data))
+
+
+# mpremote's short names for serial ports (`mpremote a0`)
+_SHORT_PORTS = {"a": "/dev/ttyACM", "u": "/dev/ttyUSB", "c": "COM"}
+EXEC_TIMEOUT = 600  # seconds a step may run on the board (the demo on an emulated ESP32)
+
+
+def _port_name(port: str) -> str:
+    if len(port) >= 2 and port[0] in _SHORT_PORTS and port[1:].isdigit():
+        return _SHORT_PORTS[port[0]] + port[1:]
+    return port
+
+
+def find_port() -> str:
+    """The first USB serial port, as `mpremote` with no port picks it."""
+    from serial.tools import list_ports
+
+    usb = [p.device for p in sorted(list_ports.comports()) if p.vid is not None]
+    if not usb:
+        raise CommandError("no board found on USB: plug it in, or give its port with "
+                           "--port (`mpremote devs` lists the serial ports)")
+    return usb[0]
+
+
+def open_error(port: str, exc: BaseException) -> CommandError:
+    """What to do when the port does not open (pyserial's message, made actionable)."""
+    text = str(exc)
+    if "lock" in text or "Errno 16" in text or "busy" in text.lower():
+        return CommandError(f"{port} is in use by another program (a serial monitor, Thonny, "
+                            "another mpremote): close it and try again")
+    if "Errno 13" in text or "ermission" in text:
+        return CommandError(f"no permission to open {port}: add yourself to its group "
+                            "(Debian/Ubuntu: sudo usermod -aG dialout $USER, then log in again)")
+    if "Connection refused" in text or "Errno 111" in text:
+        return CommandError(f"nothing listens at {port}: is the emulator running?")
+    return CommandError(f"cannot open {port}: {text.split(': ', 1)[-1]}; check the port "
+                        "(`mpremote devs` lists the serial ports)")
 
 
 class MpremoteTransport:
-    """A board on a serial port (or an emulated board's pty), through `mpremote`."""
+    """A board on a serial port (or an emulated board's socket or pty), through mpremote's
+    serial transport: one connection for all the steps (opened at the first one, closed
+    by ``close`` or at exit), in raw REPL after one soft reset."""
 
     def __init__(self, port: str | None) -> None:
-        self.connect = ["connect", port] if port else []
+        self.port = _port_name(port) if port else None
+        self._link = None
 
-    def _run(self, args: list[str]) -> str:
-        cmd = [sys.executable, "-m", "mpremote"] + self.connect + args
+    def _open(self):
+        if self._link is not None:
+            return self._link
+        require("mpremote", "mpremote", "talk to a board")
+        import serial
+        from mpremote.transport import TransportError
+        from mpremote.transport_serial import SerialTransport
+
+        port = self.port or find_port()
+        try:  # pyserial's own error says why (mpremote's says only "failed to access")
+            probe = serial.serial_for_url(port, do_not_open=True, exclusive=True)
+            probe.open()
+            probe.close()
+            link = SerialTransport(port, baudrate=115200, timeout=1)  # a silent port never hangs
+        except (OSError, serial.SerialException, TransportError) as exc:
+            raise open_error(port, exc) from None
         try:
-            result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        except FileNotFoundError:
-            raise CommandError("mpremote is not installed: pip install mpremote") from None
-        if result.returncode != 0 or "Traceback" in result.stdout:
-            raise BoardError("the board said: " + (result.stdout + result.stderr).strip()[-800:])
-        return result.stdout
+            link.enter_raw_repl(soft_reset=True)
+        except TransportError:
+            link.close()
+            raise CommandError(f"no MicroPython REPL answered on {port}: flash MicroPython "
+                               "(see `emlml flash --help`), or stop the program that holds "
+                               "its REPL, then try again") from None
+        self.port, self._link = port, link
+        atexit.register(self.close)
+        return link
 
-    def exec(self, code: str) -> str:
-        return self._run(["exec", code])
+    def soft_reset(self) -> None:
+        """MicroPython's soft reset: a fresh heap, nothing imported (the files stay)."""
+        if self._link is not None:
+            self._link.exit_raw_repl()
+            self._link.enter_raw_repl(soft_reset=True)
 
-    def put(self, local: str, remote: str) -> None:
-        self._run(["cp", local, remote])
+    def close(self) -> None:
+        if self._link is not None:
+            link, self._link = self._link, None
+            try:
+                link.exit_raw_repl()
+            finally:
+                link.close()
+
+    def exec(self, code: str, timeout: float = EXEC_TIMEOUT) -> str:
+        from mpremote.transport import TransportError
+
+        link = self._open()
+        try:
+            out, err = link.exec_raw(code, timeout=timeout)
+        except TransportError as exc:
+            raise BoardError(f"the board stopped answering on {self.port} ({exc}): "
+                             "reset it and try again") from None
+        if err:
+            raise BoardError("the board said: " + (out + err).decode(errors="replace")
+                             .strip()[-800:])
+        return out.decode(errors="replace")
+
+    def put(self, local: str, remote: str, progress: Progress | None = None) -> None:
+        from mpremote.transport import TransportError
+
+        with open(local, "rb") as f:
+            data = f.read()
+        link = self._open()
+        try:
+            link.fs_writefile(remote.lstrip(":"), data, chunk_size=256,
+                              progress_callback=progress)
+        except (TransportError, OSError) as exc:
+            text = str(exc)
+            if "ENOSPC" in text or "Errno 28" in text or getattr(exc, "errno", None) == 28:
+                raise BoardError(f"the board's flash is full: {remote} ({len(data)} B) did not "
+                                 "fit; remove files (mpremote fs rm :FILE) and try again") from None
+            raise BoardError(f"copying {local} to {remote} failed: {text}") from None
 
 
 @dataclass(frozen=True)
@@ -114,7 +216,7 @@ def board_info(transport: Transport) -> BoardInfo:
     raise BoardError(f"the board did not report sys.implementation._mpy: {out!r}")
 
 
-def transport_for(port: str | None) -> Transport:
-    """The transport for a ``--port`` argument: mpremote, which needs the package."""
+def transport_for(port: str | None) -> MpremoteTransport:
+    """The transport for a ``--port`` argument (None: the first USB serial port)."""
     require("mpremote", "mpremote", "talk to a board")
     return MpremoteTransport(port)
