@@ -24,7 +24,7 @@ demo: setup natmod
 
 # The tests, after every build CI can make here: the x64 module they run, the ARM
 # modules, the firmware (user C module) compile and the ESP32 compile check.
-test: setup natmod-all mip-packages host-tools host-firmware qemu-firmware cmodule-check esp32-check \
+test: setup natmod-all mip-packages dist host-tools host-firmware qemu-firmware cmodule-check esp32-check \
     rp2040-emulator
 	$(VENV)/bin/python -m pytest -q tests_host
 	$(DEVPY) -m emlml_dev.sizes --build $(BUILD) --out $(BUILD)/sizes.md
@@ -201,6 +201,12 @@ bench-emlearn: setup
 .PHONY: mip-packages
 mip-packages: natmod-all
 	$(VPY) -m emlml_tools.board.mip --natmod $(BUILD)/natmod
+
+# The release: dist/emlml-VERSION.tar.gz and the wheel, each carrying every board module
+# (emlml_tools/mpy), and dist/mip/ (the same modules as mip packages, to host).
+.PHONY: dist
+dist: natmod-all
+	$(DEVPY) -m emlml_dev.dist --natmod $(BUILD)/natmod --out $(CURDIR)/dist
 
 # The emulated Cortex-M boards (boards/qemu_mps2): MicroPython 1.23 on QEMU's mps2-an385
 # (Cortex-M3) and mps2-an386 (Cortex-M4F); tests_host/test_device_qemu.py runs
