@@ -19,8 +19,9 @@ HOST_RUN := $(BUILD)/host/emlml_run
 
 .PHONY: demo test setup natmod host-tools clean
 
+# The product's own demo (emlml_tools/demo), with the x64 module just built.
 demo: setup natmod
-	$(DEVPY) -m emlml_dev.demo
+	$(VENV)/bin/emlml demo --out $(BUILD)/demo
 
 # The tests, after every build CI can make here: the x64 module they run, the ARM
 # modules, the firmware (user C module) compile and the ESP32 compile check.

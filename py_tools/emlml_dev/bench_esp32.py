@@ -1,6 +1,6 @@
 """ESP32 instructions per prediction: the xtensawin emlml.mpy on the official ESP32_GENERIC
 MicroPython 1.23.0 firmware in Espressif's QEMU (esp32_board.py), for the demo models
-(zoo.demo_models), the two demo CNNs (demo_cnn.cnn_demos) and the one-layer networks
+(zoo.demo_models), the two demo CNNs (emlml_tools.demo.cnn.cnn_demos) and the one-layer networks
 (bench_layers.layer_models): the rows of bench_rp2040.py.
 
     make natmod-all

@@ -1,6 +1,6 @@
 """RP2040 cycles per prediction: the armv6m emlml.mpy on the official RPI_PICO firmware in
 rp2040js (rp2040_board.py), for the demo models (zoo.demo_models), the two demo CNNs
-(demo_cnn.cnn_demos) and the one-layer networks (bench_layers.layer_models).
+(emlml_tools.demo.cnn.cnn_demos) and the one-layer networks (bench_layers.layer_models).
 
     make rp2040-emulator natmod-all
     PYTHONPATH=py_tools python -m emlml_dev.bench_rp2040 [--samples N]
@@ -33,7 +33,7 @@ from emlml_tools.format import Kind, read_blob
 
 from emlml_dev import markdown_table, rp2040_board as rb
 from emlml_dev.bench_layers import layer_models
-from emlml_dev.demo_cnn import cnn_demos, model_inputs
+from emlml_tools.demo.cnn import cnn_demos, model_inputs
 from emlml_dev.paths import BUILD, NATMOD_DIR, ON_DEVICE
 from emlml_dev.qemu_bench import cnn_macs, nodes_visited
 from emlml_dev.zoo import demo_models

@@ -5,6 +5,9 @@ its arguments, both named as ``"module:function"`` strings and imported only whe
 command runs (so ``emlml inspect`` never imports TensorFlow Lite). Adding a command is one
 line in ``_COMMANDS``, e.g.::
 
+    "demo": Command("emlml_tools.demo.command:run", "emlml_tools.demo.command:setup",
+                    "train, convert and run the demo models on MicroPython (the unix runtime, "
+                    "or a board with --port) and print agreement, size and speed"),
     "romfs": Command("emlml_tools.board.romfs:run", "emlml_tools.board.romfs:setup", "..."),
 
 A handler reports a user error by raising ``CommandError`` (the message says what to do
@@ -48,6 +51,9 @@ _COMMANDS: dict[str, Command] = {
     "firmware": Command("emlml_tools.board.firmware:run", "emlml_tools.board.firmware:setup",
                         "build MicroPython firmware with emlml inside (ESP32_GENERIC, "
                         "ESP32_GENERIC_S3, RPI_PICO, RPI_PICO2) from your MicroPython checkout"),
+    "demo": Command("emlml_tools.demo.command:run", "emlml_tools.demo.command:setup",
+                    "train, convert and run the demo models on MicroPython (the unix runtime, "
+                    "or a board with --port) and print agreement, size and speed"),
     "romfs": Command("emlml_tools.board.romfs:run", "emlml_tools.board.romfs:setup",
                      "pack a folder of models into a ROMFS image, every file 4-byte aligned "
                      "(for mpremote romfs deploy)"),
