@@ -281,3 +281,47 @@ def test_no_micropython_on_the_port():
     finally:
         os.close(controller)
         os.close(device)
+
+
+class FullFlash(LocalTransport):
+    """The folder stand-in whose flash fills after `room` bytes of writes."""
+
+    def __init__(self, root: str, room: int) -> None:
+        super().__init__(root)
+        self.room = room
+
+    def exec(self, code: str) -> str:
+        if "f.write(" in code:
+            chunk = eval(code.split("f.write(", 1)[1].split(")\nf.close()", 1)[0])
+            if len(chunk) > self.room:
+                raise BoardError("the board raised: OSError: [Errno 28] ENOSPC")
+            self.room -= len(chunk)
+        return super().exec(code)
+
+
+def test_deploy_onto_a_full_flash_keeps_the_old_model(installed, tmp_path):
+    old, new = blobs()
+    deploy.deploy(installed, old)
+    full = FullFlash(installed.root, 1000)
+    with pytest.raises(BoardError, match=r"flash is full after 768 of \d+ bytes.*old model was kept"):
+        deploy.deploy(full, new)
+    assert read_board(installed, "model.bin") == old
+    assert read_board(installed, "model.bin.tmp") is None
+
+
+def test_deploy_of_a_model_larger_than_the_heap_keeps_the_old_model(installed, tmp_path):
+    """The unix runtime with a 40 KB heap: the 52 KB kNN blob is read into it by
+    emlml.load and does not fit; the message names the sizes, the old model stays."""
+    from emlml_tools.board.transport import micropython_command
+
+    old = blobs()[0]
+    knn = next(m for m in demo_models() if m.name == "breast_cancer_knn").blob()
+    deploy.deploy(installed, old)
+    wrapper = tmp_path / "micropython"
+    wrapper.write_text(f"#!/bin/sh\nexec {micropython_command()} -X heapsize=40k \"$@\"\n")
+    wrapper.chmod(0o755)
+    small = LocalTransport(installed.root, str(wrapper))
+    with pytest.raises(BoardError, match=rf"free heap \(\d+ B\): emlml.load reads its {len(knn)} B"):
+        deploy.deploy(small, knn)
+    assert read_board(installed, "model.bin") == old
+    assert read_board(installed, "model.bin.tmp") is None

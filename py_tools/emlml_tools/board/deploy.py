@@ -24,12 +24,41 @@ CHUNK = 256  # blob bytes per write on the board (fits any raw-REPL line budget)
 
 def _check_code(tmp: str, x: list[float], typecode: str, expected: int | float) -> str:
     return (
-        "import array, emlml\n"
-        f"m = emlml.load({tmp!r})\n"
-        f"y = m.predict(array.array({typecode!r}, {x!r}))\n"
-        f"e = {expected!r}\n"
-        "ok = (y == e) if isinstance(e, int) else abs(y - e) <= 1e-6 * max(1.0, abs(e))\n"
-        "print('CHECK', 'ok' if ok else 'bad', y)\n")
+        "import array, emlml, gc\n"
+        "gc.collect()\n"
+        "free = gc.mem_free()\n"
+        "try:\n"
+        f" m = emlml.load({tmp!r})\n"
+        "except MemoryError:\n"
+        " m = None\n"
+        " print('NOHEAP', free)\n"
+        "if m is not None:\n"
+        f" y = m.predict(array.array({typecode!r}, {x!r}))\n"
+        f" e = {expected!r}\n"
+        " ok = (y == e) if isinstance(e, int) else abs(y - e) <= 1e-6 * max(1.0, abs(e))\n"
+        " print('CHECK', 'ok' if ok else 'bad', y)\n")
+
+
+def _remove_code(path: str) -> str:
+    return f"import os\ntry:\n os.remove({path!r})\nexcept OSError:\n pass\n"
+
+
+def _write_chunks(transport: Transport, tmp: str, blob: bytes, progress) -> None:
+    """The blob into tmp, chunk by chunk; a full flash is named and tmp removed."""
+    transport.exec(f"f = open({tmp!r}, 'wb')\nf.close()")
+    for start in range(0, len(blob), CHUNK):
+        chunk = blob[start:start + CHUNK]
+        try:
+            transport.exec(f"f = open({tmp!r}, 'ab')\nf.write({chunk!r})\nf.close()")
+        except BoardError as exc:
+            if "ENOSPC" not in str(exc) and "Errno 28" not in str(exc):
+                raise
+            transport.exec(_remove_code(tmp))
+            raise BoardError(f"the board's flash is full after {start} of {len(blob)} bytes of "
+                             "the model: remove files (mpremote fs rm :FILE); the old model "
+                             "was kept") from None
+        if progress:
+            progress(min(start + CHUNK, len(blob)), len(blob))
 
 
 def _swap_code(path: str, tmp: str) -> str:
@@ -60,14 +89,16 @@ def deploy(transport: Transport, blob: bytes, path: str = "model.bin",
     """Copy blob to the board as `path`, safely (module docstring)."""
     read_blob(blob)  # refuse a bad blob before touching the board
     tmp = path + ".tmp"
-    transport.exec(f"f = open({tmp!r}, 'wb')\nf.close()")
-    for start in range(0, len(blob), CHUNK):
-        chunk = blob[start:start + CHUNK]
-        transport.exec(f"f = open({tmp!r}, 'ab')\nf.write({chunk!r})\nf.close()")
-        if progress:
-            progress(min(start + CHUNK, len(blob)), len(blob))
+    _write_chunks(transport, tmp, blob, progress)
     x, typecode, expected = check_input(blob)
     out = transport.exec(_check_code(tmp, x, typecode, expected))
+    if "NOHEAP" in out:
+        free = int(out.split("NOHEAP", 1)[1].split()[0])
+        transport.exec(_remove_code(tmp))
+        raise BoardError(f"the model does not fit in the board's free heap ({free} B): "
+                         f"emlml.load reads its {len(blob)} B and allocates a "
+                         f"{read_blob(blob).arena_bytes} B arena; free memory or make the "
+                         "model smaller; the old model was kept")
     if "CHECK ok" not in out:
         raise BoardError(f"the new model loaded but its test prediction differs: {out.strip()}"
                          "; the old model was kept")
