@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 
 import pytest
@@ -31,15 +32,12 @@ BLOB = os.path.join(DEVICE_TESTS, "data", "breast_cancer_extratrees.bin")
 
 @pytest.fixture
 def natmod(tmp_path):
-    """A build/natmod-like folder: the real emlml.mpy per arch where built, else a stand-in."""
+    """A build/natmod-like folder with the real emlml.mpy of every arch."""
     root = tmp_path / "natmod"
     for arch in ARCHS:
         (root / arch / "obj").mkdir(parents=True)
-        built = os.path.join(BUILD, "natmod", arch, "emlml.mpy")
-        if os.path.isfile(built):
-            shutil.copy(built, root / arch / "emlml.mpy")
-        else:
-            (root / arch / "emlml.mpy").write_bytes(b"M\x06stand-in " + arch.encode())
+        shutil.copy(require_built(os.path.join(BUILD, "natmod", arch, "emlml.mpy")),
+                    root / arch / "emlml.mpy")
     (root / "not-an-arch").mkdir()  # a folder without emlml.mpy gets no package
     return root
 
@@ -92,7 +90,8 @@ def test_build_output():
                                os.listdir(os.path.join(BUILD, "natmod")))
                    if os.path.isfile(p)) if os.path.isdir(os.path.join(BUILD, "natmod")) else []
     if not found:
-        pytest.skip("no build/natmod/<arch>/package.json: run make mip-packages")
+        pytest.fail("no build/natmod/<arch>/package.json: run make mip-packages (make test does)",
+                    pytrace=False)
     for path in found:
         check_package(path)
 
@@ -166,3 +165,41 @@ def test_on_device_mip_installs_over_http(natmod, http_server, tmp_path, device_
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.split() == ["m.bin", "trees", str(os.path.getsize(BLOB))]
+
+
+def test_generate_a_release_layout(natmod, tmp_path):
+    """--out: the packages with a copy of each module (what make dist ships), one-family
+    builds in their own folders."""
+    os.makedirs(natmod / "x64" / "trees")
+    shutil.copy(natmod / "x64" / "emlml.mpy", natmod / "x64" / "trees" / "emlml.mpy")
+    out = tmp_path / "mip"
+    written = mip_package.generate(str(natmod), out=str(out))
+    rel = sorted(os.path.relpath(p, out) for p in written)
+    assert rel == sorted([os.path.join(a, "package.json") for a in ARCHS]
+                         + [os.path.join("x64", "trees", "package.json")])
+    for path in written:
+        check_package(path)
+    assert not (natmod / "x64" / "package.json").exists()  # the source folder is untouched
+
+
+def test_real_mpremote_mip_install_on_the_emulated_esp32():
+    """`mpremote connect socket://... mip install dist/mip/xtensawin/package.json` (the
+    real command line) on the official ESP32 firmware in QEMU; then emlml imports there
+    and is the module the release carries."""
+    from emlml_dev import emulators
+    from emlml_dev import esp32_board as eb
+
+    missing = emulators.missing_for_tests("esp32")
+    if missing:
+        pytest.fail(missing, pytrace=False)
+    package = os.path.join(ROOT, "dist", "mip", "xtensawin", "package.json")
+    require_built(package)
+    with eb.Board(workdir=os.path.join(BUILD, "esp32")) as board:
+        result = subprocess.run([sys.executable, "-m", "mpremote", "connect", board.device,
+                                 "mip", "install", package], capture_output=True, text=True,
+                                timeout=600)
+        assert result.returncode == 0 and "Done" in result.stdout, result.stdout + result.stderr
+        out = board.mpremote("exec", "import os, emlml, emlml_util\n"
+                             "print('GOT', emlml.__version__, os.stat('lib/emlml.mpy')[6])").stdout
+    size = os.path.getsize(os.path.join(ROOT, "dist", "mip", "xtensawin", "emlml.mpy"))
+    assert f"GOT {__version__} {size}" in out, out

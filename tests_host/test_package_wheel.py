@@ -1,6 +1,8 @@
-"""What `pip install` gives a user: a wheel of the checkout installed into a fresh virtual
+"""What `pip install` gives a user: the wheel of `make dist` installed into a fresh virtual
 environment (the pins of requirements.txt as constraints), used from an empty folder with
-no access to the checkout. It converts, inspects and verifies a scikit-learn forest and the
+no access to the checkout. The wheel and the sdist carry the five board modules, and
+`emlml install --list` names them from the installed package (on the emulated ESP32 the
+same wheel installs its module and runs a converted model: test_getting_started.py). It converts, inspects and verifies a scikit-learn forest and the
 shipped digits_cnn.tflite without a traceback, says which package to install for a missing
 optional one, and holds the product alone: no demo, benchmark, training or test-data
 code, and no path into the checkout."""
@@ -26,13 +28,38 @@ DEV_MODULES = sorted(p.stem for p in (ROOT / "py_tools" / "emlml_dev").glob("*.p
                      if p.stem != "__init__")
 
 
+ARCHS = ("armv6m", "armv7emsp", "armv7m", "x64", "xtensawin")
+
+
+def release(pattern: str) -> Path:
+    found = sorted((ROOT / "dist").glob(pattern))
+    if not found:
+        pytest.fail(f"no dist/{pattern}: run make dist (make test does)", pytrace=False)
+    return found[-1]
+
+
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out),
-                    str(ROOT)], check=True, capture_output=True, text=True, timeout=600)
-    (found,) = out.glob("emlml-*.whl")
-    return found
+def wheel() -> Path:
+    return release("emlml-*.whl")
+
+
+def test_release_carries_every_board_module(wheel: Path) -> None:
+    """Wheel and sdist hold each arch's module, byte for byte the one that was built, with
+    its emlml_util.py and mip package.json; the sdist builds the wheel (make dist)."""
+    import tarfile
+
+    in_wheel = {n: zipfile.ZipFile(wheel).read(n) for n in zipfile.ZipFile(wheel).namelist()
+                if n.startswith("emlml_tools/mpy/")}
+    sdist = tarfile.open(release("emlml-*.tar.gz"))
+    in_sdist = {n.split("/py_tools/", 1)[1]: sdist.extractfile(n).read()
+                for n in sdist.getnames() if "/emlml_tools/mpy/" in n and sdist.getmember(n).isfile()}
+    assert in_wheel == in_sdist
+    for arch in ARCHS:
+        built = (ROOT / "build" / "natmod" / arch / "emlml.mpy").read_bytes()
+        assert in_wheel[f"emlml_tools/mpy/{arch}/emlml.mpy"] == built, arch
+        assert f"emlml_tools/mpy/{arch}/emlml_util.py" in in_wheel
+        assert f"emlml_tools/mpy/{arch}/package.json" in in_wheel
+    assert {n.split("/")[2] for n in in_wheel} == set(ARCHS)
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +94,14 @@ def test_wheel_holds_the_product_alone(wheel: Path) -> None:
             # the product never imports the checkout's tools (a comment may name them)
             assert not re.search(r"^\s*(from|import) emlml_dev", text, re.M), name
             assert "__file__" not in text, name  # nothing installed looks for the checkout
+
+
+def test_installed_list_names_the_modules(venv: Path, tmp_path: Path) -> None:
+    result = emlml(venv, tmp_path, "install", "--list")
+    assert result.returncode == 0, result.stderr
+    assert str(venv) in result.stdout and "emlml_tools/mpy" in result.stdout
+    for arch in ARCHS:
+        assert re.search(rf"^{arch} .* {arch}/emlml\.mpy$", result.stdout, flags=re.M), result.stdout
 
 
 def test_installed_commands_from_an_empty_folder(venv: Path, tmp_path: Path) -> None:
