@@ -28,7 +28,8 @@ def test_demo_on_the_unix_runtime(tmp_path, capsys, monkeypatch):
         assert r["agree"] == r["n"] > 0, r
     assert {r["model"]: r["n"] for r in rows}["gestures_forest"] == 250  # the whole test split
     assert rows[0]["us_python"] is not None  # m2cgen's export timed beside it
-    assert re.search(r"^\| gestures_forest +\| RandomForestClassifier +\|", (out / "results.md").read_text(), re.M)
+    table = (out / "results.md").read_text()
+    assert re.search(r"^\| gestures_forest +\| RandomForestClassifier +\|", table, re.M)
 
 
 def test_demo_names_every_model_and_refuses_unknown_ones(tmp_path, capsys):

@@ -2,8 +2,8 @@
 environment (the pins of requirements.txt as constraints), used from an empty folder with
 no access to the checkout. The wheel and the sdist carry the five board modules, and
 `emlml install --list` names them from the installed package (on the emulated ESP32 the
-same wheel installs its module and runs a converted model: test_getting_started.py). It converts, inspects and verifies a scikit-learn forest and the
-shipped digits_cnn.tflite without a traceback, says which package to install for a missing
+same wheel installs its module and runs a converted model: test_getting_started.py).
+It converts, inspects and verifies a scikit-learn forest and the shipped digits_cnn.tflite without a traceback, says which package to install for a missing
 optional one, and holds the product alone: no demo, benchmark, training or test-data
 code, and no path into the checkout."""
 
