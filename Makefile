@@ -74,8 +74,16 @@ $(BUILD)/.toolchain:
 	@( $(HAVE_CLANG_SAN) ) >/dev/null 2>&1 || { echo "clang cannot build with -fsanitize=fuzzer,address,undefined"; exit 1; }
 	touch $@
 
-natmod: setup
-	$(MAKE) -C micropython_module MPY_DIR=$(MPY_DIR) ARCH=x64 OUT=$(BUILD)/natmod/x64 PYTHON=$(VPY)
+# Every natmod target of an arch builds the module with every family,
+# build/natmod/<arch>/emlml.mpy, and the module of each family alone,
+# build/natmod/<arch>/<family>/emlml.mpy (natmod-<arch>-<family>, below). All are named
+# emlml.mpy: mpy_ld stores the name, and a board imports it as `emlml` whichever it
+# holds. A board whose models are of one family needs only that family's module, which
+# is what the armv6m budget is for (docs/ARCHITECTURE.md, "One module, built per family").
+NATMOD_FAMILIES := trees knn cnn
+
+natmod: setup $(addprefix natmod-x64-,$(NATMOD_FAMILIES))
+	$(MAKE) -C micropython_module MPY_DIR=$(MPY_DIR) ARCH=x64 FAMILIES="$(NATMOD_FAMILIES)" OUT=$(BUILD)/natmod/x64 PYTHON=$(VPY)
 
 host-tools: setup
 	$(MAKE) -C tests_host/c BUILD=$(BUILD)/host
@@ -87,10 +95,13 @@ clean:
 # ---------------------------------------------------------------------------
 # Cross builds for microcontrollers (run on the emulated boards: QEMU's Cortex-M boards,
 # the ESP32 in Espressif's QEMU and the RP2040 in rp2040js).
-#   make natmod-all    build/natmod/<arch>/emlml.mpy for x64, armv6m (RP2040, Cortex-M0+),
-#                      armv7m (Cortex-M3), armv7emsp (Cortex-M4F, RP2350), xtensawin (ESP32,
-#                      with xtensa-esp32-elf-gcc if on PATH, else Debian's LLVM 22)
-#   make sizes         .mpy and text bytes per arch, printed and written to build/sizes.md
+#   make natmod-all    build/natmod/<arch>/emlml.mpy (every family) and
+#                      build/natmod/<arch>/<family>/emlml.mpy (trees, knn, cnn alone) for
+#                      x64, armv6m (RP2040, Cortex-M0+), armv7m (Cortex-M3), armv7emsp
+#                      (Cortex-M4F, RP2350), xtensawin (ESP32, with xtensa-esp32-elf-gcc
+#                      if on PATH, else Debian's LLVM 22)
+#   make sizes         .mpy bytes of every module per arch (the budgets checked), text
+#                      bytes; printed and written to build/sizes.md
 #   make esp32-check   the C core compiled for the ESP32 CPU with Debian's LLVM 22 (Xtensa)
 #   make cmodule-check modemlml.c compiled as a user C module (firmware configuration)
 ARM_ARCHS := armv6m armv7m armv7emsp
@@ -109,14 +120,25 @@ ESP32_CFLAGS := --target=xtensa -std=c99 -Os -ffreestanding -fomit-frame-pointer
 
 natmod-all: natmod $(addprefix natmod-,$(ARM_ARCHS)) natmod-xtensawin
 
-$(addprefix natmod-,$(ARM_ARCHS)): natmod-%: setup arm-toolchain
-	$(MAKE) -C micropython_module MPY_DIR=$(MPY_DIR) ARCH=$* OUT=$(BUILD)/natmod/$* PYTHON=$(VPY)
+$(addprefix natmod-,$(ARM_ARCHS)): natmod-%: setup arm-toolchain $(addprefix natmod-%-,$(NATMOD_FAMILIES))
+	$(MAKE) -C micropython_module MPY_DIR=$(MPY_DIR) ARCH=$* FAMILIES="$(NATMOD_FAMILIES)" OUT=$(BUILD)/natmod/$* PYTHON=$(VPY)
 
 # ESP32: Espressif's $(XTENSA_GCC) when it is on PATH; else Debian's LLVM 22 (installed
 # by llvm-xtensa), whose objects micropython_module/tools/xtensa_llvm_fixup.py mends for
 # mpy_ld (micropython_module/Makefile says how).
-natmod-xtensawin: setup $(if $(shell command -v $(XTENSA_GCC)),,llvm-xtensa)
-	$(MAKE) -C micropython_module MPY_DIR=$(MPY_DIR) ARCH=xtensawin OUT=$(BUILD)/natmod/xtensawin PYTHON=$(VPY)
+XTENSA_TOOLCHAIN := $(if $(shell command -v $(XTENSA_GCC)),,llvm-xtensa)
+natmod-xtensawin: setup $(XTENSA_TOOLCHAIN) $(addprefix natmod-xtensawin-,$(NATMOD_FAMILIES))
+	$(MAKE) -C micropython_module MPY_DIR=$(MPY_DIR) ARCH=xtensawin FAMILIES="$(NATMOD_FAMILIES)" OUT=$(BUILD)/natmod/xtensawin PYTHON=$(VPY)
+
+# natmod-<arch>-<family>: one family alone, build/natmod/<arch>/<family>/emlml.mpy; a
+# target each, so that `make -j` builds them side by side.
+NATMOD_FAMILY_TARGETS := $(foreach a,x64 $(ARM_ARCHS) xtensawin,$(addprefix natmod-$(a)-,$(NATMOD_FAMILIES)))
+.PHONY: $(NATMOD_FAMILY_TARGETS)
+$(NATMOD_FAMILY_TARGETS): natmod-%: setup
+	$(MAKE) -C micropython_module MPY_DIR=$(MPY_DIR) ARCH=$(firstword $(subst -, ,$*)) \
+	    FAMILIES=$(lastword $(subst -, ,$*)) OUT=$(BUILD)/natmod/$(subst -,/,$*) PYTHON=$(VPY)
+$(foreach a,$(ARM_ARCHS),$(addprefix natmod-$(a)-,$(NATMOD_FAMILIES))): arm-toolchain
+$(addprefix natmod-xtensawin-,$(NATMOD_FAMILIES)): $(XTENSA_TOOLCHAIN)
 
 # The ESP32 row is filled in when LLVM 22 is installed (make esp32-check installs it).
 sizes: natmod-all $(if $(shell command -v llc-$(ESP32_LLVM)),esp32-check)

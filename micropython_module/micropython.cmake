@@ -11,6 +11,14 @@ set(EMLML_SRC ${CMAKE_CURRENT_LIST_DIR}/modemlml.c ${EMLML_CORE})
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/emlml_sources.txt)
 target_sources(usermod_emlml INTERFACE ${EMLML_SRC})
 target_include_directories(usermod_emlml INTERFACE ${CMAKE_CURRENT_LIST_DIR} ${CMAKE_CURRENT_LIST_DIR}/core)
+# Every model family (a firmware has the room); -DEMLML_WITH_CNN=0 (or EMLML_WITH_TREES,
+# EMLML_WITH_KNN) on the cmake command line leaves one out as the single-family .mpy do:
+# its files then compile to nothing (core/emlml_config.h).
+foreach(family TREES KNN CNN)
+    if(DEFINED EMLML_WITH_${family})
+        target_compile_definitions(usermod_emlml INTERFACE EMLML_WITH_${family}=${EMLML_WITH_${family}})
+    endif()
+endforeach()
 # Exact float32 order (no fused multiply-add) and no errno from sqrtf: emlml's files only.
 set_source_files_properties(${EMLML_SRC} PROPERTIES COMPILE_OPTIONS "-ffp-contract=off;-fno-math-errno")
 target_link_libraries(usermod INTERFACE usermod_emlml)

@@ -12,6 +12,10 @@ endif
 SRC_USERMOD_C += $(USERMOD_DIR)/modemlml.c
 SRC_USERMOD_LIB_C += $(addprefix $(USERMOD_DIR)/,$(EMLML_CORE))
 CFLAGS_USERMOD += -I$(USERMOD_DIR) -I$(USERMOD_DIR)/core
+# Every model family (a firmware has the room); `make ... EMLML_WITH_CNN=0` (or
+# EMLML_WITH_TREES, EMLML_WITH_KNN) leaves one out as the single-family .mpy do: its files
+# then compile to nothing (core/emlml_config.h).
+CFLAGS_USERMOD += $(foreach f,TREES KNN CNN,$(if $(EMLML_WITH_$(f)),-DEMLML_WITH_$(f)=$(EMLML_WITH_$(f))))
 
 # Exact float32 order (no fused multiply-add) and no errno from sqrtf: emlml's files only.
 $(BUILD)/$(notdir $(USERMOD_DIR))/%.o: CFLAGS += -ffp-contract=off -fno-math-errno

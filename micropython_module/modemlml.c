@@ -15,6 +15,10 @@
 // bytes, bytearray or array('B') read as int8; memoryviews of them too) or a list of
 // numbers (as floats). predict_proba gives its dequantized outputs; `out` may be an
 // array('b') of n_outputs, which receives the raw int8 outputs.
+//
+// A build may hold some of the model families only (EMLML_WITH_*, core/emlml_config.h):
+// its emlml.load refuses a blob of another family with the core's message, a ValueError
+// as for any blob it refuses.
 #include "py/runtime.h"
 
 #include "core/emlml.h"  // and emlml_config.h: EMLML_VERSION, the release
@@ -129,9 +133,15 @@ static int typecode_matches(const emlml_model_t *m, int typecode) {
     return typecode == input_typecode(m->input_type);
 }
 
+// An int8 CNN, in a build that has them: a constant 0 in one without, so that what
+// follows it is compiled out.
+static int is_cnn(const emlml_model_t *m) {
+    return EMLML_WITH_CNN && m->kind == EMLML_KIND_CNN;
+}
+
 // An int8 CNN reads the bytes of bytes, bytearray and array('B') as int8.
 static int is_cnn_int8(const emlml_model_t *m, int typecode) {
-    return m->kind == EMLML_KIND_CNN &&
+    return is_cnn(m) &&
            (typecode == 'b' || typecode == 'B' || typecode == EMLML_BYTEARRAY_TYPECODE);
 }
 
@@ -140,7 +150,7 @@ static NORETURN void raise_wrong_length(const emlml_model_t *m, size_t got) {
 }
 
 static NORETURN void raise_wrong_typecode(const emlml_model_t *m, int typecode) {
-    if (m->kind == EMLML_KIND_CNN) {
+    if (is_cnn(m)) {
         raise_formatted(&mp_type_TypeError, "this model takes array('f'), int8 bytes or a list, not typecode '%c'", (uint32_t)typecode, 0, 0);
     }
     if (m->input_type == EMLML_INPUT_U8) {
@@ -185,7 +195,7 @@ static void *input_from_sequence(const emlml_model_t *m, mp_obj_t seq, uint8_t i
 // also takes floats (to be quantized): *floats is then set to them.
 static const void *get_input(const emlml_model_t *m, mp_obj_t x, void **owned, const float **floats) {
     mp_buffer_info_t info;
-    int cnn = m->kind == EMLML_KIND_CNN;
+    int cnn = is_cnn(m);
     *owned = NULL;
     *floats = NULL;
     // A str has a buffer too (its UTF-8 bytes): text is never a model input.
@@ -239,21 +249,25 @@ static void run_model(emlml_model_obj_t *self, mp_obj_t x, void *out, out_kind_t
     self->busy = 1;
     emlml_error_t err;
     int ok = 1;
+#if EMLML_WITH_CNN
     if (floats != NULL) {  // int8 CNN, float input: quantized into the arena
         ok = emlml_cnn_quantize_input(m, floats, self->arena, &err) == EMLML_OK;
         input = emlml_cnn_input(m, self->arena);
     }
+#endif
     if (ok && out_kind == OUT_NONE && m->task == EMLML_TASK_CLASSIFIER) {
         ok = emlml_predict_class(m, input, self->arena, predicted, &err) == EMLML_OK;
     } else if (ok) {
         const float *result = emlml_predict(m, input, self->arena, predicted, &err);
         ok = result != NULL;
+#if EMLML_WITH_CNN
         if (ok && out_kind == OUT_I8) {
             const int8_t *q = emlml_cnn_output(m, self->arena);
             for (uint32_t i = 0; i < m->n_outputs; i++) {
                 ((int8_t *)out)[i] = q[i];
             }
         }
+#endif
         for (uint32_t i = 0; ok && out_kind == OUT_F32 && i < m->n_outputs; i++) {
             ((float *)out)[i] = result[i];
         }
@@ -319,7 +333,7 @@ static mp_obj_t emlml_model_predict_proba(size_t n_args, const mp_obj_t *pos_arg
         out = new_float_array(self);
     }
     mp_buffer_info_t info;
-    int cnn = self->model.kind == EMLML_KIND_CNN;
+    int cnn = is_cnn(&self->model);
     if (!mp_get_buffer(out, &info, MP_BUFFER_WRITE) || (info.typecode != 'f' && !(cnn && info.typecode == 'b'))) {
         mp_raise_TypeError(MP_ERROR_TEXT("out must be a writable array('f') (or 'b': a CNN's int8 outputs)"));
     }

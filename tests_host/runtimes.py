@@ -20,12 +20,14 @@ HOST_DRIVERS = [os.path.join(BUILD, "host", name)
 
 
 def run_micropython(script: str, cwd: str, heapsize: str | None = None,
-                    timeout: float = 600) -> subprocess.CompletedProcess[str]:
+                    timeout: float = 600, natmod: str = NATMOD_X64) -> subprocess.CompletedProcess[str]:
+    """``script`` on the unix runtime, importing emlml.mpy from ``natmod`` (the module of
+    every family; a folder NATMOD_X64/<family> for one family alone)."""
     cmd = [micropython_command()]
     if heapsize:
         cmd += ["-X", "heapsize=" + heapsize]
     cmd.append(script)
-    env = dict(os.environ, MICROPYPATH=NATMOD_X64 + os.pathsep + cwd)
+    env = dict(os.environ, MICROPYPATH=natmod + os.pathsep + cwd)
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 

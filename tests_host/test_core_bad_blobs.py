@@ -3,19 +3,25 @@ sanitized host driver (tests_host/c/emlml_run.c, gcc and clang builds with ASan 
 refuses every case with the case's status and message, and with the very status and
 numbers of the Python reader's ``BlobError``: both loaders stop at the same first
 failure and say the same words (test_format_bad_blobs.py holds the Python side to the
-table)."""
+table).
+
+The gcc builds of one family alone (emlml_run_<family>) say the same, but of a blob of a
+family they lack that passes the header checks: EMLML_E_NO_FAMILY (``refusal`` in
+bad_blobs.py), the one status no case of the table gets from a build of every family."""
 
 from __future__ import annotations
 
+import collections
 import os
 
 import pytest
-from emlml_dev.bad_blobs import BAD_BLOBS
+from emlml_dev.bad_blobs import BAD_BLOBS, FAMILY_FOLDERS, HEADER_STATUSES, base_blob, refusal
 from emlml_tools.format import BlobError, read_blob
 from emlml_tools.format.c_format import status_number
 from runtimes import BUILD, run_driver
 
 DRIVERS = [os.path.join(BUILD, "host", name) for name in ("emlml_run", "emlml_run_clang")]
+FAMILIES = sorted(FAMILY_FOLDERS.values())
 
 
 def c_refusal(driver: str, blob: bytes, tmp_path) -> tuple[int, str, tuple[int, ...], str]:
@@ -38,3 +44,56 @@ def test_c_loader_refuses_as_the_python_reader(case, driver, tmp_path) -> None:
     with pytest.raises(BlobError) as info:
         read_blob(blob)
     assert (info.value.code, info.value.numbers) == (number, numbers)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("case", BAD_BLOBS, ids=[c.name for c in BAD_BLOBS])
+def test_one_family_loader_refuses_in_the_same_order(case, family, tmp_path) -> None:
+    blob = case.blob()
+    number, name, numbers, message = c_refusal(os.path.join(BUILD, "host", "emlml_run_" + family),
+                                               blob, tmp_path)
+    assert (name, numbers, message) == refusal(blob, [family])
+    assert number == status_number(name)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_one_family_cases_meet_both_rules(family) -> None:
+    """The table gives each single-family build both kinds of case: header errors it must
+    report before it looks at the family, and blobs of the families it lacks."""
+    said = collections.Counter(refusal(case.blob(), [family])[0] for case in BAD_BLOBS)
+    assert said["EMLML_E_NO_FAMILY"] >= 50, said
+    assert sum(said[s] for s in HEADER_STATUSES) >= 30, said
+    assert sum(n for s, n in said.items() if s not in HEADER_STATUSES | {"EMLML_E_NO_FAMILY"}) >= 20, said
+
+
+def header_errors_of_every_family() -> list[tuple[str, bytes]]:
+    """The table's header cases, whose bases are tree blobs, with the same edit made to the
+    kNN and CNN bases too (where it still gives a header error): so that every
+    single-family build meets header errors in blobs of a family it lacks."""
+    out = []
+    for case in BAD_BLOBS:
+        if case.status not in HEADER_STATUSES:
+            continue
+        out.append((case.name, case.blob()))
+        for base in ("knn", "cnn"):
+            try:
+                blob = case.edit(base_blob(base))
+            except ValueError:  # an edit the base cannot take (cut beyond its end)
+                continue
+            said = refusal(blob, FAMILIES)
+            if said is not None and said[0] in HEADER_STATUSES:
+                out.append((f"{case.name}@{base}", blob))
+    return out
+
+
+HEADER_ERRORS = header_errors_of_every_family()
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_one_family_loader_reports_header_errors_first(family, tmp_path) -> None:
+    """A corrupt blob of a family the build lacks gets its own error, not the family's."""
+    assert len(HEADER_ERRORS) >= 120 and len({refusal(b, FAMILIES)[0] for _, b in HEADER_ERRORS}) == 15
+    for name, blob in HEADER_ERRORS:
+        _, status, numbers, message = c_refusal(os.path.join(BUILD, "host", "emlml_run_" + family),
+                                                 blob, tmp_path)
+        assert (status, numbers, message) == refusal(blob, FAMILIES), name

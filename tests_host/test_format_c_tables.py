@@ -88,3 +88,11 @@ def test_messages_state_the_configured_limits():
     assert error_format("EMLML_E_CNN_MEAN_CELLS", where_layer(1, 6), 8392704) == \
         "layer 1 (MEAN): mean over 8392704 cells, above 2^23"
     assert error_format("EMLML_E_CNN_COUNTS", 1, 0) == "CNN: 1 tensors, 0 layers (2..512, 1..512)"
+
+
+def test_the_missing_family_is_named():
+    """EMLML_E_NO_FAMILY names a family by %N: the names follow the kinds' order."""
+    first = c_tables.FIELD_NAMES.index("trees")
+    assert c_tables.FIELD_NAMES[first:first + 3] == ("trees", "kNN", "CNN")
+    assert error_format("EMLML_E_NO_FAMILY", first + 2, 3) == \
+        "this emlml build has no CNN support: install one that has (emlml install --for MODEL)"

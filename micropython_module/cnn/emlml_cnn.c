@@ -9,6 +9,9 @@
 #include "emlml_cnn_internal.h"
 #include "emlml_fixedpoint.h"
 
+// Nothing of this file in a build without the CNN family (EMLML_WITH_CNN 0, emlml_config.h).
+#if EMLML_WITH_CNN
+
 // One function per op. The windowed and weighted ones are kept out of line
 // (EMLML_NOINLINE): merged into one function by the inliner they would share registers
 // and spill in their inner loops.
@@ -758,3 +761,5 @@ const float *emlml_cnn_predict(const emlml_model_t *m, const void *input, void *
     }
     return out;
 }
+
+#endif // EMLML_WITH_CNN

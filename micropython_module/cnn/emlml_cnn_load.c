@@ -5,6 +5,9 @@
 // the layer and its op.
 #include "emlml_cnn_internal.h"
 
+// Nothing of this file in a build without the CNN family (EMLML_WITH_CNN 0, emlml_config.h).
+#if EMLML_WITH_CNN
+
 enum {
     PARAMS_SIZE = 32,
     TENSOR_SIZE = 16,
@@ -677,3 +680,5 @@ emlml_status_t emlml_cnn_load(emlml_model_t *m, const emlml_sections_t *s, uint3
     }
     return check_lifetimes(cnn, &written, err);
 }
+
+#endif // EMLML_WITH_CNN

@@ -188,10 +188,13 @@ const float *emlml_predict(const emlml_model_t *model, const void *input, void *
 // on an FPU-less core) are not computed.
 emlml_status_t emlml_predict_class(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, emlml_error_t *err);
 
-// int8 CNN (kind 3). emlml_predict takes the n_inputs int8 values of the input
-// tensor; it returns the n_outputs dequantized outputs (float32) and sets *predicted
-// to the first index of the largest int8 output. For float input, quantize it into
-// the arena first and hand emlml_predict the input tensor itself (no copy is made):
+// int8 CNN (kind 3), in a build with that family (EMLML_WITH_CNN): a call in a build
+// without it fails to compile rather than to link.
+#if EMLML_WITH_CNN
+// emlml_predict takes the n_inputs int8 values of the input tensor; it returns the
+// n_outputs dequantized outputs (float32) and sets *predicted to the first index of the
+// largest int8 output. For float input, quantize it into the arena first and hand
+// emlml_predict the input tensor itself (no copy is made):
 //
 //   if (emlml_cnn_quantize_input(&m, x, arena, &err) == EMLML_OK)
 //       out = emlml_predict(&m, emlml_cnn_input(&m, arena), arena, &cls, &err);
@@ -207,6 +210,7 @@ int8_t *emlml_cnn_input(const emlml_model_t *model, void *arena);
 // The raw int8 outputs (n_outputs values) of the last emlml_predict or
 // emlml_predict_class run in `arena`.
 const int8_t *emlml_cnn_output(const emlml_model_t *model, const void *arena);
+#endif // EMLML_WITH_CNN
 
 // First index of the largest of n values (scikit-learn's argmax).
 uint32_t emlml_argmax(const float *values, uint32_t n);

@@ -113,14 +113,47 @@ static emlml_status_t check_header_fields(emlml_model_t *m, const uint8_t *blob,
     return EMLML_OK;
 }
 
+// The families' names for %N follow the kinds' order (check_family).
+typedef char emlml_family_names_in_kind_order[EMLML_KIND_KNN == EMLML_KIND_TREES + 1 &&
+    EMLML_KIND_CNN == EMLML_KIND_TREES + 2 && EMLML_NAME_KNN == EMLML_NAME_TREES + 1 &&
+    EMLML_NAME_CNN == EMLML_NAME_TREES + 2 ? 1 : -1];
+
+// A blob of a family this build was made without (EMLML_WITH_*, emlml_config.h) is
+// refused by name, with the kind: after the header checks, so that a corrupt blob still
+// gets its own error, and before the section table, whose ids only the family knows.
+// Compiled out of a build with every family.
+static emlml_status_t check_family(const emlml_model_t *m, emlml_error_t *err) {
+#if !(EMLML_WITH_TREES && EMLML_WITH_KNN && EMLML_WITH_CNN)
+    int built = (m->kind == EMLML_KIND_TREES && EMLML_WITH_TREES) ||
+                (m->kind == EMLML_KIND_KNN && EMLML_WITH_KNN) ||
+                (m->kind == EMLML_KIND_CNN && EMLML_WITH_CNN);
+    if (!built) {
+        uint32_t name = (uint32_t)EMLML_NAME_TREES + (uint32_t)m->kind - (uint32_t)EMLML_KIND_TREES;
+        return emlml_fail(err, EMLML_E_NO_FAMILY, name, m->kind, 0);
+    }
+#else
+    (void)m;
+    (void)err;
+#endif
+    return EMLML_OK;
+}
+
+// The sections of each kind this build has (check_family refused the others).
 static int section_allowed(uint16_t kind, uint32_t id) {
     if (id == EMLML_SEC_META) {
         return 1;
     }
     switch (kind) {
+#if EMLML_WITH_TREES
         case EMLML_KIND_TREES: return id >= EMLML_SEC_TREE_ROOTS && id <= EMLML_SEC_TREE_LEAVES;
+#endif
+#if EMLML_WITH_KNN
         case EMLML_KIND_KNN: return id >= EMLML_SEC_KNN_PARAMS && id <= EMLML_SEC_KNN_TARGETS;
-        default: return id >= EMLML_SEC_CNN_PARAMS && id <= EMLML_SEC_CNN_QPARAMS;
+#endif
+#if EMLML_WITH_CNN
+        case EMLML_KIND_CNN: return id >= EMLML_SEC_CNN_PARAMS && id <= EMLML_SEC_CNN_QPARAMS;
+#endif
+        default: return 0;
     }
 }
 
@@ -190,6 +223,22 @@ static emlml_status_t check_meta(emlml_model_t *m, const emlml_section_t *meta, 
     return EMLML_OK;
 }
 
+// The family's loader, for the kinds this build has (check_family refused the others).
+static emlml_status_t load_family(emlml_model_t *model, const emlml_sections_t *sections, uint32_t *arena_needed, emlml_error_t *err) {
+    switch (model->kind) {
+#if EMLML_WITH_TREES
+        case EMLML_KIND_TREES: return emlml_trees_load(model, sections, arena_needed, err);
+#endif
+#if EMLML_WITH_KNN
+        case EMLML_KIND_KNN: return emlml_knn_load(model, sections, arena_needed, err);
+#endif
+#if EMLML_WITH_CNN
+        case EMLML_KIND_CNN: return emlml_cnn_load(model, sections, arena_needed, err);
+#endif
+        default: return emlml_fail(err, EMLML_E_KIND, model->kind, 0, 0);  // not reached
+    }
+}
+
 emlml_status_t emlml_load(emlml_model_t *model, const uint8_t *blob, size_t len, emlml_error_t *err) {
     emlml_sections_t sections;
     emlml_status_t st = check_envelope(blob, len, err);
@@ -201,6 +250,9 @@ emlml_status_t emlml_load(emlml_model_t *model, const uint8_t *blob, size_t len,
     if ((st = check_header_fields(model, blob, err)) != EMLML_OK) {
         return st;
     }
+    if ((st = check_family(model, err)) != EMLML_OK) {
+        return st;
+    }
     if ((st = read_section_table(model, blob, &sections, err)) != EMLML_OK) {
         return st;
     }
@@ -208,12 +260,7 @@ emlml_status_t emlml_load(emlml_model_t *model, const uint8_t *blob, size_t len,
         return st;
     }
     uint32_t arena_needed = 0;
-    switch (model->kind) {
-        case EMLML_KIND_TREES: st = emlml_trees_load(model, &sections, &arena_needed, err); break;
-        case EMLML_KIND_KNN: st = emlml_knn_load(model, &sections, &arena_needed, err); break;
-        default: st = emlml_cnn_load(model, &sections, &arena_needed, err); break;
-    }
-    if (st != EMLML_OK) {
+    if ((st = load_family(model, &sections, &arena_needed, err)) != EMLML_OK) {
         return st;
     }
     if (model->arena_bytes != arena_needed) {
@@ -224,11 +271,23 @@ emlml_status_t emlml_load(emlml_model_t *model, const uint8_t *blob, size_t len,
 }
 
 // want_outputs 0: the family may skip its output floats (predict_class).
+// Only a model emlml_load filled may run, so its kind is one this build has; any other
+// value is refused rather than run.
 static const float *run(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, int want_outputs, emlml_error_t *err) {
+    (void)want_outputs;  // kNN computes its outputs always: unused in a kNN-only build
     switch (model->kind) {
+#if EMLML_WITH_TREES
         case EMLML_KIND_TREES: return emlml_trees_predict(model, input, arena, predicted, want_outputs, err);
+#endif
+#if EMLML_WITH_KNN
         case EMLML_KIND_KNN: return emlml_knn_predict(model, input, arena, predicted, err);
-        default: return emlml_cnn_predict(model, input, arena, predicted, want_outputs, err);
+#endif
+#if EMLML_WITH_CNN
+        case EMLML_KIND_CNN: return emlml_cnn_predict(model, input, arena, predicted, want_outputs, err);
+#endif
+        default:
+            emlml_fail(err, EMLML_E_KIND, model->kind, 0, 0);
+            return NULL;
     }
 }
 

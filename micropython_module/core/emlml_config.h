@@ -30,4 +30,27 @@
 #define EMLML_CNN_MEAN_CELLS_LOG2 23u
 #define EMLML_CNN_MAX_MEAN_CELLS (1u << EMLML_CNN_MEAN_CELLS_LOG2)
 
+// The model families this build holds, 1 or 0 each (a -D on the command line wins). The
+// native module is also built with one family each, so that a board holds only the code
+// its models need: the armv6m budget (24 KB) is for one family. A blob of a family left
+// out passes the header checks, then is refused by name (EMLML_E_NO_FAMILY), so that a
+// corrupt blob still gets its own error. docs/ARCHITECTURE.md, "One module, built per
+// family".
+#ifndef EMLML_WITH_TREES
+#define EMLML_WITH_TREES 1
+#endif
+#ifndef EMLML_WITH_KNN
+#define EMLML_WITH_KNN 1
+#endif
+#ifndef EMLML_WITH_CNN
+#define EMLML_WITH_CNN 1
+#endif
+#if (EMLML_WITH_TREES != 0 && EMLML_WITH_TREES != 1) || (EMLML_WITH_KNN != 0 && EMLML_WITH_KNN != 1) || \
+    (EMLML_WITH_CNN != 0 && EMLML_WITH_CNN != 1)
+#error "EMLML_WITH_TREES, EMLML_WITH_KNN and EMLML_WITH_CNN must be 0 or 1"
+#endif
+#if !(EMLML_WITH_TREES || EMLML_WITH_KNN || EMLML_WITH_CNN)
+#error "an emlml build needs at least one model family (EMLML_WITH_TREES, EMLML_WITH_KNN, EMLML_WITH_CNN)"
+#endif
+
 #endif // EMLML_CONFIG_H

@@ -54,6 +54,8 @@ enum {
     X(EMLML_E_N_INPUTS, "n_inputs %u out of range (1..%4)") \
     X(EMLML_E_N_OUTPUTS, "n_outputs %u out of range (1..%5)") \
     X(EMLML_E_REGRESSOR_OUTPUTS, "a regressor has 1 output, the blob says %u") \
+    /* a family this build was made without (EMLML_WITH_*): %N names it, b is the kind */ \
+    X(EMLML_E_NO_FAMILY, "this emlml build has no %N support: install one that has (emlml install --for MODEL)") \
     X(EMLML_E_ARENA, "arena_bytes %u, this model needs %u") \
     /* section table */ \
     X(EMLML_E_SECTION_BOUNDS, "section %u outside the blob") \
@@ -160,7 +162,8 @@ size_t emlml_format(char *buf, size_t n, const char *fmt, uint32_t a, uint32_t b
 // The argument of %L: layer index (< 65536) and CNN op number.
 #define EMLML_WHERE_LAYER(layer, op) ((uint32_t)(layer) | ((uint32_t)(op) << 16))
 
-// The arguments of %N: names of CNN layer fields and qparams, in this order.
+// The arguments of %N: names of CNN layer fields and qparams, then of the model families
+// in kind order (EMLML_E_NO_FAMILY), in this order.
 #define EMLML_NAME_LIST(X) \
     X(PADDING, "padding") X(ACT_MIN, "act_min") X(ACT_MAX, "act_max") X(IN1, "in1") \
     X(STRIDE_H, "stride_h") X(STRIDE_W, "stride_w") X(DILATION_H, "dilation_h") \
@@ -172,7 +175,8 @@ size_t emlml_format(char *buf, size_t n, const char *fmt, uint32_t a, uint32_t b
     X(INPUT2_MULTIPLIER, "input2_multiplier") X(INPUT2_SHIFT, "input2_shift") \
     X(OUTPUT_MULTIPLIER, "output_multiplier") X(OUTPUT_SHIFT, "output_shift") \
     X(INPUT_MULTIPLIER, "input_multiplier") X(SHIFT, "shift") X(MULTIPLIER, "multiplier") \
-    X(LEFT_SHIFT, "left_shift") X(INPUT_LEFT_SHIFT, "input_left_shift") X(DIFF_MIN, "diff_min")
+    X(LEFT_SHIFT, "left_shift") X(INPUT_LEFT_SHIFT, "input_left_shift") X(DIFF_MIN, "diff_min") \
+    X(TREES, "trees") X(KNN, "kNN") X(CNN, "CNN")
 
 enum {
 #define EMLML_NAME_ENUM(name, text) EMLML_NAME_##name,

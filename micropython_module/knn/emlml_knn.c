@@ -4,6 +4,9 @@
 // scale and offset.
 #include "emlml_internal.h"
 
+// Nothing of this file in a build without the kNN family (EMLML_WITH_KNN 0, emlml_config.h).
+#if EMLML_WITH_KNN
+
 enum { PARAMS_SIZE = 12 };
 
 static uint32_t sample_item_size(uint8_t sample_type) {
@@ -282,3 +285,5 @@ const float *emlml_knn_predict(const emlml_model_t *m, const void *input, void *
     *predicted = m->task == EMLML_TASK_CLASSIFIER ? emlml_argmax(out, m->n_outputs) : 0;
     return out;
 }
+
+#endif // EMLML_WITH_KNN

@@ -5,6 +5,9 @@
 // the walk. Children point forward, checked at load, so every walk ends at a leaf.
 #include "emlml_internal.h"
 
+// Nothing of this file in a build without the trees family (EMLML_WITH_TREES 0, emlml_config.h).
+#if EMLML_WITH_TREES
+
 // Interleaved walks pay off on out-of-order cores; a microcontroller walks one tree
 // at a time (fewest instructions). Both give the same leaves.
 #ifndef EMLML_TREES_INTERLEAVE
@@ -297,3 +300,5 @@ const float *emlml_trees_predict(const emlml_model_t *m, const void *input, void
         ? classify(m, src, float_input, arena, predicted, want_outputs)
         : regress(m, src, float_input, arena);
 }
+
+#endif // EMLML_WITH_TREES

@@ -16,6 +16,11 @@ Who reads it:
 - tests_device/test_bad_blobs.py: the cases marked ``device`` (small blobs, so the data
   stays small for the boards) are written by ``write_bad_blobs`` with their messages,
   and ``emlml.load`` on MicroPython must say them.
+
+A build of some families only (EMLML_WITH_*, core/emlml_config.h) says what a build of
+every family says, but for a blob of a family it lacks that passes the header checks
+(``HEADER_STATUSES``): ``refusal`` gives what it says, tests_host/test_core_bad_blobs.py and
+tests_host/test_device_families.py hold the single-family C drivers and .mpy to it.
 """
 
 from __future__ import annotations
@@ -25,13 +30,14 @@ import math
 import os
 import struct
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Collection
 
 import numpy as np
 from emlml_tools.format import (
     LEAF,
     META_RECORD_DTYPE,
     NODE_DTYPE,
+    BlobError,
     CnnOp,
     InputType,
     Kind,
@@ -47,6 +53,8 @@ from emlml_tools.format import (
     read_blob,
     trees_blob,
 )
+from emlml_tools.format.c_format import error_format
+from emlml_tools.format.c_tables import FIELD_NAMES
 
 from emlml_dev.blob_edit import (
     cnn_param,
@@ -268,13 +276,18 @@ def base_blob(name: str) -> bytes:
 
 # ---------------------------------------------------------------------------- the table
 
-# The statuses of the common checks (core/emlml_blob.c); the others are a family's.
-COMMON_STATUSES = frozenset({
+# The statuses of the header checks (core/emlml_blob.c: check_envelope,
+# check_header_fields): a build without the blob's family (EMLML_E_NO_FAMILY) gives
+# them as a build with it does, since it looks at the family only after them.
+HEADER_STATUSES = frozenset({
     "EMLML_E_SHORT", "EMLML_E_MAGIC", "EMLML_E_VERSION", "EMLML_E_TRUNCATED",
     "EMLML_E_TRAILING", "EMLML_E_CRC", "EMLML_E_BUFFER_ALIGN", "EMLML_E_HEADER_SIZE",
     "EMLML_E_RESERVED", "EMLML_E_N_SECTIONS", "EMLML_E_KIND", "EMLML_E_TASK",
     "EMLML_E_INPUT_TYPE", "EMLML_E_N_INPUTS", "EMLML_E_N_OUTPUTS",
-    "EMLML_E_REGRESSOR_OUTPUTS", "EMLML_E_ARENA", "EMLML_E_SECTION_BOUNDS",
+    "EMLML_E_REGRESSOR_OUTPUTS"})
+# The statuses of the common checks (core/emlml_blob.c); the others are a family's.
+COMMON_STATUSES = HEADER_STATUSES | frozenset({
+    "EMLML_E_ARENA", "EMLML_E_SECTION_BOUNDS",
     "EMLML_E_SECTION_ALIGN", "EMLML_E_SECTION_ORDER", "EMLML_E_SECTION_EMPTY",
     "EMLML_E_SECTION_DUP", "EMLML_E_SECTION_UNKNOWN", "EMLML_E_META_OVERRUN",
     "EMLML_E_LABELS"})
@@ -1210,3 +1223,37 @@ def write_bad_blobs(out_dir: str) -> list[tuple[str, str]]:
         with open(os.path.join(out_dir, "good_" + name + ".bin"), "wb") as f:
             f.write(blob)
     return cases
+
+
+# ---------------------------------------------------------------------------- builds of some families
+
+# Each kind's family as the builds name it: its folder of C files and of single-family
+# modules (micropython_module/<family>/, build/natmod/<arch>/<family>/emlml.mpy).
+FAMILY_FOLDERS = {Kind.TREES: "trees", Kind.KNN: "knn", Kind.CNN: "cnn"}
+# ... and as the EMLML_E_NO_FAMILY message names it (%N, EMLML_NAME_LIST).
+_MESSAGE_NAMES = {Kind.TREES: "trees", Kind.KNN: "kNN", Kind.CNN: "CNN"}
+
+Refusal = tuple[str, tuple[int, int, int, int], str]  # status, numbers a..d, message
+
+
+def no_family(kind: int) -> Refusal:
+    """What a build without the family of ``kind`` says of its blobs (EMLML_E_NO_FAMILY):
+    the family's name (%N) and the kind."""
+    numbers = (FIELD_NAMES.index(_MESSAGE_NAMES[Kind(kind)]), int(kind), 0, 0)
+    return "EMLML_E_NO_FAMILY", numbers, error_format("EMLML_E_NO_FAMILY", *numbers)
+
+
+def refusal(blob: bytes, families: Collection[str]) -> Refusal | None:
+    """How a build of ``families`` (FAMILY_FOLDERS names) refuses ``blob``, or None when it
+    loads it: the Python reader's refusal (a build of every family), except that a blob of
+    a family the build lacks that passes the header checks is refused as such."""
+    try:
+        read_blob(blob)
+        error = None
+    except BlobError as e:
+        error = e
+    if error is None or error.status not in HEADER_STATUSES:
+        kind = int(header(blob)["kind"])  # passed the header checks: a known kind
+        if FAMILY_FOLDERS[Kind(kind)] not in families:
+            return no_family(kind)
+    return None if error is None else (error.status, error.numbers, str(error))

@@ -143,9 +143,12 @@ def read_headers(root: str) -> dict[str, object]:
         with open(os.path.join(root, path), encoding="utf-8") as f:
             text[name] = f.read()
     config = defines(text["emlml_config.h"])
+    # Not the family switches (EMLML_WITH_*): they say what one build holds, and the
+    # Python side holds every family.
     numbers = {name[len("EMLML_"):]: int_value(expr, config)
                for name, expr in config.items()
-               if name.startswith("EMLML_") and not expr.startswith('"') and expr}
+               if name.startswith("EMLML_") and not name.startswith("EMLML_WITH_")
+               and not expr.startswith('"') and expr}
 
     status_h = text["emlml_status.h"]
     status = [(name, c_string(template)) for name, template in x_macro(status_h, "EMLML_STATUS_LIST")]

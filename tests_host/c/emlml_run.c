@@ -6,6 +6,7 @@
 // per sample: "ok <class> <output bits as hex>..." or "error <message>".
 // An int8 CNN (kind 3) line ends with " q" and its raw int8 outputs in decimal. With
 // `float`, a CNN's samples are float32, quantized by emlml_cnn_quantize_input.
+// Built with every family and, -DEMLML_WITH_<FAMILY>=0, with one family alone.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,7 @@ static void print_outputs(const emlml_model_t *m, const float *out, uint32_t pre
     printf("\n");
 }
 
+#if EMLML_WITH_CNN
 static void print_cnn_outputs(const emlml_model_t *m, const float *out, uint32_t predicted, const void *arena) {
     const int8_t *q = emlml_cnn_output(m, arena);
     printf("ok %u", (unsigned)predicted);
@@ -64,19 +66,33 @@ static void print_cnn_outputs(const emlml_model_t *m, const float *out, uint32_t
     }
     printf("\n");
 }
+#endif
+
+// What the core runs on: a CNN's float sample quantized into the input tensor in the
+// arena (NULL when refused), else the sample as it is.
+static const void *model_input(const emlml_model_t *m, const void *sample, void *arena, int float_cnn, emlml_error_t *err) {
+#if EMLML_WITH_CNN
+    if (float_cnn) {
+        return emlml_cnn_quantize_input(m, (const float *)sample, arena, err) == EMLML_OK ? emlml_cnn_input(m, arena) : NULL;
+    }
+#else
+    (void)m;
+    (void)arena;
+    (void)float_cnn;
+    (void)err;
+#endif
+    return sample;
+}
 
 // One sample: run it, check predict_class agrees, print the line.
 static void run_sample(const emlml_model_t *m, const void *sample, void *arena, int float_cnn) {
     emlml_error_t err;
     char msg[160];
-    const void *input = sample;
-    if (float_cnn) {
-        if (emlml_cnn_quantize_input(m, (const float *)sample, arena, &err) != EMLML_OK) {
-            emlml_error_format(&err, msg, sizeof(msg));
-            printf("error %s\n", msg);
-            return;
-        }
-        input = emlml_cnn_input(m, arena);
+    const void *input = model_input(m, sample, arena, float_cnn, &err);
+    if (input == NULL) {
+        emlml_error_format(&err, msg, sizeof(msg));
+        printf("error %s\n", msg);
+        return;
     }
     uint32_t predicted;
     const float *out = emlml_predict(m, input, arena, &predicted, &err);
@@ -86,12 +102,14 @@ static void run_sample(const emlml_model_t *m, const void *sample, void *arena, 
     if (out == NULL) {
         emlml_error_format(&err, msg, sizeof(msg));
         printf("error %s\n", msg);
-    } else if ((float_cnn && emlml_cnn_quantize_input(m, (const float *)sample, arena, &err) != EMLML_OK) ||
+    } else if (model_input(m, sample, arena, float_cnn, &err) == NULL ||
                emlml_predict_class(m, input, arena, &class_only, &err) != EMLML_OK ||
                class_only != predicted) {
         printf("error emlml_predict_class disagrees with emlml_predict\n");
+#if EMLML_WITH_CNN
     } else if (m->kind == EMLML_KIND_CNN) {
         print_cnn_outputs(m, out, predicted, arena);
+#endif
     } else {
         print_outputs(m, out, predicted);
     }

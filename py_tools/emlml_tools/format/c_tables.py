@@ -69,6 +69,7 @@ STATUS = (
     ('EMLML_E_N_INPUTS', 'n_inputs %u out of range (1..%4)'),
     ('EMLML_E_N_OUTPUTS', 'n_outputs %u out of range (1..%5)'),
     ('EMLML_E_REGRESSOR_OUTPUTS', 'a regressor has 1 output, the blob says %u'),
+    ('EMLML_E_NO_FAMILY', 'this emlml build has no %N support: install one that has (emlml install --for MODEL)'),
     ('EMLML_E_ARENA', 'arena_bytes %u, this model needs %u'),
     ('EMLML_E_SECTION_BOUNDS', 'section %u outside the blob'),
     ('EMLML_E_SECTION_ALIGN', 'section %u offset %u not 4-byte aligned'),
@@ -172,6 +173,9 @@ FIELD_NAMES = (
     'left_shift',
     'input_left_shift',
     'diff_min',
+    'trees',
+    'kNN',
+    'CNN',
 )
 
 # The int8 CNN ops (EMLML_CNN_OP_LIST): TFLite name and op number, 1..N in order.
