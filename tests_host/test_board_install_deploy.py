@@ -162,9 +162,13 @@ def test_install_list_names_every_module(capsys):
     out = capsys.readouterr().out
     for arch, board_name in (("armv6m", "RP2040"), ("xtensawin", "ESP32"), ("x64", "unix"),
                              ("armv7m", "Cortex-M3"), ("armv7emsp", "Cortex-M4F")):
-        line = next(line for line in out.splitlines() if line.startswith(arch + " "))
-        size = os.path.getsize(os.path.join(NATMOD, arch, "emlml.mpy"))
-        assert board_name in line and f" {size} " in line and "MicroPython 1.23+" in line, line
+        for family, path in (("trees, knn, cnn", "emlml.mpy"), ("trees", "trees/emlml.mpy"),
+                             ("knn", "knn/emlml.mpy"), ("cnn", "cnn/emlml.mpy")):
+            line = next(line for line in out.splitlines()
+                        if line.startswith(arch + " ") and line.endswith(f" {arch}/{path}"))
+            size = os.path.getsize(os.path.join(NATMOD, arch, path))
+            assert board_name in line and f" {family} " in line, line
+            assert f" {size} " in line and "MicroPython 1.23+" in line, line
 
 
 def test_install_refuses_a_newer_mpy_format():
@@ -186,6 +190,32 @@ def test_install_picks_the_smallest_module_for_the_families(tmp_path):
     assert choose(info, str(tmp_path), families=("trees",)).build == "x64/trees"
     assert choose(info, str(tmp_path), families=("trees", "cnn")).build == "x64"
     assert choose(info, str(tmp_path)).build == "x64"
+
+
+def test_install_for_a_trees_model_puts_the_trees_module(fresh_board, tmp_path, capsys):
+    """`emlml install --for forest.bin`: the x64 trees module (smaller than the one with
+    every family) goes to :lib/emlml.mpy; it runs the forest and names the module to
+    install for a kNN model."""
+    from emlml_tools.board.install import choose
+
+    forest, knn = tmp_path / "forest.bin", tmp_path / "knn.bin"
+    models = {m.name: m for m in demo_models()}
+    forest.write_bytes(models["digits_forest"].blob())
+    knn.write_bytes(models["breast_cancer_knn"].blob())
+    from emlml_tools.board.modules import families_of
+    assert families_of([str(forest)]) == ("trees",)
+    assert families_of([str(forest), str(knn)]) == ("trees", "knn")
+    assert install.install(fresh_board, natmod_dir=NATMOD, families=("trees",)) == "x64/trees"
+    trees_module = os.path.join(NATMOD, "x64", "trees", "emlml.mpy")
+    assert os.path.getsize(trees_module) < os.path.getsize(os.path.join(NATMOD, "x64", "emlml.mpy"))
+    assert read_board(fresh_board, "lib/emlml.mpy") == open(trees_module, "rb").read()
+    shutil.copy(forest, os.path.join(fresh_board.root, "forest.bin"))
+    shutil.copy(knn, os.path.join(fresh_board.root, "knn.bin"))
+    assert "ROWS 64" in fresh_board.exec("import emlml\nprint('ROWS', emlml.load('forest.bin').n_inputs)")
+    with pytest.raises(BoardError, match=r"no kNN support: install one that has \(emlml install --for MODEL\)"):
+        fresh_board.exec("import emlml\nemlml.load('knn.bin')")
+    info = BoardInfo(mpy_word(2))
+    assert choose(info, NATMOD, families=("trees", "knn")).build == "x64"  # no two-family module
 
 
 class SmallBoard(LocalTransport):

@@ -55,11 +55,13 @@ def test_release_carries_every_board_module(wheel: Path) -> None:
                 for n in sdist.getnames() if "/emlml_tools/mpy/" in n and sdist.getmember(n).isfile()}
     assert in_wheel == in_sdist
     for arch in ARCHS:
-        built = (ROOT / "build" / "natmod" / arch / "emlml.mpy").read_bytes()
-        assert in_wheel[f"emlml_tools/mpy/{arch}/emlml.mpy"] == built, arch
-        assert f"emlml_tools/mpy/{arch}/emlml_util.py" in in_wheel
-        assert f"emlml_tools/mpy/{arch}/package.json" in in_wheel
+        for build in (arch, f"{arch}/trees", f"{arch}/knn", f"{arch}/cnn"):
+            built = (ROOT / "build" / "natmod" / build / "emlml.mpy").read_bytes()
+            assert in_wheel[f"emlml_tools/mpy/{build}/emlml.mpy"] == built, build
+            assert f"emlml_tools/mpy/{build}/emlml_util.py" in in_wheel
+            assert f"emlml_tools/mpy/{build}/package.json" in in_wheel
     assert {n.split("/")[2] for n in in_wheel} == set(ARCHS)
+    assert len([n for n in in_wheel if n.endswith(".mpy")]) == 4 * len(ARCHS)
 
 
 @pytest.fixture(scope="module")
