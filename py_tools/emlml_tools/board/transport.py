@@ -157,8 +157,9 @@ class MpremoteTransport:
             link, self._link = self._link, None
             try:
                 link.exit_raw_repl()
-            finally:
                 link.close()
+            except OSError:  # the board or its link went away first: nothing to close
+                pass
 
     def exec(self, code: str, timeout: float = EXEC_TIMEOUT) -> str:
         from mpremote.transport import TransportError

@@ -21,7 +21,7 @@ import subprocess
 import time
 from dataclasses import asdict, dataclass
 from importlib import resources
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 import joblib
 import numpy as np
@@ -215,38 +215,47 @@ def run_on_unix(out: str, module_dir: str, micropython: str) -> dict[str, list[s
     return _results(result.stdout)
 
 
-def _board_files(out: str, lines: list[str]) -> list[str]:
-    names = [line.split()[0] for line in lines]
-    exts = (".bin", ".x", ".sk", ".y", ".yq")
-    return ["bench.txt"] + [n + e for n in names for e in exts
-                            if os.path.exists(os.path.join(out, n + e))]
+SEND_CHUNK = 2048  # bytes per raw-REPL step (a bytes literal of up to 4 times that)
+
+
+def _send(transport: Transport, name: str, data: bytes, shown: Callable[[int], None],
+          base: int) -> None:
+    """One file into the board's RAM (mp_demo's FILES), in chunks, into a buffer
+    allocated once (growing it would need twice its size at once)."""
+    transport.exec(f"FILES[{name!r}] = bytearray({len(data)})")
+    for start in range(0, len(data), SEND_CHUNK):
+        chunk = data[start:start + SEND_CHUNK]
+        transport.exec(f"FILES[{name!r}][{start}:{start + len(chunk)}] = {chunk!r}")
+        shown(base + start + len(chunk))
 
 
 def run_on_board(out: str, lines: list[str], transport: Transport) -> dict[str, list[str]]:
+    """Each model's files go into the board's RAM, never its flash, one model at a time
+    (freed before the next), then mp_demo.py runs that model there."""
     out_v = transport.exec("try:\n import emlml\n print('EMLML', emlml.__version__)\n"
                            "except ImportError:\n print('EMLML none')")
     if "EMLML none" in out_v:
         raise CommandError("emlml is not on the board: run `emlml install --port PORT` first")
-    transport.exec("import os\ntry:\n os.mkdir('emlml-demo')\nexcept OSError:\n pass")
-    files = _board_files(out, lines)
-    total = sum(os.path.getsize(os.path.join(out, f)) for f in files)
-    done = 0
-    start = time.monotonic()
-    shown = Progress(f"copying {len(files)} files to the board", total)
-    for name in files:
-        transport.put(os.path.join(out, name), ":emlml-demo/" + name,
-                      lambda n, _t, base=done: shown(base + n))
-        done += os.path.getsize(os.path.join(out, name))
-    print(f"copied {len(files)} files ({total} B) to :emlml-demo/ in "
-          f"{time.monotonic() - start:.0f} s", flush=True)
-    print(f"running {SCRIPT} on the board", flush=True)
-    try:
-        stdout = transport.exec("import os\nos.chdir('emlml-demo')\n" + _script()
-                                + "\nos.chdir('..')\n")
-    finally:  # leave the board's filesystem as it was
-        transport.exec("import os\nos.chdir('/')\nfor f in os.listdir('emlml-demo'):\n"
-                       " os.remove('emlml-demo/' + f)\nos.rmdir('emlml-demo')")
-    return _results(stdout)
+    script = _script().replace("\nmain()\n", "\n")  # the functions, not the run over bench.txt
+    transport.exec(script)
+    exts = (".bin", ".x", ".sk", ".y", ".yq")
+    paths = {line: [line.split()[0] + e for e in exts
+                    if os.path.exists(os.path.join(out, line.split()[0] + e))] for line in lines}
+    total = sum(os.path.getsize(os.path.join(out, f)) for fs in paths.values() for f in fs)
+    shown = Progress("sending the models and test data to the board's RAM", total)
+    results, done, start = {}, 0, time.monotonic()
+    for line, files in paths.items():
+        transport.exec("FILES.clear()\nimport gc\ngc.collect()")
+        for name in files:
+            with open(os.path.join(out, name), "rb") as f:
+                data = f.read()
+            _send(transport, name, data, shown, done)
+            done += len(data)
+        results.update(_results(transport.exec(f"bench_line({line!r})")))
+    transport.exec("FILES.clear()")
+    print(f"ran {len(lines)} models on the board in {time.monotonic() - start:.0f} s "
+          f"({total} B sent)", flush=True)
+    return results
 
 
 def _quality(model: DemoModel, correct: int, n: int) -> str:

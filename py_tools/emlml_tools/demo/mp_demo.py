@@ -1,5 +1,7 @@
-# Runs on MicroPython (not CPython): the on-device half of `make demo`.
-# Reads bench.txt in the current folder; for each model loads its blob with
+# Runs on MicroPython (not CPython): the on-device half of `emlml demo`.
+# Reads bench.txt in the current folder (on the unix runtime), or takes its lines one
+# by one with the files sent into RAM (FILES, on a board: nothing is written to its
+# flash); for each model loads its blob with
 # emlml, checks every held-out sample against scikit-learn's predictions, measures
 # the heap the model takes and the time per prediction, and the same for the
 # m2cgen pure-Python export when there is one. Prints one result line per model:
@@ -13,9 +15,25 @@ import emlml
 BATCH = 50
 
 
+FILES = {}  # name -> bytes sent by `emlml demo --port` (else the files are read)
+
+
 def read(path):
+    if path in FILES:
+        return FILES[path]
     with open(path, "rb") as f:
         return f.read()
+
+
+def typed(typecode, path):
+    """The file as an array, copied once (a board's RAM holds few copies of 30 KB); a file
+    sent into FILES is dropped once copied."""
+    data = read(path)
+    values = array.array(typecode, data if isinstance(data, bytearray) else bytearray(data))
+    FILES.pop(path, None)
+    data = None
+    gc.collect()
+    return values
 
 
 def median(values):
@@ -48,7 +66,7 @@ def exact_outputs(name, m, views, n_out):
     """A CNN ships TFLite's int8 outputs (name.yq): per input, whether every int8
     output of emlml equals TFLite's. None for the other models."""
     try:
-        want = memoryview(array.array("b", bytearray(read(name + ".yq"))))
+        want = memoryview(typed("b", name + ".yq"))
     except OSError:
         return None
     got = array.array("b", [0] * n_out)
@@ -66,9 +84,9 @@ def bench(name, task, typecode, n_in, n_out, n, has_python, rounds):
     m = emlml.load(blob)
     gc.collect()
     heap = gc.mem_alloc() - before
-    x = memoryview(array.array(typecode, bytearray(read(name + ".x"))))
-    sk = array.array("i" if task == "classifier" else "f", bytearray(read(name + ".sk")))
-    y = array.array("i" if task == "classifier" else "f", bytearray(read(name + ".y")))
+    x = memoryview(typed(typecode, name + ".x"))
+    sk = typed("i" if task == "classifier" else "f", name + ".sk")
+    y = typed("i" if task == "classifier" else "f", name + ".y")
     views = [x[i * n_in:(i + 1) * n_in] for i in range(n)]
     exact = exact_outputs(name, m, views, n_out)
     agree = correct = 0
@@ -92,8 +110,16 @@ def bench(name, task, typecode, n_in, n_out, n, has_python, rounds):
     print("RESULT %s %d %d %d %d %d %.3f %.3f" % (name, agree, correct, n, heap, m.ram, us_emlml, us_python))
 
 
-for line in read("bench.txt").decode().split("\n"):
+def bench_line(line):
     parts = line.split()
     if parts:
         bench(parts[0], parts[1], parts[2], int(parts[3]), int(parts[4]), int(parts[5]),
               parts[6] == "1", int(parts[7]))
+
+
+def main():
+    for line in read("bench.txt").decode().split("\n"):
+        bench_line(line)
+
+
+main()
