@@ -301,7 +301,8 @@ def caterpillar(m: int) -> SimpleNamespace:
     value = np.zeros((n, 1, 2))
     value[:, 0, 0] = 1.0
     return SimpleNamespace(children_left=left, children_right=right, feature=np.zeros(n, int),
-                           threshold=np.zeros(n), value=value, node_count=n)
+                           threshold=np.zeros(n), value=value, node_count=n,
+                           missing_go_to_left=np.zeros(n, np.uint8))
 
 
 def test_refuses_right_offset_over_16_bits() -> None:
@@ -355,3 +356,44 @@ def test_load_estimator(tmp_path) -> None:
         pickle.dump(forest, f)
     for name in ("m.joblib", "m.pkl"):
         assert convert(load_estimator(tmp_path / name)) == convert(forest)
+
+
+def test_nan_routing_follows_scikit_learn() -> None:
+    """NaN routing (header flags bit 0) exactly where scikit-learn's predict takes NaN:
+    not with criterion absolute_error or monotonic constraints, never for integer input;
+    a split whose NaN goes left is reversed (its right child first, feature + n_inputs)."""
+    x = np.random.default_rng(0).normal(size=(60, 3)).astype(np.float32)
+    x[::7, 1] = np.nan
+    y = (np.nan_to_num(x[:, 0]) > 0).astype(int)
+    tree = DecisionTreeClassifier(max_depth=3, random_state=0).fit(x, y)
+    blob = read_blob(convert(tree))
+    assert blob.trees.nan_routing and blob.flags == 1
+    assert blob.arena_bytes == 8 * 3 + 8 * 2
+    split = blob.trees.nodes["feature"] != 0xFFFF
+    reversed_ = blob.trees.nodes["feature"][split] >= 3
+    assert reversed_.sum() == (tree.tree_.missing_go_to_left[tree.tree_.children_left != -1]
+                               != 0).sum()
+    assert not read_blob(convert(tree, input_type="int16")).trees.nan_routing
+    clean = np.nan_to_num(x)
+    for estimator in (DecisionTreeRegressor(criterion="absolute_error", max_depth=2),
+                      RandomForestClassifier(n_estimators=2, max_depth=2,
+                                             monotonic_cst=[1, 0, 0], random_state=0)):
+        estimator.fit(clean, y)
+        assert not read_blob(convert(estimator)).trees.nan_routing
+        with pytest.raises(ValueError):
+            estimator.predict(x)  # scikit-learn refuses NaN there too
+
+
+def test_tree_proba_only_for_impure_leaves() -> None:
+    """TREE_PROBA (scikit-learn's float64 leaf values, for the tie replay) is written when a
+    leaf is impure; with pure leaves the votes are exact and it is left out."""
+    x = np.random.default_rng(1).normal(size=(80, 2)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0)
+    pure = read_blob(convert(RandomForestClassifier(n_estimators=3, random_state=0).fit(x, y)))
+    assert pure.trees.proba is None
+    forest = RandomForestClassifier(n_estimators=3, max_depth=2, random_state=0).fit(x, y)
+    impure = read_blob(convert(forest))
+    assert impure.trees.proba is not None and impure.trees.proba.shape == impure.trees.leaves.shape
+    values = {row.tobytes() for t in forest.estimators_
+              for row in t.tree_.value[t.tree_.children_left == -1, 0]}
+    assert {row.tobytes() for row in impure.trees.proba} == values

@@ -47,7 +47,8 @@ def test_every_load_status_has_a_case() -> None:
     bytes object is aligned: tests_device/test_bad_blobs.py has that one) and, not load
     statuses, OK and predict's input check."""
     covered = {case.status for case in BAD_BLOBS}
-    not_here = {"EMLML_OK", "EMLML_E_BUFFER_ALIGN", "EMLML_E_INPUT_NONFINITE"}
+    not_here = {"EMLML_OK", "EMLML_E_BUFFER_ALIGN", "EMLML_E_INPUT_NONFINITE",
+                "EMLML_E_INPUT_INFINITE"}
     assert {name for name, _ in STATUS} - not_here == covered
 
 

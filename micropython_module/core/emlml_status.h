@@ -76,6 +76,9 @@ enum {
     X(EMLML_E_TREE_LEAF, "tree %u node %u: leaf index %u out of range") \
     X(EMLML_E_TREE_LEAF_CHILD, "tree %u node %u: leaf with a child offset") \
     X(EMLML_E_TREE_VOTE, "leaf vector %u: vote %u above the scale %u") \
+    X(EMLML_E_TREE_NAN_INPUT, "NaN routing (flags bit 0) needs float32 input, not input type %u") \
+    X(EMLML_E_TREE_PROBA_TASK, "TREE_PROBA (section 19) is for classifiers only") \
+    X(EMLML_E_TREE_PROBA, "leaf vector %u class %u: probability not in 0..1") \
     /* kNN */ \
     X(EMLML_E_KNN_K_RANGE, "k %u out of range (1..%7)") \
     X(EMLML_E_KNN_K_SAMPLES, "k %u larger than the %u samples") \
@@ -129,7 +132,8 @@ enum {
     X(EMLML_E_CNN_QPARAM, "%L: %N %d out of range") \
     X(EMLML_E_CNN_OVERLAP, "%L: live tensors %u and %u share arena bytes") \
     /* predict */ \
-    X(EMLML_E_INPUT_NONFINITE, "input %u is NaN or infinite")
+    X(EMLML_E_INPUT_NONFINITE, "input %u is NaN or infinite") \
+    X(EMLML_E_INPUT_INFINITE, "input %u is infinite (NaN is accepted, infinity is not)")
 
 typedef enum {
 #define EMLML_STATUS_ENUM(name, text) name,

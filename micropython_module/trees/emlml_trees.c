@@ -2,7 +2,10 @@
 //
 // Inputs become signed 32-bit keys that order like the values, so a split is one
 // integer compare: no float compare (and no soft-float call on an FPU-less core) in
-// the walk. Children point forward, checked at load, so every walk ends at a leaf.
+// the walk. A NaN becomes the largest key, and a split that sends NaN to its other
+// side reads the input's reversed key (FORMAT.md, Missing values): the walk is the same
+// compare for every node. Children point forward, checked at load, so every walk ends
+// at a leaf.
 #include "emlml_internal.h"
 
 // Interleaved walks pay off on out-of-order cores; a microcontroller walks one tree
@@ -60,10 +63,9 @@ static emlml_status_t check_tree_nodes(const emlml_model_t *m, uint32_t tree, em
                 return emlml_fail(err, EMLML_E_TREE_LEAF, tree, i - start, (uint32_t)node->key);
             }
         } else {
-            if (node->feature >= m->n_inputs) {
-                emlml_fail(err, EMLML_E_TREE_FEATURE, tree, i - start, node->feature);
-                err->d = m->n_inputs;
-                return EMLML_E_TREE_FEATURE;
+            // With NaN routing, features n_inputs .. 2 * n_inputs - 1 read reversed keys.
+            if (node->feature >= (t->nan_routing ? 2u * m->n_inputs : m->n_inputs)) {
+                return emlml_fail4(err, EMLML_E_TREE_FEATURE, tree, i - start, node->feature, m->n_inputs);
             }
             if (node->right == 0 || node->right >= end - i) {
                 return emlml_fail(err, EMLML_E_TREE_CHILD, tree, i - start, 0);
@@ -93,12 +95,39 @@ static emlml_status_t check_votes(const emlml_model_t *m, emlml_error_t *err) {
     return EMLML_OK;
 }
 
+// TREE_PROBA (optional, classifiers): binary64 leaf probabilities in [0, 1], one per
+// vote, for the tie replay. The bit pattern of a double >= +0 orders like the value,
+// so the range check is an integer compare (NaN and negatives are above 1.0's bits).
+static emlml_status_t check_proba(const emlml_model_t *m, const emlml_section_t *sec, emlml_error_t *err) {
+    const emlml_trees_t *t = &m->u.trees;
+    if (m->task != EMLML_TASK_CLASSIFIER) {
+        return emlml_fail(err, EMLML_E_TREE_PROBA_TASK, 0, 0, 0);
+    }
+    uint32_t n_values = t->n_leaves * m->n_outputs;  // < 2^30: TREE_LEAVES fits in the blob
+    if (sec->size / 8u != n_values || sec->size % 8u != 0) {
+        uint32_t expected = n_values >= 0x20000000u ? 0xFFFFFFFFu : 8u * n_values;  // capped as in messages
+        return emlml_fail(err, EMLML_E_SECTION_LENGTH, EMLML_SEC_TREE_PROBA, sec->size, expected);
+    }
+    const uint32_t *words = (const uint32_t *)(const void *)sec->data;
+    for (uint32_t i = 0; i < n_values; i++) {
+        uint32_t high = words[2u * i + 1u];
+        if (high > 0x3FF00000u || (high == 0x3FF00000u && words[2u * i] != 0)) {
+            return emlml_fail(err, EMLML_E_TREE_PROBA, i / m->n_outputs, i % m->n_outputs, 0);
+        }
+    }
+    return EMLML_OK;
+}
+
 emlml_status_t emlml_trees_load(emlml_model_t *m, const emlml_sections_t *s, uint32_t *arena_needed, emlml_error_t *err) {
+    emlml_trees_t *t = &m->u.trees;
+    t->nan_routing = (emlml_rd_u16(m->blob + 22) & EMLML_FLAG_TREES_NAN) != 0;  // header flags
+    if (t->nan_routing && m->input_type != EMLML_INPUT_F32) {
+        return emlml_fail(err, EMLML_E_TREE_NAN_INPUT, m->input_type, 0, 0);
+    }
     emlml_status_t st = check_section_sizes(m, s, err);
     if (st != EMLML_OK) {
         return st;
     }
-    emlml_trees_t *t = &m->u.trees;
     const emlml_section_t *roots = &s->by_id[EMLML_SEC_TREE_ROOTS];
     const emlml_section_t *nodes = &s->by_id[EMLML_SEC_TREE_NODES];
     const emlml_section_t *leaves = &s->by_id[EMLML_SEC_TREE_LEAVES];
@@ -120,7 +149,13 @@ emlml_status_t emlml_trees_load(emlml_model_t *m, const emlml_sections_t *s, uin
     if (m->task == EMLML_TASK_CLASSIFIER && (st = check_votes(m, err)) != EMLML_OK) {
         return st;
     }
-    *arena_needed = 4u * m->n_inputs + 8u * m->n_outputs;
+    const emlml_section_t *proba = &s->by_id[EMLML_SEC_TREE_PROBA];
+    t->proba = (const uint32_t *)(const void *)proba->data;
+    if (proba->data != NULL && (st = check_proba(m, proba, err)) != EMLML_OK) {
+        return st;
+    }
+    // Input keys (twice as many with NaN routing: the reversed ones), sums, outputs.
+    *arena_needed = 4u * m->n_inputs * (t->nan_routing ? 2u : 1u) + 8u * m->n_outputs;
     return EMLML_OK;
 }
 
@@ -133,24 +168,48 @@ static inline int32_t float_key(uint32_t bits) {
     return (int32_t)(bits ^ flip);
 }
 
-// Float inputs are walked on their raw bits (keys made on the fly for the few
-// features a walk visits); a NaN or infinity anywhere refuses the whole input.
-static emlml_status_t check_finite(const uint32_t *bits, uint32_t n, emlml_error_t *err) {
+// Float inputs become keys in the arena once per prediction: keys[f], and with NaN
+// routing also keys[n + f] = ~keys[f] (the reversed key: ~a <= ~b exactly when a >= b).
+// A NaN is INT32_MAX in both halves: above every threshold, so a split sends it to the
+// child at `right`, the side the converter put NaN's child on. Infinity is refused
+// (NaN too without NaN routing), the first one in input order.
+static emlml_status_t float_keys(const emlml_model_t *m, const uint32_t *bits, int32_t *keys, emlml_error_t *err) {
+    uint32_t n = m->n_inputs;
+    int nan_routing = m->u.trees.nan_routing;
     // The 8 exponent bits plus one reach 0x100 only when they are all ones (NaN or
-    // infinity). No early exit and only shifts: on a Cortex-M0 the loop is seven
-    // instructions per feature with no constant to keep in a register.
+    // infinity): one OR per feature, and the rare special values are sorted out after.
     uint32_t carry = 0, f;
-    for (f = 0; f < n; f++) {
-        carry |= ((bits[f] << 1) >> 24) + 1u;
+    if (nan_routing) {
+        int32_t *reversed = keys + n;
+        for (f = 0; f < n; f++) {
+            int32_t key = float_key(bits[f]);
+            carry |= ((bits[f] << 1) >> 24) + 1u;
+            keys[f] = key;
+            reversed[f] = ~key;
+        }
+    } else {
+        for (f = 0; f < n; f++) {
+            carry |= ((bits[f] << 1) >> 24) + 1u;
+            keys[f] = float_key(bits[f]);
+        }
     }
     if ((carry & 0x100u) == 0) {
         return EMLML_OK;
     }
-    f = 0;
-    while ((((bits[f] << 1) >> 24) + 1u) != 0x100u) {
-        f++;
+    for (f = 0; f < n; f++) {
+        uint32_t magnitude = bits[f] << 1;
+        if (magnitude >= 0xFF000000u) {
+            if (!nan_routing) {
+                return emlml_fail(err, EMLML_E_INPUT_NONFINITE, f, 0, 0);
+            }
+            if (magnitude == 0xFF000000u) {
+                return emlml_fail(err, EMLML_E_INPUT_INFINITE, f, 0, 0);
+            }
+            keys[f] = INT32_MAX;
+            keys[n + f] = INT32_MAX;
+        }
     }
-    return emlml_fail(err, EMLML_E_INPUT_NONFINITE, f, 0, 0);
+    return EMLML_OK;
 }
 
 // Integer inputs are widened to int32 keys once, then walked.
@@ -160,18 +219,6 @@ static void integer_keys(const emlml_model_t *m, const void *input, int32_t *key
             : m->input_type == EMLML_INPUT_U8 ? ((const uint8_t *)input)[f]
             : ((const int16_t *)input)[f];
     }
-}
-
-// One walk per input kind, so the loop holds no test of the kind.
-static const emlml_tree_node_t *walk_float(const emlml_tree_node_t *node, const uint32_t *bits) {
-    while (node->feature != EMLML_TREE_LEAF) {
-        if (float_key(bits[node->feature]) <= node->key) {
-            node++;
-        } else {
-            node += node->right;
-        }
-    }
-    return node;
 }
 
 static const emlml_tree_node_t *walk_keys(const emlml_tree_node_t *node, const int32_t *keys) {
@@ -186,24 +233,18 @@ static const emlml_tree_node_t *walk_keys(const emlml_tree_node_t *node, const i
 }
 
 #if EMLML_TREES_INTERLEAVE
-// The key of input f: float inputs are read as raw bits and keyed on the fly (a
-// walk visits few features); integer inputs were widened to keys beforehand.
-static inline int32_t input_key(const void *src, uint32_t f, int float_input) {
-    return float_input ? float_key(((const uint32_t *)src)[f]) : ((const int32_t *)src)[f];
-}
-
 // Four walks at once without branches on the comparisons. On an out-of-order core
 // the four chains of dependent loads overlap, where one branchy walk stalls on a
 // mispredicted branch at every other level. A lane that reached its leaf stays there
-// (step 0) and reads input 0, which always exists.
-static void walk4(const emlml_tree_node_t *nodes[4], const void *src, int float_input) {
+// (step 0) and reads key 0, which always exists.
+static void walk4(const emlml_tree_node_t *nodes[4], const int32_t *keys) {
     uint32_t active;
     do {
         active = 0;
         for (int j = 0; j < 4; j++) {
             const emlml_tree_node_t *node = nodes[j];
             uint32_t split_mask = 0u - (uint32_t)(node->feature != EMLML_TREE_LEAF);
-            int32_t key = input_key(src, node->feature & split_mask, float_input);
+            int32_t key = keys[node->feature & split_mask];
             uint32_t right_mask = 0u - (uint32_t)(key > node->key);
             uint32_t step = (1u + (right_mask & ((uint32_t)node->right - 1u))) & split_mask;
             nodes[j] = node + step;
@@ -219,20 +260,52 @@ static inline void add_votes(uint32_t *restrict acc, const uint32_t *restrict vo
     }
 }
 
-// The leaf tree `tree` ends in, for the input (float bits or integer keys).
-static inline const emlml_tree_node_t *tree_leaf(const emlml_trees_t *t, uint32_t tree, const void *src, int float_input) {
-    const emlml_tree_node_t *root = &t->nodes[t->roots[tree]];
-    return float_input ? walk_float(root, (const uint32_t *)src) : walk_keys(root, (const int32_t *)src);
+// The leaf index tree `tree` ends in.
+static inline uint32_t tree_leaf(const emlml_trees_t *t, uint32_t tree, const int32_t *keys) {
+    return (uint32_t)walk_keys(&t->nodes[t->roots[tree]], keys)->key;
 }
 
-// Classifier: integer vote sums, the class with the most (first on a tie), and the
-// probabilities sum / (vote_scale * n_trees) in float32.
-static const float *classify(const emlml_model_t *m, const void *src, int float_input, void *arena, uint32_t *predicted, int want_outputs) {
+// scikit-learn's predict between the classes whose votes are within n_trees + 1 of the
+// best (FORMAT.md, Ties): each class's leaf probabilities added in binary64 in tree
+// order from +0.0, divided by n_trees, the first largest. Outside that margin the
+// integer votes already order the classes as those float64 sums do.
+static EMLML_NOINLINE uint32_t replay_tie(const emlml_model_t *m, const int32_t *keys, const uint32_t *acc, uint32_t best) {
+    const emlml_trees_t *t = &m->u.trees;
+    uint32_t n_out = m->n_outputs;
+    uint32_t margin = t->n_trees + 1u;
+    uint32_t winner = best;
+    uint64_t winner_mean = 0;
+    int have = 0;
+    for (uint32_t c = 0; c < n_out; c++) {
+        if (acc[best] - acc[c] > margin) {
+            continue;
+        }
+        uint64_t sum = 0;
+        for (uint32_t tree = 0; tree < t->n_trees; tree++) {
+            uint32_t i = tree_leaf(t, tree, keys) * n_out + c;
+            uint64_t p = ((uint64_t)t->proba[2u * i + 1u] << 32) | t->proba[2u * i];
+            sum = emlml_f64_add(sum, p);
+        }
+        uint64_t mean = emlml_f64_div_u32(sum, t->n_trees);
+        if (!have || mean > winner_mean) {  // bit patterns of doubles >= +0 order as the values
+            winner = c;
+            winner_mean = mean;
+            have = 1;
+        }
+    }
+    return winner;
+}
+
+// Classifier: integer vote sums, the class with the most (scikit-learn's float64 replay
+// when another class is within the votes' rounding), and the probabilities
+// sum / (vote_scale * n_trees) in float32.
+static const float *classify(const emlml_model_t *m, const int32_t *keys, void *arena, uint32_t *predicted, int want_outputs) {
     const emlml_trees_t *t = &m->u.trees;
     const uint32_t *votes = (const uint32_t *)(const void *)t->leaves;
     uint32_t n_out = m->n_outputs;
-    uint32_t *acc = (uint32_t *)arena + m->n_inputs;
-    float *out = (float *)arena + m->n_inputs + n_out;
+    uint32_t n_keys = m->n_inputs * (t->nan_routing ? 2u : 1u);
+    uint32_t *acc = (uint32_t *)arena + n_keys;
+    float *out = (float *)arena + n_keys + n_out;
     for (uint32_t o = 0; o < n_out; o++) {
         acc[o] = 0;
     }
@@ -243,22 +316,27 @@ static const float *classify(const emlml_model_t *m, const void *src, int float_
         for (int j = 0; j < 4; j++) {
             leaf[j] = &t->nodes[t->roots[tree + (uint32_t)j]];
         }
-        walk4(leaf, src, float_input);
+        walk4(leaf, keys);
         for (int j = 0; j < 4; j++) {
             add_votes(acc, votes + (uint32_t)leaf[j]->key * n_out, n_out);
         }
     }
 #endif
     for (; tree < t->n_trees; tree++) {
-        add_votes(acc, votes + (uint32_t)tree_leaf(t, tree, src, float_input)->key * n_out, n_out);
+        add_votes(acc, votes + tree_leaf(t, tree, keys) * n_out, n_out);
     }
-    uint32_t best = 0;
+    uint32_t best = 0, close = 0;
     for (uint32_t o = 1; o < n_out; o++) {
         if (acc[o] > acc[best]) {
             best = o;
         }
     }
-    *predicted = best;
+    if (t->proba != NULL) {
+        for (uint32_t o = 0; o < n_out; o++) {
+            close += acc[best] - acc[o] <= t->n_trees + 1u;
+        }
+    }
+    *predicted = close > 1u ? replay_tie(m, keys, acc, best) : best;
     if (!want_outputs) {
         return out;  // predict() needs only the class: no float conversions and divisions
     }
@@ -270,30 +348,30 @@ static const float *classify(const emlml_model_t *m, const void *src, int float_
 }
 
 // Regressor: the leaf values added in float32 in tree order, divided by n_trees.
-static const float *regress(const emlml_model_t *m, const void *src, int float_input, void *arena) {
+static const float *regress(const emlml_model_t *m, const int32_t *keys, void *arena) {
     const emlml_trees_t *t = &m->u.trees;
     const float *values = (const float *)(const void *)t->leaves;
-    float *out = (float *)arena + m->n_inputs + m->n_outputs;
+    uint32_t n_keys = m->n_inputs * (t->nan_routing ? 2u : 1u);
+    float *out = (float *)arena + n_keys + m->n_outputs;
     float sum = 0.0f;
     for (uint32_t tree = 0; tree < t->n_trees; tree++) {
-        sum += values[(uint32_t)tree_leaf(t, tree, src, float_input)->key];
+        sum += values[tree_leaf(t, tree, keys)];
     }
     out[0] = sum / (float)t->n_trees;
     return out;
 }
 
 const float *emlml_trees_predict(const emlml_model_t *m, const void *input, void *arena, uint32_t *predicted, int want_outputs, emlml_error_t *err) {
-    int float_input = m->input_type == EMLML_INPUT_F32;
-    if (float_input) {
-        if (check_finite((const uint32_t *)input, m->n_inputs, err) != EMLML_OK) {
+    int32_t *keys = (int32_t *)arena;
+    if (m->input_type == EMLML_INPUT_F32) {
+        if (float_keys(m, (const uint32_t *)input, keys, err) != EMLML_OK) {
             return NULL;
         }
     } else {
-        integer_keys(m, input, (int32_t *)arena);
+        integer_keys(m, input, keys);
     }
-    const void *src = float_input ? input : arena;
     *predicted = 0;
     return m->task == EMLML_TASK_CLASSIFIER
-        ? classify(m, src, float_input, arena, predicted, want_outputs)
-        : regress(m, src, float_input, arena);
+        ? classify(m, keys, arena, predicted, want_outputs)
+        : regress(m, keys, arena);
 }

@@ -56,6 +56,7 @@ from emlml_dev.blob_edit import (
     layer,
     node,
     replace_section,
+    section_bytes,
     section,
     set_cnn_param,
     set_entry,
@@ -351,8 +352,8 @@ bad("header_size", "trees", lambda b: set_header(b, "header_size", 40), "EMLML_E
     "header_size 40, expected 48", device=True)
 bad("reserved", "trees", lambda b: set_header(b, "reserved", bytes(4) + b"\x01" + bytes(7)),
     "EMLML_E_RESERVED", "reserved header bytes or flags are not zero", device=True)
-bad("flags", "trees", lambda b: set_header(b, "flags", 1), "EMLML_E_RESERVED",
-    "reserved header bytes or flags are not zero", device=True)
+bad("flags", "trees", lambda b: set_header(b, "flags", 3), "EMLML_E_RESERVED",
+    "reserved header bytes or flags are not zero", device=True)  # bit 1 is not defined
 bad("no_sections", "trees", lambda b: set_header(b, "n_sections", 0), "EMLML_E_N_SECTIONS",
     "bad section count 0 (1..16)", device=True)
 bad("kind", "trees", lambda b: set_header(b, "kind", 9), "EMLML_E_KIND",
@@ -425,7 +426,11 @@ bad("crc_n_inputs", "trees4", lambda b: set_header(b, "n_inputs", 65, crc=False)
     "CRC mismatch")
 bad("header_size_40", "trees4", lambda b: set_header(b, "header_size", 40),
     "EMLML_E_HEADER_SIZE", "header_size 40, expected 48")
-bad("flags_1", "trees4", lambda b: set_header(b, "flags", 1), "EMLML_E_RESERVED",
+bad("flags_2", "trees4", lambda b: set_header(b, "flags", 2), "EMLML_E_RESERVED",
+    "reserved header bytes or flags are not zero")
+bad("flags_1_knn", "knn5", lambda b: set_header(b, "flags", 1), "EMLML_E_RESERVED",
+    "reserved header bytes or flags are not zero")  # NaN routing is the trees' flag
+bad("flags_1_cnn", "cnn10", lambda b: set_header(b, "flags", 1), "EMLML_E_RESERVED",
     "reserved header bytes or flags are not zero")
 bad("reserved_last", "trees4", lambda b: set_header(b, "reserved", bytes(11) + b"\x01"),
     "EMLML_E_RESERVED", "reserved header bytes or flags are not zero")
@@ -499,8 +504,36 @@ bad("arena_knn", "knn5", lambda b: set_header(b, "arena_bytes", 35), "EMLML_E_AR
 
 # ---------------------------------------------------------------------------- trees
 
-bad("missing_section", "trees", lambda b: set_header(b, "n_sections", int(header(b)["n_sections"]) - 1),
-    "EMLML_E_SECTION_MISSING", "missing section id 18", device=True)  # the last, TREE_LEAVES
+bad("missing_section", "trees", lambda b: without_section(b, SectionId.TREE_LEAVES),
+    "EMLML_E_SECTION_MISSING", "missing section id 18", device=True)
+# NaN routing (header flags bit 0; the wine tree has it) and TREE_PROBA (it has one too)
+bad("nan_int_input", "trees", lambda b: set_header(b, "input_type", InputType.INT8),
+    "EMLML_E_TREE_NAN_INPUT", "NaN routing (flags bit 0) needs float32 input, not input type 1",
+    device=True)
+bad("nan_feature", "trees", lambda b: set_node(b, _first_node(b, False), feature=26),
+    "EMLML_E_TREE_FEATURE",  # 13 inputs: features 13..25 are the reversed keys, 26 is out
+    lambda b: f"tree 0 node {_first_node(b, False)}: feature 26 out of range (13 inputs)",
+    device=True)
+bad("reversed_feature_without_nan", "trees4", lambda b: set_node(b, 0, feature=64),
+    "EMLML_E_TREE_FEATURE", "tree 0 node 0: feature 64 out of range (64 inputs)")
+bad("nan_arena", "trees4", lambda b: set_header(set_header(b, "flags", 1), "arena_bytes", 272),
+    "EMLML_E_ARENA", "arena_bytes 272, this model needs 528")  # 8 * 64 + 8 * 2
+bad("proba_regressor", "trees4_regressor",
+    lambda b: replace_section(b, SectionId.TREE_PROBA, bytes(24)), "EMLML_E_TREE_PROBA_TASK",
+    "TREE_PROBA (section 19) is for classifiers only")
+bad("proba_short", "trees", lambda b: replace_section(
+    b, SectionId.TREE_PROBA, section_bytes(b, SectionId.TREE_PROBA)[:-8]),
+    "EMLML_E_SECTION_LENGTH", lambda b: "section id 19 has %d bytes, expected %d" % (
+        len(section_bytes(b, SectionId.TREE_PROBA)) - 8, len(section_bytes(b, SectionId.TREE_PROBA))),
+    device=True)
+bad("proba_above_1", "trees", lambda b: set_item(b, SectionId.TREE_PROBA, 4, "<f8", 1.0000000000000002),
+    "EMLML_E_TREE_PROBA", "leaf vector 1 class 1: probability not in 0..1", device=True)
+bad("proba_nan", "trees4", lambda b: replace_section(
+    b, SectionId.TREE_PROBA, np.array([0, 0, 0.5, float("nan"), 1, 0], "<f8").tobytes()),
+    "EMLML_E_TREE_PROBA", "leaf vector 1 class 1: probability not in 0..1")
+bad("proba_negative_zero", "trees4", lambda b: replace_section(
+    b, SectionId.TREE_PROBA, np.array([0, 0, 0.5, 0.5, 1, -0.0], "<f8").tobytes()),
+    "EMLML_E_TREE_PROBA", "leaf vector 2 class 1: probability not in 0..1")
 bad("child", "trees", lambda b: set_node(b, _first_node(b, False), right=0xFFFE),
     "EMLML_E_TREE_CHILD", lambda b: f"tree 0 node {_first_node(b, False)}: child index out of range",
     device=True)

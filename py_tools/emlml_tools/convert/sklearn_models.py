@@ -210,63 +210,94 @@ def _single_output(estimator: Any, n_outputs: int) -> None:
 # ---------------------------------------------------------------------------- trees
 
 
-def _preorder(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """sklearn node ids in pre-order (node, left subtree, right subtree)."""
+def _preorder(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """sklearn node ids in pre-order (node, first subtree, second subtree)."""
     order = []
     stack = [0]
     while stack:
         node = stack.pop()
         order.append(node)
-        if left[node] != _SKLEARN_LEAF:
-            stack.append(int(right[node]))
-            stack.append(int(left[node]))
+        if first[node] != _SKLEARN_LEAF:
+            stack.append(int(second[node]))
+            stack.append(int(first[node]))
     return np.asarray(order, dtype=np.int64)
 
 
 def _leaf_vectors(tree: Any, leaf_ids: np.ndarray, classifier: bool, n_classes: int,
-                  n_trees: int) -> np.ndarray:
+                  n_trees: int) -> tuple[np.ndarray, np.ndarray | None]:
     """A regressor's leaf values as float32; a classifier's leaf class distributions
     (normalised in float64 as scikit-learn's predict_proba does) as integer votes out of
-    vote_scale(n_trees), rounded to nearest (docs/FORMAT.md, Trees)."""
+    vote_scale(n_trees), rounded to nearest (docs/FORMAT.md, Trees), with the float64
+    values that scikit-learn's forest adds (``tree_.value``, TREE_PROBA)."""
     value = tree.value[leaf_ids, 0, :]
     if not classifier:
-        return value[:, :1].astype(np.float32)
+        return value[:, :1].astype(np.float32), None
     proba = value[:, :n_classes].astype(np.float64)
     normalizer = proba.sum(axis=1)[:, np.newaxis]
     normalizer[normalizer == 0.0] = 1.0
     votes = np.floor(proba / normalizer * vote_scale(n_trees) + 0.5)
-    return np.minimum(votes, vote_scale(n_trees)).astype(np.uint32)
+    return np.minimum(votes, vote_scale(n_trees)).astype(np.uint32), proba
+
+
+def _nan_routing(member: Any, n_inputs: int) -> bool:
+    """Whether scikit-learn's predict takes NaN for this (fitted) tree: the check its
+    tree and forest predict make (``_support_missing_values``: criterion, splitter,
+    no monotonic constraints)."""
+    supports = getattr(member, "_support_missing_values", None)
+    return bool(supports is not None and supports(np.zeros((1, n_inputs), np.float32)))
 
 
 def _layout_tree(t: int, tree: Any, classifier: bool, n_classes: int, integer_input: bool,
-                 n_trees: int, leaf_index: dict[bytes, int], leaf_rows: list[np.ndarray]
+                 n_trees: int, nan_routing: bool, n_inputs: int,
+                 leaf_index: dict[bytes, int], leaf_rows: list[tuple[np.ndarray, np.ndarray | None]]
                  ) -> np.ndarray:
-    """Nodes of one tree in FORMAT.md order; leaf vectors are added to the shared table."""
+    """Nodes of one tree in FORMAT.md order; leaf vectors are added to the shared table.
+
+    With NaN routing a split whose NaN goes left in scikit-learn (``missing_go_to_left``)
+    is *reversed*: its right child comes first, its feature is ``n_inputs + f`` (the
+    reversed keys ``~key``) and its key is ``~(key + 1)``, so ``~k <= ~(key + 1)`` sends
+    exactly the values above the threshold first and NaN (INT32_MAX) to the left child."""
     left, right = tree.children_left, tree.children_right
-    order = _preorder(left, right)
+    is_split = left != _SKLEARN_LEAF
+    reverse = np.zeros(tree.node_count, dtype=bool)
+    if nan_routing:
+        reverse = is_split & (np.asarray(tree.missing_go_to_left) != 0)
+    first = np.where(reverse, right, left)
+    second = np.where(reverse, left, right)
+    order = _preorder(first, second)
     position = np.empty(tree.node_count, dtype=np.int64)
     position[order] = np.arange(len(order))
-    is_leaf = left[order] == _SKLEARN_LEAF
+    is_leaf = ~is_split[order]
     nodes = np.zeros(len(order), dtype=NODE_DTYPE)
 
     split = order[~is_leaf]
-    delta = position[right[split]] - position[split]
+    delta = position[second[split]] - position[split]
     if len(delta) and delta.max() > MAX_RIGHT:
         raise ValueError(f"tree {t} is too large for 16-bit child offsets: limit "
                          "max_leaf_nodes or max_depth")
-    nodes["key"][~is_leaf] = threshold_keys(tree.threshold[split], integer_input)
-    nodes["feature"][~is_leaf] = tree.feature[split]
+    keys = threshold_keys(tree.threshold[split], integer_input)
+    feature = tree.feature[split].astype(np.int64)
+    flip = reverse[split]
+    keys[flip] = ~(keys[flip] + 1)  # float keys are at most key(+inf) < INT32_MAX
+    feature[flip] += n_inputs
+    if len(feature) and feature.max() > _LEAF_FEATURE - 1:
+        raise ValueError(f"tree {t}: NaN routing reads feature {int(feature.max()) - n_inputs} "
+                         f"reversed, beyond the 65534 features a blob can address with "
+                         f"{n_inputs} inputs: use at most 32767 features for a model that "
+                         "predicts on missing values")
+    nodes["key"][~is_leaf] = keys
+    nodes["feature"][~is_leaf] = feature
     nodes["right"][~is_leaf] = delta
 
-    vectors = _leaf_vectors(tree, order[is_leaf], classifier, n_classes, n_trees)
-    keys = np.empty(len(vectors), dtype=np.int32)
-    for j, row in enumerate(vectors):
-        raw = row.tobytes()
+    votes, proba = _leaf_vectors(tree, order[is_leaf], classifier, n_classes, n_trees)
+    leaf_keys = np.empty(len(votes), dtype=np.int32)
+    for j, row in enumerate(votes):
+        raw = row.tobytes() + (b"" if proba is None else proba[j].tobytes())
         if raw not in leaf_index:
             leaf_index[raw] = len(leaf_rows)
-            leaf_rows.append(row)
-        keys[j] = leaf_index[raw]
-    nodes["key"][is_leaf] = keys
+            leaf_rows.append((row, None if proba is None else proba[j]))
+        leaf_keys[j] = leaf_index[raw]
+    nodes["key"][is_leaf] = leaf_keys
     nodes["feature"][is_leaf] = _LEAF_FEATURE
     return nodes
 
@@ -284,20 +315,31 @@ def _convert_trees(estimator: Any, options: ConvertOptions) -> bytes:
         raise ValueError(f"{name} has {len(trees)} trees; a blob holds at most {MAX_TREES}: "
                          "lower n_estimators")
     integer_input = options.input_type != InputType.FLOAT32
+    # Integer inputs have no NaN; float inputs route it where scikit-learn's predict does.
+    nan_routing = not integer_input and _nan_routing(trees[0], n_inputs)
     leaf_index: dict[bytes, int] = {}
-    leaf_rows: list[np.ndarray] = []
+    leaf_rows: list[tuple[np.ndarray, np.ndarray | None]] = []
     roots, node_blocks, count = [], [], 0
     for t, member in enumerate(trees):
         roots.append(count)
         block = _layout_tree(t, member.tree_, classifier, n_outputs, integer_input,
-                             len(trees), leaf_index, leaf_rows)
+                             len(trees), nan_routing, n_inputs, leaf_index, leaf_rows)
         node_blocks.append(block)
         count += len(block)
+    proba = None
+    if classifier:
+        proba = np.stack([p for _, p in leaf_rows])  # type: ignore[misc]
+        if np.isin(proba, (0.0, 1.0)).all():
+            # Pure leaves: the votes are exact multiples of vote_scale and scikit-learn's
+            # sums exact integers, so the votes decide every case (no TREE_PROBA).
+            proba = None
     return trees_blob(task=Task.CLASSIFIER if classifier else Task.REGRESSOR,
                       input_type=options.input_type, n_inputs=n_inputs, n_outputs=n_outputs,
                       roots=np.asarray(roots, dtype=np.uint32),
-                      nodes=np.concatenate(node_blocks), leaves=np.stack(leaf_rows),
-                      meta=_meta(estimator, options, classifier, n_inputs))
+                      nodes=np.concatenate(node_blocks),
+                      leaves=np.stack([v for v, _ in leaf_rows]),
+                      meta=_meta(estimator, options, classifier, n_inputs),
+                      proba=proba, nan_routing=nan_routing)
 
 
 # ---------------------------------------------------------------------------- kNN

@@ -9,13 +9,16 @@ import numpy as np
 import numpy.typing as npt
 
 from .header import (
+    FLAG_TREES_NAN,
     LEAF,
+    InputType,
     MAX_TREES,
     BlobError,
     Kind,
     SectionEntry,
     SectionId,
     Task,
+    exact_section,
     section_view,
     sized_section,
     write_blob,
@@ -30,6 +33,8 @@ class TreeData:
     roots: npt.NDArray[np.uint32]  # (n_trees,)
     nodes: np.ndarray  # (n_nodes,) of NODE_DTYPE
     leaves: np.ndarray  # (n_leaves, n_outputs): uint32 votes (classifier) or float32 values
+    proba: np.ndarray | None = None  # (n_leaves, n_outputs) float64: TREE_PROBA, or None
+    nan_routing: bool = False  # header flags bit 0: NaN inputs accepted, reversed features
 
     @property
     def n_trees(self) -> int:
@@ -44,8 +49,9 @@ class TreeData:
         return len(self.leaves)
 
 
-def trees_arena_bytes(n_inputs: int, n_outputs: int) -> int:
-    return 4 * n_inputs + 8 * n_outputs
+def trees_arena_bytes(n_inputs: int, n_outputs: int, nan_routing: bool = False) -> int:
+    """Input keys (twice as many with NaN routing: the reversed ones), sums, outputs."""
+    return 4 * n_inputs * (2 if nan_routing else 1) + 8 * n_outputs
 
 
 def vote_scale(n_trees: int) -> int:
@@ -56,9 +62,12 @@ def vote_scale(n_trees: int) -> int:
 
 def trees_blob(*, task: int, input_type: int, n_inputs: int, n_outputs: int,
                roots: npt.ArrayLike, nodes: np.ndarray, leaves: npt.ArrayLike,
-               meta: bytes = b"") -> bytes:
+               meta: bytes = b"", proba: npt.ArrayLike | None = None,
+               nan_routing: bool = False) -> bytes:
     """A kind-1 blob from arrays: roots (u32), nodes (NODE_DTYPE), leaves (n_leaves,
-    n_outputs): uint32 votes for a classifier, float32 values for a regressor."""
+    n_outputs): uint32 votes for a classifier, float32 values for a regressor; proba:
+    a classifier's leaf probabilities as float64 (TREE_PROBA, for the tie replay);
+    nan_routing: header flags bit 0 (float32 input: NaN accepted, reversed features)."""
     sections = [(SectionId.META, meta)] if meta else []
     sections += [
         (SectionId.TREE_ROOTS, np.asarray(roots, dtype="<u4").tobytes()),
@@ -66,17 +75,25 @@ def trees_blob(*, task: int, input_type: int, n_inputs: int, n_outputs: int,
         (SectionId.TREE_LEAVES, np.asarray(
             leaves, dtype="<u4" if task == Task.CLASSIFIER else "<f4").tobytes()),
     ]
+    if proba is not None:
+        sections.append((SectionId.TREE_PROBA, np.asarray(proba, dtype="<f8").tobytes()))
     return write_blob(kind=Kind.TREES, task=task, input_type=input_type, n_inputs=n_inputs,
-                      n_outputs=n_outputs, arena_bytes=trees_arena_bytes(n_inputs, n_outputs),
-                      sections=sections)
+                      n_outputs=n_outputs,
+                      arena_bytes=trees_arena_bytes(n_inputs, n_outputs, nan_routing),
+                      sections=sections, flags=FLAG_TREES_NAN if nan_routing else 0)
 
 
-def check_trees(data: bytes, by_id: dict[int, SectionEntry], task: Task, n_inputs: int,
-                 n_outputs: int) -> TreeData:
-    """Order: TREE_ROOTS, TREE_NODES, TREE_LEAVES each present and a whole number of items;
-    tree count; roots (roots[0] == 0, strictly increasing, < n_nodes); then every node of
-    every tree in order (leaf: right == 0, then leaf index; split: feature, then child);
-    then a classifier's votes (none above vote_scale)."""
+def check_trees(data: bytes, by_id: dict[int, SectionEntry], task: Task, input_type: int,
+                flags: int, n_inputs: int, n_outputs: int) -> TreeData:
+    """Order: NaN routing (flags bit 0) only with float32 input; TREE_ROOTS, TREE_NODES,
+    TREE_LEAVES each present and a whole number of items; tree count; roots (roots[0] ==
+    0, strictly increasing, < n_nodes); then every node of every tree in order (leaf:
+    right == 0, then leaf index; split: feature (< 2 * n_inputs with NaN routing), then
+    child); then a classifier's votes (none above vote_scale); then TREE_PROBA if present
+    (a classifier's; 8 bytes per vote; each value in [0, 1])."""
+    nan_routing = bool(flags & FLAG_TREES_NAN)
+    if nan_routing and input_type != InputType.FLOAT32:
+        raise BlobError("EMLML_E_TREE_NAN_INPUT", input_type)
     roots_e = sized_section(by_id, SectionId.TREE_ROOTS, 4)
     nodes_e = sized_section(by_id, SectionId.TREE_NODES, NODE_DTYPE.itemsize)
     leaves_e = sized_section(by_id, SectionId.TREE_LEAVES, 4 * n_outputs)
@@ -103,8 +120,9 @@ def check_trees(data: bytes, by_id: dict[int, SectionEntry], task: Task, n_input
     feature = nodes["feature"].astype(np.int64)
     right = nodes["right"].astype(np.int64)
     leaf = feature == LEAF
+    n_features = 2 * n_inputs if nan_routing else n_inputs
     bad = np.where(leaf, (right != 0) | (key < 0) | (key >= n_leaves),
-                   (feature >= n_inputs) | (right < 1) | (index + right >= ends[tree_of]))
+                   (feature >= n_features) | (right < 1) | (index + right >= ends[tree_of]))
     if bad.any():  # the first bad node, with its first failed check
         i = int(np.argmax(bad))
         t = int(tree_of[i])
@@ -114,7 +132,7 @@ def check_trees(data: bytes, by_id: dict[int, SectionEntry], task: Task, n_input
                 raise BlobError("EMLML_E_TREE_LEAF_CHILD", t, local)
             # the key as u32, as the C loader prints it (-1 shows as 4294967295)
             raise BlobError("EMLML_E_TREE_LEAF", t, local, int(key[i]))
-        if feature[i] >= n_inputs:
+        if feature[i] >= n_features:
             raise BlobError("EMLML_E_TREE_FEATURE", t, local, int(feature[i]), n_inputs)
         raise BlobError("EMLML_E_TREE_CHILD", t, local)
     if task == Task.CLASSIFIER:
@@ -123,4 +141,17 @@ def check_trees(data: bytes, by_id: dict[int, SectionEntry], task: Task, n_input
             i = int(np.argmax(over))
             raise BlobError("EMLML_E_TREE_VOTE", i // n_outputs, int(leaves.reshape(-1)[i]),
                             vote_scale(n_trees))
-    return TreeData(roots=roots, nodes=nodes, leaves=leaves)
+    proba = None
+    if SectionId.TREE_PROBA in by_id:
+        if task != Task.CLASSIFIER:
+            raise BlobError("EMLML_E_TREE_PROBA_TASK")
+        n_values = n_leaves * n_outputs
+        proba_e = exact_section(by_id, SectionId.TREE_PROBA, 8 * n_values)
+        bits = section_view(data, proba_e, "<u8", n_values)
+        bad_p = bits > 0x3FF0000000000000  # [+0, 1.0] as bit patterns; NaN, -x above
+        if bad_p.any():
+            i = int(np.argmax(bad_p))
+            raise BlobError("EMLML_E_TREE_PROBA", i // n_outputs, i % n_outputs)
+        proba = bits.view("<f8").reshape(n_leaves, n_outputs)
+    return TreeData(roots=roots, nodes=nodes, leaves=leaves, proba=proba,
+                    nan_routing=nan_routing)

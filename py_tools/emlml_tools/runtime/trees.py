@@ -14,13 +14,20 @@ from emlml_tools.format import (
     TreeData,
     vote_scale,
 )
-from emlml_tools.format.keys import float32_keys
+from emlml_tools.format.keys import INT32_MAX, float32_keys
 
 
 def input_keys(model: Blob, x: np.ndarray) -> npt.NDArray[np.int32]:
-    if model.input_type == InputType.FLOAT32:
-        return float32_keys(x)
-    return x.astype(np.int32)
+    """Keys per sample, ``(n, n_inputs)``; with NaN routing ``(n, 2 * n_inputs)``: the
+    keys, then the reversed keys ``~key``, a NaN being INT32_MAX in both halves."""
+    if model.input_type != InputType.FLOAT32:
+        return x.astype(np.int32)
+    keys = float32_keys(x)
+    if not model.trees.nan_routing:  # type: ignore[union-attr]
+        return keys
+    both = np.concatenate([keys, ~keys], axis=1)
+    both[np.concatenate([np.isnan(x)] * 2, axis=1)] = INT32_MAX
+    return both
 
 
 def leaves(model: Blob, x: np.ndarray) -> np.ndarray:
@@ -51,6 +58,32 @@ def votes(model: Blob, x: np.ndarray) -> np.ndarray:
         acc += trees.leaves[leaf[:, t]].astype(np.uint64)
     assert acc.max(initial=0) <= 0xFFFFFFFF
     return acc
+
+
+def predict_class(model: Blob, x: np.ndarray) -> npt.NDArray[np.int64]:
+    """The first class with the most votes; where another class is within ``n_trees + 1``
+    votes of it and the blob has TREE_PROBA, scikit-learn's float64 arithmetic among
+    those classes: leaf probabilities added in tree order from +0.0, divided by n_trees,
+    the first largest (FORMAT.md, Ties)."""
+    trees: TreeData = model.trees  # type: ignore[assignment]
+    leaf = leaves(model, x)
+    acc = np.zeros((len(x), model.n_outputs), dtype=np.uint64)
+    for t in range(trees.n_trees):
+        acc += trees.leaves[leaf[:, t]].astype(np.uint64)
+    best = np.argmax(acc, axis=1)
+    if trees.proba is None:
+        return best
+    gap = acc[np.arange(len(x)), best][:, None].astype(np.int64) - acc.astype(np.int64)
+    close = gap <= trees.n_trees + 1
+    rows = np.nonzero(close.sum(axis=1) > 1)[0]
+    if len(rows):
+        sums = np.zeros((len(rows), model.n_outputs), dtype=np.float64)
+        for t in range(trees.n_trees):  # numpy's float64 add: IEEE, rounded to nearest
+            sums += trees.proba[leaf[rows, t]]
+        means = sums / np.float64(trees.n_trees)
+        means[~close[rows]] = -np.inf
+        best[rows] = np.argmax(means, axis=1)
+    return best
 
 
 def proba(model: Blob, x: np.ndarray) -> npt.NDArray[np.float32]:
