@@ -302,7 +302,8 @@ def caterpillar(m: int) -> SimpleNamespace:
     value[:, 0, 0] = 1.0
     return SimpleNamespace(children_left=left, children_right=right, feature=np.zeros(n, int),
                            threshold=np.zeros(n), value=value, node_count=n,
-                           missing_go_to_left=np.zeros(n, np.uint8))
+                           missing_go_to_left=np.zeros(n, np.uint8),
+                           weighted_n_node_samples=np.ones(n))
 
 
 def test_refuses_right_offset_over_16_bits() -> None:
@@ -384,16 +385,23 @@ def test_nan_routing_follows_scikit_learn() -> None:
             estimator.predict(x)  # scikit-learn refuses NaN there too
 
 
-def test_tree_proba_only_for_impure_leaves() -> None:
-    """TREE_PROBA (scikit-learn's float64 leaf values, for the tie replay) is written when a
-    leaf is impure; with pure leaves the votes are exact and it is left out."""
+def test_tree_weights_only_for_impure_leaves() -> None:
+    """TREE_WEIGHTS (each leaf vector's training weight, for the tie replay) is written
+    when a leaf is impure, and gives back scikit-learn's float64 leaf values to the bit;
+    with pure leaves the votes are exact and it is left out; with non-integer sample
+    weights the values cannot be recovered and it is left out too."""
+    from emlml_tools.format.trees import leaf_fractions
     x = np.random.default_rng(1).normal(size=(80, 2)).astype(np.float32)
     y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0)
     pure = read_blob(convert(RandomForestClassifier(n_estimators=3, random_state=0).fit(x, y)))
-    assert pure.trees.proba is None
+    assert pure.trees.weights is None
     forest = RandomForestClassifier(n_estimators=3, max_depth=2, random_state=0).fit(x, y)
     impure = read_blob(convert(forest))
-    assert impure.trees.proba is not None and impure.trees.proba.shape == impure.trees.leaves.shape
+    assert impure.trees.weights is not None
+    fractions = leaf_fractions(impure.trees.leaves, impure.trees.weights, 3)
     values = {row.tobytes() for t in forest.estimators_
               for row in t.tree_.value[t.tree_.children_left == -1, 0]}
-    assert {row.tobytes() for row in impure.trees.proba} == values
+    assert {row.tobytes() for row in fractions} == values
+    weighted = RandomForestClassifier(n_estimators=3, max_depth=2, random_state=0)
+    weighted.fit(x, y, sample_weight=np.linspace(0.1, 1.3, len(x)))
+    assert read_blob(convert(weighted)).trees.weights is None

@@ -117,7 +117,7 @@ def test_known_tie_float32_vs_float64() -> None:
     """An exact tie (4/9 and 4/9) that scikit-learn's float64 sum breaks one way (by 2^-54)
     and the integer votes the other (by one vote out of 1.4e9, from rounding 2/3 and 1/6
     to whole votes): the votes are within the margin, so predict replays the float64
-    sums from TREE_PROBA and gives scikit-learn's class."""
+    sums from the votes and TREE_WEIGHTS and gives scikit-learn's class."""
     x = np.array([[1, 0], [-1, 1], [0, 0], [1, 0], [1, 0], [0, 0], [0, 0], [0, 0], [0, 0],
                   [0, 0]], np.float32)
     y = np.array([2, 1, 1, 0, 0, 0, 0, 0, 0, 2])
@@ -130,7 +130,7 @@ def test_known_tie_float32_vs_float64() -> None:
     assert int(votes[0]) - int(votes[1]) == 1
     ours = reference.predict_proba(blob, q)[0]
     assert ours[0] == ours[1]  # equal once in float32
-    assert read_blob(blob).trees.proba is not None  # the leaves are impure: TREE_PROBA
+    assert read_blob(blob).trees.weights is not None  # impure leaves: TREE_WEIGHTS
     assert model.predict(q)[0] == 1 and reference.predict(blob, q)[0] == 1  # the replay
 
 

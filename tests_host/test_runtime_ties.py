@@ -53,9 +53,9 @@ def test_ties_present_and_broken_as_scikit_learn_does(model):
     ties = near_ties(model)
     assert ties.sum() >= 5 and ties[:ties.sum()].all()
     blob = read_blob(model.blob())
-    assert blob.trees.proba is not None
+    assert blob.trees.weights is not None
     want = sklearn_outputs(model)
-    votes_only = dataclasses.replace(blob, trees=dataclasses.replace(blob.trees, proba=None))
+    votes_only = dataclasses.replace(blob, trees=dataclasses.replace(blob.trees, weights=None))
     wrong = np.flatnonzero(reference.predict(votes_only, model.X_test) != want)
     assert len(wrong) >= 1 and ties[wrong].all()
     np.testing.assert_array_equal(reference.predict(blob, model.X_test), want)

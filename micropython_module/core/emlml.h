@@ -57,7 +57,7 @@ typedef struct {
     const uint32_t *roots;
     const emlml_tree_node_t *nodes;
     const uint8_t *leaves;      // classifier: uint32 votes; regressor: float32 values
-    const uint32_t *proba;      // TREE_PROBA: binary64 leaf probabilities (low word first), or NULL
+    const uint32_t *weights;    // TREE_WEIGHTS: u32 per leaf vector (tie replay), or NULL
     uint32_t n_trees;
     uint32_t n_nodes;
     uint32_t n_leaves;

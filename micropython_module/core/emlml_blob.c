@@ -124,7 +124,7 @@ static int section_allowed(uint16_t kind, uint32_t id) {
         return 1;
     }
     switch (kind) {
-        case EMLML_KIND_TREES: return id >= EMLML_SEC_TREE_ROOTS && id <= EMLML_SEC_TREE_PROBA;
+        case EMLML_KIND_TREES: return id >= EMLML_SEC_TREE_ROOTS && id <= EMLML_SEC_TREE_WEIGHTS;
         case EMLML_KIND_KNN: return id >= EMLML_SEC_KNN_PARAMS && id <= EMLML_SEC_KNN_TARGETS;
         default: return id >= EMLML_SEC_CNN_PARAMS && id <= EMLML_SEC_CNN_QPARAMS;
     }

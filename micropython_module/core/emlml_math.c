@@ -172,3 +172,15 @@ uint64_t emlml_f64_div_u32(uint64_t a, uint32_t n) {
     }
     return round_pack(exponent, q);
 }
+
+uint64_t emlml_f64_from_u32(uint32_t k) {
+    if (k == 0) {
+        return 0;
+    }
+    uint32_t e = 31;
+    while ((k >> e) == 0) {
+        e--;
+    }
+    // k = 2^e * (1 + fraction): the 52-bit fraction holds k's bits below its top one.
+    return ((uint64_t)(1023u + e) << 52) | (((uint64_t)k << (52u - e)) & F64_FRAC);
+}

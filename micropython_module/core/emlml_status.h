@@ -77,8 +77,8 @@ enum {
     X(EMLML_E_TREE_LEAF_CHILD, "tree %u node %u: leaf with a child offset") \
     X(EMLML_E_TREE_VOTE, "leaf vector %u: vote %u above the scale %u") \
     X(EMLML_E_TREE_NAN_INPUT, "NaN routing (flags bit 0) needs float32 input, not input type %u") \
-    X(EMLML_E_TREE_PROBA_TASK, "TREE_PROBA (section 19) is for classifiers only") \
-    X(EMLML_E_TREE_PROBA, "leaf vector %u class %u: probability not in 0..1") \
+    X(EMLML_E_TREE_WEIGHTS_TASK, "TREE_WEIGHTS (section 19) is for classifiers only") \
+    X(EMLML_E_TREE_WEIGHT, "leaf vector %u: weight 0") \
     /* kNN */ \
     X(EMLML_E_KNN_K_RANGE, "k %u out of range (1..%7)") \
     X(EMLML_E_KNN_K_SAMPLES, "k %u larger than the %u samples") \

@@ -95,24 +95,21 @@ static emlml_status_t check_votes(const emlml_model_t *m, emlml_error_t *err) {
     return EMLML_OK;
 }
 
-// TREE_PROBA (optional, classifiers): binary64 leaf probabilities in [0, 1], one per
-// vote, for the tie replay. The bit pattern of a double >= +0 orders like the value,
-// so the range check is an integer compare (NaN and negatives are above 1.0's bits).
-static emlml_status_t check_proba(const emlml_model_t *m, const emlml_section_t *sec, emlml_error_t *err) {
+// TREE_WEIGHTS (optional, classifiers): per leaf vector its training weight m >= 1
+// (scikit-learn's weighted_n_node_samples), from which the tie replay recovers the
+// class counts and scikit-learn's float64 fractions (leaf_fraction below).
+static emlml_status_t check_weights(const emlml_model_t *m, const emlml_section_t *sec, emlml_error_t *err) {
     const emlml_trees_t *t = &m->u.trees;
     if (m->task != EMLML_TASK_CLASSIFIER) {
-        return emlml_fail(err, EMLML_E_TREE_PROBA_TASK, 0, 0, 0);
+        return emlml_fail(err, EMLML_E_TREE_WEIGHTS_TASK, 0, 0, 0);
     }
-    uint32_t n_values = t->n_leaves * m->n_outputs;  // < 2^30: TREE_LEAVES fits in the blob
-    if (sec->size / 8u != n_values || sec->size % 8u != 0) {
-        uint32_t expected = n_values >= 0x20000000u ? 0xFFFFFFFFu : 8u * n_values;  // capped as in messages
-        return emlml_fail(err, EMLML_E_SECTION_LENGTH, EMLML_SEC_TREE_PROBA, sec->size, expected);
+    if (sec->size / 4u != t->n_leaves || sec->size % 4u != 0) {
+        return emlml_fail(err, EMLML_E_SECTION_LENGTH, EMLML_SEC_TREE_WEIGHTS, sec->size, 4u * t->n_leaves);
     }
-    const uint32_t *words = (const uint32_t *)(const void *)sec->data;
-    for (uint32_t i = 0; i < n_values; i++) {
-        uint32_t high = words[2u * i + 1u];
-        if (high > 0x3FF00000u || (high == 0x3FF00000u && words[2u * i] != 0)) {
-            return emlml_fail(err, EMLML_E_TREE_PROBA, i / m->n_outputs, i % m->n_outputs, 0);
+    const uint32_t *weights = (const uint32_t *)(const void *)sec->data;
+    for (uint32_t i = 0; i < t->n_leaves; i++) {
+        if (weights[i] == 0) {
+            return emlml_fail(err, EMLML_E_TREE_WEIGHT, i, 0, 0);
         }
     }
     return EMLML_OK;
@@ -149,9 +146,9 @@ emlml_status_t emlml_trees_load(emlml_model_t *m, const emlml_sections_t *s, uin
     if (m->task == EMLML_TASK_CLASSIFIER && (st = check_votes(m, err)) != EMLML_OK) {
         return st;
     }
-    const emlml_section_t *proba = &s->by_id[EMLML_SEC_TREE_PROBA];
-    t->proba = (const uint32_t *)(const void *)proba->data;
-    if (proba->data != NULL && (st = check_proba(m, proba, err)) != EMLML_OK) {
+    const emlml_section_t *weights = &s->by_id[EMLML_SEC_TREE_WEIGHTS];
+    t->weights = (const uint32_t *)(const void *)weights->data;
+    if (weights->data != NULL && (st = check_weights(m, weights, err)) != EMLML_OK) {
         return st;
     }
     // Input keys (twice as many with NaN routing: the reversed ones), sums, outputs.
@@ -265,26 +262,52 @@ static inline uint32_t tree_leaf(const emlml_trees_t *t, uint32_t tree, const in
     return (uint32_t)walk_keys(&t->nodes[t->roots[tree]], keys)->key;
 }
 
+// floor(n / d) for a quotient below 2^32, by restoring long division (no 64-bit
+// division helper: the ESP32 build links no libgcc).
+static uint32_t div_u64_u32(uint64_t n, uint32_t d) {
+    uint64_t rem = n >> 32;  // < d, as the quotient fits in 32 bits
+    uint32_t q = 0;
+    for (int bit = 31; bit >= 0; bit--) {
+        rem = (rem << 1) | ((n >> bit) & 1u);
+        q <<= 1;
+        if (rem >= d) {
+            rem -= d;
+            q |= 1u;
+        }
+    }
+    return q;
+}
+
+// scikit-learn's float64 fraction of leaf vector `leaf`, class c (FORMAT.md, Ties): the
+// class weight k = floor((votes * m + floor(S / 2)) / S) recovered from the vote, then
+// k / m correctly rounded (scikit-learn's sum_total[c] / weighted_n_node_samples).
+static uint64_t leaf_fraction(const emlml_model_t *m, uint32_t leaf, uint32_t c) {
+    const emlml_trees_t *t = &m->u.trees;
+    uint32_t scale = vote_scale(t->n_trees);
+    uint32_t vote = ((const uint32_t *)(const void *)t->leaves)[leaf * m->n_outputs + c];
+    uint32_t weight = t->weights[leaf];
+    // vote <= scale (checked at load), so the quotient is at most weight < 2^32
+    uint32_t k = div_u64_u32((uint64_t)vote * weight + (scale >> 1), scale);
+    return emlml_f64_div_u32(emlml_f64_from_u32(k), weight);
+}
+
 // scikit-learn's predict between the classes whose votes are within n_trees + 1 of the
-// best (FORMAT.md, Ties): each class's leaf probabilities added in binary64 in tree
-// order from +0.0, divided by n_trees, the first largest. Outside that margin the
-// integer votes already order the classes as those float64 sums do.
+// best (FORMAT.md, Ties): each class's leaf fractions added in binary64 in tree order
+// from +0.0, divided by n_trees, the first largest. Outside that margin the integer
+// votes already order the classes as those float64 sums do.
 static EMLML_NOINLINE uint32_t replay_tie(const emlml_model_t *m, const int32_t *keys, const uint32_t *acc, uint32_t best) {
     const emlml_trees_t *t = &m->u.trees;
-    uint32_t n_out = m->n_outputs;
     uint32_t margin = t->n_trees + 1u;
     uint32_t winner = best;
     uint64_t winner_mean = 0;
     int have = 0;
-    for (uint32_t c = 0; c < n_out; c++) {
+    for (uint32_t c = 0; c < m->n_outputs; c++) {
         if (acc[best] - acc[c] > margin) {
             continue;
         }
         uint64_t sum = 0;
         for (uint32_t tree = 0; tree < t->n_trees; tree++) {
-            uint32_t i = tree_leaf(t, tree, keys) * n_out + c;
-            uint64_t p = ((uint64_t)t->proba[2u * i + 1u] << 32) | t->proba[2u * i];
-            sum = emlml_f64_add(sum, p);
+            sum = emlml_f64_add(sum, leaf_fraction(m, tree_leaf(t, tree, keys), c));
         }
         uint64_t mean = emlml_f64_div_u32(sum, t->n_trees);
         if (!have || mean > winner_mean) {  // bit patterns of doubles >= +0 order as the values
@@ -331,7 +354,7 @@ static const float *classify(const emlml_model_t *m, const int32_t *keys, void *
             best = o;
         }
     }
-    if (t->proba != NULL) {
+    if (t->weights != NULL) {
         for (uint32_t o = 0; o < n_out; o++) {
             close += acc[best] - acc[o] <= t->n_trees + 1u;
         }

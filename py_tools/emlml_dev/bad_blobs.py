@@ -506,7 +506,7 @@ bad("arena_knn", "knn5", lambda b: set_header(b, "arena_bytes", 35), "EMLML_E_AR
 
 bad("missing_section", "trees", lambda b: without_section(b, SectionId.TREE_LEAVES),
     "EMLML_E_SECTION_MISSING", "missing section id 18", device=True)
-# NaN routing (header flags bit 0; the wine tree has it) and TREE_PROBA (it has one too)
+# NaN routing (header flags bit 0; the wine tree has it) and TREE_WEIGHTS (it has them too)
 bad("nan_int_input", "trees", lambda b: set_header(b, "input_type", InputType.INT8),
     "EMLML_E_TREE_NAN_INPUT", "NaN routing (flags bit 0) needs float32 input, not input type 1",
     device=True)
@@ -518,22 +518,21 @@ bad("reversed_feature_without_nan", "trees4", lambda b: set_node(b, 0, feature=6
     "EMLML_E_TREE_FEATURE", "tree 0 node 0: feature 64 out of range (64 inputs)")
 bad("nan_arena", "trees4", lambda b: set_header(set_header(b, "flags", 1), "arena_bytes", 272),
     "EMLML_E_ARENA", "arena_bytes 272, this model needs 528")  # 8 * 64 + 8 * 2
-bad("proba_regressor", "trees4_regressor",
-    lambda b: replace_section(b, SectionId.TREE_PROBA, bytes(24)), "EMLML_E_TREE_PROBA_TASK",
-    "TREE_PROBA (section 19) is for classifiers only")
-bad("proba_short", "trees", lambda b: replace_section(
-    b, SectionId.TREE_PROBA, section_bytes(b, SectionId.TREE_PROBA)[:-8]),
+bad("weights_regressor", "trees4_regressor",
+    lambda b: replace_section(b, SectionId.TREE_WEIGHTS, bytes(12)), "EMLML_E_TREE_WEIGHTS_TASK",
+    "TREE_WEIGHTS (section 19) is for classifiers only")
+bad("weights_short", "trees", lambda b: replace_section(
+    b, SectionId.TREE_WEIGHTS, section_bytes(b, SectionId.TREE_WEIGHTS)[:-4]),
     "EMLML_E_SECTION_LENGTH", lambda b: "section id 19 has %d bytes, expected %d" % (
-        len(section_bytes(b, SectionId.TREE_PROBA)) - 8, len(section_bytes(b, SectionId.TREE_PROBA))),
-    device=True)
-bad("proba_above_1", "trees", lambda b: set_item(b, SectionId.TREE_PROBA, 4, "<f8", 1.0000000000000002),
-    "EMLML_E_TREE_PROBA", "leaf vector 1 class 1: probability not in 0..1", device=True)
-bad("proba_nan", "trees4", lambda b: replace_section(
-    b, SectionId.TREE_PROBA, np.array([0, 0, 0.5, float("nan"), 1, 0], "<f8").tobytes()),
-    "EMLML_E_TREE_PROBA", "leaf vector 1 class 1: probability not in 0..1")
-bad("proba_negative_zero", "trees4", lambda b: replace_section(
-    b, SectionId.TREE_PROBA, np.array([0, 0, 0.5, 0.5, 1, -0.0], "<f8").tobytes()),
-    "EMLML_E_TREE_PROBA", "leaf vector 2 class 1: probability not in 0..1")
+        len(section_bytes(b, SectionId.TREE_WEIGHTS)) - 4,
+        len(section_bytes(b, SectionId.TREE_WEIGHTS))), device=True)
+bad("weights_long", "trees4", lambda b: replace_section(b, SectionId.TREE_WEIGHTS, bytes(16)),
+    "EMLML_E_SECTION_LENGTH", "section id 19 has 16 bytes, expected 12")
+bad("weight_zero", "trees", lambda b: set_item(b, SectionId.TREE_WEIGHTS, 1, "<u4", 0),
+    "EMLML_E_TREE_WEIGHT", "leaf vector 1: weight 0", device=True)
+bad("weight_zero_last", "trees4", lambda b: replace_section(
+    b, SectionId.TREE_WEIGHTS, np.array([3, 1, 0], "<u4").tobytes()),
+    "EMLML_E_TREE_WEIGHT", "leaf vector 2: weight 0")
 bad("child", "trees", lambda b: set_node(b, _first_node(b, False), right=0xFFFE),
     "EMLML_E_TREE_CHILD", lambda b: f"tree 0 node {_first_node(b, False)}: child index out of range",
     device=True)

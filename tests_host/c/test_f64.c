@@ -1,4 +1,4 @@
-// emlml_f64_add and emlml_f64_div_u32 (binary64 in integers, for the tree classifiers'
+// emlml_f64_add, emlml_f64_div_u32 and emlml_f64_from_u32 (binary64 in integers, for the tree classifiers'
 // tie replay on boards without double hardware or libgcc) must give the bits of the
 // host's IEEE-754 double add and divide, rounded to nearest even, for every operand
 // they can meet (finite, >= +0): random bit patterns over the whole range and near
@@ -104,6 +104,13 @@ int main(void) {
         }
         for (uint32_t n = 1; n <= 65535u; n++) {
             check_div(edges[i], n);
+        }
+    }
+    for (uint64_t k = 0; k <= 0xFFFFFFFFu; k += (k >> 20) + 1u) {  // every u32 to double
+        uint64_t want = as_bits((double)(uint32_t)k);
+        checked++;
+        if (emlml_f64_from_u32((uint32_t)k) != want && failures++ < 10) {
+            printf("from_u32 %llu\n", (unsigned long long)k);
         }
     }
     printf("%lu binary64 results checked, %d mismatches\n", checked, failures);

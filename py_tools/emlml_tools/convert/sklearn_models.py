@@ -47,6 +47,7 @@ from emlml_tools.format import (
     trees_blob,
     vote_scale,
 )
+from emlml_tools.format.trees import leaf_fractions
 from emlml_tools.format.keys import threshold_keys
 
 MAX_RIGHT = 0xFFFF
@@ -227,16 +228,24 @@ def _leaf_vectors(tree: Any, leaf_ids: np.ndarray, classifier: bool, n_classes: 
                   n_trees: int) -> tuple[np.ndarray, np.ndarray | None]:
     """A regressor's leaf values as float32; a classifier's leaf class distributions
     (normalised in float64 as scikit-learn's predict_proba does) as integer votes out of
-    vote_scale(n_trees), rounded to nearest (docs/FORMAT.md, Trees), with the float64
-    values that scikit-learn's forest adds (``tree_.value``, TREE_PROBA)."""
+    vote_scale(n_trees), rounded to nearest (docs/FORMAT.md, Trees), with each leaf's
+    weight for the tie replay (TREE_WEIGHTS): 1 for a pure leaf, scikit-learn's
+    weighted_n_node_samples where the votes and it give back ``tree_.value`` to the bit
+    (``leaf_fractions``), and 0 where they cannot (non-integer sample weights)."""
     value = tree.value[leaf_ids, 0, :]
     if not classifier:
         return value[:, :1].astype(np.float32), None
     proba = value[:, :n_classes].astype(np.float64)
     normalizer = proba.sum(axis=1)[:, np.newaxis]
     normalizer[normalizer == 0.0] = 1.0
-    votes = np.floor(proba / normalizer * vote_scale(n_trees) + 0.5)
-    return np.minimum(votes, vote_scale(n_trees)).astype(np.uint32), proba
+    scale = vote_scale(n_trees)
+    votes = np.minimum(np.floor(proba / normalizer * scale + 0.5), scale).astype(np.uint32)
+    m = np.asarray(tree.weighted_n_node_samples, dtype=np.float64)[leaf_ids]
+    pure = np.isin(votes, (0, scale)).all(axis=1)
+    usable = (m >= 1) & (m < 2.0**32) & (np.floor(m) == m)
+    weights = np.where(pure, 1.0, np.where(usable, m, 1.0)).astype(np.uint32)
+    exact = (leaf_fractions(votes, weights, n_trees) == proba).all(axis=1)
+    return votes, np.where(exact, weights, 0).astype(np.uint32)
 
 
 def _nan_routing(member: Any, n_inputs: int) -> bool:
@@ -249,7 +258,7 @@ def _nan_routing(member: Any, n_inputs: int) -> bool:
 
 def _layout_tree(t: int, tree: Any, classifier: bool, n_classes: int, integer_input: bool,
                  n_trees: int, nan_routing: bool, n_inputs: int,
-                 leaf_index: dict[bytes, int], leaf_rows: list[tuple[np.ndarray, np.ndarray | None]]
+                 leaf_index: dict[bytes, int], leaf_rows: list[tuple[np.ndarray, np.generic | None]]
                  ) -> np.ndarray:
     """Nodes of one tree in FORMAT.md order; leaf vectors are added to the shared table.
 
@@ -289,13 +298,14 @@ def _layout_tree(t: int, tree: Any, classifier: bool, n_classes: int, integer_in
     nodes["feature"][~is_leaf] = feature
     nodes["right"][~is_leaf] = delta
 
-    votes, proba = _leaf_vectors(tree, order[is_leaf], classifier, n_classes, n_trees)
+    votes, weights = _leaf_vectors(tree, order[is_leaf], classifier, n_classes, n_trees)
     leaf_keys = np.empty(len(votes), dtype=np.int32)
     for j, row in enumerate(votes):
-        raw = row.tobytes() + (b"" if proba is None else proba[j].tobytes())
+        weight = None if weights is None else weights[j]
+        raw = row.tobytes() + (b"" if weight is None else weight.tobytes())
         if raw not in leaf_index:
             leaf_index[raw] = len(leaf_rows)
-            leaf_rows.append((row, None if proba is None else proba[j]))
+            leaf_rows.append((row, weight))
         leaf_keys[j] = leaf_index[raw]
     nodes["key"][is_leaf] = leaf_keys
     nodes["feature"][is_leaf] = _LEAF_FEATURE
@@ -318,7 +328,7 @@ def _convert_trees(estimator: Any, options: ConvertOptions) -> bytes:
     # Integer inputs have no NaN; float inputs route it where scikit-learn's predict does.
     nan_routing = not integer_input and _nan_routing(trees[0], n_inputs)
     leaf_index: dict[bytes, int] = {}
-    leaf_rows: list[tuple[np.ndarray, np.ndarray | None]] = []
+    leaf_rows: list[tuple[np.ndarray, np.generic | None]] = []
     roots, node_blocks, count = [], [], 0
     for t, member in enumerate(trees):
         roots.append(count)
@@ -326,20 +336,23 @@ def _convert_trees(estimator: Any, options: ConvertOptions) -> bytes:
                              len(trees), nan_routing, n_inputs, leaf_index, leaf_rows)
         node_blocks.append(block)
         count += len(block)
-    proba = None
+    weights = None
     if classifier:
-        proba = np.stack([p for _, p in leaf_rows])  # type: ignore[misc]
-        if np.isin(proba, (0.0, 1.0)).all():
+        weights = np.array([w for _, w in leaf_rows], dtype=np.uint32)
+        votes = np.stack([v for v, _ in leaf_rows])
+        if np.isin(votes, (0, vote_scale(len(trees)))).all() or (weights == 0).any():
             # Pure leaves: the votes are exact multiples of vote_scale and scikit-learn's
-            # sums exact integers, so the votes decide every case (no TREE_PROBA).
-            proba = None
+            # sums exact integers, so the votes decide every case. A weight 0: the
+            # fractions cannot be recovered (non-integer sample weights), and the votes
+            # decide ties (docs/trees.md). Either way no TREE_WEIGHTS.
+            weights = None
     return trees_blob(task=Task.CLASSIFIER if classifier else Task.REGRESSOR,
                       input_type=options.input_type, n_inputs=n_inputs, n_outputs=n_outputs,
                       roots=np.asarray(roots, dtype=np.uint32),
                       nodes=np.concatenate(node_blocks),
                       leaves=np.stack([v for v, _ in leaf_rows]),
                       meta=_meta(estimator, options, classifier, n_inputs),
-                      proba=proba, nan_routing=nan_routing)
+                      weights=weights, nan_routing=nan_routing)
 
 
 # ---------------------------------------------------------------------------- kNN

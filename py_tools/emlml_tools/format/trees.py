@@ -33,7 +33,7 @@ class TreeData:
     roots: npt.NDArray[np.uint32]  # (n_trees,)
     nodes: np.ndarray  # (n_nodes,) of NODE_DTYPE
     leaves: np.ndarray  # (n_leaves, n_outputs): uint32 votes (classifier) or float32 values
-    proba: np.ndarray | None = None  # (n_leaves, n_outputs) float64: TREE_PROBA, or None
+    weights: np.ndarray | None = None  # (n_leaves,) uint32: TREE_WEIGHTS, or None
     nan_routing: bool = False  # header flags bit 0: NaN inputs accepted, reversed features
 
     @property
@@ -54,6 +54,16 @@ def trees_arena_bytes(n_inputs: int, n_outputs: int, nan_routing: bool = False) 
     return 4 * n_inputs * (2 if nan_routing else 1) + 8 * n_outputs
 
 
+def leaf_fractions(votes: np.ndarray, weights: np.ndarray, n_trees: int) -> np.ndarray:
+    """scikit-learn's float64 class fractions of leaf vectors (FORMAT.md, Ties): the class
+    weights ``k = (votes * m + vote_scale // 2) // vote_scale`` recovered from the votes
+    and each vector's weight ``m``, then ``k / m`` correctly rounded."""
+    scale = vote_scale(n_trees)
+    m = np.asarray(weights, dtype=np.uint64).reshape(-1, 1)
+    k = (np.asarray(votes, dtype=np.uint64) * m + np.uint64(scale // 2)) // np.uint64(scale)
+    return k.astype(np.float64) / m.astype(np.float64)
+
+
 def vote_scale(n_trees: int) -> int:
     """A classifier leaf's votes are out of this many: floor((2^32 - 1) / n_trees), so the
     sum over all trees fits in 32 bits."""
@@ -62,11 +72,11 @@ def vote_scale(n_trees: int) -> int:
 
 def trees_blob(*, task: int, input_type: int, n_inputs: int, n_outputs: int,
                roots: npt.ArrayLike, nodes: np.ndarray, leaves: npt.ArrayLike,
-               meta: bytes = b"", proba: npt.ArrayLike | None = None,
+               meta: bytes = b"", weights: npt.ArrayLike | None = None,
                nan_routing: bool = False) -> bytes:
     """A kind-1 blob from arrays: roots (u32), nodes (NODE_DTYPE), leaves (n_leaves,
-    n_outputs): uint32 votes for a classifier, float32 values for a regressor; proba:
-    a classifier's leaf probabilities as float64 (TREE_PROBA, for the tie replay);
+    n_outputs): uint32 votes for a classifier, float32 values for a regressor; weights:
+    a classifier's training weight per leaf vector (TREE_WEIGHTS, for the tie replay);
     nan_routing: header flags bit 0 (float32 input: NaN accepted, reversed features)."""
     sections = [(SectionId.META, meta)] if meta else []
     sections += [
@@ -75,8 +85,8 @@ def trees_blob(*, task: int, input_type: int, n_inputs: int, n_outputs: int,
         (SectionId.TREE_LEAVES, np.asarray(
             leaves, dtype="<u4" if task == Task.CLASSIFIER else "<f4").tobytes()),
     ]
-    if proba is not None:
-        sections.append((SectionId.TREE_PROBA, np.asarray(proba, dtype="<f8").tobytes()))
+    if weights is not None:
+        sections.append((SectionId.TREE_WEIGHTS, np.asarray(weights, dtype="<u4").tobytes()))
     return write_blob(kind=Kind.TREES, task=task, input_type=input_type, n_inputs=n_inputs,
                       n_outputs=n_outputs,
                       arena_bytes=trees_arena_bytes(n_inputs, n_outputs, nan_routing),
@@ -89,8 +99,8 @@ def check_trees(data: bytes, by_id: dict[int, SectionEntry], task: Task, input_t
     TREE_LEAVES each present and a whole number of items; tree count; roots (roots[0] ==
     0, strictly increasing, < n_nodes); then every node of every tree in order (leaf:
     right == 0, then leaf index; split: feature (< 2 * n_inputs with NaN routing), then
-    child); then a classifier's votes (none above vote_scale); then TREE_PROBA if present
-    (a classifier's; 8 bytes per vote; each value in [0, 1])."""
+    child); then a classifier's votes (none above vote_scale); then TREE_WEIGHTS if
+    present (a classifier's; one u32 per leaf vector; none 0)."""
     nan_routing = bool(flags & FLAG_TREES_NAN)
     if nan_routing and input_type != InputType.FLOAT32:
         raise BlobError("EMLML_E_TREE_NAN_INPUT", input_type)
@@ -141,17 +151,13 @@ def check_trees(data: bytes, by_id: dict[int, SectionEntry], task: Task, input_t
             i = int(np.argmax(over))
             raise BlobError("EMLML_E_TREE_VOTE", i // n_outputs, int(leaves.reshape(-1)[i]),
                             vote_scale(n_trees))
-    proba = None
-    if SectionId.TREE_PROBA in by_id:
+    weights = None
+    if SectionId.TREE_WEIGHTS in by_id:
         if task != Task.CLASSIFIER:
-            raise BlobError("EMLML_E_TREE_PROBA_TASK")
-        n_values = n_leaves * n_outputs
-        proba_e = exact_section(by_id, SectionId.TREE_PROBA, 8 * n_values)
-        bits = section_view(data, proba_e, "<u8", n_values)
-        bad_p = bits > 0x3FF0000000000000  # [+0, 1.0] as bit patterns; NaN, -x above
-        if bad_p.any():
-            i = int(np.argmax(bad_p))
-            raise BlobError("EMLML_E_TREE_PROBA", i // n_outputs, i % n_outputs)
-        proba = bits.view("<f8").reshape(n_leaves, n_outputs)
-    return TreeData(roots=roots, nodes=nodes, leaves=leaves, proba=proba,
+            raise BlobError("EMLML_E_TREE_WEIGHTS_TASK")
+        weights_e = exact_section(by_id, SectionId.TREE_WEIGHTS, 4 * n_leaves)
+        weights = section_view(data, weights_e, "<u4", n_leaves)
+        if (weights == 0).any():
+            raise BlobError("EMLML_E_TREE_WEIGHT", int(np.argmax(weights == 0)))
+    return TreeData(roots=roots, nodes=nodes, leaves=leaves, weights=weights,
                     nan_routing=nan_routing)

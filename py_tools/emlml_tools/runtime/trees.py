@@ -15,6 +15,7 @@ from emlml_tools.format import (
     vote_scale,
 )
 from emlml_tools.format.keys import INT32_MAX, float32_keys
+from emlml_tools.format.trees import leaf_fractions
 
 
 def input_keys(model: Blob, x: np.ndarray) -> npt.NDArray[np.int32]:
@@ -62,24 +63,26 @@ def votes(model: Blob, x: np.ndarray) -> np.ndarray:
 
 def predict_class(model: Blob, x: np.ndarray) -> npt.NDArray[np.int64]:
     """The first class with the most votes; where another class is within ``n_trees + 1``
-    votes of it and the blob has TREE_PROBA, scikit-learn's float64 arithmetic among
-    those classes: leaf probabilities added in tree order from +0.0, divided by n_trees,
-    the first largest (FORMAT.md, Ties)."""
+    votes of it and the blob has TREE_WEIGHTS, scikit-learn's float64 arithmetic among
+    those classes: leaf fractions added in tree order from +0.0, divided by n_trees, the
+    first largest (FORMAT.md, Ties). The fractions come from the votes and each leaf
+    vector's weight (``leaf_fractions``)."""
     trees: TreeData = model.trees  # type: ignore[assignment]
     leaf = leaves(model, x)
     acc = np.zeros((len(x), model.n_outputs), dtype=np.uint64)
     for t in range(trees.n_trees):
         acc += trees.leaves[leaf[:, t]].astype(np.uint64)
     best = np.argmax(acc, axis=1)
-    if trees.proba is None:
+    if trees.weights is None:
         return best
     gap = acc[np.arange(len(x)), best][:, None].astype(np.int64) - acc.astype(np.int64)
     close = gap <= trees.n_trees + 1
     rows = np.nonzero(close.sum(axis=1) > 1)[0]
     if len(rows):
+        fractions = leaf_fractions(trees.leaves, trees.weights, trees.n_trees)
         sums = np.zeros((len(rows), model.n_outputs), dtype=np.float64)
         for t in range(trees.n_trees):  # numpy's float64 add: IEEE, rounded to nearest
-            sums += trees.proba[leaf[rows, t]]
+            sums += fractions[leaf[rows, t]]
         means = sums / np.float64(trees.n_trees)
         means[~close[rows]] = -np.inf
         best[rows] = np.argmax(means, axis=1)
