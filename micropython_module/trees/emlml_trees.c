@@ -165,46 +165,67 @@ static inline int32_t float_key(uint32_t bits) {
     return (int32_t)(bits ^ flip);
 }
 
-// Float inputs become keys in the arena once per prediction: keys[f], and with NaN
-// routing also keys[n + f] = ~keys[f] (the reversed key: ~a <= ~b exactly when a >= b).
-// A NaN is INT32_MAX in both halves: above every threshold, so a split sends it to the
-// child at `right`, the side the converter put NaN's child on. Infinity is refused
-// (NaN too without NaN routing), the first one in input order.
-static emlml_status_t float_keys(const emlml_model_t *m, const uint32_t *bits, int32_t *keys, emlml_error_t *err) {
+// The keys of float inputs x[f], x[f + 1], ... up to the first NaN or infinity (its
+// index is returned; n when there is none): keys[f], and with NaN routing also the
+// reversed key keys[n + f] = ~keys[f] (~a <= ~b exactly when a >= b). Nothing but the
+// loop lives here, one byte offset indexing the three arrays, so that gcc keeps it in
+// registers: on an armv6m core 13 instructions per input with NaN routing, 11 without.
+#define EMLML_KEY_AT(base, offset) (*(int32_t *)(void *)((uint8_t *)(base) + (offset)))
+#define EMLML_BITS_AT(base, offset) (*(const uint32_t *)(const void *)((const uint8_t *)(base) + (offset)))
+
+static EMLML_NOINLINE uint32_t routed_keys(const uint32_t *x, uint32_t f, uint32_t n, int32_t *keys) {
+    int32_t *reversed = keys + n;
+    uint32_t at = 4u * f;
+    uint32_t end = 4u * n;
+    if (at == end) {
+        return n;
+    }
+    do {  // (a do-while: one branch per input fewer than a for loop in gcc's code)
+        uint32_t b = EMLML_BITS_AT(x, at);
+        if ((b << 1) >= 0xFF000000u) {  // exponent all ones: NaN or infinity
+            break;
+        }
+        int32_t key = float_key(b);
+        EMLML_KEY_AT(keys, at) = key;
+        EMLML_KEY_AT(reversed, at) = ~key;
+        at += 4u;
+    } while (at != end);
+    return at / 4u;
+}
+
+static EMLML_NOINLINE uint32_t plain_keys(const uint32_t *x, uint32_t f, uint32_t n, int32_t *keys) {
+    uint32_t at = 4u * f;
+    uint32_t end = 4u * n;
+    if (at == end) {
+        return n;
+    }
+    do {
+        uint32_t b = EMLML_BITS_AT(x, at);
+        if ((b << 1) >= 0xFF000000u) {
+            break;
+        }
+        EMLML_KEY_AT(keys, at) = float_key(b);
+        at += 4u;
+    } while (at != end);
+    return at / 4u;
+}
+
+// Float inputs become keys in the arena once per prediction; the walk then reads one
+// key per node. A NaN becomes INT32_MAX in both halves with NaN routing: above every
+// threshold, so a split sends it to the child at `right`, the side the converter put
+// NaN's child on. Infinity is refused (NaN too without NaN routing), the first one.
+static emlml_status_t float_keys(const emlml_model_t *m, const uint32_t *x, int32_t *keys, emlml_error_t *err) {
     uint32_t n = m->n_inputs;
-    int nan_routing = m->u.trees.nan_routing;
-    // The 8 exponent bits plus one reach 0x100 only when they are all ones (NaN or
-    // infinity): one OR per feature, and the rare special values are sorted out after.
-    uint32_t carry = 0, f;
-    if (nan_routing) {
-        int32_t *reversed = keys + n;
-        for (f = 0; f < n; f++) {
-            int32_t key = float_key(bits[f]);
-            carry |= ((bits[f] << 1) >> 24) + 1u;
-            keys[f] = key;
-            reversed[f] = ~key;
-        }
-    } else {
-        for (f = 0; f < n; f++) {
-            carry |= ((bits[f] << 1) >> 24) + 1u;
-            keys[f] = float_key(bits[f]);
-        }
+    if (!m->u.trees.nan_routing) {
+        uint32_t f = plain_keys(x, 0, n, keys);
+        return f == n ? EMLML_OK : emlml_fail(err, EMLML_E_INPUT_NONFINITE, f, 0, 0);
     }
-    if ((carry & 0x100u) == 0) {
-        return EMLML_OK;
-    }
-    for (f = 0; f < n; f++) {
-        uint32_t magnitude = bits[f] << 1;
-        if (magnitude >= 0xFF000000u) {
-            if (!nan_routing) {
-                return emlml_fail(err, EMLML_E_INPUT_NONFINITE, f, 0, 0);
-            }
-            if (magnitude == 0xFF000000u) {
-                return emlml_fail(err, EMLML_E_INPUT_INFINITE, f, 0, 0);
-            }
-            keys[f] = INT32_MAX;
-            keys[n + f] = INT32_MAX;
+    for (uint32_t f = routed_keys(x, 0, n, keys); f < n; f = routed_keys(x, f + 1, n, keys)) {
+        if ((x[f] << 1) == 0xFF000000u) {
+            return emlml_fail(err, EMLML_E_INPUT_INFINITE, f, 0, 0);
         }
+        keys[f] = INT32_MAX;
+        keys[n + f] = INT32_MAX;
     }
     return EMLML_OK;
 }
