@@ -81,7 +81,7 @@ def test_inspect(files, capsys, tmp_path) -> None:
     assert status == 0
     for part in ["version 1", "CRC 0x", " ok", "trees classifier", "64 x float32",
                  "shape 8x8", "10 classes", "10 trees", "per node", "arena:",
-                 "592 bytes", "routed as scikit-learn does", "0, 1, 2", "scikit-learn", "RandomForestClassifier",
+                 "336 bytes", "routed as scikit-learn does", "0, 1, 2", "scikit-learn", "RandomForestClassifier",
                  "digits_forest"]:
         assert part in text, part
     out.write_bytes(DEMO["breast_cancer_knn"].blob())

@@ -360,20 +360,18 @@ def test_load_estimator(tmp_path) -> None:
 
 
 def test_nan_routing_follows_scikit_learn() -> None:
-    """NaN routing (header flags bit 0) exactly where scikit-learn's predict takes NaN:
-    not with criterion absolute_error or monotonic constraints, never for integer input;
-    a split whose NaN goes left is reversed (its right child first, feature + n_inputs)."""
+    """NaN routing (TREE_NAN) exactly where scikit-learn's predict takes NaN: not with
+    criterion absolute_error or monotonic constraints, never for integer input; its bits
+    are missing_go_to_left of the splits, in the blob's node order."""
     x = np.random.default_rng(0).normal(size=(60, 3)).astype(np.float32)
     x[::7, 1] = np.nan
     y = (np.nan_to_num(x[:, 0]) > 0).astype(int)
     tree = DecisionTreeClassifier(max_depth=3, random_state=0).fit(x, y)
     blob = read_blob(convert(tree))
-    assert blob.trees.nan_routing and blob.flags == 1
-    assert blob.arena_bytes == 8 * 3 + 8 * 2
-    split = blob.trees.nodes["feature"] != 0xFFFF
-    reversed_ = blob.trees.nodes["feature"][split] >= 3
-    assert reversed_.sum() == (tree.tree_.missing_go_to_left[tree.tree_.children_left != -1]
-                               != 0).sum()
+    assert blob.trees.nan_routing and blob.arena_bytes == 4 * 3 + 8 * 2
+    split = tree.tree_.children_left != -1
+    assert blob.trees.nan_left.sum() == (tree.tree_.missing_go_to_left[split] != 0).sum() > 0
+    assert not blob.trees.nan_left[blob.trees.nodes["feature"] == 0xFFFF].any()
     assert not read_blob(convert(tree, input_type="int16")).trees.nan_routing
     clean = np.nan_to_num(x)
     for estimator in (DecisionTreeRegressor(criterion="absolute_error", max_depth=2),

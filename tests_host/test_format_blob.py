@@ -170,7 +170,7 @@ def test_check_order_first_failure_wins() -> None:
     bad_kind = set_header(T, "kind", 9, crc=False)  # kind is outside the CRC range
     assert refusal(set_header(bad_kind, "n_outputs", 2 + (1 << 16), crc=False)) == (
         "EMLML_E_CRC", "CRC mismatch")
-    with_flags = set_header(T, "flags", 2)  # bit 1 is reserved (bit 0: the trees' NaN routing)
+    with_flags = set_header(T, "flags", 1)
     assert refusal(set_header(with_flags, "header_size", 40)) == (
         "EMLML_E_HEADER_SIZE", "header_size 40, expected 48")
     assert refusal(set_header(with_flags, "n_inputs", 0)) == (

@@ -49,19 +49,16 @@ typedef struct {
 } emlml_tree_node_t;
 
 #define EMLML_TREE_LEAF 0xFFFFu
-// Header flags bit 0 of a tree blob with float32 input: NaN inputs are accepted and
-// routed by each split (FORMAT.md, Missing values).
-#define EMLML_FLAG_TREES_NAN 1u
 
 typedef struct {
     const uint32_t *roots;
     const emlml_tree_node_t *nodes;
     const uint8_t *leaves;      // classifier: uint32 votes; regressor: float32 values
+    const uint32_t *nan_left;   // TREE_NAN: a bit per node, NaN goes left; NULL: NaN refused
     const uint32_t *weights;    // TREE_WEIGHTS: u32 per leaf vector (tie replay), or NULL
     uint32_t n_trees;
     uint32_t n_nodes;
     uint32_t n_leaves;
-    uint8_t nan_routing;        // EMLML_FLAG_TREES_NAN was set
 } emlml_trees_t;
 
 typedef enum {

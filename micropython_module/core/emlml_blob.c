@@ -75,10 +75,7 @@ static emlml_status_t check_header_fields(emlml_model_t *m, const uint8_t *blob,
     if (header_size != EMLML_HEADER_SIZE) {
         return emlml_fail(err, EMLML_E_HEADER_SIZE, header_size, 0, 0);
     }
-    // Flags: bit 0 (NaN routing) belongs to trees (checked with the kind below, and by
-    // the trees' loader); the other bits are reserved.
-    uint32_t flags = emlml_rd_u16(blob + HDR_FLAGS);
-    uint32_t reserved = flags & ~EMLML_FLAG_TREES_NAN;
+    uint32_t reserved = emlml_rd_u16(blob + HDR_FLAGS);
     for (uint32_t i = HDR_RESERVED; i < EMLML_HEADER_SIZE; i++) {
         reserved |= blob[i];
     }
@@ -97,9 +94,6 @@ static emlml_status_t check_header_fields(emlml_model_t *m, const uint8_t *blob,
     m->arena_bytes = emlml_rd_u32(blob + HDR_ARENA);
     if (m->kind < EMLML_KIND_TREES || m->kind > EMLML_KIND_CNN) {
         return emlml_fail(err, EMLML_E_KIND, m->kind, 0, 0);
-    }
-    if (flags != 0 && m->kind != EMLML_KIND_TREES) {
-        return emlml_fail(err, EMLML_E_RESERVED, 0, 0, 0);
     }
     if (m->task > EMLML_TASK_REGRESSOR) {
         return emlml_fail(err, EMLML_E_TASK, m->task, 0, 0);

@@ -76,8 +76,10 @@ enum {
     X(EMLML_E_TREE_LEAF, "tree %u node %u: leaf index %u out of range") \
     X(EMLML_E_TREE_LEAF_CHILD, "tree %u node %u: leaf with a child offset") \
     X(EMLML_E_TREE_VOTE, "leaf vector %u: vote %u above the scale %u") \
-    X(EMLML_E_TREE_NAN_INPUT, "NaN routing (flags bit 0) needs float32 input, not input type %u") \
-    X(EMLML_E_TREE_WEIGHTS_TASK, "TREE_WEIGHTS (section 19) is for classifiers only") \
+    X(EMLML_E_TREE_NAN_INPUT, "TREE_NAN (section 19) needs float32 input, not input type %u") \
+    X(EMLML_E_TREE_NAN_LEAF, "tree %u node %u: NaN direction on a leaf") \
+    X(EMLML_E_TREE_NAN_PADDING, "TREE_NAN: bit %u set beyond the %u nodes") \
+    X(EMLML_E_TREE_WEIGHTS_TASK, "TREE_WEIGHTS (section 20) is for classifiers only") \
     X(EMLML_E_TREE_WEIGHT, "leaf vector %u: weight 0") \
     /* kNN */ \
     X(EMLML_E_KNN_K_RANGE, "k %u out of range (1..%7)") \

@@ -2,10 +2,9 @@
 //
 // Inputs become signed 32-bit keys that order like the values, so a split is one
 // integer compare: no float compare (and no soft-float call on an FPU-less core) in
-// the walk. A NaN becomes the largest key, and a split that sends NaN to its other
-// side reads the input's reversed key (FORMAT.md, Missing values): the walk is the same
-// compare for every node. Children point forward, checked at load, so every walk ends
-// at a leaf.
+// the walk. A NaN becomes the largest key, and the split's bit in TREE_NAN says
+// whether it goes left instead (FORMAT.md, Missing values). Children point forward,
+// checked at load, so every walk ends at a leaf.
 #include "emlml_internal.h"
 
 // Interleaved walks pay off on out-of-order cores; a microcontroller walks one tree
@@ -63,9 +62,10 @@ static emlml_status_t check_tree_nodes(const emlml_model_t *m, uint32_t tree, em
                 return emlml_fail(err, EMLML_E_TREE_LEAF, tree, i - start, (uint32_t)node->key);
             }
         } else {
-            // With NaN routing, features n_inputs .. 2 * n_inputs - 1 read reversed keys.
-            if (node->feature >= (t->nan_routing ? 2u * m->n_inputs : m->n_inputs)) {
-                return emlml_fail4(err, EMLML_E_TREE_FEATURE, tree, i - start, node->feature, m->n_inputs);
+            if (node->feature >= m->n_inputs) {
+                emlml_fail(err, EMLML_E_TREE_FEATURE, tree, i - start, node->feature);
+                err->d = m->n_inputs;
+                return EMLML_E_TREE_FEATURE;
             }
             if (node->right == 0 || node->right >= end - i) {
                 return emlml_fail(err, EMLML_E_TREE_CHILD, tree, i - start, 0);
@@ -95,9 +95,39 @@ static emlml_status_t check_votes(const emlml_model_t *m, emlml_error_t *err) {
     return EMLML_OK;
 }
 
+// TREE_NAN (optional, float32 input): one bit per node, set for a split that sends NaN
+// to its left child (i + 1). Its presence is what lets NaN in: without it a NaN input is
+// refused. Bits of leaves and past the last node are 0.
+static emlml_status_t check_nan_bits(const emlml_model_t *m, const emlml_section_t *sec, emlml_error_t *err) {
+    const emlml_trees_t *t = &m->u.trees;
+    if (m->input_type != EMLML_INPUT_F32) {
+        return emlml_fail(err, EMLML_E_TREE_NAN_INPUT, m->input_type, 0, 0);
+    }
+    uint32_t words = t->n_nodes / 32u + (t->n_nodes % 32u != 0);
+    if (sec->size / 4u != words || sec->size % 4u != 0) {
+        return emlml_fail(err, EMLML_E_SECTION_LENGTH, EMLML_SEC_TREE_NAN, sec->size, 4u * words);
+    }
+    const uint32_t *bits = (const uint32_t *)(const void *)sec->data;
+    uint32_t tree = 0;
+    for (uint32_t i = 0; i < 32u * words; i++) {
+        while (tree + 1u < t->n_trees && i >= t->roots[tree + 1u]) {
+            tree++;
+        }
+        if ((bits[i / 32u] >> (i % 32u)) & 1u) {
+            if (i >= t->n_nodes) {
+                return emlml_fail(err, EMLML_E_TREE_NAN_PADDING, i, t->n_nodes, 0);
+            }
+            if (t->nodes[i].feature == EMLML_TREE_LEAF) {
+                return emlml_fail(err, EMLML_E_TREE_NAN_LEAF, tree, i - t->roots[tree], 0);
+            }
+        }
+    }
+    return EMLML_OK;
+}
+
 // TREE_WEIGHTS (optional, classifiers): per leaf vector its training weight m >= 1
 // (scikit-learn's weighted_n_node_samples), from which the tie replay recovers the
-// class counts and scikit-learn's float64 fractions (leaf_fraction below).
+// class weights and scikit-learn's float64 fractions (leaf_fraction below).
 static emlml_status_t check_weights(const emlml_model_t *m, const emlml_section_t *sec, emlml_error_t *err) {
     const emlml_trees_t *t = &m->u.trees;
     if (m->task != EMLML_TASK_CLASSIFIER) {
@@ -116,22 +146,22 @@ static emlml_status_t check_weights(const emlml_model_t *m, const emlml_section_
 }
 
 emlml_status_t emlml_trees_load(emlml_model_t *m, const emlml_sections_t *s, uint32_t *arena_needed, emlml_error_t *err) {
-    emlml_trees_t *t = &m->u.trees;
-    t->nan_routing = (emlml_rd_u16(m->blob + 22) & EMLML_FLAG_TREES_NAN) != 0;  // header flags
-    if (t->nan_routing && m->input_type != EMLML_INPUT_F32) {
-        return emlml_fail(err, EMLML_E_TREE_NAN_INPUT, m->input_type, 0, 0);
-    }
     emlml_status_t st = check_section_sizes(m, s, err);
     if (st != EMLML_OK) {
         return st;
     }
+    emlml_trees_t *t = &m->u.trees;
     const emlml_section_t *roots = &s->by_id[EMLML_SEC_TREE_ROOTS];
     const emlml_section_t *nodes = &s->by_id[EMLML_SEC_TREE_NODES];
     const emlml_section_t *leaves = &s->by_id[EMLML_SEC_TREE_LEAVES];
+    const emlml_section_t *nan_bits = &s->by_id[EMLML_SEC_TREE_NAN];
+    const emlml_section_t *weights = &s->by_id[EMLML_SEC_TREE_WEIGHTS];
     // Sections are 4-byte aligned (checked by the loader), so these casts are aligned.
     t->roots = (const uint32_t *)(const void *)roots->data;
     t->nodes = (const emlml_tree_node_t *)(const void *)nodes->data;
     t->leaves = leaves->data;
+    t->nan_left = (const uint32_t *)(const void *)nan_bits->data;
+    t->weights = (const uint32_t *)(const void *)weights->data;
     t->n_trees = roots->size / 4u;
     t->n_nodes = nodes->size / (uint32_t)sizeof(emlml_tree_node_t);
     t->n_leaves = leaves->size / (4u * m->n_outputs);
@@ -146,13 +176,13 @@ emlml_status_t emlml_trees_load(emlml_model_t *m, const emlml_sections_t *s, uin
     if (m->task == EMLML_TASK_CLASSIFIER && (st = check_votes(m, err)) != EMLML_OK) {
         return st;
     }
-    const emlml_section_t *weights = &s->by_id[EMLML_SEC_TREE_WEIGHTS];
-    t->weights = (const uint32_t *)(const void *)weights->data;
+    if (nan_bits->data != NULL && (st = check_nan_bits(m, nan_bits, err)) != EMLML_OK) {
+        return st;
+    }
     if (weights->data != NULL && (st = check_weights(m, weights, err)) != EMLML_OK) {
         return st;
     }
-    // Input keys (twice as many with NaN routing: the reversed ones), sums, outputs.
-    *arena_needed = 4u * m->n_inputs * (t->nan_routing ? 2u : 1u) + 8u * m->n_outputs;
+    *arena_needed = 4u * m->n_inputs + 8u * m->n_outputs;
     return EMLML_OK;
 }
 
@@ -165,68 +195,44 @@ static inline int32_t float_key(uint32_t bits) {
     return (int32_t)(bits ^ flip);
 }
 
-// The keys of float inputs x[f], x[f + 1], ... up to the first NaN or infinity (its
-// index is returned; n when there is none): keys[f], and with NaN routing also the
-// reversed key keys[n + f] = ~keys[f] (~a <= ~b exactly when a >= b). Nothing but the
-// loop lives here, one byte offset indexing the three arrays, so that gcc keeps it in
-// registers: on an armv6m core 13 instructions per input with NaN routing, 11 without.
-#define EMLML_KEY_AT(base, offset) (*(int32_t *)(void *)((uint8_t *)(base) + (offset)))
-#define EMLML_BITS_AT(base, offset) (*(const uint32_t *)(const void *)((const uint8_t *)(base) + (offset)))
+// How a prediction walks: float inputs on their raw bits (keys made on the fly for the
+// few features a walk visits), integer inputs on keys widened beforehand, and a float
+// input holding a NaN on keys made beforehand with the NaN bits of TREE_NAN.
+typedef enum {
+    WALK_FLOAT,
+    WALK_KEYS,
+    WALK_NAN,
+} walk_t;
 
-static EMLML_NOINLINE uint32_t routed_keys(const uint32_t *x, uint32_t f, uint32_t n, int32_t *keys) {
-    int32_t *reversed = keys + n;
-    uint32_t at = 4u * f;
-    uint32_t end = 4u * n;
-    if (at == end) {
-        return n;
-    }
-    do {  // (a do-while: one branch per input fewer than a for loop in gcc's code)
-        uint32_t b = EMLML_BITS_AT(x, at);
-        if ((b << 1) >= 0xFF000000u) {  // exponent all ones: NaN or infinity
-            break;
-        }
-        int32_t key = float_key(b);
-        EMLML_KEY_AT(keys, at) = key;
-        EMLML_KEY_AT(reversed, at) = ~key;
-        at += 4u;
-    } while (at != end);
-    return at / 4u;
-}
-
-static EMLML_NOINLINE uint32_t plain_keys(const uint32_t *x, uint32_t f, uint32_t n, int32_t *keys) {
-    uint32_t at = 4u * f;
-    uint32_t end = 4u * n;
-    if (at == end) {
-        return n;
-    }
-    do {
-        uint32_t b = EMLML_BITS_AT(x, at);
-        if ((b << 1) >= 0xFF000000u) {
-            break;
-        }
-        EMLML_KEY_AT(keys, at) = float_key(b);
-        at += 4u;
-    } while (at != end);
-    return at / 4u;
-}
-
-// Float inputs become keys in the arena once per prediction; the walk then reads one
-// key per node. A NaN becomes INT32_MAX in both halves with NaN routing: above every
-// threshold, so a split sends it to the child at `right`, the side the converter put
-// NaN's child on. Infinity is refused (NaN too without NaN routing), the first one.
-static emlml_status_t float_keys(const emlml_model_t *m, const uint32_t *x, int32_t *keys, emlml_error_t *err) {
+// Float inputs are walked on their raw bits; a NaN or an infinity anywhere refuses the
+// whole input, except that a NaN is a missing value for a model with TREE_NAN: then
+// every input becomes a key in the arena, a NaN the largest key (INT32_MAX), and
+// *walk says the walk to use.
+static emlml_status_t check_floats(const emlml_model_t *m, const uint32_t *bits, int32_t *keys, walk_t *walk, emlml_error_t *err) {
+    // The 8 exponent bits plus one reach 0x100 only when they are all ones (NaN or
+    // infinity). No early exit and only shifts: on a Cortex-M0 the loop is seven
+    // instructions per feature with no constant to keep in a register.
     uint32_t n = m->n_inputs;
-    if (!m->u.trees.nan_routing) {
-        uint32_t f = plain_keys(x, 0, n, keys);
-        return f == n ? EMLML_OK : emlml_fail(err, EMLML_E_INPUT_NONFINITE, f, 0, 0);
+    uint32_t carry = 0, f;
+    for (f = 0; f < n; f++) {
+        carry |= ((bits[f] << 1) >> 24) + 1u;
     }
-    for (uint32_t f = routed_keys(x, 0, n, keys); f < n; f = routed_keys(x, f + 1, n, keys)) {
-        if ((x[f] << 1) == 0xFF000000u) {
-            return emlml_fail(err, EMLML_E_INPUT_INFINITE, f, 0, 0);
+    *walk = WALK_FLOAT;
+    if ((carry & 0x100u) == 0) {
+        return EMLML_OK;
+    }
+    int nan_ok = m->u.trees.nan_left != NULL;
+    for (f = 0; f < n; f++) {
+        uint32_t magnitude = bits[f] << 1;
+        if (magnitude < 0xFF000000u) {
+            keys[f] = float_key(bits[f]);
+        } else if (magnitude == 0xFF000000u || !nan_ok) {
+            return emlml_fail(err, nan_ok ? EMLML_E_INPUT_INFINITE : EMLML_E_INPUT_NONFINITE, f, 0, 0);
+        } else {
+            keys[f] = INT32_MAX;  // NaN: above every threshold key (at most key(+inf))
         }
-        keys[f] = INT32_MAX;
-        keys[n + f] = INT32_MAX;
     }
+    *walk = WALK_NAN;
     return EMLML_OK;
 }
 
@@ -237,6 +243,18 @@ static void integer_keys(const emlml_model_t *m, const void *input, int32_t *key
             : m->input_type == EMLML_INPUT_U8 ? ((const uint8_t *)input)[f]
             : ((const int16_t *)input)[f];
     }
+}
+
+// One walk per input kind, so the loop holds no test of the kind.
+static const emlml_tree_node_t *walk_float(const emlml_tree_node_t *node, const uint32_t *bits) {
+    while (node->feature != EMLML_TREE_LEAF) {
+        if (float_key(bits[node->feature]) <= node->key) {
+            node++;
+        } else {
+            node += node->right;
+        }
+    }
+    return node;
 }
 
 static const emlml_tree_node_t *walk_keys(const emlml_tree_node_t *node, const int32_t *keys) {
@@ -250,19 +268,41 @@ static const emlml_tree_node_t *walk_keys(const emlml_tree_node_t *node, const i
     return node;
 }
 
+// As walk_keys, and a NaN (INT32_MAX, above the split's key) goes left where the
+// split's TREE_NAN bit says so: one more compare on a step to the right. Out of line,
+// so that the two walks above keep the code gcc gives them alone.
+static EMLML_NOINLINE const emlml_tree_node_t *walk_nan(const emlml_trees_t *t, const emlml_tree_node_t *node, const int32_t *keys) {
+    while (node->feature != EMLML_TREE_LEAF) {
+        int32_t key = keys[node->feature];
+        uint32_t i = (uint32_t)(node - t->nodes);
+        if (key <= node->key || (key == INT32_MAX && ((t->nan_left[i / 32u] >> (i % 32u)) & 1u))) {
+            node++;
+        } else {
+            node += node->right;
+        }
+    }
+    return node;
+}
+
 #if EMLML_TREES_INTERLEAVE
+// The key of input f: float inputs are read as raw bits and keyed on the fly (a
+// walk visits few features); integer inputs were widened to keys beforehand.
+static inline int32_t input_key(const void *src, uint32_t f, int float_input) {
+    return float_input ? float_key(((const uint32_t *)src)[f]) : ((const int32_t *)src)[f];
+}
+
 // Four walks at once without branches on the comparisons. On an out-of-order core
 // the four chains of dependent loads overlap, where one branchy walk stalls on a
 // mispredicted branch at every other level. A lane that reached its leaf stays there
-// (step 0) and reads key 0, which always exists.
-static void walk4(const emlml_tree_node_t *nodes[4], const int32_t *keys) {
+// (step 0) and reads input 0, which always exists.
+static void walk4(const emlml_tree_node_t *nodes[4], const void *src, int float_input) {
     uint32_t active;
     do {
         active = 0;
         for (int j = 0; j < 4; j++) {
             const emlml_tree_node_t *node = nodes[j];
             uint32_t split_mask = 0u - (uint32_t)(node->feature != EMLML_TREE_LEAF);
-            int32_t key = keys[node->feature & split_mask];
+            int32_t key = input_key(src, node->feature & split_mask, float_input);
             uint32_t right_mask = 0u - (uint32_t)(key > node->key);
             uint32_t step = (1u + (right_mask & ((uint32_t)node->right - 1u))) & split_mask;
             nodes[j] = node + step;
@@ -278,9 +318,14 @@ static inline void add_votes(uint32_t *restrict acc, const uint32_t *restrict vo
     }
 }
 
-// The leaf index tree `tree` ends in.
-static inline uint32_t tree_leaf(const emlml_trees_t *t, uint32_t tree, const int32_t *keys) {
-    return (uint32_t)walk_keys(&t->nodes[t->roots[tree]], keys)->key;
+// The leaf index tree `tree` ends in, for the input (float bits or keys).
+static inline uint32_t tree_leaf(const emlml_trees_t *t, uint32_t tree, const void *src, walk_t walk) {
+    const emlml_tree_node_t *root = &t->nodes[t->roots[tree]];
+    if (walk == WALK_NAN) {
+        return (uint32_t)walk_nan(t, root, (const int32_t *)src)->key;
+    }
+    return (uint32_t)(walk == WALK_FLOAT ? walk_float(root, (const uint32_t *)src)
+                      : walk_keys(root, (const int32_t *)src))->key;
 }
 
 // floor(n / d) for a quotient below 2^32, by restoring long division (no 64-bit
@@ -316,7 +361,7 @@ static uint64_t leaf_fraction(const emlml_model_t *m, uint32_t leaf, uint32_t c)
 // best (FORMAT.md, Ties): each class's leaf fractions added in binary64 in tree order
 // from +0.0, divided by n_trees, the first largest. Outside that margin the integer
 // votes already order the classes as those float64 sums do.
-static EMLML_NOINLINE uint32_t replay_tie(const emlml_model_t *m, const int32_t *keys, const uint32_t *acc, uint32_t best) {
+static EMLML_NOINLINE uint32_t replay_tie(const emlml_model_t *m, const void *src, walk_t walk, const uint32_t *acc, uint32_t best) {
     const emlml_trees_t *t = &m->u.trees;
     uint32_t margin = t->n_trees + 1u;
     uint32_t winner = best;
@@ -328,7 +373,7 @@ static EMLML_NOINLINE uint32_t replay_tie(const emlml_model_t *m, const int32_t 
         }
         uint64_t sum = 0;
         for (uint32_t tree = 0; tree < t->n_trees; tree++) {
-            sum = emlml_f64_add(sum, leaf_fraction(m, tree_leaf(t, tree, keys), c));
+            sum = emlml_f64_add(sum, leaf_fraction(m, tree_leaf(t, tree, src, walk), c));
         }
         uint64_t mean = emlml_f64_div_u32(sum, t->n_trees);
         if (!have || mean > winner_mean) {  // bit patterns of doubles >= +0 order as the values
@@ -340,47 +385,65 @@ static EMLML_NOINLINE uint32_t replay_tie(const emlml_model_t *m, const int32_t 
     return winner;
 }
 
-// Classifier: integer vote sums, the class with the most (scikit-learn's float64 replay
-// when another class is within the votes' rounding), and the probabilities
-// sum / (vote_scale * n_trees) in float32.
-static const float *classify(const emlml_model_t *m, const int32_t *keys, void *arena, uint32_t *predicted, int want_outputs) {
+// The integer vote sums of all trees into acc[n_outputs], and the first class with the
+// most. Out of line with nothing else live, so that gcc keeps the vote loop in registers.
+static EMLML_NOINLINE uint32_t vote(const emlml_model_t *m, const void *src, walk_t walk, uint32_t *acc) {
     const emlml_trees_t *t = &m->u.trees;
     const uint32_t *votes = (const uint32_t *)(const void *)t->leaves;
     uint32_t n_out = m->n_outputs;
-    uint32_t n_keys = m->n_inputs * (t->nan_routing ? 2u : 1u);
-    uint32_t *acc = (uint32_t *)arena + n_keys;
-    float *out = (float *)arena + n_keys + n_out;
     for (uint32_t o = 0; o < n_out; o++) {
         acc[o] = 0;
     }
     uint32_t tree = 0;
 #if EMLML_TREES_INTERLEAVE
-    for (; tree + 4 <= t->n_trees; tree += 4) {
-        const emlml_tree_node_t *leaf[4];
-        for (int j = 0; j < 4; j++) {
-            leaf[j] = &t->nodes[t->roots[tree + (uint32_t)j]];
-        }
-        walk4(leaf, keys);
-        for (int j = 0; j < 4; j++) {
-            add_votes(acc, votes + (uint32_t)leaf[j]->key * n_out, n_out);
+    if (walk != WALK_NAN) {
+        for (; tree + 4 <= t->n_trees; tree += 4) {
+            const emlml_tree_node_t *leaf[4];
+            for (int j = 0; j < 4; j++) {
+                leaf[j] = &t->nodes[t->roots[tree + (uint32_t)j]];
+            }
+            walk4(leaf, src, walk == WALK_FLOAT);
+            for (int j = 0; j < 4; j++) {
+                add_votes(acc, votes + (uint32_t)leaf[j]->key * n_out, n_out);
+            }
         }
     }
 #endif
     for (; tree < t->n_trees; tree++) {
-        add_votes(acc, votes + tree_leaf(t, tree, keys) * n_out, n_out);
+        add_votes(acc, votes + tree_leaf(t, tree, src, walk) * n_out, n_out);
     }
-    uint32_t best = 0, close = 0;
+    uint32_t best = 0;
     for (uint32_t o = 1; o < n_out; o++) {
         if (acc[o] > acc[best]) {
             best = o;
         }
     }
-    if (t->weights != NULL) {
-        for (uint32_t o = 0; o < n_out; o++) {
-            close += acc[best] - acc[o] <= t->n_trees + 1u;
-        }
+    return best;
+}
+
+// With TREE_WEIGHTS: the best class, or scikit-learn's among the close ones (replay_tie)
+// when another class is within n_trees + 1 votes of it.
+static EMLML_NOINLINE uint32_t settle_tie(const emlml_model_t *m, const void *src, walk_t walk, const uint32_t *acc, uint32_t best) {
+    uint32_t top = acc[best];
+    uint32_t margin = m->u.trees.n_trees + 1u;
+    uint32_t n_out = m->n_outputs;
+    uint32_t close = 0;
+    for (uint32_t o = 0; o < n_out; o++) {
+        close += top - acc[o] <= margin;
     }
-    *predicted = close > 1u ? replay_tie(m, keys, acc, best) : best;
+    return close > 1u ? replay_tie(m, src, walk, acc, best) : best;
+}
+
+// Classifier: integer vote sums, the class with the most (scikit-learn's float64 replay
+// when another class is within the votes' rounding), and the probabilities
+// sum / (vote_scale * n_trees) in float32.
+static const float *classify(const emlml_model_t *m, const void *src, walk_t walk, void *arena, uint32_t *predicted, int want_outputs) {
+    const emlml_trees_t *t = &m->u.trees;
+    uint32_t n_out = m->n_outputs;
+    uint32_t *acc = (uint32_t *)arena + m->n_inputs;
+    float *out = (float *)arena + m->n_inputs + n_out;
+    uint32_t best = vote(m, src, walk, acc);
+    *predicted = t->weights != NULL ? settle_tie(m, src, walk, acc, best) : best;
     if (!want_outputs) {
         return out;  // predict() needs only the class: no float conversions and divisions
     }
@@ -392,30 +455,30 @@ static const float *classify(const emlml_model_t *m, const int32_t *keys, void *
 }
 
 // Regressor: the leaf values added in float32 in tree order, divided by n_trees.
-static const float *regress(const emlml_model_t *m, const int32_t *keys, void *arena) {
+static const float *regress(const emlml_model_t *m, const void *src, walk_t walk, void *arena) {
     const emlml_trees_t *t = &m->u.trees;
     const float *values = (const float *)(const void *)t->leaves;
-    uint32_t n_keys = m->n_inputs * (t->nan_routing ? 2u : 1u);
-    float *out = (float *)arena + n_keys + m->n_outputs;
+    float *out = (float *)arena + m->n_inputs + m->n_outputs;
     float sum = 0.0f;
     for (uint32_t tree = 0; tree < t->n_trees; tree++) {
-        sum += values[tree_leaf(t, tree, keys)];
+        sum += values[tree_leaf(t, tree, src, walk)];
     }
     out[0] = sum / (float)t->n_trees;
     return out;
 }
 
 const float *emlml_trees_predict(const emlml_model_t *m, const void *input, void *arena, uint32_t *predicted, int want_outputs, emlml_error_t *err) {
-    int32_t *keys = (int32_t *)arena;
+    walk_t walk = WALK_KEYS;
     if (m->input_type == EMLML_INPUT_F32) {
-        if (float_keys(m, (const uint32_t *)input, keys, err) != EMLML_OK) {
+        if (check_floats(m, (const uint32_t *)input, (int32_t *)arena, &walk, err) != EMLML_OK) {
             return NULL;
         }
     } else {
-        integer_keys(m, input, keys);
+        integer_keys(m, input, (int32_t *)arena);
     }
+    const void *src = walk == WALK_FLOAT ? input : arena;
     *predicted = 0;
     return m->task == EMLML_TASK_CLASSIFIER
-        ? classify(m, keys, arena, predicted, want_outputs)
-        : regress(m, keys, arena);
+        ? classify(m, src, walk, arena, predicted, want_outputs)
+        : regress(m, src, walk, arena);
 }

@@ -352,8 +352,8 @@ bad("header_size", "trees", lambda b: set_header(b, "header_size", 40), "EMLML_E
     "header_size 40, expected 48", device=True)
 bad("reserved", "trees", lambda b: set_header(b, "reserved", bytes(4) + b"\x01" + bytes(7)),
     "EMLML_E_RESERVED", "reserved header bytes or flags are not zero", device=True)
-bad("flags", "trees", lambda b: set_header(b, "flags", 3), "EMLML_E_RESERVED",
-    "reserved header bytes or flags are not zero", device=True)  # bit 1 is not defined
+bad("flags", "trees", lambda b: set_header(b, "flags", 1), "EMLML_E_RESERVED",
+    "reserved header bytes or flags are not zero", device=True)
 bad("no_sections", "trees", lambda b: set_header(b, "n_sections", 0), "EMLML_E_N_SECTIONS",
     "bad section count 0 (1..16)", device=True)
 bad("kind", "trees", lambda b: set_header(b, "kind", 9), "EMLML_E_KIND",
@@ -426,11 +426,7 @@ bad("crc_n_inputs", "trees4", lambda b: set_header(b, "n_inputs", 65, crc=False)
     "CRC mismatch")
 bad("header_size_40", "trees4", lambda b: set_header(b, "header_size", 40),
     "EMLML_E_HEADER_SIZE", "header_size 40, expected 48")
-bad("flags_2", "trees4", lambda b: set_header(b, "flags", 2), "EMLML_E_RESERVED",
-    "reserved header bytes or flags are not zero")
-bad("flags_1_knn", "knn5", lambda b: set_header(b, "flags", 1), "EMLML_E_RESERVED",
-    "reserved header bytes or flags are not zero")  # NaN routing is the trees' flag
-bad("flags_1_cnn", "cnn10", lambda b: set_header(b, "flags", 1), "EMLML_E_RESERVED",
+bad("flags_1", "trees4", lambda b: set_header(b, "flags", 1), "EMLML_E_RESERVED",
     "reserved header bytes or flags are not zero")
 bad("reserved_last", "trees4", lambda b: set_header(b, "reserved", bytes(11) + b"\x01"),
     "EMLML_E_RESERVED", "reserved header bytes or flags are not zero")
@@ -506,28 +502,36 @@ bad("arena_knn", "knn5", lambda b: set_header(b, "arena_bytes", 35), "EMLML_E_AR
 
 bad("missing_section", "trees", lambda b: without_section(b, SectionId.TREE_LEAVES),
     "EMLML_E_SECTION_MISSING", "missing section id 18", device=True)
-# NaN routing (header flags bit 0; the wine tree has it) and TREE_WEIGHTS (it has them too)
+# TREE_NAN (the wine tree has it: 15 nodes, 13 inputs) and TREE_WEIGHTS (it has them too);
+# trees4 has 36 nodes (two u32 words of NaN bits), tree 3 from node 15
 bad("nan_int_input", "trees", lambda b: set_header(b, "input_type", InputType.INT8),
-    "EMLML_E_TREE_NAN_INPUT", "NaN routing (flags bit 0) needs float32 input, not input type 1",
+    "EMLML_E_TREE_NAN_INPUT", "TREE_NAN (section 19) needs float32 input, not input type 1",
     device=True)
-bad("nan_feature", "trees", lambda b: set_node(b, _first_node(b, False), feature=26),
-    "EMLML_E_TREE_FEATURE",  # 13 inputs: features 13..25 are the reversed keys, 26 is out
-    lambda b: f"tree 0 node {_first_node(b, False)}: feature 26 out of range (13 inputs)",
+bad("nan_size", "trees4", lambda b: replace_section(b, SectionId.TREE_NAN, bytes(4)),
+    "EMLML_E_SECTION_LENGTH", "section id 19 has 4 bytes, expected 8")
+bad("nan_leaf", "trees4", lambda b: replace_section(
+    b, SectionId.TREE_NAN, struct.pack("<II", 1 << 2, 0)),  # node 2 of tree 0 is a leaf
+    "EMLML_E_TREE_NAN_LEAF", "tree 0 node 2: NaN direction on a leaf")
+bad("nan_leaf_last_tree", "trees4", lambda b: replace_section(
+    b, SectionId.TREE_NAN, struct.pack("<II", 1 | 1 << 15, 1 << 2)),  # node 34: last leaf
+    "EMLML_E_TREE_NAN_LEAF", "tree 3 node 19: NaN direction on a leaf")
+bad("nan_padding", "trees4", lambda b: replace_section(
+    b, SectionId.TREE_NAN, struct.pack("<II", 0, 1 << 4)), "EMLML_E_TREE_NAN_PADDING",
+    "TREE_NAN: bit 36 set beyond the 36 nodes")
+bad("nan_padding_wine", "trees", lambda b: replace_section(
+    b, SectionId.TREE_NAN, struct.pack("<I", 1 << 31)), "EMLML_E_TREE_NAN_PADDING",
+    lambda b: f"TREE_NAN: bit 31 set beyond the {read_blob(b).trees.n_nodes} nodes",
     device=True)
-bad("reversed_feature_without_nan", "trees4", lambda b: set_node(b, 0, feature=64),
-    "EMLML_E_TREE_FEATURE", "tree 0 node 0: feature 64 out of range (64 inputs)")
-bad("nan_arena", "trees4", lambda b: set_header(set_header(b, "flags", 1), "arena_bytes", 272),
-    "EMLML_E_ARENA", "arena_bytes 272, this model needs 528")  # 8 * 64 + 8 * 2
 bad("weights_regressor", "trees4_regressor",
     lambda b: replace_section(b, SectionId.TREE_WEIGHTS, bytes(12)), "EMLML_E_TREE_WEIGHTS_TASK",
-    "TREE_WEIGHTS (section 19) is for classifiers only")
+    "TREE_WEIGHTS (section 20) is for classifiers only")
 bad("weights_short", "trees", lambda b: replace_section(
     b, SectionId.TREE_WEIGHTS, section_bytes(b, SectionId.TREE_WEIGHTS)[:-4]),
-    "EMLML_E_SECTION_LENGTH", lambda b: "section id 19 has %d bytes, expected %d" % (
+    "EMLML_E_SECTION_LENGTH", lambda b: "section id 20 has %d bytes, expected %d" % (
         len(section_bytes(b, SectionId.TREE_WEIGHTS)) - 4,
         len(section_bytes(b, SectionId.TREE_WEIGHTS))), device=True)
 bad("weights_long", "trees4", lambda b: replace_section(b, SectionId.TREE_WEIGHTS, bytes(16)),
-    "EMLML_E_SECTION_LENGTH", "section id 19 has 16 bytes, expected 12")
+    "EMLML_E_SECTION_LENGTH", "section id 20 has 16 bytes, expected 12")
 bad("weight_zero", "trees", lambda b: set_item(b, SectionId.TREE_WEIGHTS, 1, "<u4", 0),
     "EMLML_E_TREE_WEIGHT", "leaf vector 1: weight 0", device=True)
 bad("weight_zero_last", "trees4", lambda b: replace_section(

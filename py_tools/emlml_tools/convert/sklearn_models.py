@@ -211,16 +211,16 @@ def _single_output(estimator: Any, n_outputs: int) -> None:
 # ---------------------------------------------------------------------------- trees
 
 
-def _preorder(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """sklearn node ids in pre-order (node, first subtree, second subtree)."""
+def _preorder(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """sklearn node ids in pre-order (node, left subtree, right subtree)."""
     order = []
     stack = [0]
     while stack:
         node = stack.pop()
         order.append(node)
-        if first[node] != _SKLEARN_LEAF:
-            stack.append(int(second[node]))
-            stack.append(int(first[node]))
+        if left[node] != _SKLEARN_LEAF:
+            stack.append(int(right[node]))
+            stack.append(int(left[node]))
     return np.asarray(order, dtype=np.int64)
 
 
@@ -257,46 +257,29 @@ def _nan_routing(member: Any, n_inputs: int) -> bool:
 
 
 def _layout_tree(t: int, tree: Any, classifier: bool, n_classes: int, integer_input: bool,
-                 n_trees: int, nan_routing: bool, n_inputs: int,
-                 leaf_index: dict[bytes, int], leaf_rows: list[tuple[np.ndarray, np.generic | None]]
-                 ) -> np.ndarray:
-    """Nodes of one tree in FORMAT.md order; leaf vectors are added to the shared table.
-
-    With NaN routing a split whose NaN goes left in scikit-learn (``missing_go_to_left``)
-    is *reversed*: its right child comes first, its feature is ``n_inputs + f`` (the
-    reversed keys ``~key``) and its key is ``~(key + 1)``, so ``~k <= ~(key + 1)`` sends
-    exactly the values above the threshold first and NaN (INT32_MAX) to the left child."""
+                 n_trees: int, leaf_index: dict[bytes, int],
+                 leaf_rows: list[tuple[np.ndarray, np.generic | None]]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes of one tree in FORMAT.md order, and per node whether it sends NaN left
+    (``missing_go_to_left`` of a split: TREE_NAN); leaf vectors are added to the shared
+    table."""
     left, right = tree.children_left, tree.children_right
-    is_split = left != _SKLEARN_LEAF
-    reverse = np.zeros(tree.node_count, dtype=bool)
-    if nan_routing:
-        reverse = is_split & (np.asarray(tree.missing_go_to_left) != 0)
-    first = np.where(reverse, right, left)
-    second = np.where(reverse, left, right)
-    order = _preorder(first, second)
+    order = _preorder(left, right)
     position = np.empty(tree.node_count, dtype=np.int64)
     position[order] = np.arange(len(order))
-    is_leaf = ~is_split[order]
+    is_leaf = left[order] == _SKLEARN_LEAF
     nodes = np.zeros(len(order), dtype=NODE_DTYPE)
 
     split = order[~is_leaf]
-    delta = position[second[split]] - position[split]
+    delta = position[right[split]] - position[split]
     if len(delta) and delta.max() > MAX_RIGHT:
         raise ValueError(f"tree {t} is too large for 16-bit child offsets: limit "
                          "max_leaf_nodes or max_depth")
-    keys = threshold_keys(tree.threshold[split], integer_input)
-    feature = tree.feature[split].astype(np.int64)
-    flip = reverse[split]
-    keys[flip] = ~(keys[flip] + 1)  # float keys are at most key(+inf) < INT32_MAX
-    feature[flip] += n_inputs
-    if len(feature) and feature.max() > _LEAF_FEATURE - 1:
-        raise ValueError(f"tree {t}: NaN routing reads feature {int(feature.max()) - n_inputs} "
-                         f"reversed, beyond the 65534 features a blob can address with "
-                         f"{n_inputs} inputs: use at most 32767 features for a model that "
-                         "predicts on missing values")
-    nodes["key"][~is_leaf] = keys
-    nodes["feature"][~is_leaf] = feature
+    nodes["key"][~is_leaf] = threshold_keys(tree.threshold[split], integer_input)
+    nodes["feature"][~is_leaf] = tree.feature[split]
     nodes["right"][~is_leaf] = delta
+    nan_left = np.zeros(len(order), dtype=bool)
+    nan_left[~is_leaf] = np.asarray(tree.missing_go_to_left)[split] != 0
 
     votes, weights = _leaf_vectors(tree, order[is_leaf], classifier, n_classes, n_trees)
     leaf_keys = np.empty(len(votes), dtype=np.int32)
@@ -309,7 +292,7 @@ def _layout_tree(t: int, tree: Any, classifier: bool, n_classes: int, integer_in
         leaf_keys[j] = leaf_index[raw]
     nodes["key"][is_leaf] = leaf_keys
     nodes["feature"][is_leaf] = _LEAF_FEATURE
-    return nodes
+    return nodes, nan_left
 
 
 def _convert_trees(estimator: Any, options: ConvertOptions) -> bytes:
@@ -329,12 +312,13 @@ def _convert_trees(estimator: Any, options: ConvertOptions) -> bytes:
     nan_routing = not integer_input and _nan_routing(trees[0], n_inputs)
     leaf_index: dict[bytes, int] = {}
     leaf_rows: list[tuple[np.ndarray, np.generic | None]] = []
-    roots, node_blocks, count = [], [], 0
+    roots, node_blocks, nan_blocks, count = [], [], [], 0
     for t, member in enumerate(trees):
         roots.append(count)
-        block = _layout_tree(t, member.tree_, classifier, n_outputs, integer_input,
-                             len(trees), nan_routing, n_inputs, leaf_index, leaf_rows)
+        block, nan_left = _layout_tree(t, member.tree_, classifier, n_outputs, integer_input,
+                                       len(trees), leaf_index, leaf_rows)
         node_blocks.append(block)
+        nan_blocks.append(nan_left)
         count += len(block)
     weights = None
     if classifier:
@@ -352,7 +336,8 @@ def _convert_trees(estimator: Any, options: ConvertOptions) -> bytes:
                       nodes=np.concatenate(node_blocks),
                       leaves=np.stack([v for v, _ in leaf_rows]),
                       meta=_meta(estimator, options, classifier, n_inputs),
-                      weights=weights, nan_routing=nan_routing)
+                      nan_left=np.concatenate(nan_blocks) if nan_routing else None,
+                      weights=weights)
 
 
 # ---------------------------------------------------------------------------- kNN

@@ -93,8 +93,8 @@ def read_blob(data: bytes | bytearray | memoryview) -> Blob:
                                                       n_outputs)
     trees = knn = cnn = None
     if kind == Kind.TREES:
-        trees = check_trees(data, by_id, task, input_type, flags, n_inputs, n_outputs)
-        need = trees_arena_bytes(n_inputs, n_outputs, nan_routing=trees.nan_routing)
+        trees = check_trees(data, by_id, task, input_type, n_inputs, n_outputs)
+        need = trees_arena_bytes(n_inputs, n_outputs)
     elif kind == Kind.KNN:
         knn = check_knn(data, by_id, task, n_inputs, n_outputs)
         need = knn_arena_bytes(n_inputs, n_outputs, knn.k)

@@ -10,9 +10,8 @@ and test_core_bad_blobs.py hold them to it):
 
 1. envelope: length >= 48, magic, version, total_size vs buffer length (``truncated``
    when shorter, ``trailing`` when longer), CRC;
-2. header fields: header_size, flags (bits other than 0) and reserved bytes,
-   n_sections, kind, flags bit 0 only for trees, task, input_type, n_inputs, n_outputs,
-   a regressor's n_outputs == 1;
+2. header fields: header_size, flags and reserved bytes, n_sections, kind, task,
+   input_type, n_inputs, n_outputs, a regressor's n_outputs == 1;
 3. section table: the table fits, then per entry in table order: size > 0, offset
    4-byte aligned, inside ``[table_end, total_size)``, after the previous section, id
    known and used by the kind, id not seen before;
@@ -53,7 +52,6 @@ MAX_TREES = C.MAX_TREES
 MAX_K = C.MAX_KNN_K
 SECTION_ALIGN = 8  # the writer's alignment; the reader requires 4
 LEAF = 0xFFFF  # node.feature of a leaf
-FLAG_TREES_NAN = 1  # header flags bit 0 of a tree blob: NaN inputs routed (EMLML_FLAG_TREES_NAN)
 KNN_PARAMS_SIZE = 12
 
 # The fixed structures by field name (FORMAT.md): what the writer and reader pack, and
@@ -112,7 +110,8 @@ REQUIRED_SECTIONS: dict[Kind, tuple[SectionId, ...]] = {
                SectionId.CNN_QPARAMS),
 }
 ALLOWED_SECTIONS: dict[Kind, frozenset[int]] = {
-    Kind.TREES: frozenset({SectionId.META, SectionId.TREE_WEIGHTS, *REQUIRED_SECTIONS[Kind.TREES]}),
+    Kind.TREES: frozenset({SectionId.META, SectionId.TREE_NAN, SectionId.TREE_WEIGHTS,
+                         *REQUIRED_SECTIONS[Kind.TREES]}),
     Kind.KNN: frozenset({SectionId.META, SectionId.KNN_QUANT, *REQUIRED_SECTIONS[Kind.KNN]}),
     Kind.CNN: frozenset({SectionId.META, SectionId.CNN_WEIGHTS, *REQUIRED_SECTIONS[Kind.CNN]}),
 }
@@ -217,16 +216,12 @@ def check_header(kind: int, n_sections: int, header_size: int, task: int, input_
                   flags: int, n_inputs: int, n_outputs: int, reserved: bytes) -> None:
     if header_size != HEADER_SIZE:
         raise BlobError("EMLML_E_HEADER_SIZE", header_size)
-    # flags bit 0 (NaN routing) belongs to trees (checked with the kind below, and by
-    # trees.py); the other bits are reserved
-    if flags & ~FLAG_TREES_NAN or any(reserved):
+    if flags != 0 or any(reserved):
         raise BlobError("EMLML_E_RESERVED")
     if not 1 <= n_sections <= MAX_SECTIONS:
         raise BlobError("EMLML_E_N_SECTIONS", n_sections)
     if kind not in KIND_NAMES:
         raise BlobError("EMLML_E_KIND", kind)
-    if flags and kind != Kind.TREES:
-        raise BlobError("EMLML_E_RESERVED")
     if task not in (Task.CLASSIFIER, Task.REGRESSOR):
         raise BlobError("EMLML_E_TASK", task)
     if input_type not in INPUT_DTYPES:

@@ -9,7 +9,6 @@ import numpy as np
 import numpy.typing as npt
 
 from .header import (
-    FLAG_TREES_NAN,
     LEAF,
     InputType,
     MAX_TREES,
@@ -33,8 +32,13 @@ class TreeData:
     roots: npt.NDArray[np.uint32]  # (n_trees,)
     nodes: np.ndarray  # (n_nodes,) of NODE_DTYPE
     leaves: np.ndarray  # (n_leaves, n_outputs): uint32 votes (classifier) or float32 values
+    nan_left: np.ndarray | None = None  # (n_nodes,) bool: TREE_NAN, or None (NaN refused)
     weights: np.ndarray | None = None  # (n_leaves,) uint32: TREE_WEIGHTS, or None
-    nan_routing: bool = False  # header flags bit 0: NaN inputs accepted, reversed features
+
+    @property
+    def nan_routing(self) -> bool:
+        """NaN inputs are accepted (a missing value) and routed by TREE_NAN."""
+        return self.nan_left is not None
 
     @property
     def n_trees(self) -> int:
@@ -49,9 +53,9 @@ class TreeData:
         return len(self.leaves)
 
 
-def trees_arena_bytes(n_inputs: int, n_outputs: int, nan_routing: bool = False) -> int:
-    """Input keys (twice as many with NaN routing: the reversed ones), sums, outputs."""
-    return 4 * n_inputs * (2 if nan_routing else 1) + 8 * n_outputs
+def trees_arena_bytes(n_inputs: int, n_outputs: int) -> int:
+    """Input keys, sums, outputs."""
+    return 4 * n_inputs + 8 * n_outputs
 
 
 def leaf_fractions(votes: np.ndarray, weights: np.ndarray, n_trees: int) -> np.ndarray:
@@ -72,12 +76,13 @@ def vote_scale(n_trees: int) -> int:
 
 def trees_blob(*, task: int, input_type: int, n_inputs: int, n_outputs: int,
                roots: npt.ArrayLike, nodes: np.ndarray, leaves: npt.ArrayLike,
-               meta: bytes = b"", weights: npt.ArrayLike | None = None,
-               nan_routing: bool = False) -> bytes:
+               meta: bytes = b"", nan_left: npt.ArrayLike | None = None,
+               weights: npt.ArrayLike | None = None) -> bytes:
     """A kind-1 blob from arrays: roots (u32), nodes (NODE_DTYPE), leaves (n_leaves,
     n_outputs): uint32 votes for a classifier, float32 values for a regressor; weights:
     a classifier's training weight per leaf vector (TREE_WEIGHTS, for the tie replay);
-    nan_routing: header flags bit 0 (float32 input: NaN accepted, reversed features)."""
+    nan_left: a bool per node, the splits that send NaN left (TREE_NAN: float32 input
+    only; NaN is refused without it)."""
     sections = [(SectionId.META, meta)] if meta else []
     sections += [
         (SectionId.TREE_ROOTS, np.asarray(roots, dtype="<u4").tobytes()),
@@ -85,25 +90,32 @@ def trees_blob(*, task: int, input_type: int, n_inputs: int, n_outputs: int,
         (SectionId.TREE_LEAVES, np.asarray(
             leaves, dtype="<u4" if task == Task.CLASSIFIER else "<f4").tobytes()),
     ]
+    if nan_left is not None:
+        sections.append((SectionId.TREE_NAN, nan_bitmap(nan_left)))
     if weights is not None:
         sections.append((SectionId.TREE_WEIGHTS, np.asarray(weights, dtype="<u4").tobytes()))
     return write_blob(kind=Kind.TREES, task=task, input_type=input_type, n_inputs=n_inputs,
-                      n_outputs=n_outputs,
-                      arena_bytes=trees_arena_bytes(n_inputs, n_outputs, nan_routing),
-                      sections=sections, flags=FLAG_TREES_NAN if nan_routing else 0)
+                      n_outputs=n_outputs, arena_bytes=trees_arena_bytes(n_inputs, n_outputs),
+                      sections=sections)
+
+
+def nan_bitmap(nan_left: npt.ArrayLike) -> bytes:
+    """TREE_NAN: bit i (word i // 32, bit i % 32, u32 little-endian) is node i's."""
+    bits = np.asarray(nan_left, dtype=bool)
+    padded = np.zeros(-(-len(bits) // 32) * 32, dtype=bool)
+    padded[:len(bits)] = bits
+    return np.packbits(padded, bitorder="little").tobytes()
 
 
 def check_trees(data: bytes, by_id: dict[int, SectionEntry], task: Task, input_type: int,
-                flags: int, n_inputs: int, n_outputs: int) -> TreeData:
-    """Order: NaN routing (flags bit 0) only with float32 input; TREE_ROOTS, TREE_NODES,
-    TREE_LEAVES each present and a whole number of items; tree count; roots (roots[0] ==
-    0, strictly increasing, < n_nodes); then every node of every tree in order (leaf:
-    right == 0, then leaf index; split: feature (< 2 * n_inputs with NaN routing), then
-    child); then a classifier's votes (none above vote_scale); then TREE_WEIGHTS if
-    present (a classifier's; one u32 per leaf vector; none 0)."""
-    nan_routing = bool(flags & FLAG_TREES_NAN)
-    if nan_routing and input_type != InputType.FLOAT32:
-        raise BlobError("EMLML_E_TREE_NAN_INPUT", input_type)
+                n_inputs: int, n_outputs: int) -> TreeData:
+    """Order: TREE_ROOTS, TREE_NODES, TREE_LEAVES each present and a whole number of items;
+    tree count; roots (roots[0] == 0, strictly increasing, < n_nodes); then every node of
+    every tree in order (leaf: right == 0, then leaf index; split: feature, then child);
+    then a classifier's votes (none above vote_scale); then TREE_NAN if present (float32
+    input; one bit per node in u32 words; the first set bit past the nodes or on a leaf
+    refused); then TREE_WEIGHTS if present (a classifier's; one u32 per leaf vector;
+    none 0)."""
     roots_e = sized_section(by_id, SectionId.TREE_ROOTS, 4)
     nodes_e = sized_section(by_id, SectionId.TREE_NODES, NODE_DTYPE.itemsize)
     leaves_e = sized_section(by_id, SectionId.TREE_LEAVES, 4 * n_outputs)
@@ -130,7 +142,7 @@ def check_trees(data: bytes, by_id: dict[int, SectionEntry], task: Task, input_t
     feature = nodes["feature"].astype(np.int64)
     right = nodes["right"].astype(np.int64)
     leaf = feature == LEAF
-    n_features = 2 * n_inputs if nan_routing else n_inputs
+    n_features = n_inputs
     bad = np.where(leaf, (right != 0) | (key < 0) | (key >= n_leaves),
                    (feature >= n_features) | (right < 1) | (index + right >= ends[tree_of]))
     if bad.any():  # the first bad node, with its first failed check
@@ -151,6 +163,21 @@ def check_trees(data: bytes, by_id: dict[int, SectionEntry], task: Task, input_t
             i = int(np.argmax(over))
             raise BlobError("EMLML_E_TREE_VOTE", i // n_outputs, int(leaves.reshape(-1)[i]),
                             vote_scale(n_trees))
+    nan_left = None
+    if SectionId.TREE_NAN in by_id:
+        if input_type != InputType.FLOAT32:
+            raise BlobError("EMLML_E_TREE_NAN_INPUT", input_type)
+        words = -(-n_nodes // 32)
+        nan_e = exact_section(by_id, SectionId.TREE_NAN, 4 * words)
+        bits = np.unpackbits(section_view(data, nan_e, "u1", 4 * words), bitorder="little")
+        bad_bit = bits.astype(bool)
+        bad_bit[:n_nodes] &= leaf
+        if bad_bit.any():
+            i = int(np.argmax(bad_bit))
+            if i >= n_nodes:
+                raise BlobError("EMLML_E_TREE_NAN_PADDING", i, n_nodes)
+            raise BlobError("EMLML_E_TREE_NAN_LEAF", int(tree_of[i]), i - int(starts[tree_of[i]]))
+        nan_left = bits[:n_nodes].astype(bool)
     weights = None
     if SectionId.TREE_WEIGHTS in by_id:
         if task != Task.CLASSIFIER:
@@ -159,5 +186,5 @@ def check_trees(data: bytes, by_id: dict[int, SectionEntry], task: Task, input_t
         weights = section_view(data, weights_e, "<u4", n_leaves)
         if (weights == 0).any():
             raise BlobError("EMLML_E_TREE_WEIGHT", int(np.argmax(weights == 0)))
-    return TreeData(roots=roots, nodes=nodes, leaves=leaves, weights=weights,
-                    nan_routing=nan_routing)
+    return TreeData(roots=roots, nodes=nodes, leaves=leaves, nan_left=nan_left,
+                    weights=weights)

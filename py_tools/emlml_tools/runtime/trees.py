@@ -1,6 +1,7 @@
 """Trees (kind 1) in NumPy, exactly as docs/FORMAT.md says: each walk compares integer keys
-(``x <= t`` exact in float32), a classifier adds integer votes, a regressor adds leaf
-values in float32 in tree order."""
+(``x <= t`` exact in float32; a NaN is INT32_MAX and goes left where TREE_NAN says), a
+classifier adds integer votes (and replays scikit-learn's float64 sums on a near tie), a
+regressor adds leaf values in float32 in tree order."""
 
 from __future__ import annotations
 
@@ -19,16 +20,12 @@ from emlml_tools.format.trees import leaf_fractions
 
 
 def input_keys(model: Blob, x: np.ndarray) -> npt.NDArray[np.int32]:
-    """Keys per sample, ``(n, n_inputs)``; with NaN routing ``(n, 2 * n_inputs)``: the
-    keys, then the reversed keys ``~key``, a NaN being INT32_MAX in both halves."""
+    """Keys per sample, ``(n, n_inputs)``; a NaN (a model with TREE_NAN) is INT32_MAX."""
     if model.input_type != InputType.FLOAT32:
         return x.astype(np.int32)
     keys = float32_keys(x)
-    if not model.trees.nan_routing:  # type: ignore[union-attr]
-        return keys
-    both = np.concatenate([keys, ~keys], axis=1)
-    both[np.concatenate([np.isnan(x)] * 2, axis=1)] = INT32_MAX
-    return both
+    keys[np.isnan(x)] = INT32_MAX
+    return keys
 
 
 def leaves(model: Blob, x: np.ndarray) -> np.ndarray:
@@ -44,7 +41,10 @@ def leaves(model: Blob, x: np.ndarray) -> np.ndarray:
         if len(rows) == 0:
             break
         i = idx[rows, cols]
-        go_left = keys[rows, feature[i]] <= node_key[i]
+        key = keys[rows, feature[i]]
+        go_left = key <= node_key[i]
+        if trees.nan_left is not None:  # a NaN (INT32_MAX) goes left where TREE_NAN says
+            go_left |= (key == INT32_MAX) & trees.nan_left[i]
         idx[rows, cols] = np.where(go_left, i + 1, i + right[i])
     return node_key[idx]
 
