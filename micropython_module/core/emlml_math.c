@@ -79,6 +79,21 @@ float emlml_sqrtf(float x) {
 #define F64_HIDDEN ((uint64_t)1 << 52)
 #define F64_INF ((uint64_t)0x7FF << 52)
 
+// The number of bits of x > 0 (one instruction where the CPU has a count of leading
+// zeros; libgcc's __clzsi2 on a Cortex-M0; a short bit sequence from LLVM on the ESP32).
+static uint32_t bit_length(uint32_t x) {
+#if defined(__GNUC__)
+    return 32u - (uint32_t)__builtin_clz(x);
+#else
+    uint32_t n = 0;
+    while (x != 0) {
+        x >>= 1;
+        n++;
+    }
+    return n;
+#endif
+}
+
 // x >> d with every bit shifted out ORed into bit 0 (sticky).
 static uint64_t shift_right_sticky(uint64_t x, uint32_t d) {
     if (d == 0) {
@@ -146,12 +161,13 @@ uint64_t emlml_f64_div_u32(uint64_t a, uint32_t n) {
         m <<= 1;
         e--;
     }
-    // d = n * 2^s with d <= m < 2 * d, so that m / d is in [1, 2).
-    uint64_t d = n;
-    int32_t s = 0;
-    while ((d << 1) <= m) {
-        d <<= 1;
-        s++;
+    // d = n * 2^s with d <= m < 2 * d, so that m / d is in [1, 2): n's top bit goes to
+    // m's (bit 52), one lower if n is then above m.
+    int32_t s = 53 - (int32_t)bit_length(n);
+    uint64_t d = (uint64_t)n << s;
+    if (d > m) {
+        d >>= 1;
+        s--;
     }
     // 56 quotient bits by restoring long division (the remainder stays below 2 * d <
     // 2^54); a non-zero remainder is sticky. a / n = q * 2^(e + s - 52 - 1078).
@@ -177,10 +193,7 @@ uint64_t emlml_f64_from_u32(uint32_t k) {
     if (k == 0) {
         return 0;
     }
-    uint32_t e = 31;
-    while ((k >> e) == 0) {
-        e--;
-    }
+    uint32_t e = bit_length(k) - 1u;
     // k = 2^e * (1 + fraction): the 52-bit fraction holds k's bits below its top one.
     return ((uint64_t)(1023u + e) << 52) | (((uint64_t)k << (52u - e)) & F64_FRAC);
 }
