@@ -37,8 +37,7 @@ import numpy as np
 import pytest
 from emlml_dev import emulators
 from emlml_dev import esp32_board as eb
-from emlml_dev.devicedata import base_blobs, write_device_data
-from emlml_dev.zoo import demo_models, test_models
+from emlml_dev.devicedata import base_blobs, board_models, write_device_data
 from emlml_tools.board import BoardError, BoardInfo, MpremoteTransport, board_info, check_mpy, choose_mpy
 from emlml_tools.board import deploy, install
 from cut_link import CutTransport
@@ -68,19 +67,10 @@ def emulator_present():
         pytest.fail(f"{NATMOD} is missing: make natmod-all")
 
 
-def esp32_models() -> list:
-    """Every zoo model but most of the twelve with missing values: a classifier fitted
-    with NaN and a regressor fitted without it stand for them here (the unix port and
-    the Cortex-M boards run all twelve); the tie models put their ties first, so the
-    first MAX_SAMPLES samples hold them."""
-    keep = {"wine_forest_nan", "diabetes_extratrees_nan_test"}
-    return [m for m in demo_models() + test_models() if "_nan" not in m.name or m.name in keep]
-
-
 def image() -> bytes:
     data = os.path.join(WORK, "device_data")
     shutil.rmtree(data, ignore_errors=True)
-    write_device_data(data, models=esp32_models(), cnn_random=CNN_RANDOM,
+    write_device_data(data, models=board_models(), cnn_random=CNN_RANDOM,
                       max_samples=MAX_SAMPLES)
     files = eb.tree(data, "/data")
     files.update({"/lib/emlml.mpy": NATMOD, "/boot.py": eb.BOOT_PY_FAST_FS,

@@ -520,8 +520,7 @@ bad("nan_padding", "trees4", lambda b: replace_section(
     "TREE_NAN: bit 36 set beyond the 36 nodes")
 bad("nan_padding_wine", "trees", lambda b: replace_section(
     b, SectionId.TREE_NAN, struct.pack("<I", 1 << 31)), "EMLML_E_TREE_NAN_PADDING",
-    lambda b: f"TREE_NAN: bit 31 set beyond the {read_blob(b).trees.n_nodes} nodes",
-    device=True)
+    lambda b: f"TREE_NAN: bit 31 set beyond the {read_blob(b).trees.n_nodes} nodes")
 bad("weights_regressor", "trees4_regressor",
     lambda b: replace_section(b, SectionId.TREE_WEIGHTS, bytes(12)), "EMLML_E_TREE_WEIGHTS_TASK",
     "TREE_WEIGHTS (section 20) is for classifiers only")
@@ -529,7 +528,7 @@ bad("weights_short", "trees", lambda b: replace_section(
     b, SectionId.TREE_WEIGHTS, section_bytes(b, SectionId.TREE_WEIGHTS)[:-4]),
     "EMLML_E_SECTION_LENGTH", lambda b: "section id 20 has %d bytes, expected %d" % (
         len(section_bytes(b, SectionId.TREE_WEIGHTS)) - 4,
-        len(section_bytes(b, SectionId.TREE_WEIGHTS))), device=True)
+        len(section_bytes(b, SectionId.TREE_WEIGHTS))))
 bad("weights_long", "trees4", lambda b: replace_section(b, SectionId.TREE_WEIGHTS, bytes(16)),
     "EMLML_E_SECTION_LENGTH", "section id 20 has 16 bytes, expected 12")
 bad("weight_zero", "trees", lambda b: set_item(b, SectionId.TREE_WEIGHTS, 1, "<u4", 0),
