@@ -282,10 +282,15 @@ def _layout_tree(t: int, tree: Any, classifier: bool, n_classes: int, integer_in
     nan_left[~is_leaf] = np.asarray(tree.missing_go_to_left)[split] != 0
 
     votes, weights = _leaf_vectors(tree, order[is_leaf], classifier, n_classes, n_trees)
+    fractions = None
+    if weights is not None:  # leaves whose weights differ but give the same fractions share
+        fractions = leaf_fractions(votes, np.maximum(weights, 1), n_trees)
     leaf_keys = np.empty(len(votes), dtype=np.int32)
     for j, row in enumerate(votes):
         weight = None if weights is None else weights[j]
-        raw = row.tobytes() + (b"" if weight is None else weight.tobytes())
+        raw = row.tobytes()
+        if weight is not None:
+            raw += weight.tobytes() if weight == 0 else fractions[j].tobytes()
         if raw not in leaf_index:
             leaf_index[raw] = len(leaf_rows)
             leaf_rows.append((row, weight))
