@@ -81,7 +81,7 @@ def test_inspect(files, capsys, tmp_path) -> None:
     assert status == 0
     for part in ["version 1", "CRC 0x", " ok", "trees classifier", "64 x float32",
                  "shape 8x8", "10 classes", "10 trees", "per node", "arena:",
-                 "336 bytes", "0, 1, 2", "scikit-learn", "RandomForestClassifier",
+                 "336 bytes", "routed as scikit-learn does", "0, 1, 2", "scikit-learn", "RandomForestClassifier",
                  "digits_forest"]:
         assert part in text, part
     out.write_bytes(DEMO["breast_cancer_knn"].blob())
@@ -166,10 +166,10 @@ def test_verify_input_problems(files, capsys, tmp_path) -> None:
                          tmp_path / "narrow.npy")
     assert status == 1 and "13 inputs per row" in err
     x = DEMO["wine_extratrees"].X_test.copy()
-    x[0, 0] = np.nan
-    np.save(tmp_path / "nan.npy", x)
-    status, _, err = run(capsys, "verify", blob, files["wine_extratrees"], tmp_path / "nan.npy")
-    assert status == 1 and "NaN" in err
+    x[0, 0] = np.inf  # NaN is a missing value (the model routes it), infinity is refused
+    np.save(tmp_path / "inf.npy", x)
+    status, _, err = run(capsys, "verify", blob, files["wine_extratrees"], tmp_path / "inf.npy")
+    assert status == 1 and "infinite" in err
     (tmp_path / "x.txt").write_text("1,2")
     status, _, err = run(capsys, "verify", blob, files["wine_extratrees"], tmp_path / "x.txt")
     assert status == 1 and "use .npy, .npz" in err

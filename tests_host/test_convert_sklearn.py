@@ -301,7 +301,9 @@ def caterpillar(m: int) -> SimpleNamespace:
     value = np.zeros((n, 1, 2))
     value[:, 0, 0] = 1.0
     return SimpleNamespace(children_left=left, children_right=right, feature=np.zeros(n, int),
-                           threshold=np.zeros(n), value=value, node_count=n)
+                           threshold=np.zeros(n), value=value, node_count=n,
+                           missing_go_to_left=np.zeros(n, np.uint8),
+                           weighted_n_node_samples=np.ones(n))
 
 
 def test_refuses_right_offset_over_16_bits() -> None:
@@ -355,3 +357,49 @@ def test_load_estimator(tmp_path) -> None:
         pickle.dump(forest, f)
     for name in ("m.joblib", "m.pkl"):
         assert convert(load_estimator(tmp_path / name)) == convert(forest)
+
+
+def test_nan_routing_follows_scikit_learn() -> None:
+    """NaN routing (TREE_NAN) exactly where scikit-learn's predict takes NaN: not with
+    criterion absolute_error or monotonic constraints, never for integer input; its bits
+    are missing_go_to_left of the splits, in the blob's node order."""
+    x = np.random.default_rng(0).normal(size=(60, 3)).astype(np.float32)
+    x[::7, 1] = np.nan
+    y = (np.nan_to_num(x[:, 0]) > 0).astype(int)
+    tree = DecisionTreeClassifier(max_depth=3, random_state=0).fit(x, y)
+    blob = read_blob(convert(tree))
+    assert blob.trees.nan_routing and blob.arena_bytes == 4 * 3 + 8 * 2
+    split = tree.tree_.children_left != -1
+    assert blob.trees.nan_left.sum() == (tree.tree_.missing_go_to_left[split] != 0).sum() > 0
+    assert not blob.trees.nan_left[blob.trees.nodes["feature"] == 0xFFFF].any()
+    assert not read_blob(convert(tree, input_type="int16")).trees.nan_routing
+    clean = np.nan_to_num(x)
+    for estimator in (DecisionTreeRegressor(criterion="absolute_error", max_depth=2),
+                      RandomForestClassifier(n_estimators=2, max_depth=2,
+                                             monotonic_cst=[1, 0, 0], random_state=0)):
+        estimator.fit(clean, y)
+        assert not read_blob(convert(estimator)).trees.nan_routing
+        with pytest.raises(ValueError):
+            estimator.predict(x)  # scikit-learn refuses NaN there too
+
+
+def test_tree_weights_only_for_impure_leaves() -> None:
+    """TREE_WEIGHTS (each leaf vector's training weight, for the tie replay) is written
+    when a leaf is impure, and gives back scikit-learn's float64 leaf values to the bit;
+    with pure leaves the votes are exact and it is left out; with non-integer sample
+    weights the values cannot be recovered and it is left out too."""
+    from emlml_tools.format.trees import leaf_fractions
+    x = np.random.default_rng(1).normal(size=(80, 2)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0)
+    pure = read_blob(convert(RandomForestClassifier(n_estimators=3, random_state=0).fit(x, y)))
+    assert pure.trees.weights is None
+    forest = RandomForestClassifier(n_estimators=3, max_depth=2, random_state=0).fit(x, y)
+    impure = read_blob(convert(forest))
+    assert impure.trees.weights is not None
+    fractions = leaf_fractions(impure.trees.leaves, impure.trees.weights, 3)
+    values = {row.tobytes() for t in forest.estimators_
+              for row in t.tree_.value[t.tree_.children_left == -1, 0]}
+    assert {row.tobytes() for row in fractions} == values
+    weighted = RandomForestClassifier(n_estimators=3, max_depth=2, random_state=0)
+    weighted.fit(x, y, sample_weight=np.linspace(0.1, 1.3, len(x)))
+    assert read_blob(convert(weighted)).trees.weights is None

@@ -10,7 +10,7 @@ import subprocess
 import numpy as np
 import pytest
 from emlml_dev.bad_blobs import base_blobs
-from emlml_dev.devicedata import reference_outputs
+from emlml_dev.devicedata import reference_outputs, sklearn_outputs
 from emlml_dev.zoo import demo_models, test_models
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -29,23 +29,41 @@ def test_core_matches_reference_bits(driver, model, tmp_path):
     lines = result.stdout.splitlines()
     assert len(lines) == len(x)
     want = reference_outputs(blob, model).view(np.uint32)
+    sk = sklearn_outputs(model)  # the class: scikit-learn's own predict, ties included
     for i, line in enumerate(lines):
         parts = line.split()
         assert parts[0] == "ok", line
         got = np.array([int(h, 16) for h in parts[2:]], dtype=np.uint32)
         assert np.array_equal(got, want[i]), (i, line)
+        if model.is_classifier:
+            assert int(parts[1]) == sk[i], (i, line)
 
 
 def test_nonfinite_input_refused(tmp_path):
+    """Without NaN routing (a model whose scikit-learn predict refuses NaN: criterion
+    absolute_error) NaN and infinity are refused; with it, infinity alone."""
+    from sklearn.tree import DecisionTreeRegressor
+
+    from emlml_tools.convert.sklearn_models import convert
     model = demo_models()[0]
-    x = np.ascontiguousarray(model.inputs()[:3]).copy()
+    x = np.ascontiguousarray(model.inputs()[:4]).copy()
     x[1, 7] = np.nan
     x[2, 0] = -np.inf
+    x[3, 5] = np.nan
+    x[3, 9] = np.inf
     result = run_driver(HOST_DRIVERS[0], model.blob(), x.tobytes(), tmp_path)
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("ok ") and lines[1].startswith("ok ")
+    assert lines[2] == "error input 0 is infinite (NaN is accepted, infinity is not)"
+    assert lines[3] == "error input 9 is infinite (NaN is accepted, infinity is not)"
+    refusing = DecisionTreeRegressor(criterion="absolute_error", max_depth=3, random_state=0)
+    refusing.fit(model.X_train, np.arange(len(model.X_train)) % 7)
+    result = run_driver(HOST_DRIVERS[0], convert(refusing), x.tobytes(), tmp_path)
     lines = result.stdout.splitlines()
     assert lines[0].startswith("ok ")
     assert lines[1] == "error input 7 is NaN or infinite"
     assert lines[2] == "error input 0 is NaN or infinite"
+    assert lines[3] == "error input 5 is NaN or infinite"
 
 
 def test_random_corruptions_never_crash(tmp_path):
@@ -62,6 +80,16 @@ def test_random_corruptions_never_crash(tmp_path):
                 data[pos] = int(rng.integers(0, 256))
             result = run_driver(HOST_DRIVERS[0], fix_crc(bytes(data)), x, tmp_path)
             assert result.returncode in (0, 3) and result.stderr == "", (name, trial, result.stderr)
+
+
+def test_binary64_add_and_divide_are_correctly_rounded():
+    """The tie replay's binary64 (integers only: the ESP32 build links no libgcc) gives
+    the host's double bits, with gcc and clang, under ASan and UBSan."""
+    for name in ("test_f64", "test_f64_clang"):
+        result = subprocess.run([require_built(os.path.join(BUILD, "host", name))],
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert " 0 mismatches" in result.stdout
 
 
 def test_software_sqrt_is_correctly_rounded():

@@ -37,7 +37,7 @@ import numpy as np
 import pytest
 from emlml_dev import emulators
 from emlml_dev import esp32_board as eb
-from emlml_dev.devicedata import base_blobs, write_device_data
+from emlml_dev.devicedata import base_blobs, board_models, write_device_data
 from emlml_tools.board import BoardError, BoardInfo, MpremoteTransport, board_info, check_mpy, choose_mpy
 from emlml_tools.board import deploy, install
 from cut_link import CutTransport
@@ -70,7 +70,8 @@ def emulator_present():
 def image() -> bytes:
     data = os.path.join(WORK, "device_data")
     shutil.rmtree(data, ignore_errors=True)
-    write_device_data(data, cnn_random=CNN_RANDOM, max_samples=MAX_SAMPLES)
+    write_device_data(data, models=board_models(), cnn_random=CNN_RANDOM,
+                      max_samples=MAX_SAMPLES)
     files = eb.tree(data, "/data")
     files.update({"/lib/emlml.mpy": NATMOD, "/boot.py": eb.BOOT_PY_FAST_FS,
                   "/emlml_testlib.py": os.path.join(DEVICE_TESTS, "emlml_testlib.py"),

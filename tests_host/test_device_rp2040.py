@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from emlml_dev import emulators
 from emlml_dev import rp2040_board as rb
-from emlml_dev.devicedata import write_device_data
+from emlml_dev.devicedata import board_models, write_device_data
 from emlml_tools.board import BoardError, board_info, check_mpy, choose_mpy
 from emlml_tools.board.install import install
 from runtimes import BUILD, DEVICE_TESTS, ROOT
@@ -38,10 +38,15 @@ NATMOD = os.path.join(NATMOD_DIR, "armv6m", "emlml.mpy")
 WORK = os.path.join(BUILD, "rp2040")
 UTIL = os.path.join(ROOT, "micropython_module", "python", "emlml_util.py")
 # The workload, sized for rp2040js (about 25 M emulated cycles per second): every model
-# and estimator kind with its first 60 test samples, the shipped CNNs and 24 random ones.
+# and estimator kind with its first 60 test samples, the shipped CNNs and 18 random ones.
 # The whole tier takes about 3 minutes on two busy cores.
 MAX_SAMPLES = 60
-CNN_RANDOM = 24
+CNN_RANDOM = 18
+# The Pico's 1408 KB filesystem (352 blocks) was full before the models with missing values
+# and ties: of those, a classifier fitted with NaN and a tie-prone forest, and 18 random
+# CNNs instead of 24, leave 6 blocks free (the unix port runs all fourteen models and 200
+# CNNs, the Cortex-M boards all fourteen and 24).
+RP2040_NEW_MODELS = ("wine_forest_nan", "digits_forest_ties")
 WORKERS = 2
 # Scripts that write files cannot run here: rp2040js does not emulate flash writes, so
 # open(..., 'w') raises OSError (checked: errno 36 with the image mounted, ENODEV with no
@@ -67,7 +72,8 @@ def image() -> bytes:
         pytest.fail(f"{NATMOD} is missing: make natmod-all")
     data = os.path.join(WORK, "device_data")
     shutil.rmtree(data, ignore_errors=True)
-    write_device_data(data, cnn_random=CNN_RANDOM, max_samples=MAX_SAMPLES)
+    write_device_data(data, models=board_models(RP2040_NEW_MODELS), cnn_random=CNN_RANDOM,
+                      max_samples=MAX_SAMPLES)
     files = rb.tree(data, "/data")
     files.update({"/lib/emlml.mpy": NATMOD,
                   "/emlml_testlib.py": os.path.join(DEVICE_TESTS, "emlml_testlib.py"),

@@ -49,7 +49,8 @@ def test_every_load_status_has_a_case() -> None:
     on the table's cases, test_core_bad_blobs.py, and the .mpy, test_device_families.py)
     and, not load statuses, OK and predict's input check."""
     covered = {case.status for case in BAD_BLOBS}
-    not_here = {"EMLML_OK", "EMLML_E_BUFFER_ALIGN", "EMLML_E_NO_FAMILY", "EMLML_E_INPUT_NONFINITE"}
+    not_here = {"EMLML_OK", "EMLML_E_BUFFER_ALIGN", "EMLML_E_NO_FAMILY", "EMLML_E_INPUT_NONFINITE",
+                "EMLML_E_INPUT_INFINITE"}
     assert {name for name, _ in STATUS} - not_here == covered
 
 

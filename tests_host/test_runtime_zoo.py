@@ -88,11 +88,18 @@ def test_blob_fields(model: tuple[zoo.ZooModel, bytes]) -> None:
 
 @models(lambda m: not isinstance(m.estimator, KNN))
 def test_tree_bytes_per_node(model: tuple[zoo.ZooModel, bytes]) -> None:
-    """Nodes cost 8 bytes; the rest of the blob is leaf data and fixed overhead."""
+    """Nodes cost 8 bytes; the rest of the blob is leaf data (votes or values, and a
+    classifier's weight per leaf vector for the tie replay, and a bit per node for NaN) and fixed overhead."""
     m, blob = model
     b = read_blob(blob)
     assert b.section(SectionId.TREE_NODES).size == 8 * b.trees.n_nodes
     leaves = b.section(SectionId.TREE_LEAVES).size
+    if b.trees.weights is not None:
+        assert b.section(SectionId.TREE_WEIGHTS).size * m.estimator.n_classes_ == leaves
+        leaves += b.section(SectionId.TREE_WEIGHTS).size
+    if b.trees.nan_left is not None:  # one bit per node
+        assert b.section(SectionId.TREE_NAN).size == 4 * -(-b.trees.n_nodes // 32)
+        leaves += b.section(SectionId.TREE_NAN).size
     overhead = HEADER_SIZE + SECTION_ENTRY_SIZE * b.n_sections + sum(
         e.size for e in b.sections if e.id in (SectionId.META, SectionId.TREE_ROOTS))
     padding = 7 * (b.n_sections + 1)

@@ -54,6 +54,8 @@ typedef struct {
     const uint32_t *roots;
     const emlml_tree_node_t *nodes;
     const uint8_t *leaves;      // classifier: uint32 votes; regressor: float32 values
+    const uint32_t *nan_left;   // TREE_NAN: a bit per node, NaN goes left; NULL: NaN refused
+    const uint32_t *weights;    // TREE_WEIGHTS: u32 per leaf vector (tie replay), or NULL
     uint32_t n_trees;
     uint32_t n_nodes;
     uint32_t n_leaves;

@@ -145,7 +145,7 @@ static int section_allowed(uint16_t kind, uint32_t id) {
     }
     switch (kind) {
 #if EMLML_WITH_TREES
-        case EMLML_KIND_TREES: return id >= EMLML_SEC_TREE_ROOTS && id <= EMLML_SEC_TREE_LEAVES;
+        case EMLML_KIND_TREES: return id >= EMLML_SEC_TREE_ROOTS && id <= EMLML_SEC_TREE_WEIGHTS;
 #endif
 #if EMLML_WITH_KNN
         case EMLML_KIND_KNN: return id >= EMLML_SEC_KNN_PARAMS && id <= EMLML_SEC_KNN_TARGETS;

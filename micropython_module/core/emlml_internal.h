@@ -27,6 +27,8 @@ enum {
     EMLML_SEC_TREE_ROOTS = 16,
     EMLML_SEC_TREE_NODES = 17,
     EMLML_SEC_TREE_LEAVES = 18,
+    EMLML_SEC_TREE_NAN = 19,
+    EMLML_SEC_TREE_WEIGHTS = 20,
     EMLML_SEC_KNN_PARAMS = 32,
     EMLML_SEC_KNN_SAMPLES = 33,
     EMLML_SEC_KNN_QUANT = 34,
@@ -104,6 +106,14 @@ static inline float emlml_input_as_f32(const void *input, uint8_t input_type, ui
         default: return ((const float *)input)[i];
     }
 }
+
+// Binary64 arithmetic on bit patterns, in integers only (no FPU, no libgcc, no
+// double type): what the tree classifiers need to replay scikit-learn's float64 sums
+// on a tie (trees/emlml_trees.c). Operands are finite and >= +0 (sign bit clear);
+// results are rounded to nearest, ties to even, subnormals included.
+uint64_t emlml_f64_add(uint64_t a, uint64_t b);
+uint64_t emlml_f64_div_u32(uint64_t a, uint32_t n);  // n >= 1
+uint64_t emlml_f64_from_u32(uint32_t k);  // exact
 
 // Correctly rounded square root (IEEE-754 round to nearest) for x >= 0.
 float emlml_sqrtf(float x);

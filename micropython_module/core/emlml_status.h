@@ -78,6 +78,11 @@ enum {
     X(EMLML_E_TREE_LEAF, "tree %u node %u: leaf index %u out of range") \
     X(EMLML_E_TREE_LEAF_CHILD, "tree %u node %u: leaf with a child offset") \
     X(EMLML_E_TREE_VOTE, "leaf vector %u: vote %u above the scale %u") \
+    X(EMLML_E_TREE_NAN_INPUT, "TREE_NAN (section 19) needs float32 input, not input type %u") \
+    X(EMLML_E_TREE_NAN_LEAF, "tree %u node %u: NaN direction on a leaf") \
+    X(EMLML_E_TREE_NAN_PADDING, "TREE_NAN: bit %u set beyond the %u nodes") \
+    X(EMLML_E_TREE_WEIGHTS_TASK, "TREE_WEIGHTS (section 20) is for classifiers only") \
+    X(EMLML_E_TREE_WEIGHT, "leaf vector %u: weight 0") \
     /* kNN */ \
     X(EMLML_E_KNN_K_RANGE, "k %u out of range (1..%7)") \
     X(EMLML_E_KNN_K_SAMPLES, "k %u larger than the %u samples") \
@@ -131,7 +136,8 @@ enum {
     X(EMLML_E_CNN_QPARAM, "%L: %N %d out of range") \
     X(EMLML_E_CNN_OVERLAP, "%L: live tensors %u and %u share arena bytes") \
     /* predict */ \
-    X(EMLML_E_INPUT_NONFINITE, "input %u is NaN or infinite")
+    X(EMLML_E_INPUT_NONFINITE, "input %u is NaN or infinite") \
+    X(EMLML_E_INPUT_INFINITE, "input %u is infinite (NaN is accepted, infinity is not)")
 
 typedef enum {
 #define EMLML_STATUS_ENUM(name, text) name,

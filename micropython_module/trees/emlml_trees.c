@@ -2,7 +2,9 @@
 //
 // Inputs become signed 32-bit keys that order like the values, so a split is one
 // integer compare: no float compare (and no soft-float call on an FPU-less core) in
-// the walk. Children point forward, checked at load, so every walk ends at a leaf.
+// the walk. A NaN becomes the largest key, and the split's bit in TREE_NAN says
+// whether it goes left instead (FORMAT.md, Missing values). Children point forward,
+// checked at load, so every walk ends at a leaf.
 #include "emlml_internal.h"
 
 // Nothing of this file in a build without the trees family (EMLML_WITH_TREES 0, emlml_config.h).
@@ -96,6 +98,56 @@ static emlml_status_t check_votes(const emlml_model_t *m, emlml_error_t *err) {
     return EMLML_OK;
 }
 
+// TREE_NAN (optional, float32 input): one bit per node, set for a split that sends NaN
+// to its left child (i + 1). Its presence is what lets NaN in: without it a NaN input is
+// refused. Bits of leaves and past the last node are 0.
+static emlml_status_t check_nan_bits(const emlml_model_t *m, const emlml_section_t *sec, emlml_error_t *err) {
+    const emlml_trees_t *t = &m->u.trees;
+    if (m->input_type != EMLML_INPUT_F32) {
+        return emlml_fail(err, EMLML_E_TREE_NAN_INPUT, m->input_type, 0, 0);
+    }
+    uint32_t words = t->n_nodes / 32u + (t->n_nodes % 32u != 0);
+    if (sec->size / 4u != words || sec->size % 4u != 0) {
+        return emlml_fail(err, EMLML_E_SECTION_LENGTH, EMLML_SEC_TREE_NAN, sec->size, 4u * words);
+    }
+    const uint32_t *bits = (const uint32_t *)(const void *)sec->data;
+    uint32_t tree = 0;
+    for (uint32_t i = 0; i < 32u * words; i++) {
+        while (tree + 1u < t->n_trees && i >= t->roots[tree + 1u]) {
+            tree++;
+        }
+        if ((bits[i / 32u] >> (i % 32u)) & 1u) {
+            if (i >= t->n_nodes) {
+                return emlml_fail(err, EMLML_E_TREE_NAN_PADDING, i, t->n_nodes, 0);
+            }
+            if (t->nodes[i].feature == EMLML_TREE_LEAF) {
+                return emlml_fail(err, EMLML_E_TREE_NAN_LEAF, tree, i - t->roots[tree], 0);
+            }
+        }
+    }
+    return EMLML_OK;
+}
+
+// TREE_WEIGHTS (optional, classifiers): per leaf vector its training weight m >= 1
+// (scikit-learn's weighted_n_node_samples), from which the tie replay recovers the
+// class weights and scikit-learn's float64 fractions (leaf_fraction below).
+static emlml_status_t check_weights(const emlml_model_t *m, const emlml_section_t *sec, emlml_error_t *err) {
+    const emlml_trees_t *t = &m->u.trees;
+    if (m->task != EMLML_TASK_CLASSIFIER) {
+        return emlml_fail(err, EMLML_E_TREE_WEIGHTS_TASK, 0, 0, 0);
+    }
+    if (sec->size / 4u != t->n_leaves || sec->size % 4u != 0) {
+        return emlml_fail(err, EMLML_E_SECTION_LENGTH, EMLML_SEC_TREE_WEIGHTS, sec->size, 4u * t->n_leaves);
+    }
+    const uint32_t *weights = (const uint32_t *)(const void *)sec->data;
+    for (uint32_t i = 0; i < t->n_leaves; i++) {
+        if (weights[i] == 0) {
+            return emlml_fail(err, EMLML_E_TREE_WEIGHT, i, 0, 0);
+        }
+    }
+    return EMLML_OK;
+}
+
 emlml_status_t emlml_trees_load(emlml_model_t *m, const emlml_sections_t *s, uint32_t *arena_needed, emlml_error_t *err) {
     emlml_status_t st = check_section_sizes(m, s, err);
     if (st != EMLML_OK) {
@@ -105,10 +157,14 @@ emlml_status_t emlml_trees_load(emlml_model_t *m, const emlml_sections_t *s, uin
     const emlml_section_t *roots = &s->by_id[EMLML_SEC_TREE_ROOTS];
     const emlml_section_t *nodes = &s->by_id[EMLML_SEC_TREE_NODES];
     const emlml_section_t *leaves = &s->by_id[EMLML_SEC_TREE_LEAVES];
+    const emlml_section_t *nan_bits = &s->by_id[EMLML_SEC_TREE_NAN];
+    const emlml_section_t *weights = &s->by_id[EMLML_SEC_TREE_WEIGHTS];
     // Sections are 4-byte aligned (checked by the loader), so these casts are aligned.
     t->roots = (const uint32_t *)(const void *)roots->data;
     t->nodes = (const emlml_tree_node_t *)(const void *)nodes->data;
     t->leaves = leaves->data;
+    t->nan_left = (const uint32_t *)(const void *)nan_bits->data;
+    t->weights = (const uint32_t *)(const void *)weights->data;
     t->n_trees = roots->size / 4u;
     t->n_nodes = nodes->size / (uint32_t)sizeof(emlml_tree_node_t);
     t->n_leaves = leaves->size / (4u * m->n_outputs);
@@ -121,6 +177,12 @@ emlml_status_t emlml_trees_load(emlml_model_t *m, const emlml_sections_t *s, uin
         }
     }
     if (m->task == EMLML_TASK_CLASSIFIER && (st = check_votes(m, err)) != EMLML_OK) {
+        return st;
+    }
+    if (nan_bits->data != NULL && (st = check_nan_bits(m, nan_bits, err)) != EMLML_OK) {
+        return st;
+    }
+    if (weights->data != NULL && (st = check_weights(m, weights, err)) != EMLML_OK) {
         return st;
     }
     *arena_needed = 4u * m->n_inputs + 8u * m->n_outputs;
@@ -136,24 +198,45 @@ static inline int32_t float_key(uint32_t bits) {
     return (int32_t)(bits ^ flip);
 }
 
-// Float inputs are walked on their raw bits (keys made on the fly for the few
-// features a walk visits); a NaN or infinity anywhere refuses the whole input.
-static emlml_status_t check_finite(const uint32_t *bits, uint32_t n, emlml_error_t *err) {
+// How a prediction walks: float inputs on their raw bits (keys made on the fly for the
+// few features a walk visits), integer inputs on keys widened beforehand, and a float
+// input holding a NaN on keys made beforehand with the NaN bits of TREE_NAN.
+typedef enum {
+    WALK_FLOAT,
+    WALK_KEYS,
+    WALK_NAN,
+} walk_t;
+
+// Float inputs are walked on their raw bits; a NaN or an infinity anywhere refuses the
+// whole input, except that a NaN is a missing value for a model with TREE_NAN: then
+// every input becomes a key in the arena, a NaN the largest key (INT32_MAX), and
+// *walk says the walk to use.
+static emlml_status_t check_floats(const emlml_model_t *m, const uint32_t *bits, int32_t *keys, walk_t *walk, emlml_error_t *err) {
     // The 8 exponent bits plus one reach 0x100 only when they are all ones (NaN or
     // infinity). No early exit and only shifts: on a Cortex-M0 the loop is seven
     // instructions per feature with no constant to keep in a register.
+    uint32_t n = m->n_inputs;
     uint32_t carry = 0, f;
     for (f = 0; f < n; f++) {
         carry |= ((bits[f] << 1) >> 24) + 1u;
     }
+    *walk = WALK_FLOAT;
     if ((carry & 0x100u) == 0) {
         return EMLML_OK;
     }
-    f = 0;
-    while ((((bits[f] << 1) >> 24) + 1u) != 0x100u) {
-        f++;
+    int nan_ok = m->u.trees.nan_left != NULL;
+    for (f = 0; f < n; f++) {
+        uint32_t magnitude = bits[f] << 1;
+        if (magnitude < 0xFF000000u) {
+            keys[f] = float_key(bits[f]);
+        } else if (magnitude == 0xFF000000u || !nan_ok) {
+            return emlml_fail(err, nan_ok ? EMLML_E_INPUT_INFINITE : EMLML_E_INPUT_NONFINITE, f, 0, 0);
+        } else {
+            keys[f] = INT32_MAX;  // NaN: above every threshold key (at most key(+inf))
+        }
     }
-    return emlml_fail(err, EMLML_E_INPUT_NONFINITE, f, 0, 0);
+    *walk = WALK_NAN;
+    return EMLML_OK;
 }
 
 // Integer inputs are widened to int32 keys once, then walked.
@@ -180,6 +263,22 @@ static const emlml_tree_node_t *walk_float(const emlml_tree_node_t *node, const 
 static const emlml_tree_node_t *walk_keys(const emlml_tree_node_t *node, const int32_t *keys) {
     while (node->feature != EMLML_TREE_LEAF) {
         if (keys[node->feature] <= node->key) {
+            node++;
+        } else {
+            node += node->right;
+        }
+    }
+    return node;
+}
+
+// As walk_keys, and a NaN (INT32_MAX, above the split's key) goes left where the
+// split's TREE_NAN bit says so: one more compare on a step to the right. Out of line,
+// so that the two walks above keep the code gcc gives them alone.
+static EMLML_NOINLINE const emlml_tree_node_t *walk_nan(const emlml_trees_t *t, const emlml_tree_node_t *node, const int32_t *keys) {
+    while (node->feature != EMLML_TREE_LEAF) {
+        int32_t key = keys[node->feature];
+        uint32_t i = (uint32_t)(node - t->nodes);
+        if (key <= node->key || (key == INT32_MAX && ((t->nan_left[i / 32u] >> (i % 32u)) & 1u))) {
             node++;
         } else {
             node += node->right;
@@ -222,38 +321,99 @@ static inline void add_votes(uint32_t *restrict acc, const uint32_t *restrict vo
     }
 }
 
-// The leaf tree `tree` ends in, for the input (float bits or integer keys).
-static inline const emlml_tree_node_t *tree_leaf(const emlml_trees_t *t, uint32_t tree, const void *src, int float_input) {
+// The leaf index tree `tree` ends in, for the input (float bits or keys).
+static inline uint32_t tree_leaf(const emlml_trees_t *t, uint32_t tree, const void *src, walk_t walk) {
     const emlml_tree_node_t *root = &t->nodes[t->roots[tree]];
-    return float_input ? walk_float(root, (const uint32_t *)src) : walk_keys(root, (const int32_t *)src);
+    if (walk == WALK_NAN) {
+        return (uint32_t)walk_nan(t, root, (const int32_t *)src)->key;
+    }
+    return (uint32_t)(walk == WALK_FLOAT ? walk_float(root, (const uint32_t *)src)
+                      : walk_keys(root, (const int32_t *)src))->key;
 }
 
-// Classifier: integer vote sums, the class with the most (first on a tie), and the
-// probabilities sum / (vote_scale * n_trees) in float32.
-static const float *classify(const emlml_model_t *m, const void *src, int float_input, void *arena, uint32_t *predicted, int want_outputs) {
+// floor(n / d) for a quotient below 2^32, by restoring long division (no 64-bit
+// division helper: the ESP32 build links no libgcc).
+static uint32_t div_u64_u32(uint64_t n, uint32_t d) {
+    uint64_t rem = n >> 32;  // < d, as the quotient fits in 32 bits
+    uint32_t q = 0;
+    for (int bit = 31; bit >= 0; bit--) {
+        rem = (rem << 1) | ((n >> bit) & 1u);
+        q <<= 1;
+        if (rem >= d) {
+            rem -= d;
+            q |= 1u;
+        }
+    }
+    return q;
+}
+
+// scikit-learn's float64 fraction of leaf vector `leaf`, class c (FORMAT.md, Ties): the
+// class weight k = floor((votes * m + floor(S / 2)) / S) recovered from the vote, then
+// k / m correctly rounded (scikit-learn's sum_total[c] / weighted_n_node_samples).
+static uint64_t leaf_fraction(const emlml_model_t *m, uint32_t leaf, uint32_t c) {
+    const emlml_trees_t *t = &m->u.trees;
+    uint32_t scale = vote_scale(t->n_trees);
+    uint32_t vote = ((const uint32_t *)(const void *)t->leaves)[leaf * m->n_outputs + c];
+    uint32_t weight = t->weights[leaf];
+    // vote <= scale (checked at load), so the quotient is at most weight < 2^32
+    uint32_t k = div_u64_u32((uint64_t)vote * weight + (scale >> 1), scale);
+    return emlml_f64_div_u32(emlml_f64_from_u32(k), weight);
+}
+
+// scikit-learn's predict between the classes whose votes are within n_trees + 1 of the
+// best (FORMAT.md, Ties): each class's leaf fractions added in binary64 in tree order
+// from +0.0, divided by n_trees, the first largest. Outside that margin the integer
+// votes already order the classes as those float64 sums do.
+static EMLML_NOINLINE uint32_t replay_tie(const emlml_model_t *m, const void *src, walk_t walk, const uint32_t *acc, uint32_t best) {
+    const emlml_trees_t *t = &m->u.trees;
+    uint32_t margin = t->n_trees + 1u;
+    uint32_t winner = best;
+    uint64_t winner_mean = 0;
+    int have = 0;
+    for (uint32_t c = 0; c < m->n_outputs; c++) {
+        if (acc[best] - acc[c] > margin) {
+            continue;
+        }
+        uint64_t sum = 0;
+        for (uint32_t tree = 0; tree < t->n_trees; tree++) {
+            sum = emlml_f64_add(sum, leaf_fraction(m, tree_leaf(t, tree, src, walk), c));
+        }
+        uint64_t mean = emlml_f64_div_u32(sum, t->n_trees);
+        if (!have || mean > winner_mean) {  // bit patterns of doubles >= +0 order as the values
+            winner = c;
+            winner_mean = mean;
+            have = 1;
+        }
+    }
+    return winner;
+}
+
+// The integer vote sums of all trees into acc[n_outputs], and the first class with the
+// most. Out of line with nothing else live, so that gcc keeps the vote loop in registers.
+static EMLML_NOINLINE uint32_t vote(const emlml_model_t *m, const void *src, walk_t walk, uint32_t *acc) {
     const emlml_trees_t *t = &m->u.trees;
     const uint32_t *votes = (const uint32_t *)(const void *)t->leaves;
     uint32_t n_out = m->n_outputs;
-    uint32_t *acc = (uint32_t *)arena + m->n_inputs;
-    float *out = (float *)arena + m->n_inputs + n_out;
     for (uint32_t o = 0; o < n_out; o++) {
         acc[o] = 0;
     }
     uint32_t tree = 0;
 #if EMLML_TREES_INTERLEAVE
-    for (; tree + 4 <= t->n_trees; tree += 4) {
-        const emlml_tree_node_t *leaf[4];
-        for (int j = 0; j < 4; j++) {
-            leaf[j] = &t->nodes[t->roots[tree + (uint32_t)j]];
-        }
-        walk4(leaf, src, float_input);
-        for (int j = 0; j < 4; j++) {
-            add_votes(acc, votes + (uint32_t)leaf[j]->key * n_out, n_out);
+    if (walk != WALK_NAN) {
+        for (; tree + 4 <= t->n_trees; tree += 4) {
+            const emlml_tree_node_t *leaf[4];
+            for (int j = 0; j < 4; j++) {
+                leaf[j] = &t->nodes[t->roots[tree + (uint32_t)j]];
+            }
+            walk4(leaf, src, walk == WALK_FLOAT);
+            for (int j = 0; j < 4; j++) {
+                add_votes(acc, votes + (uint32_t)leaf[j]->key * n_out, n_out);
+            }
         }
     }
 #endif
     for (; tree < t->n_trees; tree++) {
-        add_votes(acc, votes + (uint32_t)tree_leaf(t, tree, src, float_input)->key * n_out, n_out);
+        add_votes(acc, votes + tree_leaf(t, tree, src, walk) * n_out, n_out);
     }
     uint32_t best = 0;
     for (uint32_t o = 1; o < n_out; o++) {
@@ -261,7 +421,32 @@ static const float *classify(const emlml_model_t *m, const void *src, int float_
             best = o;
         }
     }
-    *predicted = best;
+    return best;
+}
+
+// With TREE_WEIGHTS: the best class, or scikit-learn's among the close ones (replay_tie)
+// when another class is within n_trees + 1 votes of it.
+static EMLML_NOINLINE uint32_t settle_tie(const emlml_model_t *m, const void *src, walk_t walk, const uint32_t *acc, uint32_t best) {
+    uint32_t top = acc[best];
+    uint32_t margin = m->u.trees.n_trees + 1u;
+    uint32_t n_out = m->n_outputs;
+    uint32_t close = 0;
+    for (uint32_t o = 0; o < n_out; o++) {
+        close += top - acc[o] <= margin;
+    }
+    return close > 1u ? replay_tie(m, src, walk, acc, best) : best;
+}
+
+// Classifier: integer vote sums, the class with the most (scikit-learn's float64 replay
+// when another class is within the votes' rounding), and the probabilities
+// sum / (vote_scale * n_trees) in float32.
+static const float *classify(const emlml_model_t *m, const void *src, walk_t walk, void *arena, uint32_t *predicted, int want_outputs) {
+    const emlml_trees_t *t = &m->u.trees;
+    uint32_t n_out = m->n_outputs;
+    uint32_t *acc = (uint32_t *)arena + m->n_inputs;
+    float *out = (float *)arena + m->n_inputs + n_out;
+    uint32_t best = vote(m, src, walk, acc);
+    *predicted = t->weights != NULL ? settle_tie(m, src, walk, acc, best) : best;
     if (!want_outputs) {
         return out;  // predict() needs only the class: no float conversions and divisions
     }
@@ -273,32 +458,32 @@ static const float *classify(const emlml_model_t *m, const void *src, int float_
 }
 
 // Regressor: the leaf values added in float32 in tree order, divided by n_trees.
-static const float *regress(const emlml_model_t *m, const void *src, int float_input, void *arena) {
+static const float *regress(const emlml_model_t *m, const void *src, walk_t walk, void *arena) {
     const emlml_trees_t *t = &m->u.trees;
     const float *values = (const float *)(const void *)t->leaves;
     float *out = (float *)arena + m->n_inputs + m->n_outputs;
     float sum = 0.0f;
     for (uint32_t tree = 0; tree < t->n_trees; tree++) {
-        sum += values[(uint32_t)tree_leaf(t, tree, src, float_input)->key];
+        sum += values[tree_leaf(t, tree, src, walk)];
     }
     out[0] = sum / (float)t->n_trees;
     return out;
 }
 
 const float *emlml_trees_predict(const emlml_model_t *m, const void *input, void *arena, uint32_t *predicted, int want_outputs, emlml_error_t *err) {
-    int float_input = m->input_type == EMLML_INPUT_F32;
-    if (float_input) {
-        if (check_finite((const uint32_t *)input, m->n_inputs, err) != EMLML_OK) {
+    walk_t walk = WALK_KEYS;
+    if (m->input_type == EMLML_INPUT_F32) {
+        if (check_floats(m, (const uint32_t *)input, (int32_t *)arena, &walk, err) != EMLML_OK) {
             return NULL;
         }
     } else {
         integer_keys(m, input, (int32_t *)arena);
     }
-    const void *src = float_input ? input : arena;
+    const void *src = walk == WALK_FLOAT ? input : arena;
     *predicted = 0;
     return m->task == EMLML_TASK_CLASSIFIER
-        ? classify(m, src, float_input, arena, predicted, want_outputs)
-        : regress(m, src, float_input, arena);
+        ? classify(m, src, walk, arena, predicted, want_outputs)
+        : regress(m, src, walk, arena);
 }
 
 #endif // EMLML_WITH_TREES

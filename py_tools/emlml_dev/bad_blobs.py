@@ -64,6 +64,7 @@ from emlml_dev.blob_edit import (
     layer,
     node,
     replace_section,
+    section_bytes,
     section,
     set_cnn_param,
     set_entry,
@@ -512,8 +513,42 @@ bad("arena_knn", "knn5", lambda b: set_header(b, "arena_bytes", 35), "EMLML_E_AR
 
 # ---------------------------------------------------------------------------- trees
 
-bad("missing_section", "trees", lambda b: set_header(b, "n_sections", int(header(b)["n_sections"]) - 1),
-    "EMLML_E_SECTION_MISSING", "missing section id 18", device=True)  # the last, TREE_LEAVES
+bad("missing_section", "trees", lambda b: without_section(b, SectionId.TREE_LEAVES),
+    "EMLML_E_SECTION_MISSING", "missing section id 18", device=True)
+# TREE_NAN (the wine tree has it: 15 nodes, 13 inputs) and TREE_WEIGHTS (it has them too);
+# trees4 has 36 nodes (two u32 words of NaN bits), tree 3 from node 15
+bad("nan_int_input", "trees", lambda b: set_header(b, "input_type", InputType.INT8),
+    "EMLML_E_TREE_NAN_INPUT", "TREE_NAN (section 19) needs float32 input, not input type 1",
+    device=True)
+bad("nan_size", "trees4", lambda b: replace_section(b, SectionId.TREE_NAN, bytes(4)),
+    "EMLML_E_SECTION_LENGTH", "section id 19 has 4 bytes, expected 8")
+bad("nan_leaf", "trees4", lambda b: replace_section(
+    b, SectionId.TREE_NAN, struct.pack("<II", 1 << 2, 0)),  # node 2 of tree 0 is a leaf
+    "EMLML_E_TREE_NAN_LEAF", "tree 0 node 2: NaN direction on a leaf")
+bad("nan_leaf_last_tree", "trees4", lambda b: replace_section(
+    b, SectionId.TREE_NAN, struct.pack("<II", 1 | 1 << 15, 1 << 2)),  # node 34: last leaf
+    "EMLML_E_TREE_NAN_LEAF", "tree 3 node 19: NaN direction on a leaf")
+bad("nan_padding", "trees4", lambda b: replace_section(
+    b, SectionId.TREE_NAN, struct.pack("<II", 0, 1 << 4)), "EMLML_E_TREE_NAN_PADDING",
+    "TREE_NAN: bit 36 set beyond the 36 nodes")
+bad("nan_padding_wine", "trees", lambda b: replace_section(
+    b, SectionId.TREE_NAN, struct.pack("<I", 1 << 31)), "EMLML_E_TREE_NAN_PADDING",
+    lambda b: f"TREE_NAN: bit 31 set beyond the {read_blob(b).trees.n_nodes} nodes")
+bad("weights_regressor", "trees4_regressor",
+    lambda b: replace_section(b, SectionId.TREE_WEIGHTS, bytes(12)), "EMLML_E_TREE_WEIGHTS_TASK",
+    "TREE_WEIGHTS (section 20) is for classifiers only")
+bad("weights_short", "trees", lambda b: replace_section(
+    b, SectionId.TREE_WEIGHTS, section_bytes(b, SectionId.TREE_WEIGHTS)[:-4]),
+    "EMLML_E_SECTION_LENGTH", lambda b: "section id 20 has %d bytes, expected %d" % (
+        len(section_bytes(b, SectionId.TREE_WEIGHTS)) - 4,
+        len(section_bytes(b, SectionId.TREE_WEIGHTS))))
+bad("weights_long", "trees4", lambda b: replace_section(b, SectionId.TREE_WEIGHTS, bytes(16)),
+    "EMLML_E_SECTION_LENGTH", "section id 20 has 16 bytes, expected 12")
+bad("weight_zero", "trees", lambda b: set_item(b, SectionId.TREE_WEIGHTS, 1, "<u4", 0),
+    "EMLML_E_TREE_WEIGHT", "leaf vector 1: weight 0", device=True)
+bad("weight_zero_last", "trees4", lambda b: replace_section(
+    b, SectionId.TREE_WEIGHTS, np.array([3, 1, 0], "<u4").tobytes()),
+    "EMLML_E_TREE_WEIGHT", "leaf vector 2: weight 0")
 bad("child", "trees", lambda b: set_node(b, _first_node(b, False), right=0xFFFE),
     "EMLML_E_TREE_CHILD", lambda b: f"tree 0 node {_first_node(b, False)}: child index out of range",
     device=True)

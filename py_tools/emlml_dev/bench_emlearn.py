@@ -46,13 +46,20 @@ def c_array(name: str, ctype: str, values, per_line: int = 16, attrs: str = "") 
     return f"static const {ctype} {name}[] {attrs}= {{\n  " + ",\n  ".join(lines) + "\n};\n"
 
 
+def _c_float(v: float) -> str:
+    return '__builtin_nanf("")' if np.isnan(v) else repr(float(v)) + "f"
+
+
 def model_header(model: ZooModel) -> str:
     emlearn = import_emlearn()
     blob = model.blob()
     x = np.ascontiguousarray(model.inputs(), dtype=np.float32)
     sk = np.searchsorted(model.estimator.classes_, model.estimator.predict(model.X_test))
     code = emlearn.convert(model.estimator, method="inline", dtype="float").save(name="eml_model")
-    rows = ",\n  ".join("{" + ", ".join(repr(float(v)) + "f" for v in row) + "}" for row in x)
+    # NaN inputs (models with missing values) and emlearn's threshold of a split on
+    # missing values (inf) as C spells them
+    code = re.sub(r"\binff\b", "__builtin_inff()", code)
+    rows = ",\n  ".join("{" + ", ".join(_c_float(v) for v in row) + "}" for row in x)
     return "\n".join([
         f"#define N_SAMPLES {x.shape[0]}",
         f"#define N_FEATURES {x.shape[1]}",

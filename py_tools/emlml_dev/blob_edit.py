@@ -101,7 +101,8 @@ def _rewritten(blob: bytes, sections: list[tuple[int, bytes]]) -> bytes:
     h = header(blob)
     return write_blob(kind=int(h["kind"]), task=int(h["task"]), input_type=int(h["input_type"]),
                       n_inputs=int(h["n_inputs"]), n_outputs=int(h["n_outputs"]),
-                      arena_bytes=int(h["arena_bytes"]), sections=sections)
+                      arena_bytes=int(h["arena_bytes"]), sections=sections,
+                      flags=int(h["flags"]))
 
 
 def _sections(blob: bytes) -> list[tuple[int, bytes]]:

@@ -8,8 +8,10 @@ classifiers). ``X_test`` is float32; ``ZooModel.inputs()`` gives it in the blob'
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
+import numpy as np
 from emlml_tools.demo.models import DemoModel as ZooModel
 from emlml_tools.demo.models import _demo, _model, _on_grid, _split, demo_models  # noqa: F401
 from sklearn.ensemble import (
@@ -19,7 +21,22 @@ from sklearn.ensemble import (
     RandomForestRegressor,
 )
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
-from sklearn.tree import DecisionTreeClassifier
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+
+def near_ties(model: ZooModel) -> np.ndarray:
+    """Per held-out sample: scikit-learn's two most probable classes are within 1e-9 (a
+    tie in exact arithmetic, which its float64 rounding breaks one way or the other)."""
+    top = np.sort(model.estimator.predict_proba(model.X_test), axis=1)
+    return top[:, -1] - top[:, -2] <= 1e-9
+
+
+def _ties_first(model: ZooModel) -> ZooModel:
+    """The held-out samples where scikit-learn's two most probable classes are tied (equal
+    in exact arithmetic: within 1e-9 in float64) come first, in a stable order: a run on
+    the first few samples only (the emulated ESP32) still meets the ties."""
+    order = np.argsort(~near_ties(model), kind="stable")
+    return dataclasses.replace(model, X_test=model.X_test[order], y_test=model.y_test[order])
 
 
 @functools.lru_cache(maxsize=None)
@@ -60,6 +77,48 @@ def _tests() -> tuple[ZooModel, ...]:
         _model("diabetes_knn_int8_distance",
                KNeighborsRegressor(n_neighbors=5, weights="distance"), "diabetes",
                grid="int8"),
+    ) + _nan_models() + _tie_models()
+
+
+def _nan_models() -> tuple[ZooModel, ...]:
+    """Missing values: each tree estimator fitted with NaN in its training data, and
+    fitted without but predicting on NaN (scikit-learn's missing_go_to_left: the learned
+    side, or the child with more samples)."""
+    models = []
+    for transform in ("nan", "nan_test"):
+        models += [
+            _model(f"wine_tree_{transform}", DecisionTreeClassifier(max_depth=6, random_state=0),
+                   "wine", transform),
+            _model(f"wine_forest_{transform}",
+                   RandomForestClassifier(n_estimators=4, max_depth=5, random_state=0),
+                   "wine", transform),
+            _model(f"breast_cancer_extratrees_{transform}",
+                   ExtraTreesClassifier(n_estimators=4, max_depth=5, random_state=0),
+                   "breast_cancer", transform),
+            _model(f"diabetes_tree_{transform}",
+                   DecisionTreeRegressor(max_depth=5, random_state=0), "diabetes", transform),
+            _model(f"diabetes_forest_{transform}",
+                   RandomForestRegressor(n_estimators=4, max_depth=5, random_state=0),
+                   "diabetes", transform),
+            _model(f"diabetes_extratrees_{transform}",
+                   ExtraTreesRegressor(n_estimators=4, max_depth=5, random_state=0),
+                   "diabetes", transform),
+        ]
+    return tuple(models)
+
+
+def _tie_models() -> tuple[ZooModel, ...]:
+    """Exact ties: few trees on small-integer features (digits' 0..16 pixels) with
+    impure leaves. scikit-learn's float64 sums decide which tied class comes first; its
+    held-out sets hold such ties (tests_host/test_runtime_ties.py asserts it) and the
+    tied samples come first."""
+    return (
+        _ties_first(_model("digits_forest_ties",
+                           RandomForestClassifier(n_estimators=2, min_samples_leaf=8,
+                                                  random_state=1), "digits")),
+        _ties_first(_model("digits_extratrees_ties",
+                           ExtraTreesClassifier(n_estimators=2, min_samples_leaf=5,
+                                                random_state=1), "digits")),
     )
 
 
@@ -67,7 +126,9 @@ def test_models() -> list[ZooModel]:
     """Broader coverage for the tests (the demo models are not repeated here): every
     supported estimator class, classifiers and regressors, euclidean and manhattan (also
     as minkowski p=1), uniform and distance weights, kNN int8 and int16 samples, trees on
-    int8/uint8/int16 inputs, a fully grown DecisionTreeClassifier."""
+    int8/uint8/int16 inputs, a fully grown DecisionTreeClassifier; every tree estimator
+    with missing values (fitted with NaN, and predicting on NaN only); forests whose
+    held-out sets hold exact ties."""
     return list(_tests())
 
 

@@ -44,8 +44,11 @@ def describe(blob: Any) -> list[tuple[str, str]]:
                       "vectors"),
             ("sizes", f"nodes {size(SectionId.TREE_NODES)} B (8 per node), leaves "
                       f"{size(SectionId.TREE_LEAVES)} B, roots {size(SectionId.TREE_ROOTS)} B, "
+                      f"NaN bits {size(SectionId.TREE_NAN)} B, leaf weights {size(SectionId.TREE_WEIGHTS)} B, "
                       f"meta {size(SectionId.META)} B"),
             ("per node", f"{blob.total_size / t.n_nodes:.2f} bytes per node (whole blob)"),
+            ("NaN", "routed as scikit-learn does (missing values)" if t.nan_routing
+             else "refused"),
         ]
     else:
         k = blob.knn

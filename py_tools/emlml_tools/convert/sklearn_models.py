@@ -47,6 +47,7 @@ from emlml_tools.format import (
     trees_blob,
     vote_scale,
 )
+from emlml_tools.format.trees import leaf_fractions
 from emlml_tools.format.keys import threshold_keys
 
 MAX_RIGHT = 0xFFFF
@@ -224,24 +225,44 @@ def _preorder(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 
 def _leaf_vectors(tree: Any, leaf_ids: np.ndarray, classifier: bool, n_classes: int,
-                  n_trees: int) -> np.ndarray:
+                  n_trees: int) -> tuple[np.ndarray, np.ndarray | None]:
     """A regressor's leaf values as float32; a classifier's leaf class distributions
     (normalised in float64 as scikit-learn's predict_proba does) as integer votes out of
-    vote_scale(n_trees), rounded to nearest (docs/FORMAT.md, Trees)."""
+    vote_scale(n_trees), rounded to nearest (docs/FORMAT.md, Trees), with each leaf's
+    weight for the tie replay (TREE_WEIGHTS): 1 for a pure leaf, scikit-learn's
+    weighted_n_node_samples where the votes and it give back ``tree_.value`` to the bit
+    (``leaf_fractions``), and 0 where they cannot (non-integer sample weights)."""
     value = tree.value[leaf_ids, 0, :]
     if not classifier:
-        return value[:, :1].astype(np.float32)
+        return value[:, :1].astype(np.float32), None
     proba = value[:, :n_classes].astype(np.float64)
     normalizer = proba.sum(axis=1)[:, np.newaxis]
     normalizer[normalizer == 0.0] = 1.0
-    votes = np.floor(proba / normalizer * vote_scale(n_trees) + 0.5)
-    return np.minimum(votes, vote_scale(n_trees)).astype(np.uint32)
+    scale = vote_scale(n_trees)
+    votes = np.minimum(np.floor(proba / normalizer * scale + 0.5), scale).astype(np.uint32)
+    m = np.asarray(tree.weighted_n_node_samples, dtype=np.float64)[leaf_ids]
+    pure = np.isin(votes, (0, scale)).all(axis=1)
+    usable = (m >= 1) & (m < 2.0**32) & (np.floor(m) == m)
+    weights = np.where(pure, 1.0, np.where(usable, m, 1.0)).astype(np.uint32)
+    exact = (leaf_fractions(votes, weights, n_trees) == proba).all(axis=1)
+    return votes, np.where(exact, weights, 0).astype(np.uint32)
+
+
+def _nan_routing(member: Any, n_inputs: int) -> bool:
+    """Whether scikit-learn's predict takes NaN for this (fitted) tree: the check its
+    tree and forest predict make (``_support_missing_values``: criterion, splitter,
+    no monotonic constraints)."""
+    supports = getattr(member, "_support_missing_values", None)
+    return bool(supports is not None and supports(np.zeros((1, n_inputs), np.float32)))
 
 
 def _layout_tree(t: int, tree: Any, classifier: bool, n_classes: int, integer_input: bool,
-                 n_trees: int, leaf_index: dict[bytes, int], leaf_rows: list[np.ndarray]
-                 ) -> np.ndarray:
-    """Nodes of one tree in FORMAT.md order; leaf vectors are added to the shared table."""
+                 n_trees: int, leaf_index: dict[bytes, int],
+                 leaf_rows: list[tuple[np.ndarray, np.generic | None]]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes of one tree in FORMAT.md order, and per node whether it sends NaN left
+    (``missing_go_to_left`` of a split: TREE_NAN); leaf vectors are added to the shared
+    table."""
     left, right = tree.children_left, tree.children_right
     order = _preorder(left, right)
     position = np.empty(tree.node_count, dtype=np.int64)
@@ -257,18 +278,26 @@ def _layout_tree(t: int, tree: Any, classifier: bool, n_classes: int, integer_in
     nodes["key"][~is_leaf] = threshold_keys(tree.threshold[split], integer_input)
     nodes["feature"][~is_leaf] = tree.feature[split]
     nodes["right"][~is_leaf] = delta
+    nan_left = np.zeros(len(order), dtype=bool)
+    nan_left[~is_leaf] = np.asarray(tree.missing_go_to_left)[split] != 0
 
-    vectors = _leaf_vectors(tree, order[is_leaf], classifier, n_classes, n_trees)
-    keys = np.empty(len(vectors), dtype=np.int32)
-    for j, row in enumerate(vectors):
+    votes, weights = _leaf_vectors(tree, order[is_leaf], classifier, n_classes, n_trees)
+    fractions = None
+    if weights is not None:  # leaves whose weights differ but give the same fractions share
+        fractions = leaf_fractions(votes, np.maximum(weights, 1), n_trees)
+    leaf_keys = np.empty(len(votes), dtype=np.int32)
+    for j, row in enumerate(votes):
+        weight = None if weights is None else weights[j]
         raw = row.tobytes()
+        if weight is not None:
+            raw += weight.tobytes() if weight == 0 else fractions[j].tobytes()
         if raw not in leaf_index:
             leaf_index[raw] = len(leaf_rows)
-            leaf_rows.append(row)
-        keys[j] = leaf_index[raw]
-    nodes["key"][is_leaf] = keys
+            leaf_rows.append((row, weight))
+        leaf_keys[j] = leaf_index[raw]
+    nodes["key"][is_leaf] = leaf_keys
     nodes["feature"][is_leaf] = _LEAF_FEATURE
-    return nodes
+    return nodes, nan_left
 
 
 def _convert_trees(estimator: Any, options: ConvertOptions) -> bytes:
@@ -284,20 +313,36 @@ def _convert_trees(estimator: Any, options: ConvertOptions) -> bytes:
         raise ValueError(f"{name} has {len(trees)} trees; a blob holds at most {MAX_TREES}: "
                          "lower n_estimators")
     integer_input = options.input_type != InputType.FLOAT32
+    # Integer inputs have no NaN; float inputs route it where scikit-learn's predict does.
+    nan_routing = not integer_input and _nan_routing(trees[0], n_inputs)
     leaf_index: dict[bytes, int] = {}
-    leaf_rows: list[np.ndarray] = []
-    roots, node_blocks, count = [], [], 0
+    leaf_rows: list[tuple[np.ndarray, np.generic | None]] = []
+    roots, node_blocks, nan_blocks, count = [], [], [], 0
     for t, member in enumerate(trees):
         roots.append(count)
-        block = _layout_tree(t, member.tree_, classifier, n_outputs, integer_input,
-                             len(trees), leaf_index, leaf_rows)
+        block, nan_left = _layout_tree(t, member.tree_, classifier, n_outputs, integer_input,
+                                       len(trees), leaf_index, leaf_rows)
         node_blocks.append(block)
+        nan_blocks.append(nan_left)
         count += len(block)
+    weights = None
+    if classifier:
+        weights = np.array([w for _, w in leaf_rows], dtype=np.uint32)
+        votes = np.stack([v for v, _ in leaf_rows])
+        if np.isin(votes, (0, vote_scale(len(trees)))).all() or (weights == 0).any():
+            # Pure leaves: the votes are exact multiples of vote_scale and scikit-learn's
+            # sums exact integers, so the votes decide every case. A weight 0: the
+            # fractions cannot be recovered (non-integer sample weights), and the votes
+            # decide ties (docs/trees.md). Either way no TREE_WEIGHTS.
+            weights = None
     return trees_blob(task=Task.CLASSIFIER if classifier else Task.REGRESSOR,
                       input_type=options.input_type, n_inputs=n_inputs, n_outputs=n_outputs,
                       roots=np.asarray(roots, dtype=np.uint32),
-                      nodes=np.concatenate(node_blocks), leaves=np.stack(leaf_rows),
-                      meta=_meta(estimator, options, classifier, n_inputs))
+                      nodes=np.concatenate(node_blocks),
+                      leaves=np.stack([v for v, _ in leaf_rows]),
+                      meta=_meta(estimator, options, classifier, n_inputs),
+                      nan_left=np.concatenate(nan_blocks) if nan_routing else None,
+                      weights=weights)
 
 
 # ---------------------------------------------------------------------------- kNN

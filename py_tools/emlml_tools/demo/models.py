@@ -68,7 +68,9 @@ _CLASSIFICATION = {"digits", "wine", "breast_cancer"}
 @functools.lru_cache(maxsize=None)
 def _split(dataset: str, transform: str = "none") -> _Split:
     """A data set split 75/25; ``transform``: none, standard (StandardScaler fitted on the
-    training part) or milli (diabetes' small real values times 1000, rounded: int16 data)."""
+    training part), milli (diabetes' small real values times 1000, rounded: int16 data),
+    nan (20 % of the cells of both parts set to NaN: a model fitted with missing values)
+    or nan_test (the same in the held-out part only: a model fitted without)."""
     bunch = _LOADERS[dataset]()
     X, y = bunch.data.astype(np.float64), bunch.target
     classification = dataset in _CLASSIFICATION
@@ -79,6 +81,12 @@ def _split(dataset: str, transform: str = "none") -> _Split:
         X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
     elif transform == "milli":
         X_train, X_test = np.round(X_train * 1000), np.round(X_test * 1000)
+    elif transform in ("nan", "nan_test"):  # missing values: 20 % of the cells, at random
+        rng = np.random.default_rng(13)
+        X_train, X_test = X_train.copy(), X_test.copy()
+        if transform == "nan":
+            X_train[rng.random(X_train.shape) < 0.2] = np.nan
+        X_test[rng.random(X_test.shape) < 0.2] = np.nan
     names = tuple(str(n) for n in bunch.target_names) if classification and \
         "target_names" in bunch else None
     return _Split(X_train.astype(np.float32), X_test.astype(np.float32), y_train, y_test, names)

@@ -93,7 +93,7 @@ def read_blob(data: bytes | bytearray | memoryview) -> Blob:
                                                       n_outputs)
     trees = knn = cnn = None
     if kind == Kind.TREES:
-        trees = check_trees(data, by_id, task, n_inputs, n_outputs)
+        trees = check_trees(data, by_id, task, input_type, n_inputs, n_outputs)
         need = trees_arena_bytes(n_inputs, n_outputs)
     elif kind == Kind.KNN:
         knn = check_knn(data, by_id, task, n_inputs, n_outputs)

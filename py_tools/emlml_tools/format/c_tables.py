@@ -89,6 +89,11 @@ STATUS = (
     ('EMLML_E_TREE_LEAF', 'tree %u node %u: leaf index %u out of range'),
     ('EMLML_E_TREE_LEAF_CHILD', 'tree %u node %u: leaf with a child offset'),
     ('EMLML_E_TREE_VOTE', 'leaf vector %u: vote %u above the scale %u'),
+    ('EMLML_E_TREE_NAN_INPUT', 'TREE_NAN (section 19) needs float32 input, not input type %u'),
+    ('EMLML_E_TREE_NAN_LEAF', 'tree %u node %u: NaN direction on a leaf'),
+    ('EMLML_E_TREE_NAN_PADDING', 'TREE_NAN: bit %u set beyond the %u nodes'),
+    ('EMLML_E_TREE_WEIGHTS_TASK', 'TREE_WEIGHTS (section 20) is for classifiers only'),
+    ('EMLML_E_TREE_WEIGHT', 'leaf vector %u: weight 0'),
     ('EMLML_E_KNN_K_RANGE', 'k %u out of range (1..%7)'),
     ('EMLML_E_KNN_K_SAMPLES', 'k %u larger than the %u samples'),
     ('EMLML_E_KNN_METRIC', 'unknown kNN metric %u'),
@@ -139,6 +144,7 @@ STATUS = (
     ('EMLML_E_CNN_QPARAM', '%L: %N %d out of range'),
     ('EMLML_E_CNN_OVERLAP', '%L: live tensors %u and %u share arena bytes'),
     ('EMLML_E_INPUT_NONFINITE', 'input %u is NaN or infinite'),
+    ('EMLML_E_INPUT_INFINITE', 'input %u is infinite (NaN is accepted, infinity is not)'),
 )
 
 # The names %N prints, by EMLML_NAME_* number.
@@ -198,6 +204,8 @@ SECTIONS = {
     'TREE_ROOTS': 16,
     'TREE_NODES': 17,
     'TREE_LEAVES': 18,
+    'TREE_NAN': 19,
+    'TREE_WEIGHTS': 20,
     'KNN_PARAMS': 32,
     'KNN_SAMPLES': 33,
     'KNN_QUANT': 34,

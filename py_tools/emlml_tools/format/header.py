@@ -110,7 +110,8 @@ REQUIRED_SECTIONS: dict[Kind, tuple[SectionId, ...]] = {
                SectionId.CNN_QPARAMS),
 }
 ALLOWED_SECTIONS: dict[Kind, frozenset[int]] = {
-    Kind.TREES: frozenset({SectionId.META, *REQUIRED_SECTIONS[Kind.TREES]}),
+    Kind.TREES: frozenset({SectionId.META, SectionId.TREE_NAN, SectionId.TREE_WEIGHTS,
+                         *REQUIRED_SECTIONS[Kind.TREES]}),
     Kind.KNN: frozenset({SectionId.META, SectionId.KNN_QUANT, *REQUIRED_SECTIONS[Kind.KNN]}),
     Kind.CNN: frozenset({SectionId.META, SectionId.CNN_WEIGHTS, *REQUIRED_SECTIONS[Kind.CNN]}),
 }

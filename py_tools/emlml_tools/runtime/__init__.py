@@ -22,8 +22,8 @@ def predict(blob: bytes | bytearray | memoryview | Blob, X: npt.ArrayLike) -> np
         return np.array([_cnn_one(model, row)[0] for row in _cnn_rows(model, X)], dtype=np.int64)
     x = check_inputs(model, X)
     if model.kind == Kind.TREES:
-        if model.is_classifier:  # the first class with the most votes (exact integers)
-            return np.argmax(trees.votes(model, x), axis=1)
+        if model.is_classifier:  # integer votes; scikit-learn's float64 sums on a near tie
+            return trees.predict_class(model, x)
         return trees.regress(model, x)
     if model.is_classifier:
         return np.argmax(knn.scores(model, x), axis=1)
@@ -69,7 +69,8 @@ def check_inputs(model: Blob, X: npt.ArrayLike) -> np.ndarray:
     """``X`` as a 2-D array of the blob's input type.
 
     float32 blobs take any real array (rounded to float32 as scikit-learn does) and refuse
-    NaN/inf; integer blobs take values that their type represents exactly.
+    infinity, and NaN unless the blob routes it (trees with header flags bit 0); integer
+    blobs take values that their type represents exactly.
     """
     x = np.asarray(X)
     if x.ndim != 2 or x.shape[1] != model.n_inputs:
@@ -81,9 +82,15 @@ def check_inputs(model: Blob, X: npt.ArrayLike) -> np.ndarray:
     if model.input_type == InputType.FLOAT32:
         with np.errstate(over="ignore"):
             x = x.astype(np.float32)
-        if not np.isfinite(x).all():
+        nan_routing = model.kind == Kind.TREES and model.trees.nan_routing  # type: ignore[union-attr]
+        if nan_routing and np.isinf(x).any():
+            raise ValueError("X has infinite values (after conversion to float32); the model "
+                             "accepts NaN for a missing value but refuses infinity, as "
+                             "scikit-learn does")
+        if not nan_routing and not np.isfinite(x).all():
             raise ValueError("X has NaN or infinite values (after conversion to float32); "
-                             "the model refuses them as scikit-learn does")
+                             "the model refuses them as scikit-learn does (convert a model "
+                             "that supports missing values to route NaN)")
         return x
     info = np.iinfo(dtype)
     if x.dtype.kind == "f" and not np.isfinite(x).all():
