@@ -39,7 +39,7 @@ from emlml_tools.progress import Progress
 SCRIPT = "mp_demo.py"
 TYPECODES = {np.dtype(np.float32): "f", np.dtype(np.int8): "b", np.dtype(np.uint8): "B",
              np.dtype(np.int16): "h"}
-BOARD_SAMPLES = 40  # held-out inputs per model on a board (the files are copied there)
+BOARD_SAMPLES = 20  # held-out inputs per model on a board (sent into its RAM: an ESP32 has ~100 KB)
 BOARD_ROUNDS = 3
 Demo = Union[DemoModel, CnnDemo]
 
