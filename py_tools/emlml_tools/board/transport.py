@@ -76,6 +76,7 @@ class LocalTransport:
 # mpremote's short names for serial ports (`mpremote a0`)
 _SHORT_PORTS = {"a": "/dev/ttyACM", "u": "/dev/ttyUSB", "c": "COM"}
 EXEC_TIMEOUT = 600  # seconds a step may run on the board (the demo on an emulated ESP32)
+PUT_CHUNK = 256  # file bytes per raw-REPL step (as mpremote's own copy)
 
 
 def _port_name(port: str) -> str:
@@ -112,8 +113,8 @@ def open_error(port: str, exc: BaseException) -> CommandError:
 
 class MpremoteTransport:
     """A board on a serial port (or an emulated board's socket or pty), through mpremote's
-    serial transport: one connection for all the steps (opened at the first one, closed
-    by ``close`` or at exit), in raw REPL after one soft reset."""
+    serial transport (raw-paste mode): one connection for all the steps (opened at the
+    first one, closed by ``close`` or at exit), in raw REPL after one soft reset."""
 
     def __init__(self, port: str | None) -> None:
         self.port = _port_name(port) if port else None
@@ -176,17 +177,21 @@ class MpremoteTransport:
         return out.decode(errors="replace")
 
     def put(self, local: str, remote: str, progress: Progress | None = None) -> None:
-        from mpremote.transport import TransportError
-
+        """The file in 256-byte writes, each a raw-REPL step with this transport's timeout
+        (mpremote's own file copy allows 10 s a step, which a slow flash can exceed)."""
         with open(local, "rb") as f:
             data = f.read()
-        link = self._open()
+        path = remote.lstrip(":")
         try:
-            link.fs_writefile(remote.lstrip(":"), data, chunk_size=256,
-                              progress_callback=progress)
-        except (TransportError, OSError) as exc:
+            self.exec(f"f = open({path!r}, 'wb')\nw = f.write")
+            for start in range(0, len(data), PUT_CHUNK):
+                self.exec(f"w({data[start:start + PUT_CHUNK]!r})")
+                if progress:
+                    progress(min(start + PUT_CHUNK, len(data)), len(data))
+            self.exec("f.close()")
+        except BoardError as exc:
             text = str(exc)
-            if "ENOSPC" in text or "Errno 28" in text or getattr(exc, "errno", None) == 28:
+            if "ENOSPC" in text or "Errno 28" in text or "OSError: 28" in text:
                 raise BoardError(f"the board's flash is full: {remote} ({len(data)} B) did not "
                                  "fit; remove files (mpremote fs rm :FILE) and try again") from None
             raise BoardError(f"copying {local} to {remote} failed: {text}") from None
