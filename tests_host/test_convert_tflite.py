@@ -56,9 +56,9 @@ def test_unsupported_operator_names_op_and_index() -> None:
     b = ModelBuilder()
     x = b.tensor((1, 4, 4, 2), scale=0.05, zero_point=1)
     y = _conv(b, x, 2, (1, 4, 4, 3), 0.05)
-    z = b.tensor((1, 4, 4, 3), scale=1 / 128, zero_point=0)
-    b.op("TANH", [y], [z])
-    message = _refused(b.build([x], [z]), r"operator 1 \(TANH\)", "not supported")
+    z = b.tensor((1, 4, 4, 3), scale=16 / 256, zero_point=127)
+    b.op("LOG_SOFTMAX", [y], [z])
+    message = _refused(b.build([x], [z]), r"operator 1 \(LOG_SOFTMAX\)", "not supported")
     assert "CONV_2D" in message  # the message lists what is supported
 
 
@@ -123,12 +123,42 @@ def test_pools_need_equal_quantization(op: str) -> None:
     _refused(b.build([x], [y]), rf"operator 0 \({op}\)", "quantization differ")
 
 
-def test_quantize_in_the_middle_is_refused() -> None:
+def test_quantize_to_int16_in_the_middle_is_refused() -> None:
     b = ModelBuilder()
     x = b.tensor((1, 4), scale=0.05, zero_point=0)
-    y = b.tensor((1, 4), scale=0.1, zero_point=0)
+    y = b.tensor((1, 4), "int16", scale=0.1, zero_point=0)
     b.op("QUANTIZE", [x], [y])
     _refused(b.build([x], [y]), r"operator 0 \(QUANTIZE\)", "edges")
+
+
+@pytest.mark.parametrize("op", ["LOGISTIC", "TANH", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE"])
+def test_table_ops_convert_to_one_table_layer(op: str) -> None:
+    """Each elementwise op is one layer holding a 256-byte table (its weights)."""
+    b = ModelBuilder()
+    x = b.tensor((1, 3, 3, 2), scale=0.05, zero_point=4)
+    y = b.tensor((1, 3, 3, 2), scale=1 / 256 if op == "LOGISTIC" else 0.04,
+                 zero_point=-128 if op == "LOGISTIC" else -7)
+    opts = dict(alpha=0.1) if op == "LEAKY_RELU" else {}
+    b.op(op, [x], [y], "LeakyReluOptions" if opts else None, **opts)
+    blob = read_blob(convert_tflite(b.build([x], [y])))
+    assert [CnnOp(int(v)).name for v in blob.cnn.layers["op"]] == [op]
+    assert len(blob.cnn.weights) == 256
+
+
+def test_logistic_needs_tflite_output_quantization() -> None:
+    b = ModelBuilder()
+    x = b.tensor((1, 4), scale=0.05, zero_point=0)
+    y = b.tensor((1, 4), scale=1 / 128, zero_point=0)
+    b.op("LOGISTIC", [x], [y])
+    _refused(b.build([x], [y]), r"operator 0 \(LOGISTIC\)", "1/256 and -128")
+
+
+def test_negative_leaky_relu_alpha_is_refused() -> None:
+    b = ModelBuilder()
+    x = b.tensor((1, 4), scale=0.05, zero_point=0)
+    y = b.tensor((1, 4), scale=0.05, zero_point=0)
+    b.op("LEAKY_RELU", [x], [y], "LeakyReluOptions", alpha=-0.5)
+    _refused(b.build([x], [y]), r"operator 0 \(LEAKY_RELU\)", "alpha")
 
 
 def test_batch_two_is_refused() -> None:
@@ -337,13 +367,13 @@ def test_cli_convert_reports_unsupported_ops(tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     b = ModelBuilder()
     x = b.tensor((1, 4), scale=0.05, zero_point=0)
-    y = b.tensor((1, 4), scale=1 / 128, zero_point=0)
-    b.op("TANH", [x], [y])
-    model = tmp_path / "tanh.tflite"
+    y = b.tensor((1, 4), scale=16 / 256, zero_point=127)
+    b.op("LOG_SOFTMAX", [x], [y])
+    model = tmp_path / "log_softmax.tflite"
     model.write_bytes(b.build([x], [y]))
     assert main(["convert", str(model), "-o", str(tmp_path / "m.bin")]) == 1
     err = capsys.readouterr().err
-    assert "operator 0 (TANH)" in err and "not supported" in err
+    assert "operator 0 (LOG_SOFTMAX)" in err and "not supported" in err
     assert main(["convert", str(model), "-o", str(tmp_path / "m.bin"), "--input-type",
                  "int8"]) == 1
     assert "do not apply" in capsys.readouterr().err

@@ -16,6 +16,8 @@ from emlml_dev.tflite_build import (
     SAME,
     VALID,
     ModelBuilder,
+    ELEMENTWISE_OPS,
+    _RandomNet,
     edge_networks,
     random_network,
 )
@@ -90,6 +92,31 @@ def test_random_networks_1d() -> None:
     """Time-series networks: EXPAND_DIMS, height-1 convolutions, SQUEEZE, MEAN over time."""
     for seed in range(2000, 2030):
         _check_network(seed, one_d=True)
+
+
+@pytest.mark.parametrize("chunk", range(3))
+def test_random_networks_elementwise(chunk: int) -> None:
+    """120 random networks with the table ops (LOGISTIC, TANH, LEAKY_RELU, HARD_SWISH,
+    QUANTIZE int8 to int8) after their layers and on their heads."""
+    for seed in range(3000 + chunk * 40, 3000 + chunk * 40 + 40):
+        assert _check_network(seed, elementwise=True) > 0
+
+
+def test_table_ops_every_input_value() -> None:
+    """Each table op alone, 40 random quantizations each (input scale 1e-3 .. 2, any
+    zero point, the output quantizations Keras exports and others; LEAKY_RELU alphas
+    0 .. 2.5): the reference equals TFLite on all 256 int8 input values."""
+    rng = np.random.default_rng(77)
+    every = np.arange(-128, 128, dtype=np.int8)
+    for op in ELEMENTWISE_OPS:
+        for _ in range(40):
+            net = _RandomNet(rng)
+            scale = float(np.exp(rng.uniform(np.log(1e-3), np.log(2.0))))
+            x = net.new((1, 16, 16), scale, int(rng.integers(-128, 128)), 60.0)
+            y = net.elementwise(x, op)
+            data = net.b.build([x.index], [y.index])
+            got = predict_int8(convert_tflite(data), every)
+            assert np.array_equal(got, Oracle(data)(every).reshape(-1)), (op, net.layers)
 
 
 def test_predict_gives_class_and_floats() -> None:

@@ -653,6 +653,16 @@ static void softmax(const layer_run_t *r) {
     }
 }
 
+// LOGISTIC, TANH, LEAKY_RELU, HARD_SWISH, QUANTIZE: an int8 output depends on one
+// int8 input alone, so the host stores TFLite's result for each of the 256 values (its
+// float LUT or its fixed-point path, whichever the reference kernel runs) and the board
+// looks it up: bit-exact by construction, no float or 16-bit fixed point here.
+static void lookup(const layer_run_t *r) {
+    for (uint32_t i = 0, n = emlml_cnn_size(r->out); i < n; i++) {
+        r->y[i] = r->w[(uint32_t)(r->x[i] + 128)];
+    }
+}
+
 static void run_layer(const emlml_cnn_t *cnn, const emlml_cnn_layer_t *l, int8_t *arena) {
     layer_run_t r;
     r.l = l;
@@ -672,7 +682,8 @@ static void run_layer(const emlml_cnn_t *cnn, const emlml_cnn_layer_t *l, int8_t
         case EMLML_CNN_PAD: pad(&r); break;
         case EMLML_CNN_ADD: add(&r, &cnn->tensors[l->in1], arena + cnn->tensors[l->in1].offset); break;
         case EMLML_CNN_SOFTMAX: softmax(&r); break;
-        default: copy_values(r.y, r.x, emlml_cnn_size(r.in)); break;
+        case EMLML_CNN_RESHAPE: copy_values(r.y, r.x, emlml_cnn_size(r.in)); break;
+        default: lookup(&r); break;  // the table ops (the loader knows no other)
     }
 }
 

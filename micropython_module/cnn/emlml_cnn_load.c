@@ -204,7 +204,12 @@ enum {
     OPS_ACTIVATION = OPS_WEIGHTS | OPS(EMLML_CNN_MAX_POOL_2D, EMLML_CNN_AVERAGE_POOL_2D, EMLML_CNN_ADD, EMLML_CNN_ADD),
     OPS_ADD = 1u << EMLML_CNN_ADD,
     OPS_PAD = 1u << EMLML_CNN_PAD,
+    // elementwise ops that read a 256-entry table (their weights): output = table[x + 128]
+    OPS_TABLE = OPS(EMLML_CNN_LOGISTIC, EMLML_CNN_TANH, EMLML_CNN_LEAKY_RELU, EMLML_CNN_HARD_SWISH) | (1u << EMLML_CNN_QUANTIZE),
+    OPS_WITH_WEIGHTS_OFFSET = OPS_WEIGHTS | OPS_TABLE,
 };
+// The masks are bits of op numbers; field_rule_t keeps them in 16 bits.
+typedef char emlml_cnn_ops_fit_mask[EMLML_CNN_OP_MAX < 16 ? 1 : -1];
 
 static int op_in(uint8_t op, uint32_t ops) {
     return (ops >> op) & 1u;
@@ -226,7 +231,7 @@ typedef struct {
     uint8_t offset;
     uint8_t size;
     uint8_t name;
-    uint16_t users;
+    uint16_t users;  // an op mask: ops 1..15 (emlml_cnn_ops_fit_mask)
 } field_rule_t;
 
 static uint32_t field_value(const emlml_cnn_layer_t *l, uint32_t offset, uint32_t size) {
@@ -243,7 +248,7 @@ static emlml_status_t check_unused_fields(const layer_ctx_t *c) {
         {14, 1, EMLML_NAME_FILTER_H, OPS_SPATIAL}, {15, 1, EMLML_NAME_FILTER_W, OPS_SPATIAL},
         {16, 2, EMLML_NAME_PAD_H, OPS_PAD}, {18, 2, EMLML_NAME_PAD_W, OPS_PAD},
         {20, 2, EMLML_NAME_PAD_C, OPS_PAD}, {22, 2, EMLML_NAME_RESERVED, 0},
-        {24, 4, EMLML_NAME_WEIGHTS_OFFSET, OPS_WEIGHTS}, {28, 4, EMLML_NAME_QPARAMS_OFFSET, OPS_QPARAMS},
+        {24, 4, EMLML_NAME_WEIGHTS_OFFSET, OPS_WITH_WEIGHTS_OFFSET}, {28, 4, EMLML_NAME_QPARAMS_OFFSET, OPS_QPARAMS},
     };
     for (uint32_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
         uint32_t v = field_value(l, rules[i].offset, rules[i].size);
@@ -437,11 +442,13 @@ static emlml_status_t check_shapes(const layer_ctx_t *c) {
                 return fail(c, EMLML_E_CNN_SOFTMAX_DEPTH, in->c, 0);
             }
             return !emlml_cnn_same_shape(out, in) ? fail_chain(c) : EMLML_OK;
-        default:  // RESHAPE
+        case EMLML_CNN_RESHAPE:
             if (emlml_cnn_size(out) != emlml_cnn_size(in)) {
                 return fail(c, EMLML_E_CNN_RESHAPE_SIZE, emlml_cnn_size(out), emlml_cnn_size(in));
             }
             return EMLML_OK;
+        default:  // OPS_TABLE: one output value per input value
+            return !emlml_cnn_same_shape(out, in) ? fail_chain(c) : EMLML_OK;
     }
 }
 
@@ -454,7 +461,7 @@ static uint32_t weight_count(const layer_ctx_t *c) {
         case EMLML_CNN_CONV_2D: return c->out->c * taps * c->in->c;
         case EMLML_CNN_DEPTHWISE_CONV_2D: return taps * c->out->c;
         case EMLML_CNN_FULLY_CONNECTED: return c->out->c * emlml_cnn_size(c->in);
-        default: return 0;
+        default: return op_in(l->op, OPS_TABLE) ? EMLML_CNN_TABLE_SIZE : 0u;
     }
 }
 

@@ -240,6 +240,24 @@ def _pad_mean_blob() -> bytes:
     return convert_tflite(b.build([x], [y]))
 
 
+def _table_ops_blob() -> bytes:
+    """The five table ops in a chain on a 2x2x3 input: QUANTIZE (int8 to int8),
+    LEAKY_RELU, HARD_SWISH, TANH, LOGISTIC (layers 0..4); tensors t0 .. t5 of 12 values;
+    each layer's 256 table bytes at 256 * k in CNN_WEIGHTS (1280 bytes)."""
+    from emlml_tools.convert.tflite_cnn import convert_tflite
+
+    from emlml_dev.tflite_build import ModelBuilder
+    b = ModelBuilder()
+    quant = [(0.05, 3), (0.1, -2), (0.1, -2), (0.05, 10), (1 / 128, 0), (1 / 256, -128)]
+    t = [b.tensor((1, 2, 2, 3), scale=s, zero_point=z) for s, z in quant]
+    b.op("QUANTIZE", [t[0]], [t[1]])
+    b.op("LEAKY_RELU", [t[1]], [t[2]], "LeakyReluOptions", alpha=0.2)
+    b.op("HARD_SWISH", [t[2]], [t[3]])
+    b.op("TANH", [t[3]], [t[4]])
+    b.op("LOGISTIC", [t[4]], [t[5]])
+    return convert_tflite(b.build([t[0]], [t[5]]))
+
+
 def _ten_op_blob() -> bytes:
     from emlml_tools.convert.tflite_cnn import convert_tflite
 
@@ -264,6 +282,7 @@ BASES: dict[str, Callable[[], bytes]] = {
     "cnn10": _ten_op_blob,  # tflite_build.ten_op_network: one layer of each op
     "softmax8": lambda: _one_softmax_blob(8),
     "pad_mean": _pad_mean_blob,
+    "table5": _table_ops_blob,  # the five table ops in a chain, 2x2x3
 }
 
 
@@ -746,6 +765,9 @@ L10 = {name: k for k, name in enumerate([
     "FULLY_CONNECTED", "RESHAPE", "SOFTMAX"])}
 
 
+_OP_UNKNOWN = len(CnnOp) + 1  # one past the op list
+
+
 def _cnn10(name: str, edit: Callable[[bytes], bytes], status: str, message: str) -> None:
     bad("cnn10_" + name, "cnn10", edit, status, message)
 
@@ -804,8 +826,8 @@ _cnn10("n_inputs_71", lambda b: set_header(b, "n_inputs", 71), "EMLML_E_CNN_N_IN
        "n_inputs 71, the input tensor holds 72")
 _cnn10("n_outputs_6", lambda b: set_header(b, "n_outputs", 6), "EMLML_E_CNN_N_OUTPUTS",
        "n_outputs 6, the output tensor holds 5")
-_cnn10("op_11", lambda b: set_layer(b, L10["PAD"], op=11), "EMLML_E_CNN_OP",
-       "layer 4: unknown op 11")
+_cnn10("op_past_the_list", lambda b: set_layer(b, L10["PAD"], op=_OP_UNKNOWN), "EMLML_E_CNN_OP",
+       f"layer 4: unknown op {_OP_UNKNOWN}")
 _cnn10("op_0", lambda b: set_layer(b, 0, op=0), "EMLML_E_CNN_OP", "layer 0: unknown op 0")
 _cnn10("tensor_index", lambda b: set_layer(b, L10["MAX_POOL_2D"], in0=11),
        "EMLML_E_CNN_TENSOR_INDEX", "layer 2 (MAX_POOL_2D): tensor 11 out of range")
@@ -876,6 +898,25 @@ _cnn10("overlap_input", lambda b: set_tensor(b, 0, offset=0), "EMLML_E_CNN_OVERL
        "layer 0 (CONV_2D): live tensors 0 and 1 share arena bytes")
 _cnn10("arena_100_header", lambda b: set_header(b, "arena_bytes", 100), "EMLML_E_ARENA",
        "arena_bytes 100, this model needs 236")
+
+# table5 (_table_ops_blob): the table ops' rules (FORMAT.md: a 256-byte table in
+# CNN_WEIGHTS, the input's shape, no other field).
+bad("table5_weights_bounds", "table5", lambda b: set_layer(b, 4, weights_offset=1025),
+    "EMLML_E_CNN_WEIGHTS_BOUNDS", "layer 4 (LOGISTIC): weights [1025, 1281) outside CNN_WEIGHTS (1280)")
+bad("table5_no_weights", "table5", lambda b: without_section(b, SectionId.CNN_WEIGHTS),
+    "EMLML_E_CNN_WEIGHTS_BOUNDS", "layer 0 (QUANTIZE): weights [0, 256) outside CNN_WEIGHTS (0)")
+bad("table5_chain", "table5", lambda b: set_tensor(b, 3, c=2), "EMLML_E_CNN_CHAIN",
+    "layer 2 (HARD_SWISH): output shape 2x2x2 does not chain")
+bad("table5_padding", "table5", lambda b: set_layer(b, 1, padding=1), "EMLML_E_CNN_FIELD_ZERO",
+    "layer 1 (LEAKY_RELU): padding is 1, must be 0")
+bad("table5_in1", "table5", lambda b: set_layer(b, 0, in1=1), "EMLML_E_CNN_FIELD_ZERO",
+    "layer 0 (QUANTIZE): in1 is 1, must be 0")
+bad("table5_qparams_offset", "table5", lambda b: set_layer(b, 3, qparams_offset=1),
+    "EMLML_E_CNN_FIELD_ZERO", "layer 3 (TANH): qparams_offset is 1, must be 0")
+bad("table5_act_min", "table5", lambda b: set_layer(b, 2, act_min=-100),
+    "EMLML_E_CNN_NO_ACTIVATION", "layer 2 (HARD_SWISH): act_min is -100, must be -128/127")
+bad("table5_filter", "table5", lambda b: set_layer(b, 4, filter_w=3), "EMLML_E_CNN_FIELD_ZERO",
+    "layer 4 (LOGISTIC): filter_w is 3, must be 0")
 
 # Random networks (tflite_build.random_network): each case breaks one rule at the first
 # layer of an op in the first network that has one (``net_base``), so every op meets
@@ -960,8 +1001,8 @@ _model("output_unwritten", "EMLML_E_CNN_OUTPUT_UNWRITTEN", _unwritten_output,
        lambda b: f"no layer writes the output tensor {_n_tensors(b)}")
 
 # one layer: its fields
-_net("op_unknown", CONV, "EMLML_E_CNN_OP", lambda b, k: set_layer(b, k, op=11),
-     lambda b, k: f"layer {k}: unknown op 11")
+_net("op_unknown", CONV, "EMLML_E_CNN_OP", lambda b, k: set_layer(b, k, op=_OP_UNKNOWN),
+     lambda b, k: f"layer {k}: unknown op {_OP_UNKNOWN}")
 _net("op_zero", CONV, "EMLML_E_CNN_OP", lambda b, k: set_layer(b, k, op=0),
      lambda b, k: f"layer {k}: unknown op 0")
 _net("tensor_index", CnnOp.FULLY_CONNECTED, "EMLML_E_CNN_TENSOR_INDEX",

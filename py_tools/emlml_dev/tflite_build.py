@@ -466,6 +466,30 @@ class _RandomNet:
         self.layers.append(dict(op="FULLY_CONNECTED", out=y.shape, act=act))
         return y
 
+    def elementwise(self, x: _Act, op: str | None = None) -> _Act:
+        """One of the table ops (LOGISTIC, TANH, LEAKY_RELU, HARD_SWISH, QUANTIZE int8 to
+        int8) with the output quantization a Keras export gives it, or a random one."""
+        rng = self.rng
+        if op is None:
+            op = str(rng.choice(ELEMENTWISE_OPS))
+        opts: dict[str, Any] = {}
+        if op == "LOGISTIC":
+            scale, zp, spread = 1 / 256, -128, 60.0
+        elif op == "TANH":
+            scale, zp, spread = ((1 / 128, 0, 60.0) if rng.random() < 0.7 else
+                                 (self.uniform(0.004, 0.03), self.zp(), 40.0))
+        elif op == "HARD_SWISH":  # TFLite needs out.scale > in.scale / 128
+            scale, zp, spread = x.scale * self.uniform(0.05, 1.5), self.zp(), x.spread
+        else:
+            scale, zp, spread = x.scale * self.uniform(0.3, 3.0), self.zp(), x.spread
+        if op == "LEAKY_RELU":
+            opts = dict(alpha=float(rng.choice([0.0, 0.01, 0.1, 0.2, 0.3, 1.0, 1.5,
+                                                self.uniform(0.0, 1.0)])))
+        y = self.new(x.shape, scale, zp, spread)
+        self.b.op(op, [x.index], [y.index], "LeakyReluOptions" if opts else None, **opts)
+        self.layers.append(dict(op=op, out=x.shape, **opts))
+        return y
+
     def softmax(self, x: _Act) -> _Act:
         beta = 1.0 if self.rng.random() < 0.5 else self.uniform(0.2, 3.0)
         beta = max(beta, 4.0 / (x.scale * 2 ** 26))
@@ -475,9 +499,12 @@ class _RandomNet:
         return y
 
 
+ELEMENTWISE_OPS = ("LOGISTIC", "TANH", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE")
+
+
 def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
-                   float_output: bool | None = None, one_d: bool | None = None
-                   ) -> tuple[bytes, dict[str, Any]]:
+                   float_output: bool | None = None, one_d: bool | None = None,
+                   elementwise: bool = False) -> tuple[bytes, dict[str, Any]]:
     """A small random full-int8 network as .tflite bytes, and its description.
 
     It mixes CONV_2D (kernel 1-3, stride 1-3, SAME/VALID, dilation 1-2, per-channel or
@@ -486,8 +513,14 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
     RESHAPE (constant, or Keras-style shape arithmetic), FULLY_CONNECTED, SOFTMAX (beta 1 or
     not), fused NONE/RELU/RELU6; ``one_d`` builds a 1-D network (EXPAND_DIMS, height-1
     convolutions, SQUEEZE). ``float_input``/``float_output`` add QUANTIZE/DEQUANTIZE at the
-    edges (random when None).
+    edges (random when None). ``elementwise`` puts the table ops (``ELEMENTWISE_OPS``)
+    after layers and on the head; without it the networks of a seed are those of
+    before these ops (the bad-blob table and the device data keep their models).
     """
+
+    def maybe_elementwise(x: _Act, p: float = 0.5) -> _Act:
+        return net.elementwise(x) if elementwise and rng.random() < p else x
+
     if float_input is None:
         float_input = bool(rng.random() < 0.3)
     if float_output is None:
@@ -511,7 +544,7 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
     if one_d:
         x = net.reshape(x, (1, 1) + in_shape[1:], "expand")
         for _ in range(int(rng.integers(1, 4))):
-            x = net.conv(x, one_d=True)
+            x = maybe_elementwise(net.conv(x, one_d=True))
         x = net.reshape(x, (1,) + x.shape[2:], "squeeze")
         if rng.random() < 0.3:
             x = net.pad(x)  # a rank-3 PAD (time, channels)
@@ -533,6 +566,7 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
             else:  # move width into height, or back
                 _, h, w, c = x.shape
                 x = net.reshape(x, (1, h * w, 1, c) if rng.random() < 0.5 else (1, 1, h * w, c))
+            x = maybe_elementwise(x)
         head = rng.choice(["mean", "flatten", "fc", "none"])
         if head == "mean":
             x = net.mean(x, keep_dims=bool(rng.random() < 0.4))
@@ -545,6 +579,7 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
         x = net.fc(x, int(rng.integers(1, 11)))
         if rng.random() < 0.3:
             x = net.fc(x, int(rng.integers(1, 11)))
+        x = maybe_elementwise(x)  # a Dense(..., activation="sigmoid") head, ...
     if rng.random() < 0.5 and x.scale * 2 ** 26 > 8.0:  # TFLite aborts when beta*scale*2^26 <= 1
         x = net.softmax(x)
     model_out = x.index
@@ -602,6 +637,40 @@ def _quantize_model(scale: float, zp: int, n: int = 64) -> bytes:
     return b.build([xf], [yf])
 
 
+def _table_op_model(op: str, x_q: tuple[float, int], y_q: tuple[float, int],
+                    alpha: float | None = None) -> bytes:
+    b = ModelBuilder()
+    x = b.tensor((1, 256), scale=x_q[0], zero_point=x_q[1])
+    y = b.tensor((1, 256), scale=y_q[0], zero_point=y_q[1])
+    if alpha is None:
+        b.op(op, [x], [y])
+    else:
+        b.op(op, [x], [y], "LeakyReluOptions", alpha=alpha)
+    return b.build([x], [y])
+
+
+# The table ops at their corners: (op, input (scale, zp), output (scale, zp), alpha).
+_TABLE_EDGES: tuple[tuple[str, tuple[float, int], tuple[float, int], float | None], ...] = (
+    ("LOGISTIC", (1e-4, 0), (1 / 256, -128), None),      # flat around 0.5
+    ("LOGISTIC", (0.5, -128), (1 / 256, -128), None),    # saturated both ways
+    ("LOGISTIC", (1 / 16, 127), (1 / 256, -128), None),
+    ("TANH", (1 / 32, 0), (1 / 128, 0), None),
+    ("TANH", (2.0, -100), (1 / 128, 0), None),
+    ("TANH", (0.01, 5), (1e-4, 3), None),                 # outputs past int8 both ways
+    ("LEAKY_RELU", (0.05, -3), (0.05, -3), 0.0),
+    ("LEAKY_RELU", (0.05, 10), (0.05, 10), 1.0),
+    ("LEAKY_RELU", (0.1, 0), (0.01, -128), 2.5),          # multipliers above 1
+    ("LEAKY_RELU", (0.02, 127), (0.07, -128), 0.3),
+    ("HARD_SWISH", (0.1, 0), (0.1 / 128 * 1.0001, 0), None),  # output exponent 0
+    ("HARD_SWISH", (2.0, -20), (0.5, -100), None),      # relu-ish exponent > 0
+    ("HARD_SWISH", (1e-3, 40), (1e-3, 40), None),       # relu-ish exponent < 0
+    ("QUANTIZE", (0.05, 7), (0.05, 7), None),            # the same quantization
+    ("QUANTIZE", (0.05, -128), (0.05, 127), None),
+    ("QUANTIZE", (0.9, 3), (0.1, -5), None),             # multiplier 9
+    ("QUANTIZE", (0.01, 0), (0.3, 0), None),
+)
+
+
 def edge_networks() -> list[tuple[str, bytes, list[np.ndarray]]]:
     """Hand-made models at the corners where TFLite's arithmetic is easy to get wrong, each
     with inputs that hit the corner: (name, .tflite bytes, inputs in the model's input
@@ -612,7 +681,9 @@ def edge_networks() -> list[tuple[str, bytes, list[np.ndarray]]]:
       (INT32_MIN, then the zero point added with wrap-around);
     - CONV_2D / DEPTHWISE_CONV_2D with MBQM + zero point overflowing int32 (wraps);
     - QUANTIZE of float inputs at exact half-way points (float32 division) and far out of
-      range (INT32_MIN, then the zero point with wrap-around).
+      range (INT32_MIN, then the zero point with wrap-around);
+    - the table ops (LOGISTIC, TANH, LEAKY_RELU, HARD_SWISH, QUANTIZE int8 to int8) at
+      saturation, multipliers above 1, exponents at their limits: every int8 input value.
     """
     out: list[tuple[str, bytes, list[np.ndarray]]] = []
     zeros = [np.zeros((1, 1), np.int8)]
@@ -646,6 +717,11 @@ def edge_networks() -> list[tuple[str, bytes, list[np.ndarray]]]:
             halves, np.nextafter(halves, np.float32(np.inf)),
             np.nextafter(halves, np.float32(-np.inf)), huge)]
         out.append((f"quantize_{i}", _quantize_model(scale, zp), inputs))
+    every_value = [np.arange(-128, 128, dtype=np.int8).reshape(1, 256)]
+    for i, (op, x_q, y_q, alpha) in enumerate(_TABLE_EDGES):
+        x_q = (float(np.float32(x_q[0])), x_q[1])
+        y_q = (float(np.float32(y_q[0])), y_q[1])
+        out.append((f"{op.lower()}_{i}", _table_op_model(op, x_q, y_q, alpha), every_value))
     return out
 
 

@@ -240,6 +240,11 @@ def _layer(graph: Graph, node: Node, index: dict[int, int], row: np.void,
         row["filter_h"], row["filter_w"] = node.filter
     if op == CnnOp.PAD:
         row["pad_h"], row["pad_w"], row["pad_c"] = node.pad_before
+    if node.table is not None:  # the elementwise table ops: 256 int8 as their weights
+        weights.extend(bytes(align4(len(weights)) - len(weights)))
+        row["weights_offset"] = len(weights)
+        weights.extend(np.asarray(node.table, dtype=np.int8).tobytes())
+        return
     if node.weights is not None:
         assert node.weight_scales is not None and node.bias is not None
         if op == CnnOp.CONV_2D and node.filter[0] * node.filter[1] * x.hwc[2] > CNN_MAX_DOT:

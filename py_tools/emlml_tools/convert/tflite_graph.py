@@ -66,11 +66,14 @@ _OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
                                               "new_axis_mask", "shrink_axis_mask", "offset")),
     "PACK": ("PackOptions", ("values_count", "axis")),
     "CONCATENATION": ("ConcatenationOptions", ("axis", "fused_activation_function")),
+    "LEAKY_RELU": ("LeakyReluOptions", ("alpha",)),
 }
 # What converts: the core's operators (one per CNN layer, named as TFLite names them),
 # the reshapes that become RESHAPE, and the float edges.
-SUPPORTED = (*(op.name for op in CnnOp), "EXPAND_DIMS", "SQUEEZE", "QUANTIZE (input edge)",
-             "DEQUANTIZE (output edge)")
+SUPPORTED = (*(op.name for op in CnnOp if op != CnnOp.QUANTIZE), "EXPAND_DIMS", "SQUEEZE",
+             "QUANTIZE (input edge, or int8 to int8)", "DEQUANTIZE (output edge)")
+# The elementwise ops whose layer is a 256-entry table (convert/tflite_tables.py).
+TABLE_OPS = ("LOGISTIC", "TANH", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE")
 _FOLDABLE = frozenset({"SHAPE", "STRIDED_SLICE", "PACK", "CONCATENATION", "RESHAPE",
                        "EXPAND_DIMS", "SQUEEZE"})
 
@@ -139,6 +142,7 @@ class Node:
     weight_scales: np.ndarray | None = None  # float32, one per output channel
     bias: np.ndarray | None = None  # int32, one per output channel
     beta: float = 1.0  # SOFTMAX
+    table: np.ndarray | None = None  # TABLE_OPS: int8 output of input value i - 128 at i
 
 
 @dataclass
@@ -578,15 +582,54 @@ def _act_fn(o: dict[str, Any], where: str) -> str:
     return ACTIVATIONS[code]
 
 
+def _table_node(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation]
+                ) -> Node:
+    """An elementwise op of one int8 input: TFLite's output for each of the 256 input
+    values (convert/tflite_tables.py)."""
+    from emlml_tools.convert import tflite_tables  # it needs tflite_cnn's helpers
+
+    name = op.name
+    where = f"operator {op.index} ({name})"
+    if len(op.inputs) != 1 or len(op.outputs) != 1:
+        raise _op_error(op.index, name, f"{len(op.inputs)} inputs and {len(op.outputs)} "
+                        "outputs")
+    x = act(op.inputs[0], where)
+    out = act(op.outputs[0], where)
+    if tensors[op.inputs[0]].shape != tensors[op.outputs[0]].shape:
+        raise _op_error(op.index, name, f"input shape {tensors[op.inputs[0]].shape} and "
+                        f"output shape {tensors[op.outputs[0]].shape} differ")
+    q = (x.scale, x.zero_point, out.scale, out.zero_point)
+    try:
+        if name == "LOGISTIC":
+            if out.scale != 1 / 256 or out.zero_point != -128:
+                raise ValueError(f"output scale {out.scale} and zero point {out.zero_point}; "
+                                 "TFLite's int8 LOGISTIC needs 1/256 and -128")
+            table = tflite_tables.logistic_table(*q)
+        elif name == "TANH":
+            table = tflite_tables.tanh_table(*q)
+        elif name == "LEAKY_RELU":
+            table = tflite_tables.leaky_relu_table(*q, float(np.float32(op.options["alpha"])))
+        elif name == "HARD_SWISH":
+            table = tflite_tables.hard_swish_table(*q)
+        else:
+            table = tflite_tables.requantize_table(*q)
+    except ValueError as exc:
+        raise _op_error(op.index, name, str(exc)) from None
+    return Node(op.index, name, (x.index,), out.index, table=table)
+
+
 def _node(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation]) -> Node:
     """Check one operator and turn it into a blob layer."""
     name = op.name
     where = f"operator {op.index} ({name})"
     o = op.options
-    if name in ("QUANTIZE", "DEQUANTIZE"):
+    if name == "DEQUANTIZE" or (name == "QUANTIZE" and not all(
+            tensors[i].dtype == "int8" for i in (*op.inputs[:1], *op.outputs[:1]))):
         raise _op_error(op.index, name, "only allowed at the model's edges (float input "
-                        "quantized by the first op, float output dequantized by the last); "
-                        "emlml does not requantize inside a model")
+                        "quantized by the first op, float output dequantized by the last) "
+                        "or, for QUANTIZE, from int8 to int8 (a requantization)")
+    if name in TABLE_OPS:
+        return _table_node(op, tensors, act)
     if name not in SUPPORTED:
         raise _op_error(op.index, name, "not supported by emlml (supported: "
                         f"{', '.join(SUPPORTED)})")

@@ -27,6 +27,8 @@ from .cnn import (  # noqa: F401
     CNN_PARAMS_SIZE,
     CNN_SOFTMAX_MAX_C,
     CNN_SPATIAL_OPS,
+    CNN_TABLE_OPS,
+    CNN_TABLE_SIZE,
     CNN_TENSOR_DTYPE,
     CNN_WEIGHT_OPS,
     Q31_LOW,

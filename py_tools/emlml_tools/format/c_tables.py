@@ -190,6 +190,11 @@ CNN_OPS = (
     ('ADD', 8),
     ('SOFTMAX', 9),
     ('RESHAPE', 10),
+    ('LOGISTIC', 11),
+    ('TANH', 12),
+    ('LEAKY_RELU', 13),
+    ('HARD_SWISH', 14),
+    ('QUANTIZE', 15),
 )
 
 # Section ids (EMLML_SEC_*): name without its prefix -> number.

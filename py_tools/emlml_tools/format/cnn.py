@@ -66,6 +66,11 @@ CNN_SPATIAL_OPS = frozenset({CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D, CnnOp.MAX_P
                              CnnOp.AVERAGE_POOL_2D})
 CNN_WEIGHT_OPS = frozenset({CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D, CnnOp.FULLY_CONNECTED})
 CNN_ACT_OPS = frozenset({*CNN_WEIGHT_OPS, CnnOp.MAX_POOL_2D, CnnOp.AVERAGE_POOL_2D, CnnOp.ADD})
+# Elementwise ops of one int8 input: their weights are a 256-entry int8 table, output =
+# table[x + 128] (TFLite's result for every input value, computed by the converter).
+CNN_TABLE_OPS = frozenset({CnnOp.LOGISTIC, CnnOp.TANH, CnnOp.LEAKY_RELU, CnnOp.HARD_SWISH,
+                           CnnOp.QUANTIZE})
+CNN_TABLE_SIZE = 256
 Q31_LOW = 1 << 30  # a multiplier from QuantizeMultiplier is 0 or in [2^30, 2^31)
 
 
@@ -141,6 +146,8 @@ def cnn_weight_count(op: int, in_shape: tuple[int, int, int], out_shape: tuple[i
         return fh * fw * oc
     if op == CnnOp.FULLY_CONNECTED:
         return oc * h * w * c
+    if op in CNN_TABLE_OPS:
+        return CNN_TABLE_SIZE
     return 0
 
 
@@ -192,7 +199,7 @@ _ZERO_UNLESS: tuple[tuple[str, frozenset[CnnOp]], ...] = (
     ("filter_h", CNN_SPATIAL_OPS), ("filter_w", CNN_SPATIAL_OPS),
     ("pad_h", frozenset({CnnOp.PAD})), ("pad_w", frozenset({CnnOp.PAD})),
     ("pad_c", frozenset({CnnOp.PAD})), ("reserved", frozenset()),
-    ("weights_offset", CNN_WEIGHT_OPS),
+    ("weights_offset", CNN_WEIGHT_OPS | CNN_TABLE_OPS),
     ("qparams_offset", frozenset({*CNN_WEIGHT_OPS, CnnOp.MEAN, CnnOp.ADD, CnnOp.SOFTMAX})),
 )
 _DILATED_OPS = frozenset({CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D})
@@ -420,8 +427,11 @@ def _check_cnn_shapes(cnn: CnnData, L: np.void, op: CnnOp, fail: Callable[..., B
             raise fail("EMLML_E_CNN_SOFTMAX_DEPTH", c)
         if outs != ins:
             raise chain
-    elif math.prod(outs) != math.prod(ins):  # RESHAPE
-        raise fail("EMLML_E_CNN_RESHAPE_SIZE", math.prod(outs), math.prod(ins))
+    elif op == CnnOp.RESHAPE:
+        if math.prod(outs) != math.prod(ins):
+            raise fail("EMLML_E_CNN_RESHAPE_SIZE", math.prod(outs), math.prod(ins))
+    elif outs != ins:  # CNN_TABLE_OPS: one output per input value
+        raise chain
 
 
 def _check_cnn_qparams(op: CnnOp, fail: Callable[..., BlobError], q: np.ndarray,

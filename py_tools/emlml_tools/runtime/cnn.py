@@ -14,6 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from emlml_tools.format import (
+    CNN_TABLE_OPS,
+    CNN_TABLE_SIZE,
     INT32_MAX,
     INT32_MIN,
     Blob,
@@ -245,6 +247,10 @@ def _run_layer(cnn: CnnData, i: int, values: dict[int, np.ndarray]) -> np.ndarra
     if op == CnnOp.SOFTMAX:
         m, left, diff_min = (int(v) for v in q[q0:q0 + 3])
         return softmax_int8(x.reshape(-1, ins[2]), m, left, diff_min).reshape(outs)
+    if op in CNN_TABLE_OPS:  # output = table[x + 128]
+        w0 = int(L["weights_offset"])
+        table = cnn.weights[w0:w0 + CNN_TABLE_SIZE].astype(I64)
+        return table[x + 128]
     # RESHAPE: a byte copy
     return x.reshape(outs)
 
