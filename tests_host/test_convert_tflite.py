@@ -145,6 +145,37 @@ def test_table_ops_convert_to_one_table_layer(op: str) -> None:
     assert len(blob.cnn.weights) == 256
 
 
+@pytest.mark.parametrize("axis,rank", [(3, 4), (-1, 4), (1, 4), (2, 4), (2, 3), (1, 2)])
+def test_concatenation_of_three_is_two_layers(axis: int, rank: int) -> None:
+    """CONCATENATION of n inputs becomes n - 1 two-input layers, bit-exact with TFLite
+    along every axis but batch."""
+    shape = (1, 2, 3, 2)[:rank - 1] + (2,) if rank < 4 else (1, 2, 3, 2)
+    b = ModelBuilder()
+    x = b.tensor(shape, scale=0.05, zero_point=-4)
+    q = b.tensor(shape, scale=0.05, zero_point=-4)
+    b.op("QUANTIZE", [x], [q])
+    out_shape = list(shape)
+    out_shape[axis] *= 3
+    y = b.tensor(out_shape, scale=0.05, zero_point=-4)
+    b.op("CONCATENATION", [q, x, q], [y], "ConcatenationOptions", axis=axis)
+    data = b.build([x], [y])
+    blob = convert_tflite(data)
+    ops = [CnnOp(int(v)).name for v in read_blob(blob).cnn.layers["op"]]
+    assert ops == ["QUANTIZE", "CONCATENATION", "CONCATENATION"]
+    v = np.random.default_rng(0).integers(-128, 128, shape).astype(np.int8)
+    assert np.array_equal(predict_int8(blob, v.reshape(-1)), Oracle(data)(v).reshape(-1))
+
+
+def test_concatenation_along_batch_is_refused() -> None:
+    b = ModelBuilder()
+    x = b.tensor((1, 4), scale=0.05, zero_point=0)
+    q = b.tensor((1, 4), scale=0.05, zero_point=0)
+    b.op("QUANTIZE", [x], [q])
+    y = b.tensor((2, 4), scale=0.05, zero_point=0)
+    b.op("CONCATENATION", [x, q], [y], "ConcatenationOptions", axis=0)
+    _refused(b.build([x], [y]), r"operator 1 \(CONCATENATION\)", "batch")
+
+
 def test_logistic_needs_tflite_output_quantization() -> None:
     b = ModelBuilder()
     x = b.tensor((1, 4), scale=0.05, zero_point=0)

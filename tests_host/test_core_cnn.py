@@ -206,14 +206,14 @@ def test_random_network_matches_tflite_and_reference(seed, tmp_path):
 @pytest.mark.parametrize("chunk", range(6))
 def test_random_networks_elementwise_match_tflite(chunk, tmp_path):
     """60 random networks with the table ops (LOGISTIC, TANH, LEAKY_RELU, HARD_SWISH,
-    QUANTIZE int8 to int8), 10 inputs each: the C core's int8 outputs equal TFLite's and
+    QUANTIZE int8 to int8) and CONCATENATION blocks, 10 inputs each: the C core's int8 outputs equal TFLite's and
     the reference's (a network whose scales the interpreter itself refuses is passed over:
     at most one per chunk)."""
     ran = 0
     for seed in range(3200 + 10 * chunk, 3210 + 10 * chunk):
         rng = np.random.default_rng(seed)
         tfl, desc = tflite_build.random_network(rng, float_input=False, float_output=False,
-                                                elementwise=True)
+                                                elementwise=True, branches=True)
         try:
             oracle = Oracle(tfl)
         except RuntimeError:  # e.g. "no_integer_overflow_from_quantization" at Prepare

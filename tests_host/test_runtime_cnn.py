@@ -97,9 +97,10 @@ def test_random_networks_1d() -> None:
 @pytest.mark.parametrize("chunk", range(3))
 def test_random_networks_elementwise(chunk: int) -> None:
     """120 random networks with the table ops (LOGISTIC, TANH, LEAKY_RELU, HARD_SWISH,
-    QUANTIZE int8 to int8) after their layers and on their heads."""
+    QUANTIZE int8 to int8) after their layers and on their heads, and two-branch blocks
+    joined by CONCATENATION (2 or 3 inputs, along channels, height or width)."""
     for seed in range(3000 + chunk * 40, 3000 + chunk * 40 + 40):
-        assert _check_network(seed, elementwise=True) > 0
+        assert _check_network(seed, elementwise=True, branches=True) > 0
 
 
 def test_table_ops_every_input_value() -> None:

@@ -663,6 +663,30 @@ static void lookup(const layer_run_t *r) {
     }
 }
 
+// CONCATENATION: in0 and in1 joined along the axis where out differs from in0 (the
+// loader checked the shapes, and one quantization for all three: a copy). Each of the
+// `outer` slices of out is a slice of in0 then one of in1.
+static void concatenation(const layer_run_t *r, const emlml_cnn_tensor_t *in1, const int8_t *x1) {
+    const emlml_cnn_tensor_t *in = r->in;
+    uint32_t outer = 1, n0 = emlml_cnn_size(in), n1 = emlml_cnn_size(in1);
+    if (r->out->h == in->h) {
+        outer = in->h;
+        n0 = (uint32_t)in->w * in->c;
+        n1 = (uint32_t)in1->w * in1->c;
+        if (r->out->w == in->w) {
+            outer *= in->w;
+            n0 = in->c;
+            n1 = in1->c;
+        }
+    }
+    int8_t *y = r->y;
+    for (uint32_t k = 0; k < outer; k++) {
+        copy_values(y, r->x + k * n0, n0);
+        copy_values(y + n0, x1 + k * n1, n1);
+        y += n0 + n1;
+    }
+}
+
 static void run_layer(const emlml_cnn_t *cnn, const emlml_cnn_layer_t *l, int8_t *arena) {
     layer_run_t r;
     r.l = l;
@@ -683,6 +707,7 @@ static void run_layer(const emlml_cnn_t *cnn, const emlml_cnn_layer_t *l, int8_t
         case EMLML_CNN_ADD: add(&r, &cnn->tensors[l->in1], arena + cnn->tensors[l->in1].offset); break;
         case EMLML_CNN_SOFTMAX: softmax(&r); break;
         case EMLML_CNN_RESHAPE: copy_values(r.y, r.x, emlml_cnn_size(r.in)); break;
+        case EMLML_CNN_CONCATENATION: concatenation(&r, &cnn->tensors[l->in1], arena + cnn->tensors[l->in1].offset); break;
         default: lookup(&r); break;  // the table ops (the loader knows no other)
     }
 }

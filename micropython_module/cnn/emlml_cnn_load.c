@@ -202,14 +202,14 @@ enum {
     OPS_WEIGHTS = OPS(EMLML_CNN_CONV_2D, EMLML_CNN_DEPTHWISE_CONV_2D, EMLML_CNN_FULLY_CONNECTED, EMLML_CNN_CONV_2D),
     OPS_QPARAMS = OPS_WEIGHTS | OPS(EMLML_CNN_MEAN, EMLML_CNN_ADD, EMLML_CNN_SOFTMAX, EMLML_CNN_MEAN),
     OPS_ACTIVATION = OPS_WEIGHTS | OPS(EMLML_CNN_MAX_POOL_2D, EMLML_CNN_AVERAGE_POOL_2D, EMLML_CNN_ADD, EMLML_CNN_ADD),
-    OPS_ADD = 1u << EMLML_CNN_ADD,
+    OPS_TWO_INPUTS = (1u << EMLML_CNN_ADD) | (1u << EMLML_CNN_CONCATENATION),  // read in1 too
     OPS_PAD = 1u << EMLML_CNN_PAD,
     // elementwise ops that read a 256-entry table (their weights): output = table[x + 128]
     OPS_TABLE = OPS(EMLML_CNN_LOGISTIC, EMLML_CNN_TANH, EMLML_CNN_LEAKY_RELU, EMLML_CNN_HARD_SWISH) | (1u << EMLML_CNN_QUANTIZE),
     OPS_WITH_WEIGHTS_OFFSET = OPS_WEIGHTS | OPS_TABLE,
 };
-// The masks are bits of op numbers; field_rule_t keeps them in 16 bits.
-typedef char emlml_cnn_ops_fit_mask[EMLML_CNN_OP_MAX < 16 ? 1 : -1];
+// The masks are bits of op numbers in 32 bits.
+typedef char emlml_cnn_ops_fit_mask[EMLML_CNN_OP_MAX < 32 ? 1 : -1];
 
 static int op_in(uint8_t op, uint32_t ops) {
     return (ops >> op) & 1u;
@@ -231,7 +231,7 @@ typedef struct {
     uint8_t offset;
     uint8_t size;
     uint8_t name;
-    uint16_t users;  // an op mask: ops 1..15 (emlml_cnn_ops_fit_mask)
+    uint32_t users;  // an op mask
 } field_rule_t;
 
 static uint32_t field_value(const emlml_cnn_layer_t *l, uint32_t offset, uint32_t size) {
@@ -242,7 +242,7 @@ static uint32_t field_value(const emlml_cnn_layer_t *l, uint32_t offset, uint32_
 static emlml_status_t check_unused_fields(const layer_ctx_t *c) {
     const emlml_cnn_layer_t *l = c->l;
     static const field_rule_t rules[] = {
-        {1, 1, EMLML_NAME_PADDING, OPS_SPATIAL}, {6, 2, EMLML_NAME_IN1, OPS_ADD},
+        {1, 1, EMLML_NAME_PADDING, OPS_SPATIAL}, {6, 2, EMLML_NAME_IN1, OPS_TWO_INPUTS},
         {10, 1, EMLML_NAME_STRIDE_H, OPS_SPATIAL}, {11, 1, EMLML_NAME_STRIDE_W, OPS_SPATIAL},
         {12, 1, EMLML_NAME_DILATION_H, OPS_DILATED}, {13, 1, EMLML_NAME_DILATION_W, OPS_DILATED},
         {14, 1, EMLML_NAME_FILTER_H, OPS_SPATIAL}, {15, 1, EMLML_NAME_FILTER_W, OPS_SPATIAL},
@@ -320,7 +320,7 @@ static emlml_status_t check_dataflow(const layer_ctx_t *c, tensor_set_t *written
     const emlml_cnn_t *cnn = &c->m->u.cnn;
     const emlml_cnn_layer_t *l = c->l;
     const uint16_t reads[2] = {l->in0, l->in1};
-    int n_reads = l->op == EMLML_CNN_ADD ? 2 : 1;
+    int n_reads = op_in(l->op, OPS_TWO_INPUTS) ? 2 : 1;
     for (int i = 0; i < n_reads; i++) {
         if (reads[i] != cnn->input_tensor && !set_has(written, reads[i])) {
             return fail(c, EMLML_E_CNN_UNWRITTEN_READ, reads[i], 0);
@@ -408,6 +408,31 @@ static emlml_status_t check_pad_shape(const layer_ctx_t *c) {
     return EMLML_OK;
 }
 
+// CONCATENATION: one quantization for the three tensors (TFLite's int8 kernel requires
+// it, so the values are copied unchanged); the output is in0 and in1 joined along the
+// one axis where its size differs from in0's, every other axis equal in all three.
+static emlml_status_t check_concat_shapes(const layer_ctx_t *c) {
+    const emlml_cnn_tensor_t *in = c->in, *in1 = c->in1, *out = c->out;
+    if (out->zero_point != in->zero_point) {
+        return fail_zero_points(c);
+    }
+    if (in1->zero_point != out->zero_point) {
+        return fail(c, EMLML_E_CNN_ZP_DIFFERS, (uint32_t)out->zero_point, (uint32_t)in1->zero_point);
+    }
+    const uint32_t a[3] = {in->h, in->w, in->c}, b[3] = {in1->h, in1->w, in1->c}, o[3] = {out->h, out->w, out->c};
+    uint32_t axis = 0;
+    while (axis < 2u && o[axis] == a[axis]) {
+        axis++;
+    }
+    for (uint32_t i = 0; i < 3u; i++) {
+        int fits = i == axis ? o[i] == a[i] + b[i] : o[i] == a[i] && b[i] == a[i];
+        if (!fits) {
+            return fail_chain(c);
+        }
+    }
+    return EMLML_OK;
+}
+
 // The shape rules of each op (FORMAT.md, Shapes).
 static emlml_status_t check_shapes(const layer_ctx_t *c) {
     const emlml_cnn_tensor_t *in = c->in, *out = c->out;
@@ -442,6 +467,8 @@ static emlml_status_t check_shapes(const layer_ctx_t *c) {
                 return fail(c, EMLML_E_CNN_SOFTMAX_DEPTH, in->c, 0);
             }
             return !emlml_cnn_same_shape(out, in) ? fail_chain(c) : EMLML_OK;
+        case EMLML_CNN_CONCATENATION:
+            return check_concat_shapes(c);
         case EMLML_CNN_RESHAPE:
             if (emlml_cnn_size(out) != emlml_cnn_size(in)) {
                 return fail(c, EMLML_E_CNN_RESHAPE_SIZE, emlml_cnn_size(out), emlml_cnn_size(in));
@@ -616,7 +643,7 @@ static emlml_status_t check_layer(const emlml_model_t *m, const emlml_sections_t
     }
     // the indices are checked: the tensors can be looked at
     c.in = &cnn->tensors[l->in0];
-    c.in1 = l->op == EMLML_CNN_ADD ? &cnn->tensors[l->in1] : NULL;
+    c.in1 = op_in(l->op, OPS_TWO_INPUTS) ? &cnn->tensors[l->in1] : NULL;
     c.out = &cnn->tensors[l->out];
     if ((st = check_shapes(&c)) != EMLML_OK) {
         return st;
@@ -651,7 +678,7 @@ static emlml_status_t check_lifetimes(const emlml_cnn_t *cnn, const tensor_set_t
         const emlml_cnn_layer_t *l = &cnn->layers[k];
         set_remove(&born, l->out);
         set_add(&read_later, l->in0);
-        if (l->op == EMLML_CNN_ADD) {
+        if (op_in(l->op, OPS_TWO_INPUTS)) {
             set_add(&read_later, l->in1);
         }
         const emlml_cnn_tensor_t *out = &cnn->tensors[l->out];

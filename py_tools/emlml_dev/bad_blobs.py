@@ -258,6 +258,22 @@ def _table_ops_blob() -> bytes:
     return convert_tflite(b.build([t[0]], [t[5]]))
 
 
+def _concat_blob() -> bytes:
+    """CONCATENATION of x (1x2x3, zero point 3), its requantized copy and x again along
+    channels: layer 0 QUANTIZE (t0 -> t1), layer 1 CONCATENATION (t0, t1 -> t3, 1x2x6),
+    layer 2 CONCATENATION (t3, t0 -> t2, 1x2x9, the output)."""
+    from emlml_tools.convert.tflite_cnn import convert_tflite
+
+    from emlml_dev.tflite_build import ModelBuilder
+    b = ModelBuilder()
+    x = b.tensor((1, 2, 3), scale=0.05, zero_point=3)
+    q = b.tensor((1, 2, 3), scale=0.05, zero_point=3)
+    y = b.tensor((1, 2, 9), scale=0.05, zero_point=3)
+    b.op("QUANTIZE", [x], [q])
+    b.op("CONCATENATION", [x, q, x], [y], "ConcatenationOptions", axis=-1)
+    return convert_tflite(b.build([x], [y]))
+
+
 def _ten_op_blob() -> bytes:
     from emlml_tools.convert.tflite_cnn import convert_tflite
 
@@ -283,6 +299,7 @@ BASES: dict[str, Callable[[], bytes]] = {
     "softmax8": lambda: _one_softmax_blob(8),
     "pad_mean": _pad_mean_blob,
     "table5": _table_ops_blob,  # the five table ops in a chain, 2x2x3
+    "concat3": _concat_blob,  # a CONCATENATION of three inputs: two layers
 }
 
 
@@ -917,6 +934,22 @@ bad("table5_act_min", "table5", lambda b: set_layer(b, 2, act_min=-100),
     "EMLML_E_CNN_NO_ACTIVATION", "layer 2 (HARD_SWISH): act_min is -100, must be -128/127")
 bad("table5_filter", "table5", lambda b: set_layer(b, 4, filter_w=3), "EMLML_E_CNN_FIELD_ZERO",
     "layer 4 (LOGISTIC): filter_w is 3, must be 0")
+
+# concat3 (_concat_blob): CONCATENATION's rules (one zero point; one axis joins).
+bad("concat3_zp_out", "concat3", lambda b: set_tensor(b, 2, zero_point=4), "EMLML_E_CNN_ZP_DIFFERS",
+    "layer 1 (CONCATENATION): output zero point 4, input 3")
+bad("concat3_zp_in1", "concat3", lambda b: set_tensor(b, 1, zero_point=-7), "EMLML_E_CNN_ZP_DIFFERS",
+    "layer 1 (CONCATENATION): output zero point 3, input -7")
+bad("concat3_chain_sum", "concat3", lambda b: set_tensor(b, 2, c=5), "EMLML_E_CNN_CHAIN",
+    "layer 1 (CONCATENATION): output shape 1x2x5 does not chain")
+bad("concat3_chain_two_axes", "concat3", lambda b: set_tensor(b, 2, h=2, w=1), "EMLML_E_CNN_CHAIN",
+    "layer 1 (CONCATENATION): output shape 2x1x6 does not chain")
+bad("concat3_in1_unwritten", "concat3", lambda b: set_layer(b, 1, in1=2), "EMLML_E_CNN_UNWRITTEN_READ",
+    "layer 1 (CONCATENATION): reads tensor 2 before it is written")
+bad("concat3_in1_overlap", "concat3", lambda b: set_tensor(b, 3, offset=16), "EMLML_E_CNN_OVERLAP",
+    "layer 2 (CONCATENATION): live tensors 0 and 3 share arena bytes")
+bad("concat3_in1_index", "concat3", lambda b: set_layer(b, 2, in1=4), "EMLML_E_CNN_TENSOR_INDEX",
+    "layer 2 (CONCATENATION): tensor 4 out of range")
 
 # Random networks (tflite_build.random_network): each case breaks one rule at the first
 # layer of an op in the first network that has one (``net_base``), so every op meets

@@ -157,7 +157,7 @@ def random_models(count: int, seed: int = 2026, elementwise: bool = False
     rng = np.random.default_rng(seed)
     made = 0
     while made < count:
-        model = random_network(rng, elementwise=elementwise)[0]
+        model = random_network(rng, elementwise=elementwise, branches=elementwise)[0]
         try:
             Oracle(model)
         except RuntimeError:  # TFLite itself refuses it (about 1 in 300): no oracle
@@ -169,7 +169,8 @@ def random_models(count: int, seed: int = 2026, elementwise: bool = False
 def write_cnn_data(out_dir: str, n_random: int = 200, n_inputs_each: int = 3,
                    progress: Callable[[str], None] | None = None) -> list[str]:
     """Shipped models (16 inputs each), n_random random networks and one in eight as many
-    (at least one) with the table ops (LOGISTIC, TANH, LEAKY_RELU, HARD_SWISH, QUANTIZE),
+    (at least one) with the table ops (LOGISTIC, TANH, LEAKY_RELU, HARD_SWISH, QUANTIZE)
+    and CONCATENATION,
     n_inputs_each inputs each, with TFLite's outputs, into out_dir. Returns the index
     lines."""
     os.makedirs(out_dir, exist_ok=True)

@@ -490,6 +490,34 @@ class _RandomNet:
         self.layers.append(dict(op=op, out=x.shape, **opts))
         return y
 
+    def requantize(self, x: _Act, scale: float, zp: int) -> _Act:
+        """QUANTIZE int8 -> int8 to (scale, zp), as TFLite's converter puts in front of a
+        CONCATENATION input quantized unlike the output."""
+        y = self.new(x.shape, scale, zp, x.spread * x.scale / scale)
+        self.b.op("QUANTIZE", [x.index], [y.index])
+        self.layers.append(dict(op="QUANTIZE", out=x.shape))
+        return y
+
+    def concat(self, x: _Act) -> _Act:
+        """Keras' Concatenate of x and a branch of x (a same-shape conv or depthwise,
+        requantized to x's quantization, which TFLite's int8 CONCATENATION needs), two or
+        three inputs in any order, along channels mostly, else height or width."""
+        rng = self.rng
+        branch = (self.conv(x, same_shape=True) if rng.random() < 0.6
+                  else self.depthwise(x, same_shape=True))
+        branch = self.requantize(branch, x.scale, x.zp)
+        parts = [x, branch] + ([x if rng.random() < 0.5 else branch] if rng.random() < 0.3 else [])
+        order = [parts[i] for i in rng.permutation(len(parts))]
+        rank = len(x.shape)
+        axis = rank - 1 if rng.random() < 0.6 else int(rng.integers(1, rank - 1))
+        shape = list(x.shape)
+        shape[axis] *= len(parts)
+        y = self.new(shape, x.scale, x.zp, x.spread)
+        self.b.op("CONCATENATION", [p.index for p in order], [y.index],
+                  "ConcatenationOptions", axis=axis if rng.random() < 0.7 else axis - rank)
+        self.layers.append(dict(op="CONCATENATION", axis=axis, n=len(parts), out=y.shape))
+        return y
+
     def softmax(self, x: _Act) -> _Act:
         beta = 1.0 if self.rng.random() < 0.5 else self.uniform(0.2, 3.0)
         beta = max(beta, 4.0 / (x.scale * 2 ** 26))
@@ -504,7 +532,8 @@ ELEMENTWISE_OPS = ("LOGISTIC", "TANH", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE")
 
 def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
                    float_output: bool | None = None, one_d: bool | None = None,
-                   elementwise: bool = False) -> tuple[bytes, dict[str, Any]]:
+                   elementwise: bool = False, branches: bool = False
+                   ) -> tuple[bytes, dict[str, Any]]:
     """A small random full-int8 network as .tflite bytes, and its description.
 
     It mixes CONV_2D (kernel 1-3, stride 1-3, SAME/VALID, dilation 1-2, per-channel or
@@ -514,8 +543,9 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
     not), fused NONE/RELU/RELU6; ``one_d`` builds a 1-D network (EXPAND_DIMS, height-1
     convolutions, SQUEEZE). ``float_input``/``float_output`` add QUANTIZE/DEQUANTIZE at the
     edges (random when None). ``elementwise`` puts the table ops (``ELEMENTWISE_OPS``)
-    after layers and on the head; without it the networks of a seed are those of
-    before these ops (the bad-blob table and the device data keep their models).
+    after layers and on the head; ``branches`` adds two-branch blocks joined by
+    CONCATENATION (``_RandomNet.concat``). Without them the networks of a seed are those
+    of before these ops (the bad-blob table and the device data keep their models).
     """
 
     def maybe_elementwise(x: _Act, p: float = 0.5) -> _Act:
@@ -567,6 +597,8 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
                 _, h, w, c = x.shape
                 x = net.reshape(x, (1, h * w, 1, c) if rng.random() < 0.5 else (1, 1, h * w, c))
             x = maybe_elementwise(x)
+            if branches and rng.random() < 0.4 and math.prod(x.shape) <= 400:
+                x = net.concat(x)
         head = rng.choice(["mean", "flatten", "fc", "none"])
         if head == "mean":
             x = net.mean(x, keep_dims=bool(rng.random() < 0.4))
@@ -580,7 +612,8 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
         if rng.random() < 0.3:
             x = net.fc(x, int(rng.integers(1, 11)))
         x = maybe_elementwise(x)  # a Dense(..., activation="sigmoid") head, ...
-    if rng.random() < 0.5 and x.scale * 2 ** 26 > 8.0:  # TFLite aborts when beta*scale*2^26 <= 1
+    # TFLite aborts when beta*scale*2^26 <= 1; emlml's softmax takes at most 511 values
+    if rng.random() < 0.5 and x.scale * 2 ** 26 > 8.0 and x.shape[-1] <= 511:
         x = net.softmax(x)
     model_out = x.index
     if float_output:

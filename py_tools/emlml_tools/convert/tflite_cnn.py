@@ -27,6 +27,7 @@ from emlml_tools.format import (
     CNN_MEAN_MAX_CELLS,
     CNN_SOFTMAX_MAX_C,
     CNN_TENSOR_DTYPE,
+    CNN_TWO_INPUT_OPS,
     MAX_INPUTS,
     MAX_OUTPUTS,
     CnnOp,
@@ -226,7 +227,7 @@ def _layer(graph: Graph, node: Node, index: dict[int, int], row: np.void,
     out = graph.tensors[node.output]
     row["op"] = op
     row["in0"] = index[node.inputs[0]]
-    row["in1"] = index[node.inputs[1]] if op == CnnOp.ADD else 0
+    row["in1"] = index[node.inputs[1]] if op in CNN_TWO_INPUT_OPS else 0
     row["out"] = index[node.output]
     act_min, act_max = activation_range(node.activation, out.scale, out.zero_point)
     if act_min > act_max:

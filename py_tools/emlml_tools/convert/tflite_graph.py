@@ -143,6 +143,7 @@ class Node:
     bias: np.ndarray | None = None  # int32, one per output channel
     beta: float = 1.0  # SOFTMAX
     table: np.ndarray | None = None  # TABLE_OPS: int8 output of input value i - 128 at i
+    axis: int = 2  # CONCATENATION: 0 = h, 1 = w, 2 = c
 
 
 @dataclass
@@ -499,7 +500,7 @@ def read_tflite(data: bytes) -> Graph:
         return acts[i]
 
     act(graph_in, "model input")
-    nodes = [_node(op, tensors, act) for op in kept]
+    nodes = _two_way([_node(op, tensors, act) for op in kept], acts)
     if not nodes:
         raise UnsupportedModel("the model has no layers emlml can run (it only moves its "
                                "input to its output)")
@@ -518,6 +519,65 @@ def read_tflite(data: bytes) -> Graph:
         raise UnsupportedModel("the model output is its input")
     return Graph(acts, nodes, graph_in, graph_out, float_input, float_output, desc,
                  sorted(folded))
+
+
+def _two_way(nodes: list[Node], acts: dict[int, Activation]) -> list[Node]:
+    """A CONCATENATION of n > 2 inputs as n - 1 layers of two: the first two inputs
+    joined into a new tensor (negative index, with the output's quantization), that one
+    and the third, ... the last one writes the operator's output."""
+    out: list[Node] = []
+    for node in nodes:
+        if node.op != "CONCATENATION" or len(node.inputs) <= 2:
+            out.append(node)
+            continue
+        final = acts[node.output]
+        joined = node.inputs[0]
+        for k, nxt in enumerate(node.inputs[1:]):
+            if k == len(node.inputs) - 2:
+                target = node.output
+            else:
+                target = -len(acts) - 1
+                hwc = list(acts[joined].hwc)
+                hwc[node.axis] += acts[nxt].hwc[node.axis]
+                acts[target] = Activation(target, f"{final.name}/part{k}", (hwc[0], hwc[1], hwc[2]),
+                                          final.scale, final.zero_point, ())
+            out.append(Node(node.index, node.op, (joined, nxt), target, axis=node.axis))
+            joined = target
+    return out
+
+
+def _concatenation(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation]
+                   ) -> Node:
+    """CONCATENATION of int8 activations: TFLite's int8 kernel needs one quantization
+    for the inputs and the output (its converter puts a QUANTIZE in front of an input
+    that has another), so the values are copied as they are."""
+    name, where = op.name, f"operator {op.index} ({op.name})"
+    out = act(op.outputs[0], where)
+    if op.options.get("fused_activation_function", 0):
+        raise _op_error(op.index, name, "a fused activation is not supported")
+    ins = [act(i, where) for i in op.inputs]
+    for x in ins:
+        if (x.scale, x.zero_point) != (out.scale, out.zero_point):
+            raise _op_error(op.index, name, f"input tensor {x.index} is quantized (scale "
+                            f"{x.scale}, zero point {x.zero_point}) unlike the output "
+                            f"({out.scale}, {out.zero_point}); TFLite's int8 kernel needs "
+                            "them equal")
+    rank = len(tensors[op.outputs[0]].shape)
+    axis = int(op.options["axis"])
+    axis = axis + rank if axis < 0 else axis
+    if not (1 <= axis < rank) or any(len(tensors[i].shape) != rank for i in op.inputs):
+        raise _op_error(op.index, name, f"axis {op.options['axis']} of rank-{rank} tensors; "
+                        "emlml joins along height, width or channels (batch 1)")
+    hwc_axis = axis + 3 - rank
+    total = sum(x.hwc[hwc_axis] for x in ins)
+    for x in ins:
+        if any(x.hwc[i] != out.hwc[i] for i in range(3) if i != hwc_axis):
+            raise _op_error(op.index, name, f"input shape {x.tflite_shape} does not join "
+                            f"the others along axis {axis} into {out.tflite_shape}")
+    if total != out.hwc[hwc_axis] or len(ins) < 2:
+        raise _op_error(op.index, name, f"{len(ins)} inputs do not make the output shape "
+                        f"{out.tflite_shape}")
+    return Node(op.index, name, tuple(x.index for x in ins), out.index, axis=hwc_axis)
 
 
 def _weights(t: Tensor, where: str, shape_rank: int, axis: int, n_out: int
@@ -630,6 +690,8 @@ def _node(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation])
                         "or, for QUANTIZE, from int8 to int8 (a requantization)")
     if name in TABLE_OPS:
         return _table_node(op, tensors, act)
+    if name == "CONCATENATION":
+        return _concatenation(op, tensors, act)
     if name not in SUPPORTED:
         raise _op_error(op.index, name, "not supported by emlml (supported: "
                         f"{', '.join(SUPPORTED)})")

@@ -29,6 +29,7 @@ from .cnn import (  # noqa: F401
     CNN_SPATIAL_OPS,
     CNN_TABLE_OPS,
     CNN_TABLE_SIZE,
+    CNN_TWO_INPUT_OPS,
     CNN_TENSOR_DTYPE,
     CNN_WEIGHT_OPS,
     Q31_LOW,
@@ -41,6 +42,7 @@ from .cnn import (  # noqa: F401
     cnn_blob,
     cnn_qparam_count,
     cnn_weight_count,
+    concat_axis,
     pad_before,
     spatial_out_size,
 )

@@ -195,6 +195,7 @@ CNN_OPS = (
     ('LEAKY_RELU', 13),
     ('HARD_SWISH', 14),
     ('QUANTIZE', 15),
+    ('CONCATENATION', 16),
 )
 
 # Section ids (EMLML_SEC_*): name without its prefix -> number.

@@ -71,6 +71,8 @@ CNN_ACT_OPS = frozenset({*CNN_WEIGHT_OPS, CnnOp.MAX_POOL_2D, CnnOp.AVERAGE_POOL_
 CNN_TABLE_OPS = frozenset({CnnOp.LOGISTIC, CnnOp.TANH, CnnOp.LEAKY_RELU, CnnOp.HARD_SWISH,
                            CnnOp.QUANTIZE})
 CNN_TABLE_SIZE = 256
+# Ops that read in1 as well as in0.
+CNN_TWO_INPUT_OPS = frozenset({CnnOp.ADD, CnnOp.CONCATENATION})
 Q31_LOW = 1 << 30  # a multiplier from QuantizeMultiplier is 0 or in [2^30, 2^31)
 
 
@@ -192,7 +194,7 @@ _NAME = {name: i for i, name in enumerate(C.FIELD_NAMES)}
 # ops that use them; any other op has them 0. A field's name is its %N name in C.
 _ZERO_UNLESS: tuple[tuple[str, frozenset[CnnOp]], ...] = (
     ("padding", CNN_SPATIAL_OPS),
-    ("in1", frozenset({CnnOp.ADD})),
+    ("in1", CNN_TWO_INPUT_OPS),
     ("stride_h", CNN_SPATIAL_OPS), ("stride_w", CNN_SPATIAL_OPS),
     ("dilation_h", frozenset({CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D})),
     ("dilation_w", frozenset({CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D})),
@@ -290,7 +292,7 @@ def _check_lifetimes(cnn: CnnData, written: np.ndarray, size: np.ndarray) -> Non
         out = int(layer["out"])
         born[out] = False
         read_later[int(layer["in0"])] = True
-        if int(layer["op"]) == CnnOp.ADD:
+        if int(layer["op"]) in CNN_TWO_INPUT_OPS:
             read_later[int(layer["in1"])] = True
         clash = born & read_later & (lo < hi[out]) & (lo[out] < hi)
         clash[out] = False
@@ -341,7 +343,7 @@ def _check_cnn_layer(cnn: CnnData, k: int, written: np.ndarray) -> None:
             if int(L[key]) < 1:
                 raise fail("EMLML_E_CNN_FIELD_MIN1", _NAME[key])
     in0, in1, out = int(L["in0"]), int(L["in1"]), int(L["out"])
-    for t in ((in0, in1) if op == CnnOp.ADD else (in0,)):
+    for t in ((in0, in1) if op in CNN_TWO_INPUT_OPS else (in0,)):
         if written[t] < -1:
             raise fail("EMLML_E_CNN_UNWRITTEN_READ", t)
     if written[out] == -1:
@@ -427,11 +429,29 @@ def _check_cnn_shapes(cnn: CnnData, L: np.void, op: CnnOp, fail: Callable[..., B
             raise fail("EMLML_E_CNN_SOFTMAX_DEPTH", c)
         if outs != ins:
             raise chain
+    elif op == CnnOp.CONCATENATION:
+        zp_in1 = int(cnn.tensors[in1]["zero_point"])
+        if zp_out != zp_in:
+            raise fail("EMLML_E_CNN_ZP_DIFFERS", zp_out, zp_in)
+        if zp_in1 != zp_out:
+            raise fail("EMLML_E_CNN_ZP_DIFFERS", zp_out, zp_in1)
+        if concat_axis(ins, cnn.shape(in1), outs) is None:
+            raise chain
     elif op == CnnOp.RESHAPE:
         if math.prod(outs) != math.prod(ins):
             raise fail("EMLML_E_CNN_RESHAPE_SIZE", math.prod(outs), math.prod(ins))
     elif outs != ins:  # CNN_TABLE_OPS: one output per input value
         raise chain
+
+
+def concat_axis(a: tuple[int, int, int], b: tuple[int, int, int],
+                c: tuple[int, int, int]) -> int | None:
+    """The axis (0 = h, 1 = w, 2 = c) along which CONCATENATION joins shapes ``a`` and
+    ``b`` into ``c``: the first of h, w where ``c`` differs from ``a``, else c; None when
+    the shapes do not join that way (the C loader's check_concat_shapes)."""
+    axis = next((i for i in range(2) if c[i] != a[i]), 2)
+    ok = all(c[i] == a[i] + b[i] if i == axis else c[i] == a[i] == b[i] for i in range(3))
+    return axis if ok else None
 
 
 def _check_cnn_qparams(op: CnnOp, fail: Callable[..., BlobError], q: np.ndarray,

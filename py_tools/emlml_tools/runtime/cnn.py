@@ -17,6 +17,7 @@ from emlml_tools.format import (
     CNN_TABLE_OPS,
     CNN_TABLE_SIZE,
     INT32_MAX,
+    concat_axis,
     INT32_MIN,
     Blob,
     CnnData,
@@ -247,6 +248,10 @@ def _run_layer(cnn: CnnData, i: int, values: dict[int, np.ndarray]) -> np.ndarra
     if op == CnnOp.SOFTMAX:
         m, left, diff_min = (int(v) for v in q[q0:q0 + 3])
         return softmax_int8(x.reshape(-1, ins[2]), m, left, diff_min).reshape(outs)
+    if op == CnnOp.CONCATENATION:  # one quantization for all: the values joined as they are
+        in1 = int(L["in1"])
+        x1 = values[in1].reshape(cnn.shape(in1)).astype(I64)
+        return np.concatenate([x, x1], axis=concat_axis(ins, cnn.shape(in1), outs))
     if op in CNN_TABLE_OPS:  # output = table[x + 128]
         w0 = int(L["weights_offset"])
         table = cnn.weights[w0:w0 + CNN_TABLE_SIZE].astype(I64)
