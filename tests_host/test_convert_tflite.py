@@ -176,6 +176,39 @@ def test_concatenation_along_batch_is_refused() -> None:
     _refused(b.build([x], [y]), r"operator 1 \(CONCATENATION\)", "batch")
 
 
+@pytest.mark.parametrize("shape,axes,keep_dims", [((1, 5, 7, 3), [1, 2], False),
+                                                    ((1, 9, 4), [1], True),
+                                                    ((1, 1, 6, 2), [2], False),
+                                                    ((1, 4, 4, 8), [2, 1], True)])
+def test_reduce_max_is_a_global_max_pool(shape: tuple[int, ...], axes: list[int],
+                                         keep_dims: bool) -> None:
+    """GlobalMaxPooling2D (REDUCE_MAX over height and width) is a MAX_POOL_2D over the
+    whole input, bit-exact with TFLite."""
+    b = ModelBuilder()
+    x = b.tensor(shape, scale=0.05, zero_point=3)
+    a = b.tensor((len(axes),), "int32", data=axes)
+    out = (tuple(1 if i in axes else d for i, d in enumerate(shape)) if keep_dims
+           else (1, shape[-1]))
+    y = b.tensor(out, scale=0.05, zero_point=3)
+    b.op("REDUCE_MAX", [x, a], [y], "ReducerOptions", keep_dims=keep_dims)
+    data = b.build([x], [y])
+    blob = convert_tflite(data)
+    assert [CnnOp(int(v)) for v in read_blob(blob).cnn.layers["op"]] == [CnnOp.MAX_POOL_2D]
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        v = rng.integers(-128, 128, shape).astype(np.int8)
+        assert np.array_equal(predict_int8(blob, v.reshape(-1)), Oracle(data)(v).reshape(-1))
+
+
+def test_reduce_max_over_channels_is_refused() -> None:
+    b = ModelBuilder()
+    x = b.tensor((1, 2, 2, 3), scale=0.05, zero_point=0)
+    a = b.tensor((1,), "int32", data=[3])
+    y = b.tensor((1, 2, 2), scale=0.05, zero_point=0)
+    b.op("REDUCE_MAX", [x, a], [y], "ReducerOptions", keep_dims=False)
+    _refused(b.build([x], [y]), r"operator 0 \(REDUCE_MAX\)", "height and width")
+
+
 def test_logistic_needs_tflite_output_quantization() -> None:
     b = ModelBuilder()
     x = b.tensor((1, 4), scale=0.05, zero_point=0)

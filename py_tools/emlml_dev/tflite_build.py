@@ -419,6 +419,17 @@ class _RandomNet:
         self.layers.append(dict(op="MEAN", axes=axes, keep_dims=keep_dims, out=shape))
         return y
 
+    def reduce_max(self, x: _Act, keep_dims: bool) -> _Act:
+        """GlobalMaxPooling2D: REDUCE_MAX over the spatial axes, one quantization."""
+        rank = len(x.shape)
+        axes = list(range(1, rank - 1))
+        a = self.b.tensor((len(axes),), "int32", data=axes)
+        shape = tuple([1] * (rank - 1) + [x.shape[-1]]) if keep_dims else (1, x.shape[-1])
+        y = self.new(shape, x.scale, x.zp, x.spread)
+        self.b.op("REDUCE_MAX", [x.index, a], [y.index], "ReducerOptions", keep_dims=keep_dims)
+        self.layers.append(dict(op="REDUCE_MAX", keep_dims=keep_dims, out=shape))
+        return y
+
     def reshape(self, x: _Act, shape: tuple[int, ...], how: str = "const") -> _Act:
         y = self.new(shape, x.scale, x.zp, x.spread)
         b = self.b
@@ -544,7 +555,7 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
     convolutions, SQUEEZE). ``float_input``/``float_output`` add QUANTIZE/DEQUANTIZE at the
     edges (random when None). ``elementwise`` puts the table ops (``ELEMENTWISE_OPS``)
     after layers and on the head; ``branches`` adds two-branch blocks joined by
-    CONCATENATION (``_RandomNet.concat``). Without them the networks of a seed are those
+    CONCATENATION (``_RandomNet.concat``) and REDUCE_MAX heads. Without them the networks of a seed are those
     of before these ops (the bad-blob table and the device data keep their models).
     """
 
@@ -600,7 +611,9 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
             if branches and rng.random() < 0.4 and math.prod(x.shape) <= 400:
                 x = net.concat(x)
         head = rng.choice(["mean", "flatten", "fc", "none"])
-        if head == "mean":
+        if head == "mean" and branches and rng.random() < 0.4:
+            x = net.reduce_max(x, keep_dims=bool(rng.random() < 0.4))
+        elif head == "mean":
             x = net.mean(x, keep_dims=bool(rng.random() < 0.4))
         elif head == "flatten":
             x = net.reshape(x, (1, math.prod(x.shape)),

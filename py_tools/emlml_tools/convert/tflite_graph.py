@@ -67,10 +67,12 @@ _OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "PACK": ("PackOptions", ("values_count", "axis")),
     "CONCATENATION": ("ConcatenationOptions", ("axis", "fused_activation_function")),
     "LEAKY_RELU": ("LeakyReluOptions", ("alpha",)),
+    "REDUCE_MAX": ("ReducerOptions", ("keep_dims",)),
 }
 # What converts: the core's operators (one per CNN layer, named as TFLite names them),
 # the reshapes that become RESHAPE, and the float edges.
 SUPPORTED = (*(op.name for op in CnnOp if op != CnnOp.QUANTIZE), "EXPAND_DIMS", "SQUEEZE",
+             "REDUCE_MAX (over height and width)",
              "QUANTIZE (input edge, or int8 to int8)", "DEQUANTIZE (output edge)")
 # The elementwise ops whose layer is a 256-entry table (convert/tflite_tables.py).
 TABLE_OPS = ("LOGISTIC", "TANH", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE")
@@ -546,6 +548,44 @@ def _two_way(nodes: list[Node], acts: dict[int, Activation]) -> list[Node]:
     return out
 
 
+def _spatial_axes(op: _Op, tensors: list[Tensor], what: str) -> None:
+    """MEAN and REDUCE_MAX: constant axes that cover height and width (the axes left
+    out have size 1), nothing else."""
+    in_t = tensors[op.inputs[0]]
+    rank = len(in_t.shape)
+    axes_t = tensors[op.inputs[1]]
+    if axes_t.data is None:
+        raise _op_error(op.index, op.name, "the axes are not constant")
+    axes = {int(a) % rank for a in np.atleast_1d(axes_t.data).reshape(-1)} if rank else set()
+    spatial = set(range(1, rank - 1))
+    if (rank < 3 or not axes or not axes <= spatial
+            or any(in_t.shape[a] != 1 for a in spatial - axes)):
+        raise _op_error(op.index, op.name, f"{what} over axes {sorted(axes)} of a "
+                        f"{in_t.shape} tensor; emlml reduces over height and width only "
+                        "(global pooling)")
+
+
+def _reduce_max(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation]
+                ) -> Node:
+    """REDUCE_MAX over height and width (Keras' GlobalMaxPooling2D): TFLite's int8 kernel
+    takes the largest raw value and needs one quantization in and out, so it is a
+    MAX_POOL_2D whose window is the whole input."""
+    name, where = op.name, f"operator {op.index} ({op.name})"
+    x, out = act(op.inputs[0], where), act(op.outputs[0], where)
+    _spatial_axes(op, tensors, "max")
+    if out.hwc != (1, 1, x.hwc[2]):
+        raise _op_error(op.index, name, f"output shape {out.tflite_shape}")
+    if (x.scale, x.zero_point) != (out.scale, out.zero_point):
+        raise _op_error(op.index, name, "input and output quantization differ (TFLite "
+                        "needs them equal)")
+    h, w = x.hwc[0], x.hwc[1]
+    if h > 255 or w > 255:
+        raise _op_error(op.index, name, f"max over {h}x{w}; emlml takes windows up to "
+                        "255x255")
+    return Node(op.index, "MAX_POOL_2D", (x.index,), out.index, filter=(h, w), stride=(1, 1),
+                padding="VALID", dilation=(0, 0))
+
+
 def _concatenation(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation]
                    ) -> Node:
     """CONCATENATION of int8 activations: TFLite's int8 kernel needs one quantization
@@ -690,6 +730,8 @@ def _node(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation])
                         "or, for QUANTIZE, from int8 to int8 (a requantization)")
     if name in TABLE_OPS:
         return _table_node(op, tensors, act)
+    if name == "REDUCE_MAX":
+        return _reduce_max(op, tensors, act)
     if name == "CONCATENATION":
         return _concatenation(op, tensors, act)
     if name not in SUPPORTED:
@@ -760,18 +802,7 @@ def _node(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation])
                     filter=(fh, fw), **{**sp, "dilation": (0, 0)})
     if name == "MEAN":
         x = act(op.inputs[0], where)
-        in_t = tensors[op.inputs[0]]
-        rank = len(in_t.shape)
-        axes_t = tensors[op.inputs[1]]
-        if axes_t.data is None:
-            raise _op_error(op.index, name, "the axes are not constant")
-        axes = {int(a) % rank for a in np.atleast_1d(axes_t.data).reshape(-1)} if rank else set()
-        spatial = set(range(1, rank - 1))
-        if (rank < 3 or not axes or not axes <= spatial
-                or any(in_t.shape[a] != 1 for a in spatial - axes)):
-            raise _op_error(op.index, name, f"mean over axes {sorted(axes)} of a "
-                            f"{in_t.shape} tensor; emlml averages over height and width only "
-                            "(GlobalAveragePooling)")
+        _spatial_axes(op, tensors, "mean")
         if out.hwc != (1, 1, x.hwc[2]):
             raise _op_error(op.index, name, f"output shape {out.tflite_shape}")
         return Node(op.index, name, (x.index,), out.index)
