@@ -209,6 +209,43 @@ def test_reduce_max_over_channels_is_refused() -> None:
     _refused(b.build([x], [y]), r"operator 0 \(REDUCE_MAX\)", "height and width")
 
 
+@pytest.mark.parametrize("op", ["MUL", "SUB", "MAXIMUM", "MINIMUM"])
+@pytest.mark.parametrize("se_first", [False, True])
+def test_broadcast_ops_squeeze_and_excite(op: str, se_first: bool) -> None:
+    """x (2x3x4) with its 1x1x4 channel means (squeeze-and-excite), in either order:
+    bit-exact with TFLite on random inputs."""
+    b = ModelBuilder()
+    x = b.tensor((1, 2, 3, 4), scale=0.05, zero_point=-3)
+    m = b.tensor((1, 1, 1, 4), scale=0.03, zero_point=9)
+    b.op("MEAN", [x, b.tensor((2,), "int32", data=[1, 2])], [m], "ReducerOptions",
+         keep_dims=True)
+    y = b.tensor((1, 2, 3, 4), scale=0.01 if op == "MUL" else 0.07, zero_point=4)
+    options = {"MUL": "MulOptions", "SUB": "SubOptions"}.get(op)
+    b.op(op, [m, x] if se_first else [x, m], [y], options,
+         **({"fused_activation_function": 1} if options else {}))
+    data = b.build([x], [y])
+    blob = convert_tflite(data)
+    assert CnnOp(int(read_blob(blob).cnn.layers["op"][-1])).name == op
+    rng = np.random.default_rng(2)
+    for _ in range(8):
+        v = rng.integers(-128, 128, (1, 2, 3, 4)).astype(np.int8)
+        assert np.array_equal(predict_int8(blob, v.reshape(-1)), Oracle(data)(v).reshape(-1))
+
+
+def test_mul_of_shapes_that_do_not_broadcast_is_refused() -> None:
+    b = ModelBuilder()
+    x = b.tensor((1, 2, 3, 4), scale=0.05, zero_point=0)
+    p = b.tensor((1, 1, 3, 4), scale=0.05, zero_point=0)
+    b.op("AVERAGE_POOL_2D", [x], [p], "Pool2DOptions", padding=VALID, stride_w=1, stride_h=1,
+         filter_width=1, filter_height=2)
+    q = b.tensor((1, 1, 2, 4), scale=0.05, zero_point=0)
+    b.op("AVERAGE_POOL_2D", [p], [q], "Pool2DOptions", padding=VALID, stride_w=1, stride_h=1,
+         filter_width=2, filter_height=1)
+    y = b.tensor((1, 2, 3, 4), scale=0.05, zero_point=0)
+    b.op("MUL", [x, q], [y], "MulOptions")
+    _refused(b.build([x], [y]), r"operator 2 \(MUL\)", "broadcast")
+
+
 def test_logistic_needs_tflite_output_quantization() -> None:
     b = ModelBuilder()
     x = b.tensor((1, 4), scale=0.05, zero_point=0)

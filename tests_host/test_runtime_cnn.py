@@ -47,14 +47,20 @@ def _inputs(rng: np.random.Generator, shape: tuple[int, ...], float_input: bool,
     return out
 
 
-def _check_network(seed: int, **kwargs: bool) -> int:
+def _check_network(seed: int, tflite_may_refuse: bool = False, **kwargs: bool) -> int:
     """Convert one random network and compare it on several inputs; returns the count of
-    output elements compared."""
+    output elements compared (0: TFLite itself refuses the network's scales, allowed with
+    ``tflite_may_refuse``)."""
     rng = np.random.default_rng(seed)
     data, desc = random_network(rng, **kwargs)
+    try:
+        oracle = Oracle(data)
+    except RuntimeError:  # e.g. no_integer_overflow_from_quantization at Prepare
+        if tflite_may_refuse:
+            return 0
+        raise
     blob = convert_tflite(data)
     model = read_blob(blob)
-    oracle = Oracle(data)
     compared = 0
     for x in _inputs(rng, desc["input_shape"], desc["float_input"],
                      model.cnn.input_scale, INPUTS_PER_NETWORK):
@@ -99,8 +105,9 @@ def test_random_networks_elementwise(chunk: int) -> None:
     """120 random networks with the table ops (LOGISTIC, TANH, LEAKY_RELU, HARD_SWISH,
     QUANTIZE int8 to int8) after their layers and on their heads, and two-branch blocks
     joined by CONCATENATION (2 or 3 inputs, along channels, height or width)."""
-    for seed in range(3000 + chunk * 40, 3000 + chunk * 40 + 40):
-        assert _check_network(seed, elementwise=True, branches=True) > 0
+    checked = sum(_check_network(seed, True, elementwise=True, branches=True) > 0
+                  for seed in range(3000 + chunk * 40, 3000 + chunk * 40 + 40))
+    assert checked >= 38  # TFLite refuses about one random network in 300
 
 
 def test_table_ops_every_input_value() -> None:

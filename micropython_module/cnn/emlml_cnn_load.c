@@ -200,9 +200,11 @@ enum {
     OPS_SPATIAL = OPS(EMLML_CNN_CONV_2D, EMLML_CNN_DEPTHWISE_CONV_2D, EMLML_CNN_MAX_POOL_2D, EMLML_CNN_AVERAGE_POOL_2D),
     OPS_DILATED = OPS(EMLML_CNN_CONV_2D, EMLML_CNN_DEPTHWISE_CONV_2D, EMLML_CNN_CONV_2D, EMLML_CNN_CONV_2D),
     OPS_WEIGHTS = OPS(EMLML_CNN_CONV_2D, EMLML_CNN_DEPTHWISE_CONV_2D, EMLML_CNN_FULLY_CONNECTED, EMLML_CNN_CONV_2D),
-    OPS_QPARAMS = OPS_WEIGHTS | OPS(EMLML_CNN_MEAN, EMLML_CNN_ADD, EMLML_CNN_SOFTMAX, EMLML_CNN_MEAN),
-    OPS_ACTIVATION = OPS_WEIGHTS | OPS(EMLML_CNN_MAX_POOL_2D, EMLML_CNN_AVERAGE_POOL_2D, EMLML_CNN_ADD, EMLML_CNN_ADD),
-    OPS_TWO_INPUTS = (1u << EMLML_CNN_ADD) | (1u << EMLML_CNN_CONCATENATION),  // read in1 too
+    OPS_QPARAMS = OPS_WEIGHTS | OPS(EMLML_CNN_MEAN, EMLML_CNN_ADD, EMLML_CNN_SOFTMAX, EMLML_CNN_MUL) | (1u << EMLML_CNN_SUB),
+    OPS_ACTIVATION = OPS_WEIGHTS | OPS(EMLML_CNN_MAX_POOL_2D, EMLML_CNN_AVERAGE_POOL_2D, EMLML_CNN_ADD, EMLML_CNN_MUL) | (1u << EMLML_CNN_SUB),
+    // elementwise on two inputs that broadcast (ADD: one shape)
+    OPS_BROADCAST = OPS(EMLML_CNN_MUL, EMLML_CNN_SUB, EMLML_CNN_MAXIMUM, EMLML_CNN_MINIMUM),
+    OPS_TWO_INPUTS = OPS_BROADCAST | (1u << EMLML_CNN_ADD) | (1u << EMLML_CNN_CONCATENATION),  // read in1 too
     OPS_PAD = 1u << EMLML_CNN_PAD,
     // elementwise ops that read a 256-entry table (their weights): output = table[x + 128]
     OPS_TABLE = OPS(EMLML_CNN_LOGISTIC, EMLML_CNN_TANH, EMLML_CNN_LEAKY_RELU, EMLML_CNN_HARD_SWISH) | (1u << EMLML_CNN_QUANTIZE),
@@ -433,6 +435,20 @@ static emlml_status_t check_concat_shapes(const layer_ctx_t *c) {
     return EMLML_OK;
 }
 
+// MUL, SUB, MAXIMUM, MINIMUM: along each axis the output has the larger size of the
+// two inputs, and each input that size or 1 (broadcast).
+static emlml_status_t check_broadcast_shapes(const layer_ctx_t *c) {
+    const emlml_cnn_tensor_t *in = c->in, *in1 = c->in1, *out = c->out;
+    const uint32_t a[3] = {in->h, in->w, in->c}, b[3] = {in1->h, in1->w, in1->c}, o[3] = {out->h, out->w, out->c};
+    for (uint32_t i = 0; i < 3u; i++) {
+        uint32_t larger = a[i] > b[i] ? a[i] : b[i];
+        if (o[i] != larger || (a[i] != 1u && a[i] != o[i]) || (b[i] != 1u && b[i] != o[i])) {
+            return fail_chain(c);
+        }
+    }
+    return EMLML_OK;
+}
+
 // The shape rules of each op (FORMAT.md, Shapes).
 static emlml_status_t check_shapes(const layer_ctx_t *c) {
     const emlml_cnn_tensor_t *in = c->in, *out = c->out;
@@ -469,6 +485,11 @@ static emlml_status_t check_shapes(const layer_ctx_t *c) {
             return !emlml_cnn_same_shape(out, in) ? fail_chain(c) : EMLML_OK;
         case EMLML_CNN_CONCATENATION:
             return check_concat_shapes(c);
+        case EMLML_CNN_MUL:
+        case EMLML_CNN_SUB:
+        case EMLML_CNN_MAXIMUM:
+        case EMLML_CNN_MINIMUM:
+            return check_broadcast_shapes(c);
         case EMLML_CNN_RESHAPE:
             if (emlml_cnn_size(out) != emlml_cnn_size(in)) {
                 return fail(c, EMLML_E_CNN_RESHAPE_SIZE, emlml_cnn_size(out), emlml_cnn_size(in));
@@ -499,7 +520,9 @@ static uint32_t qparam_count(const layer_ctx_t *c) {
         case EMLML_CNN_FULLY_CONNECTED:
             return 3u * c->out->c;  // bias, then multiplier and shift (FC: a binary64 scale)
         case EMLML_CNN_MEAN: return 2;
-        case EMLML_CNN_ADD: return 7;
+        case EMLML_CNN_ADD:
+        case EMLML_CNN_SUB: return 7;
+        case EMLML_CNN_MUL: return 2;
         case EMLML_CNN_SOFTMAX: return 3;
         default: return 0;
     }
@@ -575,6 +598,14 @@ static emlml_status_t check_add_qparams(const layer_ctx_t *c, const int32_t *q) 
     return EMLML_OK;
 }
 
+// MUL: one (multiplier, shift) from in0.scale * in1.scale / out.scale.
+static emlml_status_t check_mul_qparams(const layer_ctx_t *c, const int32_t *q) {
+    if (!multiplier_ok(q[0])) {
+        return fail_qparam(c, EMLML_NAME_MULTIPLIER, q[0]);
+    }
+    return shift_ok(q[1], 30) ? EMLML_OK : fail_qparam(c, EMLML_NAME_SHIFT, q[1]);
+}
+
 // SOFTMAX: the scaled difference (x - max) * 2^input_left_shift fits in int32 for
 // every difference at or above diff_min.
 static emlml_status_t check_softmax_qparams(const layer_ctx_t *c, const int32_t *q) {
@@ -598,7 +629,9 @@ static emlml_status_t check_qparam_values(const layer_ctx_t *c, const int32_t *q
             return check_channel_qparams(c, q);
         case EMLML_CNN_FULLY_CONNECTED: return check_fc_scales(c, q);
         case EMLML_CNN_MEAN: return check_mean_qparams(c, q);
-        case EMLML_CNN_ADD: return check_add_qparams(c, q);
+        case EMLML_CNN_ADD:
+        case EMLML_CNN_SUB: return check_add_qparams(c, q);
+        case EMLML_CNN_MUL: return check_mul_qparams(c, q);
         case EMLML_CNN_SOFTMAX: return check_softmax_qparams(c, q);
         default: return EMLML_OK;
     }

@@ -274,6 +274,27 @@ def _concat_blob() -> bytes:
     return convert_tflite(b.build([x], [y]))
 
 
+def _broadcast_blob() -> bytes:
+    """Squeeze-and-excite style on a 2x2x3 input x: layer 0 MEAN (x -> m, 1x1x3),
+    layer 1 MUL (x, m), layer 2 SUB (that, m), layer 3 MAXIMUM (that, m), layer 4
+    MINIMUM (that, x): the output."""
+    from emlml_tools.convert.tflite_cnn import convert_tflite
+
+    from emlml_dev.tflite_build import ModelBuilder
+    b = ModelBuilder()
+    x = b.tensor((1, 2, 2, 3), scale=0.05, zero_point=3)
+    m = b.tensor((1, 1, 1, 3), scale=0.04, zero_point=-1)
+    b.op("MEAN", [x, b.tensor((2,), "int32", data=[1, 2])], [m], "ReducerOptions",
+         keep_dims=True)
+    t = [b.tensor((1, 2, 2, 3), scale=s, zero_point=z)
+         for s, z in ((0.01, 2), (0.08, -3), (0.08, 5), (0.06, 0))]
+    b.op("MUL", [x, m], [t[0]], "MulOptions", fused_activation_function=0)
+    b.op("SUB", [t[0], m], [t[1]], "SubOptions", fused_activation_function=0)
+    b.op("MAXIMUM", [t[1], m], [t[2]])
+    b.op("MINIMUM", [t[2], x], [t[3]])
+    return convert_tflite(b.build([x], [t[3]]))
+
+
 def _ten_op_blob() -> bytes:
     from emlml_tools.convert.tflite_cnn import convert_tflite
 
@@ -300,6 +321,7 @@ BASES: dict[str, Callable[[], bytes]] = {
     "pad_mean": _pad_mean_blob,
     "table5": _table_ops_blob,  # the five table ops in a chain, 2x2x3
     "concat3": _concat_blob,  # a CONCATENATION of three inputs: two layers
+    "broadcast5": _broadcast_blob,  # MEAN, then MUL, SUB, MAXIMUM, MINIMUM broadcasting it
 }
 
 
@@ -950,6 +972,27 @@ bad("concat3_in1_overlap", "concat3", lambda b: set_tensor(b, 3, offset=16), "EM
     "layer 2 (CONCATENATION): live tensors 0 and 3 share arena bytes")
 bad("concat3_in1_index", "concat3", lambda b: set_layer(b, 2, in1=4), "EMLML_E_CNN_TENSOR_INDEX",
     "layer 2 (CONCATENATION): tensor 4 out of range")
+
+# broadcast5 (_broadcast_blob): the broadcasting ops' rules (each input the output's size
+# or 1 along each axis; MUL's and SUB's qparams; MAXIMUM and MINIMUM have none).
+bad("broadcast5_chain", "broadcast5", lambda b: set_tensor(b, 2, h=1, w=4), "EMLML_E_CNN_CHAIN",
+    "layer 1 (MUL): output shape 1x4x3 does not chain")
+bad("broadcast5_input_neither", "broadcast5", lambda b: set_tensor(b, 0, h=1, w=4),
+    "EMLML_E_CNN_CHAIN", "layer 1 (MUL): output shape 2x2x3 does not chain")
+bad("broadcast5_mul_multiplier", "broadcast5", lambda b: set_qparam(b, 1, 0, 5), "EMLML_E_CNN_QPARAM",
+    "layer 1 (MUL): multiplier 5 out of range")
+bad("broadcast5_mul_shift", "broadcast5", lambda b: set_qparam(b, 1, 1, 31), "EMLML_E_CNN_QPARAM",
+    "layer 1 (MUL): shift 31 out of range")
+bad("broadcast5_sub_left_shift", "broadcast5", lambda b: set_qparam(b, 2, 0, 21), "EMLML_E_CNN_QPARAM",
+    "layer 2 (SUB): left_shift 21 out of range")
+bad("broadcast5_sub_qparams_bounds", "broadcast5", lambda b: set_layer(b, 2, qparams_offset=5),
+    "EMLML_E_CNN_QPARAMS_BOUNDS", "layer 2 (SUB): qparams [5, 12) outside CNN_QPARAMS (11)")
+bad("broadcast5_max_activation", "broadcast5", lambda b: set_layer(b, 3, act_max=100),
+    "EMLML_E_CNN_NO_ACTIVATION", "layer 3 (MAXIMUM): act_max is 100, must be -128/127")
+bad("broadcast5_min_qparams_offset", "broadcast5", lambda b: set_layer(b, 4, qparams_offset=2),
+    "EMLML_E_CNN_FIELD_ZERO", "layer 4 (MINIMUM): qparams_offset is 2, must be 0")
+bad("broadcast5_mul_activation", "broadcast5", lambda b: set_layer(b, 1, act_min=10, act_max=5),
+    "EMLML_E_CNN_ACTIVATION", "layer 1 (MUL): act_min 10 above act_max 5")
 
 # Random networks (tflite_build.random_network): each case breaks one rule at the first
 # layer of an op in the first network that has one (``net_base``), so every op meets

@@ -529,6 +529,44 @@ class _RandomNet:
         self.layers.append(dict(op="CONCATENATION", axis=axis, n=len(parts), out=y.shape))
         return y
 
+    def binary(self, x: _Act, op: str | None = None) -> _Act:
+        """MUL, SUB, MAXIMUM or MINIMUM of x and a second operand made from x that
+        broadcasts against it: squeeze-and-excite style (MEAN to 1x1xC, sometimes through
+        LOGISTIC), one row per height (AVERAGE_POOL_2D over the whole width), or x's shape
+        (a requantized copy); in either order."""
+        rng = self.rng
+        op = op or str(rng.choice(["MUL", "MUL", "SUB", "MAXIMUM", "MINIMUM"]))
+        kind = rng.choice(["se", "row", "same"]) if len(x.shape) == 4 else rng.choice(["se", "same"])
+        if kind == "se":
+            other = self.mean(x, keep_dims=True)
+            if rng.random() < 0.5:
+                other = self.elementwise(other, "LOGISTIC")
+        elif kind == "row":
+            _, h, w, c = x.shape
+            other = self.new((1, h, 1, c), x.scale, x.zp, x.spread)
+            self.b.op("AVERAGE_POOL_2D", [x.index], [other.index], "Pool2DOptions",
+                      padding=VALID, stride_w=1, stride_h=1, filter_width=w, filter_height=1)
+            self.layers.append(dict(op="AVERAGE_POOL_2D", filter=(1, w), out=other.shape))
+        else:
+            other = self.requantize(x, x.scale * self.uniform(0.5, 2.0), self.zp())
+        first, second = (x, other) if rng.random() < 0.5 else (other, x)
+        if op == "MUL":
+            real = first.scale * first.spread * second.scale * second.spread
+            scale, spread = self.out_scale(real)
+        elif op == "SUB":
+            scale, spread = max(x.scale, other.scale) * self.uniform(0.8, 2.5), x.spread
+        else:
+            scale, spread = x.scale * self.uniform(0.5, 2.0), x.spread
+        y = self.new(x.shape, scale, self.zp(), spread)
+        if op in ("MUL", "SUB"):
+            act = self.act_fn()
+            self.b.op(op, [first.index, second.index], [y.index],
+                      "MulOptions" if op == "MUL" else "SubOptions", fused_activation_function=act)
+        else:
+            self.b.op(op, [first.index, second.index], [y.index])
+        self.layers.append(dict(op=op, operand=str(kind), out=y.shape))
+        return y
+
     def softmax(self, x: _Act) -> _Act:
         beta = 1.0 if self.rng.random() < 0.5 else self.uniform(0.2, 3.0)
         beta = max(beta, 4.0 / (x.scale * 2 ** 26))
@@ -555,7 +593,8 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
     convolutions, SQUEEZE). ``float_input``/``float_output`` add QUANTIZE/DEQUANTIZE at the
     edges (random when None). ``elementwise`` puts the table ops (``ELEMENTWISE_OPS``)
     after layers and on the head; ``branches`` adds two-branch blocks joined by
-    CONCATENATION (``_RandomNet.concat``) and REDUCE_MAX heads. Without them the networks of a seed are those
+    CONCATENATION (``_RandomNet.concat``), MUL, SUB, MAXIMUM and MINIMUM of a tensor and
+    a broadcast operand (``_RandomNet.binary``) and REDUCE_MAX heads. Without them the networks of a seed are those
     of before these ops (the bad-blob table and the device data keep their models).
     """
 
@@ -610,6 +649,8 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
             x = maybe_elementwise(x)
             if branches and rng.random() < 0.4 and math.prod(x.shape) <= 400:
                 x = net.concat(x)
+            if branches and rng.random() < 0.4:
+                x = net.binary(x)
         head = rng.choice(["mean", "flatten", "fc", "none"])
         if head == "mean" and branches and rng.random() < 0.4:
             x = net.reduce_max(x, keep_dims=bool(rng.random() < 0.4))

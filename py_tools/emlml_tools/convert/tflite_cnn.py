@@ -116,6 +116,16 @@ def add_params(s1: float, s2: float, s_out: float) -> list[int]:
     return out
 
 
+def mul_params(s1: float, s2: float, s_out: float) -> tuple[int, int]:
+    """MUL's (multiplier, shift): QuantizeMultiplier of ``s1 * s2 / s_out`` computed in
+    float32, as TFLite's Prepare writes it (float operands, then widened to double)."""
+    real = float(np.float32(np.float32(s1) * np.float32(s2)) / np.float32(s_out))
+    m, s = quantize_multiplier(real)
+    if s > 30:
+        raise ValueError(f"rescale factor {real:g} is too large (shift above 30)")
+    return m, s
+
+
 def mean_params(input_scale: float, output_scale: float, n: int) -> tuple[int, int]:
     """MEAN's (multiplier, shift) with the division by ``n`` folded in, as TFLite's
     QuantizedMeanOrSum does it: QuantizeMultiplier(in/out), then
@@ -279,9 +289,12 @@ def _layer(graph: Graph, node: Node, index: dict[int, int], row: np.void,
                              f"{CNN_MEAN_MAX_CELLS} (an int32 sum)")
         row["qparams_offset"] = len(qparams)
         qparams.extend(mean_params(x.scale, out.scale, x.hwc[0] * x.hwc[1]))
-    elif op == CnnOp.ADD:
+    elif op in (CnnOp.ADD, CnnOp.SUB):  # TFLite's SUB prepares as its ADD
         row["qparams_offset"] = len(qparams)
         qparams.extend(add_params(x.scale, graph.tensors[node.inputs[1]].scale, out.scale))
+    elif op == CnnOp.MUL:
+        row["qparams_offset"] = len(qparams)
+        qparams.extend(mul_params(x.scale, graph.tensors[node.inputs[1]].scale, out.scale))
     elif op == CnnOp.SOFTMAX:
         if x.hwc[2] > CNN_SOFTMAX_MAX_C:
             raise ValueError(f"softmax over {x.hwc[2]} values; emlml supports at most "

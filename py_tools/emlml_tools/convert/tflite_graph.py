@@ -68,6 +68,8 @@ _OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "CONCATENATION": ("ConcatenationOptions", ("axis", "fused_activation_function")),
     "LEAKY_RELU": ("LeakyReluOptions", ("alpha",)),
     "REDUCE_MAX": ("ReducerOptions", ("keep_dims",)),
+    "MUL": ("MulOptions", ("fused_activation_function",)),
+    "SUB": ("SubOptions", ("fused_activation_function",)),
 }
 # What converts: the core's operators (one per CNN layer, named as TFLite names them),
 # the reshapes that become RESHAPE, and the float edges.
@@ -586,6 +588,28 @@ def _reduce_max(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activa
                 padding="VALID", dilation=(0, 0))
 
 
+def _broadcast(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation]
+               ) -> Node:
+    """MUL, SUB, MAXIMUM, MINIMUM of two activations that broadcast against each other
+    (Keras' squeeze-and-excite multiplies HxWxC by 1x1xC): along each of h, w, c an
+    input has the output's size or 1."""
+    name, where = op.name, f"operator {op.index} ({op.name})"
+    if len(op.inputs) != 2:
+        raise _op_error(op.index, name, f"{len(op.inputs)} inputs")
+    a, b = act(op.inputs[0], where), act(op.inputs[1], where)
+    out = act(op.outputs[0], where)
+    rank = len(tensors[op.outputs[0]].shape)
+    for x in (a, b):
+        if len(tensors[x.index].shape) > rank or any(
+                n not in (1, n_out) for n, n_out in zip(x.hwc, out.hwc)):
+            raise _op_error(op.index, name, f"input shape {x.tflite_shape} does not "
+                            f"broadcast to the output shape {out.tflite_shape}")
+    if any(n_out != max(n_a, n_b) for n_a, n_b, n_out in zip(a.hwc, b.hwc, out.hwc)):
+        raise _op_error(op.index, name, f"input shapes {a.tflite_shape} and "
+                        f"{b.tflite_shape} do not make the output shape {out.tflite_shape}")
+    return Node(op.index, name, (a.index, b.index), out.index, _act_fn(op.options, where))
+
+
 def _concatenation(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation]
                    ) -> Node:
     """CONCATENATION of int8 activations: TFLite's int8 kernel needs one quantization
@@ -734,6 +758,8 @@ def _node(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation])
         return _reduce_max(op, tensors, act)
     if name == "CONCATENATION":
         return _concatenation(op, tensors, act)
+    if name in ("MUL", "SUB", "MAXIMUM", "MINIMUM"):
+        return _broadcast(op, tensors, act)
     if name not in SUPPORTED:
         raise _op_error(op.index, name, "not supported by emlml (supported: "
                         f"{', '.join(SUPPORTED)})")

@@ -196,6 +196,10 @@ CNN_OPS = (
     ('HARD_SWISH', 14),
     ('QUANTIZE', 15),
     ('CONCATENATION', 16),
+    ('MUL', 17),
+    ('SUB', 18),
+    ('MAXIMUM', 19),
+    ('MINIMUM', 20),
 )
 
 # Section ids (EMLML_SEC_*): name without its prefix -> number.

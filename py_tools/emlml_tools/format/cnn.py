@@ -65,14 +65,16 @@ assert CNN_TENSOR_DTYPE.itemsize == 16 and CNN_LAYER_DTYPE.itemsize == 32
 CNN_SPATIAL_OPS = frozenset({CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D, CnnOp.MAX_POOL_2D,
                              CnnOp.AVERAGE_POOL_2D})
 CNN_WEIGHT_OPS = frozenset({CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D, CnnOp.FULLY_CONNECTED})
-CNN_ACT_OPS = frozenset({*CNN_WEIGHT_OPS, CnnOp.MAX_POOL_2D, CnnOp.AVERAGE_POOL_2D, CnnOp.ADD})
+CNN_ACT_OPS = frozenset({*CNN_WEIGHT_OPS, CnnOp.MAX_POOL_2D, CnnOp.AVERAGE_POOL_2D, CnnOp.ADD,
+                         CnnOp.MUL, CnnOp.SUB})
 # Elementwise ops of one int8 input: their weights are a 256-entry int8 table, output =
 # table[x + 128] (TFLite's result for every input value, computed by the converter).
 CNN_TABLE_OPS = frozenset({CnnOp.LOGISTIC, CnnOp.TANH, CnnOp.LEAKY_RELU, CnnOp.HARD_SWISH,
                            CnnOp.QUANTIZE})
 CNN_TABLE_SIZE = 256
-# Ops that read in1 as well as in0.
-CNN_TWO_INPUT_OPS = frozenset({CnnOp.ADD, CnnOp.CONCATENATION})
+# Elementwise ops of two inputs that broadcast (ADD: one shape), and the ops that read in1.
+CNN_BROADCAST_OPS = frozenset({CnnOp.MUL, CnnOp.SUB, CnnOp.MAXIMUM, CnnOp.MINIMUM})
+CNN_TWO_INPUT_OPS = frozenset({CnnOp.ADD, CnnOp.CONCATENATION, *CNN_BROADCAST_OPS})
 Q31_LOW = 1 << 30  # a multiplier from QuantizeMultiplier is 0 or in [2^30, 2^31)
 
 
@@ -156,7 +158,8 @@ def cnn_weight_count(op: int, in_shape: tuple[int, int, int], out_shape: tuple[i
 def cnn_qparam_count(op: int, out_c: int) -> int:
     if op in CNN_WEIGHT_OPS:
         return 3 * out_c
-    return {CnnOp.MEAN: 2, CnnOp.ADD: 7, CnnOp.SOFTMAX: 3}.get(CnnOp(op), 0)
+    return {CnnOp.MEAN: 2, CnnOp.ADD: 7, CnnOp.SUB: 7, CnnOp.MUL: 2,
+            CnnOp.SOFTMAX: 3}.get(CnnOp(op), 0)
 
 
 def cnn_blob(*, input_tensor: int, output_tensor: int, input_scale: float,
@@ -202,7 +205,8 @@ _ZERO_UNLESS: tuple[tuple[str, frozenset[CnnOp]], ...] = (
     ("pad_h", frozenset({CnnOp.PAD})), ("pad_w", frozenset({CnnOp.PAD})),
     ("pad_c", frozenset({CnnOp.PAD})), ("reserved", frozenset()),
     ("weights_offset", CNN_WEIGHT_OPS | CNN_TABLE_OPS),
-    ("qparams_offset", frozenset({*CNN_WEIGHT_OPS, CnnOp.MEAN, CnnOp.ADD, CnnOp.SOFTMAX})),
+    ("qparams_offset", frozenset({*CNN_WEIGHT_OPS, CnnOp.MEAN, CnnOp.ADD, CnnOp.SOFTMAX,
+                                  CnnOp.MUL, CnnOp.SUB})),
 )
 _DILATED_OPS = frozenset({CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D})
 
@@ -437,6 +441,11 @@ def _check_cnn_shapes(cnn: CnnData, L: np.void, op: CnnOp, fail: Callable[..., B
             raise fail("EMLML_E_CNN_ZP_DIFFERS", zp_out, zp_in1)
         if concat_axis(ins, cnn.shape(in1), outs) is None:
             raise chain
+    elif op in CNN_BROADCAST_OPS:
+        b = cnn.shape(in1)
+        for n_a, n_b, n_o in zip(ins, b, outs):
+            if n_o != max(n_a, n_b) or n_a not in (1, n_o) or n_b not in (1, n_o):
+                raise chain
     elif op == CnnOp.RESHAPE:
         if math.prod(outs) != math.prod(ins):
             raise fail("EMLML_E_CNN_RESHAPE_SIZE", math.prod(outs), math.prod(ins))
@@ -485,7 +494,12 @@ def _check_cnn_qparams(op: CnnOp, fail: Callable[..., BlobError], q: np.ndarray,
             raise value("multiplier", int(q[0]))
         if not shift_ok(int(q[1])):
             raise value("shift", int(q[1]))
-    elif op == CnnOp.ADD:
+    elif op == CnnOp.MUL:
+        if not multiplier_ok(int(q[0])):
+            raise value("multiplier", int(q[0]))
+        if not shift_ok(int(q[1])):
+            raise value("shift", int(q[1]))
+    elif op in (CnnOp.ADD, CnnOp.SUB):
         if not 0 <= q[0] <= 20:
             raise value("left_shift", int(q[0]))
         for i, who in ((1, "input1"), (3, "input2"), (5, "output")):

@@ -236,14 +236,19 @@ def _run_layer(cnn: CnnData, i: int, values: dict[int, np.ndarray]) -> np.ndarra
         ph, pw, pc = int(L["pad_h"]), int(L["pad_w"]), int(L["pad_c"])
         y[ph:ph + ins[0], pw:pw + ins[1], pc:pc + ins[2]] = x
         return y
-    if op == CnnOp.ADD:
+    if op in (CnnOp.ADD, CnnOp.SUB, CnnOp.MUL, CnnOp.MAXIMUM, CnnOp.MINIMUM):
         in1 = int(L["in1"])
-        x2 = values[in1].reshape(ins).astype(I64)
+        x2 = values[in1].reshape(cnn.shape(in1)).astype(I64)  # broadcasts (NumPy's rules)
+        if op in (CnnOp.MAXIMUM, CnnOp.MINIMUM):  # the raw values, as TFLite compares them
+            return (np.maximum if op == CnnOp.MAXIMUM else np.minimum)(x, x2)
         zp2 = int(cnn.tensors[in1]["zero_point"])
+        if op == CnnOp.MUL:
+            y = wrap32(mbqm((x - zp_in) * (x2 - zp2), q[q0], q[q0 + 1]) + zp_out)
+            return np.clip(y, lo, hi)
         left, m1, s1, m2, s2, mo, so = (int(v) for v in q[q0:q0 + 7])
         a = mbqm(wrap32((x - zp_in) << left), m1, s1)
         b = mbqm(wrap32((x2 - zp2) << left), m2, s2)
-        y = wrap32(mbqm(wrap32(a + b), mo, so) + zp_out)
+        y = wrap32(mbqm(wrap32(a - b if op == CnnOp.SUB else a + b), mo, so) + zp_out)
         return np.clip(y, lo, hi)
     if op == CnnOp.SOFTMAX:
         m, left, diff_min = (int(v) for v in q[q0:q0 + 3])
