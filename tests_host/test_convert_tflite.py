@@ -246,6 +246,25 @@ def test_mul_of_shapes_that_do_not_broadcast_is_refused() -> None:
     _refused(b.build([x], [y]), r"operator 2 \(MUL\)", "broadcast")
 
 
+@pytest.mark.parametrize("alpha_shape", [(2, 3, 4), (1, 1, 4), (4,)])
+def test_prelu_alpha_per_value_or_shared(alpha_shape: tuple[int, ...]) -> None:
+    """Keras' PReLU (one alpha per value, shared over height and width, per channel):
+    the alpha of every output value in the layer's weights; bit-exact with TFLite."""
+    rng = np.random.default_rng(5)
+    b = ModelBuilder()
+    x = b.tensor((1, 2, 3, 4), scale=0.05, zero_point=-3)
+    alpha = b.tensor(alpha_shape, scale=0.004, zero_point=7,
+                     data=rng.integers(-128, 128, alpha_shape))
+    y = b.tensor((1, 2, 3, 4), scale=0.03, zero_point=11)
+    b.op("PRELU", [x, alpha], [y])
+    data = b.build([x], [y])
+    blob = convert_tflite(data)
+    assert len(read_blob(blob).cnn.weights) == 24
+    for _ in range(8):
+        v = rng.integers(-128, 128, (1, 2, 3, 4)).astype(np.int8)
+        assert np.array_equal(predict_int8(blob, v.reshape(-1)), Oracle(data)(v).reshape(-1))
+
+
 def test_logistic_needs_tflite_output_quantization() -> None:
     b = ModelBuilder()
     x = b.tensor((1, 4), scale=0.05, zero_point=0)

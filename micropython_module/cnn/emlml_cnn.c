@@ -728,6 +728,18 @@ static void concatenation(const layer_run_t *r, const emlml_cnn_tensor_t *in1, c
     }
 }
 
+// PRELU: x - in.zp rescaled as is when >= 0, times its alpha when negative (two
+// requantizations, as TFLite's reference kernel). The weights hold the raw int8 alpha of
+// every output value (broadcast by the converter); qparams: m1, s1, m2, s2, alpha.zp.
+static void prelu(const layer_run_t *r) {
+    const int32_t *q = r->q;
+    for (uint32_t i = 0, n = emlml_cnn_size(r->out); i < n; i++) {
+        int32_t v = r->x[i] - r->in->zero_point;
+        v = v >= 0 ? emlml_mbqm(v, q[0], q[1]) : emlml_mbqm(v * (r->w[i] - q[4]), q[2], q[3]);  // |v * alpha| <= 255 * 255
+        r->y[i] = clamp_to(emlml_wrap_add(v, r->out->zero_point), -128, 127);
+    }
+}
+
 static void run_layer(const emlml_cnn_t *cnn, const emlml_cnn_layer_t *l, int8_t *arena) {
     layer_run_t r;
     r.l = l;
@@ -752,6 +764,7 @@ static void run_layer(const emlml_cnn_t *cnn, const emlml_cnn_layer_t *l, int8_t
         case EMLML_CNN_MINIMUM: binary(&r, &cnn->tensors[l->in1], arena + cnn->tensors[l->in1].offset); break;
         case EMLML_CNN_SOFTMAX: softmax(&r); break;
         case EMLML_CNN_RESHAPE: copy_values(r.y, r.x, emlml_cnn_size(r.in)); break;
+        case EMLML_CNN_PRELU: prelu(&r); break;
         case EMLML_CNN_CONCATENATION: concatenation(&r, &cnn->tensors[l->in1], arena + cnn->tensors[l->in1].offset); break;
         default: lookup(&r); break;  // the table ops (the loader knows no other)
     }

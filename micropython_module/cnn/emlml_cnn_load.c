@@ -200,7 +200,8 @@ enum {
     OPS_SPATIAL = OPS(EMLML_CNN_CONV_2D, EMLML_CNN_DEPTHWISE_CONV_2D, EMLML_CNN_MAX_POOL_2D, EMLML_CNN_AVERAGE_POOL_2D),
     OPS_DILATED = OPS(EMLML_CNN_CONV_2D, EMLML_CNN_DEPTHWISE_CONV_2D, EMLML_CNN_CONV_2D, EMLML_CNN_CONV_2D),
     OPS_WEIGHTS = OPS(EMLML_CNN_CONV_2D, EMLML_CNN_DEPTHWISE_CONV_2D, EMLML_CNN_FULLY_CONNECTED, EMLML_CNN_CONV_2D),
-    OPS_QPARAMS = OPS_WEIGHTS | OPS(EMLML_CNN_MEAN, EMLML_CNN_ADD, EMLML_CNN_SOFTMAX, EMLML_CNN_MUL) | (1u << EMLML_CNN_SUB),
+    OPS_QPARAMS = OPS_WEIGHTS | OPS(EMLML_CNN_MEAN, EMLML_CNN_ADD, EMLML_CNN_SOFTMAX, EMLML_CNN_MUL) |
+                  OPS(EMLML_CNN_SUB, EMLML_CNN_PRELU, EMLML_CNN_SUB, EMLML_CNN_SUB),
     OPS_ACTIVATION = OPS_WEIGHTS | OPS(EMLML_CNN_MAX_POOL_2D, EMLML_CNN_AVERAGE_POOL_2D, EMLML_CNN_ADD, EMLML_CNN_MUL) | (1u << EMLML_CNN_SUB),
     // elementwise on two inputs that broadcast (ADD: one shape)
     OPS_BROADCAST = OPS(EMLML_CNN_MUL, EMLML_CNN_SUB, EMLML_CNN_MAXIMUM, EMLML_CNN_MINIMUM),
@@ -208,7 +209,7 @@ enum {
     OPS_PAD = 1u << EMLML_CNN_PAD,
     // elementwise ops that read a 256-entry table (their weights): output = table[x + 128]
     OPS_TABLE = OPS(EMLML_CNN_LOGISTIC, EMLML_CNN_TANH, EMLML_CNN_LEAKY_RELU, EMLML_CNN_HARD_SWISH) | (1u << EMLML_CNN_QUANTIZE),
-    OPS_WITH_WEIGHTS_OFFSET = OPS_WEIGHTS | OPS_TABLE,
+    OPS_WITH_WEIGHTS_OFFSET = OPS_WEIGHTS | OPS_TABLE | (1u << EMLML_CNN_PRELU),
 };
 // The masks are bits of op numbers in 32 bits.
 typedef char emlml_cnn_ops_fit_mask[EMLML_CNN_OP_MAX < 32 ? 1 : -1];
@@ -485,6 +486,8 @@ static emlml_status_t check_shapes(const layer_ctx_t *c) {
             return !emlml_cnn_same_shape(out, in) ? fail_chain(c) : EMLML_OK;
         case EMLML_CNN_CONCATENATION:
             return check_concat_shapes(c);
+        case EMLML_CNN_PRELU:
+            return !emlml_cnn_same_shape(out, in) ? fail_chain(c) : EMLML_OK;
         case EMLML_CNN_MUL:
         case EMLML_CNN_SUB:
         case EMLML_CNN_MAXIMUM:
@@ -509,6 +512,7 @@ static uint32_t weight_count(const layer_ctx_t *c) {
         case EMLML_CNN_CONV_2D: return c->out->c * taps * c->in->c;
         case EMLML_CNN_DEPTHWISE_CONV_2D: return taps * c->out->c;
         case EMLML_CNN_FULLY_CONNECTED: return c->out->c * emlml_cnn_size(c->in);
+        case EMLML_CNN_PRELU: return emlml_cnn_size(c->out);  // alpha of every output value
         default: return op_in(l->op, OPS_TABLE) ? EMLML_CNN_TABLE_SIZE : 0u;
     }
 }
@@ -523,6 +527,7 @@ static uint32_t qparam_count(const layer_ctx_t *c) {
         case EMLML_CNN_ADD:
         case EMLML_CNN_SUB: return 7;
         case EMLML_CNN_MUL: return 2;
+        case EMLML_CNN_PRELU: return 5;
         case EMLML_CNN_SOFTMAX: return 3;
         default: return 0;
     }
@@ -606,6 +611,20 @@ static emlml_status_t check_mul_qparams(const layer_ctx_t *c, const int32_t *q) 
     return shift_ok(q[1], 30) ? EMLML_OK : fail_qparam(c, EMLML_NAME_SHIFT, q[1]);
 }
 
+// PRELU: (multiplier, shift) for x >= 0, then for x * alpha, then alpha's zero point.
+static emlml_status_t check_prelu_qparams(const layer_ctx_t *c, const int32_t *q) {
+    for (uint32_t i = 0; i < 4u; i += 2u) {
+        emlml_status_t st = check_mul_qparams(c, q + i);
+        if (st != EMLML_OK) {
+            return st;
+        }
+    }
+    if (q[4] < -128 || q[4] > 127) {
+        return fail_qparam(c, EMLML_NAME_ALPHA_ZERO_POINT, q[4]);
+    }
+    return EMLML_OK;
+}
+
 // SOFTMAX: the scaled difference (x - max) * 2^input_left_shift fits in int32 for
 // every difference at or above diff_min.
 static emlml_status_t check_softmax_qparams(const layer_ctx_t *c, const int32_t *q) {
@@ -632,6 +651,7 @@ static emlml_status_t check_qparam_values(const layer_ctx_t *c, const int32_t *q
         case EMLML_CNN_ADD:
         case EMLML_CNN_SUB: return check_add_qparams(c, q);
         case EMLML_CNN_MUL: return check_mul_qparams(c, q);
+        case EMLML_CNN_PRELU: return check_prelu_qparams(c, q);
         case EMLML_CNN_SOFTMAX: return check_softmax_qparams(c, q);
         default: return EMLML_OK;
     }

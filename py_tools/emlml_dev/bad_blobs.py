@@ -295,6 +295,22 @@ def _broadcast_blob() -> bytes:
     return convert_tflite(b.build([x], [t[3]]))
 
 
+def _prelu_blob() -> bytes:
+    """PRELU of a 1x2x3 input with one alpha per channel (weights: the alpha of each of
+    the 6 output values), then a second PRELU (weights at 8): 14 weight bytes."""
+    from emlml_tools.convert.tflite_cnn import convert_tflite
+
+    from emlml_dev.tflite_build import ModelBuilder
+    b = ModelBuilder()
+    x = b.tensor((1, 2, 3), scale=0.05, zero_point=3)
+    alpha = b.tensor((3,), scale=0.01, zero_point=-4, data=[20, -30, 100])
+    y = b.tensor((1, 2, 3), scale=0.04, zero_point=-2)
+    z = b.tensor((1, 2, 3), scale=0.04, zero_point=1)
+    b.op("PRELU", [x, alpha], [y])
+    b.op("PRELU", [y, alpha], [z])
+    return convert_tflite(b.build([x], [z]))
+
+
 def _ten_op_blob() -> bytes:
     from emlml_tools.convert.tflite_cnn import convert_tflite
 
@@ -322,6 +338,7 @@ BASES: dict[str, Callable[[], bytes]] = {
     "table5": _table_ops_blob,  # the five table ops in a chain, 2x2x3
     "concat3": _concat_blob,  # a CONCATENATION of three inputs: two layers
     "broadcast5": _broadcast_blob,  # MEAN, then MUL, SUB, MAXIMUM, MINIMUM broadcasting it
+    "prelu2": _prelu_blob,  # two PRELU layers, alpha per channel
 }
 
 
@@ -993,6 +1010,21 @@ bad("broadcast5_min_qparams_offset", "broadcast5", lambda b: set_layer(b, 4, qpa
     "EMLML_E_CNN_FIELD_ZERO", "layer 4 (MINIMUM): qparams_offset is 2, must be 0")
 bad("broadcast5_mul_activation", "broadcast5", lambda b: set_layer(b, 1, act_min=10, act_max=5),
     "EMLML_E_CNN_ACTIVATION", "layer 1 (MUL): act_min 10 above act_max 5")
+
+# prelu2 (_prelu_blob): PRELU's rules (its input's shape, an alpha per output value in
+# CNN_WEIGHTS, two multipliers and shifts, the alpha zero point).
+bad("prelu2_chain", "prelu2", lambda b: set_tensor(b, 1, w=3, c=2), "EMLML_E_CNN_CHAIN",
+    "layer 0 (PRELU): output shape 1x3x2 does not chain")
+bad("prelu2_weights_bounds", "prelu2", lambda b: set_layer(b, 1, weights_offset=9),
+    "EMLML_E_CNN_WEIGHTS_BOUNDS", "layer 1 (PRELU): weights [9, 15) outside CNN_WEIGHTS (14)")
+bad("prelu2_alpha_multiplier", "prelu2", lambda b: set_qparam(b, 0, 2, -1), "EMLML_E_CNN_QPARAM",
+    "layer 0 (PRELU): multiplier -1 out of range")
+bad("prelu2_alpha_shift", "prelu2", lambda b: set_qparam(b, 1, 3, -32), "EMLML_E_CNN_QPARAM",
+    "layer 1 (PRELU): shift -32 out of range")
+bad("prelu2_alpha_zero_point", "prelu2", lambda b: set_qparam(b, 1, 4, 128), "EMLML_E_CNN_QPARAM",
+    "layer 1 (PRELU): alpha_zero_point 128 out of range")
+bad("prelu2_activation", "prelu2", lambda b: set_layer(b, 0, act_min=0), "EMLML_E_CNN_NO_ACTIVATION",
+    "layer 0 (PRELU): act_min is 0, must be -128/127")
 
 # Random networks (tflite_build.random_network): each case breaks one rule at the first
 # layer of an op in the first network that has one (``net_base``), so every op meets

@@ -567,6 +567,19 @@ class _RandomNet:
         self.layers.append(dict(op=op, operand=str(kind), out=y.shape))
         return y
 
+    def prelu(self, x: _Act) -> _Act:
+        """Keras' PReLU: a constant int8 alpha of one value per input value, or shared
+        over height and width (1x1xC), or one per channel as a rank-1 tensor."""
+        rng = self.rng
+        c = x.shape[-1]
+        shape = [tuple(x.shape[1:]), (1,) * (len(x.shape) - 2) + (c,), (c,)][int(rng.integers(3))]
+        alpha = self.b.tensor(shape, scale=float(np.float32(np.exp(rng.uniform(-8, -3)))),
+                              zero_point=self.zp(), data=rng.integers(-128, 128, shape))
+        y = self.new(x.shape, x.scale * self.uniform(0.5, 2.0), self.zp(), x.spread)
+        self.b.op("PRELU", [x.index, alpha], [y.index])
+        self.layers.append(dict(op="PRELU", alpha=shape, out=x.shape))
+        return y
+
     def softmax(self, x: _Act) -> _Act:
         beta = 1.0 if self.rng.random() < 0.5 else self.uniform(0.2, 3.0)
         beta = max(beta, 4.0 / (x.scale * 2 ** 26))
@@ -594,7 +607,7 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
     edges (random when None). ``elementwise`` puts the table ops (``ELEMENTWISE_OPS``)
     after layers and on the head; ``branches`` adds two-branch blocks joined by
     CONCATENATION (``_RandomNet.concat``), MUL, SUB, MAXIMUM and MINIMUM of a tensor and
-    a broadcast operand (``_RandomNet.binary``) and REDUCE_MAX heads. Without them the networks of a seed are those
+    a broadcast operand (``_RandomNet.binary``), PRELU and REDUCE_MAX heads. Without them the networks of a seed are those
     of before these ops (the bad-blob table and the device data keep their models).
     """
 
@@ -651,6 +664,8 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
                 x = net.concat(x)
             if branches and rng.random() < 0.4:
                 x = net.binary(x)
+            if branches and rng.random() < 0.15:
+                x = net.prelu(x)
         head = rng.choice(["mean", "flatten", "fc", "none"])
         if head == "mean" and branches and rng.random() < 0.4:
             x = net.reduce_max(x, keep_dims=bool(rng.random() < 0.4))

@@ -126,6 +126,19 @@ def mul_params(s1: float, s2: float, s_out: float) -> tuple[int, int]:
     return m, s
 
 
+def prelu_params(s_in: float, s_alpha: float, s_out: float) -> list[int]:
+    """PRELU's [m1, s1, m2, s2]: QuantizeMultiplier of the float32 expressions
+    ``in / out`` (x >= 0) and ``in * alpha / out`` (x < 0), as TFLite's PreluPrepare."""
+    out = []
+    for real in (float(np.float32(s_in) / np.float32(s_out)),
+                 float(np.float32(np.float32(s_in) * np.float32(s_alpha)) / np.float32(s_out))):
+        m, s = quantize_multiplier(real)
+        if s > 30:
+            raise ValueError(f"rescale factor {real:g} is too large (shift above 30)")
+        out += [m, s]
+    return out
+
+
 def mean_params(input_scale: float, output_scale: float, n: int) -> tuple[int, int]:
     """MEAN's (multiplier, shift) with the division by ``n`` folded in, as TFLite's
     QuantizedMeanOrSum does it: QuantizeMultiplier(in/out), then
@@ -251,6 +264,15 @@ def _layer(graph: Graph, node: Node, index: dict[int, int], row: np.void,
         row["filter_h"], row["filter_w"] = node.filter
     if op == CnnOp.PAD:
         row["pad_h"], row["pad_w"], row["pad_c"] = node.pad_before
+    if op == CnnOp.PRELU:  # the alpha of every output value, then the qparams
+        assert node.weights is not None and node.weight_scales is not None
+        weights.extend(bytes(align4(len(weights)) - len(weights)))
+        row["weights_offset"] = len(weights)
+        weights.extend(np.ascontiguousarray(node.weights, dtype=np.int8).tobytes())
+        row["qparams_offset"] = len(qparams)
+        qparams.extend(prelu_params(x.scale, float(node.weight_scales[0]), out.scale))
+        qparams.append(node.alpha_zero_point)
+        return
     if node.table is not None:  # the elementwise table ops: 256 int8 as their weights
         weights.extend(bytes(align4(len(weights)) - len(weights)))
         row["weights_offset"] = len(weights)

@@ -148,6 +148,7 @@ class Node:
     beta: float = 1.0  # SOFTMAX
     table: np.ndarray | None = None  # TABLE_OPS: int8 output of input value i - 128 at i
     axis: int = 2  # CONCATENATION: 0 = h, 1 = w, 2 = c
+    alpha_zero_point: int = 0  # PRELU (its alpha: weights, its scale: weight_scales)
 
 
 @dataclass
@@ -610,6 +611,31 @@ def _broadcast(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activat
     return Node(op.index, name, (a.index, b.index), out.index, _act_fn(op.options, where))
 
 
+def _prelu(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation]) -> Node:
+    """PRELU with a constant int8 alpha (per tensor quantized), broadcast to the input's
+    shape (Keras' PReLU: one alpha per value, or shared over height and width)."""
+    name, where = op.name, f"operator {op.index} ({op.name})"
+    x, out = act(op.inputs[0], where), act(op.outputs[0], where)
+    a_t = tensors[op.inputs[1]]
+    if a_t.data is None or a_t.dtype != "int8" or len(a_t.scale) != 1 or len(a_t.zero_point) != 1:
+        raise _op_error(op.index, name, "alpha must be a constant int8 tensor quantized per "
+                        "tensor")
+    in_shape = tensors[op.inputs[0]].shape
+    if in_shape != tensors[op.outputs[0]].shape or len(a_t.shape) > len(in_shape):
+        raise _op_error(op.index, name, f"alpha {a_t.shape} and input {in_shape} do not make "
+                        f"the output {tensors[op.outputs[0]].shape}")
+    alpha = np.asarray(a_t.data, np.int8).reshape((1,) * (len(in_shape) - len(a_t.shape))
+                                                  + tuple(a_t.shape))
+    try:
+        full = np.broadcast_to(alpha, in_shape).reshape(out.hwc)
+    except ValueError:
+        raise _op_error(op.index, name, f"alpha {a_t.shape} does not broadcast to the "
+                        f"input {in_shape}") from None
+    return Node(op.index, name, (x.index,), out.index, weights=np.ascontiguousarray(full),
+                weight_scales=np.asarray(a_t.scale, np.float32),
+                alpha_zero_point=int(a_t.zero_point[0]))
+
+
 def _concatenation(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation]
                    ) -> Node:
     """CONCATENATION of int8 activations: TFLite's int8 kernel needs one quantization
@@ -760,6 +786,8 @@ def _node(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation])
         return _concatenation(op, tensors, act)
     if name in ("MUL", "SUB", "MAXIMUM", "MINIMUM"):
         return _broadcast(op, tensors, act)
+    if name == "PRELU":
+        return _prelu(op, tensors, act)
     if name not in SUPPORTED:
         raise _op_error(op.index, name, "not supported by emlml (supported: "
                         f"{', '.join(SUPPORTED)})")

@@ -173,6 +173,7 @@ FIELD_NAMES = (
     'left_shift',
     'input_left_shift',
     'diff_min',
+    'alpha_zero_point',
     'trees',
     'kNN',
     'CNN',
@@ -200,6 +201,7 @@ CNN_OPS = (
     ('SUB', 18),
     ('MAXIMUM', 19),
     ('MINIMUM', 20),
+    ('PRELU', 21),
 )
 
 # Section ids (EMLML_SEC_*): name without its prefix -> number.

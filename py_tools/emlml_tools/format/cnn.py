@@ -152,13 +152,15 @@ def cnn_weight_count(op: int, in_shape: tuple[int, int, int], out_shape: tuple[i
         return oc * h * w * c
     if op in CNN_TABLE_OPS:
         return CNN_TABLE_SIZE
+    if op == CnnOp.PRELU:  # the raw alpha of every output value
+        return math.prod(out_shape)
     return 0
 
 
 def cnn_qparam_count(op: int, out_c: int) -> int:
     if op in CNN_WEIGHT_OPS:
         return 3 * out_c
-    return {CnnOp.MEAN: 2, CnnOp.ADD: 7, CnnOp.SUB: 7, CnnOp.MUL: 2,
+    return {CnnOp.MEAN: 2, CnnOp.ADD: 7, CnnOp.SUB: 7, CnnOp.MUL: 2, CnnOp.PRELU: 5,
             CnnOp.SOFTMAX: 3}.get(CnnOp(op), 0)
 
 
@@ -204,9 +206,9 @@ _ZERO_UNLESS: tuple[tuple[str, frozenset[CnnOp]], ...] = (
     ("filter_h", CNN_SPATIAL_OPS), ("filter_w", CNN_SPATIAL_OPS),
     ("pad_h", frozenset({CnnOp.PAD})), ("pad_w", frozenset({CnnOp.PAD})),
     ("pad_c", frozenset({CnnOp.PAD})), ("reserved", frozenset()),
-    ("weights_offset", CNN_WEIGHT_OPS | CNN_TABLE_OPS),
+    ("weights_offset", CNN_WEIGHT_OPS | CNN_TABLE_OPS | {CnnOp.PRELU}),
     ("qparams_offset", frozenset({*CNN_WEIGHT_OPS, CnnOp.MEAN, CnnOp.ADD, CnnOp.SOFTMAX,
-                                  CnnOp.MUL, CnnOp.SUB})),
+                                  CnnOp.MUL, CnnOp.SUB, CnnOp.PRELU})),
 )
 _DILATED_OPS = frozenset({CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D})
 
@@ -446,6 +448,9 @@ def _check_cnn_shapes(cnn: CnnData, L: np.void, op: CnnOp, fail: Callable[..., B
         for n_a, n_b, n_o in zip(ins, b, outs):
             if n_o != max(n_a, n_b) or n_a not in (1, n_o) or n_b not in (1, n_o):
                 raise chain
+    elif op == CnnOp.PRELU:
+        if outs != ins:
+            raise chain
     elif op == CnnOp.RESHAPE:
         if math.prod(outs) != math.prod(ins):
             raise fail("EMLML_E_CNN_RESHAPE_SIZE", math.prod(outs), math.prod(ins))
@@ -494,11 +499,14 @@ def _check_cnn_qparams(op: CnnOp, fail: Callable[..., BlobError], q: np.ndarray,
             raise value("multiplier", int(q[0]))
         if not shift_ok(int(q[1])):
             raise value("shift", int(q[1]))
-    elif op == CnnOp.MUL:
-        if not multiplier_ok(int(q[0])):
-            raise value("multiplier", int(q[0]))
-        if not shift_ok(int(q[1])):
-            raise value("shift", int(q[1]))
+    elif op in (CnnOp.MUL, CnnOp.PRELU):
+        for i in (0, 2) if op == CnnOp.PRELU else (0,):
+            if not multiplier_ok(int(q[i])):
+                raise value("multiplier", int(q[i]))
+            if not shift_ok(int(q[i + 1])):
+                raise value("shift", int(q[i + 1]))
+        if op == CnnOp.PRELU and not -128 <= q[4] <= 127:
+            raise value("alpha_zero_point", int(q[4]))
     elif op in (CnnOp.ADD, CnnOp.SUB):
         if not 0 <= q[0] <= 20:
             raise value("left_shift", int(q[0]))

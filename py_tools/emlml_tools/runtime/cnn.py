@@ -257,6 +257,13 @@ def _run_layer(cnn: CnnData, i: int, values: dict[int, np.ndarray]) -> np.ndarra
         in1 = int(L["in1"])
         x1 = values[in1].reshape(cnn.shape(in1)).astype(I64)
         return np.concatenate([x, x1], axis=concat_axis(ins, cnn.shape(in1), outs))
+    if op == CnnOp.PRELU:  # alpha of every output value in the weights
+        m1, s1, m2, s2, alpha_zp = (int(v) for v in q[q0:q0 + 5])
+        w0 = int(L["weights_offset"])
+        alpha = cnn.weights[w0:w0 + math.prod(outs)].astype(I64).reshape(outs) - alpha_zp
+        v = x - zp_in
+        y = np.where(v >= 0, mbqm(v, m1, s1), mbqm(v * alpha, m2, s2))
+        return np.clip(wrap32(y + zp_out), -128, 127)
     if op in CNN_TABLE_OPS:  # output = table[x + 128]
         w0 = int(L["weights_offset"])
         table = cnn.weights[w0:w0 + CNN_TABLE_SIZE].astype(I64)
