@@ -15,9 +15,9 @@ def file_size(path):  # without os, which minimal ports (the host firmware) leav
 
 
 gc.collect()
-budget = gc.mem_free() // 4
+budget = gc.mem_free() // 5  # a fifth: five blobs and their copies stay live at once
 specs = [s for s in models() if file_size(DATA + "/" + s[0] + ".bin") <= budget][:6]
-check(len(specs) == 6, "six models fit a quarter of the heap (%d bytes)" % budget)
+check(len(specs) == 6, "six models fit a fifth of the heap (%d bytes)" % budget)
 expected = {}
 inputs = {}
 for name, task, typecode, n_in, n_out, n in specs:

@@ -96,8 +96,10 @@ i16 = emlml.load(DATA + "/diabetes_extratrees_int16.bin")
 check(i16.input_type == "h", "int16 model typecode")
 expect_error(TypeError, "array('h')", i16.predict, array.array("f", [0.0] * 10))
 
-# kNN refuses NaN (trees take it as a missing value). A small kNN blob: the ESP32's heap,
-# fragmented by the models above, no longer finds 52 KB in one piece for the demo's.
+# kNN refuses NaN (trees take it as a missing value). The models above and their blobs
+# are let go first; a 7 KB kNN blob: the 52 KB breast_cancer one no longer finds a free
+# block on the ESP32's heap, fragmented by the models above, beside the module of every
+# family (over 30 KB).
 m = r = u = i8 = i16 = y = None
 gc.collect()
 k = emlml.load(DATA + "/wine_knn_manhattan_distance.bin")

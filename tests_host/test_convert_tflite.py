@@ -56,9 +56,9 @@ def test_unsupported_operator_names_op_and_index() -> None:
     b = ModelBuilder()
     x = b.tensor((1, 4, 4, 2), scale=0.05, zero_point=1)
     y = _conv(b, x, 2, (1, 4, 4, 3), 0.05)
-    z = b.tensor((1, 4, 4, 3), scale=1 / 128, zero_point=0)
-    b.op("TANH", [y], [z])
-    message = _refused(b.build([x], [z]), r"operator 1 \(TANH\)", "not supported")
+    z = b.tensor((1, 4, 4, 3), scale=16 / 256, zero_point=127)
+    b.op("LOG_SOFTMAX", [y], [z])
+    message = _refused(b.build([x], [z]), r"operator 1 \(LOG_SOFTMAX\)", "not supported")
     assert "CONV_2D" in message  # the message lists what is supported
 
 
@@ -123,12 +123,162 @@ def test_pools_need_equal_quantization(op: str) -> None:
     _refused(b.build([x], [y]), rf"operator 0 \({op}\)", "quantization differ")
 
 
-def test_quantize_in_the_middle_is_refused() -> None:
+def test_quantize_to_int16_in_the_middle_is_refused() -> None:
     b = ModelBuilder()
     x = b.tensor((1, 4), scale=0.05, zero_point=0)
-    y = b.tensor((1, 4), scale=0.1, zero_point=0)
+    y = b.tensor((1, 4), "int16", scale=0.1, zero_point=0)
     b.op("QUANTIZE", [x], [y])
     _refused(b.build([x], [y]), r"operator 0 \(QUANTIZE\)", "edges")
+
+
+@pytest.mark.parametrize("op", ["LOGISTIC", "TANH", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE"])
+def test_table_ops_convert_to_one_table_layer(op: str) -> None:
+    """Each elementwise op is one layer holding a 256-byte table (its weights)."""
+    b = ModelBuilder()
+    x = b.tensor((1, 3, 3, 2), scale=0.05, zero_point=4)
+    y = b.tensor((1, 3, 3, 2), scale=1 / 256 if op == "LOGISTIC" else 0.04,
+                 zero_point=-128 if op == "LOGISTIC" else -7)
+    opts = dict(alpha=0.1) if op == "LEAKY_RELU" else {}
+    b.op(op, [x], [y], "LeakyReluOptions" if opts else None, **opts)
+    blob = read_blob(convert_tflite(b.build([x], [y])))
+    assert [CnnOp(int(v)).name for v in blob.cnn.layers["op"]] == [op]
+    assert len(blob.cnn.weights) == 256
+
+
+@pytest.mark.parametrize("axis,rank", [(3, 4), (-1, 4), (1, 4), (2, 4), (2, 3), (1, 2)])
+def test_concatenation_of_three_is_two_layers(axis: int, rank: int) -> None:
+    """CONCATENATION of n inputs becomes n - 1 two-input layers, bit-exact with TFLite
+    along every axis but batch."""
+    shape = (1, 2, 3, 2)[:rank - 1] + (2,) if rank < 4 else (1, 2, 3, 2)
+    b = ModelBuilder()
+    x = b.tensor(shape, scale=0.05, zero_point=-4)
+    q = b.tensor(shape, scale=0.05, zero_point=-4)
+    b.op("QUANTIZE", [x], [q])
+    out_shape = list(shape)
+    out_shape[axis] *= 3
+    y = b.tensor(out_shape, scale=0.05, zero_point=-4)
+    b.op("CONCATENATION", [q, x, q], [y], "ConcatenationOptions", axis=axis)
+    data = b.build([x], [y])
+    blob = convert_tflite(data)
+    ops = [CnnOp(int(v)).name for v in read_blob(blob).cnn.layers["op"]]
+    assert ops == ["QUANTIZE", "CONCATENATION", "CONCATENATION"]
+    v = np.random.default_rng(0).integers(-128, 128, shape).astype(np.int8)
+    assert np.array_equal(predict_int8(blob, v.reshape(-1)), Oracle(data)(v).reshape(-1))
+
+
+def test_concatenation_along_batch_is_refused() -> None:
+    b = ModelBuilder()
+    x = b.tensor((1, 4), scale=0.05, zero_point=0)
+    q = b.tensor((1, 4), scale=0.05, zero_point=0)
+    b.op("QUANTIZE", [x], [q])
+    y = b.tensor((2, 4), scale=0.05, zero_point=0)
+    b.op("CONCATENATION", [x, q], [y], "ConcatenationOptions", axis=0)
+    _refused(b.build([x], [y]), r"operator 1 \(CONCATENATION\)", "batch")
+
+
+@pytest.mark.parametrize("shape,axes,keep_dims", [((1, 5, 7, 3), [1, 2], False),
+                                                    ((1, 9, 4), [1], True),
+                                                    ((1, 1, 6, 2), [2], False),
+                                                    ((1, 4, 4, 8), [2, 1], True)])
+def test_reduce_max_is_a_global_max_pool(shape: tuple[int, ...], axes: list[int],
+                                         keep_dims: bool) -> None:
+    """GlobalMaxPooling2D (REDUCE_MAX over height and width) is a MAX_POOL_2D over the
+    whole input, bit-exact with TFLite."""
+    b = ModelBuilder()
+    x = b.tensor(shape, scale=0.05, zero_point=3)
+    a = b.tensor((len(axes),), "int32", data=axes)
+    out = (tuple(1 if i in axes else d for i, d in enumerate(shape)) if keep_dims
+           else (1, shape[-1]))
+    y = b.tensor(out, scale=0.05, zero_point=3)
+    b.op("REDUCE_MAX", [x, a], [y], "ReducerOptions", keep_dims=keep_dims)
+    data = b.build([x], [y])
+    blob = convert_tflite(data)
+    assert [CnnOp(int(v)) for v in read_blob(blob).cnn.layers["op"]] == [CnnOp.MAX_POOL_2D]
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        v = rng.integers(-128, 128, shape).astype(np.int8)
+        assert np.array_equal(predict_int8(blob, v.reshape(-1)), Oracle(data)(v).reshape(-1))
+
+
+def test_reduce_max_over_channels_is_refused() -> None:
+    b = ModelBuilder()
+    x = b.tensor((1, 2, 2, 3), scale=0.05, zero_point=0)
+    a = b.tensor((1,), "int32", data=[3])
+    y = b.tensor((1, 2, 2), scale=0.05, zero_point=0)
+    b.op("REDUCE_MAX", [x, a], [y], "ReducerOptions", keep_dims=False)
+    _refused(b.build([x], [y]), r"operator 0 \(REDUCE_MAX\)", "height and width")
+
+
+@pytest.mark.parametrize("op", ["MUL", "SUB", "MAXIMUM", "MINIMUM"])
+@pytest.mark.parametrize("se_first", [False, True])
+def test_broadcast_ops_squeeze_and_excite(op: str, se_first: bool) -> None:
+    """x (2x3x4) with its 1x1x4 channel means (squeeze-and-excite), in either order:
+    bit-exact with TFLite on random inputs."""
+    b = ModelBuilder()
+    x = b.tensor((1, 2, 3, 4), scale=0.05, zero_point=-3)
+    m = b.tensor((1, 1, 1, 4), scale=0.03, zero_point=9)
+    b.op("MEAN", [x, b.tensor((2,), "int32", data=[1, 2])], [m], "ReducerOptions",
+         keep_dims=True)
+    y = b.tensor((1, 2, 3, 4), scale=0.01 if op == "MUL" else 0.07, zero_point=4)
+    options = {"MUL": "MulOptions", "SUB": "SubOptions"}.get(op)
+    b.op(op, [m, x] if se_first else [x, m], [y], options,
+         **({"fused_activation_function": 1} if options else {}))
+    data = b.build([x], [y])
+    blob = convert_tflite(data)
+    assert CnnOp(int(read_blob(blob).cnn.layers["op"][-1])).name == op
+    rng = np.random.default_rng(2)
+    for _ in range(8):
+        v = rng.integers(-128, 128, (1, 2, 3, 4)).astype(np.int8)
+        assert np.array_equal(predict_int8(blob, v.reshape(-1)), Oracle(data)(v).reshape(-1))
+
+
+def test_mul_of_shapes_that_do_not_broadcast_is_refused() -> None:
+    b = ModelBuilder()
+    x = b.tensor((1, 2, 3, 4), scale=0.05, zero_point=0)
+    p = b.tensor((1, 1, 3, 4), scale=0.05, zero_point=0)
+    b.op("AVERAGE_POOL_2D", [x], [p], "Pool2DOptions", padding=VALID, stride_w=1, stride_h=1,
+         filter_width=1, filter_height=2)
+    q = b.tensor((1, 1, 2, 4), scale=0.05, zero_point=0)
+    b.op("AVERAGE_POOL_2D", [p], [q], "Pool2DOptions", padding=VALID, stride_w=1, stride_h=1,
+         filter_width=2, filter_height=1)
+    y = b.tensor((1, 2, 3, 4), scale=0.05, zero_point=0)
+    b.op("MUL", [x, q], [y], "MulOptions")
+    _refused(b.build([x], [y]), r"operator 2 \(MUL\)", "broadcast")
+
+
+@pytest.mark.parametrize("alpha_shape", [(2, 3, 4), (1, 1, 4), (4,)])
+def test_prelu_alpha_per_value_or_shared(alpha_shape: tuple[int, ...]) -> None:
+    """Keras' PReLU (one alpha per value, shared over height and width, per channel):
+    the alpha of every output value in the layer's weights; bit-exact with TFLite."""
+    rng = np.random.default_rng(5)
+    b = ModelBuilder()
+    x = b.tensor((1, 2, 3, 4), scale=0.05, zero_point=-3)
+    alpha = b.tensor(alpha_shape, scale=0.004, zero_point=7,
+                     data=rng.integers(-128, 128, alpha_shape))
+    y = b.tensor((1, 2, 3, 4), scale=0.03, zero_point=11)
+    b.op("PRELU", [x, alpha], [y])
+    data = b.build([x], [y])
+    blob = convert_tflite(data)
+    assert len(read_blob(blob).cnn.weights) == 24
+    for _ in range(8):
+        v = rng.integers(-128, 128, (1, 2, 3, 4)).astype(np.int8)
+        assert np.array_equal(predict_int8(blob, v.reshape(-1)), Oracle(data)(v).reshape(-1))
+
+
+def test_logistic_needs_tflite_output_quantization() -> None:
+    b = ModelBuilder()
+    x = b.tensor((1, 4), scale=0.05, zero_point=0)
+    y = b.tensor((1, 4), scale=1 / 128, zero_point=0)
+    b.op("LOGISTIC", [x], [y])
+    _refused(b.build([x], [y]), r"operator 0 \(LOGISTIC\)", "1/256 and -128")
+
+
+def test_negative_leaky_relu_alpha_is_refused() -> None:
+    b = ModelBuilder()
+    x = b.tensor((1, 4), scale=0.05, zero_point=0)
+    y = b.tensor((1, 4), scale=0.05, zero_point=0)
+    b.op("LEAKY_RELU", [x], [y], "LeakyReluOptions", alpha=-0.5)
+    _refused(b.build([x], [y]), r"operator 0 \(LEAKY_RELU\)", "alpha")
 
 
 def test_batch_two_is_refused() -> None:
@@ -337,13 +487,13 @@ def test_cli_convert_reports_unsupported_ops(tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     b = ModelBuilder()
     x = b.tensor((1, 4), scale=0.05, zero_point=0)
-    y = b.tensor((1, 4), scale=1 / 128, zero_point=0)
-    b.op("TANH", [x], [y])
-    model = tmp_path / "tanh.tflite"
+    y = b.tensor((1, 4), scale=16 / 256, zero_point=127)
+    b.op("LOG_SOFTMAX", [x], [y])
+    model = tmp_path / "log_softmax.tflite"
     model.write_bytes(b.build([x], [y]))
     assert main(["convert", str(model), "-o", str(tmp_path / "m.bin")]) == 1
     err = capsys.readouterr().err
-    assert "operator 0 (TANH)" in err and "not supported" in err
+    assert "operator 0 (LOG_SOFTMAX)" in err and "not supported" in err
     assert main(["convert", str(model), "-o", str(tmp_path / "m.bin"), "--input-type",
                  "int8"]) == 1
     assert "do not apply" in capsys.readouterr().err

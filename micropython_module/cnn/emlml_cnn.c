@@ -594,18 +594,59 @@ static void pad(const layer_run_t *r) {
     }
 }
 
-// ADD of two tensors of one shape: both inputs brought to a common scale with
-// 2^left_shift of headroom, summed, then requantized.
-static void add(const layer_run_t *r, const emlml_cnn_tensor_t *in1, const int8_t *x1) {
+// The elementwise ops of two inputs (ADD, SUB, MUL, MAXIMUM, MINIMUM), one output value
+// from one value of each input. ADD and SUB bring both inputs to a common scale with
+// 2^left_shift of headroom, add or subtract, then requantize (TFLite's order of
+// roundings: SUB is not ADD of a negated input); MUL requantizes the product; MAXIMUM
+// and MINIMUM compare the raw values, as TFLite's int8 kernels do.
+static int32_t binary_value(const layer_run_t *r, int32_t a, int32_t b, int32_t b_zp) {
     const int32_t *q = r->q;
-    const int32_t left_shift = q[0];
-    const uint32_t n = emlml_cnn_size(r->out);
-    for (uint32_t i = 0; i < n; i++) {
-        int32_t a = emlml_wrap_shl((int32_t)r->x[i] - r->in->zero_point, (int)left_shift);
-        int32_t b = emlml_wrap_shl((int32_t)x1[i] - in1->zero_point, (int)left_shift);
-        int32_t sum = emlml_wrap_add(emlml_mbqm(a, q[1], q[2]), emlml_mbqm(b, q[3], q[4]));
-        int32_t v = emlml_wrap_add(emlml_mbqm(sum, q[5], q[6]), r->out->zero_point);
-        r->y[i] = clamp_to(v, r->l->act_min, r->l->act_max);
+    const uint8_t op = r->l->op;
+    int32_t v;
+    if (op == EMLML_CNN_MAXIMUM || op == EMLML_CNN_MINIMUM) {
+        return (a > b) == (op == EMLML_CNN_MAXIMUM) ? a : b;
+    }
+    a -= r->in->zero_point;
+    b -= b_zp;
+    if (op == EMLML_CNN_MUL) {
+        v = emlml_mbqm(a * b, q[0], q[1]);  // |a * b| <= 255 * 255
+    } else {
+        int32_t sa = emlml_mbqm(emlml_wrap_shl(a, (int)q[0]), q[1], q[2]);
+        int32_t sb = emlml_mbqm(emlml_wrap_shl(b, (int)q[0]), q[3], q[4]);
+        int32_t raw = op == EMLML_CNN_SUB ? emlml_wrap_sub(sa, sb) : emlml_wrap_add(sa, sb);
+        v = emlml_mbqm(raw, q[5], q[6]);
+    }
+    return emlml_wrap_add(v, r->out->zero_point);
+}
+
+// Steps through a tensor per output row, column and channel: 0 along an axis of size 1,
+// which broadcasts (the loader checked every other size equals the output's).
+typedef struct {
+    uint32_t row, col, chan;
+} steps_t;
+
+static steps_t steps_of(const emlml_cnn_tensor_t *t) {
+    steps_t s;
+    s.chan = t->c == 1 ? 0u : 1u;
+    s.col = t->w == 1 ? 0u : t->c;
+    s.row = t->h == 1 ? 0u : (uint32_t)t->w * t->c;
+    return s;
+}
+
+// Two inputs, broadcast against each other into the output (Keras' squeeze-and-excite
+// multiply of HxWxC by 1x1xC, a residual ADD of one shape, ...).
+static void binary(const layer_run_t *r, const emlml_cnn_tensor_t *in1, const int8_t *x1) {
+    const steps_t s0 = steps_of(r->in), s1 = steps_of(in1);
+    int8_t *y = r->y;
+    for (uint32_t row = 0; row < r->out->h; row++) {
+        for (uint32_t col = 0; col < r->out->w; col++) {
+            const int8_t *a = r->x + row * s0.row + col * s0.col;
+            const int8_t *b = x1 + row * s1.row + col * s1.col;
+            for (uint32_t ch = 0; ch < r->out->c; ch++) {
+                int32_t v = binary_value(r, a[ch * s0.chan], b[ch * s1.chan], in1->zero_point);
+                *y++ = clamp_to(v, r->l->act_min, r->l->act_max);
+            }
+        }
     }
 }
 
@@ -653,6 +694,52 @@ static void softmax(const layer_run_t *r) {
     }
 }
 
+// LOGISTIC, TANH, LEAKY_RELU, HARD_SWISH, QUANTIZE: an int8 output depends on one
+// int8 input alone, so the host stores TFLite's result for each of the 256 values (its
+// float LUT or its fixed-point path, whichever the reference kernel runs) and the board
+// looks it up: bit-exact by construction, no float or 16-bit fixed point here.
+static void lookup(const layer_run_t *r) {
+    for (uint32_t i = 0, n = emlml_cnn_size(r->out); i < n; i++) {
+        r->y[i] = r->w[(uint32_t)(r->x[i] + 128)];
+    }
+}
+
+// CONCATENATION: in0 and in1 joined along the axis where out differs from in0 (the
+// loader checked the shapes, and one quantization for all three: a copy). Each of the
+// `outer` slices of out is a slice of in0 then one of in1.
+static void concatenation(const layer_run_t *r, const emlml_cnn_tensor_t *in1, const int8_t *x1) {
+    const emlml_cnn_tensor_t *in = r->in;
+    uint32_t outer = 1, n0 = emlml_cnn_size(in), n1 = emlml_cnn_size(in1);
+    if (r->out->h == in->h) {
+        outer = in->h;
+        n0 = (uint32_t)in->w * in->c;
+        n1 = (uint32_t)in1->w * in1->c;
+        if (r->out->w == in->w) {
+            outer *= in->w;
+            n0 = in->c;
+            n1 = in1->c;
+        }
+    }
+    int8_t *y = r->y;
+    for (uint32_t k = 0; k < outer; k++) {
+        copy_values(y, r->x + k * n0, n0);
+        copy_values(y + n0, x1 + k * n1, n1);
+        y += n0 + n1;
+    }
+}
+
+// PRELU: x - in.zp rescaled as is when >= 0, times its alpha when negative (two
+// requantizations, as TFLite's reference kernel). The weights hold the raw int8 alpha of
+// every output value (broadcast by the converter); qparams: m1, s1, m2, s2, alpha.zp.
+static void prelu(const layer_run_t *r) {
+    const int32_t *q = r->q;
+    for (uint32_t i = 0, n = emlml_cnn_size(r->out); i < n; i++) {
+        int32_t v = r->x[i] - r->in->zero_point;
+        v = v >= 0 ? emlml_mbqm(v, q[0], q[1]) : emlml_mbqm(v * (r->w[i] - q[4]), q[2], q[3]);  // |v * alpha| <= 255 * 255
+        r->y[i] = clamp_to(emlml_wrap_add(v, r->out->zero_point), -128, 127);
+    }
+}
+
 static void run_layer(const emlml_cnn_t *cnn, const emlml_cnn_layer_t *l, int8_t *arena) {
     layer_run_t r;
     r.l = l;
@@ -670,9 +757,16 @@ static void run_layer(const emlml_cnn_t *cnn, const emlml_cnn_layer_t *l, int8_t
         case EMLML_CNN_AVERAGE_POOL_2D: pool_2d(&r, 1); break;
         case EMLML_CNN_MEAN: mean(&r); break;
         case EMLML_CNN_PAD: pad(&r); break;
-        case EMLML_CNN_ADD: add(&r, &cnn->tensors[l->in1], arena + cnn->tensors[l->in1].offset); break;
+        case EMLML_CNN_ADD:
+        case EMLML_CNN_MUL:
+        case EMLML_CNN_SUB:
+        case EMLML_CNN_MAXIMUM:
+        case EMLML_CNN_MINIMUM: binary(&r, &cnn->tensors[l->in1], arena + cnn->tensors[l->in1].offset); break;
         case EMLML_CNN_SOFTMAX: softmax(&r); break;
-        default: copy_values(r.y, r.x, emlml_cnn_size(r.in)); break;
+        case EMLML_CNN_RESHAPE: copy_values(r.y, r.x, emlml_cnn_size(r.in)); break;
+        case EMLML_CNN_PRELU: prelu(&r); break;
+        case EMLML_CNN_CONCATENATION: concatenation(&r, &cnn->tensors[l->in1], arena + cnn->tensors[l->in1].offset); break;
+        default: lookup(&r); break;  // the table ops (the loader knows no other)
     }
 }
 

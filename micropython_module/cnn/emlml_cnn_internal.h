@@ -42,6 +42,10 @@ static inline int32_t emlml_cnn_pad_before(uint32_t in, uint32_t out, uint32_t s
 
 enum { EMLML_CNN_PADDING_VALID = 0, EMLML_CNN_PADDING_SAME = 1 };
 
+// The elementwise ops of one int8 input (LOGISTIC, TANH, LEAKY_RELU, HARD_SWISH,
+// QUANTIZE) store their output for every input value: table[x + 128], in the weights.
+enum { EMLML_CNN_TABLE_SIZE = 256 };
+
 // FULLY_CONNECTED's per-channel scales are binary64, stored as two int32 qparams (low
 // word first) at a 4-byte aligned place: read as bits (no unaligned double load).
 static inline uint64_t emlml_cnn_f64_bits(const int32_t *words) {

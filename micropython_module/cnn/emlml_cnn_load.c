@@ -200,11 +200,19 @@ enum {
     OPS_SPATIAL = OPS(EMLML_CNN_CONV_2D, EMLML_CNN_DEPTHWISE_CONV_2D, EMLML_CNN_MAX_POOL_2D, EMLML_CNN_AVERAGE_POOL_2D),
     OPS_DILATED = OPS(EMLML_CNN_CONV_2D, EMLML_CNN_DEPTHWISE_CONV_2D, EMLML_CNN_CONV_2D, EMLML_CNN_CONV_2D),
     OPS_WEIGHTS = OPS(EMLML_CNN_CONV_2D, EMLML_CNN_DEPTHWISE_CONV_2D, EMLML_CNN_FULLY_CONNECTED, EMLML_CNN_CONV_2D),
-    OPS_QPARAMS = OPS_WEIGHTS | OPS(EMLML_CNN_MEAN, EMLML_CNN_ADD, EMLML_CNN_SOFTMAX, EMLML_CNN_MEAN),
-    OPS_ACTIVATION = OPS_WEIGHTS | OPS(EMLML_CNN_MAX_POOL_2D, EMLML_CNN_AVERAGE_POOL_2D, EMLML_CNN_ADD, EMLML_CNN_ADD),
-    OPS_ADD = 1u << EMLML_CNN_ADD,
+    OPS_QPARAMS = OPS_WEIGHTS | OPS(EMLML_CNN_MEAN, EMLML_CNN_ADD, EMLML_CNN_SOFTMAX, EMLML_CNN_MUL) |
+                  OPS(EMLML_CNN_SUB, EMLML_CNN_PRELU, EMLML_CNN_SUB, EMLML_CNN_SUB),
+    OPS_ACTIVATION = OPS_WEIGHTS | OPS(EMLML_CNN_MAX_POOL_2D, EMLML_CNN_AVERAGE_POOL_2D, EMLML_CNN_ADD, EMLML_CNN_MUL) | (1u << EMLML_CNN_SUB),
+    // elementwise on two inputs that broadcast (ADD: one shape)
+    OPS_BROADCAST = OPS(EMLML_CNN_MUL, EMLML_CNN_SUB, EMLML_CNN_MAXIMUM, EMLML_CNN_MINIMUM),
+    OPS_TWO_INPUTS = OPS_BROADCAST | (1u << EMLML_CNN_ADD) | (1u << EMLML_CNN_CONCATENATION),  // read in1 too
     OPS_PAD = 1u << EMLML_CNN_PAD,
+    // elementwise ops that read a 256-entry table (their weights): output = table[x + 128]
+    OPS_TABLE = OPS(EMLML_CNN_LOGISTIC, EMLML_CNN_TANH, EMLML_CNN_LEAKY_RELU, EMLML_CNN_HARD_SWISH) | (1u << EMLML_CNN_QUANTIZE),
+    OPS_WITH_WEIGHTS_OFFSET = OPS_WEIGHTS | OPS_TABLE | (1u << EMLML_CNN_PRELU),
 };
+// The masks are bits of op numbers in 32 bits.
+typedef char emlml_cnn_ops_fit_mask[EMLML_CNN_OP_MAX < 32 ? 1 : -1];
 
 static int op_in(uint8_t op, uint32_t ops) {
     return (ops >> op) & 1u;
@@ -226,7 +234,7 @@ typedef struct {
     uint8_t offset;
     uint8_t size;
     uint8_t name;
-    uint16_t users;
+    uint32_t users;  // an op mask
 } field_rule_t;
 
 static uint32_t field_value(const emlml_cnn_layer_t *l, uint32_t offset, uint32_t size) {
@@ -237,13 +245,13 @@ static uint32_t field_value(const emlml_cnn_layer_t *l, uint32_t offset, uint32_
 static emlml_status_t check_unused_fields(const layer_ctx_t *c) {
     const emlml_cnn_layer_t *l = c->l;
     static const field_rule_t rules[] = {
-        {1, 1, EMLML_NAME_PADDING, OPS_SPATIAL}, {6, 2, EMLML_NAME_IN1, OPS_ADD},
+        {1, 1, EMLML_NAME_PADDING, OPS_SPATIAL}, {6, 2, EMLML_NAME_IN1, OPS_TWO_INPUTS},
         {10, 1, EMLML_NAME_STRIDE_H, OPS_SPATIAL}, {11, 1, EMLML_NAME_STRIDE_W, OPS_SPATIAL},
         {12, 1, EMLML_NAME_DILATION_H, OPS_DILATED}, {13, 1, EMLML_NAME_DILATION_W, OPS_DILATED},
         {14, 1, EMLML_NAME_FILTER_H, OPS_SPATIAL}, {15, 1, EMLML_NAME_FILTER_W, OPS_SPATIAL},
         {16, 2, EMLML_NAME_PAD_H, OPS_PAD}, {18, 2, EMLML_NAME_PAD_W, OPS_PAD},
         {20, 2, EMLML_NAME_PAD_C, OPS_PAD}, {22, 2, EMLML_NAME_RESERVED, 0},
-        {24, 4, EMLML_NAME_WEIGHTS_OFFSET, OPS_WEIGHTS}, {28, 4, EMLML_NAME_QPARAMS_OFFSET, OPS_QPARAMS},
+        {24, 4, EMLML_NAME_WEIGHTS_OFFSET, OPS_WITH_WEIGHTS_OFFSET}, {28, 4, EMLML_NAME_QPARAMS_OFFSET, OPS_QPARAMS},
     };
     for (uint32_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
         uint32_t v = field_value(l, rules[i].offset, rules[i].size);
@@ -315,7 +323,7 @@ static emlml_status_t check_dataflow(const layer_ctx_t *c, tensor_set_t *written
     const emlml_cnn_t *cnn = &c->m->u.cnn;
     const emlml_cnn_layer_t *l = c->l;
     const uint16_t reads[2] = {l->in0, l->in1};
-    int n_reads = l->op == EMLML_CNN_ADD ? 2 : 1;
+    int n_reads = op_in(l->op, OPS_TWO_INPUTS) ? 2 : 1;
     for (int i = 0; i < n_reads; i++) {
         if (reads[i] != cnn->input_tensor && !set_has(written, reads[i])) {
             return fail(c, EMLML_E_CNN_UNWRITTEN_READ, reads[i], 0);
@@ -403,6 +411,45 @@ static emlml_status_t check_pad_shape(const layer_ctx_t *c) {
     return EMLML_OK;
 }
 
+// CONCATENATION: one quantization for the three tensors (TFLite's int8 kernel requires
+// it, so the values are copied unchanged); the output is in0 and in1 joined along the
+// one axis where its size differs from in0's, every other axis equal in all three.
+static emlml_status_t check_concat_shapes(const layer_ctx_t *c) {
+    const emlml_cnn_tensor_t *in = c->in, *in1 = c->in1, *out = c->out;
+    if (out->zero_point != in->zero_point) {
+        return fail_zero_points(c);
+    }
+    if (in1->zero_point != out->zero_point) {
+        return fail(c, EMLML_E_CNN_ZP_DIFFERS, (uint32_t)out->zero_point, (uint32_t)in1->zero_point);
+    }
+    const uint32_t a[3] = {in->h, in->w, in->c}, b[3] = {in1->h, in1->w, in1->c}, o[3] = {out->h, out->w, out->c};
+    uint32_t axis = 0;
+    while (axis < 2u && o[axis] == a[axis]) {
+        axis++;
+    }
+    for (uint32_t i = 0; i < 3u; i++) {
+        int fits = i == axis ? o[i] == a[i] + b[i] : o[i] == a[i] && b[i] == a[i];
+        if (!fits) {
+            return fail_chain(c);
+        }
+    }
+    return EMLML_OK;
+}
+
+// MUL, SUB, MAXIMUM, MINIMUM: along each axis the output has the larger size of the
+// two inputs, and each input that size or 1 (broadcast).
+static emlml_status_t check_broadcast_shapes(const layer_ctx_t *c) {
+    const emlml_cnn_tensor_t *in = c->in, *in1 = c->in1, *out = c->out;
+    const uint32_t a[3] = {in->h, in->w, in->c}, b[3] = {in1->h, in1->w, in1->c}, o[3] = {out->h, out->w, out->c};
+    for (uint32_t i = 0; i < 3u; i++) {
+        uint32_t larger = a[i] > b[i] ? a[i] : b[i];
+        if (o[i] != larger || (a[i] != 1u && a[i] != o[i]) || (b[i] != 1u && b[i] != o[i])) {
+            return fail_chain(c);
+        }
+    }
+    return EMLML_OK;
+}
+
 // The shape rules of each op (FORMAT.md, Shapes).
 static emlml_status_t check_shapes(const layer_ctx_t *c) {
     const emlml_cnn_tensor_t *in = c->in, *out = c->out;
@@ -437,11 +484,22 @@ static emlml_status_t check_shapes(const layer_ctx_t *c) {
                 return fail(c, EMLML_E_CNN_SOFTMAX_DEPTH, in->c, 0);
             }
             return !emlml_cnn_same_shape(out, in) ? fail_chain(c) : EMLML_OK;
-        default:  // RESHAPE
+        case EMLML_CNN_CONCATENATION:
+            return check_concat_shapes(c);
+        case EMLML_CNN_PRELU:
+            return !emlml_cnn_same_shape(out, in) ? fail_chain(c) : EMLML_OK;
+        case EMLML_CNN_MUL:
+        case EMLML_CNN_SUB:
+        case EMLML_CNN_MAXIMUM:
+        case EMLML_CNN_MINIMUM:
+            return check_broadcast_shapes(c);
+        case EMLML_CNN_RESHAPE:
             if (emlml_cnn_size(out) != emlml_cnn_size(in)) {
                 return fail(c, EMLML_E_CNN_RESHAPE_SIZE, emlml_cnn_size(out), emlml_cnn_size(in));
             }
             return EMLML_OK;
+        default:  // OPS_TABLE: one output value per input value
+            return !emlml_cnn_same_shape(out, in) ? fail_chain(c) : EMLML_OK;
     }
 }
 
@@ -454,7 +512,8 @@ static uint32_t weight_count(const layer_ctx_t *c) {
         case EMLML_CNN_CONV_2D: return c->out->c * taps * c->in->c;
         case EMLML_CNN_DEPTHWISE_CONV_2D: return taps * c->out->c;
         case EMLML_CNN_FULLY_CONNECTED: return c->out->c * emlml_cnn_size(c->in);
-        default: return 0;
+        case EMLML_CNN_PRELU: return emlml_cnn_size(c->out);  // alpha of every output value
+        default: return op_in(l->op, OPS_TABLE) ? EMLML_CNN_TABLE_SIZE : 0u;
     }
 }
 
@@ -465,7 +524,10 @@ static uint32_t qparam_count(const layer_ctx_t *c) {
         case EMLML_CNN_FULLY_CONNECTED:
             return 3u * c->out->c;  // bias, then multiplier and shift (FC: a binary64 scale)
         case EMLML_CNN_MEAN: return 2;
-        case EMLML_CNN_ADD: return 7;
+        case EMLML_CNN_ADD:
+        case EMLML_CNN_SUB: return 7;
+        case EMLML_CNN_MUL: return 2;
+        case EMLML_CNN_PRELU: return 5;
         case EMLML_CNN_SOFTMAX: return 3;
         default: return 0;
     }
@@ -541,6 +603,28 @@ static emlml_status_t check_add_qparams(const layer_ctx_t *c, const int32_t *q) 
     return EMLML_OK;
 }
 
+// MUL: one (multiplier, shift) from in0.scale * in1.scale / out.scale.
+static emlml_status_t check_mul_qparams(const layer_ctx_t *c, const int32_t *q) {
+    if (!multiplier_ok(q[0])) {
+        return fail_qparam(c, EMLML_NAME_MULTIPLIER, q[0]);
+    }
+    return shift_ok(q[1], 30) ? EMLML_OK : fail_qparam(c, EMLML_NAME_SHIFT, q[1]);
+}
+
+// PRELU: (multiplier, shift) for x >= 0, then for x * alpha, then alpha's zero point.
+static emlml_status_t check_prelu_qparams(const layer_ctx_t *c, const int32_t *q) {
+    for (uint32_t i = 0; i < 4u; i += 2u) {
+        emlml_status_t st = check_mul_qparams(c, q + i);
+        if (st != EMLML_OK) {
+            return st;
+        }
+    }
+    if (q[4] < -128 || q[4] > 127) {
+        return fail_qparam(c, EMLML_NAME_ALPHA_ZERO_POINT, q[4]);
+    }
+    return EMLML_OK;
+}
+
 // SOFTMAX: the scaled difference (x - max) * 2^input_left_shift fits in int32 for
 // every difference at or above diff_min.
 static emlml_status_t check_softmax_qparams(const layer_ctx_t *c, const int32_t *q) {
@@ -564,7 +648,10 @@ static emlml_status_t check_qparam_values(const layer_ctx_t *c, const int32_t *q
             return check_channel_qparams(c, q);
         case EMLML_CNN_FULLY_CONNECTED: return check_fc_scales(c, q);
         case EMLML_CNN_MEAN: return check_mean_qparams(c, q);
-        case EMLML_CNN_ADD: return check_add_qparams(c, q);
+        case EMLML_CNN_ADD:
+        case EMLML_CNN_SUB: return check_add_qparams(c, q);
+        case EMLML_CNN_MUL: return check_mul_qparams(c, q);
+        case EMLML_CNN_PRELU: return check_prelu_qparams(c, q);
         case EMLML_CNN_SOFTMAX: return check_softmax_qparams(c, q);
         default: return EMLML_OK;
     }
@@ -609,7 +696,7 @@ static emlml_status_t check_layer(const emlml_model_t *m, const emlml_sections_t
     }
     // the indices are checked: the tensors can be looked at
     c.in = &cnn->tensors[l->in0];
-    c.in1 = l->op == EMLML_CNN_ADD ? &cnn->tensors[l->in1] : NULL;
+    c.in1 = op_in(l->op, OPS_TWO_INPUTS) ? &cnn->tensors[l->in1] : NULL;
     c.out = &cnn->tensors[l->out];
     if ((st = check_shapes(&c)) != EMLML_OK) {
         return st;
@@ -644,7 +731,7 @@ static emlml_status_t check_lifetimes(const emlml_cnn_t *cnn, const tensor_set_t
         const emlml_cnn_layer_t *l = &cnn->layers[k];
         set_remove(&born, l->out);
         set_add(&read_later, l->in0);
-        if (l->op == EMLML_CNN_ADD) {
+        if (op_in(l->op, OPS_TWO_INPUTS)) {
             set_add(&read_later, l->in1);
         }
         const emlml_cnn_tensor_t *out = &cnn->tensors[l->out];

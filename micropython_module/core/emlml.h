@@ -94,7 +94,9 @@ typedef struct {
 // names of messages (emlml_status.c) and py_tools' format/c_tables.py come from it.
 #define EMLML_CNN_OP_LIST(X) \
     X(CONV_2D, 1) X(DEPTHWISE_CONV_2D, 2) X(FULLY_CONNECTED, 3) X(MAX_POOL_2D, 4) \
-    X(AVERAGE_POOL_2D, 5) X(MEAN, 6) X(PAD, 7) X(ADD, 8) X(SOFTMAX, 9) X(RESHAPE, 10)
+    X(AVERAGE_POOL_2D, 5) X(MEAN, 6) X(PAD, 7) X(ADD, 8) X(SOFTMAX, 9) X(RESHAPE, 10) \
+    X(LOGISTIC, 11) X(TANH, 12) X(LEAKY_RELU, 13) X(HARD_SWISH, 14) X(QUANTIZE, 15) \
+    X(CONCATENATION, 16) X(MUL, 17) X(SUB, 18) X(MAXIMUM, 19) X(MINIMUM, 20) X(PRELU, 21)
 
 typedef enum {
 #define EMLML_CNN_OP_ENUM(name, number) EMLML_CNN_##name = number,

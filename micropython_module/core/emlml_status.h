@@ -182,6 +182,7 @@ size_t emlml_format(char *buf, size_t n, const char *fmt, uint32_t a, uint32_t b
     X(OUTPUT_MULTIPLIER, "output_multiplier") X(OUTPUT_SHIFT, "output_shift") \
     X(INPUT_MULTIPLIER, "input_multiplier") X(SHIFT, "shift") X(MULTIPLIER, "multiplier") \
     X(LEFT_SHIFT, "left_shift") X(INPUT_LEFT_SHIFT, "input_left_shift") X(DIFF_MIN, "diff_min") \
+    X(ALPHA_ZERO_POINT, "alpha_zero_point") \
     X(TREES, "trees") X(KNN, "kNN") X(CNN, "CNN")
 
 enum {

@@ -241,6 +241,77 @@ def _pad_mean_blob() -> bytes:
     return convert_tflite(b.build([x], [y]))
 
 
+def _table_ops_blob() -> bytes:
+    """The five table ops in a chain on a 2x2x3 input: QUANTIZE (int8 to int8),
+    LEAKY_RELU, HARD_SWISH, TANH, LOGISTIC (layers 0..4); tensors t0 .. t5 of 12 values;
+    each layer's 256 table bytes at 256 * k in CNN_WEIGHTS (1280 bytes)."""
+    from emlml_tools.convert.tflite_cnn import convert_tflite
+
+    from emlml_dev.tflite_build import ModelBuilder
+    b = ModelBuilder()
+    quant = [(0.05, 3), (0.1, -2), (0.1, -2), (0.05, 10), (1 / 128, 0), (1 / 256, -128)]
+    t = [b.tensor((1, 2, 2, 3), scale=s, zero_point=z) for s, z in quant]
+    b.op("QUANTIZE", [t[0]], [t[1]])
+    b.op("LEAKY_RELU", [t[1]], [t[2]], "LeakyReluOptions", alpha=0.2)
+    b.op("HARD_SWISH", [t[2]], [t[3]])
+    b.op("TANH", [t[3]], [t[4]])
+    b.op("LOGISTIC", [t[4]], [t[5]])
+    return convert_tflite(b.build([t[0]], [t[5]]))
+
+
+def _concat_blob() -> bytes:
+    """CONCATENATION of x (1x2x3, zero point 3), its requantized copy and x again along
+    channels: layer 0 QUANTIZE (t0 -> t1), layer 1 CONCATENATION (t0, t1 -> t3, 1x2x6),
+    layer 2 CONCATENATION (t3, t0 -> t2, 1x2x9, the output)."""
+    from emlml_tools.convert.tflite_cnn import convert_tflite
+
+    from emlml_dev.tflite_build import ModelBuilder
+    b = ModelBuilder()
+    x = b.tensor((1, 2, 3), scale=0.05, zero_point=3)
+    q = b.tensor((1, 2, 3), scale=0.05, zero_point=3)
+    y = b.tensor((1, 2, 9), scale=0.05, zero_point=3)
+    b.op("QUANTIZE", [x], [q])
+    b.op("CONCATENATION", [x, q, x], [y], "ConcatenationOptions", axis=-1)
+    return convert_tflite(b.build([x], [y]))
+
+
+def _broadcast_blob() -> bytes:
+    """Squeeze-and-excite style on a 2x2x3 input x: layer 0 MEAN (x -> m, 1x1x3),
+    layer 1 MUL (x, m), layer 2 SUB (that, m), layer 3 MAXIMUM (that, m), layer 4
+    MINIMUM (that, x): the output."""
+    from emlml_tools.convert.tflite_cnn import convert_tflite
+
+    from emlml_dev.tflite_build import ModelBuilder
+    b = ModelBuilder()
+    x = b.tensor((1, 2, 2, 3), scale=0.05, zero_point=3)
+    m = b.tensor((1, 1, 1, 3), scale=0.04, zero_point=-1)
+    b.op("MEAN", [x, b.tensor((2,), "int32", data=[1, 2])], [m], "ReducerOptions",
+         keep_dims=True)
+    t = [b.tensor((1, 2, 2, 3), scale=s, zero_point=z)
+         for s, z in ((0.01, 2), (0.08, -3), (0.08, 5), (0.06, 0))]
+    b.op("MUL", [x, m], [t[0]], "MulOptions", fused_activation_function=0)
+    b.op("SUB", [t[0], m], [t[1]], "SubOptions", fused_activation_function=0)
+    b.op("MAXIMUM", [t[1], m], [t[2]])
+    b.op("MINIMUM", [t[2], x], [t[3]])
+    return convert_tflite(b.build([x], [t[3]]))
+
+
+def _prelu_blob() -> bytes:
+    """PRELU of a 1x2x3 input with one alpha per channel (weights: the alpha of each of
+    the 6 output values), then a second PRELU (weights at 8): 14 weight bytes."""
+    from emlml_tools.convert.tflite_cnn import convert_tflite
+
+    from emlml_dev.tflite_build import ModelBuilder
+    b = ModelBuilder()
+    x = b.tensor((1, 2, 3), scale=0.05, zero_point=3)
+    alpha = b.tensor((3,), scale=0.01, zero_point=-4, data=[20, -30, 100])
+    y = b.tensor((1, 2, 3), scale=0.04, zero_point=-2)
+    z = b.tensor((1, 2, 3), scale=0.04, zero_point=1)
+    b.op("PRELU", [x, alpha], [y])
+    b.op("PRELU", [y, alpha], [z])
+    return convert_tflite(b.build([x], [z]))
+
+
 def _ten_op_blob() -> bytes:
     from emlml_tools.convert.tflite_cnn import convert_tflite
 
@@ -265,6 +336,10 @@ BASES: dict[str, Callable[[], bytes]] = {
     "cnn10": _ten_op_blob,  # tflite_build.ten_op_network: one layer of each op
     "softmax8": lambda: _one_softmax_blob(8),
     "pad_mean": _pad_mean_blob,
+    "table5": _table_ops_blob,  # the five table ops in a chain, 2x2x3
+    "concat3": _concat_blob,  # a CONCATENATION of three inputs: two layers
+    "broadcast5": _broadcast_blob,  # MEAN, then MUL, SUB, MAXIMUM, MINIMUM broadcasting it
+    "prelu2": _prelu_blob,  # two PRELU layers, alpha per channel
 }
 
 
@@ -781,6 +856,9 @@ L10 = {name: k for k, name in enumerate([
     "FULLY_CONNECTED", "RESHAPE", "SOFTMAX"])}
 
 
+_OP_UNKNOWN = len(CnnOp) + 1  # one past the op list
+
+
 def _cnn10(name: str, edit: Callable[[bytes], bytes], status: str, message: str) -> None:
     bad("cnn10_" + name, "cnn10", edit, status, message)
 
@@ -839,8 +917,8 @@ _cnn10("n_inputs_71", lambda b: set_header(b, "n_inputs", 71), "EMLML_E_CNN_N_IN
        "n_inputs 71, the input tensor holds 72")
 _cnn10("n_outputs_6", lambda b: set_header(b, "n_outputs", 6), "EMLML_E_CNN_N_OUTPUTS",
        "n_outputs 6, the output tensor holds 5")
-_cnn10("op_11", lambda b: set_layer(b, L10["PAD"], op=11), "EMLML_E_CNN_OP",
-       "layer 4: unknown op 11")
+_cnn10("op_past_the_list", lambda b: set_layer(b, L10["PAD"], op=_OP_UNKNOWN), "EMLML_E_CNN_OP",
+       f"layer 4: unknown op {_OP_UNKNOWN}")
 _cnn10("op_0", lambda b: set_layer(b, 0, op=0), "EMLML_E_CNN_OP", "layer 0: unknown op 0")
 _cnn10("tensor_index", lambda b: set_layer(b, L10["MAX_POOL_2D"], in0=11),
        "EMLML_E_CNN_TENSOR_INDEX", "layer 2 (MAX_POOL_2D): tensor 11 out of range")
@@ -911,6 +989,77 @@ _cnn10("overlap_input", lambda b: set_tensor(b, 0, offset=0), "EMLML_E_CNN_OVERL
        "layer 0 (CONV_2D): live tensors 0 and 1 share arena bytes")
 _cnn10("arena_100_header", lambda b: set_header(b, "arena_bytes", 100), "EMLML_E_ARENA",
        "arena_bytes 100, this model needs 236")
+
+# table5 (_table_ops_blob): the table ops' rules (FORMAT.md: a 256-byte table in
+# CNN_WEIGHTS, the input's shape, no other field).
+bad("table5_weights_bounds", "table5", lambda b: set_layer(b, 4, weights_offset=1025),
+    "EMLML_E_CNN_WEIGHTS_BOUNDS", "layer 4 (LOGISTIC): weights [1025, 1281) outside CNN_WEIGHTS (1280)")
+bad("table5_no_weights", "table5", lambda b: without_section(b, SectionId.CNN_WEIGHTS),
+    "EMLML_E_CNN_WEIGHTS_BOUNDS", "layer 0 (QUANTIZE): weights [0, 256) outside CNN_WEIGHTS (0)")
+bad("table5_chain", "table5", lambda b: set_tensor(b, 3, c=2), "EMLML_E_CNN_CHAIN",
+    "layer 2 (HARD_SWISH): output shape 2x2x2 does not chain")
+bad("table5_padding", "table5", lambda b: set_layer(b, 1, padding=1), "EMLML_E_CNN_FIELD_ZERO",
+    "layer 1 (LEAKY_RELU): padding is 1, must be 0")
+bad("table5_in1", "table5", lambda b: set_layer(b, 0, in1=1), "EMLML_E_CNN_FIELD_ZERO",
+    "layer 0 (QUANTIZE): in1 is 1, must be 0")
+bad("table5_qparams_offset", "table5", lambda b: set_layer(b, 3, qparams_offset=1),
+    "EMLML_E_CNN_FIELD_ZERO", "layer 3 (TANH): qparams_offset is 1, must be 0")
+bad("table5_act_min", "table5", lambda b: set_layer(b, 2, act_min=-100),
+    "EMLML_E_CNN_NO_ACTIVATION", "layer 2 (HARD_SWISH): act_min is -100, must be -128/127")
+bad("table5_filter", "table5", lambda b: set_layer(b, 4, filter_w=3), "EMLML_E_CNN_FIELD_ZERO",
+    "layer 4 (LOGISTIC): filter_w is 3, must be 0")
+
+# concat3 (_concat_blob): CONCATENATION's rules (one zero point; one axis joins).
+bad("concat3_zp_out", "concat3", lambda b: set_tensor(b, 2, zero_point=4), "EMLML_E_CNN_ZP_DIFFERS",
+    "layer 1 (CONCATENATION): output zero point 4, input 3")
+bad("concat3_zp_in1", "concat3", lambda b: set_tensor(b, 1, zero_point=-7), "EMLML_E_CNN_ZP_DIFFERS",
+    "layer 1 (CONCATENATION): output zero point 3, input -7")
+bad("concat3_chain_sum", "concat3", lambda b: set_tensor(b, 2, c=5), "EMLML_E_CNN_CHAIN",
+    "layer 1 (CONCATENATION): output shape 1x2x5 does not chain")
+bad("concat3_chain_two_axes", "concat3", lambda b: set_tensor(b, 2, h=2, w=1), "EMLML_E_CNN_CHAIN",
+    "layer 1 (CONCATENATION): output shape 2x1x6 does not chain")
+bad("concat3_in1_unwritten", "concat3", lambda b: set_layer(b, 1, in1=2), "EMLML_E_CNN_UNWRITTEN_READ",
+    "layer 1 (CONCATENATION): reads tensor 2 before it is written")
+bad("concat3_in1_overlap", "concat3", lambda b: set_tensor(b, 3, offset=16), "EMLML_E_CNN_OVERLAP",
+    "layer 2 (CONCATENATION): live tensors 0 and 3 share arena bytes")
+bad("concat3_in1_index", "concat3", lambda b: set_layer(b, 2, in1=4), "EMLML_E_CNN_TENSOR_INDEX",
+    "layer 2 (CONCATENATION): tensor 4 out of range")
+
+# broadcast5 (_broadcast_blob): the broadcasting ops' rules (each input the output's size
+# or 1 along each axis; MUL's and SUB's qparams; MAXIMUM and MINIMUM have none).
+bad("broadcast5_chain", "broadcast5", lambda b: set_tensor(b, 2, h=1, w=4), "EMLML_E_CNN_CHAIN",
+    "layer 1 (MUL): output shape 1x4x3 does not chain")
+bad("broadcast5_input_neither", "broadcast5", lambda b: set_tensor(b, 0, h=1, w=4),
+    "EMLML_E_CNN_CHAIN", "layer 1 (MUL): output shape 2x2x3 does not chain")
+bad("broadcast5_mul_multiplier", "broadcast5", lambda b: set_qparam(b, 1, 0, 5), "EMLML_E_CNN_QPARAM",
+    "layer 1 (MUL): multiplier 5 out of range")
+bad("broadcast5_mul_shift", "broadcast5", lambda b: set_qparam(b, 1, 1, 31), "EMLML_E_CNN_QPARAM",
+    "layer 1 (MUL): shift 31 out of range")
+bad("broadcast5_sub_left_shift", "broadcast5", lambda b: set_qparam(b, 2, 0, 21), "EMLML_E_CNN_QPARAM",
+    "layer 2 (SUB): left_shift 21 out of range")
+bad("broadcast5_sub_qparams_bounds", "broadcast5", lambda b: set_layer(b, 2, qparams_offset=5),
+    "EMLML_E_CNN_QPARAMS_BOUNDS", "layer 2 (SUB): qparams [5, 12) outside CNN_QPARAMS (11)")
+bad("broadcast5_max_activation", "broadcast5", lambda b: set_layer(b, 3, act_max=100),
+    "EMLML_E_CNN_NO_ACTIVATION", "layer 3 (MAXIMUM): act_max is 100, must be -128/127")
+bad("broadcast5_min_qparams_offset", "broadcast5", lambda b: set_layer(b, 4, qparams_offset=2),
+    "EMLML_E_CNN_FIELD_ZERO", "layer 4 (MINIMUM): qparams_offset is 2, must be 0")
+bad("broadcast5_mul_activation", "broadcast5", lambda b: set_layer(b, 1, act_min=10, act_max=5),
+    "EMLML_E_CNN_ACTIVATION", "layer 1 (MUL): act_min 10 above act_max 5")
+
+# prelu2 (_prelu_blob): PRELU's rules (its input's shape, an alpha per output value in
+# CNN_WEIGHTS, two multipliers and shifts, the alpha zero point).
+bad("prelu2_chain", "prelu2", lambda b: set_tensor(b, 1, w=3, c=2), "EMLML_E_CNN_CHAIN",
+    "layer 0 (PRELU): output shape 1x3x2 does not chain")
+bad("prelu2_weights_bounds", "prelu2", lambda b: set_layer(b, 1, weights_offset=9),
+    "EMLML_E_CNN_WEIGHTS_BOUNDS", "layer 1 (PRELU): weights [9, 15) outside CNN_WEIGHTS (14)")
+bad("prelu2_alpha_multiplier", "prelu2", lambda b: set_qparam(b, 0, 2, -1), "EMLML_E_CNN_QPARAM",
+    "layer 0 (PRELU): multiplier -1 out of range")
+bad("prelu2_alpha_shift", "prelu2", lambda b: set_qparam(b, 1, 3, -32), "EMLML_E_CNN_QPARAM",
+    "layer 1 (PRELU): shift -32 out of range")
+bad("prelu2_alpha_zero_point", "prelu2", lambda b: set_qparam(b, 1, 4, 128), "EMLML_E_CNN_QPARAM",
+    "layer 1 (PRELU): alpha_zero_point 128 out of range")
+bad("prelu2_activation", "prelu2", lambda b: set_layer(b, 0, act_min=0), "EMLML_E_CNN_NO_ACTIVATION",
+    "layer 0 (PRELU): act_min is 0, must be -128/127")
 
 # Random networks (tflite_build.random_network): each case breaks one rule at the first
 # layer of an op in the first network that has one (``net_base``), so every op meets
@@ -995,8 +1144,8 @@ _model("output_unwritten", "EMLML_E_CNN_OUTPUT_UNWRITTEN", _unwritten_output,
        lambda b: f"no layer writes the output tensor {_n_tensors(b)}")
 
 # one layer: its fields
-_net("op_unknown", CONV, "EMLML_E_CNN_OP", lambda b, k: set_layer(b, k, op=11),
-     lambda b, k: f"layer {k}: unknown op 11")
+_net("op_unknown", CONV, "EMLML_E_CNN_OP", lambda b, k: set_layer(b, k, op=_OP_UNKNOWN),
+     lambda b, k: f"layer {k}: unknown op {_OP_UNKNOWN}")
 _net("op_zero", CONV, "EMLML_E_CNN_OP", lambda b, k: set_layer(b, k, op=0),
      lambda b, k: f"layer {k}: unknown op 0")
 _net("tensor_index", CnnOp.FULLY_CONNECTED, "EMLML_E_CNN_TENSOR_INDEX",

@@ -419,6 +419,17 @@ class _RandomNet:
         self.layers.append(dict(op="MEAN", axes=axes, keep_dims=keep_dims, out=shape))
         return y
 
+    def reduce_max(self, x: _Act, keep_dims: bool) -> _Act:
+        """GlobalMaxPooling2D: REDUCE_MAX over the spatial axes, one quantization."""
+        rank = len(x.shape)
+        axes = list(range(1, rank - 1))
+        a = self.b.tensor((len(axes),), "int32", data=axes)
+        shape = tuple([1] * (rank - 1) + [x.shape[-1]]) if keep_dims else (1, x.shape[-1])
+        y = self.new(shape, x.scale, x.zp, x.spread)
+        self.b.op("REDUCE_MAX", [x.index, a], [y.index], "ReducerOptions", keep_dims=keep_dims)
+        self.layers.append(dict(op="REDUCE_MAX", keep_dims=keep_dims, out=shape))
+        return y
+
     def reshape(self, x: _Act, shape: tuple[int, ...], how: str = "const") -> _Act:
         y = self.new(shape, x.scale, x.zp, x.spread)
         b = self.b
@@ -466,6 +477,109 @@ class _RandomNet:
         self.layers.append(dict(op="FULLY_CONNECTED", out=y.shape, act=act))
         return y
 
+    def elementwise(self, x: _Act, op: str | None = None) -> _Act:
+        """One of the table ops (LOGISTIC, TANH, LEAKY_RELU, HARD_SWISH, QUANTIZE int8 to
+        int8) with the output quantization a Keras export gives it, or a random one."""
+        rng = self.rng
+        if op is None:
+            op = str(rng.choice(ELEMENTWISE_OPS))
+        opts: dict[str, Any] = {}
+        if op == "LOGISTIC":
+            scale, zp, spread = 1 / 256, -128, 60.0
+        elif op == "TANH":
+            scale, zp, spread = ((1 / 128, 0, 60.0) if rng.random() < 0.7 else
+                                 (self.uniform(0.004, 0.03), self.zp(), 40.0))
+        elif op == "HARD_SWISH":  # TFLite needs out.scale > in.scale / 128
+            scale, zp, spread = x.scale * self.uniform(0.05, 1.5), self.zp(), x.spread
+        else:
+            scale, zp, spread = x.scale * self.uniform(0.3, 3.0), self.zp(), x.spread
+        if op == "LEAKY_RELU":
+            opts = dict(alpha=float(rng.choice([0.0, 0.01, 0.1, 0.2, 0.3, 1.0, 1.5,
+                                                self.uniform(0.0, 1.0)])))
+        y = self.new(x.shape, scale, zp, spread)
+        self.b.op(op, [x.index], [y.index], "LeakyReluOptions" if opts else None, **opts)
+        self.layers.append(dict(op=op, out=x.shape, **opts))
+        return y
+
+    def requantize(self, x: _Act, scale: float, zp: int) -> _Act:
+        """QUANTIZE int8 -> int8 to (scale, zp), as TFLite's converter puts in front of a
+        CONCATENATION input quantized unlike the output."""
+        y = self.new(x.shape, scale, zp, x.spread * x.scale / scale)
+        self.b.op("QUANTIZE", [x.index], [y.index])
+        self.layers.append(dict(op="QUANTIZE", out=x.shape))
+        return y
+
+    def concat(self, x: _Act) -> _Act:
+        """Keras' Concatenate of x and a branch of x (a same-shape conv or depthwise,
+        requantized to x's quantization, which TFLite's int8 CONCATENATION needs), two or
+        three inputs in any order, along channels mostly, else height or width."""
+        rng = self.rng
+        branch = (self.conv(x, same_shape=True) if rng.random() < 0.6
+                  else self.depthwise(x, same_shape=True))
+        branch = self.requantize(branch, x.scale, x.zp)
+        parts = [x, branch] + ([x if rng.random() < 0.5 else branch] if rng.random() < 0.3 else [])
+        order = [parts[i] for i in rng.permutation(len(parts))]
+        rank = len(x.shape)
+        axis = rank - 1 if rng.random() < 0.6 else int(rng.integers(1, rank - 1))
+        shape = list(x.shape)
+        shape[axis] *= len(parts)
+        y = self.new(shape, x.scale, x.zp, x.spread)
+        self.b.op("CONCATENATION", [p.index for p in order], [y.index],
+                  "ConcatenationOptions", axis=axis if rng.random() < 0.7 else axis - rank)
+        self.layers.append(dict(op="CONCATENATION", axis=axis, n=len(parts), out=y.shape))
+        return y
+
+    def binary(self, x: _Act, op: str | None = None) -> _Act:
+        """MUL, SUB, MAXIMUM or MINIMUM of x and a second operand made from x that
+        broadcasts against it: squeeze-and-excite style (MEAN to 1x1xC, sometimes through
+        LOGISTIC), one row per height (AVERAGE_POOL_2D over the whole width), or x's shape
+        (a requantized copy); in either order."""
+        rng = self.rng
+        op = op or str(rng.choice(["MUL", "MUL", "SUB", "MAXIMUM", "MINIMUM"]))
+        kind = rng.choice(["se", "row", "same"]) if len(x.shape) == 4 else rng.choice(["se", "same"])
+        if kind == "se":
+            other = self.mean(x, keep_dims=True)
+            if rng.random() < 0.5:
+                other = self.elementwise(other, "LOGISTIC")
+        elif kind == "row":
+            _, h, w, c = x.shape
+            other = self.new((1, h, 1, c), x.scale, x.zp, x.spread)
+            self.b.op("AVERAGE_POOL_2D", [x.index], [other.index], "Pool2DOptions",
+                      padding=VALID, stride_w=1, stride_h=1, filter_width=w, filter_height=1)
+            self.layers.append(dict(op="AVERAGE_POOL_2D", filter=(1, w), out=other.shape))
+        else:
+            other = self.requantize(x, x.scale * self.uniform(0.5, 2.0), self.zp())
+        first, second = (x, other) if rng.random() < 0.5 else (other, x)
+        if op == "MUL":
+            real = first.scale * first.spread * second.scale * second.spread
+            scale, spread = self.out_scale(real)
+        elif op == "SUB":
+            scale, spread = max(x.scale, other.scale) * self.uniform(0.8, 2.5), x.spread
+        else:
+            scale, spread = x.scale * self.uniform(0.5, 2.0), x.spread
+        y = self.new(x.shape, scale, self.zp(), spread)
+        if op in ("MUL", "SUB"):
+            act = self.act_fn()
+            self.b.op(op, [first.index, second.index], [y.index],
+                      "MulOptions" if op == "MUL" else "SubOptions", fused_activation_function=act)
+        else:
+            self.b.op(op, [first.index, second.index], [y.index])
+        self.layers.append(dict(op=op, operand=str(kind), out=y.shape))
+        return y
+
+    def prelu(self, x: _Act) -> _Act:
+        """Keras' PReLU: a constant int8 alpha of one value per input value, or shared
+        over height and width (1x1xC), or one per channel as a rank-1 tensor."""
+        rng = self.rng
+        c = x.shape[-1]
+        shape = [tuple(x.shape[1:]), (1,) * (len(x.shape) - 2) + (c,), (c,)][int(rng.integers(3))]
+        alpha = self.b.tensor(shape, scale=float(np.float32(np.exp(rng.uniform(-8, -3)))),
+                              zero_point=self.zp(), data=rng.integers(-128, 128, shape))
+        y = self.new(x.shape, x.scale * self.uniform(0.5, 2.0), self.zp(), x.spread)
+        self.b.op("PRELU", [x.index, alpha], [y.index])
+        self.layers.append(dict(op="PRELU", alpha=shape, out=x.shape))
+        return y
+
     def softmax(self, x: _Act) -> _Act:
         beta = 1.0 if self.rng.random() < 0.5 else self.uniform(0.2, 3.0)
         beta = max(beta, 4.0 / (x.scale * 2 ** 26))
@@ -475,8 +589,12 @@ class _RandomNet:
         return y
 
 
+ELEMENTWISE_OPS = ("LOGISTIC", "TANH", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE")
+
+
 def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
-                   float_output: bool | None = None, one_d: bool | None = None
+                   float_output: bool | None = None, one_d: bool | None = None,
+                   elementwise: bool = False, branches: bool = False
                    ) -> tuple[bytes, dict[str, Any]]:
     """A small random full-int8 network as .tflite bytes, and its description.
 
@@ -486,8 +604,16 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
     RESHAPE (constant, or Keras-style shape arithmetic), FULLY_CONNECTED, SOFTMAX (beta 1 or
     not), fused NONE/RELU/RELU6; ``one_d`` builds a 1-D network (EXPAND_DIMS, height-1
     convolutions, SQUEEZE). ``float_input``/``float_output`` add QUANTIZE/DEQUANTIZE at the
-    edges (random when None).
+    edges (random when None). ``elementwise`` puts the table ops (``ELEMENTWISE_OPS``)
+    after layers and on the head; ``branches`` adds two-branch blocks joined by
+    CONCATENATION (``_RandomNet.concat``), MUL, SUB, MAXIMUM and MINIMUM of a tensor and
+    a broadcast operand (``_RandomNet.binary``), PRELU and REDUCE_MAX heads. Without them the networks of a seed are those
+    of before these ops (the bad-blob table and the device data keep their models).
     """
+
+    def maybe_elementwise(x: _Act, p: float = 0.5) -> _Act:
+        return net.elementwise(x) if elementwise and rng.random() < p else x
+
     if float_input is None:
         float_input = bool(rng.random() < 0.3)
     if float_output is None:
@@ -511,7 +637,7 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
     if one_d:
         x = net.reshape(x, (1, 1) + in_shape[1:], "expand")
         for _ in range(int(rng.integers(1, 4))):
-            x = net.conv(x, one_d=True)
+            x = maybe_elementwise(net.conv(x, one_d=True))
         x = net.reshape(x, (1,) + x.shape[2:], "squeeze")
         if rng.random() < 0.3:
             x = net.pad(x)  # a rank-3 PAD (time, channels)
@@ -533,8 +659,17 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
             else:  # move width into height, or back
                 _, h, w, c = x.shape
                 x = net.reshape(x, (1, h * w, 1, c) if rng.random() < 0.5 else (1, 1, h * w, c))
+            x = maybe_elementwise(x)
+            if branches and rng.random() < 0.4 and math.prod(x.shape) <= 400:
+                x = net.concat(x)
+            if branches and rng.random() < 0.4:
+                x = net.binary(x)
+            if branches and rng.random() < 0.15:
+                x = net.prelu(x)
         head = rng.choice(["mean", "flatten", "fc", "none"])
-        if head == "mean":
+        if head == "mean" and branches and rng.random() < 0.4:
+            x = net.reduce_max(x, keep_dims=bool(rng.random() < 0.4))
+        elif head == "mean":
             x = net.mean(x, keep_dims=bool(rng.random() < 0.4))
         elif head == "flatten":
             x = net.reshape(x, (1, math.prod(x.shape)),
@@ -545,7 +680,9 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
         x = net.fc(x, int(rng.integers(1, 11)))
         if rng.random() < 0.3:
             x = net.fc(x, int(rng.integers(1, 11)))
-    if rng.random() < 0.5 and x.scale * 2 ** 26 > 8.0:  # TFLite aborts when beta*scale*2^26 <= 1
+        x = maybe_elementwise(x)  # a Dense(..., activation="sigmoid") head, ...
+    # TFLite aborts when beta*scale*2^26 <= 1; emlml's softmax takes at most 511 values
+    if rng.random() < 0.5 and x.scale * 2 ** 26 > 8.0 and x.shape[-1] <= 511:
         x = net.softmax(x)
     model_out = x.index
     if float_output:
@@ -602,6 +739,40 @@ def _quantize_model(scale: float, zp: int, n: int = 64) -> bytes:
     return b.build([xf], [yf])
 
 
+def _table_op_model(op: str, x_q: tuple[float, int], y_q: tuple[float, int],
+                    alpha: float | None = None) -> bytes:
+    b = ModelBuilder()
+    x = b.tensor((1, 256), scale=x_q[0], zero_point=x_q[1])
+    y = b.tensor((1, 256), scale=y_q[0], zero_point=y_q[1])
+    if alpha is None:
+        b.op(op, [x], [y])
+    else:
+        b.op(op, [x], [y], "LeakyReluOptions", alpha=alpha)
+    return b.build([x], [y])
+
+
+# The table ops at their corners: (op, input (scale, zp), output (scale, zp), alpha).
+_TABLE_EDGES: tuple[tuple[str, tuple[float, int], tuple[float, int], float | None], ...] = (
+    ("LOGISTIC", (1e-4, 0), (1 / 256, -128), None),      # flat around 0.5
+    ("LOGISTIC", (0.5, -128), (1 / 256, -128), None),    # saturated both ways
+    ("LOGISTIC", (1 / 16, 127), (1 / 256, -128), None),
+    ("TANH", (1 / 32, 0), (1 / 128, 0), None),
+    ("TANH", (2.0, -100), (1 / 128, 0), None),
+    ("TANH", (0.01, 5), (1e-4, 3), None),                 # outputs past int8 both ways
+    ("LEAKY_RELU", (0.05, -3), (0.05, -3), 0.0),
+    ("LEAKY_RELU", (0.05, 10), (0.05, 10), 1.0),
+    ("LEAKY_RELU", (0.1, 0), (0.01, -128), 2.5),          # multipliers above 1
+    ("LEAKY_RELU", (0.02, 127), (0.07, -128), 0.3),
+    ("HARD_SWISH", (0.1, 0), (0.1 / 128 * 1.0001, 0), None),  # output exponent 0
+    ("HARD_SWISH", (2.0, -20), (0.5, -100), None),      # relu-ish exponent > 0
+    ("HARD_SWISH", (1e-3, 40), (1e-3, 40), None),       # relu-ish exponent < 0
+    ("QUANTIZE", (0.05, 7), (0.05, 7), None),            # the same quantization
+    ("QUANTIZE", (0.05, -128), (0.05, 127), None),
+    ("QUANTIZE", (0.9, 3), (0.1, -5), None),             # multiplier 9
+    ("QUANTIZE", (0.01, 0), (0.3, 0), None),
+)
+
+
 def edge_networks() -> list[tuple[str, bytes, list[np.ndarray]]]:
     """Hand-made models at the corners where TFLite's arithmetic is easy to get wrong, each
     with inputs that hit the corner: (name, .tflite bytes, inputs in the model's input
@@ -612,7 +783,9 @@ def edge_networks() -> list[tuple[str, bytes, list[np.ndarray]]]:
       (INT32_MIN, then the zero point added with wrap-around);
     - CONV_2D / DEPTHWISE_CONV_2D with MBQM + zero point overflowing int32 (wraps);
     - QUANTIZE of float inputs at exact half-way points (float32 division) and far out of
-      range (INT32_MIN, then the zero point with wrap-around).
+      range (INT32_MIN, then the zero point with wrap-around);
+    - the table ops (LOGISTIC, TANH, LEAKY_RELU, HARD_SWISH, QUANTIZE int8 to int8) at
+      saturation, multipliers above 1, exponents at their limits: every int8 input value.
     """
     out: list[tuple[str, bytes, list[np.ndarray]]] = []
     zeros = [np.zeros((1, 1), np.int8)]
@@ -646,6 +819,11 @@ def edge_networks() -> list[tuple[str, bytes, list[np.ndarray]]]:
             halves, np.nextafter(halves, np.float32(np.inf)),
             np.nextafter(halves, np.float32(-np.inf)), huge)]
         out.append((f"quantize_{i}", _quantize_model(scale, zp), inputs))
+    every_value = [np.arange(-128, 128, dtype=np.int8).reshape(1, 256)]
+    for i, (op, x_q, y_q, alpha) in enumerate(_TABLE_EDGES):
+        x_q = (float(np.float32(x_q[0])), x_q[1])
+        y_q = (float(np.float32(y_q[0])), y_q[1])
+        out.append((f"{op.lower()}_{i}", _table_op_model(op, x_q, y_q, alpha), every_value))
     return out
 
 

@@ -27,6 +27,7 @@ from emlml_tools.format import (
     CNN_MEAN_MAX_CELLS,
     CNN_SOFTMAX_MAX_C,
     CNN_TENSOR_DTYPE,
+    CNN_TWO_INPUT_OPS,
     MAX_INPUTS,
     MAX_OUTPUTS,
     CnnOp,
@@ -111,6 +112,29 @@ def add_params(s1: float, s2: float, s_out: float) -> list[int]:
             raise ValueError(f"the {what} rescale factor {r:g} is outside (0, 1): the output "
                              "scale is too small for the input scales (TFLite refuses it too)")
         m, s = quantize_multiplier(r)
+        out += [m, s]
+    return out
+
+
+def mul_params(s1: float, s2: float, s_out: float) -> tuple[int, int]:
+    """MUL's (multiplier, shift): QuantizeMultiplier of ``s1 * s2 / s_out`` computed in
+    float32, as TFLite's Prepare writes it (float operands, then widened to double)."""
+    real = float(np.float32(np.float32(s1) * np.float32(s2)) / np.float32(s_out))
+    m, s = quantize_multiplier(real)
+    if s > 30:
+        raise ValueError(f"rescale factor {real:g} is too large (shift above 30)")
+    return m, s
+
+
+def prelu_params(s_in: float, s_alpha: float, s_out: float) -> list[int]:
+    """PRELU's [m1, s1, m2, s2]: QuantizeMultiplier of the float32 expressions
+    ``in / out`` (x >= 0) and ``in * alpha / out`` (x < 0), as TFLite's PreluPrepare."""
+    out = []
+    for real in (float(np.float32(s_in) / np.float32(s_out)),
+                 float(np.float32(np.float32(s_in) * np.float32(s_alpha)) / np.float32(s_out))):
+        m, s = quantize_multiplier(real)
+        if s > 30:
+            raise ValueError(f"rescale factor {real:g} is too large (shift above 30)")
         out += [m, s]
     return out
 
@@ -226,7 +250,7 @@ def _layer(graph: Graph, node: Node, index: dict[int, int], row: np.void,
     out = graph.tensors[node.output]
     row["op"] = op
     row["in0"] = index[node.inputs[0]]
-    row["in1"] = index[node.inputs[1]] if op == CnnOp.ADD else 0
+    row["in1"] = index[node.inputs[1]] if op in CNN_TWO_INPUT_OPS else 0
     row["out"] = index[node.output]
     act_min, act_max = activation_range(node.activation, out.scale, out.zero_point)
     if act_min > act_max:
@@ -240,6 +264,20 @@ def _layer(graph: Graph, node: Node, index: dict[int, int], row: np.void,
         row["filter_h"], row["filter_w"] = node.filter
     if op == CnnOp.PAD:
         row["pad_h"], row["pad_w"], row["pad_c"] = node.pad_before
+    if op == CnnOp.PRELU:  # the alpha of every output value, then the qparams
+        assert node.weights is not None and node.weight_scales is not None
+        weights.extend(bytes(align4(len(weights)) - len(weights)))
+        row["weights_offset"] = len(weights)
+        weights.extend(np.ascontiguousarray(node.weights, dtype=np.int8).tobytes())
+        row["qparams_offset"] = len(qparams)
+        qparams.extend(prelu_params(x.scale, float(node.weight_scales[0]), out.scale))
+        qparams.append(node.alpha_zero_point)
+        return
+    if node.table is not None:  # the elementwise table ops: 256 int8 as their weights
+        weights.extend(bytes(align4(len(weights)) - len(weights)))
+        row["weights_offset"] = len(weights)
+        weights.extend(np.asarray(node.table, dtype=np.int8).tobytes())
+        return
     if node.weights is not None:
         assert node.weight_scales is not None and node.bias is not None
         if op == CnnOp.CONV_2D and node.filter[0] * node.filter[1] * x.hwc[2] > CNN_MAX_DOT:
@@ -273,9 +311,12 @@ def _layer(graph: Graph, node: Node, index: dict[int, int], row: np.void,
                              f"{CNN_MEAN_MAX_CELLS} (an int32 sum)")
         row["qparams_offset"] = len(qparams)
         qparams.extend(mean_params(x.scale, out.scale, x.hwc[0] * x.hwc[1]))
-    elif op == CnnOp.ADD:
+    elif op in (CnnOp.ADD, CnnOp.SUB):  # TFLite's SUB prepares as its ADD
         row["qparams_offset"] = len(qparams)
         qparams.extend(add_params(x.scale, graph.tensors[node.inputs[1]].scale, out.scale))
+    elif op == CnnOp.MUL:
+        row["qparams_offset"] = len(qparams)
+        qparams.extend(mul_params(x.scale, graph.tensors[node.inputs[1]].scale, out.scale))
     elif op == CnnOp.SOFTMAX:
         if x.hwc[2] > CNN_SOFTMAX_MAX_C:
             raise ValueError(f"softmax over {x.hwc[2]} values; emlml supports at most "

@@ -66,11 +66,18 @@ _OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
                                               "new_axis_mask", "shrink_axis_mask", "offset")),
     "PACK": ("PackOptions", ("values_count", "axis")),
     "CONCATENATION": ("ConcatenationOptions", ("axis", "fused_activation_function")),
+    "LEAKY_RELU": ("LeakyReluOptions", ("alpha",)),
+    "REDUCE_MAX": ("ReducerOptions", ("keep_dims",)),
+    "MUL": ("MulOptions", ("fused_activation_function",)),
+    "SUB": ("SubOptions", ("fused_activation_function",)),
 }
 # What converts: the core's operators (one per CNN layer, named as TFLite names them),
 # the reshapes that become RESHAPE, and the float edges.
-SUPPORTED = (*(op.name for op in CnnOp), "EXPAND_DIMS", "SQUEEZE", "QUANTIZE (input edge)",
-             "DEQUANTIZE (output edge)")
+SUPPORTED = (*(op.name for op in CnnOp if op != CnnOp.QUANTIZE), "EXPAND_DIMS", "SQUEEZE",
+             "REDUCE_MAX (over height and width)",
+             "QUANTIZE (input edge, or int8 to int8)", "DEQUANTIZE (output edge)")
+# The elementwise ops whose layer is a 256-entry table (convert/tflite_tables.py).
+TABLE_OPS = ("LOGISTIC", "TANH", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE")
 _FOLDABLE = frozenset({"SHAPE", "STRIDED_SLICE", "PACK", "CONCATENATION", "RESHAPE",
                        "EXPAND_DIMS", "SQUEEZE"})
 
@@ -139,6 +146,9 @@ class Node:
     weight_scales: np.ndarray | None = None  # float32, one per output channel
     bias: np.ndarray | None = None  # int32, one per output channel
     beta: float = 1.0  # SOFTMAX
+    table: np.ndarray | None = None  # TABLE_OPS: int8 output of input value i - 128 at i
+    axis: int = 2  # CONCATENATION: 0 = h, 1 = w, 2 = c
+    alpha_zero_point: int = 0  # PRELU (its alpha: weights, its scale: weight_scales)
 
 
 @dataclass
@@ -495,7 +505,7 @@ def read_tflite(data: bytes) -> Graph:
         return acts[i]
 
     act(graph_in, "model input")
-    nodes = [_node(op, tensors, act) for op in kept]
+    nodes = _two_way([_node(op, tensors, act) for op in kept], acts)
     if not nodes:
         raise UnsupportedModel("the model has no layers emlml can run (it only moves its "
                                "input to its output)")
@@ -514,6 +524,150 @@ def read_tflite(data: bytes) -> Graph:
         raise UnsupportedModel("the model output is its input")
     return Graph(acts, nodes, graph_in, graph_out, float_input, float_output, desc,
                  sorted(folded))
+
+
+def _two_way(nodes: list[Node], acts: dict[int, Activation]) -> list[Node]:
+    """A CONCATENATION of n > 2 inputs as n - 1 layers of two: the first two inputs
+    joined into a new tensor (negative index, with the output's quantization), that one
+    and the third, ... the last one writes the operator's output."""
+    out: list[Node] = []
+    for node in nodes:
+        if node.op != "CONCATENATION" or len(node.inputs) <= 2:
+            out.append(node)
+            continue
+        final = acts[node.output]
+        joined = node.inputs[0]
+        for k, nxt in enumerate(node.inputs[1:]):
+            if k == len(node.inputs) - 2:
+                target = node.output
+            else:
+                target = -len(acts) - 1
+                hwc = list(acts[joined].hwc)
+                hwc[node.axis] += acts[nxt].hwc[node.axis]
+                acts[target] = Activation(target, f"{final.name}/part{k}", (hwc[0], hwc[1], hwc[2]),
+                                          final.scale, final.zero_point, ())
+            out.append(Node(node.index, node.op, (joined, nxt), target, axis=node.axis))
+            joined = target
+    return out
+
+
+def _spatial_axes(op: _Op, tensors: list[Tensor], what: str) -> None:
+    """MEAN and REDUCE_MAX: constant axes that cover height and width (the axes left
+    out have size 1), nothing else."""
+    in_t = tensors[op.inputs[0]]
+    rank = len(in_t.shape)
+    axes_t = tensors[op.inputs[1]]
+    if axes_t.data is None:
+        raise _op_error(op.index, op.name, "the axes are not constant")
+    axes = {int(a) % rank for a in np.atleast_1d(axes_t.data).reshape(-1)} if rank else set()
+    spatial = set(range(1, rank - 1))
+    if (rank < 3 or not axes or not axes <= spatial
+            or any(in_t.shape[a] != 1 for a in spatial - axes)):
+        raise _op_error(op.index, op.name, f"{what} over axes {sorted(axes)} of a "
+                        f"{in_t.shape} tensor; emlml reduces over height and width only "
+                        "(global pooling)")
+
+
+def _reduce_max(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation]
+                ) -> Node:
+    """REDUCE_MAX over height and width (Keras' GlobalMaxPooling2D): TFLite's int8 kernel
+    takes the largest raw value and needs one quantization in and out, so it is a
+    MAX_POOL_2D whose window is the whole input."""
+    name, where = op.name, f"operator {op.index} ({op.name})"
+    x, out = act(op.inputs[0], where), act(op.outputs[0], where)
+    _spatial_axes(op, tensors, "max")
+    if out.hwc != (1, 1, x.hwc[2]):
+        raise _op_error(op.index, name, f"output shape {out.tflite_shape}")
+    if (x.scale, x.zero_point) != (out.scale, out.zero_point):
+        raise _op_error(op.index, name, "input and output quantization differ (TFLite "
+                        "needs them equal)")
+    h, w = x.hwc[0], x.hwc[1]
+    if h > 255 or w > 255:
+        raise _op_error(op.index, name, f"max over {h}x{w}; emlml takes windows up to "
+                        "255x255")
+    return Node(op.index, "MAX_POOL_2D", (x.index,), out.index, filter=(h, w), stride=(1, 1),
+                padding="VALID", dilation=(0, 0))
+
+
+def _broadcast(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation]
+               ) -> Node:
+    """MUL, SUB, MAXIMUM, MINIMUM of two activations that broadcast against each other
+    (Keras' squeeze-and-excite multiplies HxWxC by 1x1xC): along each of h, w, c an
+    input has the output's size or 1."""
+    name, where = op.name, f"operator {op.index} ({op.name})"
+    if len(op.inputs) != 2:
+        raise _op_error(op.index, name, f"{len(op.inputs)} inputs")
+    a, b = act(op.inputs[0], where), act(op.inputs[1], where)
+    out = act(op.outputs[0], where)
+    rank = len(tensors[op.outputs[0]].shape)
+    for x in (a, b):
+        if len(tensors[x.index].shape) > rank or any(
+                n not in (1, n_out) for n, n_out in zip(x.hwc, out.hwc)):
+            raise _op_error(op.index, name, f"input shape {x.tflite_shape} does not "
+                            f"broadcast to the output shape {out.tflite_shape}")
+    if any(n_out != max(n_a, n_b) for n_a, n_b, n_out in zip(a.hwc, b.hwc, out.hwc)):
+        raise _op_error(op.index, name, f"input shapes {a.tflite_shape} and "
+                        f"{b.tflite_shape} do not make the output shape {out.tflite_shape}")
+    return Node(op.index, name, (a.index, b.index), out.index, _act_fn(op.options, where))
+
+
+def _prelu(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation]) -> Node:
+    """PRELU with a constant int8 alpha (per tensor quantized), broadcast to the input's
+    shape (Keras' PReLU: one alpha per value, or shared over height and width)."""
+    name, where = op.name, f"operator {op.index} ({op.name})"
+    x, out = act(op.inputs[0], where), act(op.outputs[0], where)
+    a_t = tensors[op.inputs[1]]
+    if a_t.data is None or a_t.dtype != "int8" or len(a_t.scale) != 1 or len(a_t.zero_point) != 1:
+        raise _op_error(op.index, name, "alpha must be a constant int8 tensor quantized per "
+                        "tensor")
+    in_shape = tensors[op.inputs[0]].shape
+    if in_shape != tensors[op.outputs[0]].shape or len(a_t.shape) > len(in_shape):
+        raise _op_error(op.index, name, f"alpha {a_t.shape} and input {in_shape} do not make "
+                        f"the output {tensors[op.outputs[0]].shape}")
+    alpha = np.asarray(a_t.data, np.int8).reshape((1,) * (len(in_shape) - len(a_t.shape))
+                                                  + tuple(a_t.shape))
+    try:
+        full = np.broadcast_to(alpha, in_shape).reshape(out.hwc)
+    except ValueError:
+        raise _op_error(op.index, name, f"alpha {a_t.shape} does not broadcast to the "
+                        f"input {in_shape}") from None
+    return Node(op.index, name, (x.index,), out.index, weights=np.ascontiguousarray(full),
+                weight_scales=np.asarray(a_t.scale, np.float32),
+                alpha_zero_point=int(a_t.zero_point[0]))
+
+
+def _concatenation(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation]
+                   ) -> Node:
+    """CONCATENATION of int8 activations: TFLite's int8 kernel needs one quantization
+    for the inputs and the output (its converter puts a QUANTIZE in front of an input
+    that has another), so the values are copied as they are."""
+    name, where = op.name, f"operator {op.index} ({op.name})"
+    out = act(op.outputs[0], where)
+    if op.options.get("fused_activation_function", 0):
+        raise _op_error(op.index, name, "a fused activation is not supported")
+    ins = [act(i, where) for i in op.inputs]
+    for x in ins:
+        if (x.scale, x.zero_point) != (out.scale, out.zero_point):
+            raise _op_error(op.index, name, f"input tensor {x.index} is quantized (scale "
+                            f"{x.scale}, zero point {x.zero_point}) unlike the output "
+                            f"({out.scale}, {out.zero_point}); TFLite's int8 kernel needs "
+                            "them equal")
+    rank = len(tensors[op.outputs[0]].shape)
+    axis = int(op.options["axis"])
+    axis = axis + rank if axis < 0 else axis
+    if not (1 <= axis < rank) or any(len(tensors[i].shape) != rank for i in op.inputs):
+        raise _op_error(op.index, name, f"axis {op.options['axis']} of rank-{rank} tensors; "
+                        "emlml joins along height, width or channels (batch 1)")
+    hwc_axis = axis + 3 - rank
+    total = sum(x.hwc[hwc_axis] for x in ins)
+    for x in ins:
+        if any(x.hwc[i] != out.hwc[i] for i in range(3) if i != hwc_axis):
+            raise _op_error(op.index, name, f"input shape {x.tflite_shape} does not join "
+                            f"the others along axis {axis} into {out.tflite_shape}")
+    if total != out.hwc[hwc_axis] or len(ins) < 2:
+        raise _op_error(op.index, name, f"{len(ins)} inputs do not make the output shape "
+                        f"{out.tflite_shape}")
+    return Node(op.index, name, tuple(x.index for x in ins), out.index, axis=hwc_axis)
 
 
 def _weights(t: Tensor, where: str, shape_rank: int, axis: int, n_out: int
@@ -578,15 +732,62 @@ def _act_fn(o: dict[str, Any], where: str) -> str:
     return ACTIVATIONS[code]
 
 
+def _table_node(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation]
+                ) -> Node:
+    """An elementwise op of one int8 input: TFLite's output for each of the 256 input
+    values (convert/tflite_tables.py)."""
+    from emlml_tools.convert import tflite_tables  # it needs tflite_cnn's helpers
+
+    name = op.name
+    where = f"operator {op.index} ({name})"
+    if len(op.inputs) != 1 or len(op.outputs) != 1:
+        raise _op_error(op.index, name, f"{len(op.inputs)} inputs and {len(op.outputs)} "
+                        "outputs")
+    x = act(op.inputs[0], where)
+    out = act(op.outputs[0], where)
+    if tensors[op.inputs[0]].shape != tensors[op.outputs[0]].shape:
+        raise _op_error(op.index, name, f"input shape {tensors[op.inputs[0]].shape} and "
+                        f"output shape {tensors[op.outputs[0]].shape} differ")
+    q = (x.scale, x.zero_point, out.scale, out.zero_point)
+    try:
+        if name == "LOGISTIC":
+            if out.scale != 1 / 256 or out.zero_point != -128:
+                raise ValueError(f"output scale {out.scale} and zero point {out.zero_point}; "
+                                 "TFLite's int8 LOGISTIC needs 1/256 and -128")
+            table = tflite_tables.logistic_table(*q)
+        elif name == "TANH":
+            table = tflite_tables.tanh_table(*q)
+        elif name == "LEAKY_RELU":
+            table = tflite_tables.leaky_relu_table(*q, float(np.float32(op.options["alpha"])))
+        elif name == "HARD_SWISH":
+            table = tflite_tables.hard_swish_table(*q)
+        else:
+            table = tflite_tables.requantize_table(*q)
+    except ValueError as exc:
+        raise _op_error(op.index, name, str(exc)) from None
+    return Node(op.index, name, (x.index,), out.index, table=table)
+
+
 def _node(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation]) -> Node:
     """Check one operator and turn it into a blob layer."""
     name = op.name
     where = f"operator {op.index} ({name})"
     o = op.options
-    if name in ("QUANTIZE", "DEQUANTIZE"):
+    if name == "DEQUANTIZE" or (name == "QUANTIZE" and not all(
+            tensors[i].dtype == "int8" for i in (*op.inputs[:1], *op.outputs[:1]))):
         raise _op_error(op.index, name, "only allowed at the model's edges (float input "
-                        "quantized by the first op, float output dequantized by the last); "
-                        "emlml does not requantize inside a model")
+                        "quantized by the first op, float output dequantized by the last) "
+                        "or, for QUANTIZE, from int8 to int8 (a requantization)")
+    if name in TABLE_OPS:
+        return _table_node(op, tensors, act)
+    if name == "REDUCE_MAX":
+        return _reduce_max(op, tensors, act)
+    if name == "CONCATENATION":
+        return _concatenation(op, tensors, act)
+    if name in ("MUL", "SUB", "MAXIMUM", "MINIMUM"):
+        return _broadcast(op, tensors, act)
+    if name == "PRELU":
+        return _prelu(op, tensors, act)
     if name not in SUPPORTED:
         raise _op_error(op.index, name, "not supported by emlml (supported: "
                         f"{', '.join(SUPPORTED)})")
@@ -655,18 +856,7 @@ def _node(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation])
                     filter=(fh, fw), **{**sp, "dilation": (0, 0)})
     if name == "MEAN":
         x = act(op.inputs[0], where)
-        in_t = tensors[op.inputs[0]]
-        rank = len(in_t.shape)
-        axes_t = tensors[op.inputs[1]]
-        if axes_t.data is None:
-            raise _op_error(op.index, name, "the axes are not constant")
-        axes = {int(a) % rank for a in np.atleast_1d(axes_t.data).reshape(-1)} if rank else set()
-        spatial = set(range(1, rank - 1))
-        if (rank < 3 or not axes or not axes <= spatial
-                or any(in_t.shape[a] != 1 for a in spatial - axes)):
-            raise _op_error(op.index, name, f"mean over axes {sorted(axes)} of a "
-                            f"{in_t.shape} tensor; emlml averages over height and width only "
-                            "(GlobalAveragePooling)")
+        _spatial_axes(op, tensors, "mean")
         if out.hwc != (1, 1, x.hwc[2]):
             raise _op_error(op.index, name, f"output shape {out.tflite_shape}")
         return Node(op.index, name, (x.index,), out.index)

@@ -27,6 +27,10 @@ from .cnn import (  # noqa: F401
     CNN_PARAMS_SIZE,
     CNN_SOFTMAX_MAX_C,
     CNN_SPATIAL_OPS,
+    CNN_TABLE_OPS,
+    CNN_TABLE_SIZE,
+    CNN_TWO_INPUT_OPS,
+    CNN_BROADCAST_OPS,
     CNN_TENSOR_DTYPE,
     CNN_WEIGHT_OPS,
     Q31_LOW,
@@ -39,6 +43,7 @@ from .cnn import (  # noqa: F401
     cnn_blob,
     cnn_qparam_count,
     cnn_weight_count,
+    concat_axis,
     pad_before,
     spatial_out_size,
 )

@@ -179,6 +179,7 @@ FIELD_NAMES = (
     'left_shift',
     'input_left_shift',
     'diff_min',
+    'alpha_zero_point',
     'trees',
     'kNN',
     'CNN',
@@ -196,6 +197,17 @@ CNN_OPS = (
     ('ADD', 8),
     ('SOFTMAX', 9),
     ('RESHAPE', 10),
+    ('LOGISTIC', 11),
+    ('TANH', 12),
+    ('LEAKY_RELU', 13),
+    ('HARD_SWISH', 14),
+    ('QUANTIZE', 15),
+    ('CONCATENATION', 16),
+    ('MUL', 17),
+    ('SUB', 18),
+    ('MAXIMUM', 19),
+    ('MINIMUM', 20),
+    ('PRELU', 21),
 )
 
 # Section ids (EMLML_SEC_*): name without its prefix -> number.

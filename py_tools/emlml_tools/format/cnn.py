@@ -65,7 +65,16 @@ assert CNN_TENSOR_DTYPE.itemsize == 16 and CNN_LAYER_DTYPE.itemsize == 32
 CNN_SPATIAL_OPS = frozenset({CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D, CnnOp.MAX_POOL_2D,
                              CnnOp.AVERAGE_POOL_2D})
 CNN_WEIGHT_OPS = frozenset({CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D, CnnOp.FULLY_CONNECTED})
-CNN_ACT_OPS = frozenset({*CNN_WEIGHT_OPS, CnnOp.MAX_POOL_2D, CnnOp.AVERAGE_POOL_2D, CnnOp.ADD})
+CNN_ACT_OPS = frozenset({*CNN_WEIGHT_OPS, CnnOp.MAX_POOL_2D, CnnOp.AVERAGE_POOL_2D, CnnOp.ADD,
+                         CnnOp.MUL, CnnOp.SUB})
+# Elementwise ops of one int8 input: their weights are a 256-entry int8 table, output =
+# table[x + 128] (TFLite's result for every input value, computed by the converter).
+CNN_TABLE_OPS = frozenset({CnnOp.LOGISTIC, CnnOp.TANH, CnnOp.LEAKY_RELU, CnnOp.HARD_SWISH,
+                           CnnOp.QUANTIZE})
+CNN_TABLE_SIZE = 256
+# Elementwise ops of two inputs that broadcast (ADD: one shape), and the ops that read in1.
+CNN_BROADCAST_OPS = frozenset({CnnOp.MUL, CnnOp.SUB, CnnOp.MAXIMUM, CnnOp.MINIMUM})
+CNN_TWO_INPUT_OPS = frozenset({CnnOp.ADD, CnnOp.CONCATENATION, *CNN_BROADCAST_OPS})
 Q31_LOW = 1 << 30  # a multiplier from QuantizeMultiplier is 0 or in [2^30, 2^31)
 
 
@@ -141,13 +150,18 @@ def cnn_weight_count(op: int, in_shape: tuple[int, int, int], out_shape: tuple[i
         return fh * fw * oc
     if op == CnnOp.FULLY_CONNECTED:
         return oc * h * w * c
+    if op in CNN_TABLE_OPS:
+        return CNN_TABLE_SIZE
+    if op == CnnOp.PRELU:  # the raw alpha of every output value
+        return math.prod(out_shape)
     return 0
 
 
 def cnn_qparam_count(op: int, out_c: int) -> int:
     if op in CNN_WEIGHT_OPS:
         return 3 * out_c
-    return {CnnOp.MEAN: 2, CnnOp.ADD: 7, CnnOp.SOFTMAX: 3}.get(CnnOp(op), 0)
+    return {CnnOp.MEAN: 2, CnnOp.ADD: 7, CnnOp.SUB: 7, CnnOp.MUL: 2, CnnOp.PRELU: 5,
+            CnnOp.SOFTMAX: 3}.get(CnnOp(op), 0)
 
 
 def cnn_blob(*, input_tensor: int, output_tensor: int, input_scale: float,
@@ -185,15 +199,16 @@ _NAME = {name: i for i, name in enumerate(C.FIELD_NAMES)}
 # ops that use them; any other op has them 0. A field's name is its %N name in C.
 _ZERO_UNLESS: tuple[tuple[str, frozenset[CnnOp]], ...] = (
     ("padding", CNN_SPATIAL_OPS),
-    ("in1", frozenset({CnnOp.ADD})),
+    ("in1", CNN_TWO_INPUT_OPS),
     ("stride_h", CNN_SPATIAL_OPS), ("stride_w", CNN_SPATIAL_OPS),
     ("dilation_h", frozenset({CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D})),
     ("dilation_w", frozenset({CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D})),
     ("filter_h", CNN_SPATIAL_OPS), ("filter_w", CNN_SPATIAL_OPS),
     ("pad_h", frozenset({CnnOp.PAD})), ("pad_w", frozenset({CnnOp.PAD})),
     ("pad_c", frozenset({CnnOp.PAD})), ("reserved", frozenset()),
-    ("weights_offset", CNN_WEIGHT_OPS),
-    ("qparams_offset", frozenset({*CNN_WEIGHT_OPS, CnnOp.MEAN, CnnOp.ADD, CnnOp.SOFTMAX})),
+    ("weights_offset", CNN_WEIGHT_OPS | CNN_TABLE_OPS | {CnnOp.PRELU}),
+    ("qparams_offset", frozenset({*CNN_WEIGHT_OPS, CnnOp.MEAN, CnnOp.ADD, CnnOp.SOFTMAX,
+                                  CnnOp.MUL, CnnOp.SUB, CnnOp.PRELU})),
 )
 _DILATED_OPS = frozenset({CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D})
 
@@ -283,7 +298,7 @@ def _check_lifetimes(cnn: CnnData, written: np.ndarray, size: np.ndarray) -> Non
         out = int(layer["out"])
         born[out] = False
         read_later[int(layer["in0"])] = True
-        if int(layer["op"]) == CnnOp.ADD:
+        if int(layer["op"]) in CNN_TWO_INPUT_OPS:
             read_later[int(layer["in1"])] = True
         clash = born & read_later & (lo < hi[out]) & (lo[out] < hi)
         clash[out] = False
@@ -334,7 +349,7 @@ def _check_cnn_layer(cnn: CnnData, k: int, written: np.ndarray) -> None:
             if int(L[key]) < 1:
                 raise fail("EMLML_E_CNN_FIELD_MIN1", _NAME[key])
     in0, in1, out = int(L["in0"]), int(L["in1"]), int(L["out"])
-    for t in ((in0, in1) if op == CnnOp.ADD else (in0,)):
+    for t in ((in0, in1) if op in CNN_TWO_INPUT_OPS else (in0,)):
         if written[t] < -1:
             raise fail("EMLML_E_CNN_UNWRITTEN_READ", t)
     if written[out] == -1:
@@ -420,8 +435,37 @@ def _check_cnn_shapes(cnn: CnnData, L: np.void, op: CnnOp, fail: Callable[..., B
             raise fail("EMLML_E_CNN_SOFTMAX_DEPTH", c)
         if outs != ins:
             raise chain
-    elif math.prod(outs) != math.prod(ins):  # RESHAPE
-        raise fail("EMLML_E_CNN_RESHAPE_SIZE", math.prod(outs), math.prod(ins))
+    elif op == CnnOp.CONCATENATION:
+        zp_in1 = int(cnn.tensors[in1]["zero_point"])
+        if zp_out != zp_in:
+            raise fail("EMLML_E_CNN_ZP_DIFFERS", zp_out, zp_in)
+        if zp_in1 != zp_out:
+            raise fail("EMLML_E_CNN_ZP_DIFFERS", zp_out, zp_in1)
+        if concat_axis(ins, cnn.shape(in1), outs) is None:
+            raise chain
+    elif op in CNN_BROADCAST_OPS:
+        b = cnn.shape(in1)
+        for n_a, n_b, n_o in zip(ins, b, outs):
+            if n_o != max(n_a, n_b) or n_a not in (1, n_o) or n_b not in (1, n_o):
+                raise chain
+    elif op == CnnOp.PRELU:
+        if outs != ins:
+            raise chain
+    elif op == CnnOp.RESHAPE:
+        if math.prod(outs) != math.prod(ins):
+            raise fail("EMLML_E_CNN_RESHAPE_SIZE", math.prod(outs), math.prod(ins))
+    elif outs != ins:  # CNN_TABLE_OPS: one output per input value
+        raise chain
+
+
+def concat_axis(a: tuple[int, int, int], b: tuple[int, int, int],
+                c: tuple[int, int, int]) -> int | None:
+    """The axis (0 = h, 1 = w, 2 = c) along which CONCATENATION joins shapes ``a`` and
+    ``b`` into ``c``: the first of h, w where ``c`` differs from ``a``, else c; None when
+    the shapes do not join that way (the C loader's check_concat_shapes)."""
+    axis = next((i for i in range(2) if c[i] != a[i]), 2)
+    ok = all(c[i] == a[i] + b[i] if i == axis else c[i] == a[i] == b[i] for i in range(3))
+    return axis if ok else None
 
 
 def _check_cnn_qparams(op: CnnOp, fail: Callable[..., BlobError], q: np.ndarray,
@@ -455,7 +499,15 @@ def _check_cnn_qparams(op: CnnOp, fail: Callable[..., BlobError], q: np.ndarray,
             raise value("multiplier", int(q[0]))
         if not shift_ok(int(q[1])):
             raise value("shift", int(q[1]))
-    elif op == CnnOp.ADD:
+    elif op in (CnnOp.MUL, CnnOp.PRELU):
+        for i in (0, 2) if op == CnnOp.PRELU else (0,):
+            if not multiplier_ok(int(q[i])):
+                raise value("multiplier", int(q[i]))
+            if not shift_ok(int(q[i + 1])):
+                raise value("shift", int(q[i + 1]))
+        if op == CnnOp.PRELU and not -128 <= q[4] <= 127:
+            raise value("alpha_zero_point", int(q[4]))
+    elif op in (CnnOp.ADD, CnnOp.SUB):
         if not 0 <= q[0] <= 20:
             raise value("left_shift", int(q[0]))
         for i, who in ((1, "input1"), (3, "input2"), (5, "output")):

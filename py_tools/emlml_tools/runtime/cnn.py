@@ -14,7 +14,10 @@ import numpy as np
 import numpy.typing as npt
 
 from emlml_tools.format import (
+    CNN_TABLE_OPS,
+    CNN_TABLE_SIZE,
     INT32_MAX,
+    concat_axis,
     INT32_MIN,
     Blob,
     CnnData,
@@ -233,18 +236,38 @@ def _run_layer(cnn: CnnData, i: int, values: dict[int, np.ndarray]) -> np.ndarra
         ph, pw, pc = int(L["pad_h"]), int(L["pad_w"]), int(L["pad_c"])
         y[ph:ph + ins[0], pw:pw + ins[1], pc:pc + ins[2]] = x
         return y
-    if op == CnnOp.ADD:
+    if op in (CnnOp.ADD, CnnOp.SUB, CnnOp.MUL, CnnOp.MAXIMUM, CnnOp.MINIMUM):
         in1 = int(L["in1"])
-        x2 = values[in1].reshape(ins).astype(I64)
+        x2 = values[in1].reshape(cnn.shape(in1)).astype(I64)  # broadcasts (NumPy's rules)
+        if op in (CnnOp.MAXIMUM, CnnOp.MINIMUM):  # the raw values, as TFLite compares them
+            return (np.maximum if op == CnnOp.MAXIMUM else np.minimum)(x, x2)
         zp2 = int(cnn.tensors[in1]["zero_point"])
+        if op == CnnOp.MUL:
+            y = wrap32(mbqm((x - zp_in) * (x2 - zp2), q[q0], q[q0 + 1]) + zp_out)
+            return np.clip(y, lo, hi)
         left, m1, s1, m2, s2, mo, so = (int(v) for v in q[q0:q0 + 7])
         a = mbqm(wrap32((x - zp_in) << left), m1, s1)
         b = mbqm(wrap32((x2 - zp2) << left), m2, s2)
-        y = wrap32(mbqm(wrap32(a + b), mo, so) + zp_out)
+        y = wrap32(mbqm(wrap32(a - b if op == CnnOp.SUB else a + b), mo, so) + zp_out)
         return np.clip(y, lo, hi)
     if op == CnnOp.SOFTMAX:
         m, left, diff_min = (int(v) for v in q[q0:q0 + 3])
         return softmax_int8(x.reshape(-1, ins[2]), m, left, diff_min).reshape(outs)
+    if op == CnnOp.CONCATENATION:  # one quantization for all: the values joined as they are
+        in1 = int(L["in1"])
+        x1 = values[in1].reshape(cnn.shape(in1)).astype(I64)
+        return np.concatenate([x, x1], axis=concat_axis(ins, cnn.shape(in1), outs))
+    if op == CnnOp.PRELU:  # alpha of every output value in the weights
+        m1, s1, m2, s2, alpha_zp = (int(v) for v in q[q0:q0 + 5])
+        w0 = int(L["weights_offset"])
+        alpha = cnn.weights[w0:w0 + math.prod(outs)].astype(I64).reshape(outs) - alpha_zp
+        v = x - zp_in
+        y = np.where(v >= 0, mbqm(v, m1, s1), mbqm(v * alpha, m2, s2))
+        return np.clip(wrap32(y + zp_out), -128, 127)
+    if op in CNN_TABLE_OPS:  # output = table[x + 128]
+        w0 = int(L["weights_offset"])
+        table = cnn.weights[w0:w0 + CNN_TABLE_SIZE].astype(I64)
+        return table[x + 128]
     # RESHAPE: a byte copy
     return x.reshape(outs)
 
