@@ -159,11 +159,12 @@ def _import_check(transport: Transport, module: NativeModule) -> str:
 
 def install(transport: Transport, arch: str | None = None, natmod_dir: str | None = None,
             families: tuple[str, ...] = FAMILIES,
-            progress: Callable[[int, int], None] | None = None) -> str:
+            progress: Callable[[int, int], None] | None = None,
+            module: NativeModule | None = None) -> str:
     """Copy the board's module to :lib/emlml.mpy (through lib/emlml.mpy.tmp, so that a cut
     copy never leaves a broken module behind) and emlml_util.py beside it where the module
     folder has one, and import it there; returns its build."""
-    module = choose(board_info(transport), natmod_dir, arch, families)
+    module = module or choose(board_info(transport), natmod_dir, arch, families)
     free = _free_space(transport)
     if free < module.size + 4096:
         raise BoardError(f"the board has {free} B of flash free; emlml.mpy needs {module.size} B "
@@ -233,7 +234,7 @@ def run(args: argparse.Namespace) -> int:
               "(a file in lib/ would not be imported)")
         return 0
     module = choose(board_info(transport), folder, args.arch, families)
-    build = install(transport, args.arch, folder, families,
-                    Progress(f"copying {module.build} emlml.mpy", module.size))
+    build = install(transport, progress=Progress(f"copying {module.build} emlml.mpy", module.size),
+                    module=module)  # chosen above for the progress line: the board is asked once
     print(f"installed emlml {__version__} ({build}, {', '.join(families)}) as :{TARGET}")
     return 0
