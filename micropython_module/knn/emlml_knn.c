@@ -331,39 +331,45 @@ static int32_t query_code(float x, float offset, float scale) {
     return whole;
 }
 
-// The sums, one loop per sample type and metric so that no loop tests either. A
-// squared difference is computed in uint32: exact, as |diff| <= DIFF_MAX.
-static uint64_t squares_i8(const int32_t *q, const int8_t *row, uint32_t n) {
-    uint64_t sum = 0;
-    for (uint32_t f = 0; f < n; f++) {
-        uint32_t diff = (uint32_t)(q[f] - row[f]);
-        sum += (uint32_t)(diff * diff);
+// The sums, one loop per sample type and metric so that no loop tests either, each
+// out of line so that its few registers are not spilled around the caller's (armv6m
+// has 8 low registers). A squared difference is computed in uint32: exact, as
+// |diff| <= DIFF_MAX; the uint64 sum is two words and a carry.
+EMLML_NOINLINE static uint64_t squares_i8(const int32_t *q, const int8_t *row, const int8_t *end) {
+    uint32_t low = 0, high = 0;
+    for (; row < end; row++, q++) {
+        uint32_t diff = (uint32_t)(*q - *row);
+        uint32_t square = diff * diff;
+        low += square;
+        high += low < square;
     }
-    return sum;
+    return ((uint64_t)high << 32) | low;
 }
 
-static uint64_t squares_i16(const int32_t *q, const int16_t *row, uint32_t n) {
-    uint64_t sum = 0;
-    for (uint32_t f = 0; f < n; f++) {
-        uint32_t diff = (uint32_t)(q[f] - row[f]);
-        sum += (uint32_t)(diff * diff);
+EMLML_NOINLINE static uint64_t squares_i16(const int32_t *q, const int16_t *row, const int16_t *end) {
+    uint32_t low = 0, high = 0;
+    for (; row < end; row++, q++) {
+        uint32_t diff = (uint32_t)(*q - *row);
+        uint32_t square = diff * diff;
+        low += square;
+        high += low < square;
     }
-    return sum;
+    return ((uint64_t)high << 32) | low;
 }
 
-static uint32_t absolutes_i8(const int32_t *q, const int8_t *row, uint32_t n) {
+EMLML_NOINLINE static uint32_t absolutes_i8(const int32_t *q, const int8_t *row, const int8_t *end) {
     uint32_t sum = 0;
-    for (uint32_t f = 0; f < n; f++) {
-        int32_t diff = q[f] - row[f];
+    for (; row < end; row++, q++) {
+        int32_t diff = *q - *row;
         sum += (uint32_t)(diff < 0 ? -diff : diff);
     }
     return sum;
 }
 
-static uint32_t absolutes_i16(const int32_t *q, const int16_t *row, uint32_t n) {
+EMLML_NOINLINE static uint32_t absolutes_i16(const int32_t *q, const int16_t *row, const int16_t *end) {
     uint32_t sum = 0;
-    for (uint32_t f = 0; f < n; f++) {
-        int32_t diff = q[f] - row[f];
+    for (; row < end; row++, q++) {
+        int32_t diff = *q - *row;
         sum += (uint32_t)(diff < 0 ? -diff : diff);
     }
     return sum;
@@ -376,9 +382,9 @@ static uint64_t int_distance(const emlml_model_t *m, const int32_t *q, uint32_t 
     const int16_t *row16 = (const int16_t *)knn->samples + s * n;
     int i16 = knn->sample_type == EMLML_KNN_SAMPLES_I16;
     if (knn->metric == EMLML_KNN_MANHATTAN) {
-        return i16 ? absolutes_i16(q, row16, n) : absolutes_i8(q, row8, n);
+        return i16 ? absolutes_i16(q, row16, row16 + n) : absolutes_i8(q, row8, row8 + n);
     }
-    return i16 ? squares_i16(q, row16, n) : squares_i8(q, row8, n);
+    return i16 ? squares_i16(q, row16, row16 + n) : squares_i8(q, row8, row8 + n);
 }
 
 // The k smallest sums, kept sorted ascending as (high word, low word) pairs (the arena
@@ -407,12 +413,30 @@ static void insert_int_neighbour(uint32_t *best_d, uint32_t *best_i, uint32_t *c
     best_i[pos] = s;
 }
 
+// A sum as float32, rounded to nearest (ties to even) as a C cast rounds it. Not the
+// cast itself: libgcc's armv6m conversion of a 64-bit integer goes through double
+// arithmetic, which would add 3 KB of soft-double code to the module. The kept 24
+// bits convert exactly; the shift is added to the exponent (the value is normal).
+static float u64_to_f32(uint64_t v) {
+    uint32_t shift = 0;
+    while ((v >> shift) >= (1u << 24)) {
+        shift++;
+    }
+    uint32_t kept = (uint32_t)(v >> shift);
+    if (shift > 0) {
+        uint64_t rest = v & ((UINT64_C(1) << shift) - 1u);
+        uint64_t half = UINT64_C(1) << (shift - 1u);
+        kept += (rest > half || (rest == half && (kept & 1u))) ? 1u : 0u;  // 2^24 at most: exact
+    }
+    return emlml_f32_from_bits(emlml_f32_bits((float)kept) + (shift << 23));
+}
+
 // A neighbour's distance in the original units, once per neighbour: scale times the
 // sum (manhattan) or times the square root of the sum (euclidean), float32.
 static void int_neighbour_weights(const emlml_knn_t *knn, const uint32_t *best_d, float *weight) {
     float scale = knn->scale[0];
     for (uint32_t j = 0; j < knn->k; j++) {
-        float sum = (float)pair_at(best_d, j);
+        float sum = u64_to_f32(pair_at(best_d, j));
         float root = knn->metric == EMLML_KNN_EUCLIDEAN ? emlml_sqrtf(sum) : sum;
         weight[j] = scale * root;
     }
