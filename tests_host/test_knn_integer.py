@@ -6,6 +6,8 @@ scikit-learn on the project's held-out sets."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from emlml_dev import knn_agreement
@@ -235,6 +237,43 @@ def test_core_matches_reference_on_held_out_sets(driver: str, dataset: str, tmp_
                 got = c_outputs(driver, blob, data.X_test, tmp_path)
                 want = outputs(blob, data.X_test).view(np.uint32)
                 np.testing.assert_array_equal(got, want, err_msg=f"{samples} {metric} {weights}")
+
+
+def codes_summing_to(total: int, n: int, metric: Metric) -> list[int]:
+    """n int16 codes whose absolute values (manhattan) or squares (euclidean) sum to
+    ``total``, for a query at code 0: greedy, largest first."""
+    out = []
+    while total:
+        c = min(32768, total if metric == Metric.MANHATTAN else math.isqrt(total))
+        out.append(-c)  # -32768 is a valid int16 code, 32768 is not
+        total -= c if metric == Metric.MANHATTAN else c * c
+    assert len(out) <= n
+    return out + [0] * (n - len(out))
+
+
+@pytest.mark.parametrize("driver", HOST_DRIVERS[:2], ids=["gcc", "clang"])
+@pytest.mark.parametrize("metric,totals", [
+    # float32(sum) rounds half-way cases to even: 2^24 + 1 -> 2^24, 2^24 + 3 -> 2^24 + 4
+    (Metric.MANHATTAN, [2**24 + 1, 2**24 + 3, 2**25 + 6]),
+    # sums above 2^32 (the high word) with half-way and above-half remainders
+    (Metric.EUCLIDEAN, [2**33 + 2**9, 2**33 + 3 * 2**9, 2**39 + 3 * 2**15]),
+])
+def test_large_sums_round_to_float32_as_specified(driver: str, metric: Metric,
+                                                  totals: list[int], tmp_path) -> None:
+    n = 1100  # 2^25 + 6 needs 1025 codes of 32768
+    codes = np.array([codes_summing_to(t, n, metric) for t in totals])
+    y = np.array([1.0, 10.0, 100.0], F)
+    blob = int_knn(codes, y, scale=0.5, offset=np.zeros(n), k=3, metric=metric,
+                   weights=Weights.DISTANCE, task=Task.REGRESSOR)
+    x = np.zeros((1, n), F)
+    roots = [F(t) if metric == Metric.MANHATTAN else np.sqrt(F(t)) for t in totals]
+    w = [F(F(1) / F(F(0.5) * r)) for r in roots]
+    num = den = F(0)
+    for wj, yj in zip(w, y):
+        num, den = F(num + F(wj * yj)), F(den + wj)
+    want = np.array([[F(num / den)]], F)
+    np.testing.assert_array_equal(outputs(blob, x).view(np.int32), want.view(np.int32))
+    np.testing.assert_array_equal(c_outputs(driver, blob, x, tmp_path), want.view(np.uint32))
 
 
 # ------------------------------------------------------------------ scikit-learn
