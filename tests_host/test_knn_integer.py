@@ -26,7 +26,7 @@ from emlml_tools.format import (
     knn_blob,
     read_blob,
 )
-from runtimes import HOST_DRIVERS, run_driver
+from runtimes import HOST_DRIVERS, run_driver, run_micropython
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
 F = np.float32
@@ -274,6 +274,47 @@ def test_large_sums_round_to_float32_as_specified(driver: str, metric: Metric,
     want = np.array([[F(num / den)]], F)
     np.testing.assert_array_equal(outputs(blob, x).view(np.int32), want.view(np.int32))
     np.testing.assert_array_equal(c_outputs(driver, blob, x, tmp_path), want.view(np.uint32))
+
+
+# The unix MicroPython runtime with the x64 native module: every random model of SEEDS,
+# its queries fed as array('f'), the outputs printed as float32 bit patterns.
+UNIX_SCRIPT = """
+import array, struct, emlml
+for name in open("models.txt").read().split():
+    m = emlml.load(name + ".bin")
+    raw = open(name + ".x", "rb").read()
+    n_in = m.n_inputs
+    out = array.array("f", [0.0] * m.n_outputs)
+    for i in range(len(raw) // (4 * n_in)):
+        x = array.array("f", raw[4 * n_in * i:4 * n_in * (i + 1)])
+        if m.task == "classifier":
+            m.predict_proba(x, out)
+            values = list(out)
+        else:
+            values = [m.predict(x)]
+        print(name, " ".join("%08x" % struct.unpack("<I", struct.pack("<f", v))[0]
+                             for v in values))
+"""
+
+
+def test_unix_runtime_matches_reference_on_random_queries(tmp_path) -> None:
+    want = {}
+    for seed in SEEDS:
+        blob, x = random_model(seed)
+        name = f"m{seed}"
+        (tmp_path / f"{name}.bin").write_bytes(blob)
+        (tmp_path / f"{name}.x").write_bytes(np.ascontiguousarray(x).tobytes())
+        want[name] = outputs(blob, x).view(np.uint32)
+    (tmp_path / "models.txt").write_text(" ".join(want))
+    (tmp_path / "run.py").write_text(UNIX_SCRIPT)
+    result = run_micropython("run.py", str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    got: dict[str, list[list[int]]] = {name: [] for name in want}
+    for line in result.stdout.splitlines():
+        name, *values = line.split()
+        got[name].append([int(v, 16) for v in values])
+    for name, rows in want.items():
+        np.testing.assert_array_equal(np.array(got[name], np.uint32), rows, err_msg=name)
 
 
 # ------------------------------------------------------------------ scikit-learn
