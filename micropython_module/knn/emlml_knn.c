@@ -13,12 +13,16 @@ enum { PARAMS_SIZE = 12 };
 
 // The integer sums cannot overflow (FORMAT.md, kNN): a query code is within
 // +-EMLML_KNN_QUERY_CODE_MAX and a sample code within [-32768, 32767], so a difference
-// is at most DIFF_MAX; a manhattan sum of EMLML_MAX_INPUTS of them fits a uint32, a
-// squared difference fits a uint32 and their sum a uint64.
+// is at most DIFF_MAX and a sum of EMLML_MAX_INPUTS squares fits a uint64. A query
+// whose codes are all within +-NEAR_CODE_MAX (every query inside the training range, and
+// far beyond it) takes the near path: differences of at most NEAR_DIFF_MAX, whose
+// squares and whose manhattan sums fit a uint32 (no 64-bit multiply: armv6m has none).
+enum { NEAR_CODE_MAX = 32767 };
 #define DIFF_MAX ((uint64_t)EMLML_KNN_QUERY_CODE_MAX + 32768u)
-typedef char emlml_knn_abs_sum_fits_u32[EMLML_MAX_INPUTS * DIFF_MAX <= 0xFFFFFFFFu ? 1 : -1];
-typedef char emlml_knn_square_fits_u32[DIFF_MAX * DIFF_MAX <= 0xFFFFFFFFu ? 1 : -1];
+#define NEAR_DIFF_MAX ((uint64_t)NEAR_CODE_MAX + 32768u)
 typedef char emlml_knn_square_sum_fits_u64[DIFF_MAX * DIFF_MAX <= UINT64_MAX / EMLML_MAX_INPUTS ? 1 : -1];
+typedef char emlml_knn_near_abs_sum_fits_u32[EMLML_MAX_INPUTS * NEAR_DIFF_MAX <= 0xFFFFFFFFu ? 1 : -1];
+typedef char emlml_knn_near_square_fits_u32[NEAR_DIFF_MAX * NEAR_DIFF_MAX <= 0xFFFFFFFFu ? 1 : -1];
 
 static uint32_t sample_item_size(uint8_t sample_type) {
     return sample_type == EMLML_KNN_SAMPLES_I8 ? 1u : sample_type == EMLML_KNN_SAMPLES_I16 ? 2u : 4u;
@@ -316,12 +320,12 @@ static void vote(const emlml_model_t *m, const float *weight, const uint32_t *in
 // +-EMLML_KNN_QUERY_CODE_MAX (an infinite quotient included): float32 operations the
 // reference replays (FORMAT.md, kNN, integer distances step 1).
 static int32_t query_code(float x, float offset, float scale) {
-    const float limit = (float)EMLML_KNN_QUERY_CODE_MAX;
+    const float limit = (float)EMLML_KNN_QUERY_CODE_MAX;  // 2^23 - 1: exact
     float t = (x - offset) / scale;
     t = t > limit ? limit : t;
     t = t < -limit ? -limit : t;
     int32_t whole = (int32_t)t;         // toward zero: |t| <= limit
-    float frac = t - (float)whole;      // exact
+    float frac = t - (float)whole;      // exact (|t| < 2^23)
     uint32_t odd = (uint32_t)whole & 1u;
     if (frac > 0.5f || (frac == 0.5f && odd)) {
         whole++;
@@ -331,10 +335,10 @@ static int32_t query_code(float x, float offset, float scale) {
     return whole;
 }
 
-// The sums, one loop per sample type and metric so that no loop tests either, each
-// out of line so that its few registers are not spilled around the caller's (armv6m
-// has 8 low registers). A squared difference is computed in uint32: exact, as
-// |diff| <= DIFF_MAX; the uint64 sum is two words and a carry.
+// The near path's sums, one loop per sample type and metric so that no loop tests
+// either, each out of line so that its few registers are not spilled around the
+// caller's (armv6m has 8 low registers). A squared difference is computed in uint32:
+// exact, as |diff| <= NEAR_DIFF_MAX; the uint64 sum is two words and a carry.
 EMLML_NOINLINE static uint64_t squares_i8(const int32_t *q, const int8_t *row, const int8_t *end) {
     uint32_t low = 0, high = 0;
     for (; row < end; row++, q++) {
@@ -375,9 +379,27 @@ EMLML_NOINLINE static uint32_t absolutes_i16(const int32_t *q, const int16_t *ro
     return sum;
 }
 
-static uint64_t int_distance(const emlml_model_t *m, const int32_t *q, uint32_t s) {
+// The far path (some query code beyond +-NEAR_CODE_MAX): the same sums with 64-bit
+// products, exact as |diff| <= DIFF_MAX; one loop for every case, as it is rare.
+EMLML_NOINLINE static uint64_t far_sum(const emlml_knn_t *knn, const int32_t *q, uint32_t s, uint32_t n) {
+    const int8_t *row8 = (const int8_t *)knn->samples + s * n;
+    const int16_t *row16 = (const int16_t *)knn->samples + s * n;
+    uint64_t sum = 0;
+    for (uint32_t f = 0; f < n; f++) {
+        int32_t code = knn->sample_type == EMLML_KNN_SAMPLES_I16 ? row16[f] : row8[f];
+        int32_t diff = q[f] - code;
+        uint64_t size = (uint64_t)(uint32_t)(diff < 0 ? -diff : diff);
+        sum += knn->metric == EMLML_KNN_MANHATTAN ? size : size * size;
+    }
+    return sum;
+}
+
+static uint64_t int_distance(const emlml_model_t *m, const int32_t *q, uint32_t s, int near) {
     const emlml_knn_t *knn = &m->u.knn;
     uint32_t n = m->n_inputs;
+    if (!near) {
+        return far_sum(knn, q, s, n);
+    }
     const int8_t *row8 = (const int8_t *)knn->samples + s * n;
     const int16_t *row16 = (const int16_t *)knn->samples + s * n;
     int i16 = knn->sample_type == EMLML_KNN_SAMPLES_I16;
@@ -450,6 +472,7 @@ static const float *int_predict(const emlml_model_t *m, const void *input, void 
     uint32_t *best_i = best_d + 2 * knn->k;
     float *weight = (float *)(best_i + knn->k);
     float *out = weight + knn->k;
+    int near = 1;
     for (uint32_t f = 0; f < m->n_inputs; f++) {
         float x = emlml_input_as_f32(input, m->input_type, f);
         if (!emlml_f32_is_finite(x)) {
@@ -457,10 +480,11 @@ static const float *int_predict(const emlml_model_t *m, const void *input, void 
             return NULL;
         }
         query[f] = query_code(x, knn->offset[f], knn->scale[f]);
+        near &= query[f] >= -NEAR_CODE_MAX && query[f] <= NEAR_CODE_MAX;
     }
     uint32_t count = 0;
     for (uint32_t s = 0; s < knn->n_samples; s++) {
-        insert_int_neighbour(best_d, best_i, &count, knn->k, int_distance(m, query, s), s);
+        insert_int_neighbour(best_d, best_i, &count, knn->k, int_distance(m, query, s, near), s);
     }
     int_neighbour_weights(knn, best_d, weight);
     vote(m, weight, best_i, out);

@@ -53,11 +53,18 @@ KNN_STORAGES = (("float32", {}),
 
 
 def knn_storages(samples: int) -> list[tuple[dict, bytes, np.ndarray]]:
-    """The same fitted kNN and inputs, converted with each of KNN_STORAGES."""
+    """The same fitted kNN and inputs, converted with each of KNN_STORAGES; then the int16
+    model on the same inputs moved by the widest feature's training range (every query
+    beyond the training range: integer distances take their 64-bit far path)."""
     model = next(m for m in demo_models() if m.name == "breast_cancer_knn")
     x = np.ascontiguousarray(model.inputs()[:samples])
-    return [({"name": f"{model.name}_{suffix}", "group": "kNN storage"},
-             convert(model.estimator, **options), x) for suffix, options in KNN_STORAGES]
+    out = [({"name": f"{model.name}_{suffix}", "group": "kNN storage"},
+            convert(model.estimator, **options), x) for suffix, options in KNN_STORAGES]
+    widest = float(np.ptp(model.X_train, axis=0).max())
+    far = np.ascontiguousarray(x + np.float32(widest))
+    out.append(({"name": f"{model.name}_int16_far_queries", "group": "kNN storage"},
+                out[1][1], far))
+    return out
 
 
 def workload(samples: int, cnn_samples: int) -> list[tuple[dict, bytes, np.ndarray]]:

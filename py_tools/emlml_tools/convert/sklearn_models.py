@@ -158,8 +158,8 @@ def quantize_samples(X: npt.ArrayLike, sample_type: SampleType
 
 
 # Integer distances: the samples' codes stay within +-this, the type's whole range (int16:
-# half of it, leaving room for queries beyond the training range, disagreed with
-# scikit-learn on 1 of the 45 wine samples; docs/knn.md).
+# half of it disagreed with scikit-learn on 1 of the 45 wine samples; docs/knn.md). A
+# query beyond the training range needs no spare codes: query codes go to +-(2^23 - 1).
 GRID_CODE_MAX = {SampleType.INT8: 127, SampleType.INT16: 32767}
 
 
