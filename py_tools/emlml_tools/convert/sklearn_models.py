@@ -112,7 +112,7 @@ def convert(estimator: Any, *, labels: Sequence[str] | None = None,
                          f"{', '.join(DISTANCES_NAMES)}")
     if knn_distances == "integer" and knn_samples == "float32":
         raise ValueError("knn_distances 'integer' needs integer samples: add "
-                         "knn_samples='int16' (or 'int8')")
+                         "knn_samples='int16' or 'int8' (--knn-samples int16)")
     options = ConvertOptions(
         labels=None if labels is None else [str(label) for label in labels],
         input_type=INPUT_TYPE_NAMES[input_type],
@@ -186,7 +186,7 @@ def quantize_on_grid(X: npt.ArrayLike, sample_type: SampleType
         raise ValueError(f"the features' range {widest:g} is too small or too large for "
                          f"integer kNN distances (scale {scale:g} outside [2^-{log2_max}, "
                          f"2^{log2_max}]): rescale the features and refit, or use "
-                         "knn_distances='float32'")
+                         "knn_distances='float32' (--knn-distances float32)")
     scales = np.full(x.shape[1], scale, dtype=np.float32)
     probe = _Grid(scale=scales, offset=offset)
     codes = np.clip(query_codes(probe, x), -code_max, code_max)  # type: ignore[arg-type]
