@@ -52,8 +52,17 @@ def test_convert_knn_options(files, capsys, tmp_path) -> None:
                           "--labels", "malignant,benign", "--knn-samples", "int8",
                           "--input-type", "float32")
     assert status == 0 and "kNN classifier" in text and "bytes per sample" in text
+    assert "integer distances" in text
     b = read_blob(out.read_bytes())
     assert b.labels == ["malignant", "benign"] and b.knn.sample_type.name == "INT8"
+    assert b.knn.distances.name == "INTEGER"
+    status, text, _ = run(capsys, "convert", files["breast_cancer_knn"], "-o", out,
+                          "--knn-samples", "int16", "--knn-distances", "float32")
+    assert status == 0 and "float32 distances" in text
+    assert read_blob(out.read_bytes()).knn.distances.name == "FLOAT32"
+    status, _, err = run(capsys, "convert", files["breast_cancer_knn"], "-o", out,
+                         "--knn-distances", "integer")
+    assert status == 1 and "needs integer samples" in err
 
 
 def test_convert_errors(files, capsys, tmp_path) -> None:

@@ -14,13 +14,24 @@ import sklearn
 from emlml_tools import __version__
 from emlml_tools import runtime as reference
 from emlml_tools.convert.sklearn_models import (
+    GRID_CODE_MAX,
     convert,
     dequantize_samples,
     load_estimator,
+    quantize_on_grid,
     quantize_samples,
     supported_estimators,
 )
-from emlml_tools.format import LEAF, InputType, Metric, SampleType, Weights, read_blob
+from emlml_tools.format import (
+    LEAF,
+    Distances,
+    InputType,
+    Metric,
+    SampleType,
+    Weights,
+    read_blob,
+)
+from emlml_tools.runtime.knn import query_codes
 from emlml_tools.format.keys import float32_keys, round_down_float32, threshold_keys
 from sklearn.ensemble import (
     ExtraTreesClassifier,
@@ -229,10 +240,36 @@ def test_quantization(sample_type: SampleType) -> None:
     back = dequantize_samples(codes, scale, offset)
     assert (np.abs(back - x) <= scale * 0.5001 + np.abs(x) * 1e-6).all()
     model = KNeighborsRegressor(n_neighbors=2).fit(x, X4[:, 0])
-    knn = read_blob(convert(model, knn_samples=sample_type.name.lower())).knn
-    assert knn.sample_type == sample_type
+    knn = read_blob(convert(model, knn_samples=sample_type.name.lower(),
+                            knn_distances="float32")).knn
+    assert knn.sample_type == sample_type and knn.distances == Distances.FLOAT32
     np.testing.assert_array_equal(knn.samples, codes)
     np.testing.assert_array_equal(reference.stored_samples(knn), back)
+
+
+@pytest.mark.parametrize("sample_type", [SampleType.INT8, SampleType.INT16])
+def test_quantization_on_one_grid(sample_type: SampleType) -> None:
+    """Integer distances (the default for integer samples): one scale, the widest
+    feature's range over the code range; per-feature midpoints; every training point's
+    codes are the query rule's codes for it (so it is at distance 0 from itself)."""
+    x = np.column_stack([X4[:, 0] * 100, X4[:, 1], np.full(60, 7.0), X4[:, 3] + 1e3]
+                        ).astype(np.float32)
+    code_max = GRID_CODE_MAX[sample_type]
+    codes, scale, offset = quantize_on_grid(x, sample_type)
+    lo, hi = x.min(axis=0), x.max(axis=0)
+    widest = int(np.argmax(hi.astype(float) - lo))
+    assert (scale == scale[0]).all()
+    assert scale[0] == np.float32((float(hi[widest]) - float(lo[widest])) / (2 * code_max))
+    np.testing.assert_array_equal(offset, ((hi.astype(float) + lo) / 2).astype(np.float32))
+    assert codes[:, widest].min() == -code_max and codes[:, widest].max() == code_max
+    assert (codes[:, 2] == 0).all()
+    # the narrow feature X4[:, 1] spans ~1/100 of the widest: a few codes only
+    assert 0 < np.ptp(codes[:, 1]) < code_max / 10
+    model = KNeighborsRegressor(n_neighbors=2).fit(x, X4[:, 0])
+    blob = read_blob(convert(model, knn_samples=sample_type.name.lower()))
+    assert blob.knn.distances == Distances.INTEGER
+    np.testing.assert_array_equal(blob.knn.samples, codes)
+    np.testing.assert_array_equal(query_codes(blob.knn, x), codes)
 
 
 # ---------------------------------------------------------------------------- refusals
@@ -344,6 +381,16 @@ def test_refuses_bad_options() -> None:
         convert(tree, knn_samples="int4")
     with refuses(ValueError, "knn_samples applies to kNN models only"):
         convert(tree, knn_samples="int8")
+    with refuses(ValueError, "knn_distances 'int'", "float32, integer"):
+        convert(tree, knn_distances="int")
+    knn = KNeighborsClassifier(n_neighbors=3).fit(X4, Y4)
+    with refuses(ValueError, "knn_distances 'integer' needs integer samples",
+                 "knn_samples='int16'"):
+        convert(knn, knn_distances="integer")
+    with refuses(ValueError, "too small or too large for integer kNN distances",
+                 "rescale the features"):
+        convert(KNeighborsClassifier(n_neighbors=3).fit(X4 * np.float32(1e-25), Y4),
+                knn_samples="int16")
     with refuses(ValueError, "input_shape 3x3", "4 inputs"):
         convert(tree, input_shape=(3, 3))
     with refuses(ValueError, "labels apply to classifiers only"):

@@ -77,6 +77,14 @@ typedef enum {
     EMLML_KNN_SAMPLES_I16 = 2,
 } emlml_knn_sample_type_t;
 
+// KNN_PARAMS byte 11: how distances are computed (FORMAT.md, kNN). FLOAT32: float32
+// sums over the (dequantized) samples; INTEGER: integer samples on one shared grid, the
+// query quantized to it and exact integer sums.
+typedef enum {
+    EMLML_KNN_DIST_FLOAT32 = 0,
+    EMLML_KNN_DIST_INTEGER = 1,
+} emlml_knn_distances_t;
+
 typedef struct {
     const void *samples;    // n_samples * n_inputs values of sample_type
     const float *scale;     // integer samples: per-feature scale, else NULL
@@ -87,6 +95,7 @@ typedef struct {
     uint8_t metric;
     uint8_t weights;
     uint8_t sample_type;
+    uint8_t distances;      // emlml_knn_distances_t
 } emlml_knn_t;
 
 // int8 CNN operators (FORMAT.md, CNN_LAYERS): X(name as TFLite spells it, op number),

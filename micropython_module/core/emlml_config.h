@@ -19,6 +19,13 @@
 #define EMLML_MAX_OUTPUTS 65535u
 #define EMLML_MAX_TREES 65535u
 #define EMLML_MAX_KNN_K 1024u
+// Integer kNN distances (FORMAT.md, kNN): query codes are clamped to +-this (2^23 - 1:
+// 128 times the widest int16 training range beyond it), so a squared difference with an
+// int16 code is below 2^47 and a sum of EMLML_MAX_INPUTS of them fits a uint64.
+#define EMLML_KNN_QUERY_CODE_MAX 8388607u
+// ... and the shared scale lies in [2^-this, 2^this]: every distance and weight is then a
+// finite, nonzero float32.
+#define EMLML_KNN_SCALE_LOG2_MAX 64u
 
 // int8 CNN (cnn/emlml_cnn_load.c).
 #define EMLML_CNN_MAX_TENSORS 512u   // the loader's tensor sets are bitmaps of this many bits on the stack

@@ -23,7 +23,8 @@
     X(CNN_MAX_LAYERS)         /* %9 */ \
     X(CNN_MAX_PRODUCTS)       /* %A */ \
     X(CNN_MEAN_CELLS_LOG2)    /* %B */ \
-    X(CNN_MAX_SOFTMAX_DEPTH)  /* %C */
+    X(CNN_MAX_SOFTMAX_DEPTH)  /* %C */ \
+    X(KNN_SCALE_LOG2_MAX)     /* %D */
 
 enum {
 #define EMLML_LIMIT_ENUM(name) EMLML_LIMIT_##name,
@@ -89,10 +90,12 @@ enum {
     X(EMLML_E_KNN_METRIC, "unknown kNN metric %u") \
     X(EMLML_E_KNN_WEIGHTS, "unknown kNN weights %u") \
     X(EMLML_E_KNN_SAMPLE_TYPE, "unknown kNN sample type %u") \
-    X(EMLML_E_KNN_RESERVED, "reserved byte of KNN_PARAMS is not zero") \
+    X(EMLML_E_KNN_DISTANCES, "unknown kNN distances %u (0 = float32, 1 = integer)") \
     X(EMLML_E_KNN_CLASS, "sample %u: class index %u out of range") \
     X(EMLML_E_KNN_NONFINITE, "sample %u feature %u is not finite") \
     X(EMLML_E_KNN_QUANT_NONFINITE, "feature %u: scale or offset is not finite") \
+    X(EMLML_E_KNN_INT_FLOAT_SAMPLES, "integer kNN distances need int8 or int16 samples") \
+    X(EMLML_E_KNN_INT_SCALE, "feature %u: integer distances need one scale for all, in [2^-%D, 2^%D]") \
     /* int8 CNN: the model */ \
     X(EMLML_E_CNN_HEADER, "CNN: task %u, input type %u (needs 0 and 1: int8)") \
     X(EMLML_E_CNN_COUNTS, "CNN: %u tensors, %u layers (2..%8, 1..%9)") \

@@ -41,6 +41,7 @@ from emlml_tools.format import (
     CnnOp,
     InputType,
     Kind,
+    Distances,
     Metric,
     SampleType,
     SectionId,
@@ -54,6 +55,7 @@ from emlml_tools.format import (
     trees_blob,
 )
 from emlml_tools.format.c_format import error_format
+from emlml_tools.format import c_tables
 from emlml_tools.format.c_tables import FIELD_NAMES
 
 from emlml_dev.blob_edit import (
@@ -107,7 +109,7 @@ def make_trees(n_inputs: int = 64, n_outputs: int = 2, n_trees: int = 4, task: i
 
 def make_knn(sample_type: int = SampleType.FLOAT32, task: int = Task.CLASSIFIER,
              n_samples: int = 5, k: int = 3, quant: bool | None = None, meta: bytes = b"",
-             n_inputs: int = 3) -> bytes:
+             n_inputs: int = 3, distances: int = Distances.FLOAT32) -> bytes:
     """n_samples random samples of n_inputs features, classes 0, 1, 2, 0, ..."""
     rng = np.random.default_rng(0)
     samples = rng.integers(-100, 100, size=(n_samples, n_inputs))
@@ -119,7 +121,7 @@ def make_knn(sample_type: int = SampleType.FLOAT32, task: int = Task.CLASSIFIER,
                     n_outputs=3 if task == Task.CLASSIFIER else 1, k=k,
                     metric=Metric.EUCLIDEAN, weights=Weights.UNIFORM,
                     sample_type=sample_type, samples=samples, targets=targets, scale=scale,
-                    offset=offset, meta=meta)
+                    offset=offset, meta=meta, distances=distances)
 
 
 def tiny_tree() -> bytes:
@@ -332,6 +334,8 @@ BASES: dict[str, Callable[[], bytes]] = {
     "knn5": make_knn,  # 5 float32 samples of 3 features, 3 classes, k 3
     "knn5_int8": lambda: make_knn(sample_type=SampleType.INT8),
     "knn5_int16": lambda: make_knn(sample_type=SampleType.INT16),
+    "knn5_int16_integer": lambda: make_knn(sample_type=SampleType.INT16,
+                                           distances=Distances.INTEGER),
     "knn1100": lambda: make_knn(n_samples=1100, n_inputs=1),
     "cnn10": _ten_op_blob,  # tflite_build.ten_op_network: one layer of each op
     "softmax8": lambda: _one_softmax_blob(8),
@@ -747,8 +751,36 @@ bad("knn_weights_7", "knn5", lambda b: set_knn_param(b, "weights", 7), "EMLML_E_
     "unknown kNN weights 7")
 bad("knn_sample_type_3", "knn5", lambda b: set_knn_param(b, "sample_type", 3),
     "EMLML_E_KNN_SAMPLE_TYPE", "unknown kNN sample type 3")
-bad("knn_reserved", "knn5", lambda b: set_knn_param(b, "reserved", 1), "EMLML_E_KNN_RESERVED",
-    "reserved byte of KNN_PARAMS is not zero")
+KNN_SCALE_LOG2_MAX = c_tables.KNN_SCALE_LOG2_MAX
+bad("knn_distances_2", "knn5", lambda b: set_knn_param(b, "distances", 2), "EMLML_E_KNN_DISTANCES",
+    "unknown kNN distances 2 (0 = float32, 1 = integer)")
+bad("knn_distances_255", "knn5_int16_integer", lambda b: set_knn_param(b, "distances", 255),
+    "EMLML_E_KNN_DISTANCES", "unknown kNN distances 255 (0 = float32, 1 = integer)")
+bad("knn_integer_float32_samples", "knn5", lambda b: set_knn_param(b, "distances", 1),
+    "EMLML_E_KNN_INT_FLOAT_SAMPLES", "integer kNN distances need int8 or int16 samples")
+_INT_SCALE = ("integer distances need one scale for all, in "
+              f"[2^-{KNN_SCALE_LOG2_MAX}, 2^{KNN_SCALE_LOG2_MAX}]")
+# KNN_QUANT of knn5_int16_integer: scale 0.5 for its 3 features, then the offsets.
+bad("knn_integer_scale_differs", "knn5_int16_integer",
+    lambda b: set_item(b, SectionId.KNN_QUANT, 2, "<f4", 0.25), "EMLML_E_KNN_INT_SCALE",
+    "feature 2: " + _INT_SCALE)
+bad("knn_integer_scale_zero", "knn5_int16_integer",
+    lambda b: set_item(b, SectionId.KNN_QUANT, 0, "<f4", 0.0), "EMLML_E_KNN_INT_SCALE",
+    "feature 0: " + _INT_SCALE)
+bad("knn_integer_scale_negative", "knn5_int16_integer",
+    lambda b: set_item(b, SectionId.KNN_QUANT, 0, "<f4", -0.5), "EMLML_E_KNN_INT_SCALE",
+    "feature 0: " + _INT_SCALE)
+bad("knn_integer_scale_below", "knn5_int16_integer",
+    lambda b: set_item(b, SectionId.KNN_QUANT, 0, "<f4",
+                       np.nextafter(np.float32(2.0 ** -KNN_SCALE_LOG2_MAX), np.float32(0))),
+    "EMLML_E_KNN_INT_SCALE", "feature 0: " + _INT_SCALE)
+bad("knn_integer_scale_above", "knn5_int16_integer",
+    lambda b: set_item(b, SectionId.KNN_QUANT, 0, "<f4",
+                       np.nextafter(np.float32(2.0 ** KNN_SCALE_LOG2_MAX), np.float32(np.inf))),
+    "EMLML_E_KNN_INT_SCALE", "feature 0: " + _INT_SCALE)
+bad("knn_integer_offset_nan", "knn5_int16_integer",
+    lambda b: set_item(b, SectionId.KNN_QUANT, 3 + 2, "<f4", np.nan),
+    "EMLML_E_KNN_QUANT_NONFINITE", "feature 2: scale or offset is not finite")
 bad("knn_sample_nan", "knn5", lambda b: set_item(b, SectionId.KNN_SAMPLES, 2 * 3 + 1, "<f4", np.nan),
     "EMLML_E_KNN_NONFINITE", "sample 2 feature 1 is not finite")
 bad("knn_sample_minus_inf", "knn5", lambda b: set_item(b, SectionId.KNN_SAMPLES, 0, "<f4", -np.inf),

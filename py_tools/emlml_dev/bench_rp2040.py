@@ -1,6 +1,8 @@
 """RP2040 cycles per prediction: the armv6m emlml.mpy on the official RPI_PICO firmware in
-rp2040js (rp2040_board.py), for the demo models (zoo.demo_models), the two demo CNNs
-(emlml_tools.demo.cnn.cnn_demos) and the one-layer networks (bench_layers.layer_models).
+rp2040js (rp2040_board.py), for the demo models (zoo.demo_models), the demo kNN stored four
+ways (knn_storages: float32; int16 and int8 samples with integer distances; int16 with
+float32 distances), the two demo CNNs (emlml_tools.demo.cnn.cnn_demos) and the one-layer
+networks (bench_layers.layer_models).
 
     make rp2040-emulator natmod-all
     PYTHONPATH=py_tools python -m emlml_dev.bench_rp2040 [--samples N]
@@ -28,6 +30,7 @@ import os
 import sys
 
 import numpy as np
+from emlml_tools.convert.sklearn_models import convert
 from emlml_tools.convert.tflite_cnn import convert_tflite
 from emlml_tools.format import Kind, read_blob
 
@@ -42,12 +45,35 @@ TYPECODES = {np.dtype(np.float32): "f", np.dtype(np.int8): "b", np.dtype(np.uint
              np.dtype(np.int16): "h"}
 
 
+# The demo kNN (426 samples of 30 features) as each storage stores it: (suffix, options).
+KNN_STORAGES = (("float32", {}),
+                ("int16", {"knn_samples": "int16"}),
+                ("int8", {"knn_samples": "int8"}),
+                ("int16_float32_distances", {"knn_samples": "int16", "knn_distances": "float32"}))
+
+
+def knn_storages(samples: int) -> list[tuple[dict, bytes, np.ndarray]]:
+    """The same fitted kNN and inputs, converted with each of KNN_STORAGES; then the int16
+    model on the same inputs moved by the widest feature's training range (every query
+    beyond the training range: integer distances take their 64-bit far path)."""
+    model = next(m for m in demo_models() if m.name == "breast_cancer_knn")
+    x = np.ascontiguousarray(model.inputs()[:samples])
+    out = [({"name": f"{model.name}_{suffix}", "group": "kNN storage"},
+            convert(model.estimator, **options), x) for suffix, options in KNN_STORAGES]
+    widest = float(np.ptp(model.X_train, axis=0).max())
+    far = np.ascontiguousarray(x + np.float32(widest))
+    out.append(({"name": f"{model.name}_int16_far_queries", "group": "kNN storage"},
+                out[1][1], far))
+    return out
+
+
 def workload(samples: int, cnn_samples: int) -> list[tuple[dict, bytes, np.ndarray]]:
     """(spec, blob, inputs) of every benchmarked model."""
     out = []
     for model in demo_models():
         blob, x = model.blob(), np.ascontiguousarray(model.inputs()[:samples])
         out.append(({"name": model.name, "group": "demo"}, blob, x))
+    out += knn_storages(samples)
     for demo in cnn_demos():
         with open(demo.tflite, "rb") as f:
             blob = convert_tflite(f.read(), name=demo.name)

@@ -69,14 +69,22 @@ def _tests() -> tuple[ZooModel, ...]:
                "diabetes"),
         _model("diabetes_knn_int16_input", KNeighborsRegressor(n_neighbors=3), "diabetes",
                "milli", input_type="int16"),
+        # integer distances (one grid, the query quantized to it): uniform weights, as
+        # the query's rounding moves a weight by up to half a grid step
         _model("wine_knn_int8", KNeighborsClassifier(n_neighbors=5), "wine", "standard",
                grid="int8"),
+        _model("breast_cancer_knn_int16_integer", KNeighborsClassifier(n_neighbors=5),
+               "breast_cancer", "standard", grid="int16"),
+        _model("diabetes_knn_int16_integer_manhattan",
+               KNeighborsRegressor(n_neighbors=4, metric="manhattan"), "diabetes",
+               grid="int16"),
+        # float32 distances to dequantized per-feature codes (blobs before integer distances)
         _model("breast_cancer_knn_int16_distance",
                KNeighborsClassifier(n_neighbors=6, weights="distance", metric="manhattan"),
-               "breast_cancer", "standard", grid="int16"),
+               "breast_cancer", "standard", grid="int16", knn_distances="float32"),
         _model("diabetes_knn_int8_distance",
                KNeighborsRegressor(n_neighbors=5, weights="distance"), "diabetes",
-               grid="int8"),
+               grid="int8", knn_distances="float32"),
     ) + _nan_models() + _tie_models()
 
 

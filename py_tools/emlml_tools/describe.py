@@ -54,7 +54,8 @@ def describe(blob: Any) -> list[tuple[str, str]]:
         k = blob.knn
         rows += [
             ("kNN", f"k={k.k}, {k.n_samples} samples, {k.metric.name.lower()}, "
-                    f"{k.weights.name.lower()} weights, {k.sample_type.name.lower()} samples"),
+                    f"{k.weights.name.lower()} weights, {k.sample_type.name.lower()} samples, "
+                    f"{k.distances.name.lower()} distances"),
             ("sizes", f"samples {size(SectionId.KNN_SAMPLES)} B, targets "
                       f"{size(SectionId.KNN_TARGETS)} B, quant {size(SectionId.KNN_QUANT)} B, "
                       f"meta {size(SectionId.META)} B"),

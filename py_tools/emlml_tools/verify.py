@@ -145,9 +145,10 @@ def run(args: argparse.Namespace) -> int:
         problem = f"max relative diff {diff:.3g}"
     if not ok:
         if blob.knn is not None and blob.knn.scale is not None:
-            hint = ("its kNN samples are quantized (int8/int16), which moves distances: "
-                    "expected unless the model was fitted on quantized samples; convert with "
-                    "--knn-samples float32 for exact answers")
+            hint = ("its kNN samples are quantized (int8/int16; with integer distances the "
+                    "query too), which moves distances: expected unless the model was fitted "
+                    "on quantized samples; convert with --knn-samples float32 for exact "
+                    "answers (docs/knn.md gives the agreement measured)")
         else:
             hint = "reconvert with `emlml convert`; if it persists, report it as a bug"
         raise CommandError(f"{args.blob} does not match {args.model}: {problem}; {hint}")

@@ -1,7 +1,7 @@
 """Writes the fuzzer's seed corpus: one small, valid blob of every kind and option
 (trees: classifier/regressor, forest, float and integer inputs; kNN: float32/int8/int16
-samples, both metrics and weightings, regressor; CNN: small random networks that
-together use every operator). Run from the repository root:
+samples, float32 and integer distances, both metrics and weightings, regressor; CNN:
+small random networks that together use every operator). Run from the repository root:
     python tests_host/fuzz/make_seeds.py tests_host/fuzz/corpus
 """
 
@@ -34,9 +34,15 @@ def seeds() -> dict[str, bytes]:
                                input_type="int16"),
         "knn": convert(KNeighborsClassifier(n_neighbors=3).fit(X, y)),
         "knn_int8_manhattan": convert(KNeighborsClassifier(n_neighbors=4, metric="manhattan",
-                                                           weights="distance").fit(X, y), knn_samples="int8"),
+                                                           weights="distance").fit(X, y), knn_samples="int8",
+                                      knn_distances="float32"),
         "knn_int16_reg": convert(KNeighborsRegressor(n_neighbors=2, weights="distance").fit(X, y),
-                                 knn_samples="int16"),
+                                 knn_samples="int16", knn_distances="float32"),
+        "knn_int16_integer": convert(KNeighborsClassifier(n_neighbors=3).fit(X, y),
+                                     knn_samples="int16"),
+        "knn_int8_integer_manhattan_reg": convert(
+            KNeighborsRegressor(n_neighbors=4, metric="manhattan", weights="distance").fit(X, y),
+            knn_samples="int8"),
     }
 
 

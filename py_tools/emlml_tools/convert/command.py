@@ -9,7 +9,7 @@ from pathlib import Path
 from emlml_tools.describe import kind_line
 from emlml_tools.errors import CommandError
 from emlml_tools.files import int_list, is_tflite, load_model, read_bytes
-from emlml_tools.format import SectionId
+from emlml_tools.format import Distances, SectionId
 
 
 def setup(p: argparse.ArgumentParser) -> None:
@@ -22,6 +22,9 @@ def setup(p: argparse.ArgumentParser) -> None:
                    help="type of the values predict takes on the board (default float32)")
     p.add_argument("--knn-samples", default="float32", choices=["float32", "int8", "int16"],
                    help="how a kNN stores its samples (default float32)")
+    p.add_argument("--knn-distances", choices=["integer", "float32"],
+                   help="with int8/int16 samples: integer distances on one grid (default) or "
+                   "float32 distances to per-feature dequantized samples (docs/knn.md)")
     p.add_argument("--name", help="model name stored in the blob")
     p.add_argument("--input-shape", metavar="8,8", help="input shape stored in the blob")
 
@@ -34,6 +37,7 @@ def _run_convert_tflite(args: argparse.Namespace) -> int:
     ignored = [flag for flag, value, default in (
         ("--input-type", args.input_type, "float32"), ("--knn-samples", args.knn_samples,
                                                        "float32"),
+        ("--knn-distances", args.knn_distances, None),
         ("--input-shape", args.input_shape, None)) if value != default]
     if ignored:
         raise CommandError(f"{', '.join(ignored)} do not apply to a .tflite model (its input "
@@ -67,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
     shape = None if args.input_shape is None else int_list(args.input_shape, "--input-shape")
     try:
         data = convert(estimator, labels=labels, input_type=args.input_type,
-                       knn_samples=args.knn_samples, name=args.name, input_shape=shape)
+                       knn_samples=args.knn_samples, knn_distances=args.knn_distances,
+                       name=args.name, input_shape=shape)
     except (ValueError, TypeError) as exc:
         raise CommandError(str(exc)) from None
     try:
@@ -81,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
                   f"{len(data) / t.n_nodes:.1f} bytes per node (8 per node + leaf data)")
     else:
         k = blob.knn
+        distances = "integer" if k.distances == Distances.INTEGER else "float32"
         detail = (f"k={k.k}, {k.n_samples} samples of {blob.n_inputs} {k.sample_type.name.lower()}"
-                  f"; {len(data) / k.n_samples:.1f} bytes per sample")
+                  f", {distances} distances; {len(data) / k.n_samples:.1f} bytes per sample")
     print(f"wrote {args.output}: {kind_line(blob)}, {len(data)} bytes, {detail}")
     return 0

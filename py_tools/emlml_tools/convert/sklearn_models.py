@@ -29,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from emlml_tools import __version__
 from emlml_tools.format import (
+    DISTANCES_NAMES,
     INPUT_TYPE_NAMES,
     MAX_INPUTS,
     MAX_K,
@@ -37,6 +38,7 @@ from emlml_tools.format import (
     NODE_DTYPE,
     SAMPLE_DTYPES,
     SAMPLE_TYPE_NAMES,
+    Distances,
     InputType,
     Metric,
     SampleType,
@@ -47,6 +49,7 @@ from emlml_tools.format import (
     trees_blob,
     vote_scale,
 )
+from emlml_tools.format import c_tables as C
 from emlml_tools.format.trees import leaf_fractions
 from emlml_tools.format.keys import threshold_keys
 
@@ -60,6 +63,7 @@ class ConvertOptions:
     labels: list[str] | None
     input_type: InputType
     knn_samples: SampleType
+    knn_distances: Distances
     name: str | None
     input_shape: tuple[int, ...] | None
 
@@ -72,12 +76,16 @@ Converter = Callable[[Any, ConvertOptions], bytes]
 
 def convert(estimator: Any, *, labels: Sequence[str] | None = None,
             input_type: str = "float32", knn_samples: str = "float32",
+            knn_distances: str | None = None,
             name: str | None = None, input_shape: Sequence[int] | None = None) -> bytes:
     """Convert a fitted estimator into blob bytes.
 
     labels: one string per class (default ``str(c)`` for ``classes_``); classifiers only.
     input_type: what ``predict`` takes on the board: float32, int8, uint8 or int16.
-    knn_samples: how kNN stores its samples: float32, int8 or int16 (quantized per feature).
+    knn_samples: how kNN stores its samples: float32, int8 or int16.
+    knn_distances: with int8/int16 samples, ``"integer"`` (the default: one grid for every
+    feature, the query quantized to it, integer distances; docs/knn.md) or ``"float32"``
+    (per-feature scales, float32 distances to the dequantized samples).
     name, input_shape: metadata (``input_shape`` must multiply out to the number of inputs).
     """
     if isinstance(estimator, Pipeline):
@@ -97,10 +105,19 @@ def convert(estimator: Any, *, labels: Sequence[str] | None = None,
     if knn_samples not in SAMPLE_TYPE_NAMES:
         raise ValueError(f"knn_samples {knn_samples!r} is not supported: use one of "
                          f"{', '.join(SAMPLE_TYPE_NAMES)}")
+    if knn_distances is None:
+        knn_distances = "float32" if knn_samples == "float32" else "integer"
+    if knn_distances not in DISTANCES_NAMES:
+        raise ValueError(f"knn_distances {knn_distances!r} is not supported: use one of "
+                         f"{', '.join(DISTANCES_NAMES)}")
+    if knn_distances == "integer" and knn_samples == "float32":
+        raise ValueError("knn_distances 'integer' needs integer samples: add "
+                         "knn_samples='int16' or 'int8' (--knn-samples int16)")
     options = ConvertOptions(
         labels=None if labels is None else [str(label) for label in labels],
         input_type=INPUT_TYPE_NAMES[input_type],
         knn_samples=SAMPLE_TYPE_NAMES[knn_samples],
+        knn_distances=DISTANCES_NAMES[knn_distances],
         name=name,
         input_shape=None if input_shape is None else tuple(int(d) for d in input_shape),
     )
@@ -138,6 +155,49 @@ def quantize_samples(X: npt.ArrayLike, sample_type: SampleType
     scale[(hi == lo) | (scale == 0)] = np.float32(1.0)
     codes = np.round((x - offset.astype(np.float64)) / scale.astype(np.float64))
     return np.clip(codes, -qmax, qmax).astype(dtype), scale, offset
+
+
+# Integer distances: the samples' codes stay within +-this, the type's whole range (int16:
+# half of it disagreed with scikit-learn on 1 of the 45 wine samples; docs/knn.md). A
+# query beyond the training range needs no spare codes: query codes go to +-(2^23 - 1).
+GRID_CODE_MAX = {SampleType.INT8: 127, SampleType.INT16: 32767}
+
+
+def quantize_on_grid(X: npt.ArrayLike, sample_type: SampleType
+                     ) -> tuple[np.ndarray, npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Samples on one grid for integer distances: ``(codes, scale, offset)``.
+
+    offset[f] = (max + min) / 2 per feature; one scale for every feature, the widest
+    feature's (max - min) / (2 * GRID_CODE_MAX) (1.0 when every feature is constant);
+    code = the query rule of docs/knn.md (float32 ``(x - offset) / scale``, rounded half
+    to even), clipped to +-GRID_CODE_MAX. A training point queried gets its own codes.
+    """
+    from emlml_tools.runtime.knn import query_codes
+
+    sample_type = SampleType(sample_type)
+    code_max = GRID_CODE_MAX[sample_type]
+    x = np.asarray(X, dtype=np.float32)
+    lo, hi = x.min(axis=0).astype(np.float64), x.max(axis=0).astype(np.float64)
+    offset = ((hi + lo) / 2).astype(np.float32)
+    widest = float((hi - lo).max()) if x.size else 0.0
+    scale = np.float32(widest / (2 * code_max)) if widest > 0 else np.float32(1.0)
+    log2_max = C.KNN_SCALE_LOG2_MAX
+    if not 2.0 ** -log2_max <= scale <= 2.0 ** log2_max:
+        raise ValueError(f"the features' range {widest:g} is too small or too large for "
+                         f"integer kNN distances (scale {scale:g} outside [2^-{log2_max}, "
+                         f"2^{log2_max}]): rescale the features and refit, or use "
+                         "knn_distances='float32' (--knn-distances float32)")
+    scales = np.full(x.shape[1], scale, dtype=np.float32)
+    probe = _Grid(scale=scales, offset=offset)
+    codes = np.clip(query_codes(probe, x), -code_max, code_max)  # type: ignore[arg-type]
+    return codes.astype(SAMPLE_DTYPES[sample_type]), scales, offset
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """What ``query_codes`` reads of a kNN model."""
+    scale: npt.NDArray[np.float32]
+    offset: npt.NDArray[np.float32]
 
 
 def dequantize_samples(codes: np.ndarray, scale: npt.ArrayLike, offset: npt.ArrayLike
@@ -408,12 +468,15 @@ def _convert_knn(estimator: Any, options: ConvertOptions) -> bytes:
         n_outputs = 1
         targets = y.reshape(-1).astype(np.float32)
     scale = offset = None
-    if options.knn_samples != SampleType.FLOAT32:
+    if options.knn_distances == Distances.INTEGER:
+        samples, scale, offset = quantize_on_grid(samples, options.knn_samples)
+    elif options.knn_samples != SampleType.FLOAT32:
         samples, scale, offset = quantize_samples(samples, options.knn_samples)
     return knn_blob(task=Task.CLASSIFIER if classifier else Task.REGRESSOR,
                     input_type=options.input_type, n_inputs=n_inputs, n_outputs=n_outputs,
                     k=k, metric=metric, weights=weights, sample_type=options.knn_samples,
                     samples=samples, targets=targets, scale=scale, offset=offset,
+                    distances=options.knn_distances,
                     meta=_meta(estimator, options, classifier, n_inputs))
 
 

@@ -135,7 +135,8 @@ def prepare_model(model: DemoModel, out: str, samples: int, rounds: int, python:
     joblib.dump(model.estimator, path)
     args = ["convert", path, "-o", blob]
     kw = model.convert_kwargs
-    for option, key in (("--input-type", "input_type"), ("--knn-samples", "knn_samples")):
+    for option, key in (("--input-type", "input_type"), ("--knn-samples", "knn_samples"),
+                        ("--knn-distances", "knn_distances")):
         if key in kw:
             args += [option, kw[key]]
     if kw.get("input_shape"):

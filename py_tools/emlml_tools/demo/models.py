@@ -19,7 +19,12 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeRegressor
 
-from emlml_tools.convert.sklearn_models import convert, dequantize_samples, quantize_samples
+from emlml_tools.convert.sklearn_models import (
+    convert,
+    dequantize_samples,
+    quantize_on_grid,
+    quantize_samples,
+)
 from emlml_tools.demo import data as demo_data
 from emlml_tools.format import INPUT_DTYPES, INPUT_TYPE_NAMES, SAMPLE_TYPE_NAMES
 
@@ -95,12 +100,12 @@ def _split(dataset: str, transform: str = "none") -> _Split:
 def _model(name: str, estimator: Any, dataset: str, transform: str = "none",
            grid: str | None = None, **convert_kwargs: Any) -> DemoModel:
     """Fit ``estimator`` on the split. ``grid`` (int8/int16): fit a kNN on its training data
-    already quantized as the blob will store it (``_on_grid``), so the blob and the
-    estimator hold the very same samples and parity is exact, not approximate."""
+    already quantized as the blob will store it (``_on_grid``, with the blob's
+    ``knn_distances``), so the blob and the estimator hold the very same samples."""
     data = _split(dataset, transform)
     X_train = data.X_train
     if grid is not None:
-        X_train = _on_grid(X_train, grid)
+        X_train = _on_grid(X_train, grid, convert_kwargs.get("knn_distances", "integer"))
         convert_kwargs["knn_samples"] = grid
     estimator.fit(X_train, data.y_train)
     if data.target_names is not None and dataset != "digits":
@@ -109,11 +114,12 @@ def _model(name: str, estimator: Any, dataset: str, transform: str = "none",
     return DemoModel(name, estimator, dataset, X_train, data.X_test, data.y_test, convert_kwargs)
 
 
-def _on_grid(X: np.ndarray, sample_type: str) -> np.ndarray:
+def _on_grid(X: np.ndarray, sample_type: str, distances: str = "integer") -> np.ndarray:
     """Quantize then dequantize until nothing changes (a few rounds): a kNN fitted on the
     result is stored by ``convert`` with exactly the samples it was fitted on."""
+    quantize = quantize_on_grid if distances == "integer" else quantize_samples
     for _ in range(20):
-        codes, scale, offset = quantize_samples(X, SAMPLE_TYPE_NAMES[sample_type])
+        codes, scale, offset = quantize(X, SAMPLE_TYPE_NAMES[sample_type])
         grid = dequantize_samples(codes, scale, offset)
         if np.array_equal(grid, X):
             break

@@ -100,8 +100,10 @@ from .keys import (  # noqa: F401
     threshold_keys,
 )
 from .knn import (  # noqa: F401
+    DISTANCES_NAMES,
     SAMPLE_DTYPES,
     SAMPLE_TYPE_NAMES,
+    Distances,
     KnnData,
     Metric,
     SampleType,

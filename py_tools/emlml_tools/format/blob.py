@@ -97,7 +97,7 @@ def read_blob(data: bytes | bytearray | memoryview) -> Blob:
         need = trees_arena_bytes(n_inputs, n_outputs)
     elif kind == Kind.KNN:
         knn = check_knn(data, by_id, task, n_inputs, n_outputs)
-        need = knn_arena_bytes(n_inputs, n_outputs, knn.k)
+        need = knn_arena_bytes(n_inputs, n_outputs, knn.k, knn.distances)
     else:
         cnn = check_cnn(data, by_id, task, input_type, n_inputs, n_outputs)
         need = cnn_arena_bytes(cnn.tensor_arena_bytes, n_outputs)

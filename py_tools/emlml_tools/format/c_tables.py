@@ -24,6 +24,8 @@ MAX_INPUTS = 65534
 MAX_OUTPUTS = 65535
 MAX_TREES = 65535
 MAX_KNN_K = 1024
+KNN_QUERY_CODE_MAX = 8388607
+KNN_SCALE_LOG2_MAX = 64
 CNN_MAX_TENSORS = 512
 CNN_MAX_LAYERS = 512
 CNN_MAX_PRODUCTS = 65536
@@ -47,6 +49,7 @@ LIMITS = (
     ('CNN_MAX_PRODUCTS', 65536),
     ('CNN_MEAN_CELLS_LOG2', 23),
     ('CNN_MAX_SOFTMAX_DEPTH', 511),
+    ('KNN_SCALE_LOG2_MAX', 64),
 )
 
 # Every status code (emlml_status_t) in enum order, with its message template:
@@ -99,10 +102,12 @@ STATUS = (
     ('EMLML_E_KNN_METRIC', 'unknown kNN metric %u'),
     ('EMLML_E_KNN_WEIGHTS', 'unknown kNN weights %u'),
     ('EMLML_E_KNN_SAMPLE_TYPE', 'unknown kNN sample type %u'),
-    ('EMLML_E_KNN_RESERVED', 'reserved byte of KNN_PARAMS is not zero'),
+    ('EMLML_E_KNN_DISTANCES', 'unknown kNN distances %u (0 = float32, 1 = integer)'),
     ('EMLML_E_KNN_CLASS', 'sample %u: class index %u out of range'),
     ('EMLML_E_KNN_NONFINITE', 'sample %u feature %u is not finite'),
     ('EMLML_E_KNN_QUANT_NONFINITE', 'feature %u: scale or offset is not finite'),
+    ('EMLML_E_KNN_INT_FLOAT_SAMPLES', 'integer kNN distances need int8 or int16 samples'),
+    ('EMLML_E_KNN_INT_SCALE', 'feature %u: integer distances need one scale for all, in [2^-%D, 2^%D]'),
     ('EMLML_E_CNN_HEADER', 'CNN: task %u, input type %u (needs 0 and 1: int8)'),
     ('EMLML_E_CNN_COUNTS', 'CNN: %u tensors, %u layers (2..%8, 1..%9)'),
     ('EMLML_E_CNN_IO_TENSORS', 'CNN: bad input/output tensors %u, %u'),
@@ -275,4 +280,10 @@ KNN_SAMPLE_TYPES = {
     'F32': 0,
     'I8': 1,
     'I16': 2,
+}
+
+# kNN distances (emlml_knn_distances_t): name without its prefix -> number.
+KNN_DISTANCES = {
+    'FLOAT32': 0,
+    'INTEGER': 1,
 }

@@ -64,7 +64,7 @@ HEADER_DTYPE = np.dtype([
     ("arena_bytes", "<u4"), ("reserved", "V12")])
 SECTION_ENTRY_DTYPE = np.dtype([("id", "<u4"), ("offset", "<u4"), ("size", "<u4")])
 KNN_PARAMS_DTYPE = np.dtype([("k", "<u4"), ("n_samples", "<u4"), ("metric", "u1"),
-                             ("weights", "u1"), ("sample_type", "u1"), ("reserved", "u1")])
+                             ("weights", "u1"), ("sample_type", "u1"), ("distances", "u1")])
 META_RECORD_DTYPE = np.dtype([("tag", "<u2"), ("length", "<u2")])
 CRC_START = HEADER_DTYPE.fields["n_sections"][1]  # the CRC covers [16, total_size)
 _TOTAL_SIZE_AT = HEADER_DTYPE.fields["total_size"][1]

@@ -28,6 +28,7 @@ from .header import (
 Metric = IntEnum("Metric", C.KNN_METRICS)
 Weights = IntEnum("Weights", C.KNN_WEIGHTS)
 SampleType = IntEnum("SampleType", {_C_TYPE_NAMES[k]: v for k, v in C.KNN_SAMPLE_TYPES.items()})
+Distances = IntEnum("Distances", C.KNN_DISTANCES)
 
 SAMPLE_DTYPES: dict[SampleType, np.dtype] = {
     SampleType.FLOAT32: np.dtype("<f4"),
@@ -37,6 +38,11 @@ SAMPLE_DTYPES: dict[SampleType, np.dtype] = {
 
 SAMPLE_TYPE_NAMES = {"float32": SampleType.FLOAT32, "int8": SampleType.INT8,
                      "int16": SampleType.INT16}
+DISTANCES_NAMES = {"float32": Distances.FLOAT32, "integer": Distances.INTEGER}
+
+# Integer distances: the shared scale lies in [2^-L, 2^L] (float32 bit patterns).
+_SCALE_BITS_LOWEST = (127 - C.KNN_SCALE_LOG2_MAX) << 23
+_SCALE_BITS_HIGHEST = (127 + C.KNN_SCALE_LOG2_MAX) << 23
 
 @dataclass(frozen=True)
 class KnnData:
@@ -49,23 +55,30 @@ class KnnData:
     scale: npt.NDArray[np.float32] | None  # (n_inputs,), integer samples only
     offset: npt.NDArray[np.float32] | None
     targets: np.ndarray  # u16 class indices or float32 values, (n_samples,)
+    distances: Distances = Distances.FLOAT32
 
 
-def knn_arena_bytes(n_inputs: int, n_outputs: int, k: int) -> int:
-    return 4 * n_inputs + 8 * k + 4 * n_outputs
+def knn_arena_bytes(n_inputs: int, n_outputs: int, k: int,
+                    distances: int = Distances.FLOAT32) -> int:
+    """Query, then per neighbour a distance and an index (float32 distances) or a
+    two-word distance, an index and a weight (integer distances), then the outputs."""
+    per_neighbour = 16 if distances == Distances.INTEGER else 8
+    return 4 * n_inputs + per_neighbour * k + 4 * n_outputs
 
 
 def knn_blob(*, task: int, input_type: int, n_inputs: int, n_outputs: int, k: int,
              metric: int, weights: int, sample_type: int, samples: np.ndarray,
              targets: np.ndarray, scale: npt.ArrayLike | None = None,
-             offset: npt.ArrayLike | None = None, meta: bytes = b"") -> bytes:
+             offset: npt.ArrayLike | None = None, meta: bytes = b"",
+             distances: int = Distances.FLOAT32) -> bytes:
     """A kind-2 blob from arrays; ``scale``/``offset`` only with integer samples."""
     samples = np.asarray(samples, dtype=SAMPLE_DTYPES[SampleType(sample_type)])
     n_samples = samples.shape[0]
     target_dtype = "<u2" if task == Task.CLASSIFIER else "<f4"
     sections = [(SectionId.META, meta)] if meta else []
     sections += [
-        (SectionId.KNN_PARAMS, _KNN_PARAMS.pack(k, n_samples, metric, weights, sample_type, 0)),
+        (SectionId.KNN_PARAMS, _KNN_PARAMS.pack(k, n_samples, metric, weights, sample_type,
+                                                distances)),
         (SectionId.KNN_SAMPLES, samples.tobytes()),
     ]
     if scale is not None:
@@ -73,19 +86,20 @@ def knn_blob(*, task: int, input_type: int, n_inputs: int, n_outputs: int, k: in
         sections.append((SectionId.KNN_QUANT, quant.tobytes()))
     sections.append((SectionId.KNN_TARGETS, np.asarray(targets, dtype=target_dtype).tobytes()))
     return write_blob(kind=Kind.KNN, task=task, input_type=input_type, n_inputs=n_inputs,
-                      n_outputs=n_outputs, arena_bytes=knn_arena_bytes(n_inputs, n_outputs, k),
+                      n_outputs=n_outputs, arena_bytes=knn_arena_bytes(n_inputs, n_outputs, k, distances),
                       sections=sections)
 
 
 def check_knn(data: bytes, by_id: dict[int, SectionEntry], task: Task, n_inputs: int,
                n_outputs: int) -> KnnData:
     """Order: KNN_PARAMS present and 12 bytes; k in 1..1024; k <= n_samples (so n_samples
-    >= 1); metric; weights; sample_type; reserved byte; KNN_SAMPLES and KNN_TARGETS present
-    and sized; KNN_QUANT absent (float32 samples: an unused id) or present and sized;
-    float32 samples finite (first sample, then feature), or scale and offset finite;
-    class indices < n_outputs."""
+    >= 1); metric; weights; sample_type; distances (0 or 1; integer needs integer
+    samples); KNN_SAMPLES and KNN_TARGETS present and sized; KNN_QUANT absent (float32
+    samples: an unused id) or present and sized; float32 samples finite (first sample,
+    then feature), or scale and offset finite, then (integer distances) one scale in
+    [2^-64, 2^64] for every feature; class indices < n_outputs."""
     params_e = exact_section(by_id, SectionId.KNN_PARAMS, KNN_PARAMS_SIZE)
-    k, n_samples, metric, weights, sample_type, reserved = _KNN_PARAMS.unpack_from(
+    k, n_samples, metric, weights, sample_type, distances = _KNN_PARAMS.unpack_from(
         data, params_e.offset)
     if not 1 <= k <= MAX_K:
         raise BlobError("EMLML_E_KNN_K_RANGE", k)
@@ -97,8 +111,10 @@ def check_knn(data: bytes, by_id: dict[int, SectionEntry], task: Task, n_inputs:
         raise BlobError("EMLML_E_KNN_WEIGHTS", weights)
     if sample_type not in SAMPLE_DTYPES:
         raise BlobError("EMLML_E_KNN_SAMPLE_TYPE", sample_type)
-    if reserved != 0:
-        raise BlobError("EMLML_E_KNN_RESERVED")
+    if distances not in (Distances.FLOAT32, Distances.INTEGER):
+        raise BlobError("EMLML_E_KNN_DISTANCES", distances)
+    if distances == Distances.INTEGER and sample_type == SampleType.FLOAT32:
+        raise BlobError("EMLML_E_KNN_INT_FLOAT_SAMPLES")
     sample_type = SampleType(sample_type)
     dtype = SAMPLE_DTYPES[sample_type]
     samples_e = exact_section(by_id, SectionId.KNN_SAMPLES, n_samples * n_inputs * dtype.itemsize)
@@ -120,6 +136,12 @@ def check_knn(data: bytes, by_id: dict[int, SectionEntry], task: Task, n_inputs:
         bad = np.flatnonzero(~(np.isfinite(scale) & np.isfinite(offset)))
         if len(bad):
             raise BlobError("EMLML_E_KNN_QUANT_NONFINITE", int(bad[0]))
+        if distances == Distances.INTEGER:
+            bits = scale.view("<u4")
+            bad = np.flatnonzero((bits != bits[0]) | (bits < _SCALE_BITS_LOWEST)
+                                 | (bits > _SCALE_BITS_HIGHEST))
+            if len(bad):
+                raise BlobError("EMLML_E_KNN_INT_SCALE", int(bad[0]))
     if task == Task.CLASSIFIER:
         targets = section_view(data, targets_e, "<u2", n_samples)
         bad = np.flatnonzero(targets >= n_outputs)
@@ -130,4 +152,4 @@ def check_knn(data: bytes, by_id: dict[int, SectionEntry], task: Task, n_inputs:
         targets = section_view(data, targets_e, "<f4", n_samples)
     return KnnData(k=k, n_samples=n_samples, metric=Metric(metric), weights=Weights(weights),
                    sample_type=sample_type, samples=samples, scale=scale, offset=offset,
-                   targets=targets)
+                   targets=targets, distances=Distances(distances))
