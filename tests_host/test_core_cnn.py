@@ -242,20 +242,29 @@ def test_enough_random_networks():
 BASE_SEEDS = NET_SEEDS
 
 
-def test_softmax_depth_limit_511_runs(tmp_path):
-    """A softmax over 511 values loads and runs as TFLite (512 are refused: TFLite's int8
-    softmax shifts past 31 bits there; the table's case softmax_512)."""
-    c = 511
-    b = ModelBuilder()
-    x = b.tensor((1, c), scale=0.05, zero_point=3)
-    y = b.tensor((1, c), scale=1 / 256, zero_point=-128)
-    b.op("SOFTMAX", [x], [y], "SoftmaxOptions", beta=1.0)
-    tfl = b.build([x], [y])
-    blob = convert_tflite(tfl)
-    q = int8_samples(np.random.default_rng(c), c, 4)
-    want = np.array([Oracle(tfl)(row).reshape(-1) for row in q])
-    _, _, ints = parse_lines(run_driver(DRIVERS[0], blob, q.tobytes(), tmp_path), c)
-    assert np.array_equal(ints, want)
+def test_softmax_sum_at_2_to_the_9(tmp_path):
+    """SOFTMAX over 512 to 8200 values, inputs whose sum of exponentials lies just under
+    2^9 and at or above it (tflite_build.softmax_sum_networks), through both sanitized
+    drivers: TFLite's outputs where its interpreter gives one, and where it aborts (the
+    sum reached 2^9) the NumPy reference's, every output -128 in those rows."""
+    aborted = 0
+    for name, tfl, inputs in tflite_build.softmax_sum_networks():
+        blob = convert_tflite(tfl)
+        oracle = Oracle(tfl)
+        want = []
+        for x in inputs:
+            expected = oracle.or_abort(x)
+            reference = reference_cnn.predict_int8(blob, x.reshape(-1))
+            if expected is None:
+                aborted += 1
+                expected = reference
+            assert np.array_equal(reference, expected.reshape(-1)), name
+            want.append(expected.reshape(-1))
+        x = np.stack([v.reshape(-1) for v in inputs])
+        for driver in DRIVERS:
+            _, _, ints = parse_lines(run_driver(driver, blob, x.tobytes(), tmp_path), x.shape[1])
+            assert np.array_equal(ints, np.array(want)), (name, driver)
+    assert aborted >= 12, aborted
 
 
 def test_random_corruptions_agree_with_the_python_reader(tmp_path):

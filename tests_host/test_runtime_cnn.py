@@ -20,6 +20,7 @@ from emlml_dev.tflite_build import (
     _RandomNet,
     edge_networks,
     random_network,
+    softmax_sum_networks,
 )
 from emlml_tools.convert.tflite_cnn import convert_tflite
 from emlml_tools.format import read_blob
@@ -29,6 +30,7 @@ from emlml_tools.runtime.cnn import (
     predict,
     predict_int8,
     quantize_input,
+    softmax_sum_beyond_tflite,
 )
 
 F32 = np.float32
@@ -411,3 +413,29 @@ def test_edge_networks() -> None:
             if blob.cnn.float_output:
                 got = dequantize_output(blob, got)
             assert np.array_equal(got, expected), name
+
+
+def test_softmax_sum_at_2_to_the_9() -> None:
+    """SOFTMAX over 512 to 8200 values (tflite_build.softmax_sum_networks): TFLite's
+    interpreter aborts exactly on the rows whose sum of exponentials, as the reference
+    computes it, reaches 2^9 (2^28 in Q12.19; inputs just below and at or above it), and
+    gives the reference's outputs on every other input (a sum wrapped past 2^32
+    included); where it aborts, every output is -128."""
+    aborted = compared = 0
+    for name, data, inputs in softmax_sum_networks():
+        blob = read_blob(convert_tflite(data))
+        m, left, diff_min = (int(v) for v in blob.cnn.qparams[:3])
+        oracle = Oracle(data)
+        for x in inputs:
+            beyond = softmax_sum_beyond_tflite(x.reshape(-1, x.shape[-1]), m, left, diff_min)
+            expected = oracle.or_abort(x)
+            got = predict_int8(blob, x.reshape(-1))
+            assert (expected is None) == bool(beyond.any()), (name, beyond)
+            if expected is None:
+                aborted += 1
+                rows = got.reshape(len(beyond), -1)
+                assert np.all(rows[beyond] == -128), name
+            else:
+                assert np.array_equal(got, expected.reshape(-1)), name
+                compared += 1
+    assert aborted >= 12 and compared >= 14, (aborted, compared)

@@ -655,9 +655,20 @@ static int32_t softmax_scaled_diff(int32_t diff, int32_t multiplier, int32_t lef
     return emlml_srdhm(emlml_wrap_shl(diff, (int)left_shift), multiplier);
 }
 
+// exp(beta * (x - max)) in Q0.31, the sum's reciprocal applied, in Q0.8 shifted to int8.
+static int8_t softmax_output(int32_t scaled_diff, int32_t reciprocal, int num_bits_over_unit) {
+    int32_t e = emlml_exp_on_negative_values(scaled_diff);
+    int32_t unsaturated = emlml_rdbpot(emlml_srdhm(reciprocal, e), num_bits_over_unit + 31 - 8);
+    return (int8_t)clamp_to(emlml_wrap_sub(unsaturated, 128), -128, 127);
+}
+
 // SOFTMAX over c: TFLite's reference int8 softmax. exp(beta * (x - max)) in Q0.31 for
 // each value at or above diff_min, their sum in Q12.19, its reciprocal, and each
 // output exp / sum in Q0.8, shifted to int8 (out.zp = -128, scale 1/256).
+// A sum of 2^9 or more (raw 2^28, read as uint32 as TFLite's GetReciprocal does) makes
+// the final rounding shift 32..35: TFLite aborts there (gemmlowp's exponent <= 31
+// assert). Every output is then -128: that shift done exactly gives 0 for every value,
+// as each exp / sum <= 2^-9 is below half of 1/256 (docs/cnn.md).
 static void softmax(const layer_run_t *r) {
     const int32_t multiplier = r->q[0], left_shift = r->q[1], diff_min = r->q[2];
     const uint32_t depth = r->in->c;
@@ -679,17 +690,14 @@ static void softmax(const layer_run_t *r) {
         }
         int num_bits_over_unit;
         int32_t reciprocal = emlml_reciprocal(sum_of_exps, 12, &num_bits_over_unit);
+        const int beyond_tflite = sum_of_exps >= (1u << 28);  // num_bits_over_unit > 8
         for (uint32_t i = 0; i < depth; i++) {
             int32_t diff = x[i] - max;
-            int32_t v = -128;
-            if (diff >= diff_min) {
-                int32_t e = emlml_exp_on_negative_values(softmax_scaled_diff(diff, multiplier, left_shift));
-                // exponent <= 31: the loader keeps depth <= 511, so the sum is below
-                // 2^28 and num_bits_over_unit <= 8
-                int32_t unsaturated = emlml_rdbpot(emlml_srdhm(reciprocal, e), num_bits_over_unit + 31 - 8);
-                v = clamp_to(emlml_wrap_sub(unsaturated, 128), -128, 127);
+            y[i] = -128;
+            if (diff >= diff_min && !beyond_tflite) {
+                y[i] = softmax_output(softmax_scaled_diff(diff, multiplier, left_shift),
+                                      reciprocal, num_bits_over_unit);
             }
-            y[i] = (int8_t)v;
         }
     }
 }

@@ -480,9 +480,6 @@ static emlml_status_t check_shapes(const layer_ctx_t *c) {
             if (out->zero_point != -128) {
                 return fail(c, EMLML_E_CNN_SOFTMAX_ZP, (uint32_t)out->zero_point, 0);
             }
-            if (in->c > EMLML_CNN_MAX_SOFTMAX_DEPTH) {
-                return fail(c, EMLML_E_CNN_SOFTMAX_DEPTH, in->c, 0);
-            }
             return !emlml_cnn_same_shape(out, in) ? fail_chain(c) : EMLML_OK;
         case EMLML_CNN_CONCATENATION:
             return check_concat_shapes(c);

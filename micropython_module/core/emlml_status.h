@@ -22,8 +22,7 @@
     X(CNN_MAX_TENSORS)        /* %8 */ \
     X(CNN_MAX_LAYERS)         /* %9 */ \
     X(CNN_MAX_PRODUCTS)       /* %A */ \
-    X(CNN_MEAN_CELLS_LOG2)    /* %B */ \
-    X(CNN_MAX_SOFTMAX_DEPTH)  /* %C */
+    X(CNN_MEAN_CELLS_LOG2)    /* %B */
 
 enum {
 #define EMLML_LIMIT_ENUM(name) EMLML_LIMIT_##name,
@@ -34,7 +33,7 @@ enum {
 
 // Every status code with its message, in one place. A message is a template for
 // emlml_format (below); the numbers of an emlml_error_t fill it in order, and a limit
-// of this build is written %0..%C (EMLML_LIMIT_LIST), never typed as a number.
+// of this build is written %0..%B (EMLML_LIMIT_LIST), never typed as a number.
 #define EMLML_STATUS_LIST(X) \
     X(EMLML_OK, "ok") \
     /* header */ \
@@ -127,7 +126,6 @@ enum {
     X(EMLML_E_CNN_PAD_SIZE, "%L: output %c %u below input + padding %u") \
     X(EMLML_E_CNN_ADD_SHAPES, "%L: input shapes differ") \
     X(EMLML_E_CNN_SOFTMAX_ZP, "%L: output zero point %d, must be -128") \
-    X(EMLML_E_CNN_SOFTMAX_DEPTH, "%L: %u channels, at most %C") \
     X(EMLML_E_CNN_RESHAPE_SIZE, "%L: %u values out, %u in") \
     X(EMLML_E_CNN_WEIGHTS_BOUNDS, "%L: weights [%u, %u) outside CNN_WEIGHTS (%u)") \
     X(EMLML_E_CNN_QPARAMS_BOUNDS, "%L: qparams [%u, %u) outside CNN_QPARAMS (%u)") \

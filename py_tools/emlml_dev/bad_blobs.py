@@ -214,17 +214,6 @@ def _find_net(op: CnnOp, need: str) -> bytes:
     raise AssertionError(f"no random network has a fitting {op.name}")
 
 
-def _one_softmax_blob(c: int) -> bytes:
-    from emlml_tools.convert.tflite_cnn import convert_tflite
-
-    from emlml_dev.tflite_build import ModelBuilder
-    b = ModelBuilder()
-    x = b.tensor((1, c), scale=0.05, zero_point=3)
-    y = b.tensor((1, c), scale=1 / 256, zero_point=-128)
-    b.op("SOFTMAX", [x], [y], "SoftmaxOptions", beta=1.0)
-    return convert_tflite(b.build([x], [y]))
-
-
 def _pad_mean_blob() -> bytes:
     """PAD 2x2 -> 4x4, then MEAN over h and w."""
     from emlml_tools.convert.tflite_cnn import convert_tflite
@@ -334,7 +323,6 @@ BASES: dict[str, Callable[[], bytes]] = {
     "knn5_int16": lambda: make_knn(sample_type=SampleType.INT16),
     "knn1100": lambda: make_knn(n_samples=1100, n_inputs=1),
     "cnn10": _ten_op_blob,  # tflite_build.ten_op_network: one layer of each op
-    "softmax8": lambda: _one_softmax_blob(8),
     "pad_mean": _pad_mean_blob,
     "table5": _table_ops_blob,  # the five table ops in a chain, 2x2x3
     "concat3": _concat_blob,  # a CONCATENATION of three inputs: two layers
@@ -1351,19 +1339,7 @@ _net("overlap_add_inputs", CnnOp.ADD, "EMLML_E_CNN_OVERLAP",
      lambda b, k: _live_pair(b, k, int(layer(b, k)["in1"])))
 
 
-# The limits that keep int32 sums exact, on blobs the converter would not write.
-def _softmax_over(b: bytes, c: int) -> bytes:
-    """The one-softmax model with c channels (tensors placed one after the other)."""
-    cnn = read_blob(b).cnn
-    tensors = cnn.tensors.copy()
-    tensors["c"] = c
-    tensors["offset"] = [0, (c + 3) // 4 * 4]
-    return cnn_blob(input_tensor=cnn.input_tensor, output_tensor=cnn.output_tensor,
-                    input_scale=cnn.input_scale, output_scale=cnn.output_scale,
-                    tensor_arena_bytes=2 * ((c + 3) // 4 * 4), flags=cnn.flags, tensors=tensors,
-                    layers=cnn.layers, weights=b"", qparams=cnn.qparams)
-
-
+# The limit that keeps MEAN's int32 sum exact, on a blob the converter would not write.
 def _huge_pad_output(b: bytes) -> bytes:
     """PAD -> MEAN with the padded tensor made 4096x2049 (more than 2^23 cells)."""
     cnn = read_blob(b).cnn
@@ -1380,8 +1356,6 @@ def _huge_pad_output(b: bytes) -> bytes:
                     layers=cnn.layers, weights=b"", qparams=cnn.qparams)
 
 
-bad("softmax_512", "softmax8", lambda b: _softmax_over(b, 512), "EMLML_E_CNN_SOFTMAX_DEPTH",
-    "layer 0 (SOFTMAX): 512 channels, at most 511")
 bad("mean_cells", "pad_mean", _huge_pad_output, "EMLML_E_CNN_MEAN_CELLS",
     "layer 1 (MEAN): mean over 8392704 cells, above 2^23")
 

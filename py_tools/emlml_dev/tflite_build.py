@@ -681,7 +681,8 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
         if rng.random() < 0.3:
             x = net.fc(x, int(rng.integers(1, 11)))
         x = maybe_elementwise(x)  # a Dense(..., activation="sigmoid") head, ...
-    # TFLite aborts when beta*scale*2^26 <= 1; emlml's softmax takes at most 511 values
+    # TFLite aborts when beta*scale*2^26 <= 1; at most 511 values (the networks of a seed
+    # stay those of before softmax took any length; softmax_sum_networks has the long ones)
     if rng.random() < 0.5 and x.scale * 2 ** 26 > 8.0 and x.shape[-1] <= 511:
         x = net.softmax(x)
     model_out = x.index
@@ -875,3 +876,52 @@ def ten_op_network() -> bytes:
     t10 = b.tensor((1, 1, 5), scale=1 / 256, zero_point=-128)
     b.op("SOFTMAX", [t9], [t10], "SoftmaxOptions", beta=1.0)
     return b.build([x], [t10])
+
+
+def _softmax_model(n: int, scale: float, beta: float, rows: int = 1) -> bytes:
+    b = ModelBuilder()
+    x = b.tensor((1, rows, n), scale=scale, zero_point=0)
+    y = b.tensor((1, rows, n), scale=1 / 256, zero_point=-128)
+    b.op("SOFTMAX", [x], [y], "SoftmaxOptions", beta=beta)
+    return b.build([x], [y])
+
+
+def softmax_sum_networks(n_each: int = 6) -> list[tuple[str, bytes, list[np.ndarray]]]:
+    """SOFTMAX over 512 to 8200 values with inputs whose sum of exponentials (Q12.19,
+    as TFLite's reference kernel adds them) lies just below and at or above 2^9 = 2^28
+    raw, where TFLite's interpreter aborts: (name, .tflite bytes, int8 inputs). Each row
+    puts ``k`` values at the maximum and the others ``d`` steps under it, (k, d) searched
+    so that the sums straddle the limit as closely as the int8 steps allow; plus all
+    values equal (the sum is exactly ``n`` ones), a row with two rows (one past the
+    limit, one not), and 8200 equal values, whose sum passes 2^32 and wraps back under
+    2^28 in TFLite's int32 (no abort: TFLite's result is computed from the wrapped sum)."""
+    from emlml_tools.convert.tflite_cnn import softmax_params
+    from emlml_tools.runtime.cnn import SOFTMAX_SUM_LIMIT, _softmax_sum
+
+    out: list[tuple[str, bytes, list[np.ndarray]]] = []
+    rng = np.random.default_rng(512)
+    for n, scale, beta in ((512, 0.05, 1.0), (1000, 0.02, 1.0), (1000, 0.1, 0.7),
+                           (2048, 0.004, 2.0)):
+        scale = float(np.float32(scale))
+        m, left, diff_min = softmax_params(beta, scale)
+        candidates = []
+        for _ in range(400):
+            k = int(rng.integers(1, n + 1))
+            d = int(rng.integers(0, 255))
+            row = np.full(n, 127, np.int64)
+            rest = rng.permutation(n)[:n - k]
+            row[rest] = 127 - d + rng.integers(-1, 2, len(rest)) * (d > 0)
+            row = np.clip(row, -128, 127)
+            total = int(_softmax_sum(row[None, :], m, left, diff_min)[0].reshape(-1)[0])
+            candidates.append((total - SOFTMAX_SUM_LIMIT, row.astype(np.int8)))
+        below = sorted((c for c in candidates if c[0] < 0), key=lambda c: -c[0])[:n_each // 2]
+        above = sorted((c for c in candidates if c[0] >= 0), key=lambda c: c[0])[:n_each // 2]
+        inputs = [row.reshape(1, 1, n) for _, row in below + above]
+        inputs.append(np.zeros((1, 1, n), np.int8))
+        out.append((f"softmax_sum_{n}_{beta:g}", _softmax_model(n, scale, beta), inputs))
+    two = np.zeros((1, 2, 600), np.int8)
+    two[0, 1, ::2] = -128
+    out.append(("softmax_sum_two_rows", _softmax_model(600, 0.05, 1.0, rows=2), [two]))
+    out.append(("softmax_sum_wraps", _softmax_model(8200, 0.05, 1.0),
+                [np.zeros((1, 1, 8200), np.int8), np.full((1, 1, 8200), 5, np.int8)]))
+    return out

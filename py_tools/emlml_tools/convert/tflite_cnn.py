@@ -25,7 +25,6 @@ from emlml_tools.format import (
     CNN_MAX_LAYERS,
     CNN_MAX_TENSORS,
     CNN_MEAN_MAX_CELLS,
-    CNN_SOFTMAX_MAX_C,
     CNN_TENSOR_DTYPE,
     CNN_TWO_INPUT_OPS,
     MAX_INPUTS,
@@ -318,10 +317,6 @@ def _layer(graph: Graph, node: Node, index: dict[int, int], row: np.void,
         row["qparams_offset"] = len(qparams)
         qparams.extend(mul_params(x.scale, graph.tensors[node.inputs[1]].scale, out.scale))
     elif op == CnnOp.SOFTMAX:
-        if x.hwc[2] > CNN_SOFTMAX_MAX_C:
-            raise ValueError(f"softmax over {x.hwc[2]} values; emlml supports at most "
-                             f"{CNN_SOFTMAX_MAX_C} (TFLite's int8 softmax shifts out of "
-                             "range beyond that)")
         row["qparams_offset"] = len(qparams)
         qparams.extend(softmax_params(node.beta, x.scale))
 

@@ -27,7 +27,6 @@ MAX_KNN_K = 1024
 CNN_MAX_TENSORS = 512
 CNN_MAX_LAYERS = 512
 CNN_MAX_PRODUCTS = 65536
-CNN_MAX_SOFTMAX_DEPTH = 511
 CNN_MEAN_CELLS_LOG2 = 23
 CNN_MAX_MEAN_CELLS = 8388608
 
@@ -46,7 +45,6 @@ LIMITS = (
     ('CNN_MAX_LAYERS', 512),
     ('CNN_MAX_PRODUCTS', 65536),
     ('CNN_MEAN_CELLS_LOG2', 23),
-    ('CNN_MAX_SOFTMAX_DEPTH', 511),
 )
 
 # Every status code (emlml_status_t) in enum order, with its message template:
@@ -135,7 +133,6 @@ STATUS = (
     ('EMLML_E_CNN_PAD_SIZE', '%L: output %c %u below input + padding %u'),
     ('EMLML_E_CNN_ADD_SHAPES', '%L: input shapes differ'),
     ('EMLML_E_CNN_SOFTMAX_ZP', '%L: output zero point %d, must be -128'),
-    ('EMLML_E_CNN_SOFTMAX_DEPTH', '%L: %u channels, at most %C'),
     ('EMLML_E_CNN_RESHAPE_SIZE', '%L: %u values out, %u in'),
     ('EMLML_E_CNN_WEIGHTS_BOUNDS', '%L: weights [%u, %u) outside CNN_WEIGHTS (%u)'),
     ('EMLML_E_CNN_QPARAMS_BOUNDS', '%L: qparams [%u, %u) outside CNN_QPARAMS (%u)'),

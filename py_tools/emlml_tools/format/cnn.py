@@ -42,7 +42,6 @@ CNN_MAX_TENSORS = C.CNN_MAX_TENSORS
 CNN_MAX_LAYERS = C.CNN_MAX_LAYERS
 CNN_MAX_DOT = C.CNN_MAX_PRODUCTS  # products summed per output: keeps the int32 sum exact
 CNN_MEAN_MAX_CELLS = C.CNN_MAX_MEAN_CELLS  # keeps MEAN's int32 sum from overflowing
-CNN_SOFTMAX_MAX_C = C.CNN_MAX_SOFTMAX_DEPTH  # TFLite's last RoundingDivideByPOT shifts <= 31
 CNN_FLAG_FLOAT_INPUT = 1
 CNN_FLAG_FLOAT_OUTPUT = 2
 _CNN_PARAMS = struct.Struct("<HHHHffIB11s")
@@ -431,8 +430,6 @@ def _check_cnn_shapes(cnn: CnnData, L: np.void, op: CnnOp, fail: Callable[..., B
     elif op == CnnOp.SOFTMAX:
         if zp_out != -128:
             raise fail("EMLML_E_CNN_SOFTMAX_ZP", zp_out)
-        if c > CNN_SOFTMAX_MAX_C:
-            raise fail("EMLML_E_CNN_SOFTMAX_DEPTH", c)
         if outs != ins:
             raise chain
     elif op == CnnOp.CONCATENATION:

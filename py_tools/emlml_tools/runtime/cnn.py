@@ -274,16 +274,42 @@ def _run_layer(cnn: CnnData, i: int, values: dict[int, np.ndarray]) -> np.ndarra
 
 def softmax_int8(x: np.ndarray, multiplier: int, left_shift: int, diff_min: int
                  ) -> np.ndarray:
-    """TFLite's reference int8 softmax over the last axis of ``x`` (rows, c)."""
+    """TFLite's reference int8 softmax over the last axis of ``x`` (rows, c).
+
+    A row whose sum of exponentials (Q12.19, wrapped to int32 and read as uint32) is
+    2^28 or more, i.e. 2^9 or more, makes TFLite's final rounding shift 32..35 and its
+    interpreter aborts (``softmax_sum_beyond_tflite``); that shift done exactly rounds
+    every value to 0, so the row is all -128 (docs/cnn.md)."""
     x = np.asarray(x, dtype=I64)
+    total, exps, valid = _softmax_sum(x, multiplier, left_shift, diff_min)
+    beyond = (total & 0xFFFFFFFF) >= SOFTMAX_SUM_LIMIT
+    recip, bits_over_unit = get_reciprocal(total, 12)
+    shift = np.where(beyond, 31, bits_over_unit + 31 - 8)  # beyond: masked out below
+    y = rdbpot(srdhm(recip, exps), shift) - 128
+    return np.where(valid & ~beyond, np.clip(y, -128, 127), -128)
+
+
+SOFTMAX_SUM_LIMIT = 1 << 28  # 2^9 in Q12.19: TFLite's softmax aborts from here on
+
+
+def _softmax_sum(x: np.ndarray, multiplier: int, left_shift: int, diff_min: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sum of exps as TFLite's wrapping int32, per row; the exps in Q0.31; which values
+    take part) for int8 rows ``x``."""
     diff = x - x.max(axis=-1, keepdims=True)
     valid = diff >= diff_min
     scaled = srdhm(wrap32(diff << left_shift), multiplier)
     exps = exp_on_negative_values(scaled)
     total = wrap32(np.where(valid, rdbpot(exps, 12), 0).sum(axis=-1, keepdims=True))
-    recip, bits_over_unit = get_reciprocal(total, 12)
-    y = rdbpot(srdhm(recip, exps), bits_over_unit + 31 - 8) - 128
-    return np.where(valid, np.clip(y, -128, 127), -128)
+    return total, exps, valid
+
+
+def softmax_sum_beyond_tflite(x: npt.ArrayLike, multiplier: int, left_shift: int,
+                              diff_min: int) -> np.ndarray:
+    """For int8 rows ``x`` (rows, c): True where TFLite's reference softmax aborts (its
+    sum of exponentials, read as uint32, is 2^28 or more in Q12.19)."""
+    total = _softmax_sum(np.asarray(x, dtype=I64), multiplier, left_shift, diff_min)[0]
+    return (total.reshape(-1) & 0xFFFFFFFF) >= SOFTMAX_SUM_LIMIT
 
 
 # ---------------------------------------------------------------------------- public
