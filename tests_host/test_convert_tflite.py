@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from emlml_dev.tflite_build import SAME, VALID, ModelBuilder, random_network
+from emlml_dev.tflite_build import SAME, VALID, ModelBuilder, random_network, softmax_sum_networks
 from emlml_tools.cli import main
 from emlml_tools.convert.tflite_cnn import (
     add_params,
@@ -531,6 +531,24 @@ def test_cli_verify_against_the_interpreter(tmp_path: Path,
     (tmp_path / "other.tflite").write_bytes(other)
     assert main(["verify", str(blob), str(tmp_path / "other.tflite"),
                  str(tmp_path / "x.npy")]) == 1
+
+
+def test_cli_verify_where_tflite_aborts(tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A 1000-value softmax converts; verify compares the inputs TFLite runs and counts
+    apart (without dying with it) those on which its interpreter aborts."""
+    name, data, inputs = softmax_sum_networks()[1]
+    assert name == "softmax_sum_1000_1"
+    model = tmp_path / "model.tflite"
+    model.write_bytes(data)
+    blob = tmp_path / "m.bin"
+    assert main(["convert", str(model), "-o", str(blob)]) == 0
+    np.save(tmp_path / "q.npy", np.stack([x.reshape(-1) for x in inputs]))
+    capsys.readouterr()
+    assert main(["verify", str(blob), str(model), str(tmp_path / "q.npy")]) == 0
+    out = capsys.readouterr().out
+    assert "4 samples not compared: TFLite's interpreter aborts" in out, out
+    assert "3/3 samples identical" in out, out
 
 
 def test_cli_verify_int8_model_with_float_or_int8_data(tmp_path: Path,

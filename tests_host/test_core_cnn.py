@@ -15,6 +15,8 @@ import pytest
 from emlml_dev import tflite_build
 from emlml_dev.bad_blobs import NET_SEEDS, network
 from emlml_dev.blob_edit import section
+from emlml_dev.cnn_devicedata import tinymaix_models
+from emlml_dev.paths import TINYMAIX_DIR
 from emlml_dev.tflite_build import ModelBuilder
 from emlml_tools.convert.tflite_cnn import convert_tflite
 from emlml_tools.format import SectionId, fix_crc, read_blob
@@ -294,3 +296,37 @@ def test_random_corruptions_agree_with_the_python_reader(tmp_path):
             if python_ok != (result.returncode == 0):
                 disagreements.append((seed, trial, result.stdout.splitlines()[:1]))
     assert not disagreements, disagreements
+
+
+# ---------------------------------------------------------------------------- TinyMaix
+
+TINYMAIX = [name for name, _ in tinymaix_models()]
+
+
+def test_tinymaix_networks_present():
+    """The issue's reference networks are beside the checkout (../shared/models/tinymaix),
+    the two 1000-class MobileNets among them."""
+    if not os.path.isdir(TINYMAIX_DIR):
+        pytest.skip(f"{TINYMAIX_DIR} is missing")
+    assert len(TINYMAIX) == 9 and {"tm_mbnet96_0_25_q", "tm_mbnet128_0_25_q"} <= set(TINYMAIX)
+
+
+@pytest.mark.parametrize("name", TINYMAIX)
+def test_tinymaix_network_matches_tflite(name, tmp_path):
+    """Each TinyMaix network converts, and both sanitized C drivers and the NumPy reference
+    give TFLite's int8 outputs on random int8 inputs (the extremes first)."""
+    tfl = dict(tinymaix_models())[name]
+    blob = convert_tflite(tfl)
+    oracle = Oracle(tfl)
+    n_inputs = read_blob(blob).n_inputs
+    x = int8_samples(np.random.default_rng(len(tfl)), n_inputs, 6)
+    want = []
+    for row in x:
+        expected = oracle.or_abort(row)
+        assert expected is not None, name  # no softmax sum reaches 2^9 on these inputs
+        want.append(expected.reshape(-1))
+    want = np.array(want)
+    assert np.array_equal(reference_cnn.predict_int8(blob, x), want), name
+    for driver in DRIVERS:
+        _, _, ints = parse_lines(run_driver(driver, blob, x.tobytes(), tmp_path), want.shape[1])
+        assert np.array_equal(ints, want), (name, driver)
