@@ -233,6 +233,30 @@ def test_random_networks_elementwise_match_tflite(chunk, tmp_path):
     assert ran >= 9
 
 
+@pytest.mark.parametrize("chunk", range(3))
+def test_random_networks_transpose_conv_match_tflite(chunk, tmp_path):
+    """45 random networks, TRANSPOSE_CONV layers in some (tflite_build.random_network with
+    transpose=True), 10 int8 inputs each: both sanitized drivers give TFLite's int8
+    outputs, as the NumPy reference does."""
+    layers = 0
+    for seed in range(5100 + 15 * chunk, 5115 + 15 * chunk):
+        rng = np.random.default_rng(seed)
+        tfl, desc = tflite_build.random_network(rng, float_input=False, float_output=False,
+                                                transpose=True)
+        layers += sum(layer["op"] == "TRANSPOSE_CONV" for layer in desc["layers"])
+        oracle = Oracle(tfl)
+        blob = convert_tflite(tfl)
+        model = read_blob(blob)
+        q_in = int8_samples(rng, model.n_inputs)
+        want_q = np.array([oracle(row).reshape(-1) for row in q_in])
+        assert np.array_equal(reference_cnn.predict_int8(blob, q_in), want_q), desc
+        for driver in DRIVERS:
+            _, _, ints = parse_lines(run_driver(driver, blob, q_in.tobytes(), tmp_path),
+                                     model.n_outputs)
+            assert np.array_equal(ints, want_q), (driver, desc)
+    assert layers >= 4, layers
+
+
 def test_enough_random_networks():
     converted = sum(network(seed)[2] is not None for seed in range(N_NETWORKS))
     assert converted >= MIN_CONVERTED, converted

@@ -112,6 +112,19 @@ def test_random_networks_elementwise(chunk: int) -> None:
     assert checked >= 38  # TFLite refuses about one random network in 300
 
 
+@pytest.mark.parametrize("chunk", range(2))
+def test_random_networks_transpose_conv(chunk: int) -> None:
+    """80 random networks with TRANSPOSE_CONV layers (Keras' Conv2DTranspose: filter 1-4,
+    stride 1-2, SAME and VALID, with and without bias, every fused activation) among
+    the other ops, int8 and float edges."""
+    layers = checked = 0
+    for seed in range(5000 + chunk * 40, 5000 + chunk * 40 + 40):
+        checked += _check_network(seed, True, transpose=True) > 0
+        desc = random_network(np.random.default_rng(seed), transpose=True)[1]
+        layers += sum(layer["op"] == "TRANSPOSE_CONV" for layer in desc["layers"])
+    assert checked >= 38 and layers >= 20, (checked, layers)
+
+
 def test_table_ops_every_input_value() -> None:
     """Each table op alone, 40 random quantizations each (input scale 1e-3 .. 2, any
     zero point, the output quantizations Keras exports and others; LEAKY_RELU alphas

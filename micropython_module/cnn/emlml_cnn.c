@@ -748,6 +748,53 @@ static void prelu(const layer_run_t *r) {
     }
 }
 
+// The products of one output position and filter row/column: the input row (or
+// column) that tap f of TRANSPOSE_CONV brings to output row o, or -1 when none does.
+static int32_t transpose_source(uint32_t o, int32_t pad, uint32_t f, uint32_t stride, uint32_t in_size) {
+    int32_t t = (int32_t)o + pad - (int32_t)f;
+    if (t < 0 || (uint32_t)t % stride != 0u || (uint32_t)t / stride >= in_size) {
+        return -1;
+    }
+    return (int32_t)((uint32_t)t / stride);
+}
+
+// TRANSPOSE_CONV: TFLite scatters each input value, times each filter tap, into the
+// output its tap reaches (input row i, tap f: output row i * stride - pad + f, the pad
+// of a convolution from out to in). Here each output gathers the same products: an
+// int32 sum of at most fh * fw * in.c products (checked at load), so the order does
+// not change it. Weights OHWI; then bias, MBQM, out.zp, the fused activation.
+static EMLML_NOINLINE void transpose_conv(const layer_run_t *r) {
+    const emlml_cnn_layer_t *l = r->l;
+    const uint32_t in_h = r->in->h, in_w = r->in->w, in_c = r->in->c, out_c = r->out->c;
+    const uint32_t fh = l->filter_h, fw = l->filter_w;
+    const int32_t pad_top = emlml_cnn_pad_before(r->out->h, in_h, l->stride_h, fh);
+    const int32_t pad_left = emlml_cnn_pad_before(r->out->w, in_w, l->stride_w, fw);
+    const int32_t zp = r->in->zero_point;
+    int8_t *y = r->y;
+    for (uint32_t oy = 0; oy < r->out->h; oy++) {
+        for (uint32_t ox = 0; ox < r->out->w; ox++) {
+            for (uint32_t o = 0; o < out_c; o++) {
+                int32_t acc = 0;
+                for (uint32_t fy = 0; fy < fh; fy++) {
+                    int32_t iy = transpose_source(oy, pad_top, fy, l->stride_h, in_h);
+                    for (uint32_t fx = 0; fx < fw && iy >= 0; fx++) {
+                        int32_t ix = transpose_source(ox, pad_left, fx, l->stride_w, in_w);
+                        if (ix < 0) {
+                            continue;
+                        }
+                        const int8_t *x = r->x + ((uint32_t)iy * in_w + (uint32_t)ix) * in_c;
+                        const int8_t *w = r->w + ((o * fh + fy) * fw + fx) * in_c;
+                        for (uint32_t i = 0; i < in_c; i++) {
+                            acc += (x[i] - zp) * w[i];
+                        }
+                    }
+                }
+                requantize(r, &acc, o, 1u, y++);
+            }
+        }
+    }
+}
+
 static void run_layer(const emlml_cnn_t *cnn, const emlml_cnn_layer_t *l, int8_t *arena) {
     layer_run_t r;
     r.l = l;
@@ -773,6 +820,7 @@ static void run_layer(const emlml_cnn_t *cnn, const emlml_cnn_layer_t *l, int8_t
         case EMLML_CNN_SOFTMAX: softmax(&r); break;
         case EMLML_CNN_RESHAPE: copy_values(r.y, r.x, emlml_cnn_size(r.in)); break;
         case EMLML_CNN_PRELU: prelu(&r); break;
+        case EMLML_CNN_TRANSPOSE_CONV: transpose_conv(&r); break;
         case EMLML_CNN_CONCATENATION: concatenation(&r, &cnn->tensors[l->in1], arena + cnn->tensors[l->in1].offset); break;
         default: lookup(&r); break;  // the table ops (the loader knows no other)
     }

@@ -301,6 +301,16 @@ def _prelu_blob() -> bytes:
     return convert_tflite(b.build([x], [z]))
 
 
+def _transpose_conv_blob() -> bytes:
+    """One TRANSPOSE_CONV: 3x3x3 -> 6x6x2, filter 4x4, stride 2, SAME, with a bias
+    (tflite_build's edge model transpose_conv_2); weights 2 * 4 * 4 * 3 = 96 bytes."""
+    from emlml_tools.convert.tflite_cnn import convert_tflite
+
+    from emlml_dev.tflite_build import ACT_RELU6, SAME, _transpose_conv_model
+    return convert_tflite(_transpose_conv_model(np.random.default_rng(1), (3, 3, 3), 2, (4, 4),
+                                                (2, 2), SAME, True, ACT_RELU6, 0.05))
+
+
 def _ten_op_blob() -> bytes:
     from emlml_tools.convert.tflite_cnn import convert_tflite
 
@@ -328,6 +338,7 @@ BASES: dict[str, Callable[[], bytes]] = {
     "concat3": _concat_blob,  # a CONCATENATION of three inputs: two layers
     "broadcast5": _broadcast_blob,  # MEAN, then MUL, SUB, MAXIMUM, MINIMUM broadcasting it
     "prelu2": _prelu_blob,  # two PRELU layers, alpha per channel
+    "tconv": _transpose_conv_blob,  # one TRANSPOSE_CONV, 3x3x3 -> 6x6x2, stride 2, SAME
 }
 
 
@@ -1048,6 +1059,26 @@ bad("prelu2_alpha_zero_point", "prelu2", lambda b: set_qparam(b, 1, 4, 128), "EM
     "layer 1 (PRELU): alpha_zero_point 128 out of range")
 bad("prelu2_activation", "prelu2", lambda b: set_layer(b, 0, act_min=0), "EMLML_E_CNN_NO_ACTIVATION",
     "layer 0 (PRELU): act_min is 0, must be -128/127")
+
+# tconv (_transpose_conv_blob): TRANSPOSE_CONV's rules (a convolution of the output with
+# its window gives the input; at most 65536 products per output; no dilation; the
+# weights and per-channel qparams of a conv).
+bad("tconv_chain", "tconv", lambda b: set_tensor(b, 1, h=2, c=6), "EMLML_E_CNN_CHAIN",
+    "layer 0 (TRANSPOSE_CONV): output shape 2x6x6 does not chain")
+bad("tconv_chain_valid", "tconv", lambda b: set_layer(b, 0, padding=0), "EMLML_E_CNN_CHAIN",
+    "layer 0 (TRANSPOSE_CONV): output shape 6x6x2 does not chain")
+bad("tconv_products", "tconv", lambda b: set_layer(b, 0, filter_h=255, filter_w=255),
+    "EMLML_E_CNN_PRODUCTS", "layer 0 (TRANSPOSE_CONV): 195075 products per output, above 65536")
+bad("tconv_dilation", "tconv", lambda b: set_layer(b, 0, dilation_w=1), "EMLML_E_CNN_FIELD_ZERO",
+    "layer 0 (TRANSPOSE_CONV): dilation_w is 1, must be 0")
+bad("tconv_stride_0", "tconv", lambda b: set_layer(b, 0, stride_w=0), "EMLML_E_CNN_FIELD_MIN1",
+    "layer 0 (TRANSPOSE_CONV): stride_w is 0, must be >= 1")
+bad("tconv_weights_bounds", "tconv", lambda b: set_layer(b, 0, weights_offset=4),
+    "EMLML_E_CNN_WEIGHTS_BOUNDS", "layer 0 (TRANSPOSE_CONV): weights [4, 100) outside CNN_WEIGHTS (96)")
+bad("tconv_multiplier", "tconv", lambda b: set_qparam(b, 0, 3, 5), "EMLML_E_CNN_CHANNEL_QPARAM",
+    "layer 0 (TRANSPOSE_CONV): multiplier[1] 5 out of range")
+bad("tconv_shift", "tconv", lambda b: set_qparam(b, 0, 4, 31), "EMLML_E_CNN_CHANNEL_QPARAM",
+    "layer 0 (TRANSPOSE_CONV): shift[0] 31 out of range")
 
 # Random networks (tflite_build.random_network): each case breaks one rule at the first
 # layer of an op in the first network that has one (``net_base``), so every op meets

@@ -256,7 +256,7 @@ def _layer(graph: Graph, node: Node, index: dict[int, int], row: np.void,
         raise ValueError(f"the fused {node.activation} leaves no output value")
     row["act_min"], row["act_max"] = act_min, act_max
     if op in (CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D, CnnOp.MAX_POOL_2D,
-              CnnOp.AVERAGE_POOL_2D):
+              CnnOp.AVERAGE_POOL_2D, CnnOp.TRANSPOSE_CONV):
         row["padding"] = CnnPadding[node.padding]
         row["stride_h"], row["stride_w"] = node.stride
         row["dilation_h"], row["dilation_w"] = node.dilation
@@ -279,7 +279,8 @@ def _layer(graph: Graph, node: Node, index: dict[int, int], row: np.void,
         return
     if node.weights is not None:
         assert node.weight_scales is not None and node.bias is not None
-        if op == CnnOp.CONV_2D and node.filter[0] * node.filter[1] * x.hwc[2] > CNN_MAX_DOT:
+        if (op in (CnnOp.CONV_2D, CnnOp.TRANSPOSE_CONV)
+                and node.filter[0] * node.filter[1] * x.hwc[2] > CNN_MAX_DOT):
             raise ValueError(f"filter {node.filter[0]}x{node.filter[1]}x{x.hwc[2]} sums more "
                              f"than {CNN_MAX_DOT} products (int32 accumulator)")
         if op == CnnOp.FULLY_CONNECTED and x.size > CNN_MAX_DOT:

@@ -205,6 +205,7 @@ CNN_OPS = (
     ('MAXIMUM', 19),
     ('MINIMUM', 20),
     ('PRELU', 21),
+    ('TRANSPOSE_CONV', 22),
 )
 
 # Section ids (EMLML_SEC_*): name without its prefix -> number.
