@@ -268,6 +268,20 @@ def test_enough_random_networks():
 BASE_SEEDS = NET_SEEDS
 
 
+def test_constant_operands_match_tflite(tmp_path):
+    """ADD, SUB, MUL, MAXIMUM, MINIMUM with a constant of one value (table layers), every
+    int8 input value, and a Keras-like network with them: both sanitized drivers give
+    TFLite's outputs."""
+    for name, tfl, inputs in tflite_build.constant_operand_networks():
+        blob = convert_tflite(tfl)
+        oracle = Oracle(tfl)
+        want = np.array([oracle(x).reshape(-1) for x in inputs])
+        x = np.stack([v.reshape(-1) for v in inputs])
+        for driver in DRIVERS:
+            _, _, ints = parse_lines(run_driver(driver, blob, x.tobytes(), tmp_path), want.shape[1])
+            assert np.array_equal(ints, want), (name, driver)
+
+
 def test_softmax_sum_at_2_to_the_9(tmp_path):
     """SOFTMAX over 512 to 8200 values, inputs whose sum of exponentials lies just under
     2^9 and at or above it (tflite_build.softmax_sum_networks), through both sanitized

@@ -20,6 +20,7 @@ from emlml_dev.tflite_build import (
     _RandomNet,
     edge_networks,
     random_network,
+    constant_operand_networks,
     softmax_sum_networks,
 )
 from emlml_tools.convert.tflite_cnn import convert_tflite
@@ -452,3 +453,26 @@ def test_softmax_sum_at_2_to_the_9() -> None:
                 assert np.array_equal(got, expected.reshape(-1)), name
                 compared += 1
     assert aborted >= 12 and compared >= 14, (aborted, compared)
+
+
+def test_constant_operands() -> None:
+    """ADD, SUB, MUL, MAXIMUM, MINIMUM with a constant of one value, either side, every
+    int8 input value, and a Keras-like network with them (constant_operand_networks):
+    each a table layer equal to TFLite's outputs."""
+    nets = constant_operand_networks()
+    assert len(nets) == 31
+    for name, data, inputs in nets:
+        blob = read_blob(convert_tflite(data))
+        oracle = Oracle(data)
+        for x in inputs:
+            assert np.array_equal(predict_int8(blob, x.reshape(-1)), oracle(x).reshape(-1)), name
+
+
+def test_constant_operand_of_several_values_refused() -> None:
+    b = ModelBuilder()
+    x = b.tensor((1, 2, 2, 3), scale=0.05, zero_point=0)
+    c = b.tensor((3,), scale=0.02, zero_point=0, data=[1, 2, 3])
+    y = b.tensor((1, 2, 2, 3), scale=0.05, zero_point=0)
+    b.op("SUB", [x, c], [y], "SubOptions")
+    with pytest.raises(ValueError, match="has 3 values; emlml takes a constant of one int8 value"):
+        convert_tflite(b.build([x], [y]))

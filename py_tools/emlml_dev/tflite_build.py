@@ -1001,3 +1001,48 @@ def softmax_sum_networks(n_each: int = 6) -> list[tuple[str, bytes, list[np.ndar
     out.append(("softmax_sum_wraps", _softmax_model(8200, 0.05, 1.0),
                 [np.zeros((1, 1, 8200), np.int8), np.full((1, 1, 8200), 5, np.int8)]))
     return out
+
+
+def constant_operand_networks(per_op: int = 6) -> list[tuple[str, bytes, list[np.ndarray]]]:
+    """ADD, SUB, MUL, MAXIMUM, MINIMUM of an activation and a constant of one value
+    (Keras' ``x * 0.5``, ``x - 1``, Rescaling), the constant first or second, shaped
+    (1,), () or (1, 1, 1), with random scales and zero points and fused NONE, RELU or
+    RELU6 (ADD, SUB, MUL): (name, .tflite bytes, [every int8 value as one input]). Then
+    a small Keras-like network: conv, ``* c``, ``+ c``, conv."""
+    rng = np.random.default_rng(77)
+    every_value = [np.arange(-128, 128, dtype=np.int8).reshape(1, 256)]
+    out: list[tuple[str, bytes, list[np.ndarray]]] = []
+    options = {"MUL": "MulOptions", "ADD": "AddOptions", "SUB": "SubOptions"}
+    for op in ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM"):
+        for i in range(per_op):
+            b = ModelBuilder()
+
+            def q() -> tuple[float, int]:
+                return (float(np.float32(np.exp(rng.uniform(-5, 0)))),
+                        int(rng.integers(-100, 101)))
+
+            xq, cq, yq = q(), q(), q()
+            cshape = [(1,), (), (1, 1, 1)][i % 3]
+            x = b.tensor((1, 256), scale=xq[0], zero_point=xq[1])
+            c = b.tensor(cshape, scale=cq[0], zero_point=cq[1],
+                         data=np.full(cshape, int(rng.integers(-128, 128))))
+            y = b.tensor((1, 256), scale=yq[0], zero_point=yq[1])
+            ins = [c, x] if i % 2 else [x, c]
+            if op in options:
+                b.op(op, ins, [y], options[op],
+                     fused_activation_function=[ACT_NONE, ACT_RELU, ACT_RELU6][i % 3])
+            else:
+                b.op(op, ins, [y])
+            out.append((f"{op.lower()}_constant_{i}", b.build([x], [y]), every_value))
+    net = _RandomNet(rng)
+    x0 = net.new((1, 6, 6, 2), 0.05, -3, 40.0)
+    h = net.conv(x0)
+    for op, opts in (("MUL", "MulOptions"), ("ADD", "AddOptions")):
+        c = net.b.tensor((), scale=0.01, zero_point=0, data=np.array(int(rng.integers(20, 120))))
+        y = net.new(h.shape, h.scale * net.uniform(0.5, 2.0), net.zp(), h.spread)
+        net.b.op(op, [h.index, c], [y.index], opts, fused_activation_function=ACT_NONE)
+        h = y
+    h = net.conv(h)
+    inputs = [rng.integers(-128, 128, (1, 6, 6, 2)).astype(np.int8) for _ in range(6)]
+    out.append(("keras_rescale_net", net.b.build([x0.index], [h.index]), inputs))
+    return out

@@ -814,6 +814,39 @@ def _transpose_conv(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Ac
                 **{**sp, "dilation": (0, 0)})
 
 
+def _constant_operand(op: _Op, tensors: list[Tensor],
+                      act: Callable[[int, str], Activation]) -> Node:
+    """ADD, SUB, MUL, MAXIMUM, MINIMUM of an activation and a constant of one value (Keras'
+    ``x * 0.5``, ``x - 1``, Rescaling): an elementwise function of one int8 input, so a
+    256-entry table layer (its op code QUANTIZE, the table op of no fixed meaning),
+    TFLite's result for each input value. A constant of several values (one per channel,
+    as a Normalization layer makes) is refused."""
+    from emlml_tools.convert import tflite_cnn, tflite_tables
+
+    name, where = op.name, f"operator {op.index} ({op.name})"
+    x_first = tensors[op.inputs[1]].data is not None
+    x_i, c_i = (op.inputs[0], op.inputs[1]) if x_first else (op.inputs[1], op.inputs[0])
+    c_t = tensors[c_i]
+    x, out = act(x_i, where), act(op.outputs[0], where)
+    if c_t.dtype != "int8" or c_t.size != 1 or not c_t.per_tensor:
+        raise _op_error(op.index, name, f"the constant operand (tensor {c_i}, shape "
+                        f"{c_t.shape}) has {c_t.size} values; emlml takes a constant of one "
+                        "int8 value (a per-channel constant is not supported)")
+    if tensors[x_i].shape != tensors[op.outputs[0]].shape:
+        raise _op_error(op.index, name, f"input shape {tensors[x_i].shape} and output shape "
+                        f"{tensors[op.outputs[0]].shape} differ")
+    act_fn = _act_fn(op.options, where) if name in ("ADD", "SUB", "MUL") else "NONE"
+    act_range = tflite_cnn.activation_range(act_fn, out.scale, out.zero_point)
+    try:
+        table = tflite_tables.binary_constant_table(
+            name, x_first, (x.scale, x.zero_point),
+            (float(c_t.scale[0]), int(c_t.zero_point[0])), int(c_t.data.reshape(-1)[0]),
+            (out.scale, out.zero_point), act_range)
+    except ValueError as exc:
+        raise _op_error(op.index, name, str(exc)) from None
+    return Node(op.index, "QUANTIZE", (x.index,), out.index, table=table)
+
+
 def _node(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation]) -> Node:
     """Check one operator and turn it into a blob layer."""
     name = op.name
@@ -826,6 +859,9 @@ def _node(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation])
                         "or, for QUANTIZE, from int8 to int8 (a requantization)")
     if name in TABLE_OPS:
         return _table_node(op, tensors, act)
+    if (name in ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM") and len(op.inputs) == 2
+            and [tensors[i].data is not None for i in op.inputs].count(True) == 1):
+        return _constant_operand(op, tensors, act)
     if name == "REDUCE_MAX":
         return _reduce_max(op, tensors, act)
     if name == "CONCATENATION":
