@@ -3,6 +3,7 @@ shape arithmetic folding, the arena plan, metadata and the command line."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -447,6 +448,36 @@ def test_arena_plan_reuses_memory_and_never_overlaps_live_tensors() -> None:
     # a chain of equal layers needs two buffers, not one per layer
     offsets, arena = plan_arena([100] * 10, [(i - 1, i) for i in range(10)])
     assert arena == 200
+
+
+def test_arena_plan_keeps_the_best_order() -> None:
+    """The plan is the smallest of its orders, so never above the first plan (largest
+    tensor first); on vww96's first layers (input, then a 48x48 chain widening to 16
+    channels) it reaches the largest live pair, where largest-first did not."""
+    for seed in range(30):
+        rng = np.random.default_rng(100 + seed)
+        n = int(rng.integers(1, 30))
+        sizes = [int(v) for v in rng.integers(1, 300, n)]
+        starts = sorted(int(v) for v in rng.integers(-1, 20, n))
+        intervals = [(s, s + int(rng.integers(0, 6))) for s in starts]
+        assert plan_arena(sizes, intervals)[1] <= plan_arena(sizes, intervals, ("size",))[1]
+    sizes = [27648, 18432, 18432, 36864, 9216]
+    intervals = [(-1, 0), (0, 1), (1, 2), (2, 3), (3, 4)]
+    assert plan_arena(sizes, intervals, ("size",))[1] == 64512
+    assert plan_arena(sizes, intervals)[1] == 18432 + 36864
+
+
+def test_tinymaix_arenas_reach_their_bound() -> None:
+    """Every TinyMaix network and shipped example: the converter's arena is the most
+    bytes live at one layer (bench_arena), vww96's 55,304 B (TinyMaix: 54 KB)."""
+    from emlml_dev import bench_arena
+    from emlml_dev.paths import TINYMAIX_DIR
+
+    if not os.path.isdir(TINYMAIX_DIR):
+        pytest.skip(f"{TINYMAIX_DIR} is missing")
+    rows = {name: (first, today, low) for name, first, today, low in bench_arena.rows()}
+    assert all(today == low <= first for first, today, low in rows.values()), rows
+    assert rows["tm_vww96_q"] == (64520, 55304, 55304)
 
 
 def test_tflite_prepare_constants() -> None:
