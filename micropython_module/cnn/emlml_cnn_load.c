@@ -518,8 +518,8 @@ static emlml_status_t check_shapes(const layer_ctx_t *c) {
     }
 }
 
-// Weights of the layer. Below 2^32 once the shapes are checked: conv has at most
-// 65535 * 65536, depthwise 65025 * 65535, fully connected 65535 * 65536.
+// Weights of the layer. Below 2^32 once the shapes are checked: conv and transpose
+// conv have at most 65535 * 65536, depthwise 65025 * 65535, fully connected 65535 * 65536.
 static uint32_t weight_count(const layer_ctx_t *c) {
     const emlml_cnn_layer_t *l = c->l;
     uint32_t taps = (uint32_t)l->filter_h * l->filter_w;
