@@ -31,20 +31,29 @@ def same(a, b):
 def check_inputs_as_buffers(m, x, want_q, name):
     """An int8 input given as array('b'), bytearray, bytes or a memoryview of them."""
     raw = bytes(x)
-    outq = array.array("b", [0] * m.n_outputs)
+    outq = zeros("b", m.n_outputs)
     for form in (bytearray(raw), raw, memoryview(x), memoryview(bytearray(raw))):
         m.predict_proba(form, outq)
         check(same(outq, want_q), "%s: int8 input as %s" % (name, type(form).__name__))
 
 
+def zeros(typecode, n):
+    """array(typecode) of n zeros, made from bytes: no list of n objects (a 128x128x3
+    network's input as a list takes 400 KB of heap)."""
+    return array.array(typecode, bytes(n * (1 if typecode == "b" else 4)))
+
+
 def check_refusals(m, name):
     n = m.n_inputs
-    expect_error(ValueError, "", m.predict, array.array("b", [0] * (n + 1)))
-    expect_error(ValueError, "", m.predict, array.array("f", [0.0] * (n - 1)) if n > 1 else array.array("f"))
-    expect_error(TypeError, "", m.predict, array.array("i", [0] * n))
+    expect_error(ValueError, "", m.predict, zeros("b", n + 1))
+    expect_error(ValueError, "", m.predict, zeros("f", n - 1))
+    expect_error(TypeError, "", m.predict, zeros("i", n))
     expect_error(TypeError, "", m.predict, "a" * n)  # text is not an int8 buffer
-    expect_error(ValueError, "", m.predict, array.array("f", [float("nan")] * n))
-    expect_error(ValueError, "", m.predict_proba, array.array("b", [0] * n), array.array("b", [0] * (m.n_outputs + 1)))
+    nan = zeros("f", n)
+    for i in range(n):
+        nan[i] = float("nan")
+    expect_error(ValueError, "", m.predict, nan)
+    expect_error(ValueError, "", m.predict_proba, zeros("b", n), zeros("b", m.n_outputs + 1))
 
 
 def run(name, n_in, n_out, n, typecode, h, w, c):
@@ -57,8 +66,8 @@ def run(name, n_in, n_out, n, typecode, h, w, c):
     yq = Stream(CNN + name + ".yq", "b", n_out)
     yf = Stream(CNN + name + ".yf", "f", n_out)
     cls = Stream(CNN + name + ".cls", "i", 1)
-    outq = array.array("b", [0] * n_out)
-    outf = array.array("f", [0.0] * n_out)
+    outq = zeros("b", n_out)
+    outf = zeros("f", n_out)
     exact = 0
     for i in range(n):
         xi, xfi, want_q, want_f, want_c = x.next(), xf.next(), yq.next(), yf.next(), cls.next()[0]

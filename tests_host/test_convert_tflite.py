@@ -3,12 +3,13 @@ shape arithmetic folding, the arena plan, metadata and the command line."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-from emlml_dev.tflite_build import SAME, VALID, ModelBuilder, random_network
+from emlml_dev.tflite_build import SAME, VALID, ModelBuilder, random_network, softmax_sum_networks
 from emlml_tools.cli import main
 from emlml_tools.convert.tflite_cnn import (
     add_params,
@@ -449,6 +450,36 @@ def test_arena_plan_reuses_memory_and_never_overlaps_live_tensors() -> None:
     assert arena == 200
 
 
+def test_arena_plan_keeps_the_best_order() -> None:
+    """The plan is the smallest of its orders, so never above the first plan (largest
+    tensor first); on vww96's first layers (input, then a 48x48 chain widening to 16
+    channels) it reaches the largest live pair, where largest-first did not."""
+    for seed in range(30):
+        rng = np.random.default_rng(100 + seed)
+        n = int(rng.integers(1, 30))
+        sizes = [int(v) for v in rng.integers(1, 300, n)]
+        starts = sorted(int(v) for v in rng.integers(-1, 20, n))
+        intervals = [(s, s + int(rng.integers(0, 6))) for s in starts]
+        assert plan_arena(sizes, intervals)[1] <= plan_arena(sizes, intervals, ("size",))[1]
+    sizes = [27648, 18432, 18432, 36864, 9216]
+    intervals = [(-1, 0), (0, 1), (1, 2), (2, 3), (3, 4)]
+    assert plan_arena(sizes, intervals, ("size",))[1] == 64512
+    assert plan_arena(sizes, intervals)[1] == 18432 + 36864
+
+
+def test_tinymaix_arenas_reach_their_bound() -> None:
+    """Every TinyMaix network and shipped example: the converter's arena is the most
+    bytes live at one layer (bench_arena), vww96's 55,304 B (TinyMaix: 54 KB)."""
+    from emlml_dev import bench_arena
+    from emlml_dev.paths import TINYMAIX_DIR
+
+    if not os.path.isdir(TINYMAIX_DIR):
+        pytest.skip(f"{TINYMAIX_DIR} is missing")
+    rows = {name: (first, today, low) for name, first, today, low in bench_arena.rows()}
+    assert all(today == low <= first for first, today, low in rows.values()), rows
+    assert rows["tm_vww96_q"] == (64520, 55304, 55304)
+
+
 def test_tflite_prepare_constants() -> None:
     """Spot values of the host-side constants (TFLite's functions, by hand)."""
     assert quantize_multiplier(0.5) == (1 << 30, 0)
@@ -531,6 +562,24 @@ def test_cli_verify_against_the_interpreter(tmp_path: Path,
     (tmp_path / "other.tflite").write_bytes(other)
     assert main(["verify", str(blob), str(tmp_path / "other.tflite"),
                  str(tmp_path / "x.npy")]) == 1
+
+
+def test_cli_verify_where_tflite_aborts(tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A 1000-value softmax converts; verify compares the inputs TFLite runs and counts
+    apart (without dying with it) those on which its interpreter aborts."""
+    name, data, inputs = softmax_sum_networks()[1]
+    assert name == "softmax_sum_1000_1"
+    model = tmp_path / "model.tflite"
+    model.write_bytes(data)
+    blob = tmp_path / "m.bin"
+    assert main(["convert", str(model), "-o", str(blob)]) == 0
+    np.save(tmp_path / "q.npy", np.stack([x.reshape(-1) for x in inputs]))
+    capsys.readouterr()
+    assert main(["verify", str(blob), str(model), str(tmp_path / "q.npy")]) == 0
+    out = capsys.readouterr().out
+    assert "4 samples not compared: TFLite's interpreter aborts" in out, out
+    assert "3/3 samples identical" in out, out
 
 
 def test_cli_verify_int8_model_with_float_or_int8_data(tmp_path: Path,

@@ -15,6 +15,8 @@ import pytest
 from emlml_dev import tflite_build
 from emlml_dev.bad_blobs import NET_SEEDS, network
 from emlml_dev.blob_edit import section
+from emlml_dev.cnn_devicedata import tinymaix_models
+from emlml_dev.paths import TINYMAIX_DIR
 from emlml_dev.tflite_build import ModelBuilder
 from emlml_tools.convert.tflite_cnn import convert_tflite
 from emlml_tools.format import SectionId, fix_crc, read_blob
@@ -231,6 +233,30 @@ def test_random_networks_elementwise_match_tflite(chunk, tmp_path):
     assert ran >= 9
 
 
+@pytest.mark.parametrize("chunk", range(3))
+def test_random_networks_transpose_conv_match_tflite(chunk, tmp_path):
+    """45 random networks, TRANSPOSE_CONV layers in some (tflite_build.random_network with
+    transpose=True), 10 int8 inputs each: both sanitized drivers give TFLite's int8
+    outputs, as the NumPy reference does."""
+    layers = 0
+    for seed in range(5100 + 15 * chunk, 5115 + 15 * chunk):
+        rng = np.random.default_rng(seed)
+        tfl, desc = tflite_build.random_network(rng, float_input=False, float_output=False,
+                                                transpose=True)
+        layers += sum(layer["op"] == "TRANSPOSE_CONV" for layer in desc["layers"])
+        oracle = Oracle(tfl)
+        blob = convert_tflite(tfl)
+        model = read_blob(blob)
+        q_in = int8_samples(rng, model.n_inputs)
+        want_q = np.array([oracle(row).reshape(-1) for row in q_in])
+        assert np.array_equal(reference_cnn.predict_int8(blob, q_in), want_q), desc
+        for driver in DRIVERS:
+            _, _, ints = parse_lines(run_driver(driver, blob, q_in.tobytes(), tmp_path),
+                                     model.n_outputs)
+            assert np.array_equal(ints, want_q), (driver, desc)
+    assert layers >= 4, layers
+
+
 def test_enough_random_networks():
     converted = sum(network(seed)[2] is not None for seed in range(N_NETWORKS))
     assert converted >= MIN_CONVERTED, converted
@@ -242,20 +268,43 @@ def test_enough_random_networks():
 BASE_SEEDS = NET_SEEDS
 
 
-def test_softmax_depth_limit_511_runs(tmp_path):
-    """A softmax over 511 values loads and runs as TFLite (512 are refused: TFLite's int8
-    softmax shifts past 31 bits there; the table's case softmax_512)."""
-    c = 511
-    b = ModelBuilder()
-    x = b.tensor((1, c), scale=0.05, zero_point=3)
-    y = b.tensor((1, c), scale=1 / 256, zero_point=-128)
-    b.op("SOFTMAX", [x], [y], "SoftmaxOptions", beta=1.0)
-    tfl = b.build([x], [y])
-    blob = convert_tflite(tfl)
-    q = int8_samples(np.random.default_rng(c), c, 4)
-    want = np.array([Oracle(tfl)(row).reshape(-1) for row in q])
-    _, _, ints = parse_lines(run_driver(DRIVERS[0], blob, q.tobytes(), tmp_path), c)
-    assert np.array_equal(ints, want)
+def test_constant_operands_match_tflite(tmp_path):
+    """ADD, SUB, MUL, MAXIMUM, MINIMUM with a constant of one value (table layers), every
+    int8 input value, and a Keras-like network with them: both sanitized drivers give
+    TFLite's outputs."""
+    for name, tfl, inputs in tflite_build.constant_operand_networks():
+        blob = convert_tflite(tfl)
+        oracle = Oracle(tfl)
+        want = np.array([oracle(x).reshape(-1) for x in inputs])
+        x = np.stack([v.reshape(-1) for v in inputs])
+        for driver in DRIVERS:
+            _, _, ints = parse_lines(run_driver(driver, blob, x.tobytes(), tmp_path), want.shape[1])
+            assert np.array_equal(ints, want), (name, driver)
+
+
+def test_softmax_sum_at_2_to_the_9(tmp_path):
+    """SOFTMAX over 512 to 8200 values, inputs whose sum of exponentials lies just under
+    2^9 and at or above it (tflite_build.softmax_sum_networks), through both sanitized
+    drivers: TFLite's outputs where its interpreter gives one, and where it aborts (the
+    sum reached 2^9) the NumPy reference's, every output -128 in those rows."""
+    aborted = 0
+    for name, tfl, inputs in tflite_build.softmax_sum_networks():
+        blob = convert_tflite(tfl)
+        oracle = Oracle(tfl)
+        want = []
+        for x in inputs:
+            expected = oracle.or_abort(x)
+            reference = reference_cnn.predict_int8(blob, x.reshape(-1))
+            if expected is None:
+                aborted += 1
+                expected = reference
+            assert np.array_equal(reference, expected.reshape(-1)), name
+            want.append(expected.reshape(-1))
+        x = np.stack([v.reshape(-1) for v in inputs])
+        for driver in DRIVERS:
+            _, _, ints = parse_lines(run_driver(driver, blob, x.tobytes(), tmp_path), x.shape[1])
+            assert np.array_equal(ints, np.array(want)), (name, driver)
+    assert aborted >= 12, aborted
 
 
 def test_random_corruptions_agree_with_the_python_reader(tmp_path):
@@ -285,3 +334,37 @@ def test_random_corruptions_agree_with_the_python_reader(tmp_path):
             if python_ok != (result.returncode == 0):
                 disagreements.append((seed, trial, result.stdout.splitlines()[:1]))
     assert not disagreements, disagreements
+
+
+# ---------------------------------------------------------------------------- TinyMaix
+
+TINYMAIX = [name for name, _ in tinymaix_models()]
+
+
+def test_tinymaix_networks_present():
+    """The issue's reference networks are beside the checkout (../shared/models/tinymaix),
+    the two 1000-class MobileNets among them."""
+    if not os.path.isdir(TINYMAIX_DIR):
+        pytest.skip(f"{TINYMAIX_DIR} is missing")
+    assert len(TINYMAIX) == 9 and {"tm_mbnet96_0_25_q", "tm_mbnet128_0_25_q"} <= set(TINYMAIX)
+
+
+@pytest.mark.parametrize("name", TINYMAIX)
+def test_tinymaix_network_matches_tflite(name, tmp_path):
+    """Each TinyMaix network converts, and both sanitized C drivers and the NumPy reference
+    give TFLite's int8 outputs on random int8 inputs (the extremes first)."""
+    tfl = dict(tinymaix_models())[name]
+    blob = convert_tflite(tfl)
+    oracle = Oracle(tfl)
+    n_inputs = read_blob(blob).n_inputs
+    x = int8_samples(np.random.default_rng(len(tfl)), n_inputs, 6)
+    want = []
+    for row in x:
+        expected = oracle.or_abort(row)
+        assert expected is not None, name  # no softmax sum reaches 2^9 on these inputs
+        want.append(expected.reshape(-1))
+    want = np.array(want)
+    assert np.array_equal(reference_cnn.predict_int8(blob, x), want), name
+    for driver in DRIVERS:
+        _, _, ints = parse_lines(run_driver(driver, blob, x.tobytes(), tmp_path), want.shape[1])
+        assert np.array_equal(ints, want), (name, driver)

@@ -20,6 +20,8 @@ from emlml_dev.tflite_build import (
     _RandomNet,
     edge_networks,
     random_network,
+    constant_operand_networks,
+    softmax_sum_networks,
 )
 from emlml_tools.convert.tflite_cnn import convert_tflite
 from emlml_tools.format import read_blob
@@ -29,6 +31,7 @@ from emlml_tools.runtime.cnn import (
     predict,
     predict_int8,
     quantize_input,
+    softmax_sum_beyond_tflite,
 )
 
 F32 = np.float32
@@ -108,6 +111,19 @@ def test_random_networks_elementwise(chunk: int) -> None:
     checked = sum(_check_network(seed, True, elementwise=True, branches=True) > 0
                   for seed in range(3000 + chunk * 40, 3000 + chunk * 40 + 40))
     assert checked >= 38  # TFLite refuses about one random network in 300
+
+
+@pytest.mark.parametrize("chunk", range(2))
+def test_random_networks_transpose_conv(chunk: int) -> None:
+    """80 random networks with TRANSPOSE_CONV layers (Keras' Conv2DTranspose: filter 1-4,
+    stride 1-2, SAME and VALID, with and without bias, every fused activation) among
+    the other ops, int8 and float edges."""
+    layers = checked = 0
+    for seed in range(5000 + chunk * 40, 5000 + chunk * 40 + 40):
+        checked += _check_network(seed, True, transpose=True) > 0
+        desc = random_network(np.random.default_rng(seed), transpose=True)[1]
+        layers += sum(layer["op"] == "TRANSPOSE_CONV" for layer in desc["layers"])
+    assert checked >= 38 and layers >= 20, (checked, layers)
 
 
 def test_table_ops_every_input_value() -> None:
@@ -411,3 +427,52 @@ def test_edge_networks() -> None:
             if blob.cnn.float_output:
                 got = dequantize_output(blob, got)
             assert np.array_equal(got, expected), name
+
+
+def test_softmax_sum_at_2_to_the_9() -> None:
+    """SOFTMAX over 512 to 8200 values (tflite_build.softmax_sum_networks): TFLite's
+    interpreter aborts exactly on the rows whose sum of exponentials, as the reference
+    computes it, reaches 2^9 (2^28 in Q12.19; inputs just below and at or above it), and
+    gives the reference's outputs on every other input (a sum wrapped past 2^32
+    included); where it aborts, every output is -128."""
+    aborted = compared = 0
+    for name, data, inputs in softmax_sum_networks():
+        blob = read_blob(convert_tflite(data))
+        m, left, diff_min = (int(v) for v in blob.cnn.qparams[:3])
+        oracle = Oracle(data)
+        for x in inputs:
+            beyond = softmax_sum_beyond_tflite(x.reshape(-1, x.shape[-1]), m, left, diff_min)
+            expected = oracle.or_abort(x)
+            got = predict_int8(blob, x.reshape(-1))
+            assert (expected is None) == bool(beyond.any()), (name, beyond)
+            if expected is None:
+                aborted += 1
+                rows = got.reshape(len(beyond), -1)
+                assert np.all(rows[beyond] == -128), name
+            else:
+                assert np.array_equal(got, expected.reshape(-1)), name
+                compared += 1
+    assert aborted >= 12 and compared >= 14, (aborted, compared)
+
+
+def test_constant_operands() -> None:
+    """ADD, SUB, MUL, MAXIMUM, MINIMUM with a constant of one value, either side, every
+    int8 input value, and a Keras-like network with them (constant_operand_networks):
+    each a table layer equal to TFLite's outputs."""
+    nets = constant_operand_networks()
+    assert len(nets) == 31
+    for name, data, inputs in nets:
+        blob = read_blob(convert_tflite(data))
+        oracle = Oracle(data)
+        for x in inputs:
+            assert np.array_equal(predict_int8(blob, x.reshape(-1)), oracle(x).reshape(-1)), name
+
+
+def test_constant_operand_of_several_values_refused() -> None:
+    b = ModelBuilder()
+    x = b.tensor((1, 2, 2, 3), scale=0.05, zero_point=0)
+    c = b.tensor((3,), scale=0.02, zero_point=0, data=[1, 2, 3])
+    y = b.tensor((1, 2, 2, 3), scale=0.05, zero_point=0)
+    b.op("SUB", [x, c], [y], "SubOptions")
+    with pytest.raises(ValueError, match="has 3 values; emlml takes a constant of one int8 value"):
+        convert_tflite(b.build([x], [y]))

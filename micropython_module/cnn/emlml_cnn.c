@@ -655,9 +655,20 @@ static int32_t softmax_scaled_diff(int32_t diff, int32_t multiplier, int32_t lef
     return emlml_srdhm(emlml_wrap_shl(diff, (int)left_shift), multiplier);
 }
 
+// exp(beta * (x - max)) in Q0.31, the sum's reciprocal applied, in Q0.8 shifted to int8.
+static int8_t softmax_output(int32_t scaled_diff, int32_t reciprocal, int num_bits_over_unit) {
+    int32_t e = emlml_exp_on_negative_values(scaled_diff);
+    int32_t unsaturated = emlml_rdbpot(emlml_srdhm(reciprocal, e), num_bits_over_unit + 31 - 8);
+    return (int8_t)clamp_to(emlml_wrap_sub(unsaturated, 128), -128, 127);
+}
+
 // SOFTMAX over c: TFLite's reference int8 softmax. exp(beta * (x - max)) in Q0.31 for
 // each value at or above diff_min, their sum in Q12.19, its reciprocal, and each
 // output exp / sum in Q0.8, shifted to int8 (out.zp = -128, scale 1/256).
+// A sum of 2^9 or more (raw 2^28, read as uint32 as TFLite's GetReciprocal does) makes
+// the final rounding shift 32..35: TFLite aborts there (gemmlowp's exponent <= 31
+// assert). Every output is then -128: that shift done exactly gives 0 for every value,
+// as each exp / sum <= 2^-9 is below half of 1/256 (docs/cnn.md).
 static void softmax(const layer_run_t *r) {
     const int32_t multiplier = r->q[0], left_shift = r->q[1], diff_min = r->q[2];
     const uint32_t depth = r->in->c;
@@ -679,17 +690,14 @@ static void softmax(const layer_run_t *r) {
         }
         int num_bits_over_unit;
         int32_t reciprocal = emlml_reciprocal(sum_of_exps, 12, &num_bits_over_unit);
+        const int beyond_tflite = sum_of_exps >= (1u << 28);  // num_bits_over_unit > 8
         for (uint32_t i = 0; i < depth; i++) {
             int32_t diff = x[i] - max;
-            int32_t v = -128;
-            if (diff >= diff_min) {
-                int32_t e = emlml_exp_on_negative_values(softmax_scaled_diff(diff, multiplier, left_shift));
-                // exponent <= 31: the loader keeps depth <= 511, so the sum is below
-                // 2^28 and num_bits_over_unit <= 8
-                int32_t unsaturated = emlml_rdbpot(emlml_srdhm(reciprocal, e), num_bits_over_unit + 31 - 8);
-                v = clamp_to(emlml_wrap_sub(unsaturated, 128), -128, 127);
+            y[i] = -128;
+            if (diff >= diff_min && !beyond_tflite) {
+                y[i] = softmax_output(softmax_scaled_diff(diff, multiplier, left_shift),
+                                      reciprocal, num_bits_over_unit);
             }
-            y[i] = (int8_t)v;
         }
     }
 }
@@ -740,6 +748,53 @@ static void prelu(const layer_run_t *r) {
     }
 }
 
+// The products of one output position and filter row/column: the input row (or
+// column) that tap f of TRANSPOSE_CONV brings to output row o, or -1 when none does.
+static int32_t transpose_source(uint32_t o, int32_t pad, uint32_t f, uint32_t stride, uint32_t in_size) {
+    int32_t t = (int32_t)o + pad - (int32_t)f;
+    if (t < 0 || (uint32_t)t % stride != 0u || (uint32_t)t / stride >= in_size) {
+        return -1;
+    }
+    return (int32_t)((uint32_t)t / stride);
+}
+
+// TRANSPOSE_CONV: TFLite scatters each input value, times each filter tap, into the
+// output its tap reaches (input row i, tap f: output row i * stride - pad + f, the pad
+// of a convolution from out to in). Here each output gathers the same products: an
+// int32 sum of at most fh * fw * in.c products (checked at load), so the order does
+// not change it. Weights OHWI; then bias, MBQM, out.zp, the fused activation.
+static EMLML_NOINLINE void transpose_conv(const layer_run_t *r) {
+    const emlml_cnn_layer_t *l = r->l;
+    const uint32_t in_h = r->in->h, in_w = r->in->w, in_c = r->in->c, out_c = r->out->c;
+    const uint32_t fh = l->filter_h, fw = l->filter_w;
+    const int32_t pad_top = emlml_cnn_pad_before(r->out->h, in_h, l->stride_h, fh);
+    const int32_t pad_left = emlml_cnn_pad_before(r->out->w, in_w, l->stride_w, fw);
+    const int32_t zp = r->in->zero_point;
+    int8_t *y = r->y;
+    for (uint32_t oy = 0; oy < r->out->h; oy++) {
+        for (uint32_t ox = 0; ox < r->out->w; ox++) {
+            for (uint32_t o = 0; o < out_c; o++) {
+                int32_t acc = 0;
+                for (uint32_t fy = 0; fy < fh; fy++) {
+                    int32_t iy = transpose_source(oy, pad_top, fy, l->stride_h, in_h);
+                    for (uint32_t fx = 0; fx < fw && iy >= 0; fx++) {
+                        int32_t ix = transpose_source(ox, pad_left, fx, l->stride_w, in_w);
+                        if (ix < 0) {
+                            continue;
+                        }
+                        const int8_t *x = r->x + ((uint32_t)iy * in_w + (uint32_t)ix) * in_c;
+                        const int8_t *w = r->w + ((o * fh + fy) * fw + fx) * in_c;
+                        for (uint32_t i = 0; i < in_c; i++) {
+                            acc += (x[i] - zp) * w[i];
+                        }
+                    }
+                }
+                requantize(r, &acc, o, 1u, y++);
+            }
+        }
+    }
+}
+
 static void run_layer(const emlml_cnn_t *cnn, const emlml_cnn_layer_t *l, int8_t *arena) {
     layer_run_t r;
     r.l = l;
@@ -765,6 +820,7 @@ static void run_layer(const emlml_cnn_t *cnn, const emlml_cnn_layer_t *l, int8_t
         case EMLML_CNN_SOFTMAX: softmax(&r); break;
         case EMLML_CNN_RESHAPE: copy_values(r.y, r.x, emlml_cnn_size(r.in)); break;
         case EMLML_CNN_PRELU: prelu(&r); break;
+        case EMLML_CNN_TRANSPOSE_CONV: transpose_conv(&r); break;
         case EMLML_CNN_CONCATENATION: concatenation(&r, &cnn->tensors[l->in1], arena + cnn->tensors[l->in1].offset); break;
         default: lookup(&r); break;  // the table ops (the loader knows no other)
     }

@@ -197,9 +197,10 @@ typedef struct {
 
 #define OPS(a, b, c, d) ((1u << (a)) | (1u << (b)) | (1u << (c)) | (1u << (d)))
 enum {
-    OPS_SPATIAL = OPS(EMLML_CNN_CONV_2D, EMLML_CNN_DEPTHWISE_CONV_2D, EMLML_CNN_MAX_POOL_2D, EMLML_CNN_AVERAGE_POOL_2D),
+    OPS_SPATIAL = OPS(EMLML_CNN_CONV_2D, EMLML_CNN_DEPTHWISE_CONV_2D, EMLML_CNN_MAX_POOL_2D, EMLML_CNN_AVERAGE_POOL_2D) |
+                  (1u << EMLML_CNN_TRANSPOSE_CONV),
     OPS_DILATED = OPS(EMLML_CNN_CONV_2D, EMLML_CNN_DEPTHWISE_CONV_2D, EMLML_CNN_CONV_2D, EMLML_CNN_CONV_2D),
-    OPS_WEIGHTS = OPS(EMLML_CNN_CONV_2D, EMLML_CNN_DEPTHWISE_CONV_2D, EMLML_CNN_FULLY_CONNECTED, EMLML_CNN_CONV_2D),
+    OPS_WEIGHTS = OPS(EMLML_CNN_CONV_2D, EMLML_CNN_DEPTHWISE_CONV_2D, EMLML_CNN_FULLY_CONNECTED, EMLML_CNN_TRANSPOSE_CONV),
     OPS_QPARAMS = OPS_WEIGHTS | OPS(EMLML_CNN_MEAN, EMLML_CNN_ADD, EMLML_CNN_SOFTMAX, EMLML_CNN_MUL) |
                   OPS(EMLML_CNN_SUB, EMLML_CNN_PRELU, EMLML_CNN_SUB, EMLML_CNN_SUB),
     OPS_ACTIVATION = OPS_WEIGHTS | OPS(EMLML_CNN_MAX_POOL_2D, EMLML_CNN_AVERAGE_POOL_2D, EMLML_CNN_ADD, EMLML_CNN_MUL) | (1u << EMLML_CNN_SUB),
@@ -450,6 +451,21 @@ static emlml_status_t check_broadcast_shapes(const layer_ctx_t *c) {
     return EMLML_OK;
 }
 
+// TRANSPOSE_CONV: a convolution of `out` with the same window gives `in`'s height and
+// width (TFLite pads as for that convolution); every output sums at most
+// fh * fw * in.c products.
+static emlml_status_t check_transpose_conv_shapes(const layer_ctx_t *c) {
+    const emlml_cnn_layer_t *l = c->l;
+    const emlml_cnn_tensor_t *in = c->in, *out = c->out;
+    uint32_t products = (uint32_t)l->filter_h * l->filter_w * in->c;
+    if (products > EMLML_CNN_MAX_PRODUCTS) {
+        return fail(c, EMLML_E_CNN_PRODUCTS, products, 0);
+    }
+    int fits = emlml_cnn_out_size(out->h, l->stride_h, l->filter_h, l->padding) == in->h &&
+               emlml_cnn_out_size(out->w, l->stride_w, l->filter_w, l->padding) == in->w;
+    return fits ? EMLML_OK : fail_chain(c);
+}
+
 // The shape rules of each op (FORMAT.md, Shapes).
 static emlml_status_t check_shapes(const layer_ctx_t *c) {
     const emlml_cnn_tensor_t *in = c->in, *out = c->out;
@@ -459,6 +475,8 @@ static emlml_status_t check_shapes(const layer_ctx_t *c) {
         case EMLML_CNN_MAX_POOL_2D:
         case EMLML_CNN_AVERAGE_POOL_2D:
             return check_window_shapes(c);
+        case EMLML_CNN_TRANSPOSE_CONV:
+            return check_transpose_conv_shapes(c);
         case EMLML_CNN_FULLY_CONNECTED:
             if (emlml_cnn_size(in) > EMLML_CNN_MAX_PRODUCTS) {  // tensors fit the u32 arena: no wrap
                 return fail(c, EMLML_E_CNN_PRODUCTS, emlml_cnn_size(in), 0);
@@ -480,9 +498,6 @@ static emlml_status_t check_shapes(const layer_ctx_t *c) {
             if (out->zero_point != -128) {
                 return fail(c, EMLML_E_CNN_SOFTMAX_ZP, (uint32_t)out->zero_point, 0);
             }
-            if (in->c > EMLML_CNN_MAX_SOFTMAX_DEPTH) {
-                return fail(c, EMLML_E_CNN_SOFTMAX_DEPTH, in->c, 0);
-            }
             return !emlml_cnn_same_shape(out, in) ? fail_chain(c) : EMLML_OK;
         case EMLML_CNN_CONCATENATION:
             return check_concat_shapes(c);
@@ -503,13 +518,14 @@ static emlml_status_t check_shapes(const layer_ctx_t *c) {
     }
 }
 
-// Weights of the layer. Below 2^32 once the shapes are checked: conv has at most
-// 65535 * 65536, depthwise 65025 * 65535, fully connected 65535 * 65536.
+// Weights of the layer. Below 2^32 once the shapes are checked: conv and transpose
+// conv have at most 65535 * 65536, depthwise 65025 * 65535, fully connected 65535 * 65536.
 static uint32_t weight_count(const layer_ctx_t *c) {
     const emlml_cnn_layer_t *l = c->l;
     uint32_t taps = (uint32_t)l->filter_h * l->filter_w;
     switch (l->op) {
-        case EMLML_CNN_CONV_2D: return c->out->c * taps * c->in->c;
+        case EMLML_CNN_CONV_2D:
+        case EMLML_CNN_TRANSPOSE_CONV: return c->out->c * taps * c->in->c;
         case EMLML_CNN_DEPTHWISE_CONV_2D: return taps * c->out->c;
         case EMLML_CNN_FULLY_CONNECTED: return c->out->c * emlml_cnn_size(c->in);
         case EMLML_CNN_PRELU: return emlml_cnn_size(c->out);  // alpha of every output value
@@ -522,6 +538,7 @@ static uint32_t qparam_count(const layer_ctx_t *c) {
         case EMLML_CNN_CONV_2D:
         case EMLML_CNN_DEPTHWISE_CONV_2D:
         case EMLML_CNN_FULLY_CONNECTED:
+        case EMLML_CNN_TRANSPOSE_CONV:
             return 3u * c->out->c;  // bias, then multiplier and shift (FC: a binary64 scale)
         case EMLML_CNN_MEAN: return 2;
         case EMLML_CNN_ADD:
@@ -645,6 +662,7 @@ static emlml_status_t check_qparam_values(const layer_ctx_t *c, const int32_t *q
     switch (c->l->op) {
         case EMLML_CNN_CONV_2D:
         case EMLML_CNN_DEPTHWISE_CONV_2D:
+        case EMLML_CNN_TRANSPOSE_CONV:
             return check_channel_qparams(c, q);
         case EMLML_CNN_FULLY_CONNECTED: return check_fc_scales(c, q);
         case EMLML_CNN_MEAN: return check_mean_qparams(c, q);

@@ -31,7 +31,6 @@
 #define EMLML_CNN_MAX_TENSORS 512u   // the loader's tensor sets are bitmaps of this many bits on the stack
 #define EMLML_CNN_MAX_LAYERS 512u
 #define EMLML_CNN_MAX_PRODUCTS 65536u   // products summed per output: keeps the int32 sum exact
-#define EMLML_CNN_MAX_SOFTMAX_DEPTH 511u  // TFLite's last RoundingDivideByPOT then shifts by <= 31
 // MEAN sums at most 2^23 raw int8 values in an int32; messages say "2^23", so the
 // exponent is the setting.
 #define EMLML_CNN_MEAN_CELLS_LOG2 23u

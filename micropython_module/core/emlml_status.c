@@ -19,7 +19,7 @@ static const char *nth_string(const char *list, uint32_t n) {
     return list;
 }
 
-// The limits a template names (%0 .. %C) are printed by emlml_format itself. A status
+// The limits a template names (%0 .. %B) are printed by emlml_format itself. A status
 // out of range (not made by the core) prints its number.
 size_t emlml_error_format(const emlml_error_t *err, char *buf, size_t n) {
     const char *tmpl = "unknown error %u";

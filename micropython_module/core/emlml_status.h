@@ -23,8 +23,7 @@
     X(CNN_MAX_LAYERS)         /* %9 */ \
     X(CNN_MAX_PRODUCTS)       /* %A */ \
     X(CNN_MEAN_CELLS_LOG2)    /* %B */ \
-    X(CNN_MAX_SOFTMAX_DEPTH)  /* %C */ \
-    X(KNN_SCALE_LOG2_MAX)     /* %D */
+    X(KNN_SCALE_LOG2_MAX)     /* %C */
 
 enum {
 #define EMLML_LIMIT_ENUM(name) EMLML_LIMIT_##name,
@@ -35,7 +34,7 @@ enum {
 
 // Every status code with its message, in one place. A message is a template for
 // emlml_format (below); the numbers of an emlml_error_t fill it in order, and a limit
-// of this build is written %0..%C (EMLML_LIMIT_LIST), never typed as a number.
+// of this build is written %0..%B (EMLML_LIMIT_LIST), never typed as a number.
 #define EMLML_STATUS_LIST(X) \
     X(EMLML_OK, "ok") \
     /* header */ \
@@ -95,7 +94,7 @@ enum {
     X(EMLML_E_KNN_NONFINITE, "sample %u feature %u is not finite") \
     X(EMLML_E_KNN_QUANT_NONFINITE, "feature %u: scale or offset is not finite") \
     X(EMLML_E_KNN_INT_FLOAT_SAMPLES, "integer kNN distances need int8 or int16 samples") \
-    X(EMLML_E_KNN_INT_SCALE, "feature %u: integer distances need one scale for all, in [2^-%D, 2^%D]") \
+    X(EMLML_E_KNN_INT_SCALE, "feature %u: integer distances need one scale for all, in [2^-%C, 2^%C]") \
     /* int8 CNN: the model */ \
     X(EMLML_E_CNN_HEADER, "CNN: task %u, input type %u (needs 0 and 1: int8)") \
     X(EMLML_E_CNN_COUNTS, "CNN: %u tensors, %u layers (2..%8, 1..%9)") \
@@ -130,7 +129,6 @@ enum {
     X(EMLML_E_CNN_PAD_SIZE, "%L: output %c %u below input + padding %u") \
     X(EMLML_E_CNN_ADD_SHAPES, "%L: input shapes differ") \
     X(EMLML_E_CNN_SOFTMAX_ZP, "%L: output zero point %d, must be -128") \
-    X(EMLML_E_CNN_SOFTMAX_DEPTH, "%L: %u channels, at most %C") \
     X(EMLML_E_CNN_RESHAPE_SIZE, "%L: %u values out, %u in") \
     X(EMLML_E_CNN_WEIGHTS_BOUNDS, "%L: weights [%u, %u) outside CNN_WEIGHTS (%u)") \
     X(EMLML_E_CNN_QPARAMS_BOUNDS, "%L: qparams [%u, %u) outside CNN_QPARAMS (%u)") \

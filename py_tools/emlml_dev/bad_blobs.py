@@ -216,17 +216,6 @@ def _find_net(op: CnnOp, need: str) -> bytes:
     raise AssertionError(f"no random network has a fitting {op.name}")
 
 
-def _one_softmax_blob(c: int) -> bytes:
-    from emlml_tools.convert.tflite_cnn import convert_tflite
-
-    from emlml_dev.tflite_build import ModelBuilder
-    b = ModelBuilder()
-    x = b.tensor((1, c), scale=0.05, zero_point=3)
-    y = b.tensor((1, c), scale=1 / 256, zero_point=-128)
-    b.op("SOFTMAX", [x], [y], "SoftmaxOptions", beta=1.0)
-    return convert_tflite(b.build([x], [y]))
-
-
 def _pad_mean_blob() -> bytes:
     """PAD 2x2 -> 4x4, then MEAN over h and w."""
     from emlml_tools.convert.tflite_cnn import convert_tflite
@@ -314,6 +303,16 @@ def _prelu_blob() -> bytes:
     return convert_tflite(b.build([x], [z]))
 
 
+def _transpose_conv_blob() -> bytes:
+    """One TRANSPOSE_CONV: 3x3x3 -> 6x6x2, filter 4x4, stride 2, SAME, with a bias
+    (tflite_build's edge model transpose_conv_2); weights 2 * 4 * 4 * 3 = 96 bytes."""
+    from emlml_tools.convert.tflite_cnn import convert_tflite
+
+    from emlml_dev.tflite_build import ACT_RELU6, SAME, _transpose_conv_model
+    return convert_tflite(_transpose_conv_model(np.random.default_rng(1), (3, 3, 3), 2, (4, 4),
+                                                (2, 2), SAME, True, ACT_RELU6, 0.05))
+
+
 def _ten_op_blob() -> bytes:
     from emlml_tools.convert.tflite_cnn import convert_tflite
 
@@ -338,12 +337,12 @@ BASES: dict[str, Callable[[], bytes]] = {
                                            distances=Distances.INTEGER),
     "knn1100": lambda: make_knn(n_samples=1100, n_inputs=1),
     "cnn10": _ten_op_blob,  # tflite_build.ten_op_network: one layer of each op
-    "softmax8": lambda: _one_softmax_blob(8),
     "pad_mean": _pad_mean_blob,
     "table5": _table_ops_blob,  # the five table ops in a chain, 2x2x3
     "concat3": _concat_blob,  # a CONCATENATION of three inputs: two layers
     "broadcast5": _broadcast_blob,  # MEAN, then MUL, SUB, MAXIMUM, MINIMUM broadcasting it
     "prelu2": _prelu_blob,  # two PRELU layers, alpha per channel
+    "tconv": _transpose_conv_blob,  # one TRANSPOSE_CONV, 3x3x3 -> 6x6x2, stride 2, SAME
 }
 
 
@@ -1093,6 +1092,26 @@ bad("prelu2_alpha_zero_point", "prelu2", lambda b: set_qparam(b, 1, 4, 128), "EM
 bad("prelu2_activation", "prelu2", lambda b: set_layer(b, 0, act_min=0), "EMLML_E_CNN_NO_ACTIVATION",
     "layer 0 (PRELU): act_min is 0, must be -128/127")
 
+# tconv (_transpose_conv_blob): TRANSPOSE_CONV's rules (a convolution of the output with
+# its window gives the input; at most 65536 products per output; no dilation; the
+# weights and per-channel qparams of a conv).
+bad("tconv_chain", "tconv", lambda b: set_tensor(b, 1, h=2, c=6), "EMLML_E_CNN_CHAIN",
+    "layer 0 (TRANSPOSE_CONV): output shape 2x6x6 does not chain")
+bad("tconv_chain_valid", "tconv", lambda b: set_layer(b, 0, padding=0), "EMLML_E_CNN_CHAIN",
+    "layer 0 (TRANSPOSE_CONV): output shape 6x6x2 does not chain")
+bad("tconv_products", "tconv", lambda b: set_layer(b, 0, filter_h=255, filter_w=255),
+    "EMLML_E_CNN_PRODUCTS", "layer 0 (TRANSPOSE_CONV): 195075 products per output, above 65536")
+bad("tconv_dilation", "tconv", lambda b: set_layer(b, 0, dilation_w=1), "EMLML_E_CNN_FIELD_ZERO",
+    "layer 0 (TRANSPOSE_CONV): dilation_w is 1, must be 0")
+bad("tconv_stride_0", "tconv", lambda b: set_layer(b, 0, stride_w=0), "EMLML_E_CNN_FIELD_MIN1",
+    "layer 0 (TRANSPOSE_CONV): stride_w is 0, must be >= 1")
+bad("tconv_weights_bounds", "tconv", lambda b: set_layer(b, 0, weights_offset=4),
+    "EMLML_E_CNN_WEIGHTS_BOUNDS", "layer 0 (TRANSPOSE_CONV): weights [4, 100) outside CNN_WEIGHTS (96)")
+bad("tconv_multiplier", "tconv", lambda b: set_qparam(b, 0, 3, 5), "EMLML_E_CNN_CHANNEL_QPARAM",
+    "layer 0 (TRANSPOSE_CONV): multiplier[1] 5 out of range")
+bad("tconv_shift", "tconv", lambda b: set_qparam(b, 0, 4, 31), "EMLML_E_CNN_CHANNEL_QPARAM",
+    "layer 0 (TRANSPOSE_CONV): shift[0] 31 out of range")
+
 # Random networks (tflite_build.random_network): each case breaks one rule at the first
 # layer of an op in the first network that has one (``net_base``), so every op meets
 # every rule that concerns it on layers the converter laid out.
@@ -1383,19 +1402,7 @@ _net("overlap_add_inputs", CnnOp.ADD, "EMLML_E_CNN_OVERLAP",
      lambda b, k: _live_pair(b, k, int(layer(b, k)["in1"])))
 
 
-# The limits that keep int32 sums exact, on blobs the converter would not write.
-def _softmax_over(b: bytes, c: int) -> bytes:
-    """The one-softmax model with c channels (tensors placed one after the other)."""
-    cnn = read_blob(b).cnn
-    tensors = cnn.tensors.copy()
-    tensors["c"] = c
-    tensors["offset"] = [0, (c + 3) // 4 * 4]
-    return cnn_blob(input_tensor=cnn.input_tensor, output_tensor=cnn.output_tensor,
-                    input_scale=cnn.input_scale, output_scale=cnn.output_scale,
-                    tensor_arena_bytes=2 * ((c + 3) // 4 * 4), flags=cnn.flags, tensors=tensors,
-                    layers=cnn.layers, weights=b"", qparams=cnn.qparams)
-
-
+# The limit that keeps MEAN's int32 sum exact, on a blob the converter would not write.
 def _huge_pad_output(b: bytes) -> bytes:
     """PAD -> MEAN with the padded tensor made 4096x2049 (more than 2^23 cells)."""
     cnn = read_blob(b).cnn
@@ -1412,8 +1419,6 @@ def _huge_pad_output(b: bytes) -> bytes:
                     layers=cnn.layers, weights=b"", qparams=cnn.qparams)
 
 
-bad("softmax_512", "softmax8", lambda b: _softmax_over(b, 512), "EMLML_E_CNN_SOFTMAX_DEPTH",
-    "layer 0 (SOFTMAX): 512 channels, at most 511")
 bad("mean_cells", "pad_mean", _huge_pad_output, "EMLML_E_CNN_MEAN_CELLS",
     "layer 1 (MEAN): mean over 8392704 cells, above 2^23")
 

@@ -26,7 +26,7 @@ from typing import Callable, Iterator
 import numpy as np
 from emlml_tools.oracle import Oracle
 
-from emlml_dev.paths import MODELS_DIR
+from emlml_dev.paths import MODELS_DIR, TINYMAIX_DIR
 
 
 @dataclass
@@ -148,21 +148,38 @@ def shipped_models() -> list[tuple[str, bytes]]:
     return out
 
 
-def random_models(count: int, seed: int = 2026, elementwise: bool = False
-                  ) -> Iterator[tuple[str, bytes]]:
+def tinymaix_models() -> list[tuple[str, bytes]]:
+    """TinyMaix's benchmark networks (``TINYMAIX_DIR``: mnist, cifar10, vww96 and the
+    1000-class MobileNets), named tm_<file>; none where the folder is missing."""
+    out = []
+    if os.path.isdir(TINYMAIX_DIR):
+        for fn in sorted(os.listdir(TINYMAIX_DIR)):
+            if fn.endswith(".tflite"):
+                with open(os.path.join(TINYMAIX_DIR, fn), "rb") as f:
+                    out.append(("tm_" + fn[:-len(".tflite")].replace(".", "_"), f.read()))
+    return out
+
+
+def random_models(count: int, seed: int = 2026, elementwise: bool = False,
+                  transpose: bool = False) -> Iterator[tuple[str, bytes]]:
     """``count`` random networks TFLite accepts, named rnd000.. (or ew000.. with the
-    operators of issue 15: ``random_network(elementwise=True, branches=True)``)."""
+    operators of issue 15: ``random_network(elementwise=True, branches=True)``; tc000..
+    with TRANSPOSE_CONV layers: ``transpose=True``)."""
     from emlml_dev.tflite_build import random_network
 
     rng = np.random.default_rng(seed)
     made = 0
+    prefix = "tc" if transpose else "ew" if elementwise else "rnd"
     while made < count:
-        model = random_network(rng, elementwise=elementwise, branches=elementwise)[0]
+        model, desc = random_network(rng, elementwise=elementwise, branches=elementwise,
+                                     transpose=transpose)
+        if transpose and not any(layer["op"] == "TRANSPOSE_CONV" for layer in desc["layers"]):
+            continue
         try:
             Oracle(model)
         except RuntimeError:  # TFLite itself refuses it (about 1 in 300): no oracle
             continue
-        yield ("ew%03d" if elementwise else "rnd%03d") % made, model
+        yield "%s%03d" % (prefix, made), model
         made += 1
 
 
@@ -172,19 +189,24 @@ def write_cnn_data(out_dir: str, n_random: int = 200, n_inputs_each: int = 3,
     each, with TFLite's outputs, into out_dir: from 100 random networks on (the unix
     runtime's 200), one in eight of them with the operators of issue 15
     (``random_network(elementwise=True, branches=True)``: the table ops, CONCATENATION,
-    MUL, SUB, MAXIMUM, MINIMUM, PRELU, REDUCE_MAX), the others as before. The emulated
-    boards' smaller counts keep their networks: the Pico's filesystem has no block to
-    spare for them. Returns the index lines."""
+    MUL, SUB, MAXIMUM, MINIMUM, PRELU, REDUCE_MAX), the others as before; there too
+    12 networks with TRANSPOSE_CONV (``tc*``) and TinyMaix's networks
+    (``tinymaix_models``, 4 inputs each: the MobileNets' 510 KB blobs fit no emulated
+    ESP32 or Pico). The emulated boards' smaller counts keep their networks: the
+    Pico's filesystem has no block to spare for them. Returns the index lines."""
     os.makedirs(out_dir, exist_ok=True)
     rng = np.random.default_rng(7)
     lines = []
     n_elementwise = n_random // 8 if n_random >= 100 else 0
     models = (list(shipped_models()) + list(random_models(n_random - n_elementwise))
-              + list(random_models(n_elementwise, seed=2027, elementwise=True)))
+              + list(random_models(n_elementwise, seed=2027, elementwise=True))
+              + (list(random_models(12, seed=2028, transpose=True)) if n_random >= 100 else [])
+              + (tinymaix_models() if n_random >= 100 else []))
     for name, model in models:
         if progress:
             progress(name)
-        n = n_inputs_each if name.startswith(("rnd", "ew")) else 16
+        n = (n_inputs_each if name.startswith(("rnd", "ew", "tc"))
+             else 4 if name.startswith("tm_") else 16)
         oracle = Oracle(model)
         lines.append(write_cnn_model(out_dir, name, model, oracle, random_inputs(oracle, n, rng)))
     with open(os.path.join(out_dir, "index.txt"), "w") as f:

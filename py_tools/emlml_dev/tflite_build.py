@@ -343,6 +343,31 @@ class _RandomNet:
                                 act=act, big=int(big.sum())))
         return y
 
+    def transpose_conv(self, x: _Act) -> _Act:
+        """Keras' Conv2DTranspose: filter 1-4, stride 1-2, SAME (out = in * stride) or
+        VALID (out = (in - 1) * stride + filter), bias or none, any fused activation."""
+        rng = self.rng
+        _, h, w, c = x.shape
+        fh, fw = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+        sh, sw = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+        padding = SAME if rng.random() < 0.5 else VALID
+        out = ((h * sh, w * sw) if padding == SAME
+               else ((h - 1) * sh + fh, (w - 1) * sw + fw))
+        oc = int(rng.integers(1, 7))
+        fan_in = max(1, round(fh * fw * c / (sh * sw)))
+        w_t, b_t, ws, big = self.weights((oc, fh, fw, c), oc, 0, fan_in, x, optional_bias=True)
+        scale, spread = self.weighted_out(x, ws, big, fan_in)
+        y = self.new((1, out[0], out[1], oc), scale, self.zp(), spread)
+        shape_t = self.b.tensor((4,), "int32", data=list(y.shape))
+        act = self.act_fn()
+        ins = [shape_t, w_t, x.index] + ([b_t] if b_t >= 0 else [])
+        self.b.op("TRANSPOSE_CONV", ins, [y.index], "TransposeConvOptions", padding=padding,
+                  stride_w=sw, stride_h=sh, fused_activation_function=act)
+        self.layers.append(dict(op="TRANSPOSE_CONV", filter=(fh, fw), stride=(sh, sw),
+                                padding="SAME" if padding == SAME else "VALID", out=y.shape,
+                                act=act, bias=b_t >= 0, big=int(big.sum())))
+        return y
+
     def depthwise(self, x: _Act, *, same_shape: bool = False) -> _Act:
         rng = self.rng
         _, h, w, c = x.shape
@@ -594,8 +619,8 @@ ELEMENTWISE_OPS = ("LOGISTIC", "TANH", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE")
 
 def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
                    float_output: bool | None = None, one_d: bool | None = None,
-                   elementwise: bool = False, branches: bool = False
-                   ) -> tuple[bytes, dict[str, Any]]:
+                   elementwise: bool = False, branches: bool = False,
+                   transpose: bool = False) -> tuple[bytes, dict[str, Any]]:
     """A small random full-int8 network as .tflite bytes, and its description.
 
     It mixes CONV_2D (kernel 1-3, stride 1-3, SAME/VALID, dilation 1-2, per-channel or
@@ -607,8 +632,10 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
     edges (random when None). ``elementwise`` puts the table ops (``ELEMENTWISE_OPS``)
     after layers and on the head; ``branches`` adds two-branch blocks joined by
     CONCATENATION (``_RandomNet.concat``), MUL, SUB, MAXIMUM and MINIMUM of a tensor and
-    a broadcast operand (``_RandomNet.binary``), PRELU and REDUCE_MAX heads. Without them the networks of a seed are those
-    of before these ops (the bad-blob table and the device data keep their models).
+    a broadcast operand (``_RandomNet.binary``), PRELU and REDUCE_MAX heads;
+    ``transpose`` TRANSPOSE_CONV layers (``_RandomNet.transpose_conv``). Without them the
+    networks of a seed are those of before these ops (the bad-blob table and the device
+    data keep their models).
     """
 
     def maybe_elementwise(x: _Act, p: float = 0.5) -> _Act:
@@ -660,6 +687,8 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
                 _, h, w, c = x.shape
                 x = net.reshape(x, (1, h * w, 1, c) if rng.random() < 0.5 else (1, 1, h * w, c))
             x = maybe_elementwise(x)
+            if transpose and rng.random() < 0.6 and max(x.shape[1:3]) <= 8:
+                x = net.transpose_conv(x)
             if branches and rng.random() < 0.4 and math.prod(x.shape) <= 400:
                 x = net.concat(x)
             if branches and rng.random() < 0.4:
@@ -681,7 +710,8 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
         if rng.random() < 0.3:
             x = net.fc(x, int(rng.integers(1, 11)))
         x = maybe_elementwise(x)  # a Dense(..., activation="sigmoid") head, ...
-    # TFLite aborts when beta*scale*2^26 <= 1; emlml's softmax takes at most 511 values
+    # TFLite aborts when beta*scale*2^26 <= 1; at most 511 values (the networks of a seed
+    # stay those of before softmax took any length; softmax_sum_networks has the long ones)
     if rng.random() < 0.5 and x.scale * 2 ** 26 > 8.0 and x.shape[-1] <= 511:
         x = net.softmax(x)
     model_out = x.index
@@ -773,6 +803,44 @@ _TABLE_EDGES: tuple[tuple[str, tuple[float, int], tuple[float, int], float | Non
 )
 
 
+def _transpose_conv_model(rng: np.random.Generator, in_shape: tuple[int, int, int],
+                          oc: int, f: tuple[int, int], stride: tuple[int, int], padding: int,
+                          bias: bool, act: int, out_scale: float) -> bytes:
+    """One TRANSPOSE_CONV (Keras' Conv2DTranspose), per-channel weights of full range."""
+    h, w, c = in_shape
+    out = ((h * stride[0], w * stride[1]) if padding == SAME
+           else ((h - 1) * stride[0] + f[0], (w - 1) * stride[1] + f[1]))
+    b = ModelBuilder()
+    x = b.tensor((1, h, w, c), scale=0.05, zero_point=-7)
+    ws = [float(np.float32(v)) for v in np.exp(rng.uniform(np.log(2e-3), np.log(3e-2), oc))]
+    w_t = b.tensor((oc, f[0], f[1], c), scale=ws, zero_point=[0] * oc, axis=0,
+                   data=rng.integers(-127, 128, (oc, f[0], f[1], c)))
+    ins = [b.tensor((4,), "int32", data=[1, out[0], out[1], oc]), w_t, x]
+    if bias:
+        ins.append(b.tensor((oc,), "int32", scale=[float(np.float32(0.05 * s)) for s in ws],
+                            zero_point=[0] * oc, data=rng.integers(-20000, 20000, oc)))
+    y = b.tensor((1, out[0], out[1], oc), scale=out_scale, zero_point=5)
+    b.op("TRANSPOSE_CONV", ins, [y], "TransposeConvOptions", padding=padding,
+         stride_w=stride[1], stride_h=stride[0], fused_activation_function=act)
+    return b.build([x], [y])
+
+
+# TRANSPOSE_CONV corners: (input h, w, c), out channels, filter, stride, padding, bias,
+# fused activation, output scale. Filter 1 at stride 2 leaves outputs no input reaches
+# (bias alone); a filter larger than the stride overlaps; SAME with an even filter pads
+# unevenly; tiny output scales saturate and make multipliers above 1.
+_TRANSPOSE_EDGES = (
+    ((3, 3, 2), 3, (1, 1), (2, 2), SAME, True, ACT_NONE, 0.2),
+    ((3, 2, 2), 2, (1, 1), (2, 2), VALID, False, ACT_NONE, 0.2),
+    ((3, 3, 3), 2, (4, 4), (2, 2), SAME, True, ACT_RELU6, 0.05),
+    ((2, 4, 1), 4, (3, 2), (2, 1), VALID, True, ACT_RELU, 0.1),
+    ((4, 4, 2), 2, (3, 3), (1, 1), SAME, False, ACT_NONE, 1e-4),
+    ((1, 5, 4), 3, (1, 3), (1, 2), SAME, True, ACT_RELU_N1_TO_1, 0.01),
+    ((2, 2, 8), 2, (2, 2), (2, 2), VALID, True, ACT_NONE, 0.5),
+    ((5, 1, 2), 1, (4, 1), (2, 1), VALID, False, ACT_RELU, 3e-3),
+)
+
+
 def edge_networks() -> list[tuple[str, bytes, list[np.ndarray]]]:
     """Hand-made models at the corners where TFLite's arithmetic is easy to get wrong, each
     with inputs that hit the corner: (name, .tflite bytes, inputs in the model's input
@@ -785,7 +853,9 @@ def edge_networks() -> list[tuple[str, bytes, list[np.ndarray]]]:
     - QUANTIZE of float inputs at exact half-way points (float32 division) and far out of
       range (INT32_MIN, then the zero point with wrap-around);
     - the table ops (LOGISTIC, TANH, LEAKY_RELU, HARD_SWISH, QUANTIZE int8 to int8) at
-      saturation, multipliers above 1, exponents at their limits: every int8 input value.
+      saturation, multipliers above 1, exponents at their limits: every int8 input value;
+    - TRANSPOSE_CONV (``_TRANSPOSE_EDGES``): outputs no input reaches, overlapping taps,
+      uneven SAME padding, saturation, multipliers above 1, with and without bias.
     """
     out: list[tuple[str, bytes, list[np.ndarray]]] = []
     zeros = [np.zeros((1, 1), np.int8)]
@@ -824,6 +894,13 @@ def edge_networks() -> list[tuple[str, bytes, list[np.ndarray]]]:
         x_q = (float(np.float32(x_q[0])), x_q[1])
         y_q = (float(np.float32(y_q[0])), y_q[1])
         out.append((f"{op.lower()}_{i}", _table_op_model(op, x_q, y_q, alpha), every_value))
+    rng = np.random.default_rng(22)
+    for i, (shape, oc, f, stride, padding, bias, act, out_scale) in enumerate(_TRANSPOSE_EDGES):
+        model = _transpose_conv_model(rng, shape, oc, f, stride, padding, bias, act,
+                                      float(np.float32(out_scale)))
+        inputs = [np.full((1, *shape), v, np.int8) for v in (-128, -7, 127)]
+        inputs += [rng.integers(-128, 128, (1, *shape)).astype(np.int8) for _ in range(3)]
+        out.append((f"transpose_conv_{i}", model, inputs))
     return out
 
 
@@ -875,3 +952,97 @@ def ten_op_network() -> bytes:
     t10 = b.tensor((1, 1, 5), scale=1 / 256, zero_point=-128)
     b.op("SOFTMAX", [t9], [t10], "SoftmaxOptions", beta=1.0)
     return b.build([x], [t10])
+
+
+def _softmax_model(n: int, scale: float, beta: float, rows: int = 1) -> bytes:
+    b = ModelBuilder()
+    x = b.tensor((1, rows, n), scale=scale, zero_point=0)
+    y = b.tensor((1, rows, n), scale=1 / 256, zero_point=-128)
+    b.op("SOFTMAX", [x], [y], "SoftmaxOptions", beta=beta)
+    return b.build([x], [y])
+
+
+def softmax_sum_networks(n_each: int = 6) -> list[tuple[str, bytes, list[np.ndarray]]]:
+    """SOFTMAX over 512 to 8200 values with inputs whose sum of exponentials (Q12.19,
+    as TFLite's reference kernel adds them) lies just below and at or above 2^9 = 2^28
+    raw, where TFLite's interpreter aborts: (name, .tflite bytes, int8 inputs). Each row
+    puts ``k`` values at the maximum and the others ``d`` steps under it, (k, d) searched
+    so that the sums straddle the limit as closely as the int8 steps allow; plus all
+    values equal (the sum is exactly ``n`` ones), a row with two rows (one past the
+    limit, one not), and 8200 equal values, whose sum passes 2^32 and wraps back under
+    2^28 in TFLite's int32 (no abort: TFLite's result is computed from the wrapped sum)."""
+    from emlml_tools.convert.tflite_cnn import softmax_params
+    from emlml_tools.runtime.cnn import SOFTMAX_SUM_LIMIT, _softmax_sum
+
+    out: list[tuple[str, bytes, list[np.ndarray]]] = []
+    rng = np.random.default_rng(512)
+    for n, scale, beta in ((512, 0.05, 1.0), (1000, 0.02, 1.0), (1000, 0.1, 0.7),
+                           (2048, 0.004, 2.0)):
+        scale = float(np.float32(scale))
+        m, left, diff_min = softmax_params(beta, scale)
+        candidates = []
+        for _ in range(400):
+            k = int(rng.integers(1, n + 1))
+            d = int(rng.integers(0, 255))
+            row = np.full(n, 127, np.int64)
+            rest = rng.permutation(n)[:n - k]
+            row[rest] = 127 - d + rng.integers(-1, 2, len(rest)) * (d > 0)
+            row = np.clip(row, -128, 127)
+            total = int(_softmax_sum(row[None, :], m, left, diff_min)[0].reshape(-1)[0])
+            candidates.append((total - SOFTMAX_SUM_LIMIT, row.astype(np.int8)))
+        below = sorted((c for c in candidates if c[0] < 0), key=lambda c: -c[0])[:n_each // 2]
+        above = sorted((c for c in candidates if c[0] >= 0), key=lambda c: c[0])[:n_each // 2]
+        inputs = [row.reshape(1, 1, n) for _, row in below + above]
+        inputs.append(np.zeros((1, 1, n), np.int8))
+        out.append((f"softmax_sum_{n}_{beta:g}", _softmax_model(n, scale, beta), inputs))
+    two = np.zeros((1, 2, 600), np.int8)
+    two[0, 1, ::2] = -128
+    out.append(("softmax_sum_two_rows", _softmax_model(600, 0.05, 1.0, rows=2), [two]))
+    out.append(("softmax_sum_wraps", _softmax_model(8200, 0.05, 1.0),
+                [np.zeros((1, 1, 8200), np.int8), np.full((1, 1, 8200), 5, np.int8)]))
+    return out
+
+
+def constant_operand_networks(per_op: int = 6) -> list[tuple[str, bytes, list[np.ndarray]]]:
+    """ADD, SUB, MUL, MAXIMUM, MINIMUM of an activation and a constant of one value
+    (Keras' ``x * 0.5``, ``x - 1``, Rescaling), the constant first or second, shaped
+    (1,), () or (1, 1, 1), with random scales and zero points and fused NONE, RELU or
+    RELU6 (ADD, SUB, MUL): (name, .tflite bytes, [every int8 value as one input]). Then
+    a small Keras-like network: conv, ``* c``, ``+ c``, conv."""
+    rng = np.random.default_rng(77)
+    every_value = [np.arange(-128, 128, dtype=np.int8).reshape(1, 256)]
+    out: list[tuple[str, bytes, list[np.ndarray]]] = []
+    options = {"MUL": "MulOptions", "ADD": "AddOptions", "SUB": "SubOptions"}
+    for op in ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM"):
+        for i in range(per_op):
+            b = ModelBuilder()
+
+            def q() -> tuple[float, int]:
+                return (float(np.float32(np.exp(rng.uniform(-5, 0)))),
+                        int(rng.integers(-100, 101)))
+
+            xq, cq, yq = q(), q(), q()
+            cshape = [(1,), (), (1, 1, 1)][i % 3]
+            x = b.tensor((1, 256), scale=xq[0], zero_point=xq[1])
+            c = b.tensor(cshape, scale=cq[0], zero_point=cq[1],
+                         data=np.full(cshape, int(rng.integers(-128, 128))))
+            y = b.tensor((1, 256), scale=yq[0], zero_point=yq[1])
+            ins = [c, x] if i % 2 else [x, c]
+            if op in options:
+                b.op(op, ins, [y], options[op],
+                     fused_activation_function=[ACT_NONE, ACT_RELU, ACT_RELU6][i % 3])
+            else:
+                b.op(op, ins, [y])
+            out.append((f"{op.lower()}_constant_{i}", b.build([x], [y]), every_value))
+    net = _RandomNet(rng)
+    x0 = net.new((1, 6, 6, 2), 0.05, -3, 40.0)
+    h = net.conv(x0)
+    for op, opts in (("MUL", "MulOptions"), ("ADD", "AddOptions")):
+        c = net.b.tensor((), scale=0.01, zero_point=0, data=np.array(int(rng.integers(20, 120))))
+        y = net.new(h.shape, h.scale * net.uniform(0.5, 2.0), net.zp(), h.spread)
+        net.b.op(op, [h.index, c], [y.index], opts, fused_activation_function=ACT_NONE)
+        h = y
+    h = net.conv(h)
+    inputs = [rng.integers(-128, 128, (1, 6, 6, 2)).astype(np.int8) for _ in range(6)]
+    out.append(("keras_rescale_net", net.b.build([x0.index], [h.index]), inputs))
+    return out

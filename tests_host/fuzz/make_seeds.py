@@ -77,9 +77,17 @@ def cnn_seeds(count: int = 8, n_ops: int = 10) -> dict[str, bytes]:
     return out
 
 
+def transpose_conv_seed() -> dict[str, bytes]:
+    """One TRANSPOSE_CONV layer (the bad-blob table's base "tconv"): operators after the
+    first ten are seeded one by one."""
+    from emlml_dev.bad_blobs import base_blob
+
+    return {"cnn_transpose_conv": base_blob("tconv")}
+
+
 def main(out: str) -> None:
     os.makedirs(out, exist_ok=True)
-    for name, blob in {**seeds(), **cnn_seeds()}.items():
+    for name, blob in {**seeds(), **cnn_seeds(), **transpose_conv_seed()}.items():
         with open(os.path.join(out, name + ".bin"), "wb") as f:
             f.write(blob)
         print(f"{name}: {len(blob)} bytes")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -25,7 +25,6 @@ from emlml_tools.format import (
     CNN_MAX_LAYERS,
     CNN_MAX_TENSORS,
     CNN_MEAN_MAX_CELLS,
-    CNN_SOFTMAX_MAX_C,
     CNN_TENSOR_DTYPE,
     CNN_TWO_INPUT_OPS,
     MAX_INPUTS,
@@ -163,12 +162,38 @@ def _live_nodes(graph: Graph) -> list[Node]:
     return keep[::-1]
 
 
-def plan_arena(sizes: Sequence[int], intervals: Sequence[tuple[int, int]]) -> tuple[list[int],
-                                                                                    int]:
+# The orders in which plan_arena places tensors, each a sort key of (tensor, sizes,
+# intervals): first fit in each, the smallest arena kept. "size" alone was the first plan
+# (vww96: 64,512 bytes); "start" (in the order layers write them) reaches vww96's bound,
+# the largest pair of live tensors (55,296).
+PLAN_ORDERS: dict[str, Callable[[int, Sequence[int], Sequence[tuple[int, int]]], tuple]] = {
+    "size": lambda t, s, iv: (-s[t], t),
+    "start": lambda t, s, iv: (iv[t][0], -s[t], t),
+    "area": lambda t, s, iv: (-s[t] * (iv[t][1] - iv[t][0] + 1), t),
+    "longest": lambda t, s, iv: (iv[t][0] - iv[t][1], -s[t], t),
+}
+
+
+def plan_arena(sizes: Sequence[int], intervals: Sequence[tuple[int, int]],
+               orders: Sequence[str] = tuple(PLAN_ORDERS)) -> tuple[list[int], int]:
     """Offsets for tensors with ``sizes`` live over the inclusive layer ``intervals``:
-    greedy first fit, largest tensor first; offsets are multiples of 4. Returns
-    (offsets, arena bytes)."""
-    order = sorted(range(len(sizes)), key=lambda t: (-sizes[t], t))
+    greedy first fit in each of ``orders`` (PLAN_ORDERS), the smallest arena kept (the
+    first on a tie); offsets are multiples of 4. Returns (offsets, arena bytes)."""
+    best: tuple[list[int], int] | None = None
+    for name in orders:
+        key = PLAN_ORDERS[name]
+        plan = _first_fit(sizes, intervals,
+                          sorted(range(len(sizes)), key=lambda t: key(t, sizes, intervals)))
+        if best is None or plan[1] < best[1]:
+            best = plan
+    assert best is not None
+    return best
+
+
+def _first_fit(sizes: Sequence[int], intervals: Sequence[tuple[int, int]],
+               order: Sequence[int]) -> tuple[list[int], int]:
+    """Each tensor in ``order`` at the lowest 4-aligned offset where it overlaps no placed
+    tensor live at the same time."""
     offsets = [0] * len(sizes)
     placed: list[int] = []
     for t in order:
@@ -257,7 +282,7 @@ def _layer(graph: Graph, node: Node, index: dict[int, int], row: np.void,
         raise ValueError(f"the fused {node.activation} leaves no output value")
     row["act_min"], row["act_max"] = act_min, act_max
     if op in (CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D, CnnOp.MAX_POOL_2D,
-              CnnOp.AVERAGE_POOL_2D):
+              CnnOp.AVERAGE_POOL_2D, CnnOp.TRANSPOSE_CONV):
         row["padding"] = CnnPadding[node.padding]
         row["stride_h"], row["stride_w"] = node.stride
         row["dilation_h"], row["dilation_w"] = node.dilation
@@ -280,7 +305,8 @@ def _layer(graph: Graph, node: Node, index: dict[int, int], row: np.void,
         return
     if node.weights is not None:
         assert node.weight_scales is not None and node.bias is not None
-        if op == CnnOp.CONV_2D and node.filter[0] * node.filter[1] * x.hwc[2] > CNN_MAX_DOT:
+        if (op in (CnnOp.CONV_2D, CnnOp.TRANSPOSE_CONV)
+                and node.filter[0] * node.filter[1] * x.hwc[2] > CNN_MAX_DOT):
             raise ValueError(f"filter {node.filter[0]}x{node.filter[1]}x{x.hwc[2]} sums more "
                              f"than {CNN_MAX_DOT} products (int32 accumulator)")
         if op == CnnOp.FULLY_CONNECTED and x.size > CNN_MAX_DOT:
@@ -318,10 +344,6 @@ def _layer(graph: Graph, node: Node, index: dict[int, int], row: np.void,
         row["qparams_offset"] = len(qparams)
         qparams.extend(mul_params(x.scale, graph.tensors[node.inputs[1]].scale, out.scale))
     elif op == CnnOp.SOFTMAX:
-        if x.hwc[2] > CNN_SOFTMAX_MAX_C:
-            raise ValueError(f"softmax over {x.hwc[2]} values; emlml supports at most "
-                             f"{CNN_SOFTMAX_MAX_C} (TFLite's int8 softmax shifts out of "
-                             "range beyond that)")
         row["qparams_offset"] = len(qparams)
         qparams.extend(softmax_params(node.beta, x.scale))
 

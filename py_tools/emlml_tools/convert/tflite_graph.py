@@ -70,6 +70,8 @@ _OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "REDUCE_MAX": ("ReducerOptions", ("keep_dims",)),
     "MUL": ("MulOptions", ("fused_activation_function",)),
     "SUB": ("SubOptions", ("fused_activation_function",)),
+    "TRANSPOSE_CONV": ("TransposeConvOptions", ("padding", "stride_w", "stride_h",
+                                                "fused_activation_function")),
 }
 # What converts: the core's operators (one per CNN layer, named as TFLite names them),
 # the reshapes that become RESHAPE, and the float edges.
@@ -768,6 +770,83 @@ def _table_node(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activa
     return Node(op.index, name, (x.index,), out.index, table=table)
 
 
+def _transpose_conv(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation]
+                    ) -> Node:
+    """Keras' Conv2DTranspose: inputs (output shape, OHWI weights, input[, bias]). The
+    output must be the size a convolution of it with the same window maps to the input
+    (TFLite pads as for that convolution): SAME gives in * stride, VALID
+    (in - 1) * stride + filter; Keras' output_padding makes other sizes, refused."""
+    name = op.name
+    where = f"operator {op.index} ({name})"
+    if len(op.inputs) not in (3, 4) or len(op.outputs) != 1:
+        raise _op_error(op.index, name, f"{len(op.inputs)} inputs and {len(op.outputs)} "
+                        "outputs")
+    x = act(op.inputs[2], where)
+    out = act(op.outputs[0], where)
+    shape_t = tensors[op.inputs[0]]
+    if shape_t.data is None or [int(v) for v in shape_t.data.reshape(-1)] != list(
+            tensors[op.outputs[0]].shape):
+        raise _op_error(op.index, name, "the output shape is not a constant equal to the "
+                        "output tensor's shape")
+    if len(tensors[op.inputs[2]].shape) != 4 or len(tensors[op.outputs[0]].shape) != 4:
+        raise _op_error(op.index, name, "input and output must be 4-D (NHWC)")
+    oc = out.hwc[2]
+    weights, scales = _weights(tensors[op.inputs[1]], where, 4, 0, oc)
+    if weights.shape[0] != oc or weights.shape[3] != x.hwc[2]:
+        raise _op_error(op.index, name, f"filter shape {weights.shape} does not match "
+                        f"{x.hwc[2]} input and {oc} output channels")
+    fh, fw = weights.shape[1], weights.shape[2]
+    if not (1 <= fh <= 255 and 1 <= fw <= 255):
+        raise _op_error(op.index, name, f"filter {fh}x{fw}; emlml takes 1..255")
+    sp = _spatial(op.options, where, False)
+    for n_out, n_in, f, s in zip(out.hwc[:2], x.hwc[:2], (fh, fw), sp["stride"]):
+        back = (n_out + s - 1) // s if sp["padding"] == "SAME" else (n_out - f + s) // s
+        if back != n_in:
+            raise _op_error(op.index, name, f"output {out.hwc[0]}x{out.hwc[1]} from input "
+                            f"{x.hwc[0]}x{x.hwc[1]} (stride {sp['stride'][0]}x"
+                            f"{sp['stride'][1]}, {sp['padding']}): emlml takes the sizes "
+                            "without output_padding (in * stride for SAME, (in - 1) * "
+                            "stride + filter for VALID)")
+    bias_index = op.inputs[3] if len(op.inputs) > 3 else -1
+    bias = _bias(tensors, bias_index, where, oc)
+    return Node(op.index, name, (x.index,), out.index, _act_fn(op.options, where),
+                filter=(fh, fw), weights=weights, weight_scales=scales, bias=bias,
+                **{**sp, "dilation": (0, 0)})
+
+
+def _constant_operand(op: _Op, tensors: list[Tensor],
+                      act: Callable[[int, str], Activation]) -> Node:
+    """ADD, SUB, MUL, MAXIMUM, MINIMUM of an activation and a constant of one value (Keras'
+    ``x * 0.5``, ``x - 1``, Rescaling): an elementwise function of one int8 input, so a
+    256-entry table layer (its op code QUANTIZE, the table op of no fixed meaning),
+    TFLite's result for each input value. A constant of several values (one per channel,
+    as a Normalization layer makes) is refused."""
+    from emlml_tools.convert import tflite_cnn, tflite_tables
+
+    name, where = op.name, f"operator {op.index} ({op.name})"
+    x_first = tensors[op.inputs[1]].data is not None
+    x_i, c_i = (op.inputs[0], op.inputs[1]) if x_first else (op.inputs[1], op.inputs[0])
+    c_t = tensors[c_i]
+    x, out = act(x_i, where), act(op.outputs[0], where)
+    if c_t.dtype != "int8" or c_t.size != 1 or not c_t.per_tensor:
+        raise _op_error(op.index, name, f"the constant operand (tensor {c_i}, shape "
+                        f"{c_t.shape}) has {c_t.size} values; emlml takes a constant of one "
+                        "int8 value (a per-channel constant is not supported)")
+    if tensors[x_i].shape != tensors[op.outputs[0]].shape:
+        raise _op_error(op.index, name, f"input shape {tensors[x_i].shape} and output shape "
+                        f"{tensors[op.outputs[0]].shape} differ")
+    act_fn = _act_fn(op.options, where) if name in ("ADD", "SUB", "MUL") else "NONE"
+    act_range = tflite_cnn.activation_range(act_fn, out.scale, out.zero_point)
+    try:
+        table = tflite_tables.binary_constant_table(
+            name, x_first, (x.scale, x.zero_point),
+            (float(c_t.scale[0]), int(c_t.zero_point[0])), int(c_t.data.reshape(-1)[0]),
+            (out.scale, out.zero_point), act_range)
+    except ValueError as exc:
+        raise _op_error(op.index, name, str(exc)) from None
+    return Node(op.index, "QUANTIZE", (x.index,), out.index, table=table)
+
+
 def _node(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation]) -> Node:
     """Check one operator and turn it into a blob layer."""
     name = op.name
@@ -780,6 +859,9 @@ def _node(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation])
                         "or, for QUANTIZE, from int8 to int8 (a requantization)")
     if name in TABLE_OPS:
         return _table_node(op, tensors, act)
+    if (name in ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM") and len(op.inputs) == 2
+            and [tensors[i].data is not None for i in op.inputs].count(True) == 1):
+        return _constant_operand(op, tensors, act)
     if name == "REDUCE_MAX":
         return _reduce_max(op, tensors, act)
     if name == "CONCATENATION":
@@ -788,6 +870,8 @@ def _node(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation])
         return _broadcast(op, tensors, act)
     if name == "PRELU":
         return _prelu(op, tensors, act)
+    if name == "TRANSPOSE_CONV":
+        return _transpose_conv(op, tensors, act)
     if name not in SUPPORTED:
         raise _op_error(op.index, name, "not supported by emlml (supported: "
                         f"{', '.join(SUPPORTED)})")

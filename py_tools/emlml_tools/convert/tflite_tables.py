@@ -186,3 +186,29 @@ def hard_swish_table(in_scale: float, in_zp: int, out_scale: float, out_zp: int
         value = _rdbpot16(_sdhm16(reluish, preshift_out), -out_exp)
         out.append(_wrap16(value + out_zp))
     return _saturate_int8(np.array(out, dtype=np.int64))
+
+
+def binary_constant_table(op: str, x_first: bool, x_q: tuple[float, int], c_q: tuple[float, int],
+                          c: int, out_q: tuple[float, int], act: tuple[int, int]) -> np.ndarray:
+    """ADD, SUB, MUL, MAXIMUM or MINIMUM of an activation and a constant of one int8 value
+    ``c`` (either order: ``x_first``), for every input value: TFLite's int8 kernels
+    (``add_params``/``mul_params`` as their Prepare, the runtime's arithmetic), then the
+    fused activation range ``act``."""
+    from emlml_tools.convert.tflite_cnn import add_params, mul_params
+
+    x = _VALUES
+    cv = np.full_like(x, c)
+    (s1, z1), (s2, z2) = (x_q, c_q) if x_first else (c_q, x_q)
+    a, b = (x, cv) if x_first else (cv, x)
+    out_scale, out_zp = out_q
+    if op in ("MAXIMUM", "MINIMUM"):  # TFLite compares the raw values
+        y = np.maximum(a, b) if op == "MAXIMUM" else np.minimum(a, b)
+    elif op == "MUL":
+        m, s = mul_params(s1, s2, out_scale)
+        y = wrap32(mbqm((a - z1) * (b - z2), m, s) + out_zp)
+    else:
+        left, m1, sh1, m2, sh2, mo, so = add_params(s1, s2, out_scale)
+        va = mbqm(wrap32((a - z1) << left), m1, sh1)
+        vb = mbqm(wrap32((b - z2) << left), m2, sh2)
+        y = wrap32(mbqm(wrap32(va - vb if op == "SUB" else va + vb), mo, so) + out_zp)
+    return np.clip(y, act[0], act[1]).astype(np.int8)

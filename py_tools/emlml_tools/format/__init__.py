@@ -25,7 +25,6 @@ from .cnn import (  # noqa: F401
     CNN_MEAN_MAX_CELLS,
     CNN_PARAMS_DTYPE,
     CNN_PARAMS_SIZE,
-    CNN_SOFTMAX_MAX_C,
     CNN_SPATIAL_OPS,
     CNN_TABLE_OPS,
     CNN_TABLE_SIZE,

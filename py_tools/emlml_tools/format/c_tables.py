@@ -29,7 +29,6 @@ KNN_SCALE_LOG2_MAX = 64
 CNN_MAX_TENSORS = 512
 CNN_MAX_LAYERS = 512
 CNN_MAX_PRODUCTS = 65536
-CNN_MAX_SOFTMAX_DEPTH = 511
 CNN_MEAN_CELLS_LOG2 = 23
 CNN_MAX_MEAN_CELLS = 8388608
 
@@ -48,7 +47,6 @@ LIMITS = (
     ('CNN_MAX_LAYERS', 512),
     ('CNN_MAX_PRODUCTS', 65536),
     ('CNN_MEAN_CELLS_LOG2', 23),
-    ('CNN_MAX_SOFTMAX_DEPTH', 511),
     ('KNN_SCALE_LOG2_MAX', 64),
 )
 
@@ -107,7 +105,7 @@ STATUS = (
     ('EMLML_E_KNN_NONFINITE', 'sample %u feature %u is not finite'),
     ('EMLML_E_KNN_QUANT_NONFINITE', 'feature %u: scale or offset is not finite'),
     ('EMLML_E_KNN_INT_FLOAT_SAMPLES', 'integer kNN distances need int8 or int16 samples'),
-    ('EMLML_E_KNN_INT_SCALE', 'feature %u: integer distances need one scale for all, in [2^-%D, 2^%D]'),
+    ('EMLML_E_KNN_INT_SCALE', 'feature %u: integer distances need one scale for all, in [2^-%C, 2^%C]'),
     ('EMLML_E_CNN_HEADER', 'CNN: task %u, input type %u (needs 0 and 1: int8)'),
     ('EMLML_E_CNN_COUNTS', 'CNN: %u tensors, %u layers (2..%8, 1..%9)'),
     ('EMLML_E_CNN_IO_TENSORS', 'CNN: bad input/output tensors %u, %u'),
@@ -140,7 +138,6 @@ STATUS = (
     ('EMLML_E_CNN_PAD_SIZE', '%L: output %c %u below input + padding %u'),
     ('EMLML_E_CNN_ADD_SHAPES', '%L: input shapes differ'),
     ('EMLML_E_CNN_SOFTMAX_ZP', '%L: output zero point %d, must be -128'),
-    ('EMLML_E_CNN_SOFTMAX_DEPTH', '%L: %u channels, at most %C'),
     ('EMLML_E_CNN_RESHAPE_SIZE', '%L: %u values out, %u in'),
     ('EMLML_E_CNN_WEIGHTS_BOUNDS', '%L: weights [%u, %u) outside CNN_WEIGHTS (%u)'),
     ('EMLML_E_CNN_QPARAMS_BOUNDS', '%L: qparams [%u, %u) outside CNN_QPARAMS (%u)'),
@@ -213,6 +210,7 @@ CNN_OPS = (
     ('MAXIMUM', 19),
     ('MINIMUM', 20),
     ('PRELU', 21),
+    ('TRANSPOSE_CONV', 22),
 )
 
 # Section ids (EMLML_SEC_*): name without its prefix -> number.

@@ -42,7 +42,6 @@ CNN_MAX_TENSORS = C.CNN_MAX_TENSORS
 CNN_MAX_LAYERS = C.CNN_MAX_LAYERS
 CNN_MAX_DOT = C.CNN_MAX_PRODUCTS  # products summed per output: keeps the int32 sum exact
 CNN_MEAN_MAX_CELLS = C.CNN_MAX_MEAN_CELLS  # keeps MEAN's int32 sum from overflowing
-CNN_SOFTMAX_MAX_C = C.CNN_MAX_SOFTMAX_DEPTH  # TFLite's last RoundingDivideByPOT shifts <= 31
 CNN_FLAG_FLOAT_INPUT = 1
 CNN_FLAG_FLOAT_OUTPUT = 2
 _CNN_PARAMS = struct.Struct("<HHHHffIB11s")
@@ -63,8 +62,9 @@ CNN_LAYER_DTYPE = np.dtype([
 assert CNN_TENSOR_DTYPE.itemsize == 16 and CNN_LAYER_DTYPE.itemsize == 32
 
 CNN_SPATIAL_OPS = frozenset({CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D, CnnOp.MAX_POOL_2D,
-                             CnnOp.AVERAGE_POOL_2D})
-CNN_WEIGHT_OPS = frozenset({CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D, CnnOp.FULLY_CONNECTED})
+                             CnnOp.AVERAGE_POOL_2D, CnnOp.TRANSPOSE_CONV})
+CNN_WEIGHT_OPS = frozenset({CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D, CnnOp.FULLY_CONNECTED,
+                            CnnOp.TRANSPOSE_CONV})
 CNN_ACT_OPS = frozenset({*CNN_WEIGHT_OPS, CnnOp.MAX_POOL_2D, CnnOp.AVERAGE_POOL_2D, CnnOp.ADD,
                          CnnOp.MUL, CnnOp.SUB})
 # Elementwise ops of one int8 input: their weights are a 256-entry int8 table, output =
@@ -144,7 +144,7 @@ def cnn_weight_count(op: int, in_shape: tuple[int, int, int], out_shape: tuple[i
                      fh: int, fw: int) -> int:
     h, w, c = in_shape
     oc = out_shape[2]
-    if op == CnnOp.CONV_2D:
+    if op in (CnnOp.CONV_2D, CnnOp.TRANSPOSE_CONV):
         return oc * fh * fw * c
     if op == CnnOp.DEPTHWISE_CONV_2D:
         return fh * fw * oc
@@ -382,7 +382,14 @@ def _check_cnn_shapes(cnn: CnnData, L: np.void, op: CnnOp, fail: Callable[..., B
     zp_in = int(cnn.tensors[int(L["in0"])]["zero_point"])
     zp_out = int(cnn.tensors[int(L["out"])]["zero_point"])
     chain = fail("EMLML_E_CNN_CHAIN", *outs)
-    if op in CNN_SPATIAL_OPS:
+    if op == CnnOp.TRANSPOSE_CONV:  # a convolution of out with this window gives in
+        products = int(L["filter_h"]) * int(L["filter_w"]) * c
+        if products > CNN_MAX_DOT:
+            raise fail("EMLML_E_CNN_PRODUCTS", products)
+        if any(spatial_out_size(int(L["padding"]), o, int(L[f"filter_{a}"]), int(L[f"stride_{a}"]),
+                                1) != n for o, n, a in zip(outs[:2], (h, w), "hw")):
+            raise chain
+    elif op in CNN_SPATIAL_OPS:
         dilation = ((int(L["dilation_h"]), int(L["dilation_w"])) if op in _DILATED_OPS
                     else (1, 1))
         size = []
@@ -431,8 +438,6 @@ def _check_cnn_shapes(cnn: CnnData, L: np.void, op: CnnOp, fail: Callable[..., B
     elif op == CnnOp.SOFTMAX:
         if zp_out != -128:
             raise fail("EMLML_E_CNN_SOFTMAX_ZP", zp_out)
-        if c > CNN_SOFTMAX_MAX_C:
-            raise fail("EMLML_E_CNN_SOFTMAX_DEPTH", c)
         if outs != ins:
             raise chain
     elif op == CnnOp.CONCATENATION:

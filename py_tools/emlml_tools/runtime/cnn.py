@@ -177,6 +177,25 @@ def _geometry(cnn: CnnData, L: np.void, ins: tuple[int, int, int],
     return fh, fw, sh, sw, dh, dw, oh, ow, pt, pl
 
 
+def _transpose_conv_sums(cnn: CnnData, L: np.void, v: np.ndarray, ins: tuple[int, int, int],
+                         outs: tuple[int, int, int]) -> np.ndarray:
+    """TRANSPOSE_CONV's sums as TFLite's kernel makes them: each input value ``v`` (x - zp)
+    times each filter tap, added into output (i * stride - pad + f) where that is inside;
+    the pad is that of a convolution from ``outs`` to ``ins``. (oh, ow, oc), exact."""
+    fh, fw, sh, sw = (int(L[k]) for k in ("filter_h", "filter_w", "stride_h", "stride_w"))
+    (ih, iw, ic), (oh, ow, oc) = ins, outs
+    pt, pl = pad_before(oh, ih, fh, sh), pad_before(ow, iw, fw, sw)
+    w0 = int(L["weights_offset"])
+    w = cnn.weights[w0:w0 + oc * fh * fw * ic].astype(I64).reshape(oc, fh, fw, ic)
+    contrib = np.einsum("hwi,oyxi->yxhwo", v, w)  # (fh, fw, ih, iw, oc)
+    canvas = np.zeros((max((ih - 1) * sh + fh, pt + oh), max((iw - 1) * sw + fw, pl + ow), oc),
+                      dtype=I64)
+    for fy in range(fh):
+        for fx in range(fw):
+            canvas[fy:fy + (ih - 1) * sh + 1:sh, fx:fx + (iw - 1) * sw + 1:sw] += contrib[fy, fx]
+    return canvas[pt:pt + oh, pl:pl + ow]
+
+
 def _run_layer(cnn: CnnData, i: int, values: dict[int, np.ndarray]) -> np.ndarray:
     L = cnn.layers[i]
     op = CnnOp(int(L["op"]))
@@ -189,7 +208,8 @@ def _run_layer(cnn: CnnData, i: int, values: dict[int, np.ndarray]) -> np.ndarra
     q0 = int(L["qparams_offset"])
     q = cnn.qparams.astype(I64)
     oc = outs[2]
-    if op in (CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D, CnnOp.FULLY_CONNECTED):
+    if op in (CnnOp.CONV_2D, CnnOp.DEPTHWISE_CONV_2D, CnnOp.FULLY_CONNECTED,
+              CnnOp.TRANSPOSE_CONV):
         bias, mult, shift = q[q0:q0 + oc], q[q0 + oc:q0 + 2 * oc], q[q0 + 2 * oc:q0 + 3 * oc]
         w0 = int(L["weights_offset"])
         if op == CnnOp.FULLY_CONNECTED:
@@ -199,6 +219,8 @@ def _run_layer(cnn: CnnData, i: int, values: dict[int, np.ndarray]) -> np.ndarra
             scale = cnn.qparams[q0 + oc:q0 + 3 * oc].astype("<i4").view("<f8")
             y = wrap32(scale_round(acc, scale) + zp_out)
             return np.clip(y, lo, hi).reshape(1, 1, oc)
+        elif op == CnnOp.TRANSPOSE_CONV:
+            acc = _transpose_conv_sums(cnn, L, x - zp_in, ins, outs)
         else:
             fh, fw, sh, sw, dh, dw, oh, ow, pt, pl = _geometry(cnn, L, ins, outs, True)
             taps, _ = _windows(x - zp_in, 0, fh, fw, sh, sw, dh, dw, oh, ow, pt, pl)
@@ -274,16 +296,42 @@ def _run_layer(cnn: CnnData, i: int, values: dict[int, np.ndarray]) -> np.ndarra
 
 def softmax_int8(x: np.ndarray, multiplier: int, left_shift: int, diff_min: int
                  ) -> np.ndarray:
-    """TFLite's reference int8 softmax over the last axis of ``x`` (rows, c)."""
+    """TFLite's reference int8 softmax over the last axis of ``x`` (rows, c).
+
+    A row whose sum of exponentials (Q12.19, wrapped to int32 and read as uint32) is
+    2^28 or more, i.e. 2^9 or more, makes TFLite's final rounding shift 32..35 and its
+    interpreter aborts (``softmax_sum_beyond_tflite``); that shift done exactly rounds
+    every value to 0, so the row is all -128 (docs/cnn.md)."""
     x = np.asarray(x, dtype=I64)
+    total, exps, valid = _softmax_sum(x, multiplier, left_shift, diff_min)
+    beyond = (total & 0xFFFFFFFF) >= SOFTMAX_SUM_LIMIT
+    recip, bits_over_unit = get_reciprocal(total, 12)
+    shift = np.where(beyond, 31, bits_over_unit + 31 - 8)  # beyond: masked out below
+    y = rdbpot(srdhm(recip, exps), shift) - 128
+    return np.where(valid & ~beyond, np.clip(y, -128, 127), -128)
+
+
+SOFTMAX_SUM_LIMIT = 1 << 28  # 2^9 in Q12.19: TFLite's softmax aborts from here on
+
+
+def _softmax_sum(x: np.ndarray, multiplier: int, left_shift: int, diff_min: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sum of exps as TFLite's wrapping int32, per row; the exps in Q0.31; which values
+    take part) for int8 rows ``x``."""
     diff = x - x.max(axis=-1, keepdims=True)
     valid = diff >= diff_min
     scaled = srdhm(wrap32(diff << left_shift), multiplier)
     exps = exp_on_negative_values(scaled)
     total = wrap32(np.where(valid, rdbpot(exps, 12), 0).sum(axis=-1, keepdims=True))
-    recip, bits_over_unit = get_reciprocal(total, 12)
-    y = rdbpot(srdhm(recip, exps), bits_over_unit + 31 - 8) - 128
-    return np.where(valid, np.clip(y, -128, 127), -128)
+    return total, exps, valid
+
+
+def softmax_sum_beyond_tflite(x: npt.ArrayLike, multiplier: int, left_shift: int,
+                              diff_min: int) -> np.ndarray:
+    """For int8 rows ``x`` (rows, c): True where TFLite's reference softmax aborts (its
+    sum of exponentials, read as uint32, is 2^28 or more in Q12.19)."""
+    total = _softmax_sum(np.asarray(x, dtype=I64), multiplier, left_shift, diff_min)[0]
+    return (total.reshape(-1) & 0xFFFFFFFF) >= SOFTMAX_SUM_LIMIT
 
 
 # ---------------------------------------------------------------------------- public
