@@ -3,7 +3,6 @@ shape arithmetic folding, the arena plan, metadata and the command line."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -471,10 +470,9 @@ def test_tinymaix_arenas_reach_their_bound() -> None:
     """Every TinyMaix network and shipped example: the converter's arena is the most
     bytes live at one layer (bench_arena), vww96's 55,304 B (TinyMaix: 54 KB)."""
     from emlml_dev import bench_arena
-    from emlml_dev.paths import TINYMAIX_DIR
+    from emlml_dev.emulators import require_tinymaix
 
-    if not os.path.isdir(TINYMAIX_DIR):
-        pytest.skip(f"{TINYMAIX_DIR} is missing")
+    require_tinymaix()
     rows = {name: (first, today, low) for name, first, today, low in bench_arena.rows()}
     assert all(today == low <= first for first, today, low in rows.values()), rows
     assert rows["tm_vww96_q"] == (64520, 55304, 55304)

@@ -16,7 +16,7 @@ from emlml_dev import tflite_build
 from emlml_dev.bad_blobs import NET_SEEDS, network
 from emlml_dev.blob_edit import section
 from emlml_dev.cnn_devicedata import tinymaix_models
-from emlml_dev.paths import TINYMAIX_DIR
+from emlml_dev.emulators import require_tinymaix
 from emlml_dev.tflite_build import ModelBuilder
 from emlml_tools.convert.tflite_cnn import convert_tflite
 from emlml_tools.format import SectionId, fix_crc, read_blob
@@ -208,9 +208,9 @@ def test_random_network_matches_tflite_and_reference(seed, tmp_path):
 @pytest.mark.parametrize("chunk", range(6))
 def test_random_networks_elementwise_match_tflite(chunk, tmp_path):
     """60 random networks with the table ops (LOGISTIC, TANH, LEAKY_RELU, HARD_SWISH,
-    QUANTIZE int8 to int8) and CONCATENATION blocks, 10 inputs each: the C core's int8 outputs equal TFLite's and
-    the reference's (a network whose scales the interpreter itself refuses is passed over:
-    at most one per chunk)."""
+    QUANTIZE int8 to int8) and CONCATENATION blocks, 10 inputs each: the C core's int8
+    outputs equal TFLite's and the reference's (a network whose scales the interpreter
+    itself refuses is passed over: at most one per chunk)."""
     ran = 0
     for seed in range(3200 + 10 * chunk, 3210 + 10 * chunk):
         rng = np.random.default_rng(seed)
@@ -344,8 +344,7 @@ TINYMAIX = [name for name, _ in tinymaix_models()]
 def test_tinymaix_networks_present():
     """The issue's reference networks are beside the checkout (../shared/models/tinymaix),
     the two 1000-class MobileNets among them."""
-    if not os.path.isdir(TINYMAIX_DIR):
-        pytest.skip(f"{TINYMAIX_DIR} is missing")
+    require_tinymaix()
     assert len(TINYMAIX) == 9 and {"tm_mbnet96_0_25_q", "tm_mbnet128_0_25_q"} <= set(TINYMAIX)
 
 

@@ -51,7 +51,7 @@ def test_parity_reports_every_model(device_data):
     index = open(os.path.join(device_data, "index.txt")).read().split("\n")
     names = [line.split()[0] for line in index if line]
     for name in names:
-        line = next(l for l in result.stdout.splitlines() if l.startswith(name + " "))
+        line = next(out for out in result.stdout.splitlines() if out.startswith(name + " "))
         n = int(line.split()[1])
         assert f"reference-exact {n:4d}" in line and f"scikit-learn agree {n:4d}" in line, line
 
@@ -60,10 +60,9 @@ def test_cnn_data_holds_the_tinymaix_networks(device_data):
     """test_cnn.py runs TinyMaix's networks (the 1000-class MobileNets among them) on
     this runtime: their blobs and TFLite's outputs are in the data it reads."""
     from emlml_dev.cnn_devicedata import tinymaix_models
-    from emlml_dev.paths import TINYMAIX_DIR
+    from emlml_dev.emulators import require_tinymaix
 
-    if not os.path.isdir(TINYMAIX_DIR):
-        pytest.skip(f"{TINYMAIX_DIR} is missing")
+    require_tinymaix()
     index = open(os.path.join(device_data, "cnn", "index.txt")).read().split("\n")
     names = {line.split()[0] for line in index if line}
     assert {name for name, _ in tinymaix_models()} <= names

@@ -137,6 +137,23 @@ def missing_for_tests(board: str, commands: tuple[str, ...] = ()) -> str:
     return ""
 
 
+def require_tinymaix() -> None:
+    """For a test of TinyMaix's networks: nothing when they are there; else skips it
+    with one line saying what is missing, or fails (EMLML_REQUIRE_EMULATORS=1: CI has
+    ../shared, so their absence there is a defect)."""
+    import pytest
+
+    from emlml_dev.paths import TINYMAIX_DIR
+
+    if os.path.isdir(TINYMAIX_DIR):
+        return
+    missing = (f"TinyMaix's reference networks are missing: {TINYMAIX_DIR} (set EMLML_TINYMAIX "
+               f"to a copy of the project's shared/models/tinymaix)")
+    if required():
+        pytest.fail(f"{missing}; {ENV_REQUIRE} is set: failing")
+    pytest.skip(f"{missing}; these tests are skipped")
+
+
 def main(argv: list[str]) -> int:
     """Prints the status of each board named (all when none); exit status 1 when one
     is missing and EMLML_REQUIRE_EMULATORS is set."""

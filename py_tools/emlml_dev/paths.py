@@ -16,8 +16,10 @@ UTIL_SOURCE = os.path.join(CORE_DIR, "python", "emlml_util.py")
 ON_DEVICE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "on_device")
 # the example .tflite CNNs ship inside the product as package data
 MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(emlml_tools.__file__)), "models")
-# TinyMaix's benchmark networks (full-int8 .tflite, its README), beside the checkout
-TINYMAIX_DIR = os.path.join(os.path.dirname(ROOT), "shared", "models", "tinymaix")
+# TinyMaix's benchmark networks (full-int8 .tflite, its README): $EMLML_TINYMAIX, else
+# beside the checkout (../shared/models/tinymaix)
+TINYMAIX_DIR = os.environ.get("EMLML_TINYMAIX") or os.path.join(
+    os.path.dirname(ROOT), "shared", "models", "tinymaix")
 
 
 def core_sources() -> list[str]:
