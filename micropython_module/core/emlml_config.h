@@ -20,6 +20,8 @@
 #define EMLML_MAX_TREES 65535u
 #define EMLML_MAX_KNN_K 1024u
 
+#define EMLML_PIPE_MAX_STEPS 16u   // feature steps in front of a model (features/)
+
 // int8 CNN (cnn/emlml_cnn_load.c).
 #define EMLML_CNN_MAX_TENSORS 512u   // the loader's tensor sets are bitmaps of this many bits on the stack
 #define EMLML_CNN_MAX_LAYERS 512u

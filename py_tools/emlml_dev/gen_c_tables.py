@@ -157,6 +157,9 @@ def read_headers(root: str) -> dict[str, object]:
     ops = [(name, int_value(n, {})) for name, n in x_macro(text["emlml.h"], "EMLML_CNN_OP_LIST")]
     if [n for _, n in ops] != list(range(1, len(ops) + 1)):
         raise HeaderError("EMLML_CNN_OP_LIST: op numbers must be 1..N in order")
+    step_ops = [(name, int_value(n, {})) for name, n in x_macro(text["emlml.h"], "EMLML_STEP_OP_LIST")]
+    if [n for _, n in step_ops] != list(range(1, len(step_ops) + 1)):
+        raise HeaderError("EMLML_STEP_OP_LIST: op numbers must be 1..N in order")
     if len(limits) > 16:
         raise HeaderError("EMLML_LIMIT_LIST: a template names at most 16 limits (%0..%F)")
 
@@ -172,6 +175,7 @@ def read_headers(root: str) -> dict[str, object]:
         "status": status,
         "field_names": field_names,
         "ops": ops,
+        "step_ops": step_ops,
         "sections": sections,
         "kinds": prefixed(enum_members(emlml_h, "EMLML_KIND_TREES"), "EMLML_KIND_"),
         "tasks": prefixed(enum_members(emlml_h, "EMLML_TASK_CLASSIFIER"), "EMLML_TASK_"),
@@ -209,6 +213,8 @@ def render(facts: dict[str, object]) -> str:
         ("# The names %N prints, by EMLML_NAME_* number.", "FIELD_NAMES", facts["field_names"]),
         ("# The int8 CNN ops (EMLML_CNN_OP_LIST): TFLite name and op number, 1..N in order.",
          "CNN_OPS", facts["ops"]),
+        ("# The feature steps' ops (EMLML_STEP_OP_LIST): name and op number, 1..N in order.",
+         "STEP_OPS", facts["step_ops"]),
     ]
     for comment, name, items in sections:
         out += ["", comment, f"{name} = ("]

@@ -24,6 +24,7 @@ MAX_INPUTS = 65534
 MAX_OUTPUTS = 65535
 MAX_TREES = 65535
 MAX_KNN_K = 1024
+PIPE_MAX_STEPS = 16
 CNN_MAX_TENSORS = 512
 CNN_MAX_LAYERS = 512
 CNN_MAX_PRODUCTS = 65536
@@ -47,6 +48,7 @@ LIMITS = (
     ('CNN_MAX_PRODUCTS', 65536),
     ('CNN_MEAN_CELLS_LOG2', 23),
     ('CNN_MAX_SOFTMAX_DEPTH', 511),
+    ('PIPE_MAX_STEPS', 16),
 )
 
 # Every status code (emlml_status_t) in enum order, with its message template:
@@ -143,6 +145,21 @@ STATUS = (
     ('EMLML_E_CNN_FC_SCALE', '%L: scale[%u] not finite and >= 0'),
     ('EMLML_E_CNN_QPARAM', '%L: %N %d out of range'),
     ('EMLML_E_CNN_OVERLAP', '%L: live tensors %u and %u share arena bytes'),
+    ('EMLML_E_PIPE_INPUT', 'feature steps take float32 inputs, not input type %u'),
+    ('EMLML_E_PIPE_STEPS', '%u feature steps (at most %D)'),
+    ('EMLML_E_PIPE_RUN', 'predict runs %u of the %u feature steps'),
+    ('EMLML_E_PIPE_CHANNELS', '%u channels do not divide the window of %u values'),
+    ('EMLML_E_PIPE_RATE', 'sample rate is not finite and >= 0'),
+    ('EMLML_E_PIPE_PARAM', 'feature parameter %u is not finite'),
+    ('EMLML_E_STEP_OP', 'step %u: unknown op %u'),
+    ('EMLML_E_STEP_RESERVED', 'step %u (%N): reserved bytes not zero'),
+    ('EMLML_E_STEP_INPUTS', 'step %u (%N): %u inputs, the values before it are %u'),
+    ('EMLML_E_STEP_OUTPUTS', 'step %u (%N): %u outputs from %u inputs'),
+    ('EMLML_E_STEP_PARAMS', 'step %u (%N): parameters end at %u, PIPE_PARAMS holds %u'),
+    ('EMLML_E_STEP_ZERO', 'step %u (%N): divisor %u is zero'),
+    ('EMLML_E_STEP_FOLD', 'step %u (%N) cannot be folded into a %N model'),
+    ('EMLML_E_STEP_NAN', 'step %u (%N): input %u is NaN, which it cannot take'),
+    ('EMLML_E_STEP_INFINITE', 'step %u (%N): input %u is infinite'),
     ('EMLML_E_INPUT_NONFINITE', 'input %u is NaN or infinite'),
     ('EMLML_E_INPUT_INFINITE', 'input %u is infinite (NaN is accepted, infinity is not)'),
 )
@@ -180,6 +197,9 @@ FIELD_NAMES = (
     'input_left_shift',
     'diff_min',
     'alpha_zero_point',
+    'SCALE',
+    'AFFINE',
+    'PROJECT',
     'trees',
     'kNN',
     'CNN',
@@ -210,6 +230,13 @@ CNN_OPS = (
     ('PRELU', 21),
 )
 
+# The feature steps' ops (EMLML_STEP_OP_LIST): name and op number, 1..N in order.
+STEP_OPS = (
+    ('SCALE', 1),
+    ('AFFINE', 2),
+    ('PROJECT', 3),
+)
+
 # Section ids (EMLML_SEC_*): name without its prefix -> number.
 SECTIONS = {
     'META': 1,
@@ -227,6 +254,9 @@ SECTIONS = {
     'CNN_LAYERS': 50,
     'CNN_WEIGHTS': 51,
     'CNN_QPARAMS': 52,
+    'PIPE_HEAD': 56,
+    'PIPE_STEPS': 57,
+    'PIPE_PARAMS': 58,
 }
 
 # Model kinds (emlml_kind_t): name without its prefix -> number.

@@ -1,0 +1,269 @@
+// Feature steps in front of a model (a converted scikit-learn Pipeline; docs/FORMAT.md,
+// Pipelines; docs/features.md): the load checks of PIPE_HEAD, PIPE_STEPS and
+// PIPE_PARAMS, and the float32 kernels, in the order of operations that py_tools'
+// runtime/pipeline.py computes to the bit. They belong to every model family.
+#include "emlml_internal.h"
+
+// PIPE_HEAD fields (8 bytes).
+enum {
+    HEAD_N_RUN = 0,
+    HEAD_CHANNELS = 2,
+    HEAD_SAMPLE_RATE = 4,
+    HEAD_SIZE = 8,
+    STEP_SIZE = 16,
+};
+
+// The %N name of a known op.
+static uint32_t step_name(uint32_t op) {
+    return (uint32_t)EMLML_NAME_STEP_SCALE + op - 1u;
+}
+
+// SCALE and AFFINE map each value on its own (n_out == n_in, monotone): a tree model's
+// thresholds can take them in (the converter folds them on the host).
+static int per_value(uint32_t op) {
+    return op == EMLML_STEP_SCALE || op == EMLML_STEP_AFFINE;
+}
+
+// Parameters a step reads: SCALE and AFFINE two per value; PROJECT a mean per input
+// and an n_out x n_in matrix (row-major). At most 65534 + 65534^2 < 2^32.
+static uint32_t param_count(const emlml_step_t *s) {
+    return s->op == EMLML_STEP_PROJECT ? s->n_in + s->n_out * s->n_in : 2u * s->n_in;
+}
+
+static emlml_status_t check_sections(const emlml_sections_t *sec, emlml_error_t *err) {
+    const emlml_section_t *head = &sec->by_id[EMLML_SEC_PIPE_HEAD];
+    const emlml_section_t *steps = &sec->by_id[EMLML_SEC_PIPE_STEPS];
+    const emlml_section_t *params = &sec->by_id[EMLML_SEC_PIPE_PARAMS];
+    if (head->data == NULL) {
+        return emlml_fail(err, EMLML_E_SECTION_MISSING, EMLML_SEC_PIPE_HEAD, 0, 0);
+    }
+    if (head->size != HEAD_SIZE) {
+        return emlml_fail(err, EMLML_E_SECTION_LENGTH, EMLML_SEC_PIPE_HEAD, head->size, HEAD_SIZE);
+    }
+    if (steps->data == NULL) {
+        return emlml_fail(err, EMLML_E_SECTION_MISSING, EMLML_SEC_PIPE_STEPS, 0, 0);
+    }
+    if (steps->size % STEP_SIZE != 0) {
+        return emlml_fail(err, EMLML_E_SECTION_SIZE, EMLML_SEC_PIPE_STEPS, steps->size, STEP_SIZE);
+    }
+    if (params->data == NULL) {
+        return emlml_fail(err, EMLML_E_SECTION_MISSING, EMLML_SEC_PIPE_PARAMS, 0, 0);
+    }
+    if (params->size % 4u != 0) {
+        return emlml_fail(err, EMLML_E_SECTION_SIZE, EMLML_SEC_PIPE_PARAMS, params->size, 4);
+    }
+    return EMLML_OK;
+}
+
+static emlml_status_t check_head(emlml_model_t *m, const uint8_t *head, uint32_t n_steps, emlml_error_t *err) {
+    if (m->input_type != EMLML_INPUT_F32) {
+        return emlml_fail(err, EMLML_E_PIPE_INPUT, m->input_type, 0, 0);
+    }
+    if (n_steps > EMLML_PIPE_MAX_STEPS) {
+        return emlml_fail(err, EMLML_E_PIPE_STEPS, n_steps, 0, 0);
+    }
+    uint32_t n_run = emlml_rd_u16(head + HEAD_N_RUN);
+    uint32_t channels = emlml_rd_u16(head + HEAD_CHANNELS);
+    float rate = emlml_f32_from_bits(emlml_rd_u32(head + HEAD_SAMPLE_RATE));
+    if (n_run > n_steps) {
+        return emlml_fail(err, EMLML_E_PIPE_RUN, n_run, n_steps, 0);
+    }
+    if (channels == 0 || m->n_window % channels != 0) {
+        return emlml_fail(err, EMLML_E_PIPE_CHANNELS, channels, m->n_window, 0);
+    }
+    if (!emlml_f32_is_finite(rate) || rate < 0.0f) {
+        return emlml_fail(err, EMLML_E_PIPE_RATE, 0, 0, 0);
+    }
+    m->pipe.n_run = n_run;
+    m->pipe.channels = (uint16_t)channels;
+    m->pipe.sample_rate = rate;
+    return EMLML_OK;
+}
+
+// One step's fields; `before` is the number of values it reads (the window's, or the
+// step before's outputs).
+static emlml_status_t check_step(uint32_t k, const emlml_step_t *s, uint32_t before, uint32_t n_params, emlml_error_t *err) {
+    if (s->op < 1 || s->op > EMLML_STEP_OP_MAX) {
+        return emlml_fail(err, EMLML_E_STEP_OP, k, s->op, 0);
+    }
+    uint32_t name = step_name(s->op);
+    if ((s->reserved[0] | s->reserved[1] | s->reserved[2]) != 0) {
+        return emlml_fail(err, EMLML_E_STEP_RESERVED, k, name, 0);
+    }
+    if (s->n_in != before) {
+        return emlml_fail4(err, EMLML_E_STEP_INPUTS, k, name, s->n_in, before);
+    }
+    if (s->n_out < 1 || s->n_out > EMLML_MAX_INPUTS || (per_value(s->op) && s->n_out != s->n_in)) {
+        return emlml_fail4(err, EMLML_E_STEP_OUTPUTS, k, name, s->n_out, s->n_in);
+    }
+    uint32_t count = param_count(s);
+    if (s->params > n_params || count > n_params - s->params) {
+        uint64_t end = (uint64_t)s->params + count;
+        return emlml_fail4(err, EMLML_E_STEP_PARAMS, k, name, end > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)end, n_params);
+    }
+    return EMLML_OK;
+}
+
+// SCALE divides by its second half of parameters: none may be zero.
+static emlml_status_t check_divisors(const emlml_model_t *m, uint32_t k, emlml_error_t *err) {
+    const emlml_step_t *s = &m->pipe.steps[k];
+    const float *divisor = m->pipe.params + s->params + s->n_in;
+    for (uint32_t i = 0; s->op == EMLML_STEP_SCALE && i < s->n_in; i++) {
+        if (divisor[i] == 0.0f) {
+            return emlml_fail(err, EMLML_E_STEP_ZERO, k, step_name(s->op), i);
+        }
+    }
+    return EMLML_OK;
+}
+
+static emlml_status_t check_steps(emlml_model_t *m, uint32_t n_params, emlml_error_t *err) {
+    uint32_t before = m->n_window;
+    m->pipe.width = 0;
+    for (uint32_t k = 0; k < m->pipe.n_steps; k++) {
+        const emlml_step_t *s = &m->pipe.steps[k];
+        emlml_status_t st = check_step(k, s, before, n_params, err);
+        if (st == EMLML_OK) {
+            st = check_divisors(m, k, err);
+        }
+        if (st != EMLML_OK) {
+            return st;
+        }
+        // Steps after n_run are folded into a tree model's thresholds (per value only).
+        if (k >= m->pipe.n_run && (m->kind != EMLML_KIND_TREES || !per_value(s->op))) {
+            uint32_t family = (uint32_t)EMLML_NAME_TREES + (uint32_t)m->kind - (uint32_t)EMLML_KIND_TREES;
+            return emlml_fail4(err, EMLML_E_STEP_FOLD, k, step_name(s->op), family, 0);
+        }
+        if (k + 1u == m->pipe.n_run) {
+            m->n_inputs = s->n_out;
+        }
+        m->pipe.width = s->n_out > m->pipe.width ? s->n_out : m->pipe.width;
+        before = s->n_out;
+    }
+    return EMLML_OK;
+}
+
+emlml_status_t emlml_pipeline_load(emlml_model_t *m, const emlml_sections_t *sec, emlml_error_t *err) {
+    m->n_window = m->n_inputs;
+    m->pipe.steps = NULL;
+    m->pipe.params = NULL;
+    m->pipe.n_steps = 0;
+    m->pipe.n_run = 0;
+    m->pipe.width = 0;
+    m->pipe.channels = 1;
+    m->pipe.sample_rate = 0.0f;
+    if (sec->by_id[EMLML_SEC_PIPE_HEAD].data == NULL && sec->by_id[EMLML_SEC_PIPE_STEPS].data == NULL &&
+        sec->by_id[EMLML_SEC_PIPE_PARAMS].data == NULL) {
+        return EMLML_OK;
+    }
+    emlml_status_t st = check_sections(sec, err);
+    const emlml_section_t *params = &sec->by_id[EMLML_SEC_PIPE_PARAMS];
+    uint32_t n_steps = sec->by_id[EMLML_SEC_PIPE_STEPS].size / STEP_SIZE;
+    if (st == EMLML_OK) {
+        st = check_head(m, sec->by_id[EMLML_SEC_PIPE_HEAD].data, n_steps, err);
+    }
+    if (st != EMLML_OK) {
+        return st;
+    }
+    uint32_t n_params = params->size / 4u;
+    m->pipe.params = (const float *)(const void *)params->data;
+    for (uint32_t i = 0; i < n_params; i++) {
+        if (!emlml_f32_is_finite(m->pipe.params[i])) {
+            return emlml_fail(err, EMLML_E_PIPE_PARAM, i, 0, 0);
+        }
+    }
+    m->pipe.steps = (const emlml_step_t *)(const void *)sec->by_id[EMLML_SEC_PIPE_STEPS].data;
+    m->pipe.n_steps = n_steps;
+    return check_steps(m, n_params, err);
+}
+
+// The steps' two buffers follow the family's arena (a multiple of 4 bytes).
+uint32_t emlml_pipeline_arena(emlml_model_t *m, uint32_t family_arena) {
+    m->pipe.arena_offset = family_arena;
+    return 8u * m->pipe.width;
+}
+
+/******************************************************************************/
+// Kernels: float32, each value in index order (FORMAT.md, Pipelines).
+
+// y = (x - a) / b, one subtraction and one division per value (StandardScaler,
+// MaxAbsScaler with a = 0). NaN passes; infinity is refused.
+static int run_scale(const float *x, const float *p, float *y, uint32_t n, uint32_t *bad) {
+    for (uint32_t i = 0; i < n; i++) {
+        if (!emlml_f32_is_finite(x[i]) && x[i] == x[i]) {
+            *bad = i;
+            return 0;
+        }
+        y[i] = (x[i] - p[i]) / p[n + i];
+    }
+    return 1;
+}
+
+// y = x * a + b, a multiply then an add, never fused (MinMaxScaler).
+static int run_affine(const float *x, const float *p, float *y, uint32_t n, uint32_t *bad) {
+    for (uint32_t i = 0; i < n; i++) {
+        if (!emlml_f32_is_finite(x[i]) && x[i] == x[i]) {
+            *bad = i;
+            return 0;
+        }
+        float product = x[i] * p[i];
+        y[i] = product + p[n + i];
+    }
+    return 1;
+}
+
+// y[j] = sum over i in order of (x[i] - mean[i]) * w[j][i], from +0.0 (PCA). Takes
+// neither NaN nor infinity.
+static int run_project(const float *x, const float *p, float *y, uint32_t n_in, uint32_t n_out, uint32_t *bad) {
+    for (uint32_t i = 0; i < n_in; i++) {
+        if (!emlml_f32_is_finite(x[i])) {
+            *bad = i;
+            return 0;
+        }
+    }
+    const float *w = p + n_in;
+    for (uint32_t j = 0; j < n_out; j++) {
+        float acc = 0.0f;
+        for (uint32_t i = 0; i < n_in; i++) {
+            acc += (x[i] - p[i]) * w[j * n_in + i];
+        }
+        y[j] = acc;
+    }
+    return 1;
+}
+
+// Steps [0, n) on the window, alternating between the arena's two buffers.
+static const float *run_steps(const emlml_model_t *m, const float *window, uint32_t n, void *arena, emlml_error_t *err) {
+    const float *x = window;
+    float *buffers = (float *)(void *)((uint8_t *)arena + m->pipe.arena_offset);
+    for (uint32_t k = 0; k < n; k++) {
+        const emlml_step_t *s = &m->pipe.steps[k];
+        const float *p = m->pipe.params + s->params;
+        float *y = buffers + (k & 1u) * m->pipe.width;
+        uint32_t bad = 0;
+        int ok;
+        switch (s->op) {
+            case EMLML_STEP_SCALE: ok = run_scale(x, p, y, s->n_in, &bad); break;
+            case EMLML_STEP_AFFINE: ok = run_affine(x, p, y, s->n_in, &bad); break;
+            default: ok = run_project(x, p, y, s->n_in, s->n_out, &bad); break;
+        }
+        if (!ok) {
+            emlml_status_t st = x[bad] == x[bad] ? EMLML_E_STEP_INFINITE : EMLML_E_STEP_NAN;
+            emlml_fail(err, st, k, step_name(s->op), bad);
+            return NULL;
+        }
+        x = y;
+    }
+    return x;
+}
+
+const float *emlml_pipeline_run(const emlml_model_t *m, const float *window, void *arena, emlml_error_t *err) {
+    return run_steps(m, window, m->pipe.n_run, arena, err);
+}
+
+const float *emlml_transform(const emlml_model_t *m, const float *window, void *arena, emlml_error_t *err) {
+    return run_steps(m, window, m->pipe.n_steps, arena, err);
+}
+
+uint32_t emlml_transform_size(const emlml_model_t *m) {
+    return m->pipe.n_steps == 0 ? 0 : m->pipe.steps[m->pipe.n_steps - 1u].n_out;
+}
