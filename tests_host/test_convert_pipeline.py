@@ -110,3 +110,22 @@ def test_transform_refuses_nan_into_pca():
         runtime.transform(model.blob(), x)
     with pytest.raises(ValueError, match=r"step 1 \(PROJECT\): input 5 is NaN"):
         runtime.predict(model.blob(), x)
+
+
+def test_cli_convert_and_inspect_a_pipeline(tmp_path, capsys):
+    import joblib
+
+    from emlml_tools import cli
+    model = next(m for m in MODELS if m.name == "motion_std_pca_knn")
+    joblib.dump(model.pipeline, tmp_path / "p.joblib")
+    out = tmp_path / "p.bin"
+    assert cli.main(["convert", str(tmp_path / "p.joblib"), "-o", str(out), "--channels", "3",
+                     "--sample-rate", "50"]) == 0
+    assert "2 feature steps on a window of 192 values" in capsys.readouterr().out
+    assert (runtime.predict(out.read_bytes(), model.X_test) == model.pipeline.predict(model.X_test)).all()
+    assert cli.main(["inspect", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "64 samples x 3 channels at 50 Hz (sample-major), 2 feature steps" in text
+    assert "step 1:     PROJECT  192 -> 8" in text
+    assert cli.main(["convert", str(tmp_path / "p.joblib"), "-o", str(out), "--channels", "5"]) == 1
+    assert "5 channels do not divide the window of 192 values" in capsys.readouterr().err
