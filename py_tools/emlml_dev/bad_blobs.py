@@ -43,9 +43,14 @@ from emlml_tools.format import (
     Kind,
     Metric,
     SampleType,
+    HEAD_DTYPE,
+    STEP_DTYPE,
     SectionId,
+    Step,
+    StepOp,
     Task,
     Weights,
+    add_pipeline,
     cnn_blob,
     cnn_weight_count,
     encode_meta,
@@ -120,6 +125,22 @@ def make_knn(sample_type: int = SampleType.FLOAT32, task: int = Task.CLASSIFIER,
                     metric=Metric.EUCLIDEAN, weights=Weights.UNIFORM,
                     sample_type=sample_type, samples=samples, targets=targets, scale=scale,
                     offset=offset, meta=meta)
+
+
+def make_pipe_knn() -> bytes:
+    """make_knn (3 features) behind SCALE 6 -> 6 and PROJECT 6 -> 3, both run; a window of
+    3 samples x 2 channels at 50 Hz. Params: SCALE 0..11, PROJECT 12..35 (36 floats)."""
+    scale = Step(StepOp.SCALE, 6, 6, np.r_[np.zeros(6), np.arange(1, 7)].astype(np.float32))
+    project = Step(StepOp.PROJECT, 6, 3, np.linspace(-1, 1, 24).astype(np.float32))
+    return add_pipeline(make_knn(), [scale, project], 2, 2, 50.0)
+
+
+def make_pipe_trees() -> bytes:
+    """make_trees (64 inputs) behind SCALE and AFFINE 64 -> 64, both folded (n_run 0)."""
+    ones = np.ones(64, np.float32)
+    steps = [Step(StepOp.SCALE, 64, 64, np.r_[ones * 0.5, ones * 2]),
+             Step(StepOp.AFFINE, 64, 64, np.r_[ones * 3, ones * -1])]
+    return add_pipeline(make_trees(), steps, 0)
 
 
 def tiny_tree() -> bytes:
@@ -333,6 +354,8 @@ BASES: dict[str, Callable[[], bytes]] = {
     "knn5_int8": lambda: make_knn(sample_type=SampleType.INT8),
     "knn5_int16": lambda: make_knn(sample_type=SampleType.INT16),
     "knn1100": lambda: make_knn(n_samples=1100, n_inputs=1),
+    "pipe_knn": make_pipe_knn,  # feature steps SCALE, PROJECT run before kNN
+    "pipe_trees": make_pipe_trees,  # SCALE, AFFINE folded into trees4
     "cnn10": _ten_op_blob,  # tflite_build.ten_op_network: one layer of each op
     "softmax8": lambda: _one_softmax_blob(8),
     "pad_mean": _pad_mean_blob,
@@ -1060,6 +1083,92 @@ bad("prelu2_alpha_zero_point", "prelu2", lambda b: set_qparam(b, 1, 4, 128), "EM
     "layer 1 (PRELU): alpha_zero_point 128 out of range")
 bad("prelu2_activation", "prelu2", lambda b: set_layer(b, 0, act_min=0), "EMLML_E_CNN_NO_ACTIVATION",
     "layer 0 (PRELU): act_min is 0, must be -128/127")
+
+# ------------------------------------------------------------ feature steps (PIPE_*)
+PH, PS, PP = SectionId.PIPE_HEAD, SectionId.PIPE_STEPS, SectionId.PIPE_PARAMS
+
+
+def _head(b: bytes, **fields: object) -> bytes:
+    for name, value in fields.items():
+        b = set_item(b, PH, 0, HEAD_DTYPE, value, field=name)
+    return b
+
+
+def _step(b: bytes, k: int, **fields: object) -> bytes:
+    for name, value in fields.items():
+        b = set_item(b, PS, k, STEP_DTYPE, value, field=name)
+    return b
+
+
+def _grow(b: bytes, sid: int, extra: bytes) -> bytes:
+    return replace_section(b, sid, section_bytes(b, sid) + extra)
+
+
+def _seventeen_steps(b: bytes) -> bytes:
+    ones = np.ones(64, np.float32)
+    return add_pipeline(make_trees(), [Step(StepOp.SCALE, 64, 64, np.r_[ones * 0, ones])] * 17, 0)
+
+
+bad("pipe_no_head", "pipe_knn", lambda b: without_section(b, PH), "EMLML_E_SECTION_MISSING",
+    "missing section id 56", device=True)
+bad("pipe_head_length", "pipe_knn", lambda b: _grow(b, PH, bytes(4)), "EMLML_E_SECTION_LENGTH",
+    "section id 56 has 12 bytes, expected 8")
+bad("pipe_no_steps", "pipe_knn", lambda b: without_section(b, PS), "EMLML_E_SECTION_MISSING",
+    "missing section id 57")
+bad("pipe_steps_size", "pipe_knn", lambda b: _grow(b, PS, bytes(4)), "EMLML_E_SECTION_SIZE",
+    "section id 57 size 36 is not a multiple of 16")
+bad("pipe_no_params", "pipe_trees", lambda b: without_section(b, PP), "EMLML_E_SECTION_MISSING",
+    "missing section id 58")
+bad("pipe_params_size", "pipe_knn", lambda b: _grow(b, PP, bytes(2)), "EMLML_E_SECTION_SIZE",
+    "section id 58 size 146 is not a multiple of 4")
+bad("pipe_input_type", "pipe_trees", lambda b: set_header(b, "input_type", InputType.INT8),
+    "EMLML_E_PIPE_INPUT", "feature steps take float32 inputs, not input type 1")
+bad("pipe_too_many_steps", "trees4", _seventeen_steps, "EMLML_E_PIPE_STEPS",
+    "17 feature steps (at most 16)")
+bad("pipe_run", "pipe_knn", lambda b: _head(b, n_run=3), "EMLML_E_PIPE_RUN",
+    "predict runs 3 of the 2 feature steps", device=True)
+bad("pipe_channels_zero", "pipe_knn", lambda b: _head(b, channels=0), "EMLML_E_PIPE_CHANNELS",
+    "0 channels do not divide the window of 6 values")
+bad("pipe_channels", "pipe_knn", lambda b: _head(b, channels=4), "EMLML_E_PIPE_CHANNELS",
+    "4 channels do not divide the window of 6 values", device=True)
+bad("pipe_rate_nan", "pipe_knn", lambda b: _head(b, sample_rate=np.nan), "EMLML_E_PIPE_RATE",
+    "sample rate is not finite and >= 0")
+bad("pipe_rate_negative", "pipe_knn", lambda b: _head(b, sample_rate=-1.0), "EMLML_E_PIPE_RATE",
+    "sample rate is not finite and >= 0")
+bad("pipe_param_inf", "pipe_knn", lambda b: set_item(b, PP, 13, "<f4", np.inf),
+    "EMLML_E_PIPE_PARAM", "feature parameter 13 is not finite", device=True)
+bad("step_op", "pipe_knn", lambda b: _step(b, 1, op=9), "EMLML_E_STEP_OP", "step 1: unknown op 9",
+    device=True)
+bad("step_op_zero", "pipe_trees", lambda b: _step(b, 0, op=0), "EMLML_E_STEP_OP",
+    "step 0: unknown op 0")
+bad("step_reserved", "pipe_knn", lambda b: _step(b, 0, reserved=b"\0\x01\0"),
+    "EMLML_E_STEP_RESERVED", "step 0 (SCALE): reserved bytes not zero")
+bad("step_inputs", "pipe_knn", lambda b: _step(b, 0, n_in=5), "EMLML_E_STEP_INPUTS",
+    "step 0 (SCALE): 5 inputs, the values before it are 6", device=True)
+bad("step_inputs_chain", "pipe_knn", lambda b: _step(b, 1, n_in=7), "EMLML_E_STEP_INPUTS",
+    "step 1 (PROJECT): 7 inputs, the values before it are 6")
+bad("step_outputs_per_value", "pipe_trees", lambda b: _step(b, 1, n_out=63),
+    "EMLML_E_STEP_OUTPUTS", "step 1 (AFFINE): 63 outputs from 64 inputs")
+bad("step_outputs_zero", "pipe_knn", lambda b: _step(b, 1, n_out=0), "EMLML_E_STEP_OUTPUTS",
+    "step 1 (PROJECT): 0 outputs from 6 inputs")
+bad("step_outputs_max", "pipe_knn", lambda b: _step(b, 1, n_out=65535), "EMLML_E_STEP_OUTPUTS",
+    "step 1 (PROJECT): 65535 outputs from 6 inputs")
+bad("step_params", "pipe_knn", lambda b: _step(b, 1, params=13), "EMLML_E_STEP_PARAMS",
+    "step 1 (PROJECT): parameters end at 37, PIPE_PARAMS holds 36", device=True)
+bad("step_params_wrap", "pipe_knn", lambda b: _step(b, 1, params=0xFFFFFFF0),
+    "EMLML_E_STEP_PARAMS", "step 1 (PROJECT): parameters end at 4294967295, PIPE_PARAMS holds 36")
+bad("step_params_more_outputs", "pipe_knn", lambda b: _step(b, 1, n_out=6), "EMLML_E_STEP_PARAMS",
+    "step 1 (PROJECT): parameters end at 54, PIPE_PARAMS holds 36")
+bad("step_divisor_zero", "pipe_knn", lambda b: set_item(b, PP, 8, "<f4", 0.0), "EMLML_E_STEP_ZERO",
+    "step 0 (SCALE): divisor 2 is zero", device=True)
+bad("step_fold_knn", "pipe_knn", lambda b: _head(b, n_run=1), "EMLML_E_STEP_FOLD",
+    "step 1 (PROJECT) cannot be folded into a kNN model", device=True)
+bad("pipe_features_for_knn", "pipe_knn",
+    lambda b: _step(b, 1, n_out=2), "EMLML_E_SECTION_LENGTH",
+    "section id 33 has 60 bytes, expected 40")
+bad("pipe_arena", "pipe_knn", lambda b: set_header(b, "arena_bytes", int(header(b)["arena_bytes"]) - 8),
+    "EMLML_E_ARENA", lambda b: "arena_bytes {}, this model needs {}".format(
+        int(header(b)["arena_bytes"]) - 8, int(header(b)["arena_bytes"])))
 
 # Random networks (tflite_build.random_network): each case breaks one rule at the first
 # layer of an op in the first network that has one (``net_base``), so every op meets

@@ -1,7 +1,8 @@
 """Writes the fuzzer's seed corpus: one small, valid blob of every kind and option
 (trees: classifier/regressor, forest, float and integer inputs; kNN: float32/int8/int16
 samples, both metrics and weightings, regressor; CNN: small random networks that
-together use every operator). Run from the repository root:
+together use every operator; feature steps: scalers folded into trees, PCA run before
+kNN and trees, channels and a sample rate). Run from the repository root:
     python tests_host/fuzz/make_seeds.py tests_host/fuzz/corpus
 """
 
@@ -40,6 +41,26 @@ def seeds() -> dict[str, bytes]:
     }
 
 
+def pipeline_seeds() -> dict[str, bytes]:
+    """scikit-learn Pipelines: every step op, run and folded, before trees and kNN."""
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
+
+    X, y = load_wine(return_X_y=True)
+    X, y = X[::6, :6].astype(np.float32), y[::6]
+    tree = DecisionTreeClassifier(max_depth=3, random_state=0)
+    return {
+        "pipe_std_tree": convert(make_pipeline(StandardScaler(), MaxAbsScaler(), tree).fit(X, y)),
+        "pipe_pca_knn": convert(
+            make_pipeline(MinMaxScaler(), PCA(3), KNeighborsRegressor(2)).fit(X, y),
+            channels=2, sample_rate=100.0),
+        "pipe_pca_std_forest": convert(make_pipeline(
+            StandardScaler(), PCA(4), StandardScaler(),
+            RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0)).fit(X, y)),
+    }
+
+
 CNN_SEED_MAX = 4096  # the fuzz session's -max_len
 
 
@@ -73,7 +94,7 @@ def cnn_seeds(count: int = 8, n_ops: int = 10) -> dict[str, bytes]:
 
 def main(out: str) -> None:
     os.makedirs(out, exist_ok=True)
-    for name, blob in {**seeds(), **cnn_seeds()}.items():
+    for name, blob in {**seeds(), **pipeline_seeds(), **cnn_seeds()}.items():
         with open(os.path.join(out, name + ".bin"), "wb") as f:
             f.write(blob)
         print(f"{name}: {len(blob)} bytes")

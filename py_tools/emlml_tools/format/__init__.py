@@ -111,6 +111,7 @@ from .knn import (  # noqa: F401
     knn_blob,
 )
 from .pipeline import (  # noqa: F401
+    HEAD_DTYPE,
     STEP_DTYPE,
     PipelineData,
     Step,

@@ -33,10 +33,11 @@ MAX_STEPS = C.PIPE_MAX_STEPS
 HEAD_SIZE = 8
 STEP_DTYPE = np.dtype([("op", "u1"), ("reserved", "V3"), ("n_in", "<u4"), ("n_out", "<u4"),
                        ("params", "<u4")])
+HEAD_DTYPE = np.dtype([("n_run", "<u2"), ("channels", "<u2"), ("sample_rate", "<f4")])
 _HEAD = struct.Struct("<HHf")
 PER_VALUE_OPS = (StepOp.SCALE, StepOp.AFFINE)
 PIPE_SECTIONS = (SectionId.PIPE_HEAD, SectionId.PIPE_STEPS, SectionId.PIPE_PARAMS)
-assert STEP_DTYPE.itemsize == 16 and _HEAD.size == HEAD_SIZE
+assert STEP_DTYPE.itemsize == 16 and _HEAD.size == HEAD_DTYPE.itemsize == HEAD_SIZE
 
 
 def step_name(op: int) -> int:
