@@ -145,20 +145,25 @@ static int is_cnn_int8(const emlml_model_t *m, int typecode) {
            (typecode == 'b' || typecode == 'B' || typecode == EMLML_BYTEARRAY_TYPECODE);
 }
 
+// A model with feature steps: a constant 0 in a build without them.
+static int has_steps(const emlml_model_t *m) {
+    return EMLML_WITH_FEATURES && m->pipe.n_steps != 0;
+}
+
 // A model with feature steps names its first step, which takes the window.
 static uint32_t first_step_name(const emlml_model_t *m) {
     return (uint32_t)EMLML_NAME_STEP_SCALE + m->pipe.steps[0].op - 1u;
 }
 
 static NORETURN void raise_wrong_length(const emlml_model_t *m, size_t got) {
-    if (m->pipe.n_steps != 0) {
+    if (has_steps(m)) {
         raise_formatted(&mp_type_ValueError, "step 0 (%N) takes a window of %u values, got %u", first_step_name(m), m->n_window, (uint32_t)got);
     }
     raise_formatted(&mp_type_ValueError, "expected %u inputs, got %u", m->n_window, (uint32_t)got, 0);
 }
 
 static NORETURN void raise_wrong_typecode(const emlml_model_t *m, int typecode) {
-    if (m->pipe.n_steps != 0) {
+    if (has_steps(m)) {
         raise_formatted(&mp_type_TypeError, "step 0 (%N) takes array('f') or a list, not typecode '%c'", first_step_name(m), (uint32_t)typecode, 0);
     }
     if (is_cnn(m)) {
@@ -362,6 +367,7 @@ static mp_obj_t emlml_model_predict_proba(size_t n_args, const mp_obj_t *pos_arg
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(emlml_model_predict_proba_obj, 2, emlml_model_predict_proba);
 
+#if EMLML_WITH_FEATURES
 // transform(window, out=None): the features of a model with feature steps, every step
 // run (also those a tree model took into its thresholds), into `out` (an array('f') of
 // n_features: nothing allocated) or a new array('f').
@@ -405,6 +411,7 @@ static mp_obj_t emlml_model_transform(size_t n_args, const mp_obj_t *args) {
     return out;
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(emlml_model_transform_obj, 2, 3, emlml_model_transform);
+#endif // EMLML_WITH_FEATURES
 
 /******************************************************************************/
 // Attributes (read-only)
@@ -444,7 +451,7 @@ static mp_obj_t input_shape_tuple(const emlml_model_t *m) {
 
 // (samples, channels, sample rate) of a model with feature steps; None without.
 static mp_obj_t window_tuple(const emlml_model_t *m) {
-    if (m->pipe.n_steps == 0) {
+    if (!has_steps(m)) {
         return mp_const_none;
     }
     mp_obj_t items[3] = {
@@ -479,11 +486,13 @@ static void emlml_model_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
         dest[0] = MP_OBJ_NEW_QSTR(m->task == EMLML_TASK_CLASSIFIER ? MP_QSTR_classifier : MP_QSTR_regressor);
     } else if (attr == MP_QSTR_n_inputs) {
         dest[0] = mp_obj_new_int_from_uint(m->n_window);
+#if EMLML_WITH_FEATURES
     } else if (attr == MP_QSTR_transform) {
         dest[0] = MP_OBJ_FROM_PTR(&emlml_model_transform_obj);
         dest[1] = self_in;
     } else if (attr == MP_QSTR_n_features) {
         dest[0] = mp_obj_new_int_from_uint(emlml_transform_size(m));
+#endif
     } else if (attr == MP_QSTR_window) {
         dest[0] = window_tuple(m);
     } else if (attr == MP_QSTR_n_outputs) {

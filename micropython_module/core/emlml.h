@@ -255,12 +255,15 @@ const int8_t *emlml_cnn_output(const emlml_model_t *model, const void *arena);
 #endif // EMLML_WITH_CNN
 
 // A model with feature steps (a converted scikit-learn Pipeline) takes a window of
-// n_window float32 values in emlml_predict. emlml_transform runs every step on such a
-// window and returns the features (emlml_transform_size(model) floats inside `arena`),
-// or NULL with `err` set when a step refuses a value (NaN or infinity).
+// n_window float32 values in emlml_predict. In a build with them (EMLML_WITH_FEATURES),
+// emlml_transform runs every step on such a window and returns the features
+// (emlml_transform_size(model) floats inside `arena`), or NULL with `err` set when a
+// step refuses a value (NaN or infinity).
+#if EMLML_WITH_FEATURES
 const float *emlml_transform(const emlml_model_t *model, const float *window, void *arena, emlml_error_t *err);
 // The number of features emlml_transform gives; 0 for a model without steps.
 uint32_t emlml_transform_size(const emlml_model_t *model);
+#endif
 
 // First index of the largest of n values (scikit-learn's argmax).
 uint32_t emlml_argmax(const float *values, uint32_t n);

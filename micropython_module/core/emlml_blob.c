@@ -140,7 +140,7 @@ static emlml_status_t check_family(const emlml_model_t *m, emlml_error_t *err) {
 
 // The sections of each kind this build has (check_family refused the others).
 static int section_allowed(uint16_t kind, uint32_t id) {
-    if (id == EMLML_SEC_META || (id >= EMLML_SEC_PIPE_HEAD && id <= EMLML_SEC_PIPE_PARAMS)) {
+    if (id == EMLML_SEC_META || (EMLML_WITH_FEATURES && id >= EMLML_SEC_PIPE_HEAD && id <= EMLML_SEC_PIPE_PARAMS)) {
         return 1;  // feature steps go in front of any model
     }
     switch (kind) {

@@ -47,6 +47,16 @@
 #ifndef EMLML_WITH_CNN
 #define EMLML_WITH_CNN 1
 #endif
+// Feature steps in front of a model (features/, a converted scikit-learn Pipeline). The
+// CNN-only module leaves them out: a CNN does not take them yet (FORMAT.md, Pipelines),
+// and the armv6m CNN module has no room for them. A build without them refuses a blob
+// with PIPE_* sections as "unknown section id".
+#ifndef EMLML_WITH_FEATURES
+#define EMLML_WITH_FEATURES 1
+#endif
+#if EMLML_WITH_FEATURES != 0 && EMLML_WITH_FEATURES != 1
+#error "EMLML_WITH_FEATURES must be 0 or 1"
+#endif
 #if (EMLML_WITH_TREES != 0 && EMLML_WITH_TREES != 1) || (EMLML_WITH_KNN != 0 && EMLML_WITH_KNN != 1) || \
     (EMLML_WITH_CNN != 0 && EMLML_WITH_CNN != 1)
 #error "EMLML_WITH_TREES, EMLML_WITH_KNN and EMLML_WITH_CNN must be 0 or 1"

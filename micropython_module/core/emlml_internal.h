@@ -138,10 +138,33 @@ const float *emlml_knn_predict(const emlml_model_t *model, const void *input, vo
 // Pipeline steps (features/emlml_pipeline.c): check PIPE_* if present, set n_window
 // and model->n_inputs to the features the model family reads (before its loader runs),
 // and add the steps' buffers to *arena_needed (after it ran: they follow its arena).
+// A build without them (EMLML_WITH_FEATURES 0) has no steps: the window is the input.
+#if EMLML_WITH_FEATURES
 emlml_status_t emlml_pipeline_load(emlml_model_t *model, const emlml_sections_t *sections, emlml_error_t *err);
 uint32_t emlml_pipeline_arena(emlml_model_t *model, uint32_t family_arena);
 // The window through steps [0, n_run): the features predict hands the model family.
 const float *emlml_pipeline_run(const emlml_model_t *model, const float *window, void *arena, emlml_error_t *err);
+#else
+static inline emlml_status_t emlml_pipeline_load(emlml_model_t *model, const emlml_sections_t *sections, emlml_error_t *err) {
+    (void)sections;
+    (void)err;
+    model->n_window = model->n_inputs;
+    model->pipe.n_steps = 0;
+    model->pipe.n_run = 0;
+    return EMLML_OK;
+}
+static inline uint32_t emlml_pipeline_arena(emlml_model_t *model, uint32_t family_arena) {
+    (void)model;
+    (void)family_arena;
+    return 0;
+}
+static inline const float *emlml_pipeline_run(const emlml_model_t *model, const float *window, void *arena, emlml_error_t *err) {
+    (void)model;
+    (void)arena;
+    (void)err;
+    return window;
+}
+#endif
 
 emlml_status_t emlml_cnn_load(emlml_model_t *model, const emlml_sections_t *sections, uint32_t *arena_needed, emlml_error_t *err);
 // want_outputs 0: the n_outputs floats are not computed (the class is always set).

@@ -4,6 +4,8 @@
 // runtime/pipeline.py computes to the bit. They belong to every model family.
 #include "emlml_internal.h"
 
+#if EMLML_WITH_FEATURES
+
 // PIPE_HEAD fields (8 bytes).
 enum {
     HEAD_N_RUN = 0,
@@ -267,3 +269,5 @@ const float *emlml_transform(const emlml_model_t *m, const float *window, void *
 uint32_t emlml_transform_size(const emlml_model_t *m) {
     return m->pipe.n_steps == 0 ? 0 : m->pipe.steps[m->pipe.n_steps - 1u].n_out;
 }
+
+#endif // EMLML_WITH_FEATURES

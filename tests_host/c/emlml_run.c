@@ -86,8 +86,10 @@ static const void *model_input(const emlml_model_t *m, const void *sample, void 
     return sample;
 }
 
-// One window through every feature step: "features" and the bits, or "error".
+// One window through every feature step: "features" and the bits, or "error" (a build
+// without feature steps has no transform: "error no feature steps").
 static void transform_sample(const emlml_model_t *m, const void *sample, void *arena) {
+#if EMLML_WITH_FEATURES
     emlml_error_t err;
     char msg[160];
     const float *f = emlml_transform(m, (const float *)sample, arena, &err);
@@ -103,6 +105,12 @@ static void transform_sample(const emlml_model_t *m, const void *sample, void *a
         printf(" %08x", (unsigned)bits);
     }
     printf("\n");
+#else
+    (void)m;
+    (void)sample;
+    (void)arena;
+    printf("error no feature steps\n");
+#endif
 }
 
 // One sample: run it, check predict_class agrees, print the line.
