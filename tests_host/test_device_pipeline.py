@@ -105,3 +105,18 @@ def test_unix_bad_windows_name_the_step(tmp_path):
         "TypeError out must be a writable array('f') of 12 floats",
         "12",
     ]
+
+
+def test_unix_transform_needs_steps(tmp_path):
+    """A model without feature steps has no features: transform says so; window is None."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    from emlml_tools.convert.sklearn_models import convert
+    x = np.arange(40, dtype=np.float32).reshape(10, 4)
+    (tmp_path / "m.bin").write_bytes(convert(DecisionTreeClassifier().fit(x, np.arange(10) % 2)))
+    (tmp_path / "run.py").write_text(
+        "import emlml\nm = emlml.load('m.bin')\nprint(m.window)\n"
+        "try:\n    m.transform([0.0] * 4)\nexcept TypeError as e:\n    print(e)\n")
+    result = run_micropython("run.py", str(tmp_path))
+    assert result.stdout.splitlines() == [
+        "None", "this model has no feature steps: transform() needs a converted Pipeline"]
