@@ -72,10 +72,21 @@ def test_core_refuses_what_a_step_cannot_take(tmp_path):
     x[1, 9] = -np.inf  # the scaler refuses it
     result = run_driver(HOST_DRIVERS[0], model.blob(), x.tobytes(), tmp_path)
     lines = result.stdout.splitlines()
-    assert lines[0] == "error step 1 (PROJECT): input 5 is NaN, which it cannot take"
+    assert lines[0] == "error step 1 (PROJECT): input 5 is NaN"
     assert lines[1] == "error step 0 (SCALE): input 9 is infinite"
     assert lines[2].startswith("ok ")
     for row, line in zip(x[:2], lines):
         with pytest.raises(ValueError) as info:
             runtime.predict(model.blob(), row[None, :])
         assert line == "error " + str(info.value)
+
+
+def test_core_statistics_refuse_nan(tmp_path):
+    """ChannelStats' step takes no NaN: named as the reference names it."""
+    model = next(m for m in MODELS if m.name == "motion_stats_std_forest")
+    x = np.ascontiguousarray(model.X_test[:2], dtype=np.float32).copy()
+    x[1, 7] = np.nan
+    lines = run_driver(HOST_DRIVERS[1], model.blob(), x.tobytes(), tmp_path).stdout.splitlines()
+    assert lines[0].startswith("ok ") and lines[1] == "error step 0 (STATS): input 7 is NaN"
+    with pytest.raises(ValueError, match=r"^step 0 \(STATS\): input 7 is NaN$"):
+        runtime.predict(model.blob(), x)

@@ -162,7 +162,19 @@ typedef struct {
 // Pipeline steps (FORMAT.md, Pipelines): X(name, op number), numbered from 1 without
 // gaps. The enum, the names in messages (%N, EMLML_NAME_STEP_*) and py_tools'
 // format/c_tables.py follow this list.
-#define EMLML_STEP_OP_LIST(X) X(SCALE, 1) X(AFFINE, 2) X(PROJECT, 3)
+#define EMLML_STEP_OP_LIST(X) X(SCALE, 1) X(AFFINE, 2) X(PROJECT, 3) X(STATS, 4)
+
+// The per-channel statistics of STATS, by bit of its mask, in output order
+// (docs/features.md gives each one's float32 definition).
+#define EMLML_STAT_LIST(X) \
+    X(MEAN, 0) X(STD, 1) X(RMS, 2) X(MIN, 3) X(MAX, 4) X(PTP, 5) X(SKEW, 6) X(KURTOSIS, 7) \
+    X(CROSSINGS, 8)
+enum {
+#define EMLML_STAT_BIT(name, bit) EMLML_STAT_##name = bit,
+    EMLML_STAT_LIST(EMLML_STAT_BIT)
+#undef EMLML_STAT_BIT
+    EMLML_STAT_COUNT
+};
 
 typedef enum {
 #define EMLML_STEP_OP_ENUM(name, number) EMLML_STEP_##name = number,

@@ -137,20 +137,22 @@ enum {
     X(EMLML_E_CNN_QPARAM, "%L: %N %d out of range") \
     X(EMLML_E_CNN_OVERLAP, "%L: live tensors %u and %u share arena bytes") \
     /* pipeline steps (features/): %N names a step's op */ \
-    X(EMLML_E_PIPE_INPUT, "feature steps take float32 inputs, not input type %u") \
+    X(EMLML_E_PIPE_INPUT, "steps need float32 inputs, not input type %u") \
     X(EMLML_E_PIPE_STEPS, "%u feature steps (at most %D)") \
     X(EMLML_E_PIPE_RUN, "predict runs %u of the %u feature steps") \
-    X(EMLML_E_PIPE_CHANNELS, "%u channels do not divide the window of %u values") \
+    X(EMLML_E_PIPE_CHANNELS, "%u channels do not divide %u inputs") \
     X(EMLML_E_PIPE_RATE, "sample rate is not finite and >= 0") \
     X(EMLML_E_PIPE_PARAM, "feature parameter %u is not finite") \
     X(EMLML_E_STEP_OP, "step %u: unknown op %u") \
     X(EMLML_E_STEP_RESERVED, "step %u (%N): reserved bytes not zero") \
-    X(EMLML_E_STEP_INPUTS, "step %u (%N): %u inputs, the values before it are %u") \
+    X(EMLML_E_STEP_INPUTS, "step %u (%N): %u inputs, expected %u") \
     X(EMLML_E_STEP_OUTPUTS, "step %u (%N): %u outputs from %u inputs") \
     X(EMLML_E_STEP_PARAMS, "step %u (%N): parameters end at %u, PIPE_PARAMS holds %u") \
     X(EMLML_E_STEP_ZERO, "step %u (%N): divisor %u is zero") \
+    X(EMLML_E_STEP_STATS, "step %u (%N): bad statistics mask") \
+    X(EMLML_E_STEP_CHANNELS, "step %u (%N): %u inputs, not a multiple of %u channels") \
     X(EMLML_E_STEP_FOLD, "step %u (%N) cannot be folded into a %N model") \
-    X(EMLML_E_STEP_NAN, "step %u (%N): input %u is NaN, which it cannot take") \
+    X(EMLML_E_STEP_NAN, "step %u (%N): input %u is NaN") \
     X(EMLML_E_STEP_INFINITE, "step %u (%N): input %u is infinite") \
     /* predict */ \
     X(EMLML_E_INPUT_NONFINITE, "input %u is NaN or infinite") \
@@ -201,7 +203,7 @@ size_t emlml_format(char *buf, size_t n, const char *fmt, uint32_t a, uint32_t b
     X(INPUT_MULTIPLIER, "input_multiplier") X(SHIFT, "shift") X(MULTIPLIER, "multiplier") \
     X(LEFT_SHIFT, "left_shift") X(INPUT_LEFT_SHIFT, "input_left_shift") X(DIFF_MIN, "diff_min") \
     X(ALPHA_ZERO_POINT, "alpha_zero_point") \
-    X(STEP_SCALE, "SCALE") X(STEP_AFFINE, "AFFINE") X(STEP_PROJECT, "PROJECT") \
+    X(STEP_SCALE, "SCALE") X(STEP_AFFINE, "AFFINE") X(STEP_PROJECT, "PROJECT") X(STEP_STATS, "STATS") \
     X(TREES, "trees") X(KNN, "kNN") X(CNN, "CNN")
 
 enum {

@@ -27,9 +27,24 @@ static int per_value(uint32_t op) {
 }
 
 // Parameters a step reads: SCALE and AFFINE two per value; PROJECT a mean per input
-// and an n_out x n_in matrix (row-major). At most 65534 + 65534^2 < 2^32.
+// and an n_out x n_in matrix (row-major), at most 65534 + 65534^2 < 2^32; STATS its
+// statistics mask.
 static uint32_t param_count(const emlml_step_t *s) {
-    return s->op == EMLML_STEP_PROJECT ? s->n_in + s->n_out * s->n_in : 2u * s->n_in;
+    switch (s->op) {
+        case EMLML_STEP_PROJECT: return s->n_in + s->n_out * s->n_in;
+        case EMLML_STEP_STATS: return 1u;
+        default: return 2u * s->n_in;
+    }
+}
+
+#define STATS_MASK_ALL ((1u << EMLML_STAT_COUNT) - 1u)
+
+static uint32_t popcount(uint32_t v) {
+    uint32_t n = 0;
+    for (; v != 0; v &= v - 1u) {
+        n++;
+    }
+    return n;
 }
 
 static emlml_status_t check_sections(const emlml_sections_t *sec, emlml_error_t *err) {
@@ -118,6 +133,27 @@ static emlml_status_t check_divisors(const emlml_model_t *m, uint32_t k, emlml_e
     return EMLML_OK;
 }
 
+// STATS: its mask names known statistics; its inputs are samples of the window's
+// channels; it writes each channel's statistics.
+static emlml_status_t check_stats(const emlml_model_t *m, uint32_t k, emlml_error_t *err) {
+    const emlml_step_t *s = &m->pipe.steps[k];
+    if (s->op != EMLML_STEP_STATS) {
+        return EMLML_OK;
+    }
+    float mask = m->pipe.params[s->params];
+    uint32_t bits = mask >= 1.0f && mask <= (float)STATS_MASK_ALL ? (uint32_t)mask : 0u;
+    if (bits == 0 || (float)bits != mask) {
+        return emlml_fail(err, EMLML_E_STEP_STATS, k, step_name(s->op), 0);
+    }
+    if (s->n_in % m->pipe.channels != 0) {
+        return emlml_fail4(err, EMLML_E_STEP_CHANNELS, k, step_name(s->op), s->n_in, m->pipe.channels);
+    }
+    if (s->n_out != m->pipe.channels * popcount(bits)) {
+        return emlml_fail4(err, EMLML_E_STEP_OUTPUTS, k, step_name(s->op), s->n_out, s->n_in);
+    }
+    return EMLML_OK;
+}
+
 static emlml_status_t check_steps(emlml_model_t *m, uint32_t n_params, emlml_error_t *err) {
     uint32_t before = m->n_window;
     m->pipe.width = 0;
@@ -126,6 +162,9 @@ static emlml_status_t check_steps(emlml_model_t *m, uint32_t n_params, emlml_err
         emlml_status_t st = check_step(k, s, before, n_params, err);
         if (st == EMLML_OK) {
             st = check_divisors(m, k, err);
+        }
+        if (st == EMLML_OK) {
+            st = check_stats(m, k, err);
         }
         if (st != EMLML_OK) {
             return st;
@@ -233,6 +272,73 @@ static int run_project(const float *x, const float *p, float *y, uint32_t n_in, 
     return 1;
 }
 
+// Statistics of one channel: its `n` values at x[0], x[stride], ... (FORMAT.md,
+// Pipelines: the float32 order of operations).
+typedef struct {
+    float v[EMLML_STAT_COUNT];
+} stats_t;
+
+static void channel_stats(const float *x, uint32_t n, uint32_t stride, stats_t *out) {
+    float sum = 0.0f, squares = 0.0f, lo = x[0], hi = x[0];
+    for (uint32_t t = 0; t < n; t++) {
+        float v = x[t * stride];
+        sum += v;
+        squares += v * v;
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+    }
+    float count = (float)n;
+    float mean = sum / count;
+    float m2 = 0.0f, m3 = 0.0f, m4 = 0.0f, crossings = 0.0f;
+    for (uint32_t t = 0; t < n; t++) {
+        float d = x[t * stride] - mean;
+        float d2 = d * d;
+        m2 += d2;
+        m3 += d2 * d;
+        m4 += d2 * d2;
+        if (t > 0 && ((x[(t - 1u) * stride] - mean < 0.0f) != (d < 0.0f))) {
+            crossings += 1.0f;
+        }
+    }
+    float var = m2 / count;
+    out->v[EMLML_STAT_MEAN] = mean;
+    out->v[EMLML_STAT_STD] = emlml_sqrtf(var);
+    out->v[EMLML_STAT_RMS] = emlml_sqrtf(squares / count);
+    out->v[EMLML_STAT_MIN] = lo;
+    out->v[EMLML_STAT_MAX] = hi;
+    out->v[EMLML_STAT_PTP] = hi - lo;
+    out->v[EMLML_STAT_SKEW] = 0.0f;
+    out->v[EMLML_STAT_KURTOSIS] = 0.0f;
+    if (var > 0.0f) {
+        out->v[EMLML_STAT_SKEW] = (m3 / count) / (var * emlml_sqrtf(var));
+        out->v[EMLML_STAT_KURTOSIS] = (m4 / count) / (var * var) - 3.0f;
+    }
+    out->v[EMLML_STAT_CROSSINGS] = crossings;
+}
+
+// Per channel, the statistics of the mask's bits in bit order. Takes neither NaN nor
+// infinity.
+static int run_stats(const float *x, float mask, uint32_t n_in, uint32_t channels, float *y, uint32_t *bad) {
+    for (uint32_t i = 0; i < n_in; i++) {
+        if (!emlml_f32_is_finite(x[i])) {
+            *bad = i;
+            return 0;
+        }
+    }
+    uint32_t bits = (uint32_t)mask;
+    uint32_t j = 0;
+    for (uint32_t c = 0; c < channels; c++) {
+        stats_t st;
+        channel_stats(x + c, n_in / channels, channels, &st);
+        for (uint32_t b = 0; b < EMLML_STAT_COUNT; b++) {
+            if ((bits >> b) & 1u) {
+                y[j++] = st.v[b];
+            }
+        }
+    }
+    return 1;
+}
+
 // Steps [0, n) on the window, alternating between the arena's two buffers.
 static const float *run_steps(const emlml_model_t *m, const float *window, uint32_t n, void *arena, emlml_error_t *err) {
     const float *x = window;
@@ -246,6 +352,7 @@ static const float *run_steps(const emlml_model_t *m, const float *window, uint3
         switch (s->op) {
             case EMLML_STEP_SCALE: ok = run_scale(x, p, y, s->n_in, &bad); break;
             case EMLML_STEP_AFFINE: ok = run_affine(x, p, y, s->n_in, &bad); break;
+            case EMLML_STEP_STATS: ok = run_stats(x, p[0], s->n_in, m->pipe.channels, y, &bad); break;
             default: ok = run_project(x, p, y, s->n_in, s->n_out, &bad); break;
         }
         if (!ok) {

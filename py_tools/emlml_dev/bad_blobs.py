@@ -135,6 +135,15 @@ def make_pipe_knn() -> bytes:
     return add_pipeline(make_knn(), [scale, project], 2, 2, 50.0)
 
 
+def make_pipe_stats() -> bytes:
+    """make_knn (4 features) behind PROJECT 8 -> 6 and STATS (mean and std: mask 3) of
+    3 samples x 2 channels -> 4; a window of 4 samples x 2 channels. Params: PROJECT
+    0..55, the mask at 56."""
+    project = Step(StepOp.PROJECT, 8, 6, np.linspace(-1, 1, 56).astype(np.float32))
+    stats = Step(StepOp.STATS, 6, 4, np.array([3], np.float32))
+    return add_pipeline(make_knn(n_inputs=4), [project, stats], 2, 2)
+
+
 def make_pipe_trees() -> bytes:
     """make_trees (64 inputs) behind SCALE and AFFINE 64 -> 64, both folded (n_run 0)."""
     ones = np.ones(64, np.float32)
@@ -356,6 +365,7 @@ BASES: dict[str, Callable[[], bytes]] = {
     "knn1100": lambda: make_knn(n_samples=1100, n_inputs=1),
     "pipe_knn": make_pipe_knn,  # feature steps SCALE, PROJECT run before kNN
     "pipe_trees": make_pipe_trees,  # SCALE, AFFINE folded into trees4
+    "pipe_stats": make_pipe_stats,  # PROJECT, STATS run before kNN
     "cnn10": _ten_op_blob,  # tflite_build.ten_op_network: one layer of each op
     "softmax8": lambda: _one_softmax_blob(8),
     "pad_mean": _pad_mean_blob,
@@ -1122,15 +1132,15 @@ bad("pipe_no_params", "pipe_trees", lambda b: without_section(b, PP), "EMLML_E_S
 bad("pipe_params_size", "pipe_knn", lambda b: _grow(b, PP, bytes(2)), "EMLML_E_SECTION_SIZE",
     "section id 58 size 146 is not a multiple of 4")
 bad("pipe_input_type", "pipe_trees", lambda b: set_header(b, "input_type", InputType.INT8),
-    "EMLML_E_PIPE_INPUT", "feature steps take float32 inputs, not input type 1")
+    "EMLML_E_PIPE_INPUT", "steps need float32 inputs, not input type 1")
 bad("pipe_too_many_steps", "trees4", _seventeen_steps, "EMLML_E_PIPE_STEPS",
     "17 feature steps (at most 16)")
 bad("pipe_run", "pipe_knn", lambda b: _head(b, n_run=3), "EMLML_E_PIPE_RUN",
     "predict runs 3 of the 2 feature steps", device=True)
 bad("pipe_channels_zero", "pipe_knn", lambda b: _head(b, channels=0), "EMLML_E_PIPE_CHANNELS",
-    "0 channels do not divide the window of 6 values")
+    "0 channels do not divide 6 inputs")
 bad("pipe_channels", "pipe_knn", lambda b: _head(b, channels=4), "EMLML_E_PIPE_CHANNELS",
-    "4 channels do not divide the window of 6 values", device=True)
+    "4 channels do not divide 6 inputs", device=True)
 bad("pipe_rate_nan", "pipe_knn", lambda b: _head(b, sample_rate=np.nan), "EMLML_E_PIPE_RATE",
     "sample rate is not finite and >= 0")
 bad("pipe_rate_negative", "pipe_knn", lambda b: _head(b, sample_rate=-1.0), "EMLML_E_PIPE_RATE",
@@ -1144,9 +1154,9 @@ bad("step_op_zero", "pipe_trees", lambda b: _step(b, 0, op=0), "EMLML_E_STEP_OP"
 bad("step_reserved", "pipe_knn", lambda b: _step(b, 0, reserved=b"\0\x01\0"),
     "EMLML_E_STEP_RESERVED", "step 0 (SCALE): reserved bytes not zero")
 bad("step_inputs", "pipe_knn", lambda b: _step(b, 0, n_in=5), "EMLML_E_STEP_INPUTS",
-    "step 0 (SCALE): 5 inputs, the values before it are 6", device=True)
+    "step 0 (SCALE): 5 inputs, expected 6", device=True)
 bad("step_inputs_chain", "pipe_knn", lambda b: _step(b, 1, n_in=7), "EMLML_E_STEP_INPUTS",
-    "step 1 (PROJECT): 7 inputs, the values before it are 6")
+    "step 1 (PROJECT): 7 inputs, expected 6")
 bad("step_outputs_per_value", "pipe_trees", lambda b: _step(b, 1, n_out=63),
     "EMLML_E_STEP_OUTPUTS", "step 1 (AFFINE): 63 outputs from 64 inputs")
 bad("step_outputs_zero", "pipe_knn", lambda b: _step(b, 1, n_out=0), "EMLML_E_STEP_OUTPUTS",
@@ -1163,6 +1173,17 @@ bad("step_divisor_zero", "pipe_knn", lambda b: set_item(b, PP, 8, "<f4", 0.0), "
     "step 0 (SCALE): divisor 2 is zero", device=True)
 bad("step_fold_knn", "pipe_knn", lambda b: _head(b, n_run=1), "EMLML_E_STEP_FOLD",
     "step 1 (PROJECT) cannot be folded into a kNN model", device=True)
+bad("step_stats_mask_zero", "pipe_stats", lambda b: set_item(b, PP, 56, "<f4", 0.0),
+    "EMLML_E_STEP_STATS", "step 1 (STATS): bad statistics mask", device=True)
+bad("step_stats_mask_fraction", "pipe_stats", lambda b: set_item(b, PP, 56, "<f4", 2.5),
+    "EMLML_E_STEP_STATS", "step 1 (STATS): bad statistics mask")
+bad("step_stats_mask_unknown_bit", "pipe_stats", lambda b: set_item(b, PP, 56, "<f4", 512.0),
+    "EMLML_E_STEP_STATS", "step 1 (STATS): bad statistics mask")
+bad("step_stats_channels", "pipe_stats", lambda b: _step(_step(b, 0, n_out=5), 1, n_in=5),
+    "EMLML_E_STEP_CHANNELS", "step 1 (STATS): 5 inputs, not a multiple of 2 channels",
+    device=True)
+bad("step_stats_outputs", "pipe_stats", lambda b: _step(b, 1, n_out=6), "EMLML_E_STEP_OUTPUTS",
+    "step 1 (STATS): 6 outputs from 6 inputs")
 bad("pipe_features_for_knn", "pipe_knn",
     lambda b: _step(b, 1, n_out=2), "EMLML_E_SECTION_LENGTH",
     "section id 33 has 60 bytes, expected 40")

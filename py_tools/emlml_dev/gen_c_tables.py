@@ -160,6 +160,9 @@ def read_headers(root: str) -> dict[str, object]:
     step_ops = [(name, int_value(n, {})) for name, n in x_macro(text["emlml.h"], "EMLML_STEP_OP_LIST")]
     if [n for _, n in step_ops] != list(range(1, len(step_ops) + 1)):
         raise HeaderError("EMLML_STEP_OP_LIST: op numbers must be 1..N in order")
+    stats = {name: int_value(bit, {}) for name, bit in x_macro(text["emlml.h"], "EMLML_STAT_LIST")}
+    if sorted(stats.values()) != list(range(len(stats))):
+        raise HeaderError("EMLML_STAT_LIST: bits must be 0..N-1")
     if len(limits) > 16:
         raise HeaderError("EMLML_LIMIT_LIST: a template names at most 16 limits (%0..%F)")
 
@@ -176,6 +179,7 @@ def read_headers(root: str) -> dict[str, object]:
         "field_names": field_names,
         "ops": ops,
         "step_ops": step_ops,
+        "stats": stats,
         "sections": sections,
         "kinds": prefixed(enum_members(emlml_h, "EMLML_KIND_TREES"), "EMLML_KIND_"),
         "tasks": prefixed(enum_members(emlml_h, "EMLML_TASK_CLASSIFIER"), "EMLML_TASK_"),
@@ -225,6 +229,7 @@ def render(facts: dict[str, object]) -> str:
              ("TASKS", "tasks", "Tasks (emlml_task_t)"),
              ("INPUT_TYPES", "input_types", "Input types (emlml_input_type_t)"),
              ("META_TAGS", "meta_tags", "Metadata record tags (EMLML_META_*)"),
+             ("STATS", "stats", "The statistics of the STATS step by mask bit (EMLML_STAT_LIST)"),
              ("KNN_METRICS", "knn_metrics", "kNN metrics (emlml_knn_metric_t)"),
              ("KNN_WEIGHTS", "knn_weights", "kNN weights (emlml_knn_weights_t)"),
              ("KNN_SAMPLE_TYPES", "knn_sample_types", "kNN sample types (emlml_knn_sample_type_t)")]

@@ -1,7 +1,8 @@
 """The scikit-learn Pipelines the tests convert (docs/features.md): scalers and PCA, in
 several orders, before the tree estimators and kNN that emlml converts, fitted on float32
 data from scikit-learn's bundled digits and on the demo's synthetic accelerometer windows
-(64 samples x 3 channels at 50 Hz, sample-major). Small, real and deterministic."""
+(64 samples x 3 channels at 50 Hz, sample-major), some through emlml's own per-channel
+statistics (emlml_tools.features.ChannelStats). Small, real and deterministic."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 from emlml_tools.demo.data import MOTION_RATE_HZ, motion_split
+from emlml_tools.features import ChannelStats
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier, RandomForestRegressor
@@ -92,4 +94,16 @@ def pipeline_models() -> tuple[PipeModel, ...]:
         _fit("motion_std_forest", _motion, make_pipeline(StandardScaler(), _forest()), **motion),
         _fit("motion_std_pca_knn", _motion, make_pipeline(
             StandardScaler(), PCA(8, random_state=0), KNeighborsClassifier(5)), **motion),
+        # emlml's per-channel statistics on the raw accelerometer windows
+        _fit("motion_stats_std_forest", _motion, make_pipeline(
+            ChannelStats(3), StandardScaler(), _forest()), **motion),
+        _fit("motion_stats_minmax_knn", _motion, make_pipeline(
+            ChannelStats(3, ("std", "ptp", "kurtosis", "crossings")), MinMaxScaler(),
+            KNeighborsClassifier(3)), **motion),
+        _fit("motion_stats_extra", _motion, make_pipeline(
+            ChannelStats(3, ("mean", "rms", "min", "max", "skew")),
+            ExtraTreesClassifier(10, max_depth=10, random_state=0)), **motion),
+        _fit("motion_std_stats_pca_tree_regressor", _motion, make_pipeline(
+            StandardScaler(), ChannelStats(3), PCA(6, random_state=0),
+            DecisionTreeRegressor(max_depth=7, random_state=0)), regress=True, **motion),
     )

@@ -47,6 +47,8 @@ def pipeline_seeds() -> dict[str, bytes]:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 
+    from emlml_tools.features import ChannelStats
+
     X, y = load_wine(return_X_y=True)
     X, y = X[::6, :6].astype(np.float32), y[::6]
     tree = DecisionTreeClassifier(max_depth=3, random_state=0)
@@ -55,6 +57,9 @@ def pipeline_seeds() -> dict[str, bytes]:
         "pipe_pca_knn": convert(
             make_pipeline(MinMaxScaler(), PCA(3), KNeighborsRegressor(2)).fit(X, y),
             channels=2, sample_rate=100.0),
+        "pipe_stats_std_knn": convert(make_pipeline(
+            ChannelStats(2), StandardScaler(), KNeighborsClassifier(2)).fit(X, y),
+            sample_rate=25.0),
         "pipe_pca_std_forest": convert(make_pipeline(
             StandardScaler(), PCA(4), StandardScaler(),
             RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0)).fit(X, y)),

@@ -2,8 +2,8 @@
 front of the final estimator's model (docs/FORMAT.md, Pipelines).
 
 Each transformer becomes a step of the C core (``_STEPS``: StandardScaler and
-MaxAbsScaler -> SCALE, MinMaxScaler -> AFFINE, PCA -> PROJECT), with its parameters
-rounded to float32; the board computes the steps in float32.
+MaxAbsScaler -> SCALE, MinMaxScaler -> AFFINE, PCA -> PROJECT, emlml's ChannelStats ->
+STATS), with its parameters rounded to float32; the board computes the steps in float32.
 
 Tree models: the per-value steps after the last PROJECT (or all of them) are *folded*
 into the trees on the host. scikit-learn sends a window left at a split on feature ``f``
@@ -26,6 +26,7 @@ from sklearn.decomposition import PCA
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 
+from emlml_tools.features import ChannelStats
 from emlml_tools.format import MAX_INPUTS, InputType, Step, StepOp, add_pipeline
 from emlml_tools.format.keys import float32_keys
 from emlml_tools.format.pipeline import MAX_STEPS, PER_VALUE_OPS
@@ -84,7 +85,13 @@ def _pca(k: int, t: PCA, n: int) -> Step:
                 np.concatenate([mean, _f32(k, t, "components_", w)]), "PCA")
 
 
+def _stats(k: int, t: ChannelStats, n: int) -> Step:
+    return Step(StepOp.STATS, n, t.channels * bin(t.mask_).count("1"),
+                np.array([t.mask_], np.float32), "ChannelStats")
+
+
 _STEPS: dict[type, Callable[[int, Any, int], Step]] = {
+    ChannelStats: _stats,
     StandardScaler: _standard,
     MaxAbsScaler: _max_abs,
     MinMaxScaler: _min_max,
@@ -103,6 +110,17 @@ def _transformers(pipeline: Pipeline) -> list[Any]:
             raise TypeError(f"{_label(k, t)} cannot be converted: emlml's feature steps are "
                             f"{', '.join(supported_steps())}")
     return out
+
+
+def _stats_channels(transformers: list[Any], channels: int) -> int:
+    """The window's channels: ChannelStats' (all the same), unless --channels says others."""
+    found = {t.channels for t in transformers if isinstance(t, ChannelStats)}
+    if not found:
+        return channels
+    if len(found) > 1 or (channels != 1 and channels not in found):
+        raise ValueError(f"ChannelStats with channels {sorted(found)} and a window of "
+                         f"{channels} channels: give one number of channels")
+    return found.pop()
 
 
 def _window_size(transformers: list[Any], final: Any) -> int:
@@ -130,6 +148,7 @@ def convert_pipeline(pipeline: Pipeline, options: Any, channels: int = 1,
     if len(transformers) > MAX_STEPS:
         raise ValueError(f"{len(transformers)} feature steps; a blob holds at most {MAX_STEPS}")
     n_window = _window_size(transformers, final)
+    channels = _stats_channels(transformers, channels)
     if channels < 1 or channels > 0xFFFF or n_window % channels:
         raise ValueError(f"{channels} channels do not divide the window of {n_window} values: "
                          "give the number of channels of each sample")

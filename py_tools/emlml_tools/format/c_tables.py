@@ -145,20 +145,22 @@ STATUS = (
     ('EMLML_E_CNN_FC_SCALE', '%L: scale[%u] not finite and >= 0'),
     ('EMLML_E_CNN_QPARAM', '%L: %N %d out of range'),
     ('EMLML_E_CNN_OVERLAP', '%L: live tensors %u and %u share arena bytes'),
-    ('EMLML_E_PIPE_INPUT', 'feature steps take float32 inputs, not input type %u'),
+    ('EMLML_E_PIPE_INPUT', 'steps need float32 inputs, not input type %u'),
     ('EMLML_E_PIPE_STEPS', '%u feature steps (at most %D)'),
     ('EMLML_E_PIPE_RUN', 'predict runs %u of the %u feature steps'),
-    ('EMLML_E_PIPE_CHANNELS', '%u channels do not divide the window of %u values'),
+    ('EMLML_E_PIPE_CHANNELS', '%u channels do not divide %u inputs'),
     ('EMLML_E_PIPE_RATE', 'sample rate is not finite and >= 0'),
     ('EMLML_E_PIPE_PARAM', 'feature parameter %u is not finite'),
     ('EMLML_E_STEP_OP', 'step %u: unknown op %u'),
     ('EMLML_E_STEP_RESERVED', 'step %u (%N): reserved bytes not zero'),
-    ('EMLML_E_STEP_INPUTS', 'step %u (%N): %u inputs, the values before it are %u'),
+    ('EMLML_E_STEP_INPUTS', 'step %u (%N): %u inputs, expected %u'),
     ('EMLML_E_STEP_OUTPUTS', 'step %u (%N): %u outputs from %u inputs'),
     ('EMLML_E_STEP_PARAMS', 'step %u (%N): parameters end at %u, PIPE_PARAMS holds %u'),
     ('EMLML_E_STEP_ZERO', 'step %u (%N): divisor %u is zero'),
+    ('EMLML_E_STEP_STATS', 'step %u (%N): bad statistics mask'),
+    ('EMLML_E_STEP_CHANNELS', 'step %u (%N): %u inputs, not a multiple of %u channels'),
     ('EMLML_E_STEP_FOLD', 'step %u (%N) cannot be folded into a %N model'),
-    ('EMLML_E_STEP_NAN', 'step %u (%N): input %u is NaN, which it cannot take'),
+    ('EMLML_E_STEP_NAN', 'step %u (%N): input %u is NaN'),
     ('EMLML_E_STEP_INFINITE', 'step %u (%N): input %u is infinite'),
     ('EMLML_E_INPUT_NONFINITE', 'input %u is NaN or infinite'),
     ('EMLML_E_INPUT_INFINITE', 'input %u is infinite (NaN is accepted, infinity is not)'),
@@ -200,6 +202,7 @@ FIELD_NAMES = (
     'SCALE',
     'AFFINE',
     'PROJECT',
+    'STATS',
     'trees',
     'kNN',
     'CNN',
@@ -235,6 +238,7 @@ STEP_OPS = (
     ('SCALE', 1),
     ('AFFINE', 2),
     ('PROJECT', 3),
+    ('STATS', 4),
 )
 
 # Section ids (EMLML_SEC_*): name without its prefix -> number.
@@ -286,6 +290,19 @@ META_TAGS = {
     'LABEL': 2,
     'INPUT_SHAPE': 3,
     'NAME': 4,
+}
+
+# The statistics of the STATS step by mask bit (EMLML_STAT_LIST): name without its prefix -> number.
+STATS = {
+    'MEAN': 0,
+    'STD': 1,
+    'RMS': 2,
+    'MIN': 3,
+    'MAX': 4,
+    'PTP': 5,
+    'SKEW': 6,
+    'KURTOSIS': 7,
+    'CROSSINGS': 8,
 }
 
 # kNN metrics (emlml_knn_metric_t): name without its prefix -> number.

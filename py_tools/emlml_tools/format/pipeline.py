@@ -86,7 +86,12 @@ class PipelineData:
 
 
 def param_count(op: int, n_in: int, n_out: int) -> int:
-    return n_in + n_out * n_in if op == StepOp.PROJECT else 2 * n_in
+    if op == StepOp.PROJECT:
+        return n_in + n_out * n_in
+    return 1 if op == StepOp.STATS else 2 * n_in
+
+
+STATS_MASK_ALL = (1 << len(C.STATS)) - 1
 
 
 def pipeline_arena_bytes(width: int) -> int:
@@ -164,6 +169,8 @@ def check_pipeline(data: bytes, by_id: dict[int, SectionEntry], kind: Kind, inpu
             zero = np.flatnonzero(params[at + n_in:at + 2 * n_in] == 0)
             if len(zero):
                 raise BlobError("EMLML_E_STEP_ZERO", k, step_name(op), int(zero[0]))
+        if op == StepOp.STATS:
+            _check_stats(k, n_in, n_out, float(params[at]), channels)
         if k >= n_run and (kind != Kind.TREES or op not in PER_VALUE_OPS):
             family = C.FIELD_NAMES.index("trees") + kind - Kind.TREES
             raise BlobError("EMLML_E_STEP_FOLD", k, step_name(op), family)
@@ -172,6 +179,16 @@ def check_pipeline(data: bytes, by_id: dict[int, SectionEntry], kind: Kind, inpu
         before = n_out
     return PipelineData(steps=steps, params=params, n_run=n_run, channels=channels,
                         sample_rate=float(rate), n_window=n_window, n_features=n_features)
+
+
+def _check_stats(k: int, n_in: int, n_out: int, mask: float, channels: int) -> None:
+    name = step_name(StepOp.STATS)
+    if not (1 <= mask <= STATS_MASK_ALL and mask == int(mask)):
+        raise BlobError("EMLML_E_STEP_STATS", k, name)
+    if n_in % channels:
+        raise BlobError("EMLML_E_STEP_CHANNELS", k, name, n_in, channels)
+    if n_out != channels * bin(int(mask)).count("1"):
+        raise BlobError("EMLML_E_STEP_OUTPUTS", k, name, n_out, n_in)
 
 
 def _check_step(k: int, s: np.void, before: int, n_params: int) -> None:

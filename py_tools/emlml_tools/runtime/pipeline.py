@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from emlml_tools.features import channel_stats
 from emlml_tools.format import PipelineData, StepOp
 from emlml_tools.format.c_format import error_format
 from emlml_tools.format.pipeline import step_name
@@ -36,6 +37,8 @@ def run(pipe: PipelineData, x: npt.NDArray[np.float32], n_steps: int | None = No
         elif op == StepOp.AFFINE:
             product = y * p[:n_in]  # a multiply, then an add, never fused
             y = product + p[n_in:]
+        elif op == StepOp.STATS:
+            y = channel_stats(y, pipe.channels, int(p[0]))
         else:
             y = _project(y, p[:n_in], p[n_in:].reshape(n_out, n_in))
     return y
@@ -50,8 +53,8 @@ def _project(x: np.ndarray, mean: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def _refuse(y: np.ndarray, k: int, op: StepOp) -> None:
-    """SCALE and AFFINE pass NaN and refuse infinity; PROJECT refuses both."""
-    bad = np.isinf(y) if op != StepOp.PROJECT else ~np.isfinite(y)
+    """SCALE and AFFINE pass NaN and refuse infinity; PROJECT and STATS refuse both."""
+    bad = np.isinf(y) if op in (StepOp.SCALE, StepOp.AFFINE) else ~np.isfinite(y)
     if bad.any():
         sample, index = (int(v) for v in np.argwhere(bad)[0])
         status = "EMLML_E_STEP_NAN" if np.isnan(y[sample, index]) else "EMLML_E_STEP_INFINITE"
