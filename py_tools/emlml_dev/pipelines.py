@@ -28,6 +28,7 @@ class PipeModel:
     name: str
     pipeline: Pipeline
     X_test: np.ndarray  # float32 windows, one per row
+    y_test: np.ndarray
     channels: int = 1
     sample_rate: float = 0.0
 
@@ -57,10 +58,10 @@ def _motion() -> tuple[np.ndarray, ...]:
 
 def _fit(name: str, data: Callable[[], tuple[np.ndarray, ...]], pipeline: Pipeline,
          regress: bool = False, **window: Any) -> PipeModel:
-    x_train, x_test, y_train, _ = data()
+    x_train, x_test, y_train, y_test = data()
     y = y_train.astype(np.float64) * 1.5 + 0.25 if regress else y_train
     pipeline.fit(x_train, y)
-    return PipeModel(name, pipeline, x_test, **window)
+    return PipeModel(name, pipeline, x_test, y_test, **window)
 
 
 def _forest(n: int = 15) -> RandomForestClassifier:
@@ -107,3 +108,29 @@ def pipeline_models() -> tuple[PipeModel, ...]:
             StandardScaler(), ChannelStats(3), PCA(6, random_state=0),
             DecisionTreeRegressor(max_depth=7, random_state=0)), regress=True, **motion),
     )
+
+
+# The Pipelines tests_device/ runs (test_parity: the reference's bits and the host
+# Pipeline's predict on every window): the small blobs; the boards with a small
+# filesystem or a slow emulator run BOARD_PIPELINES on their first 20 windows.
+DEVICE_PIPELINES = ("pca_tree", "std_tree_regressor", "minmax_forest_regressor",
+                    "motion_std_forest", "motion_std_pca_knn", "motion_stats_std_forest",
+                    "motion_stats_minmax_knn", "motion_stats_extra",
+                    "motion_std_stats_pca_tree_regressor")
+BOARD_PIPELINES = ("motion_stats_std_forest",)
+
+
+def device_models(names: tuple[str, ...] = DEVICE_PIPELINES, max_samples: int | None = None
+                  ) -> list[Any]:
+    """The Pipelines as the zoo's models (name ``pipe_<name>``) for devicedata.py."""
+    from emlml_tools.demo.models import DemoModel
+
+    out = []
+    for m in pipeline_models():
+        if m.name in names:
+            out.append(DemoModel(
+                name="pipe_" + m.name, estimator=m.pipeline, dataset="pipeline",
+                X_train=np.zeros((0, m.X_test.shape[1]), np.float32),
+                X_test=m.X_test[:max_samples], y_test=m.y_test[:max_samples],
+                convert_kwargs={"channels": m.channels, "sample_rate": m.sample_rate}))
+    return out
