@@ -93,3 +93,47 @@ def test_refusals():
     bad[1, 3] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         ChannelStats(3).fit(x).transform(bad)
+
+
+# ---------------------------------------------------------------------------- Spectrum
+
+def test_log_f32_within_one_ulp_of_numpy():
+    from emlml_tools.features import log_f32
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.uniform(0, 4, 50000), 10.0 ** rng.uniform(-37, 38, 50000),
+                        [np.finfo(np.float32).tiny, 1.0, 2.0, np.finfo(np.float32).max]]).astype(np.float32)
+    x = x[x > 0]
+    got = log_f32(x).view(np.int32).astype(np.int64)
+    want = np.log(x.astype(np.float64)).astype(np.float32).view(np.int32).astype(np.int64)
+    assert np.abs(got - want).max() <= 1
+    assert log_f32(np.float32([1.0]))[0] == 0 and np.isinf(log_f32(np.float32([np.inf]))[0])
+
+
+@pytest.mark.parametrize("channels,samples,window", [(1, 64, "hann"), (3, 128, "none"), (2, 1024, "hann")])
+def test_spectrum_matches_numpy_fft(channels, samples, window):
+    """Band log-power against NumPy's float64 rfft: the float32 FFT's rounding (relative to
+    the power) shows in the log as an absolute error."""
+    from emlml_tools.features import Spectrum
+    x = _windows(n=40, samples=samples, channels=channels)
+    sp = Spectrum(channels, bands=6, window=window).fit(x)
+    got = sp.transform(x).reshape(40, channels, 6)
+    v = x.astype(np.float64).reshape(40, samples, channels).transpose(0, 2, 1)
+    w = np.ones(samples) if window == "none" else 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(samples) / samples)
+    power = np.abs(np.fft.rfft((v - v.mean(axis=2, keepdims=True)) * w, axis=2)) ** 2
+    edges = sp.params_[2 * samples:-1].astype(int)
+    assert edges[0] == 1 and edges[-1] == samples // 2 + 1
+    want = np.stack([np.log(power[:, :, a:b].sum(axis=2) + 1e-10) for a, b in zip(edges, edges[1:])],
+                    axis=2)
+    assert np.abs(got - want).max() <= 1e-4
+
+
+def test_spectrum_refusals_and_params():
+    from emlml_tools.features import Spectrum
+    x = _windows(n=4, samples=48)
+    with pytest.raises(ValueError, match="48 samples per channel: the FFT takes a power of two"):
+        Spectrum(3).fit(x)
+    x = _windows(n=4, samples=32)
+    with pytest.raises(ValueError, match="band edges"):
+        Spectrum(3, bands=(3, 2)).fit(x)
+    assert clone(Spectrum(3, bands=(1, 4, 17))).get_params()["bands"] == (1, 4, 17)
+    assert Spectrum(3, bands=4).fit(x).transform(x).shape == (4, 12)

@@ -162,7 +162,7 @@ typedef struct {
 // Pipeline steps (FORMAT.md, Pipelines): X(name, op number), numbered from 1 without
 // gaps. The enum, the names in messages (%N, EMLML_NAME_STEP_*) and py_tools'
 // format/c_tables.py follow this list.
-#define EMLML_STEP_OP_LIST(X) X(SCALE, 1) X(AFFINE, 2) X(PROJECT, 3) X(STATS, 4)
+#define EMLML_STEP_OP_LIST(X) X(SCALE, 1) X(AFFINE, 2) X(PROJECT, 3) X(STATS, 4) X(SPECTRUM, 5)
 
 // The per-channel statistics of STATS, by bit of its mask, in output order
 // (docs/features.md gives each one's float32 definition).
@@ -202,6 +202,7 @@ typedef struct {
     uint32_t n_steps;
     uint32_t n_run;
     uint32_t width;             // the most values a step writes
+    uint32_t scratch;           // floats of working memory after the buffers (SPECTRUM: 2 * fft length)
     uint32_t arena_offset;      // its two buffers of `width` floats start here in the arena
     uint16_t channels;          // the window is samples x channels, sample-major
     float sample_rate;          // Hz; 0: not given

@@ -137,20 +137,21 @@ enum {
     X(EMLML_E_CNN_QPARAM, "%L: %N %d out of range") \
     X(EMLML_E_CNN_OVERLAP, "%L: live tensors %u and %u share arena bytes") \
     /* pipeline steps (features/): %N names a step's op */ \
-    X(EMLML_E_PIPE_INPUT, "steps need float32 inputs, not input type %u") \
+    X(EMLML_E_PIPE_INPUT, "steps need input type 0, not %u") \
     X(EMLML_E_PIPE_STEPS, "%u feature steps (at most %D)") \
-    X(EMLML_E_PIPE_RUN, "predict runs %u of the %u feature steps") \
+    X(EMLML_E_PIPE_RUN, "n_run %u > %u steps") \
     X(EMLML_E_PIPE_CHANNELS, "%u channels do not divide %u inputs") \
-    X(EMLML_E_PIPE_RATE, "sample rate is not finite and >= 0") \
-    X(EMLML_E_PIPE_PARAM, "feature parameter %u is not finite") \
+    X(EMLML_E_PIPE_RATE, "bad sample rate") \
+    X(EMLML_E_PIPE_PARAM, "step parameter %u not finite") \
     X(EMLML_E_STEP_OP, "step %u: unknown op %u") \
     X(EMLML_E_STEP_RESERVED, "step %u (%N): reserved bytes not zero") \
     X(EMLML_E_STEP_INPUTS, "step %u (%N): %u inputs, expected %u") \
     X(EMLML_E_STEP_OUTPUTS, "step %u (%N): %u outputs from %u inputs") \
-    X(EMLML_E_STEP_PARAMS, "step %u (%N): parameters end at %u, PIPE_PARAMS holds %u") \
+    X(EMLML_E_STEP_PARAMS, "step %u (%N): parameters end at %u of %u") \
     X(EMLML_E_STEP_ZERO, "step %u (%N): divisor %u is zero") \
-    X(EMLML_E_STEP_STATS, "step %u (%N): bad statistics mask") \
+    X(EMLML_E_STEP_PARAM, "step %u (%N): parameter %u out of range") \
     X(EMLML_E_STEP_CHANNELS, "step %u (%N): %u inputs, not a multiple of %u channels") \
+    X(EMLML_E_STEP_FFT, "step %u (%N): %u samples, not a power of two") \
     X(EMLML_E_STEP_FOLD, "step %u (%N) cannot be folded into a %N model") \
     X(EMLML_E_STEP_NAN, "step %u (%N): input %u is NaN") \
     X(EMLML_E_STEP_INFINITE, "step %u (%N): input %u is infinite") \
@@ -203,7 +204,7 @@ size_t emlml_format(char *buf, size_t n, const char *fmt, uint32_t a, uint32_t b
     X(INPUT_MULTIPLIER, "input_multiplier") X(SHIFT, "shift") X(MULTIPLIER, "multiplier") \
     X(LEFT_SHIFT, "left_shift") X(INPUT_LEFT_SHIFT, "input_left_shift") X(DIFF_MIN, "diff_min") \
     X(ALPHA_ZERO_POINT, "alpha_zero_point") \
-    X(STEP_SCALE, "SCALE") X(STEP_AFFINE, "AFFINE") X(STEP_PROJECT, "PROJECT") X(STEP_STATS, "STATS") \
+    X(STEP_SCALE, "SCALE") X(STEP_AFFINE, "AFFINE") X(STEP_PROJECT, "PROJECT") X(STEP_STATS, "STATS") X(STEP_SPECTRUM, "SPECTRUM") \
     X(TREES, "trees") X(KNN, "kNN") X(CNN, "CNN")
 
 enum {

@@ -26,13 +26,23 @@ static int per_value(uint32_t op) {
     return op == EMLML_STEP_SCALE || op == EMLML_STEP_AFFINE;
 }
 
+// SPECTRUM's parameters, one block every channel shares: the window (n floats), cos and
+// sin of 2 pi k / n (n / 2 each), the band edges (bands + 1, in bins), eps; n = n_in /
+// channels samples and n_out / channels bands per channel (their divisibility is
+// checked after the count).
+static uint32_t spectrum_params(const emlml_step_t *s, uint32_t channels) {
+    return 2u * (s->n_in / channels) + s->n_out / channels + 2u;
+}
+
 // Parameters a step reads: SCALE and AFFINE two per value; PROJECT a mean per input
 // and an n_out x n_in matrix (row-major), at most 65534 + 65534^2 < 2^32; STATS its
-// statistics mask.
-static uint32_t param_count(const emlml_step_t *s) {
+// statistics mask; SPECTRUM: the window, the twiddles, the band edges and eps, counted
+// for channels of n_in / channels samples.
+static uint32_t param_count(const emlml_step_t *s, uint32_t channels) {
     switch (s->op) {
         case EMLML_STEP_PROJECT: return s->n_in + s->n_out * s->n_in;
         case EMLML_STEP_STATS: return 1u;
+        case EMLML_STEP_SPECTRUM: return spectrum_params(s, channels);
         default: return 2u * s->n_in;
     }
 }
@@ -99,7 +109,7 @@ static emlml_status_t check_head(emlml_model_t *m, const uint8_t *head, uint32_t
 
 // One step's fields; `before` is the number of values it reads (the window's, or the
 // step before's outputs).
-static emlml_status_t check_step(uint32_t k, const emlml_step_t *s, uint32_t before, uint32_t n_params, emlml_error_t *err) {
+static emlml_status_t check_step(uint32_t k, const emlml_step_t *s, uint32_t before, uint32_t n_params, uint32_t channels, emlml_error_t *err) {
     if (s->op < 1 || s->op > EMLML_STEP_OP_MAX) {
         return emlml_fail(err, EMLML_E_STEP_OP, k, s->op, 0);
     }
@@ -113,7 +123,7 @@ static emlml_status_t check_step(uint32_t k, const emlml_step_t *s, uint32_t bef
     if (s->n_out < 1 || s->n_out > EMLML_MAX_INPUTS || (per_value(s->op) && s->n_out != s->n_in)) {
         return emlml_fail4(err, EMLML_E_STEP_OUTPUTS, k, name, s->n_out, s->n_in);
     }
-    uint32_t count = param_count(s);
+    uint32_t count = param_count(s, channels);
     if (s->params > n_params || count > n_params - s->params) {
         uint64_t end = (uint64_t)s->params + count;
         return emlml_fail4(err, EMLML_E_STEP_PARAMS, k, name, end > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)end, n_params);
@@ -143,7 +153,7 @@ static emlml_status_t check_stats(const emlml_model_t *m, uint32_t k, emlml_erro
     float mask = m->pipe.params[s->params];
     uint32_t bits = mask >= 1.0f && mask <= (float)STATS_MASK_ALL ? (uint32_t)mask : 0u;
     if (bits == 0 || (float)bits != mask) {
-        return emlml_fail(err, EMLML_E_STEP_STATS, k, step_name(s->op), 0);
+        return emlml_fail(err, EMLML_E_STEP_PARAM, k, step_name(s->op), 0);
     }
     if (s->n_in % m->pipe.channels != 0) {
         return emlml_fail4(err, EMLML_E_STEP_CHANNELS, k, step_name(s->op), s->n_in, m->pipe.channels);
@@ -154,17 +164,52 @@ static emlml_status_t check_stats(const emlml_model_t *m, uint32_t k, emlml_erro
     return EMLML_OK;
 }
 
+// SPECTRUM: n_in and n_out multiples of the channels; n = n_in / channels a power of
+// two (2 .. EMLML_PIPE_MAX_FFT); the band edges integers, increasing, at most n / 2 + 1;
+// eps a normal float32 (> 0), so that the log's argument is one.
+static emlml_status_t check_spectrum(emlml_model_t *m, uint32_t k, emlml_error_t *err) {
+    const emlml_step_t *s = &m->pipe.steps[k];
+    uint32_t name = step_name(s->op), channels = m->pipe.channels;
+    if (s->op != EMLML_STEP_SPECTRUM) {
+        return EMLML_OK;
+    }
+    if (s->n_in % channels != 0 || s->n_out % channels != 0) {
+        return emlml_fail4(err, EMLML_E_STEP_CHANNELS, k, name, s->n_in % channels != 0 ? s->n_in : s->n_out, channels);
+    }
+    uint32_t n = s->n_in / channels, bands = s->n_out / channels;
+    if (n < 2 || n > EMLML_PIPE_MAX_FFT || (n & (n - 1u)) != 0) {
+        return emlml_fail(err, EMLML_E_STEP_FFT, k, name, n);
+    }
+    const float *edge = m->pipe.params + s->params + 2u * n;
+    float previous = -1.0f;
+    for (uint32_t b = 0; b <= bands; b++) {
+        if (edge[b] <= previous || edge[b] > (float)(n / 2u + 1u) || edge[b] != (float)(uint32_t)edge[b]) {
+            return emlml_fail(err, EMLML_E_STEP_PARAM, k, name, 2u * n + b);
+        }
+        previous = edge[b];
+    }
+    if (!(edge[bands + 1u] >= 1.17549435e-38f)) {
+        return emlml_fail(err, EMLML_E_STEP_PARAM, k, name, 2u * n + bands + 1u);
+    }
+    m->pipe.scratch = 2u * n > m->pipe.scratch ? 2u * n : m->pipe.scratch;
+    return EMLML_OK;
+}
+
 static emlml_status_t check_steps(emlml_model_t *m, uint32_t n_params, emlml_error_t *err) {
     uint32_t before = m->n_window;
     m->pipe.width = 0;
+    m->pipe.scratch = 0;
     for (uint32_t k = 0; k < m->pipe.n_steps; k++) {
         const emlml_step_t *s = &m->pipe.steps[k];
-        emlml_status_t st = check_step(k, s, before, n_params, err);
+        emlml_status_t st = check_step(k, s, before, n_params, m->pipe.channels, err);
         if (st == EMLML_OK) {
             st = check_divisors(m, k, err);
         }
         if (st == EMLML_OK) {
             st = check_stats(m, k, err);
+        }
+        if (st == EMLML_OK) {
+            st = check_spectrum(m, k, err);
         }
         if (st != EMLML_OK) {
             return st;
@@ -190,6 +235,7 @@ emlml_status_t emlml_pipeline_load(emlml_model_t *m, const emlml_sections_t *sec
     m->pipe.n_steps = 0;
     m->pipe.n_run = 0;
     m->pipe.width = 0;
+    m->pipe.scratch = 0;
     m->pipe.channels = 1;
     m->pipe.sample_rate = 0.0f;
     if (sec->by_id[EMLML_SEC_PIPE_HEAD].data == NULL && sec->by_id[EMLML_SEC_PIPE_STEPS].data == NULL &&
@@ -217,10 +263,11 @@ emlml_status_t emlml_pipeline_load(emlml_model_t *m, const emlml_sections_t *sec
     return check_steps(m, n_params, err);
 }
 
-// The steps' two buffers follow the family's arena (a multiple of 4 bytes).
+// The steps' two buffers, then the scratch, follow the family's arena (a multiple of 4
+// bytes).
 uint32_t emlml_pipeline_arena(emlml_model_t *m, uint32_t family_arena) {
     m->pipe.arena_offset = family_arena;
-    return 8u * m->pipe.width;
+    return 8u * m->pipe.width + 4u * m->pipe.scratch;
 }
 
 /******************************************************************************/
@@ -339,6 +386,91 @@ static int run_stats(const float *x, float mask, uint32_t n_in, uint32_t channel
     return 1;
 }
 
+// Natural logarithm of x > 0 in float32, the same bits on every target and in NumPy
+// (runtime/pipeline.py): fdlibm's logf reduction and polynomial, each operation rounded
+// to float32 in this order. Infinity gives infinity.
+static float log_f32(float x) {
+    uint32_t bits = emlml_f32_bits(x);
+    if (!emlml_f32_is_finite(x)) {
+        return x;
+    }
+    int32_t e = (int32_t)(bits >> 23) - 127;
+    uint32_t m_bits = (bits & 0x007FFFFFu) | 0x3F800000u;  // [1, 2)
+    if (m_bits > 0x3FB504F3u) {  // above sqrt(2): [sqrt(2)/2, 1)
+        m_bits -= 0x00800000u;
+        e += 1;
+    }
+    float f = emlml_f32_from_bits(m_bits) - 1.0f;
+    float s = f / (2.0f + f);
+    float z = s * s;
+    float r = z * (0.66666662693f + z * (0.40000972152f + z * (0.28498786688f + z * 0.24279078841f)));
+    float hfsq = 0.5f * f * f;
+    float k = (float)e;
+    return k * 6.9313812256e-01f - ((hfsq - (s * (hfsq + r) + k * 9.0580006145e-06f)) - f);
+}
+
+// One channel: its n values at x[0], x[stride], ... minus their mean, times the window,
+// through an n-point FFT (radix 2, in place in re/im, the twiddles from the parameters);
+// the power re^2 + im^2 of bins [edge[b], edge[b + 1]) summed in bin order, plus eps,
+// then log_f32.
+static void channel_spectrum(const float *x, uint32_t n, uint32_t stride, const float *p, uint32_t bands, float *re, float *y) {
+    float *im = re + n;
+    const float *window = p, *cosine = p + n, *sine = p + n + n / 2u, *edge = p + 2u * n;
+    float sum = 0.0f;
+    for (uint32_t t = 0; t < n; t++) {
+        sum += x[t * stride];
+    }
+    float mean = sum / (float)n;
+    uint32_t log2n = 0;
+    while ((1u << log2n) < n) {
+        log2n++;
+    }
+    for (uint32_t t = 0; t < n; t++) {  // bit-reversed order
+        uint32_t r = 0;
+        for (uint32_t b = 0; b < log2n; b++) {
+            r |= ((t >> b) & 1u) << (log2n - 1u - b);
+        }
+        re[r] = (x[t * stride] - mean) * window[t];
+        im[r] = 0.0f;
+    }
+    for (uint32_t size = 2; size <= n; size *= 2u) {
+        uint32_t half = size / 2u, step = n / size;
+        for (uint32_t start = 0; start < n; start += size) {
+            for (uint32_t j = 0; j < half; j++) {
+                uint32_t a = start + j, b = a + half;
+                float wr = cosine[j * step], wi = sine[j * step];
+                float tr = wr * re[b] + wi * im[b];
+                float ti = wr * im[b] - wi * re[b];
+                re[b] = re[a] - tr;
+                im[b] = im[a] - ti;
+                re[a] = re[a] + tr;
+                im[a] = im[a] + ti;
+            }
+        }
+    }
+    for (uint32_t band = 0; band < bands; band++) {
+        float power = 0.0f;
+        for (uint32_t bin = (uint32_t)edge[band]; bin < (uint32_t)edge[band + 1u]; bin++) {
+            power += re[bin] * re[bin] + im[bin] * im[bin];
+        }
+        y[band] = log_f32(power + edge[bands + 1u]);
+    }
+}
+
+static int run_spectrum(const emlml_model_t *m, const emlml_step_t *s, const float *x, float *y, float *scratch, uint32_t *bad) {
+    for (uint32_t i = 0; i < s->n_in; i++) {
+        if (!emlml_f32_is_finite(x[i])) {
+            *bad = i;
+            return 0;
+        }
+    }
+    uint32_t channels = m->pipe.channels, n = s->n_in / channels, bands = s->n_out / channels;
+    for (uint32_t c = 0; c < channels; c++) {
+        channel_spectrum(x + c, n, channels, m->pipe.params + s->params, bands, scratch, y + c * bands);
+    }
+    return 1;
+}
+
 // Steps [0, n) on the window, alternating between the arena's two buffers.
 static const float *run_steps(const emlml_model_t *m, const float *window, uint32_t n, void *arena, emlml_error_t *err) {
     const float *x = window;
@@ -353,6 +485,7 @@ static const float *run_steps(const emlml_model_t *m, const float *window, uint3
             case EMLML_STEP_SCALE: ok = run_scale(x, p, y, s->n_in, &bad); break;
             case EMLML_STEP_AFFINE: ok = run_affine(x, p, y, s->n_in, &bad); break;
             case EMLML_STEP_STATS: ok = run_stats(x, p[0], s->n_in, m->pipe.channels, y, &bad); break;
+            case EMLML_STEP_SPECTRUM: ok = run_spectrum(m, s, x, y, buffers + 2u * m->pipe.width, &bad); break;
             default: ok = run_project(x, p, y, s->n_in, s->n_out, &bad); break;
         }
         if (!ok) {

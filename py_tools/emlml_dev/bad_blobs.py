@@ -144,6 +144,16 @@ def make_pipe_stats() -> bytes:
     return add_pipeline(make_knn(n_inputs=4), [project, stats], 2, 2)
 
 
+def make_pipe_spectrum() -> bytes:
+    """make_knn (6 features) behind SPECTRUM of 8 samples x 2 channels -> 3 bands each
+    (edges 1, 2, 3, 5; eps 1e-10); params: window 0..7, cos 8..11, sin 12..15, edges
+    16..19, eps 20."""
+    from emlml_tools.features import spectrum_params
+
+    step = Step(StepOp.SPECTRUM, 16, 6, spectrum_params(8, [1, 2, 3, 5], "hann", 1e-10))
+    return add_pipeline(make_knn(n_inputs=6), [step], 1, 2)
+
+
 def make_pipe_trees() -> bytes:
     """make_trees (64 inputs) behind SCALE and AFFINE 64 -> 64, both folded (n_run 0)."""
     ones = np.ones(64, np.float32)
@@ -366,6 +376,7 @@ BASES: dict[str, Callable[[], bytes]] = {
     "pipe_knn": make_pipe_knn,  # feature steps SCALE, PROJECT run before kNN
     "pipe_trees": make_pipe_trees,  # SCALE, AFFINE folded into trees4
     "pipe_stats": make_pipe_stats,  # PROJECT, STATS run before kNN
+    "pipe_spectrum": make_pipe_spectrum,  # SPECTRUM run before kNN
     "cnn10": _ten_op_blob,  # tflite_build.ten_op_network: one layer of each op
     "softmax8": lambda: _one_softmax_blob(8),
     "pad_mean": _pad_mean_blob,
@@ -1132,21 +1143,21 @@ bad("pipe_no_params", "pipe_trees", lambda b: without_section(b, PP), "EMLML_E_S
 bad("pipe_params_size", "pipe_knn", lambda b: _grow(b, PP, bytes(2)), "EMLML_E_SECTION_SIZE",
     "section id 58 size 146 is not a multiple of 4")
 bad("pipe_input_type", "pipe_trees", lambda b: set_header(b, "input_type", InputType.INT8),
-    "EMLML_E_PIPE_INPUT", "steps need float32 inputs, not input type 1")
+    "EMLML_E_PIPE_INPUT", "steps need input type 0, not 1")
 bad("pipe_too_many_steps", "trees4", _seventeen_steps, "EMLML_E_PIPE_STEPS",
     "17 feature steps (at most 16)")
 bad("pipe_run", "pipe_knn", lambda b: _head(b, n_run=3), "EMLML_E_PIPE_RUN",
-    "predict runs 3 of the 2 feature steps", device=True)
+    "n_run 3 > 2 steps", device=True)
 bad("pipe_channels_zero", "pipe_knn", lambda b: _head(b, channels=0), "EMLML_E_PIPE_CHANNELS",
     "0 channels do not divide 6 inputs")
 bad("pipe_channels", "pipe_knn", lambda b: _head(b, channels=4), "EMLML_E_PIPE_CHANNELS",
     "4 channels do not divide 6 inputs", device=True)
 bad("pipe_rate_nan", "pipe_knn", lambda b: _head(b, sample_rate=np.nan), "EMLML_E_PIPE_RATE",
-    "sample rate is not finite and >= 0")
+    "bad sample rate")
 bad("pipe_rate_negative", "pipe_knn", lambda b: _head(b, sample_rate=-1.0), "EMLML_E_PIPE_RATE",
-    "sample rate is not finite and >= 0")
+    "bad sample rate")
 bad("pipe_param_inf", "pipe_knn", lambda b: set_item(b, PP, 13, "<f4", np.inf),
-    "EMLML_E_PIPE_PARAM", "feature parameter 13 is not finite", device=True)
+    "EMLML_E_PIPE_PARAM", "step parameter 13 not finite", device=True)
 bad("step_op", "pipe_knn", lambda b: _step(b, 1, op=9), "EMLML_E_STEP_OP", "step 1: unknown op 9",
     device=True)
 bad("step_op_zero", "pipe_trees", lambda b: _step(b, 0, op=0), "EMLML_E_STEP_OP",
@@ -1164,26 +1175,44 @@ bad("step_outputs_zero", "pipe_knn", lambda b: _step(b, 1, n_out=0), "EMLML_E_ST
 bad("step_outputs_max", "pipe_knn", lambda b: _step(b, 1, n_out=65535), "EMLML_E_STEP_OUTPUTS",
     "step 1 (PROJECT): 65535 outputs from 6 inputs")
 bad("step_params", "pipe_knn", lambda b: _step(b, 1, params=13), "EMLML_E_STEP_PARAMS",
-    "step 1 (PROJECT): parameters end at 37, PIPE_PARAMS holds 36", device=True)
+    "step 1 (PROJECT): parameters end at 37 of 36", device=True)
 bad("step_params_wrap", "pipe_knn", lambda b: _step(b, 1, params=0xFFFFFFF0),
-    "EMLML_E_STEP_PARAMS", "step 1 (PROJECT): parameters end at 4294967295, PIPE_PARAMS holds 36")
+    "EMLML_E_STEP_PARAMS", "step 1 (PROJECT): parameters end at 4294967295 of 36")
 bad("step_params_more_outputs", "pipe_knn", lambda b: _step(b, 1, n_out=6), "EMLML_E_STEP_PARAMS",
-    "step 1 (PROJECT): parameters end at 54, PIPE_PARAMS holds 36")
+    "step 1 (PROJECT): parameters end at 54 of 36")
 bad("step_divisor_zero", "pipe_knn", lambda b: set_item(b, PP, 8, "<f4", 0.0), "EMLML_E_STEP_ZERO",
     "step 0 (SCALE): divisor 2 is zero", device=True)
 bad("step_fold_knn", "pipe_knn", lambda b: _head(b, n_run=1), "EMLML_E_STEP_FOLD",
     "step 1 (PROJECT) cannot be folded into a kNN model", device=True)
 bad("step_stats_mask_zero", "pipe_stats", lambda b: set_item(b, PP, 56, "<f4", 0.0),
-    "EMLML_E_STEP_STATS", "step 1 (STATS): bad statistics mask", device=True)
+    "EMLML_E_STEP_PARAM", "step 1 (STATS): parameter 0 out of range", device=True)
 bad("step_stats_mask_fraction", "pipe_stats", lambda b: set_item(b, PP, 56, "<f4", 2.5),
-    "EMLML_E_STEP_STATS", "step 1 (STATS): bad statistics mask")
+    "EMLML_E_STEP_PARAM", "step 1 (STATS): parameter 0 out of range")
 bad("step_stats_mask_unknown_bit", "pipe_stats", lambda b: set_item(b, PP, 56, "<f4", 512.0),
-    "EMLML_E_STEP_STATS", "step 1 (STATS): bad statistics mask")
+    "EMLML_E_STEP_PARAM", "step 1 (STATS): parameter 0 out of range")
 bad("step_stats_channels", "pipe_stats", lambda b: _step(_step(b, 0, n_out=5), 1, n_in=5),
     "EMLML_E_STEP_CHANNELS", "step 1 (STATS): 5 inputs, not a multiple of 2 channels",
     device=True)
 bad("step_stats_outputs", "pipe_stats", lambda b: _step(b, 1, n_out=6), "EMLML_E_STEP_OUTPUTS",
     "step 1 (STATS): 6 outputs from 6 inputs")
+bad("step_spectrum_channels", "pipe_spectrum", lambda b: _head(b, channels=4), "EMLML_E_STEP_CHANNELS",
+    "step 0 (SPECTRUM): 6 inputs, not a multiple of 4 channels")
+bad("step_spectrum_fft", "pipe_spectrum",
+    lambda b: add_pipeline(make_knn(n_inputs=6), [Step(StepOp.SPECTRUM, 12, 6, np.r_[
+        np.ones(12), np.zeros(6), np.ones(6), [1, 2, 3, 4], [1e-10]].astype(np.float32))], 1, 2),
+    "EMLML_E_STEP_FFT", "step 0 (SPECTRUM): 6 samples, not a power of two", device=True)
+bad("step_spectrum_edge_order", "pipe_spectrum", lambda b: set_item(b, PP, 18, "<f4", 2.0),
+    "EMLML_E_STEP_PARAM", "step 0 (SPECTRUM): parameter 18 out of range", device=True)
+bad("step_spectrum_edge_range", "pipe_spectrum", lambda b: set_item(b, PP, 19, "<f4", 6.0),
+    "EMLML_E_STEP_PARAM", "step 0 (SPECTRUM): parameter 19 out of range")
+bad("step_spectrum_edge_fraction", "pipe_spectrum", lambda b: set_item(b, PP, 16, "<f4", 0.5),
+    "EMLML_E_STEP_PARAM", "step 0 (SPECTRUM): parameter 16 out of range")
+bad("step_spectrum_eps", "pipe_spectrum", lambda b: set_item(b, PP, 20, "<f4", 0.0),
+    "EMLML_E_STEP_PARAM", "step 0 (SPECTRUM): parameter 20 out of range")
+bad("pipe_spectrum_arena", "pipe_spectrum",
+    lambda b: set_header(b, "arena_bytes", int(header(b)["arena_bytes"]) - 64),
+    "EMLML_E_ARENA", lambda b: "arena_bytes {}, this model needs {}".format(
+        int(header(b)["arena_bytes"]) - 64, int(header(b)["arena_bytes"])))
 bad("pipe_features_for_knn", "pipe_knn",
     lambda b: _step(b, 1, n_out=2), "EMLML_E_SECTION_LENGTH",
     "section id 33 has 60 bytes, expected 40")

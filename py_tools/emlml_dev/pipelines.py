@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 from emlml_tools.demo.data import MOTION_RATE_HZ, motion_split
-from emlml_tools.features import ChannelStats
+from emlml_tools.features import ChannelStats, Spectrum
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier, RandomForestRegressor
@@ -104,6 +104,12 @@ def pipeline_models() -> tuple[PipeModel, ...]:
         _fit("motion_stats_extra", _motion, make_pipeline(
             ChannelStats(3, ("mean", "rms", "min", "max", "skew")),
             ExtraTreesClassifier(10, max_depth=10, random_state=0)), **motion),
+        # spectral power per band (emlml's own FFT and log) on the raw windows
+        _fit("motion_spectrum_forest", _motion, make_pipeline(
+            Spectrum(3, bands=8), _forest()), **motion),
+        _fit("motion_spectrum_std_knn", _motion, make_pipeline(
+            Spectrum(3, bands=(1, 3, 6, 12, 20, 33), window="none"), StandardScaler(),
+            KNeighborsClassifier(3)), **motion),
         _fit("motion_std_stats_pca_tree_regressor", _motion, make_pipeline(
             StandardScaler(), ChannelStats(3), PCA(6, random_state=0),
             DecisionTreeRegressor(max_depth=7, random_state=0)), regress=True, **motion),
@@ -116,7 +122,8 @@ def pipeline_models() -> tuple[PipeModel, ...]:
 DEVICE_PIPELINES = ("pca_tree", "std_tree_regressor", "minmax_forest_regressor",
                     "motion_std_forest", "motion_std_pca_knn", "motion_stats_std_forest",
                     "motion_stats_minmax_knn", "motion_stats_extra",
-                    "motion_std_stats_pca_tree_regressor")
+                    "motion_std_stats_pca_tree_regressor", "motion_spectrum_forest",
+                    "motion_spectrum_std_knn")
 BOARD_PIPELINES = ("motion_stats_std_forest",)
 
 

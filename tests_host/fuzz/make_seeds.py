@@ -47,7 +47,7 @@ def pipeline_seeds() -> dict[str, bytes]:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 
-    from emlml_tools.features import ChannelStats
+    from emlml_tools.features import ChannelStats, Spectrum
 
     X, y = load_wine(return_X_y=True)
     X, y = X[::6, :6].astype(np.float32), y[::6]
@@ -60,6 +60,8 @@ def pipeline_seeds() -> dict[str, bytes]:
         "pipe_stats_std_knn": convert(make_pipeline(
             ChannelStats(2), StandardScaler(), KNeighborsClassifier(2)).fit(X, y),
             sample_rate=25.0),
+        "pipe_spectrum_knn": convert(make_pipeline(
+            Spectrum(1, bands=(0, 1, 3)), KNeighborsClassifier(2)).fit(X[:, :4], y)),
         "pipe_pca_std_forest": convert(make_pipeline(
             StandardScaler(), PCA(4), StandardScaler(),
             RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0)).fit(X, y)),

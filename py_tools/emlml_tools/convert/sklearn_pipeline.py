@@ -3,7 +3,8 @@ front of the final estimator's model (docs/FORMAT.md, Pipelines).
 
 Each transformer becomes a step of the C core (``_STEPS``: StandardScaler and
 MaxAbsScaler -> SCALE, MinMaxScaler -> AFFINE, PCA -> PROJECT, emlml's ChannelStats ->
-STATS), with its parameters rounded to float32; the board computes the steps in float32.
+STATS and Spectrum -> SPECTRUM), with its parameters rounded to float32; the board
+computes the steps in float32.
 
 Tree models: the per-value steps after the last PROJECT (or all of them) are *folded*
 into the trees on the host. scikit-learn sends a window left at a split on feature ``f``
@@ -26,7 +27,7 @@ from sklearn.decomposition import PCA
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 
-from emlml_tools.features import ChannelStats
+from emlml_tools.features import ChannelStats, Spectrum
 from emlml_tools.format import MAX_INPUTS, InputType, Step, StepOp, add_pipeline
 from emlml_tools.format.keys import float32_keys
 from emlml_tools.format.pipeline import MAX_STEPS, PER_VALUE_OPS
@@ -90,8 +91,13 @@ def _stats(k: int, t: ChannelStats, n: int) -> Step:
                 np.array([t.mask_], np.float32), "ChannelStats")
 
 
+def _spectrum(k: int, t: Spectrum, n: int) -> Step:
+    return Step(StepOp.SPECTRUM, n, t.channels * t.n_bands_, t.params_, "Spectrum")
+
+
 _STEPS: dict[type, Callable[[int, Any, int], Step]] = {
     ChannelStats: _stats,
+    Spectrum: _spectrum,
     StandardScaler: _standard,
     MaxAbsScaler: _max_abs,
     MinMaxScaler: _min_max,
@@ -113,12 +119,13 @@ def _transformers(pipeline: Pipeline) -> list[Any]:
 
 
 def _stats_channels(transformers: list[Any], channels: int) -> int:
-    """The window's channels: ChannelStats' (all the same), unless --channels says others."""
-    found = {t.channels for t in transformers if isinstance(t, ChannelStats)}
+    """The window's channels: ChannelStats' and Spectrum's (all the same), unless
+    --channels says others."""
+    found = {t.channels for t in transformers if isinstance(t, (ChannelStats, Spectrum))}
     if not found:
         return channels
     if len(found) > 1 or (channels != 1 and channels not in found):
-        raise ValueError(f"ChannelStats with channels {sorted(found)} and a window of "
+        raise ValueError(f"feature steps with channels {sorted(found)} and a window of "
                          f"{channels} channels: give one number of channels")
     return found.pop()
 

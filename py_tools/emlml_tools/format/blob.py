@@ -106,7 +106,7 @@ def read_blob(data: bytes | bytearray | memoryview) -> Blob:
         cnn = check_cnn(data, by_id, task, input_type, n_features, n_outputs)
         need = cnn_arena_bytes(cnn.tensor_arena_bytes, n_outputs)
     if pipeline is not None:
-        need = clamp_u32(need + pipeline_arena_bytes(pipeline.width))
+        need = clamp_u32(need + pipeline_arena_bytes(pipeline.width, pipeline.scratch))
     if arena != need:
         raise BlobError("EMLML_E_ARENA", arena, need)
     return Blob(version=version, kind=kind, total_size=total, crc32=crc, n_sections=n_sections,

@@ -25,6 +25,7 @@ MAX_OUTPUTS = 65535
 MAX_TREES = 65535
 MAX_KNN_K = 1024
 PIPE_MAX_STEPS = 16
+PIPE_MAX_FFT = 4096
 CNN_MAX_TENSORS = 512
 CNN_MAX_LAYERS = 512
 CNN_MAX_PRODUCTS = 65536
@@ -145,20 +146,21 @@ STATUS = (
     ('EMLML_E_CNN_FC_SCALE', '%L: scale[%u] not finite and >= 0'),
     ('EMLML_E_CNN_QPARAM', '%L: %N %d out of range'),
     ('EMLML_E_CNN_OVERLAP', '%L: live tensors %u and %u share arena bytes'),
-    ('EMLML_E_PIPE_INPUT', 'steps need float32 inputs, not input type %u'),
+    ('EMLML_E_PIPE_INPUT', 'steps need input type 0, not %u'),
     ('EMLML_E_PIPE_STEPS', '%u feature steps (at most %D)'),
-    ('EMLML_E_PIPE_RUN', 'predict runs %u of the %u feature steps'),
+    ('EMLML_E_PIPE_RUN', 'n_run %u > %u steps'),
     ('EMLML_E_PIPE_CHANNELS', '%u channels do not divide %u inputs'),
-    ('EMLML_E_PIPE_RATE', 'sample rate is not finite and >= 0'),
-    ('EMLML_E_PIPE_PARAM', 'feature parameter %u is not finite'),
+    ('EMLML_E_PIPE_RATE', 'bad sample rate'),
+    ('EMLML_E_PIPE_PARAM', 'step parameter %u not finite'),
     ('EMLML_E_STEP_OP', 'step %u: unknown op %u'),
     ('EMLML_E_STEP_RESERVED', 'step %u (%N): reserved bytes not zero'),
     ('EMLML_E_STEP_INPUTS', 'step %u (%N): %u inputs, expected %u'),
     ('EMLML_E_STEP_OUTPUTS', 'step %u (%N): %u outputs from %u inputs'),
-    ('EMLML_E_STEP_PARAMS', 'step %u (%N): parameters end at %u, PIPE_PARAMS holds %u'),
+    ('EMLML_E_STEP_PARAMS', 'step %u (%N): parameters end at %u of %u'),
     ('EMLML_E_STEP_ZERO', 'step %u (%N): divisor %u is zero'),
-    ('EMLML_E_STEP_STATS', 'step %u (%N): bad statistics mask'),
+    ('EMLML_E_STEP_PARAM', 'step %u (%N): parameter %u out of range'),
     ('EMLML_E_STEP_CHANNELS', 'step %u (%N): %u inputs, not a multiple of %u channels'),
+    ('EMLML_E_STEP_FFT', 'step %u (%N): %u samples, not a power of two'),
     ('EMLML_E_STEP_FOLD', 'step %u (%N) cannot be folded into a %N model'),
     ('EMLML_E_STEP_NAN', 'step %u (%N): input %u is NaN'),
     ('EMLML_E_STEP_INFINITE', 'step %u (%N): input %u is infinite'),
@@ -203,6 +205,7 @@ FIELD_NAMES = (
     'AFFINE',
     'PROJECT',
     'STATS',
+    'SPECTRUM',
     'trees',
     'kNN',
     'CNN',
@@ -239,6 +242,7 @@ STEP_OPS = (
     ('AFFINE', 2),
     ('PROJECT', 3),
     ('STATS', 4),
+    ('SPECTRUM', 5),
 )
 
 # Section ids (EMLML_SEC_*): name without its prefix -> number.

@@ -79,24 +79,33 @@ class PipelineData:
     def n_transform(self) -> int:
         return int(self.steps[-1]["n_out"])
 
+    @property
+    def scratch(self) -> int:
+        """Floats of working memory after the two buffers: SPECTRUM's 2 * n."""
+        n = [2 * int(s["n_in"]) // self.channels for s in self.steps if s["op"] == StepOp.SPECTRUM]
+        return max(n, default=0)
+
     def step_params(self, k: int) -> npt.NDArray[np.float32]:
         s = self.steps[k]
-        return self.params[int(s["params"]):int(s["params"]) + param_count(int(s["op"]), int(s["n_in"]),
-                                                                              int(s["n_out"]))]
+        count = param_count(int(s["op"]), int(s["n_in"]), int(s["n_out"]), self.channels)
+        return self.params[int(s["params"]):int(s["params"]) + count]
 
 
-def param_count(op: int, n_in: int, n_out: int) -> int:
+def param_count(op: int, n_in: int, n_out: int, channels: int = 1) -> int:
     if op == StepOp.PROJECT:
         return n_in + n_out * n_in
+    if op == StepOp.SPECTRUM:  # one block all channels share (FORMAT.md)
+        return 2 * (n_in // channels) + n_out // channels + 2
     return 1 if op == StepOp.STATS else 2 * n_in
 
 
 STATS_MASK_ALL = (1 << len(C.STATS)) - 1
 
 
-def pipeline_arena_bytes(width: int) -> int:
-    """The steps' two buffers of ``width`` floats, after the family's arena."""
-    return 8 * width
+def pipeline_arena_bytes(width: int, scratch: int = 0) -> int:
+    """The steps' two buffers of ``width`` floats and ``scratch`` floats, after the
+    family's arena."""
+    return 8 * width + 4 * scratch
 
 
 # ---------------------------------------------------------------------------- writer
@@ -125,10 +134,11 @@ def add_pipeline(blob: bytes, steps: Sequence[Step], n_run: int, channels: int =
     sections = [(e.id, blob[e.offset:e.offset + e.size]) for e in section_table(blob)]
     sections += pipeline_sections(steps, n_run, channels, sample_rate)
     width = max(s.n_out for s in steps)
+    scratch = max((2 * s.n_in // channels for s in steps if s.op == StepOp.SPECTRUM), default=0)
     return write_blob(kind=int(header["kind"]), task=int(header["task"]),
                       input_type=int(header["input_type"]), n_inputs=steps[0].n_in,
                       n_outputs=int(header["n_outputs"]),
-                      arena_bytes=int(header["arena_bytes"]) + pipeline_arena_bytes(width),
+                      arena_bytes=int(header["arena_bytes"]) + pipeline_arena_bytes(width, scratch),
                       sections=sections, version=int(header["version"]))
 
 
@@ -164,13 +174,15 @@ def check_pipeline(data: bytes, by_id: dict[int, SectionEntry], kind: Kind, inpu
     before, n_features = n_window, n_window
     for k, s in enumerate(steps):
         op, n_in, n_out, at = int(s["op"]), int(s["n_in"]), int(s["n_out"]), int(s["params"])
-        _check_step(k, s, before, n_params)
+        _check_step(k, s, before, n_params, channels)
         if op == StepOp.SCALE:
             zero = np.flatnonzero(params[at + n_in:at + 2 * n_in] == 0)
             if len(zero):
                 raise BlobError("EMLML_E_STEP_ZERO", k, step_name(op), int(zero[0]))
         if op == StepOp.STATS:
             _check_stats(k, n_in, n_out, float(params[at]), channels)
+        if op == StepOp.SPECTRUM:
+            _check_spectrum(k, n_in, n_out, params[at:], channels)
         if k >= n_run and (kind != Kind.TREES or op not in PER_VALUE_OPS):
             family = C.FIELD_NAMES.index("trees") + kind - Kind.TREES
             raise BlobError("EMLML_E_STEP_FOLD", k, step_name(op), family)
@@ -184,14 +196,32 @@ def check_pipeline(data: bytes, by_id: dict[int, SectionEntry], kind: Kind, inpu
 def _check_stats(k: int, n_in: int, n_out: int, mask: float, channels: int) -> None:
     name = step_name(StepOp.STATS)
     if not (1 <= mask <= STATS_MASK_ALL and mask == int(mask)):
-        raise BlobError("EMLML_E_STEP_STATS", k, name)
+        raise BlobError("EMLML_E_STEP_PARAM", k, name, 0)
     if n_in % channels:
         raise BlobError("EMLML_E_STEP_CHANNELS", k, name, n_in, channels)
     if n_out != channels * bin(int(mask)).count("1"):
         raise BlobError("EMLML_E_STEP_OUTPUTS", k, name, n_out, n_in)
 
 
-def _check_step(k: int, s: np.void, before: int, n_params: int) -> None:
+def _check_spectrum(k: int, n_in: int, n_out: int, p: np.ndarray, channels: int) -> None:
+    name = step_name(StepOp.SPECTRUM)
+    if n_in % channels or n_out % channels:
+        raise BlobError("EMLML_E_STEP_CHANNELS", k, name, n_out if n_in % channels == 0 else n_in,
+                        channels)
+    n, bands = n_in // channels, n_out // channels
+    if not 2 <= n <= C.PIPE_MAX_FFT or n & (n - 1):
+        raise BlobError("EMLML_E_STEP_FFT", k, name, n)
+    previous = -1.0
+    for b in range(bands + 1):
+        edge = float(p[2 * n + b])
+        if edge <= previous or edge > n // 2 + 1 or edge != int(edge):
+            raise BlobError("EMLML_E_STEP_PARAM", k, name, 2 * n + b)
+        previous = edge
+    if not p[2 * n + bands + 1] >= np.finfo(np.float32).tiny:
+        raise BlobError("EMLML_E_STEP_PARAM", k, name, 2 * n + bands + 1)
+
+
+def _check_step(k: int, s: np.void, before: int, n_params: int, channels: int) -> None:
     op, n_in, n_out, at = int(s["op"]), int(s["n_in"]), int(s["n_out"]), int(s["params"])
     if not 1 <= op <= len(StepOp):
         raise BlobError("EMLML_E_STEP_OP", k, op)
@@ -202,7 +232,7 @@ def _check_step(k: int, s: np.void, before: int, n_params: int) -> None:
         raise BlobError("EMLML_E_STEP_INPUTS", k, name, n_in, before)
     if not 1 <= n_out <= C.MAX_INPUTS or (op in PER_VALUE_OPS and n_out != n_in):
         raise BlobError("EMLML_E_STEP_OUTPUTS", k, name, n_out, n_in)
-    end = at + param_count(op, n_in, n_out)
+    end = at + param_count(op, n_in, n_out, channels)
     if end > n_params:
         raise BlobError("EMLML_E_STEP_PARAMS", k, name, clamp_u32(end), n_params)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from emlml_tools.features import channel_stats
+from emlml_tools.features import channel_stats, spectrum
 from emlml_tools.format import PipelineData, StepOp
 from emlml_tools.format.c_format import error_format
 from emlml_tools.format.pipeline import step_name
@@ -39,6 +39,8 @@ def run(pipe: PipelineData, x: npt.NDArray[np.float32], n_steps: int | None = No
             y = product + p[n_in:]
         elif op == StepOp.STATS:
             y = channel_stats(y, pipe.channels, int(p[0]))
+        elif op == StepOp.SPECTRUM:
+            y = spectrum(y, pipe.channels, p)
         else:
             y = _project(y, p[:n_in], p[n_in:].reshape(n_out, n_in))
     return y
