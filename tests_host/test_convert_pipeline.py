@@ -131,3 +131,11 @@ def test_cli_convert_and_inspect_a_pipeline(tmp_path, capsys):
     assert "step 1:     PROJECT  192 -> 8" in text
     assert cli.main(["convert", str(tmp_path / "p.joblib"), "-o", str(out), "--channels", "5"]) == 1
     assert "5 channels do not divide the window of 192 values" in capsys.readouterr().err
+
+
+def test_nested_pipeline_flattened():
+    model = next(m for m in MODELS if m.name == "std_pca_std_forest")
+    scaler, pca, scaler2, forest = (s for _, s in model.pipeline.steps)
+    from sklearn.pipeline import Pipeline
+    nested = Pipeline([("features", make_pipeline(scaler, pca)), ("s", scaler2), ("f", forest)])
+    assert convert(nested) == model.blob()

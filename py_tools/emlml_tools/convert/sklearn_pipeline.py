@@ -109,8 +109,19 @@ def supported_steps() -> list[str]:
     return sorted(cls.__name__ for cls in _STEPS)
 
 
+def _flat(steps: list[Any]) -> list[Any]:
+    """Transformers in order, a nested Pipeline's own steps in its place."""
+    out: list[Any] = []
+    for t in steps:
+        if isinstance(t, Pipeline):
+            out += _flat([s for _, s in t.steps])
+        elif t is not None and not (isinstance(t, str) and t == "passthrough"):
+            out.append(t)
+    return out
+
+
 def _transformers(pipeline: Pipeline) -> list[Any]:
-    out = [t for _, t in pipeline.steps[:-1] if t is not None and t != "passthrough"]
+    out = _flat([t for _, t in pipeline.steps[:-1]])
     for k, t in enumerate(out):
         if type(t) not in _STEPS:
             raise TypeError(f"{_label(k, t)} cannot be converted: emlml's feature steps are "
