@@ -145,11 +145,27 @@ static int is_cnn_int8(const emlml_model_t *m, int typecode) {
            (typecode == 'b' || typecode == 'B' || typecode == EMLML_BYTEARRAY_TYPECODE);
 }
 
+// A model with feature steps: a constant 0 in a build without them.
+static int has_steps(const emlml_model_t *m) {
+    return EMLML_WITH_FEATURES && m->pipe.n_steps != 0;
+}
+
+// A model with feature steps names its first step, which takes the window.
+static uint32_t first_step_name(const emlml_model_t *m) {
+    return (uint32_t)EMLML_NAME_STEP_SCALE + m->pipe.steps[0].op - 1u;
+}
+
 static NORETURN void raise_wrong_length(const emlml_model_t *m, size_t got) {
-    raise_formatted(&mp_type_ValueError, "expected %u inputs, got %u", m->n_inputs, (uint32_t)got, 0);
+    if (has_steps(m)) {
+        raise_formatted(&mp_type_ValueError, "step 0 (%N) takes a window of %u values, got %u", first_step_name(m), m->n_window, (uint32_t)got);
+    }
+    raise_formatted(&mp_type_ValueError, "expected %u inputs, got %u", m->n_window, (uint32_t)got, 0);
 }
 
 static NORETURN void raise_wrong_typecode(const emlml_model_t *m, int typecode) {
+    if (has_steps(m)) {
+        raise_formatted(&mp_type_TypeError, "step 0 (%N) takes array('f') or a list, not typecode '%c'", first_step_name(m), (uint32_t)typecode, 0);
+    }
     if (is_cnn(m)) {
         raise_formatted(&mp_type_TypeError, "this model takes array('f'), int8 bytes or a list, not typecode '%c'", (uint32_t)typecode, 0, 0);
     }
@@ -164,7 +180,7 @@ static void *input_from_sequence(const emlml_model_t *m, mp_obj_t seq, uint8_t i
     size_t len;
     mp_obj_t *items;
     mp_obj_get_array(seq, &len, &items);
-    if (len != m->n_inputs) {
+    if (len != m->n_window) {
         raise_wrong_length(m, len);
     }
     void *buf = alloc_or_raise(len * emlml_input_item_size(input_type));
@@ -208,7 +224,7 @@ static const void *get_input(const emlml_model_t *m, mp_obj_t x, void **owned, c
             raise_wrong_typecode(m, info.typecode);
         }
         uint32_t item = emlml_input_item_size(type);
-        if (info.len / item != m->n_inputs || info.len % item != 0) {
+        if (info.len / item != m->n_window || info.len % item != 0) {
             raise_wrong_length(m, info.len / item);
         }
         if (((uintptr_t)info.buf & (item - 1u)) != 0) {
@@ -298,12 +314,13 @@ static MP_DEFINE_CONST_FUN_OBJ_2(emlml_model_predict_obj, emlml_model_predict);
 // once (EMLML_ARRAY_TYPE): `array` is an extensible built-in module, so an import
 // searches the filesystem for array.py first on every call (1 s per predict_proba on
 // the emulated ESP32's flash).
-static mp_obj_t new_float_array(emlml_model_obj_t *self) {
+static mp_obj_t new_float_array(emlml_model_obj_t *self, uint32_t n) {
     mp_obj_t array_type = EMLML_ARRAY_TYPE;
-    // array('f', <bytearray>) copies raw bytes; any n_outputs * 4 bytes will do.
+    // array('f', <bytearray>) copies raw bytes; any n * 4 bytes of the arena will do (its
+    // size is at least n_outputs floats, and at least two buffers of the features).
     mp_obj_t args[2] = {
         MP_OBJ_NEW_QSTR(MP_QSTR_f),
-        mp_obj_new_bytearray_by_ref(4u * self->model.n_outputs, self->arena),
+        mp_obj_new_bytearray_by_ref(4u * n, self->arena),
     };
     return mp_call_function_n_kw(array_type, 2, 0, args);
 }
@@ -330,7 +347,7 @@ static mp_obj_t emlml_model_predict_proba(size_t n_args, const mp_obj_t *pos_arg
         mp_raise_TypeError(MP_ERROR_TEXT("a regressor has no predict_proba(); use predict()"));
     }
     if (out == mp_const_none) {
-        out = new_float_array(self);
+        out = new_float_array(self, self->model.n_outputs);
     }
     mp_buffer_info_t info;
     int cnn = is_cnn(&self->model);
@@ -349,6 +366,52 @@ static mp_obj_t emlml_model_predict_proba(size_t n_args, const mp_obj_t *pos_arg
     return out;
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(emlml_model_predict_proba_obj, 2, emlml_model_predict_proba);
+
+#if EMLML_WITH_FEATURES
+// transform(window, out=None): the features of a model with feature steps, every step
+// run (also those a tree model took into its thresholds), into `out` (an array('f') of
+// n_features: nothing allocated) or a new array('f').
+static mp_obj_t emlml_model_transform(size_t n_args, const mp_obj_t *args) {
+    emlml_model_obj_t *self = MP_OBJ_TO_PTR(args[0]);
+    const emlml_model_t *m = &self->model;
+    uint32_t n = emlml_transform_size(m);
+    if (n == 0) {
+        mp_raise_TypeError(MP_ERROR_TEXT("this model has no feature steps: transform() needs a converted Pipeline"));
+    }
+    mp_obj_t out = n_args > 2 && args[2] != mp_const_none ? args[2] : MP_OBJ_NULL;
+    mp_buffer_info_t info;
+    if (out != MP_OBJ_NULL && (!mp_get_buffer(out, &info, MP_BUFFER_WRITE) || info.typecode != 'f' || info.len != 4u * n)) {
+        raise_formatted(&mp_type_TypeError, "out must be a writable array('f') of %u floats", n, 0, 0);
+    }
+    void *owned;
+    const float *floats;
+    const void *window = get_input(m, args[1], &owned, &floats);
+    if (self->busy) {
+        mp_raise_msg(EMLML_RUNTIME_ERROR, MP_ERROR_TEXT("model is busy: predict is not re-entrant"));
+    }
+    self->busy = 1;
+    emlml_error_t err;
+    const float *features = emlml_transform(m, window, self->arena, &err);
+    self->busy = 0;
+    if (owned != NULL) {
+        m_free(owned);
+    }
+    if (features == NULL) {
+        raise_core_error(&err);
+    }
+    if (out == MP_OBJ_NULL) {  // a copy of the features in the arena
+        mp_obj_t array_args[2] = {
+            MP_OBJ_NEW_QSTR(MP_QSTR_f), mp_obj_new_bytearray_by_ref(4u * n, (void *)features),
+        };
+        return mp_call_function_n_kw(EMLML_ARRAY_TYPE, 2, 0, array_args);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        ((float *)info.buf)[i] = features[i];
+    }
+    return out;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(emlml_model_transform_obj, 2, 3, emlml_model_transform);
+#endif // EMLML_WITH_FEATURES
 
 /******************************************************************************/
 // Attributes (read-only)
@@ -375,7 +438,7 @@ static mp_obj_t input_shape_tuple(const emlml_model_t *m) {
     const uint8_t *data;
     uint32_t len;
     if (!emlml_meta_find(m, EMLML_META_INPUT_SHAPE, 0, &data, &len) || len < 2) {
-        mp_obj_t n = mp_obj_new_int_from_uint(m->n_inputs);
+        mp_obj_t n = mp_obj_new_int_from_uint(m->n_window);
         return mp_obj_new_tuple(1, &n);
     }
     mp_obj_t tuple = mp_obj_new_tuple(len / 2u, NULL);
@@ -384,6 +447,19 @@ static mp_obj_t input_shape_tuple(const emlml_model_t *m) {
         ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(tuple))->items[i] = MP_OBJ_NEW_SMALL_INT(dim);
     }
     return tuple;
+}
+
+// (samples, channels, sample rate) of a model with feature steps; None without.
+static mp_obj_t window_tuple(const emlml_model_t *m) {
+    if (!has_steps(m)) {
+        return mp_const_none;
+    }
+    mp_obj_t items[3] = {
+        mp_obj_new_int_from_uint(m->n_window / m->pipe.channels),
+        MP_OBJ_NEW_SMALL_INT(m->pipe.channels),
+        mp_obj_new_float_from_f(m->pipe.sample_rate),
+    };
+    return mp_obj_new_tuple(3, items);
 }
 
 // Heap bytes this model holds: the object and its arena (the blob is the caller's).
@@ -409,7 +485,16 @@ static void emlml_model_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
     } else if (attr == MP_QSTR_task) {
         dest[0] = MP_OBJ_NEW_QSTR(m->task == EMLML_TASK_CLASSIFIER ? MP_QSTR_classifier : MP_QSTR_regressor);
     } else if (attr == MP_QSTR_n_inputs) {
-        dest[0] = mp_obj_new_int_from_uint(m->n_inputs);
+        dest[0] = mp_obj_new_int_from_uint(m->n_window);
+#if EMLML_WITH_FEATURES
+    } else if (attr == MP_QSTR_transform) {
+        dest[0] = MP_OBJ_FROM_PTR(&emlml_model_transform_obj);
+        dest[1] = self_in;
+    } else if (attr == MP_QSTR_n_features) {
+        dest[0] = mp_obj_new_int_from_uint(emlml_transform_size(m));
+#endif
+    } else if (attr == MP_QSTR_window) {
+        dest[0] = window_tuple(m);
     } else if (attr == MP_QSTR_n_outputs) {
         dest[0] = mp_obj_new_int_from_uint(m->n_outputs);
     } else if (attr == MP_QSTR_input_type) {
@@ -437,7 +522,7 @@ static void emlml_model_print(const mp_print_t *print, mp_obj_t self_in, mp_prin
     mp_printf(print, "<emlml.Model %s %s, %u inputs, %u outputs, %u blob bytes>",
         m->kind == EMLML_KIND_TREES ? "trees" : m->kind == EMLML_KIND_KNN ? "knn" : "cnn",
         m->task == EMLML_TASK_CLASSIFIER ? "classifier" : "regressor",
-        (unsigned)m->n_inputs, (unsigned)m->n_outputs, (unsigned)m->size);
+        (unsigned)m->n_window, (unsigned)m->n_outputs, (unsigned)m->size);
 }
 
 /******************************************************************************/

@@ -299,9 +299,12 @@ def test_refuses_unfitted() -> None:
         convert(KNeighborsClassifier())
 
 
-def test_refuses_pipeline() -> None:
-    pipe = make_pipeline(StandardScaler(), KNeighborsClassifier()).fit(X4, Y4)
-    with refuses(TypeError, "Pipeline", "scaler separately", "pipeline[-1]"):
+def test_refuses_pipeline_with_unsupported_step() -> None:
+    """Pipelines convert (test_convert_pipeline.py); a step emlml has no kernel for is
+    refused by name."""
+    from sklearn.preprocessing import PolynomialFeatures
+    pipe = make_pipeline(StandardScaler(), PolynomialFeatures(), KNeighborsClassifier()).fit(X4, Y4)
+    with refuses(TypeError, "step 1 (PolynomialFeatures)", "cannot be converted"):
         convert(pipe)
 
 

@@ -169,18 +169,69 @@ typedef struct {
     uint8_t flags;
 } emlml_cnn_t;
 
+// Pipeline steps (FORMAT.md, Pipelines): X(name, op number), numbered from 1 without
+// gaps. The enum, the names in messages (%N, EMLML_NAME_STEP_*) and py_tools'
+// format/c_tables.py follow this list.
+#define EMLML_STEP_OP_LIST(X) X(SCALE, 1) X(AFFINE, 2) X(PROJECT, 3) X(STATS, 4) X(SPECTRUM, 5)
+
+// The per-channel statistics of STATS, by bit of its mask, in output order
+// (docs/features.md gives each one's float32 definition).
+#define EMLML_STAT_LIST(X) \
+    X(MEAN, 0) X(STD, 1) X(RMS, 2) X(MIN, 3) X(MAX, 4) X(PTP, 5) X(SKEW, 6) X(KURTOSIS, 7) \
+    X(CROSSINGS, 8)
+enum {
+#define EMLML_STAT_BIT(name, bit) EMLML_STAT_##name = bit,
+    EMLML_STAT_LIST(EMLML_STAT_BIT)
+#undef EMLML_STAT_BIT
+    EMLML_STAT_COUNT
+};
+
+typedef enum {
+#define EMLML_STEP_OP_ENUM(name, number) EMLML_STEP_##name = number,
+    EMLML_STEP_OP_LIST(EMLML_STEP_OP_ENUM)
+#undef EMLML_STEP_OP_ENUM
+    EMLML_STEP_OP_END,
+    EMLML_STEP_OP_MAX = EMLML_STEP_OP_END - 1
+} emlml_step_op_t;
+
+// One pipeline step, 16 bytes, used in place from the blob (PIPE_STEPS).
+typedef struct {
+    uint8_t op;           // emlml_step_op_t
+    uint8_t reserved[3];
+    uint32_t n_in;        // values it reads: the window, or the step before's outputs
+    uint32_t n_out;       // values it writes
+    uint32_t params;      // index of its first float32 in PIPE_PARAMS
+} emlml_step_t;
+
+// The feature steps in front of the model (PIPE_HEAD, PIPE_STEPS, PIPE_PARAMS).
+// predict runs steps [0, n_run); steps [n_run, n_steps) are folded into a tree model's
+// thresholds on the host and run only in emlml_transform.
+typedef struct {
+    const emlml_step_t *steps;  // NULL: the blob has no pipeline
+    const float *params;
+    uint32_t n_steps;
+    uint32_t n_run;
+    uint32_t width;             // the most values a step writes
+    uint32_t scratch;           // floats of working memory after the buffers (SPECTRUM: 2 * fft length)
+    uint32_t arena_offset;      // its two buffers of `width` floats start here in the arena
+    uint16_t channels;          // the window is samples x channels, sample-major
+    float sample_rate;          // Hz; 0: not given
+} emlml_pipeline_t;
+
 typedef struct {
     const uint8_t *blob;
     const uint8_t *meta;     // META section or NULL
     uint32_t size;
     uint32_t meta_size;
-    uint32_t n_inputs;
+    uint32_t n_window;       // values predict takes: the header's n_inputs
+    uint32_t n_inputs;       // values the model family reads: n_window, or what the run steps give
     uint32_t n_outputs;
     uint32_t arena_bytes;
     uint32_t n_labels;
     uint16_t kind;
     uint8_t task;
     uint8_t input_type;
+    emlml_pipeline_t pipe;
     union {
         emlml_trees_t trees;
         emlml_knn_t knn;
@@ -225,6 +276,17 @@ int8_t *emlml_cnn_input(const emlml_model_t *model, void *arena);
 // emlml_predict_class run in `arena`.
 const int8_t *emlml_cnn_output(const emlml_model_t *model, const void *arena);
 #endif // EMLML_WITH_CNN
+
+// A model with feature steps (a converted scikit-learn Pipeline) takes a window of
+// n_window float32 values in emlml_predict. In a build with them (EMLML_WITH_FEATURES),
+// emlml_transform runs every step on such a window and returns the features
+// (emlml_transform_size(model) floats inside `arena`), or NULL with `err` set when a
+// step refuses a value (NaN or infinity).
+#if EMLML_WITH_FEATURES
+const float *emlml_transform(const emlml_model_t *model, const float *window, void *arena, emlml_error_t *err);
+// The number of features emlml_transform gives; 0 for a model without steps.
+uint32_t emlml_transform_size(const emlml_model_t *model);
+#endif
 
 // First index of the largest of n values (scikit-learn's argmax).
 uint32_t emlml_argmax(const float *values, uint32_t n);

@@ -140,8 +140,8 @@ static emlml_status_t check_family(const emlml_model_t *m, emlml_error_t *err) {
 
 // The sections of each kind this build has (check_family refused the others).
 static int section_allowed(uint16_t kind, uint32_t id) {
-    if (id == EMLML_SEC_META) {
-        return 1;
+    if (id == EMLML_SEC_META || (EMLML_WITH_FEATURES && id >= EMLML_SEC_PIPE_HEAD && id <= EMLML_SEC_PIPE_PARAMS)) {
+        return 1;  // feature steps go in front of any model
     }
     switch (kind) {
 #if EMLML_WITH_TREES
@@ -259,10 +259,16 @@ emlml_status_t emlml_load(emlml_model_t *model, const uint8_t *blob, size_t len,
     if ((st = check_meta(model, &sections.by_id[EMLML_SEC_META], err)) != EMLML_OK) {
         return st;
     }
+    if ((st = emlml_pipeline_load(model, &sections, err)) != EMLML_OK) {
+        return st;
+    }
     uint32_t arena_needed = 0;
     if ((st = load_family(model, &sections, &arena_needed, err)) != EMLML_OK) {
         return st;
     }
+    // The family's arena is below 2^32 and a multiple of 4; the steps' buffers follow it.
+    uint64_t total = (uint64_t)arena_needed + emlml_pipeline_arena(model, arena_needed);
+    arena_needed = total > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)total;
     if (model->arena_bytes != arena_needed) {
         return emlml_fail(err, EMLML_E_ARENA, model->arena_bytes, arena_needed, 0);
     }
@@ -275,6 +281,9 @@ emlml_status_t emlml_load(emlml_model_t *model, const uint8_t *blob, size_t len,
 // value is refused rather than run.
 static const float *run(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, int want_outputs, emlml_error_t *err) {
     (void)want_outputs;  // kNN computes its outputs always: unused in a kNN-only build
+    if (model->pipe.n_run != 0 && (input = emlml_pipeline_run(model, input, arena, err)) == NULL) {
+        return NULL;
+    }
     switch (model->kind) {
 #if EMLML_WITH_TREES
         case EMLML_KIND_TREES: return emlml_trees_predict(model, input, arena, predicted, want_outputs, err);

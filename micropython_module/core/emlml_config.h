@@ -27,6 +27,9 @@
 // finite, nonzero float32.
 #define EMLML_KNN_SCALE_LOG2_MAX 64u
 
+#define EMLML_PIPE_MAX_STEPS 16u   // feature steps in front of a model (features/)
+#define EMLML_PIPE_MAX_FFT 4096u   // SPECTRUM: samples per channel (a power of two)
+
 // int8 CNN (cnn/emlml_cnn_load.c).
 #define EMLML_CNN_MAX_TENSORS 512u   // the loader's tensor sets are bitmaps of this many bits on the stack
 #define EMLML_CNN_MAX_LAYERS 512u
@@ -50,6 +53,16 @@
 #endif
 #ifndef EMLML_WITH_CNN
 #define EMLML_WITH_CNN 1
+#endif
+// Feature steps in front of a model (features/, a converted scikit-learn Pipeline). The
+// CNN-only module leaves them out: a CNN does not take them yet (FORMAT.md, Pipelines),
+// and the armv6m CNN module has no room for them. A build without them refuses a blob
+// with PIPE_* sections as "unknown section id".
+#ifndef EMLML_WITH_FEATURES
+#define EMLML_WITH_FEATURES 1
+#endif
+#if EMLML_WITH_FEATURES != 0 && EMLML_WITH_FEATURES != 1
+#error "EMLML_WITH_FEATURES must be 0 or 1"
 #endif
 #if (EMLML_WITH_TREES != 0 && EMLML_WITH_TREES != 1) || (EMLML_WITH_KNN != 0 && EMLML_WITH_KNN != 1) || \
     (EMLML_WITH_CNN != 0 && EMLML_WITH_CNN != 1)

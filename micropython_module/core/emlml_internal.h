@@ -19,6 +19,7 @@
 
 typedef char emlml_node_is_8_bytes[sizeof(emlml_tree_node_t) == 8 ? 1 : -1];
 typedef char emlml_cnn_tensor_is_16_bytes[sizeof(emlml_cnn_tensor_t) == 16 ? 1 : -1];
+typedef char emlml_step_is_16_bytes[sizeof(emlml_step_t) == 16 ? 1 : -1];
 typedef char emlml_cnn_layer_is_32_bytes[sizeof(emlml_cnn_layer_t) == 32 ? 1 : -1];
 
 // Section ids (FORMAT.md, Section table).
@@ -38,7 +39,10 @@ enum {
     EMLML_SEC_CNN_LAYERS = 50,
     EMLML_SEC_CNN_WEIGHTS = 51,
     EMLML_SEC_CNN_QPARAMS = 52,
-    EMLML_SEC_ID_MAX = 52,
+    EMLML_SEC_PIPE_HEAD = 56,
+    EMLML_SEC_PIPE_STEPS = 57,
+    EMLML_SEC_PIPE_PARAMS = 58,
+    EMLML_SEC_ID_MAX = 58,
 };
 
 typedef struct {
@@ -130,6 +134,37 @@ const float *emlml_trees_predict(const emlml_model_t *model, const void *input, 
 
 emlml_status_t emlml_knn_load(emlml_model_t *model, const emlml_sections_t *sections, uint32_t *arena_needed, emlml_error_t *err);
 const float *emlml_knn_predict(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, emlml_error_t *err);
+
+// Pipeline steps (features/emlml_pipeline.c): check PIPE_* if present, set n_window
+// and model->n_inputs to the features the model family reads (before its loader runs),
+// and add the steps' buffers to *arena_needed (after it ran: they follow its arena).
+// A build without them (EMLML_WITH_FEATURES 0) has no steps: the window is the input.
+#if EMLML_WITH_FEATURES
+emlml_status_t emlml_pipeline_load(emlml_model_t *model, const emlml_sections_t *sections, emlml_error_t *err);
+uint32_t emlml_pipeline_arena(emlml_model_t *model, uint32_t family_arena);
+// The window through steps [0, n_run): the features predict hands the model family.
+const float *emlml_pipeline_run(const emlml_model_t *model, const float *window, void *arena, emlml_error_t *err);
+#else
+static inline emlml_status_t emlml_pipeline_load(emlml_model_t *model, const emlml_sections_t *sections, emlml_error_t *err) {
+    (void)sections;
+    (void)err;
+    model->n_window = model->n_inputs;
+    model->pipe.n_steps = 0;
+    model->pipe.n_run = 0;
+    return EMLML_OK;
+}
+static inline uint32_t emlml_pipeline_arena(emlml_model_t *model, uint32_t family_arena) {
+    (void)model;
+    (void)family_arena;
+    return 0;
+}
+static inline const float *emlml_pipeline_run(const emlml_model_t *model, const float *window, void *arena, emlml_error_t *err) {
+    (void)model;
+    (void)arena;
+    (void)err;
+    return window;
+}
+#endif
 
 emlml_status_t emlml_cnn_load(emlml_model_t *model, const emlml_sections_t *sections, uint32_t *arena_needed, emlml_error_t *err);
 // want_outputs 0: the n_outputs floats are not computed (the class is always set).

@@ -2,13 +2,18 @@
 // host tests and the fuzzer all print the same words (docs/FORMAT.md, Errors).
 #include "emlml.h"
 
-// All the messages in one string, each ended by a NUL, in status order: no table of
-// pointers (a native .mpy may not hold relocated data) and no code per message.
-static const char status_texts[] =
+// The messages in two strings (EMLML_STATUS_LIST_A and _B: C99 promises literals of
+// 4095 bytes only), each message ended by a NUL, in status order: no table of pointers
+// (a native .mpy may not hold relocated data) and no code per message.
 #define EMLML_STATUS_TEXT(name, text) text "\0"
-    EMLML_STATUS_LIST(EMLML_STATUS_TEXT)
+static const char status_texts_a[] = EMLML_STATUS_LIST_A(EMLML_STATUS_TEXT);
+static const char status_texts_b[] = EMLML_STATUS_LIST_B(EMLML_STATUS_TEXT);
 #undef EMLML_STATUS_TEXT
-    ;
+
+// How many statuses the first half holds: the first of the second is this number.
+#define EMLML_STATUS_ONE(name, text) +1
+enum { STATUS_COUNT_A = 0 EMLML_STATUS_LIST_A(EMLML_STATUS_ONE) };
+#undef EMLML_STATUS_ONE
 
 // The nth of the NUL-separated strings in `list`.
 static const char *nth_string(const char *list, uint32_t n) {
@@ -19,13 +24,14 @@ static const char *nth_string(const char *list, uint32_t n) {
     return list;
 }
 
-// The limits a template names (%0 .. %B) are printed by emlml_format itself. A status
+// The limits a template names (%0 .. %F) are printed by emlml_format itself. A status
 // out of range (not made by the core) prints its number.
 size_t emlml_error_format(const emlml_error_t *err, char *buf, size_t n) {
     const char *tmpl = "unknown error %u";
     uint32_t a = (uint32_t)err->status;
     if (err->status < EMLML_STATUS_COUNT) {
-        tmpl = nth_string(status_texts, a);
+        tmpl = a < STATUS_COUNT_A ? nth_string(status_texts_a, a)
+                                  : nth_string(status_texts_b, a - STATUS_COUNT_A);
         a = err->a;
     }
     return emlml_format(buf, n, tmpl, a, err->b, err->c, err->d);

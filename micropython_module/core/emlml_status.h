@@ -23,7 +23,8 @@
     X(CNN_MAX_LAYERS)         /* %9 */ \
     X(CNN_MAX_PRODUCTS)       /* %A */ \
     X(CNN_MEAN_CELLS_LOG2)    /* %B */ \
-    X(KNN_SCALE_LOG2_MAX)     /* %C */
+    X(KNN_SCALE_LOG2_MAX)     /* %C */ \
+    X(PIPE_MAX_STEPS)         /* %D */
 
 enum {
 #define EMLML_LIMIT_ENUM(name) EMLML_LIMIT_##name,
@@ -34,8 +35,12 @@ enum {
 
 // Every status code with its message, in one place. A message is a template for
 // emlml_format (below); the numbers of an emlml_error_t fill it in order, and a limit
-// of this build is written %0..%B (EMLML_LIMIT_LIST), never typed as a number.
-#define EMLML_STATUS_LIST(X) \
+// of this build is written %0..%F (EMLML_LIMIT_LIST), never typed as a number.
+// Two halves, each kept as one string in emlml_status.c: C99 promises string literals
+// of 4095 bytes only (-Wpedantic's overlength-strings), and the messages are longer.
+// A new status goes into the half of its group; emlml_status.c checks neither is full.
+#define EMLML_STATUS_LIST(X) EMLML_STATUS_LIST_A(X) EMLML_STATUS_LIST_B(X)
+#define EMLML_STATUS_LIST_A(X) \
     X(EMLML_OK, "ok") \
     /* header */ \
     X(EMLML_E_SHORT, "truncated: %u bytes, the header alone needs %2") \
@@ -108,7 +113,8 @@ enum {
     X(EMLML_E_CNN_TENSOR_ARENA, "tensor %u: bytes [%u, %u) outside the %u-byte arena") \
     X(EMLML_E_CNN_N_INPUTS, "n_inputs %u, the input tensor holds %u") \
     X(EMLML_E_CNN_N_OUTPUTS, "n_outputs %u, the output tensor holds %u") \
-    X(EMLML_E_CNN_OUTPUT_UNWRITTEN, "no layer writes the output tensor %u") \
+    X(EMLML_E_CNN_OUTPUT_UNWRITTEN, "no layer writes the output tensor %u")
+#define EMLML_STATUS_LIST_B(X) \
     /* int8 CNN: one layer (the first argument says which: EMLML_WHERE_LAYER, printed by %L) */ \
     X(EMLML_E_CNN_OP, "layer %u: unknown op %u") \
     X(EMLML_E_CNN_TENSOR_INDEX, "%L: tensor %u out of range") \
@@ -136,6 +142,25 @@ enum {
     X(EMLML_E_CNN_FC_SCALE, "%L: scale[%u] not finite and >= 0") \
     X(EMLML_E_CNN_QPARAM, "%L: %N %d out of range") \
     X(EMLML_E_CNN_OVERLAP, "%L: live tensors %u and %u share arena bytes") \
+    /* pipeline steps (features/): %N names a step's op */ \
+    X(EMLML_E_PIPE_INPUT, "steps need input type 0, not %u") \
+    X(EMLML_E_PIPE_STEPS, "%u feature steps (at most %D)") \
+    X(EMLML_E_PIPE_RUN, "n_run %u > %u steps") \
+    X(EMLML_E_PIPE_CHANNELS, "%u channels do not divide %u inputs") \
+    X(EMLML_E_PIPE_RATE, "bad sample rate") \
+    X(EMLML_E_PIPE_PARAM, "step parameter %u not finite") \
+    X(EMLML_E_STEP_OP, "step %u: unknown op %u") \
+    X(EMLML_E_STEP_RESERVED, "step %u (%N): reserved bytes not zero") \
+    X(EMLML_E_STEP_INPUTS, "step %u (%N): %u inputs, expected %u") \
+    X(EMLML_E_STEP_OUTPUTS, "step %u (%N): %u outputs from %u inputs") \
+    X(EMLML_E_STEP_PARAMS, "step %u (%N): parameters end at %u of %u") \
+    X(EMLML_E_STEP_ZERO, "step %u (%N): divisor %u is zero") \
+    X(EMLML_E_STEP_PARAM, "step %u (%N): parameter %u out of range") \
+    X(EMLML_E_STEP_CHANNELS, "step %u (%N): %u inputs, not a multiple of %u channels") \
+    X(EMLML_E_STEP_FFT, "step %u (%N): %u samples, not a power of two") \
+    X(EMLML_E_STEP_FOLD, "step %u (%N) cannot be folded into a %N model") \
+    X(EMLML_E_STEP_NAN, "step %u (%N): input %u is NaN") \
+    X(EMLML_E_STEP_INFINITE, "step %u (%N): input %u is infinite") \
     /* predict */ \
     X(EMLML_E_INPUT_NONFINITE, "input %u is NaN or infinite") \
     X(EMLML_E_INPUT_INFINITE, "input %u is infinite (NaN is accepted, infinity is not)")
@@ -169,7 +194,8 @@ size_t emlml_format(char *buf, size_t n, const char *fmt, uint32_t a, uint32_t b
 // The argument of %L: layer index (< 65536) and CNN op number.
 #define EMLML_WHERE_LAYER(layer, op) ((uint32_t)(layer) | ((uint32_t)(op) << 16))
 
-// The arguments of %N: names of CNN layer fields and qparams, then of the model families
+// The arguments of %N: names of CNN layer fields and qparams, of the feature steps' ops
+// (EMLML_STEP_OP_LIST order), then of the model families
 // in kind order (EMLML_E_NO_FAMILY), in this order.
 #define EMLML_NAME_LIST(X) \
     X(PADDING, "padding") X(ACT_MIN, "act_min") X(ACT_MAX, "act_max") X(IN1, "in1") \
@@ -184,6 +210,7 @@ size_t emlml_format(char *buf, size_t n, const char *fmt, uint32_t a, uint32_t b
     X(INPUT_MULTIPLIER, "input_multiplier") X(SHIFT, "shift") X(MULTIPLIER, "multiplier") \
     X(LEFT_SHIFT, "left_shift") X(INPUT_LEFT_SHIFT, "input_left_shift") X(DIFF_MIN, "diff_min") \
     X(ALPHA_ZERO_POINT, "alpha_zero_point") \
+    X(STEP_SCALE, "SCALE") X(STEP_AFFINE, "AFFINE") X(STEP_PROJECT, "PROJECT") X(STEP_STATS, "STATS") X(STEP_SPECTRUM, "SPECTRUM") \
     X(TREES, "trees") X(KNN, "kNN") X(CNN, "CNN")
 
 enum {

@@ -44,9 +44,14 @@ from emlml_tools.format import (
     Distances,
     Metric,
     SampleType,
+    HEAD_DTYPE,
+    STEP_DTYPE,
     SectionId,
+    Step,
+    StepOp,
     Task,
     Weights,
+    add_pipeline,
     cnn_blob,
     cnn_weight_count,
     encode_meta,
@@ -122,6 +127,41 @@ def make_knn(sample_type: int = SampleType.FLOAT32, task: int = Task.CLASSIFIER,
                     metric=Metric.EUCLIDEAN, weights=Weights.UNIFORM,
                     sample_type=sample_type, samples=samples, targets=targets, scale=scale,
                     offset=offset, meta=meta, distances=distances)
+
+
+def make_pipe_knn() -> bytes:
+    """make_knn (3 features) behind SCALE 6 -> 6 and PROJECT 6 -> 3, both run; a window of
+    3 samples x 2 channels at 50 Hz. Params: SCALE 0..11, PROJECT 12..35 (36 floats)."""
+    scale = Step(StepOp.SCALE, 6, 6, np.r_[np.zeros(6), np.arange(1, 7)].astype(np.float32))
+    project = Step(StepOp.PROJECT, 6, 3, np.linspace(-1, 1, 24).astype(np.float32))
+    return add_pipeline(make_knn(), [scale, project], 2, 2, 50.0)
+
+
+def make_pipe_stats() -> bytes:
+    """make_knn (4 features) behind PROJECT 8 -> 6 and STATS (mean and std: mask 3) of
+    3 samples x 2 channels -> 4; a window of 4 samples x 2 channels. Params: PROJECT
+    0..55, the mask at 56."""
+    project = Step(StepOp.PROJECT, 8, 6, np.linspace(-1, 1, 56).astype(np.float32))
+    stats = Step(StepOp.STATS, 6, 4, np.array([3], np.float32))
+    return add_pipeline(make_knn(n_inputs=4), [project, stats], 2, 2)
+
+
+def make_pipe_spectrum() -> bytes:
+    """make_knn (6 features) behind SPECTRUM of 8 samples x 2 channels -> 3 bands each
+    (edges 1, 2, 3, 5; eps 1e-10); params: window 0..7, cos 8..11, sin 12..15, edges
+    16..19, eps 20."""
+    from emlml_tools.features import spectrum_params
+
+    step = Step(StepOp.SPECTRUM, 16, 6, spectrum_params(8, [1, 2, 3, 5], "hann", 1e-10))
+    return add_pipeline(make_knn(n_inputs=6), [step], 1, 2)
+
+
+def make_pipe_trees() -> bytes:
+    """make_trees (64 inputs) behind SCALE and AFFINE 64 -> 64, both folded (n_run 0)."""
+    ones = np.ones(64, np.float32)
+    steps = [Step(StepOp.SCALE, 64, 64, np.r_[ones * 0.5, ones * 2]),
+             Step(StepOp.AFFINE, 64, 64, np.r_[ones * 3, ones * -1])]
+    return add_pipeline(make_trees(), steps, 0)
 
 
 def tiny_tree() -> bytes:
@@ -336,6 +376,10 @@ BASES: dict[str, Callable[[], bytes]] = {
     "knn5_int16_integer": lambda: make_knn(sample_type=SampleType.INT16,
                                            distances=Distances.INTEGER),
     "knn1100": lambda: make_knn(n_samples=1100, n_inputs=1),
+    "pipe_knn": make_pipe_knn,  # feature steps SCALE, PROJECT run before kNN
+    "pipe_trees": make_pipe_trees,  # SCALE, AFFINE folded into trees4
+    "pipe_stats": make_pipe_stats,  # PROJECT, STATS run before kNN
+    "pipe_spectrum": make_pipe_spectrum,  # SPECTRUM run before kNN
     "cnn10": _ten_op_blob,  # tflite_build.ten_op_network: one layer of each op
     "pad_mean": _pad_mean_blob,
     "table5": _table_ops_blob,  # the five table ops in a chain, 2x2x3
@@ -1111,6 +1155,122 @@ bad("tconv_multiplier", "tconv", lambda b: set_qparam(b, 0, 3, 5), "EMLML_E_CNN_
     "layer 0 (TRANSPOSE_CONV): multiplier[1] 5 out of range")
 bad("tconv_shift", "tconv", lambda b: set_qparam(b, 0, 4, 31), "EMLML_E_CNN_CHANNEL_QPARAM",
     "layer 0 (TRANSPOSE_CONV): shift[0] 31 out of range")
+
+
+# ------------------------------------------------------------ feature steps (PIPE_*)
+PH, PS, PP = SectionId.PIPE_HEAD, SectionId.PIPE_STEPS, SectionId.PIPE_PARAMS
+
+
+def _head(b: bytes, **fields: object) -> bytes:
+    for name, value in fields.items():
+        b = set_item(b, PH, 0, HEAD_DTYPE, value, field=name)
+    return b
+
+
+def _step(b: bytes, k: int, **fields: object) -> bytes:
+    for name, value in fields.items():
+        b = set_item(b, PS, k, STEP_DTYPE, value, field=name)
+    return b
+
+
+def _grow(b: bytes, sid: int, extra: bytes) -> bytes:
+    return replace_section(b, sid, section_bytes(b, sid) + extra)
+
+
+def _seventeen_steps(b: bytes) -> bytes:
+    ones = np.ones(64, np.float32)
+    return add_pipeline(make_trees(), [Step(StepOp.SCALE, 64, 64, np.r_[ones * 0, ones])] * 17, 0)
+
+
+bad("pipe_no_head", "pipe_knn", lambda b: without_section(b, PH), "EMLML_E_SECTION_MISSING",
+    "missing section id 56", device=True)
+bad("pipe_head_length", "pipe_knn", lambda b: _grow(b, PH, bytes(4)), "EMLML_E_SECTION_LENGTH",
+    "section id 56 has 12 bytes, expected 8")
+bad("pipe_no_steps", "pipe_knn", lambda b: without_section(b, PS), "EMLML_E_SECTION_MISSING",
+    "missing section id 57")
+bad("pipe_steps_size", "pipe_knn", lambda b: _grow(b, PS, bytes(4)), "EMLML_E_SECTION_SIZE",
+    "section id 57 size 36 is not a multiple of 16")
+bad("pipe_no_params", "pipe_trees", lambda b: without_section(b, PP), "EMLML_E_SECTION_MISSING",
+    "missing section id 58")
+bad("pipe_params_size", "pipe_knn", lambda b: _grow(b, PP, bytes(2)), "EMLML_E_SECTION_SIZE",
+    "section id 58 size 146 is not a multiple of 4")
+bad("pipe_input_type", "pipe_trees", lambda b: set_header(b, "input_type", InputType.INT8),
+    "EMLML_E_PIPE_INPUT", "steps need input type 0, not 1")
+bad("pipe_too_many_steps", "trees4", _seventeen_steps, "EMLML_E_PIPE_STEPS",
+    "17 feature steps (at most 16)")
+bad("pipe_run", "pipe_knn", lambda b: _head(b, n_run=3), "EMLML_E_PIPE_RUN",
+    "n_run 3 > 2 steps", device=True)
+bad("pipe_channels_zero", "pipe_knn", lambda b: _head(b, channels=0), "EMLML_E_PIPE_CHANNELS",
+    "0 channels do not divide 6 inputs")
+bad("pipe_channels", "pipe_knn", lambda b: _head(b, channels=4), "EMLML_E_PIPE_CHANNELS",
+    "4 channels do not divide 6 inputs", device=True)
+bad("pipe_rate_nan", "pipe_knn", lambda b: _head(b, sample_rate=np.nan), "EMLML_E_PIPE_RATE",
+    "bad sample rate")
+bad("pipe_rate_negative", "pipe_knn", lambda b: _head(b, sample_rate=-1.0), "EMLML_E_PIPE_RATE",
+    "bad sample rate")
+bad("pipe_param_inf", "pipe_knn", lambda b: set_item(b, PP, 13, "<f4", np.inf),
+    "EMLML_E_PIPE_PARAM", "step parameter 13 not finite", device=True)
+bad("step_op", "pipe_knn", lambda b: _step(b, 1, op=9), "EMLML_E_STEP_OP", "step 1: unknown op 9",
+    device=True)
+bad("step_op_zero", "pipe_trees", lambda b: _step(b, 0, op=0), "EMLML_E_STEP_OP",
+    "step 0: unknown op 0")
+bad("step_reserved", "pipe_knn", lambda b: _step(b, 0, reserved=b"\0\x01\0"),
+    "EMLML_E_STEP_RESERVED", "step 0 (SCALE): reserved bytes not zero")
+bad("step_inputs", "pipe_knn", lambda b: _step(b, 0, n_in=5), "EMLML_E_STEP_INPUTS",
+    "step 0 (SCALE): 5 inputs, expected 6", device=True)
+bad("step_inputs_chain", "pipe_knn", lambda b: _step(b, 1, n_in=7), "EMLML_E_STEP_INPUTS",
+    "step 1 (PROJECT): 7 inputs, expected 6")
+bad("step_outputs_per_value", "pipe_trees", lambda b: _step(b, 1, n_out=63),
+    "EMLML_E_STEP_OUTPUTS", "step 1 (AFFINE): 63 outputs from 64 inputs")
+bad("step_outputs_zero", "pipe_knn", lambda b: _step(b, 1, n_out=0), "EMLML_E_STEP_OUTPUTS",
+    "step 1 (PROJECT): 0 outputs from 6 inputs")
+bad("step_outputs_max", "pipe_knn", lambda b: _step(b, 1, n_out=65535), "EMLML_E_STEP_OUTPUTS",
+    "step 1 (PROJECT): 65535 outputs from 6 inputs")
+bad("step_params", "pipe_knn", lambda b: _step(b, 1, params=13), "EMLML_E_STEP_PARAMS",
+    "step 1 (PROJECT): parameters end at 37 of 36", device=True)
+bad("step_params_wrap", "pipe_knn", lambda b: _step(b, 1, params=0xFFFFFFF0),
+    "EMLML_E_STEP_PARAMS", "step 1 (PROJECT): parameters end at 4294967295 of 36")
+bad("step_params_more_outputs", "pipe_knn", lambda b: _step(b, 1, n_out=6), "EMLML_E_STEP_PARAMS",
+    "step 1 (PROJECT): parameters end at 54 of 36")
+bad("step_divisor_zero", "pipe_knn", lambda b: set_item(b, PP, 8, "<f4", 0.0), "EMLML_E_STEP_ZERO",
+    "step 0 (SCALE): divisor 2 is zero", device=True)
+bad("step_fold_knn", "pipe_knn", lambda b: _head(b, n_run=1), "EMLML_E_STEP_FOLD",
+    "step 1 (PROJECT) cannot be folded into a kNN model", device=True)
+bad("step_stats_mask_zero", "pipe_stats", lambda b: set_item(b, PP, 56, "<f4", 0.0),
+    "EMLML_E_STEP_PARAM", "step 1 (STATS): parameter 0 out of range", device=True)
+bad("step_stats_mask_fraction", "pipe_stats", lambda b: set_item(b, PP, 56, "<f4", 2.5),
+    "EMLML_E_STEP_PARAM", "step 1 (STATS): parameter 0 out of range")
+bad("step_stats_mask_unknown_bit", "pipe_stats", lambda b: set_item(b, PP, 56, "<f4", 512.0),
+    "EMLML_E_STEP_PARAM", "step 1 (STATS): parameter 0 out of range")
+bad("step_stats_channels", "pipe_stats", lambda b: _step(_step(b, 0, n_out=5), 1, n_in=5),
+    "EMLML_E_STEP_CHANNELS", "step 1 (STATS): 5 inputs, not a multiple of 2 channels",
+    device=True)
+bad("step_stats_outputs", "pipe_stats", lambda b: _step(b, 1, n_out=6), "EMLML_E_STEP_OUTPUTS",
+    "step 1 (STATS): 6 outputs from 6 inputs")
+bad("step_spectrum_channels", "pipe_spectrum", lambda b: _head(b, channels=4), "EMLML_E_STEP_CHANNELS",
+    "step 0 (SPECTRUM): 6 inputs, not a multiple of 4 channels")
+bad("step_spectrum_fft", "pipe_spectrum",
+    lambda b: add_pipeline(make_knn(n_inputs=6), [Step(StepOp.SPECTRUM, 12, 6, np.r_[
+        np.ones(12), np.zeros(6), np.ones(6), [1, 2, 3, 4], [1e-10]].astype(np.float32))], 1, 2),
+    "EMLML_E_STEP_FFT", "step 0 (SPECTRUM): 6 samples, not a power of two", device=True)
+bad("step_spectrum_edge_order", "pipe_spectrum", lambda b: set_item(b, PP, 18, "<f4", 2.0),
+    "EMLML_E_STEP_PARAM", "step 0 (SPECTRUM): parameter 18 out of range", device=True)
+bad("step_spectrum_edge_range", "pipe_spectrum", lambda b: set_item(b, PP, 19, "<f4", 6.0),
+    "EMLML_E_STEP_PARAM", "step 0 (SPECTRUM): parameter 19 out of range")
+bad("step_spectrum_edge_fraction", "pipe_spectrum", lambda b: set_item(b, PP, 16, "<f4", 0.5),
+    "EMLML_E_STEP_PARAM", "step 0 (SPECTRUM): parameter 16 out of range")
+bad("step_spectrum_eps", "pipe_spectrum", lambda b: set_item(b, PP, 20, "<f4", 0.0),
+    "EMLML_E_STEP_PARAM", "step 0 (SPECTRUM): parameter 20 out of range")
+bad("pipe_spectrum_arena", "pipe_spectrum",
+    lambda b: set_header(b, "arena_bytes", int(header(b)["arena_bytes"]) - 64),
+    "EMLML_E_ARENA", lambda b: "arena_bytes {}, this model needs {}".format(
+        int(header(b)["arena_bytes"]) - 64, int(header(b)["arena_bytes"])))
+bad("pipe_features_for_knn", "pipe_knn",
+    lambda b: _step(b, 1, n_out=2), "EMLML_E_SECTION_LENGTH",
+    "section id 33 has 60 bytes, expected 40")
+bad("pipe_arena", "pipe_knn", lambda b: set_header(b, "arena_bytes", int(header(b)["arena_bytes"]) - 8),
+    "EMLML_E_ARENA", lambda b: "arena_bytes {}, this model needs {}".format(
+        int(header(b)["arena_bytes"]) - 8, int(header(b)["arena_bytes"])))
 
 # Random networks (tflite_build.random_network): each case breaks one rule at the first
 # layer of an op in the first network that has one (``net_base``), so every op meets

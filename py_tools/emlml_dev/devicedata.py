@@ -24,6 +24,7 @@ from emlml_tools import runtime as reference
 
 # base_blobs: the valid blobs tests_device/data/bad holds (test_device_qemu.py deploys two)
 from emlml_dev.bad_blobs import base_blobs, write_bad_blobs  # noqa: F401
+from emlml_dev.pipelines import BOARD_PIPELINES, device_models
 from emlml_dev.zoo import ZooModel, demo_models, test_models
 
 TYPECODES = {np.dtype(np.float32): "f", np.dtype(np.int8): "b", np.dtype(np.uint8): "B",
@@ -62,8 +63,10 @@ def board_models(keep: tuple[str, ...] = ("wine_forest_nan", "diabetes_extratree
     new |= set(BOARD_DROPPED)
     models = [m for m in demo_models() + test_models() if m.name not in new or m.name in keep]
     # the tie models: their ties (11 and 17, first) and a few more, to fit the Pico's flash
+    # and a converted Pipeline (feature steps on raw windows), 20 windows
     return [dataclasses.replace(m, X_test=m.X_test[:20], y_test=m.y_test[:20])
-            if m.name.endswith("_ties") else m for m in models]
+            if m.name.endswith("_ties") else m for m in models] + \
+        device_models(BOARD_PIPELINES, max_samples=20)
 
 
 def write_model(out_dir: str, model: ZooModel) -> str:
@@ -105,7 +108,7 @@ def write_device_data(out_dir: str, models: list[ZooModel] | None = None,
     kind stays): for boards with a small filesystem or a slow emulator."""
     os.makedirs(out_dir, exist_ok=True)
     lines = []
-    for model in models if models is not None else demo_models() + test_models():
+    for model in models if models is not None else demo_models() + test_models() + device_models():
         if max_samples is not None:
             model = dataclasses.replace(model, X_test=model.X_test[:max_samples],
                                         y_test=model.y_test[:max_samples])

@@ -151,12 +151,20 @@ def read_headers(root: str) -> dict[str, object]:
                and not expr.startswith('"') and expr}
 
     status_h = text["emlml_status.h"]
-    status = [(name, c_string(template)) for name, template in x_macro(status_h, "EMLML_STATUS_LIST")]
+    status = [(name, c_string(template))
+              for half in ("EMLML_STATUS_LIST_A", "EMLML_STATUS_LIST_B")
+              for name, template in x_macro(status_h, half)]
     limits = [(name, numbers[name]) for (name,) in x_macro(status_h, "EMLML_LIMIT_LIST")]
     field_names = [c_string(t) for _, t in x_macro(status_h, "EMLML_NAME_LIST")]
     ops = [(name, int_value(n, {})) for name, n in x_macro(text["emlml.h"], "EMLML_CNN_OP_LIST")]
     if [n for _, n in ops] != list(range(1, len(ops) + 1)):
         raise HeaderError("EMLML_CNN_OP_LIST: op numbers must be 1..N in order")
+    step_ops = [(name, int_value(n, {})) for name, n in x_macro(text["emlml.h"], "EMLML_STEP_OP_LIST")]
+    if [n for _, n in step_ops] != list(range(1, len(step_ops) + 1)):
+        raise HeaderError("EMLML_STEP_OP_LIST: op numbers must be 1..N in order")
+    stats = {name: int_value(bit, {}) for name, bit in x_macro(text["emlml.h"], "EMLML_STAT_LIST")}
+    if sorted(stats.values()) != list(range(len(stats))):
+        raise HeaderError("EMLML_STAT_LIST: bits must be 0..N-1")
     if len(limits) > 16:
         raise HeaderError("EMLML_LIMIT_LIST: a template names at most 16 limits (%0..%F)")
 
@@ -172,6 +180,8 @@ def read_headers(root: str) -> dict[str, object]:
         "status": status,
         "field_names": field_names,
         "ops": ops,
+        "step_ops": step_ops,
+        "stats": stats,
         "sections": sections,
         "kinds": prefixed(enum_members(emlml_h, "EMLML_KIND_TREES"), "EMLML_KIND_"),
         "tasks": prefixed(enum_members(emlml_h, "EMLML_TASK_CLASSIFIER"), "EMLML_TASK_"),
@@ -210,6 +220,8 @@ def render(facts: dict[str, object]) -> str:
         ("# The names %N prints, by EMLML_NAME_* number.", "FIELD_NAMES", facts["field_names"]),
         ("# The int8 CNN ops (EMLML_CNN_OP_LIST): TFLite name and op number, 1..N in order.",
          "CNN_OPS", facts["ops"]),
+        ("# The feature steps' ops (EMLML_STEP_OP_LIST): name and op number, 1..N in order.",
+         "STEP_OPS", facts["step_ops"]),
     ]
     for comment, name, items in sections:
         out += ["", comment, f"{name} = ("]
@@ -220,6 +232,7 @@ def render(facts: dict[str, object]) -> str:
              ("TASKS", "tasks", "Tasks (emlml_task_t)"),
              ("INPUT_TYPES", "input_types", "Input types (emlml_input_type_t)"),
              ("META_TAGS", "meta_tags", "Metadata record tags (EMLML_META_*)"),
+             ("STATS", "stats", "The statistics of the STATS step by mask bit (EMLML_STAT_LIST)"),
              ("KNN_METRICS", "knn_metrics", "kNN metrics (emlml_knn_metric_t)"),
              ("KNN_WEIGHTS", "knn_weights", "kNN weights (emlml_knn_weights_t)"),
              ("KNN_SAMPLE_TYPES", "knn_sample_types", "kNN sample types (emlml_knn_sample_type_t)"),

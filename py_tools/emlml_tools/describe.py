@@ -35,6 +35,8 @@ def describe(blob: Any) -> list[tuple[str, str]]:
                    f"('{INPUT_TYPECODES[blob.input_type]}'){shape}"),
         ("outputs", f"{blob.n_outputs} classes" if blob.is_classifier else "1 value"),
     ]
+    if blob.pipeline is not None:
+        rows += _describe_pipeline(blob)
     if blob.cnn is not None:
         rows += _describe_cnn(blob)
     elif blob.trees is not None:
@@ -67,6 +69,23 @@ def describe(blob: Any) -> list[tuple[str, str]]:
     rows.append(("producer", blob.producer or "(none)"))
     if blob.name:
         rows.append(("name", blob.name))
+    return rows
+
+
+def _describe_pipeline(blob: Any) -> list[tuple[str, str]]:
+    """Rows for the feature steps: the window, then one row per step."""
+    from emlml_tools.format import StepOp
+
+    pipe = blob.pipeline
+    rate = f" at {pipe.sample_rate:g} Hz" if pipe.sample_rate else ""
+    rows = [("window", f"{pipe.n_window // pipe.channels} samples x {pipe.channels} channels"
+                       f"{rate} (sample-major), {pipe.n_steps} feature steps, the model reads "
+                       f"{pipe.n_features} values")]
+    for k, s in enumerate(pipe.steps):
+        text = f"{StepOp(int(s['op'])).name:<8} {int(s['n_in'])} -> {int(s['n_out'])}"
+        if k >= pipe.n_run:
+            text += " (folded into the trees' thresholds; run by transform only)"
+        rows.append((f"step {k}", text))
     return rows
 
 

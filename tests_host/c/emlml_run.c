@@ -5,7 +5,9 @@
 // INPUTS (raw samples of the model's input type, back to back) and prints one line
 // per sample: "ok <class> <output bits as hex>..." or "error <message>".
 // An int8 CNN (kind 3) line ends with " q" and its raw int8 outputs in decimal. With
-// `float`, a CNN's samples are float32, quantized by emlml_cnn_quantize_input.
+// `float`, a CNN's samples are float32, quantized by emlml_cnn_quantize_input. With
+// `transform`, a model with feature steps prints "features <bits as hex>..." per window
+// (emlml_transform) instead. A sample is n_window values (the header's n_inputs).
 // Built with every family and, -DEMLML_WITH_<FAMILY>=0, with one family alone.
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +86,33 @@ static const void *model_input(const emlml_model_t *m, const void *sample, void 
     return sample;
 }
 
+// One window through every feature step: "features" and the bits, or "error" (a build
+// without feature steps has no transform: "error no feature steps").
+static void transform_sample(const emlml_model_t *m, const void *sample, void *arena) {
+#if EMLML_WITH_FEATURES
+    emlml_error_t err;
+    char msg[160];
+    const float *f = emlml_transform(m, (const float *)sample, arena, &err);
+    if (f == NULL) {
+        emlml_error_format(&err, msg, sizeof(msg));
+        printf("error %s\n", msg);
+        return;
+    }
+    printf("features");
+    for (uint32_t i = 0; i < emlml_transform_size(m); i++) {
+        uint32_t bits;
+        memcpy(&bits, &f[i], sizeof(bits));
+        printf(" %08x", (unsigned)bits);
+    }
+    printf("\n");
+#else
+    (void)m;
+    (void)sample;
+    (void)arena;
+    printf("error no feature steps\n");
+#endif
+}
+
 // One sample: run it, check predict_class agrees, print the line.
 static void run_sample(const emlml_model_t *m, const void *sample, void *arena, int float_cnn) {
     emlml_error_t err;
@@ -138,12 +167,17 @@ int main(int argc, char **argv) {
         unsigned char *inputs = read_file(argv[2], &in_len);
         int float_cnn = model.kind == EMLML_KIND_CNN && argc > 3 && strcmp(argv[3], "float") == 0;
         size_t item = float_cnn ? 4u : emlml_input_item_size(model.input_type);
-        size_t sample_bytes = (size_t)model.n_inputs * item;
+        int transform = argc > 3 && strcmp(argv[3], "transform") == 0;
+        size_t sample_bytes = (size_t)model.n_window * item;
         void *arena = malloc(model.arena_bytes);
         void *sample = malloc(sample_bytes);
         for (size_t off = 0; off + sample_bytes <= in_len; off += sample_bytes) {
             memcpy(sample, inputs + off, sample_bytes);  // a fresh, exactly sized buffer per sample
-            run_sample(&model, sample, arena, float_cnn);
+            if (transform) {
+                transform_sample(&model, sample, arena);
+            } else {
+                run_sample(&model, sample, arena, float_cnn);
+            }
         }
         free(sample);
         free(arena);

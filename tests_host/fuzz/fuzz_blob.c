@@ -30,7 +30,7 @@ static void run_model(const emlml_model_t *m, const uint8_t *data, size_t size) 
     if (m->arena_bytes > MAX_ARENA) {
         return;
     }
-    size_t in_bytes = (size_t)m->n_inputs * emlml_input_item_size(m->input_type);
+    size_t in_bytes = (size_t)m->n_window * emlml_input_item_size(m->input_type);
     void *arena = malloc(m->arena_bytes ? m->arena_bytes : 1);
     void *input = malloc(in_bytes);
     emlml_error_t err;
@@ -48,6 +48,9 @@ static void run_model(const emlml_model_t *m, const uint8_t *data, size_t size) 
     }
     uint32_t predicted;
     (void)emlml_predict(m, input, arena, &predicted, &err);
+    if (m->pipe.n_steps != 0) {  // every feature step, also those folded into trees
+        (void)emlml_transform(m, (const float *)input, arena, &err);
+    }
     if (m->kind == EMLML_KIND_CNN) {  // the float input path, on the same data as floats
         size_t f_bytes = (size_t)m->n_inputs * 4u;
         float *x = malloc(f_bytes);

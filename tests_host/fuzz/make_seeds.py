@@ -1,7 +1,9 @@
 """Writes the fuzzer's seed corpus: one small, valid blob of every kind and option
 (trees: classifier/regressor, forest, float and integer inputs; kNN: float32/int8/int16
 samples, float32 and integer distances, both metrics and weightings, regressor; CNN:
-small random networks that together use every operator). Run from the repository root:
+small random networks that together use every operator; feature steps: scalers folded
+into trees, PCA run before kNN and trees, channels and a sample rate). Run from the
+repository root:
     python tests_host/fuzz/make_seeds.py tests_host/fuzz/corpus
 """
 
@@ -46,6 +48,33 @@ def seeds() -> dict[str, bytes]:
     }
 
 
+def pipeline_seeds() -> dict[str, bytes]:
+    """scikit-learn Pipelines: every step op, run and folded, before trees and kNN."""
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
+
+    from emlml_tools.features import ChannelStats, Spectrum
+
+    X, y = load_wine(return_X_y=True)
+    X, y = X[::6, :6].astype(np.float32), y[::6]
+    tree = DecisionTreeClassifier(max_depth=3, random_state=0)
+    return {
+        "pipe_std_tree": convert(make_pipeline(StandardScaler(), MaxAbsScaler(), tree).fit(X, y)),
+        "pipe_pca_knn": convert(
+            make_pipeline(MinMaxScaler(), PCA(3), KNeighborsRegressor(2)).fit(X, y),
+            channels=2, sample_rate=100.0),
+        "pipe_stats_std_knn": convert(make_pipeline(
+            ChannelStats(2), StandardScaler(), KNeighborsClassifier(2)).fit(X, y),
+            sample_rate=25.0),
+        "pipe_spectrum_knn": convert(make_pipeline(
+            Spectrum(1, bands=(0, 1, 3)), KNeighborsClassifier(2)).fit(X[:, :4], y)),
+        "pipe_pca_std_forest": convert(make_pipeline(
+            StandardScaler(), PCA(4), StandardScaler(),
+            RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0)).fit(X, y)),
+    }
+
+
 CNN_SEED_MAX = 4096  # the fuzz session's -max_len
 
 
@@ -87,7 +116,7 @@ def transpose_conv_seed() -> dict[str, bytes]:
 
 def main(out: str) -> None:
     os.makedirs(out, exist_ok=True)
-    for name, blob in {**seeds(), **cnn_seeds(), **transpose_conv_seed()}.items():
+    for name, blob in {**seeds(), **pipeline_seeds(), **cnn_seeds(), **transpose_conv_seed()}.items():
         with open(os.path.join(out, name + ".bin"), "wb") as f:
             f.write(blob)
         print(f"{name}: {len(blob)} bytes")

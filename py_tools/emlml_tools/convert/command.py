@@ -27,6 +27,11 @@ def setup(p: argparse.ArgumentParser) -> None:
                    "float32 distances to per-feature dequantized samples (docs/knn.md)")
     p.add_argument("--name", help="model name stored in the blob")
     p.add_argument("--input-shape", metavar="8,8", help="input shape stored in the blob")
+    p.add_argument("--channels", type=int, default=1,
+                   help="a Pipeline's window: channels per sample (samples x channels, "
+                   "sample-major, as an accelerometer delivers them; default 1)")
+    p.add_argument("--sample-rate", type=float, default=0.0, metavar="HZ",
+                   help="a Pipeline's window: samples per second, stored as metadata")
 
 
 def _run_convert_tflite(args: argparse.Namespace) -> int:
@@ -72,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         data = convert(estimator, labels=labels, input_type=args.input_type,
                        knn_samples=args.knn_samples, knn_distances=args.knn_distances,
-                       name=args.name, input_shape=shape)
+                       name=args.name, input_shape=shape, **_window(estimator, args))
     except (ValueError, TypeError) as exc:
         raise CommandError(str(exc)) from None
     try:
@@ -89,5 +94,23 @@ def run(args: argparse.Namespace) -> int:
         distances = "integer" if k.distances == Distances.INTEGER else "float32"
         detail = (f"k={k.k}, {k.n_samples} samples of {blob.n_inputs} {k.sample_type.name.lower()}"
                   f", {distances} distances; {len(data) / k.n_samples:.1f} bytes per sample")
+    if blob.pipeline is not None:
+        detail += (f"; {blob.pipeline.n_steps} feature steps on a window of "
+                   f"{blob.n_inputs} values")
     print(f"wrote {args.output}: {kind_line(blob)}, {len(data)} bytes, {detail}")
     return 0
+
+
+def _window(estimator: object, args: argparse.Namespace) -> dict[str, float]:
+    """--channels and --sample-rate, for a Pipeline only."""
+    from sklearn.pipeline import Pipeline
+
+    given = [flag for flag, value, default in (("--channels", args.channels, 1),
+                                               ("--sample-rate", args.sample_rate, 0.0))
+             if value != default]
+    if not isinstance(estimator, Pipeline):
+        if given:
+            raise CommandError(f"{', '.join(given)} apply to a scikit-learn Pipeline (feature "
+                               "steps on a window): drop them")
+        return {}
+    return {"channels": args.channels, "sample_rate": args.sample_rate}

@@ -77,7 +77,8 @@ Converter = Callable[[Any, ConvertOptions], bytes]
 def convert(estimator: Any, *, labels: Sequence[str] | None = None,
             input_type: str = "float32", knn_samples: str = "float32",
             knn_distances: str | None = None,
-            name: str | None = None, input_shape: Sequence[int] | None = None) -> bytes:
+            name: str | None = None, input_shape: Sequence[int] | None = None,
+            channels: int = 1, sample_rate: float = 0.0) -> bytes:
     """Convert a fitted estimator into blob bytes.
 
     labels: one string per class (default ``str(c)`` for ``classes_``); classifiers only.
@@ -87,15 +88,12 @@ def convert(estimator: Any, *, labels: Sequence[str] | None = None,
     feature, the query quantized to it, integer distances; docs/knn.md) or ``"float32"``
     (per-feature scales, float32 distances to the dequantized samples).
     name, input_shape: metadata (``input_shape`` must multiply out to the number of inputs).
+    channels, sample_rate: a Pipeline's window (samples x channels, sample-major; Hz, 0 for
+    not given), stored with its feature steps (convert/sklearn_pipeline.py).
     """
-    if isinstance(estimator, Pipeline):
-        raise TypeError(
-            "a Pipeline cannot be converted: a blob holds one estimator. Fit the scaler "
-            "separately, scale inputs yourself (on the board too) and convert the final "
-            "estimator, e.g. convert(pipeline[-1])")
-    converter = _find_converter(type(estimator))
+    converter = None if isinstance(estimator, Pipeline) else _find_converter(type(estimator))
     try:
-        check_is_fitted(estimator)
+        check_is_fitted(estimator if converter is not None else estimator[-1])
     except NotFittedError:
         raise ValueError(f"{type(estimator).__name__} is not fitted: call .fit(X, y) before "
                          "converting it") from None
@@ -121,6 +119,10 @@ def convert(estimator: Any, *, labels: Sequence[str] | None = None,
         name=name,
         input_shape=None if input_shape is None else tuple(int(d) for d in input_shape),
     )
+    if isinstance(estimator, Pipeline):
+        from emlml_tools.convert.sklearn_pipeline import convert_pipeline
+
+        return convert_pipeline(estimator, options, channels=channels, sample_rate=sample_rate)
     return converter(estimator, options)
 
 
@@ -316,9 +318,14 @@ def _nan_routing(member: Any, n_inputs: int) -> bool:
     return bool(supports is not None and supports(np.zeros((1, n_inputs), np.float32)))
 
 
+# Thresholds on the model's features -> thresholds on the raw inputs, for feature steps
+# folded into the trees (convert/sklearn_pipeline.py): (features, thresholds) -> thresholds.
+Fold = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
 def _layout_tree(t: int, tree: Any, classifier: bool, n_classes: int, integer_input: bool,
                  n_trees: int, leaf_index: dict[bytes, int],
-                 leaf_rows: list[tuple[np.ndarray, np.generic | None]]
+                 leaf_rows: list[tuple[np.ndarray, np.generic | None]], fold: Fold | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Nodes of one tree in FORMAT.md order, and per node whether it sends NaN left
     (``missing_go_to_left`` of a split: TREE_NAN); leaf vectors are added to the shared
@@ -335,7 +342,10 @@ def _layout_tree(t: int, tree: Any, classifier: bool, n_classes: int, integer_in
     if len(delta) and delta.max() > MAX_RIGHT:
         raise ValueError(f"tree {t} is too large for 16-bit child offsets: limit "
                          "max_leaf_nodes or max_depth")
-    nodes["key"][~is_leaf] = threshold_keys(tree.threshold[split], integer_input)
+    thresholds = tree.threshold[split]
+    if fold is not None:
+        thresholds = fold(tree.feature[split], thresholds)
+    nodes["key"][~is_leaf] = threshold_keys(thresholds, integer_input)
     nodes["feature"][~is_leaf] = tree.feature[split]
     nodes["right"][~is_leaf] = delta
     nan_left = np.zeros(len(order), dtype=bool)
@@ -360,7 +370,7 @@ def _layout_tree(t: int, tree: Any, classifier: bool, n_classes: int, integer_in
     return nodes, nan_left
 
 
-def _convert_trees(estimator: Any, options: ConvertOptions) -> bytes:
+def _convert_trees(estimator: Any, options: ConvertOptions, fold: Fold | None = None) -> bytes:
     name = type(estimator).__name__
     if options.knn_samples != SampleType.FLOAT32:
         raise ValueError(f"knn_samples applies to kNN models only, not to {name}: drop it")
@@ -381,7 +391,7 @@ def _convert_trees(estimator: Any, options: ConvertOptions) -> bytes:
     for t, member in enumerate(trees):
         roots.append(count)
         block, nan_left = _layout_tree(t, member.tree_, classifier, n_outputs, integer_input,
-                                       len(trees), leaf_index, leaf_rows)
+                                       len(trees), leaf_index, leaf_rows, fold)
         node_blocks.append(block)
         nan_blocks.append(nan_left)
         count += len(block)

@@ -111,6 +111,16 @@ from .knn import (  # noqa: F401
     knn_arena_bytes,
     knn_blob,
 )
+from .pipeline import (  # noqa: F401
+    HEAD_DTYPE,
+    STEP_DTYPE,
+    PipelineData,
+    Step,
+    StepOp,
+    add_pipeline,
+    check_pipeline,
+    pipeline_arena_bytes,
+)
 from .trees import (  # noqa: F401
     NODE_DTYPE,
     TreeData,

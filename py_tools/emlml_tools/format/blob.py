@@ -26,6 +26,7 @@ from .header import (
     clamp_u32,
 )
 from .knn import KnnData, check_knn, knn_arena_bytes
+from .pipeline import PipelineData, check_pipeline, pipeline_arena_bytes
 from .trees import TreeData, check_trees, trees_arena_bytes
 
 
@@ -47,6 +48,7 @@ class Blob:
     trees: TreeData | None = None
     knn: KnnData | None = None
     cnn: CnnData | None = None
+    pipeline: PipelineData | None = None  # feature steps: n_inputs is then the window
     producer: str | None = None
     labels: list[str] = field(default_factory=list)
     input_shape: tuple[int, ...] | None = None
@@ -91,20 +93,25 @@ def read_blob(data: bytes | bytearray | memoryview) -> Blob:
     by_id = {e.id: e for e in entries}
     producer, labels, input_shape, name = check_meta(data, by_id.get(SectionId.META), task,
                                                       n_outputs)
+    pipeline = check_pipeline(data, by_id, kind, input_type, n_inputs)
+    n_features = n_inputs if pipeline is None else pipeline.n_features  # what the family reads
     trees = knn = cnn = None
     if kind == Kind.TREES:
-        trees = check_trees(data, by_id, task, input_type, n_inputs, n_outputs)
-        need = trees_arena_bytes(n_inputs, n_outputs)
+        trees = check_trees(data, by_id, task, input_type, n_features, n_outputs)
+        need = trees_arena_bytes(n_features, n_outputs)
     elif kind == Kind.KNN:
-        knn = check_knn(data, by_id, task, n_inputs, n_outputs)
-        need = knn_arena_bytes(n_inputs, n_outputs, knn.k, knn.distances)
+        knn = check_knn(data, by_id, task, n_features, n_outputs)
+        need = knn_arena_bytes(n_features, n_outputs, knn.k, knn.distances)
     else:
-        cnn = check_cnn(data, by_id, task, input_type, n_inputs, n_outputs)
+        cnn = check_cnn(data, by_id, task, input_type, n_features, n_outputs)
         need = cnn_arena_bytes(cnn.tensor_arena_bytes, n_outputs)
+    if pipeline is not None:
+        need = clamp_u32(need + pipeline_arena_bytes(pipeline.width, pipeline.scratch))
     if arena != need:
         raise BlobError("EMLML_E_ARENA", arena, need)
     return Blob(version=version, kind=kind, total_size=total, crc32=crc, n_sections=n_sections,
                 header_size=header_size, task=task, input_type=InputType(input_type),
                 flags=flags, n_inputs=n_inputs, n_outputs=n_outputs, arena_bytes=arena,
-                sections=tuple(entries), trees=trees, knn=knn, cnn=cnn, producer=producer,
+                sections=tuple(entries), trees=trees, knn=knn, cnn=cnn, pipeline=pipeline,
+                producer=producer,
                 labels=labels, input_shape=input_shape, name=name)

@@ -26,6 +26,8 @@ MAX_TREES = 65535
 MAX_KNN_K = 1024
 KNN_QUERY_CODE_MAX = 8388607
 KNN_SCALE_LOG2_MAX = 64
+PIPE_MAX_STEPS = 16
+PIPE_MAX_FFT = 4096
 CNN_MAX_TENSORS = 512
 CNN_MAX_LAYERS = 512
 CNN_MAX_PRODUCTS = 65536
@@ -48,6 +50,7 @@ LIMITS = (
     ('CNN_MAX_PRODUCTS', 65536),
     ('CNN_MEAN_CELLS_LOG2', 23),
     ('KNN_SCALE_LOG2_MAX', 64),
+    ('PIPE_MAX_STEPS', 16),
 )
 
 # Every status code (emlml_status_t) in enum order, with its message template:
@@ -145,6 +148,24 @@ STATUS = (
     ('EMLML_E_CNN_FC_SCALE', '%L: scale[%u] not finite and >= 0'),
     ('EMLML_E_CNN_QPARAM', '%L: %N %d out of range'),
     ('EMLML_E_CNN_OVERLAP', '%L: live tensors %u and %u share arena bytes'),
+    ('EMLML_E_PIPE_INPUT', 'steps need input type 0, not %u'),
+    ('EMLML_E_PIPE_STEPS', '%u feature steps (at most %D)'),
+    ('EMLML_E_PIPE_RUN', 'n_run %u > %u steps'),
+    ('EMLML_E_PIPE_CHANNELS', '%u channels do not divide %u inputs'),
+    ('EMLML_E_PIPE_RATE', 'bad sample rate'),
+    ('EMLML_E_PIPE_PARAM', 'step parameter %u not finite'),
+    ('EMLML_E_STEP_OP', 'step %u: unknown op %u'),
+    ('EMLML_E_STEP_RESERVED', 'step %u (%N): reserved bytes not zero'),
+    ('EMLML_E_STEP_INPUTS', 'step %u (%N): %u inputs, expected %u'),
+    ('EMLML_E_STEP_OUTPUTS', 'step %u (%N): %u outputs from %u inputs'),
+    ('EMLML_E_STEP_PARAMS', 'step %u (%N): parameters end at %u of %u'),
+    ('EMLML_E_STEP_ZERO', 'step %u (%N): divisor %u is zero'),
+    ('EMLML_E_STEP_PARAM', 'step %u (%N): parameter %u out of range'),
+    ('EMLML_E_STEP_CHANNELS', 'step %u (%N): %u inputs, not a multiple of %u channels'),
+    ('EMLML_E_STEP_FFT', 'step %u (%N): %u samples, not a power of two'),
+    ('EMLML_E_STEP_FOLD', 'step %u (%N) cannot be folded into a %N model'),
+    ('EMLML_E_STEP_NAN', 'step %u (%N): input %u is NaN'),
+    ('EMLML_E_STEP_INFINITE', 'step %u (%N): input %u is infinite'),
     ('EMLML_E_INPUT_NONFINITE', 'input %u is NaN or infinite'),
     ('EMLML_E_INPUT_INFINITE', 'input %u is infinite (NaN is accepted, infinity is not)'),
 )
@@ -182,6 +203,11 @@ FIELD_NAMES = (
     'input_left_shift',
     'diff_min',
     'alpha_zero_point',
+    'SCALE',
+    'AFFINE',
+    'PROJECT',
+    'STATS',
+    'SPECTRUM',
     'trees',
     'kNN',
     'CNN',
@@ -213,6 +239,15 @@ CNN_OPS = (
     ('TRANSPOSE_CONV', 22),
 )
 
+# The feature steps' ops (EMLML_STEP_OP_LIST): name and op number, 1..N in order.
+STEP_OPS = (
+    ('SCALE', 1),
+    ('AFFINE', 2),
+    ('PROJECT', 3),
+    ('STATS', 4),
+    ('SPECTRUM', 5),
+)
+
 # Section ids (EMLML_SEC_*): name without its prefix -> number.
 SECTIONS = {
     'META': 1,
@@ -230,6 +265,9 @@ SECTIONS = {
     'CNN_LAYERS': 50,
     'CNN_WEIGHTS': 51,
     'CNN_QPARAMS': 52,
+    'PIPE_HEAD': 56,
+    'PIPE_STEPS': 57,
+    'PIPE_PARAMS': 58,
 }
 
 # Model kinds (emlml_kind_t): name without its prefix -> number.
@@ -259,6 +297,19 @@ META_TAGS = {
     'LABEL': 2,
     'INPUT_SHAPE': 3,
     'NAME': 4,
+}
+
+# The statistics of the STATS step by mask bit (EMLML_STAT_LIST): name without its prefix -> number.
+STATS = {
+    'MEAN': 0,
+    'STD': 1,
+    'RMS': 2,
+    'MIN': 3,
+    'MAX': 4,
+    'PTP': 5,
+    'SKEW': 6,
+    'KURTOSIS': 7,
+    'CROSSINGS': 8,
 }
 
 # kNN metrics (emlml_knn_metric_t): name without its prefix -> number.

@@ -109,11 +109,15 @@ REQUIRED_SECTIONS: dict[Kind, tuple[SectionId, ...]] = {
     Kind.CNN: (SectionId.CNN_PARAMS, SectionId.CNN_TENSORS, SectionId.CNN_LAYERS,
                SectionId.CNN_QPARAMS),
 }
+# Feature steps (pipeline.py) go in front of any kind.
+_PIPE = (SectionId.PIPE_HEAD, SectionId.PIPE_STEPS, SectionId.PIPE_PARAMS)
 ALLOWED_SECTIONS: dict[Kind, frozenset[int]] = {
     Kind.TREES: frozenset({SectionId.META, SectionId.TREE_NAN, SectionId.TREE_WEIGHTS,
-                         *REQUIRED_SECTIONS[Kind.TREES]}),
-    Kind.KNN: frozenset({SectionId.META, SectionId.KNN_QUANT, *REQUIRED_SECTIONS[Kind.KNN]}),
-    Kind.CNN: frozenset({SectionId.META, SectionId.CNN_WEIGHTS, *REQUIRED_SECTIONS[Kind.CNN]}),
+                         *REQUIRED_SECTIONS[Kind.TREES], *_PIPE}),
+    Kind.KNN: frozenset({SectionId.META, SectionId.KNN_QUANT, *REQUIRED_SECTIONS[Kind.KNN],
+                         *_PIPE}),
+    Kind.CNN: frozenset({SectionId.META, SectionId.CNN_WEIGHTS, *REQUIRED_SECTIONS[Kind.CNN],
+                         *_PIPE}),
 }
 
 

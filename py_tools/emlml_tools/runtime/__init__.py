@@ -8,11 +8,13 @@ results are the bits the C core must produce.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import numpy.typing as npt
 
 from emlml_tools.format import INPUT_DTYPES, Blob, InputType, Kind, read_blob
-from emlml_tools.runtime import cnn, knn, trees
+from emlml_tools.runtime import cnn, knn, pipeline, trees
 
 
 def predict(blob: bytes | bytearray | memoryview | Blob, X: npt.ArrayLike) -> np.ndarray:
@@ -20,7 +22,7 @@ def predict(blob: bytes | bytearray | memoryview | Blob, X: npt.ArrayLike) -> np
     model = _as_blob(blob)
     if model.kind == Kind.CNN:
         return np.array([_cnn_one(model, row)[0] for row in _cnn_rows(model, X)], dtype=np.int64)
-    x = check_inputs(model, X)
+    model, x = _features(model, check_inputs(model, X))
     if model.kind == Kind.TREES:
         if model.is_classifier:  # integer votes; scikit-learn's float64 sums on a near tie
             return trees.predict_class(model, x)
@@ -39,7 +41,7 @@ def predict_proba(blob: bytes | bytearray | memoryview | Blob, X: npt.ArrayLike
                          "(use predict)")
     if model.kind == Kind.CNN:  # the dequantized outputs
         return np.stack([_cnn_one(model, row)[1] for row in _cnn_rows(model, X)])
-    x = check_inputs(model, X)
+    model, x = _features(model, check_inputs(model, X))
     if model.kind == Kind.TREES:
         return trees.proba(model, x)
     scores = knn.scores(model, x)
@@ -47,6 +49,37 @@ def predict_proba(blob: bytes | bytearray | memoryview | Blob, X: npt.ArrayLike
     for c in range(model.n_outputs):  # the sum in class order
         total += scores[:, c]
     return scores / total[:, None]
+
+
+def transform(blob: bytes | bytearray | memoryview | Blob, X: npt.ArrayLike
+              ) -> npt.NDArray[np.float32]:
+    """Every feature step on each window (a row of n_inputs values): ``m.transform``."""
+    model = _as_blob(blob)
+    if model.pipeline is None:
+        raise ValueError("this blob has no feature steps: transform needs a converted Pipeline")
+    return pipeline.run(model.pipeline, _window_rows(model, X))
+
+
+def _window_rows(model: Blob, X: npt.ArrayLike) -> np.ndarray:
+    x = np.asarray(X)
+    if x.ndim != 2 or x.shape[1] != model.n_inputs:
+        raise ValueError(f"X must be 2-D with {model.n_inputs} columns (one window per row); "
+                         f"got shape {x.shape}")
+    with np.errstate(over="ignore"):
+        return x.astype(np.float32)
+
+
+def _features(model: Blob, x: np.ndarray) -> tuple[Blob, np.ndarray]:
+    """The model family's view: the run steps' features, and the blob with n_inputs the
+    number of features (FORMAT.md, Pipelines)."""
+    pipe = model.pipeline
+    if pipe is None:
+        return model, x
+    family = dataclasses.replace(model, n_inputs=pipe.n_features, pipeline=None)
+    if not pipe.n_run:
+        return family, x
+    # The family refuses the features it cannot take, as it refuses inputs.
+    return family, check_inputs(family, pipeline.run(pipe, x, pipe.n_run))
 
 
 def _cnn_rows(model: Blob, X: npt.ArrayLike) -> np.ndarray:
@@ -82,6 +115,8 @@ def check_inputs(model: Blob, X: npt.ArrayLike) -> np.ndarray:
     if model.input_type == InputType.FLOAT32:
         with np.errstate(over="ignore"):
             x = x.astype(np.float32)
+        if model.pipeline is not None and model.pipeline.n_run:
+            return x  # the steps refuse what they cannot take, then the model
         nan_routing = model.kind == Kind.TREES and model.trees.nan_routing  # type: ignore[union-attr]
         if nan_routing and np.isinf(x).any():
             raise ValueError("X has infinite values (after conversion to float32); the model "
@@ -104,4 +139,4 @@ def check_inputs(model: Blob, X: npt.ArrayLike) -> np.ndarray:
 
 stored_samples = knn.stored_samples
 
-__all__ = ["predict", "predict_proba", "check_inputs", "stored_samples"]
+__all__ = ["predict", "predict_proba", "transform", "check_inputs", "stored_samples"]

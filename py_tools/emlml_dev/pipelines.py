@@ -1,0 +1,143 @@
+"""The scikit-learn Pipelines the tests convert (docs/features.md): scalers and PCA, in
+several orders, before the tree estimators and kNN that emlml converts, fitted on float32
+data from scikit-learn's bundled digits and on the demo's synthetic accelerometer windows
+(64 samples x 3 channels at 50 Hz, sample-major), some through emlml's own per-channel
+statistics (emlml_tools.features.ChannelStats). Small, real and deterministic."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+from emlml_tools.demo.data import MOTION_RATE_HZ, motion_split
+from emlml_tools.features import ChannelStats, Spectrum
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier, RandomForestRegressor
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+
+@dataclass(frozen=True)
+class PipeModel:
+    name: str
+    pipeline: Pipeline
+    X_test: np.ndarray  # float32 windows, one per row
+    y_test: np.ndarray
+    channels: int = 1
+    sample_rate: float = 0.0
+
+    @property
+    def is_classifier(self) -> bool:
+        return hasattr(self.pipeline, "classes_")
+
+    def blob(self) -> bytes:
+        from emlml_tools.convert.sklearn_models import convert
+
+        return convert(self.pipeline, channels=self.channels, sample_rate=self.sample_rate)
+
+
+@functools.lru_cache(maxsize=None)
+def _digits() -> tuple[np.ndarray, ...]:
+    x, y = load_digits(return_X_y=True)
+    # Noise, so that the scaled values are not a handful of grid points.
+    x = (x + np.random.default_rng(0).normal(0, 0.25, x.shape)).astype(np.float32)
+    return tuple(train_test_split(x, y, test_size=0.25, random_state=0, stratify=y))
+
+
+@functools.lru_cache(maxsize=None)
+def _motion() -> tuple[np.ndarray, ...]:
+    x_train, x_test, y_train, y_test = motion_split(n_per_class=60)
+    return (x_train.reshape(len(x_train), -1), x_test.reshape(len(x_test), -1), y_train, y_test)
+
+
+def _fit(name: str, data: Callable[[], tuple[np.ndarray, ...]], pipeline: Pipeline,
+         regress: bool = False, **window: Any) -> PipeModel:
+    x_train, x_test, y_train, y_test = data()
+    y = y_train.astype(np.float64) * 1.5 + 0.25 if regress else y_train
+    pipeline.fit(x_train, y)
+    return PipeModel(name, pipeline, x_test, y_test, **window)
+
+
+def _forest(n: int = 15) -> RandomForestClassifier:
+    return RandomForestClassifier(n, max_depth=12, random_state=0)
+
+
+@functools.lru_cache(maxsize=None)
+def pipeline_models() -> tuple[PipeModel, ...]:
+    motion = {"channels": 3, "sample_rate": MOTION_RATE_HZ}
+    return (
+        _fit("std_forest", _digits, make_pipeline(StandardScaler(), _forest())),
+        _fit("minmax_std_maxabs_extra", _digits, make_pipeline(
+            MinMaxScaler(), StandardScaler(), MaxAbsScaler(),
+            ExtraTreesClassifier(15, max_depth=12, random_state=0))),
+        _fit("std_pca_std_forest", _digits, make_pipeline(
+            StandardScaler(), PCA(12, random_state=0), StandardScaler(), _forest())),
+        _fit("pca_tree", _digits, make_pipeline(PCA(16, random_state=0),
+                                                 DecisionTreeClassifier(random_state=0))),
+        _fit("std_knn", _digits, make_pipeline(StandardScaler(), KNeighborsClassifier(5))),
+        _fit("minmax_pca_whiten_knn", _digits, make_pipeline(
+            MinMaxScaler(), PCA(10, whiten=True, random_state=0),
+            KNeighborsClassifier(3, weights="distance"))),
+        _fit("maxabs_knn_regressor", _digits, make_pipeline(
+            MaxAbsScaler(), KNeighborsRegressor(4)), regress=True),
+        _fit("std_tree_regressor", _digits, make_pipeline(
+            StandardScaler(with_mean=False), DecisionTreeRegressor(max_depth=9, random_state=0)),
+            regress=True),
+        _fit("minmax_forest_regressor", _digits, make_pipeline(
+            MinMaxScaler((-1, 1)), RandomForestRegressor(8, max_depth=8, random_state=0)),
+            regress=True),
+        _fit("motion_std_forest", _motion, make_pipeline(StandardScaler(), _forest()), **motion),
+        _fit("motion_std_pca_knn", _motion, make_pipeline(
+            StandardScaler(), PCA(8, random_state=0), KNeighborsClassifier(5)), **motion),
+        # emlml's per-channel statistics on the raw accelerometer windows
+        _fit("motion_stats_std_forest", _motion, make_pipeline(
+            ChannelStats(3), StandardScaler(), _forest()), **motion),
+        _fit("motion_stats_minmax_knn", _motion, make_pipeline(
+            ChannelStats(3, ("std", "ptp", "kurtosis", "crossings")), MinMaxScaler(),
+            KNeighborsClassifier(3)), **motion),
+        _fit("motion_stats_extra", _motion, make_pipeline(
+            ChannelStats(3, ("mean", "rms", "min", "max", "skew")),
+            ExtraTreesClassifier(10, max_depth=10, random_state=0)), **motion),
+        # spectral power per band (emlml's own FFT and log) on the raw windows
+        _fit("motion_spectrum_forest", _motion, make_pipeline(
+            Spectrum(3, bands=8), _forest()), **motion),
+        _fit("motion_spectrum_std_knn", _motion, make_pipeline(
+            Spectrum(3, bands=(1, 3, 6, 12, 20, 33), window="none"), StandardScaler(),
+            KNeighborsClassifier(3)), **motion),
+        _fit("motion_std_stats_pca_tree_regressor", _motion, make_pipeline(
+            StandardScaler(), ChannelStats(3), PCA(6, random_state=0),
+            DecisionTreeRegressor(max_depth=7, random_state=0)), regress=True, **motion),
+    )
+
+
+# The Pipelines tests_device/ runs (test_parity: the reference's bits and the host
+# Pipeline's predict on every window): the small blobs; the boards with a small
+# filesystem or a slow emulator run BOARD_PIPELINES on their first 20 windows.
+DEVICE_PIPELINES = ("pca_tree", "std_tree_regressor", "minmax_forest_regressor",
+                    "motion_std_forest", "motion_std_pca_knn", "motion_stats_std_forest",
+                    "motion_stats_minmax_knn", "motion_stats_extra",
+                    "motion_std_stats_pca_tree_regressor", "motion_spectrum_forest",
+                    "motion_spectrum_std_knn")
+BOARD_PIPELINES = ("motion_stats_std_forest",)
+
+
+def device_models(names: tuple[str, ...] = DEVICE_PIPELINES, max_samples: int | None = None
+                  ) -> list[Any]:
+    """The Pipelines as the zoo's models (name ``pipe_<name>``) for devicedata.py."""
+    from emlml_tools.demo.models import DemoModel
+
+    out = []
+    for m in pipeline_models():
+        if m.name in names:
+            out.append(DemoModel(
+                name="pipe_" + m.name, estimator=m.pipeline, dataset="pipeline",
+                X_train=np.zeros((0, m.X_test.shape[1]), np.float32),
+                X_test=m.X_test[:max_samples], y_test=m.y_test[:max_samples],
+                convert_kwargs={"channels": m.channels, "sample_rate": m.sample_rate}))
+    return out

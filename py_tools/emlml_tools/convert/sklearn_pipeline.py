@@ -1,0 +1,233 @@
+"""A fitted scikit-learn ``Pipeline`` -> one blob: feature steps (docs/features.md) in
+front of the final estimator's model (docs/FORMAT.md, Pipelines).
+
+Each transformer becomes a step of the C core (``_STEPS``: StandardScaler and
+MaxAbsScaler -> SCALE, MinMaxScaler -> AFFINE, PCA -> PROJECT, emlml's ChannelStats ->
+STATS and Spectrum -> SPECTRUM), with its parameters rounded to float32; the board
+computes the steps in float32.
+
+Tree models: the per-value steps after the last PROJECT (or all of them) are *folded*
+into the trees on the host. scikit-learn sends a window left at a split on feature ``f``
+with threshold ``t`` when ``g_f(x) <= t``, ``g_f`` being those steps' own ``transform``
+(their float64 arithmetic rounded to float32, in place, as they do it). ``g_f`` is
+monotone non-decreasing, so the float32 ``x`` that go left are exactly those ``<= x*``,
+the largest float32 with ``g_f(x*) <= t``, found by bisection over the float32 keys with
+the estimators' own ``transform``. The split then compares the raw value with ``x*``:
+``predict`` equals the host Pipeline's on every float32 window, by construction; the
+blob keeps the steps for ``transform``, which computes them in float32 (predict runs
+only the steps before them: n_run).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
+
+from emlml_tools.features import ChannelStats, Spectrum
+from emlml_tools.format import MAX_INPUTS, InputType, Step, StepOp, add_pipeline
+from emlml_tools.format.keys import float32_keys
+from emlml_tools.format.pipeline import MAX_STEPS, PER_VALUE_OPS
+
+
+def _label(k: int, transformer: Any) -> str:
+    return f"step {k} ({type(transformer).__name__})"
+
+
+def _f32(k: int, transformer: Any, what: str, values: Any) -> np.ndarray:
+    """Parameters as float32; refused when one is not finite or a divisor becomes 0."""
+    with np.errstate(over="ignore", under="ignore"):
+        out = np.asarray(values, dtype=np.float64).astype(np.float32).reshape(-1)
+    if not np.isfinite(out).all():
+        raise ValueError(f"{_label(k, transformer)}: {what} is not finite in float32: scale "
+                         "the data into float32 range and refit")
+    return out
+
+
+def _divisor(k: int, transformer: Any, what: str, values: Any) -> np.ndarray:
+    out = _f32(k, transformer, what, values)
+    if (out == 0).any():
+        raise ValueError(f"{_label(k, transformer)}: {what} underflows to 0 in float32: "
+                         "scale the data into float32 range and refit")
+    return out
+
+
+def _standard(k: int, t: StandardScaler, n: int) -> Step:
+    mean = _f32(k, t, "mean_", t.mean_) if t.with_mean else np.zeros(n, np.float32)
+    scale = _divisor(k, t, "scale_", t.scale_) if t.with_std else np.ones(n, np.float32)
+    return Step(StepOp.SCALE, n, n, np.concatenate([mean, scale]), "StandardScaler")
+
+
+def _max_abs(k: int, t: MaxAbsScaler, n: int) -> Step:
+    scale = _divisor(k, t, "scale_", t.scale_)
+    return Step(StepOp.SCALE, n, n, np.concatenate([np.zeros(n, np.float32), scale]),
+                "MaxAbsScaler")
+
+
+def _min_max(k: int, t: MinMaxScaler, n: int) -> Step:
+    if t.clip:
+        raise ValueError(f"{_label(k, t)}: clip=True is not supported: refit with clip=False")
+    return Step(StepOp.AFFINE, n, n, np.concatenate([_f32(k, t, "scale_", t.scale_),
+                                                     _f32(k, t, "min_", t.min_)]),
+                "MinMaxScaler")
+
+
+def _pca(k: int, t: PCA, n: int) -> Step:
+    w = np.asarray(t.components_, dtype=np.float64)
+    if t.whiten:  # scikit-learn divides the projection by sqrt(explained_variance_)
+        scale = np.sqrt(np.asarray(t.explained_variance_, dtype=np.float64))
+        scale[scale < np.finfo(scale.dtype).eps] = np.finfo(scale.dtype).eps
+        w = w / scale[:, None]
+    mean = _f32(k, t, "mean_", t.mean_)
+    return Step(StepOp.PROJECT, n, w.shape[0],
+                np.concatenate([mean, _f32(k, t, "components_", w)]), "PCA")
+
+
+def _stats(k: int, t: ChannelStats, n: int) -> Step:
+    return Step(StepOp.STATS, n, t.channels * bin(t.mask_).count("1"),
+                np.array([t.mask_], np.float32), "ChannelStats")
+
+
+def _spectrum(k: int, t: Spectrum, n: int) -> Step:
+    return Step(StepOp.SPECTRUM, n, t.channels * t.n_bands_, t.params_, "Spectrum")
+
+
+_STEPS: dict[type, Callable[[int, Any, int], Step]] = {
+    ChannelStats: _stats,
+    Spectrum: _spectrum,
+    StandardScaler: _standard,
+    MaxAbsScaler: _max_abs,
+    MinMaxScaler: _min_max,
+    PCA: _pca,
+}
+
+
+def supported_steps() -> list[str]:
+    return sorted(cls.__name__ for cls in _STEPS)
+
+
+def _flat(steps: list[Any]) -> list[Any]:
+    """Transformers in order, a nested Pipeline's own steps in its place."""
+    out: list[Any] = []
+    for t in steps:
+        if isinstance(t, Pipeline):
+            out += _flat([s for _, s in t.steps])
+        elif t is not None and not (isinstance(t, str) and t == "passthrough"):
+            out.append(t)
+    return out
+
+
+def _transformers(pipeline: Pipeline) -> list[Any]:
+    out = _flat([t for _, t in pipeline.steps[:-1]])
+    for k, t in enumerate(out):
+        if type(t) not in _STEPS:
+            raise TypeError(f"{_label(k, t)} cannot be converted: emlml's feature steps are "
+                            f"{', '.join(supported_steps())}")
+    return out
+
+
+def _stats_channels(transformers: list[Any], channels: int) -> int:
+    """The window's channels: ChannelStats' and Spectrum's (all the same), unless
+    --channels says others."""
+    found = {t.channels for t in transformers if isinstance(t, (ChannelStats, Spectrum))}
+    if not found:
+        return channels
+    if len(found) > 1 or (channels != 1 and channels not in found):
+        raise ValueError(f"feature steps with channels {sorted(found)} and a window of "
+                         f"{channels} channels: give one number of channels")
+    return found.pop()
+
+
+def _window_size(transformers: list[Any], final: Any) -> int:
+    first = transformers[0] if transformers else final
+    n = int(first.n_features_in_)
+    if n > MAX_INPUTS:
+        raise ValueError(f"the window has {n} values; a blob takes at most {MAX_INPUTS}")
+    return n
+
+
+def convert_pipeline(pipeline: Pipeline, options: Any, channels: int = 1,
+                     sample_rate: float = 0.0) -> bytes:
+    from emlml_tools.convert.sklearn_models import _convert_trees, _find_converter
+
+    final = pipeline.steps[-1][1]
+    converter = _find_converter(type(final))
+    transformers = _transformers(pipeline)
+    if not transformers:  # a Pipeline of the estimator alone
+        return converter(final, options)
+    if options.input_type != InputType.FLOAT32:
+        raise ValueError("a Pipeline's window is float32: drop --input-type")
+    if options.input_shape is not None:
+        raise ValueError("--input-shape does not apply to a Pipeline: its window is samples x "
+                         "channels (give --channels and --sample-rate)")
+    if len(transformers) > MAX_STEPS:
+        raise ValueError(f"{len(transformers)} feature steps; a blob holds at most {MAX_STEPS}")
+    n_window = _window_size(transformers, final)
+    channels = _stats_channels(transformers, channels)
+    if channels < 1 or channels > 0xFFFF or n_window % channels:
+        raise ValueError(f"{channels} channels do not divide the window of {n_window} values: "
+                         "give the number of channels of each sample")
+    if not np.isfinite(sample_rate) or sample_rate < 0:
+        raise ValueError(f"sample rate {sample_rate} must be finite and >= 0 (0: not given)")
+    steps, n = [], n_window
+    for k, t in enumerate(transformers):
+        steps.append(_STEPS[type(t)](k, t, n))
+        n = steps[-1].n_out
+    is_trees = converter is _convert_trees
+    n_run = len(steps)
+    if is_trees:  # fold the per-value steps after the last PROJECT into the thresholds
+        while n_run > 0 and steps[n_run - 1].op in PER_VALUE_OPS:
+            n_run -= 1
+    if n_run == len(steps):
+        blob = converter(final, options)
+    else:
+        blob = _convert_trees(final, options, fold=_folder(transformers[n_run:]))
+    return add_pipeline(blob, steps, n_run, channels, float(sample_rate))
+
+
+# ---------------------------------------------------------------------------- folding
+
+_KEY_LO = int(float32_keys([-np.finfo(np.float32).max])[0])
+_KEY_HI = int(float32_keys([np.finfo(np.float32).max])[0])
+
+
+def _from_keys(keys: np.ndarray) -> np.ndarray:
+    k = keys.astype(np.int64)
+    bits = np.where(k >= 0, k, k ^ 0x7FFFFFFF).astype(np.int32)
+    return bits.view(np.float32)
+
+
+def _folder(tail: list[Any]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """(features, thresholds on the steps' outputs) -> thresholds on their inputs: the
+    largest finite float32 whose transform goes left, -inf when none does."""
+
+    def through(values: np.ndarray, features: np.ndarray, n_features: int) -> np.ndarray:
+        m = np.zeros((len(values), n_features), dtype=np.float32)
+        m[np.arange(len(values)), features] = values
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for t in tail:  # each step's own transform, float32 in and out
+                # A value that overflowed to infinity stays there (the monotone limit;
+                # scikit-learn's next step would refuse that window).
+                finite = np.isfinite(m).all(axis=1)
+                m[finite] = t.transform(m[finite])
+        return m[np.arange(len(values)), features]
+
+    def fold(features: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+        n_features = int(tail[0].n_features_in_)
+        features = np.asarray(features, dtype=np.int64)
+        t = np.asarray(thresholds, dtype=np.float64)
+        lo = np.full(len(t), _KEY_LO - 1, dtype=np.int64)  # goes left (virtually)
+        hi = np.full(len(t), _KEY_HI + 1, dtype=np.int64)  # goes right (virtually)
+        while (active := hi - lo > 1).any():
+            mid = np.where(active, (lo + hi) // 2, _KEY_LO)  # always a finite float32
+            left = through(_from_keys(mid), features, n_features).astype(np.float64) <= t
+            lo = np.where(active & left, mid, lo)
+            hi = np.where(active & ~left, mid, hi)
+        out = _from_keys(np.maximum(lo, _KEY_LO)).astype(np.float64)
+        out[lo < _KEY_LO] = -np.inf
+        return out
+
+    return fold

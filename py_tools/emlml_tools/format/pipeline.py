@@ -1,0 +1,238 @@
+"""Feature steps in front of a model (docs/FORMAT.md "Pipelines"): PIPE_HEAD, PIPE_STEPS,
+PIPE_PARAMS, the writer and the checked reader, in the order the C loader
+(micropython_module/features/emlml_pipeline.c) checks. They go with every kind."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from . import c_tables as C
+from .header import (
+    HEADER_DTYPE,
+    BlobError,
+    InputType,
+    Kind,
+    SectionEntry,
+    SectionId,
+    clamp_u32,
+    exact_section,
+    section_table,
+    section_view,
+    sized_section,
+    write_blob,
+)
+
+StepOp = IntEnum("StepOp", C.STEP_OPS)
+MAX_STEPS = C.PIPE_MAX_STEPS
+HEAD_SIZE = 8
+STEP_DTYPE = np.dtype([("op", "u1"), ("reserved", "V3"), ("n_in", "<u4"), ("n_out", "<u4"),
+                       ("params", "<u4")])
+HEAD_DTYPE = np.dtype([("n_run", "<u2"), ("channels", "<u2"), ("sample_rate", "<f4")])
+_HEAD = struct.Struct("<HHf")
+PER_VALUE_OPS = (StepOp.SCALE, StepOp.AFFINE)
+PIPE_SECTIONS = (SectionId.PIPE_HEAD, SectionId.PIPE_STEPS, SectionId.PIPE_PARAMS)
+assert STEP_DTYPE.itemsize == 16 and _HEAD.size == HEAD_DTYPE.itemsize == HEAD_SIZE
+
+
+def step_name(op: int) -> int:
+    """The %N number of a known op (EMLML_NAME_STEP_*)."""
+    return C.FIELD_NAMES.index("SCALE") + op - 1
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step as the writer takes it: ``params`` are its float32 values in the order
+    FORMAT.md gives (SCALE: a then b; AFFINE: a then b; PROJECT: mean then the
+    ``n_out x n_in`` matrix, row-major); ``name`` says what it came from (inspect)."""
+    op: StepOp
+    n_in: int
+    n_out: int
+    params: npt.NDArray[np.float32]
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class PipelineData:
+    steps: np.ndarray  # STEP_DTYPE records
+    params: npt.NDArray[np.float32]
+    n_run: int
+    channels: int
+    sample_rate: float
+    n_window: int
+    n_features: int  # what the model family reads: the output of step n_run - 1, or the window
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.steps)
+
+    @property
+    def width(self) -> int:
+        return int(self.steps["n_out"].max())
+
+    @property
+    def n_transform(self) -> int:
+        return int(self.steps[-1]["n_out"])
+
+    @property
+    def scratch(self) -> int:
+        """Floats of working memory after the two buffers: SPECTRUM's 2 * n."""
+        n = [2 * int(s["n_in"]) // self.channels for s in self.steps if s["op"] == StepOp.SPECTRUM]
+        return max(n, default=0)
+
+    def step_params(self, k: int) -> npt.NDArray[np.float32]:
+        s = self.steps[k]
+        count = param_count(int(s["op"]), int(s["n_in"]), int(s["n_out"]), self.channels)
+        return self.params[int(s["params"]):int(s["params"]) + count]
+
+
+def param_count(op: int, n_in: int, n_out: int, channels: int = 1) -> int:
+    if op == StepOp.PROJECT:
+        return n_in + n_out * n_in
+    if op == StepOp.SPECTRUM:  # one block all channels share (FORMAT.md)
+        return 2 * (n_in // channels) + n_out // channels + 2
+    return 1 if op == StepOp.STATS else 2 * n_in
+
+
+STATS_MASK_ALL = (1 << len(C.STATS)) - 1
+
+
+def pipeline_arena_bytes(width: int, scratch: int = 0) -> int:
+    """The steps' two buffers of ``width`` floats and ``scratch`` floats, after the
+    family's arena."""
+    return 8 * width + 4 * scratch
+
+
+# ---------------------------------------------------------------------------- writer
+
+def pipeline_sections(steps: Sequence[Step], n_run: int, channels: int = 1,
+                      sample_rate: float = 0.0) -> list[tuple[int, bytes]]:
+    records = np.zeros(len(steps), dtype=STEP_DTYPE)
+    params: list[np.ndarray] = []
+    at = 0
+    for k, step in enumerate(steps):
+        values = np.asarray(step.params, dtype="<f4").reshape(-1)
+        records[k] = (int(step.op), b"\0\0\0", step.n_in, step.n_out, at)
+        params.append(values)
+        at += len(values)
+    return [(SectionId.PIPE_HEAD, _HEAD.pack(n_run, channels, sample_rate)),
+            (SectionId.PIPE_STEPS, records.tobytes()),
+            (SectionId.PIPE_PARAMS, np.concatenate(params).astype("<f4").tobytes())]
+
+
+def add_pipeline(blob: bytes, steps: Sequence[Step], n_run: int, channels: int = 1,
+                 sample_rate: float = 0.0) -> bytes:
+    """A model's blob with feature steps in front: the same sections plus PIPE_*, the
+    header's n_inputs the window (the first step's inputs) and its arena the family's
+    plus the steps' buffers. Writes what it is given: ``read_blob`` checks."""
+    header = np.frombuffer(blob, HEADER_DTYPE, count=1)[0]
+    sections = [(e.id, blob[e.offset:e.offset + e.size]) for e in section_table(blob)]
+    sections += pipeline_sections(steps, n_run, channels, sample_rate)
+    width = max(s.n_out for s in steps)
+    scratch = max((2 * s.n_in // channels for s in steps if s.op == StepOp.SPECTRUM), default=0)
+    return write_blob(kind=int(header["kind"]), task=int(header["task"]),
+                      input_type=int(header["input_type"]), n_inputs=steps[0].n_in,
+                      n_outputs=int(header["n_outputs"]),
+                      arena_bytes=int(header["arena_bytes"]) + pipeline_arena_bytes(width, scratch),
+                      sections=sections, version=int(header["version"]))
+
+
+# ---------------------------------------------------------------------------- reader
+
+def check_pipeline(data: bytes, by_id: dict[int, SectionEntry], kind: Kind, input_type: int,
+                   n_window: int) -> PipelineData | None:
+    """PIPE_* in the C loader's order; None when the blob has none of them."""
+    if not any(s in by_id for s in PIPE_SECTIONS):
+        return None
+    head = exact_section(by_id, SectionId.PIPE_HEAD, HEAD_SIZE)
+    steps_entry = sized_section(by_id, SectionId.PIPE_STEPS, STEP_DTYPE.itemsize)
+    params_entry = sized_section(by_id, SectionId.PIPE_PARAMS, 4)
+    if input_type != InputType.FLOAT32:
+        raise BlobError("EMLML_E_PIPE_INPUT", input_type)
+    n_steps = steps_entry.size // STEP_DTYPE.itemsize
+    if n_steps > MAX_STEPS:
+        raise BlobError("EMLML_E_PIPE_STEPS", n_steps)
+    n_run, channels = struct.unpack_from("<HH", data, head.offset)
+    rate = np.frombuffer(data, "<f4", count=1, offset=head.offset + 4)[0]
+    if n_run > n_steps:
+        raise BlobError("EMLML_E_PIPE_RUN", n_run, n_steps)
+    if channels == 0 or n_window % channels:
+        raise BlobError("EMLML_E_PIPE_CHANNELS", channels, n_window)
+    if not np.isfinite(rate) or rate < 0:
+        raise BlobError("EMLML_E_PIPE_RATE")
+    n_params = params_entry.size // 4
+    params = section_view(data, params_entry, "<f4", n_params)
+    bad = np.flatnonzero(~np.isfinite(params))
+    if len(bad):
+        raise BlobError("EMLML_E_PIPE_PARAM", int(bad[0]))
+    steps = section_view(data, steps_entry, STEP_DTYPE, n_steps)
+    before, n_features = n_window, n_window
+    for k, s in enumerate(steps):
+        op, n_in, n_out, at = int(s["op"]), int(s["n_in"]), int(s["n_out"]), int(s["params"])
+        _check_step(k, s, before, n_params, channels)
+        if op == StepOp.SCALE:
+            zero = np.flatnonzero(params[at + n_in:at + 2 * n_in] == 0)
+            if len(zero):
+                raise BlobError("EMLML_E_STEP_ZERO", k, step_name(op), int(zero[0]))
+        if op == StepOp.STATS:
+            _check_stats(k, n_in, n_out, float(params[at]), channels)
+        if op == StepOp.SPECTRUM:
+            _check_spectrum(k, n_in, n_out, params[at:], channels)
+        if k >= n_run and (kind != Kind.TREES or op not in PER_VALUE_OPS):
+            family = C.FIELD_NAMES.index("trees") + kind - Kind.TREES
+            raise BlobError("EMLML_E_STEP_FOLD", k, step_name(op), family)
+        if k + 1 == n_run:
+            n_features = n_out
+        before = n_out
+    return PipelineData(steps=steps, params=params, n_run=n_run, channels=channels,
+                        sample_rate=float(rate), n_window=n_window, n_features=n_features)
+
+
+def _check_stats(k: int, n_in: int, n_out: int, mask: float, channels: int) -> None:
+    name = step_name(StepOp.STATS)
+    if not (1 <= mask <= STATS_MASK_ALL and mask == int(mask)):
+        raise BlobError("EMLML_E_STEP_PARAM", k, name, 0)
+    if n_in % channels:
+        raise BlobError("EMLML_E_STEP_CHANNELS", k, name, n_in, channels)
+    if n_out != channels * bin(int(mask)).count("1"):
+        raise BlobError("EMLML_E_STEP_OUTPUTS", k, name, n_out, n_in)
+
+
+def _check_spectrum(k: int, n_in: int, n_out: int, p: np.ndarray, channels: int) -> None:
+    name = step_name(StepOp.SPECTRUM)
+    if n_in % channels or n_out % channels:
+        raise BlobError("EMLML_E_STEP_CHANNELS", k, name, n_out if n_in % channels == 0 else n_in,
+                        channels)
+    n, bands = n_in // channels, n_out // channels
+    if not 2 <= n <= C.PIPE_MAX_FFT or n & (n - 1):
+        raise BlobError("EMLML_E_STEP_FFT", k, name, n)
+    previous = -1.0
+    for b in range(bands + 1):
+        edge = float(p[2 * n + b])
+        if edge <= previous or edge > n // 2 + 1 or edge != int(edge):
+            raise BlobError("EMLML_E_STEP_PARAM", k, name, 2 * n + b)
+        previous = edge
+    if not p[2 * n + bands + 1] >= np.finfo(np.float32).tiny:
+        raise BlobError("EMLML_E_STEP_PARAM", k, name, 2 * n + bands + 1)
+
+
+def _check_step(k: int, s: np.void, before: int, n_params: int, channels: int) -> None:
+    op, n_in, n_out, at = int(s["op"]), int(s["n_in"]), int(s["n_out"]), int(s["params"])
+    if not 1 <= op <= len(StepOp):
+        raise BlobError("EMLML_E_STEP_OP", k, op)
+    name = step_name(op)
+    if any(bytes(s["reserved"])):
+        raise BlobError("EMLML_E_STEP_RESERVED", k, name)
+    if n_in != before:
+        raise BlobError("EMLML_E_STEP_INPUTS", k, name, n_in, before)
+    if not 1 <= n_out <= C.MAX_INPUTS or (op in PER_VALUE_OPS and n_out != n_in):
+        raise BlobError("EMLML_E_STEP_OUTPUTS", k, name, n_out, n_in)
+    end = at + param_count(op, n_in, n_out, channels)
+    if end > n_params:
+        raise BlobError("EMLML_E_STEP_PARAMS", k, name, clamp_u32(end), n_params)
+

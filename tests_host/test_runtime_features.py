@@ -1,0 +1,139 @@
+"""emlml's own transformers (emlml_tools.features): the NumPy reference against NumPy and
+SciPy's float64 statistics within documented float32 tolerances, scikit-learn
+compatibility (clone, get/set_params, a Pipeline in a grid search), and refusals. The C
+kernel's bits: test_core_pipeline.py and test_device_pipeline.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.stats
+from sklearn.base import clone
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from emlml_tools.features import STATS, ChannelStats, channel_stats, stats_mask
+
+# Relative to max(|value|, 1): float32 sums of 64..256 values, and skewness/kurtosis,
+# which divide float32 central moments (docs/features.md).
+TOLERANCE = {"mean": 1e-6, "std": 1e-6, "rms": 1e-6, "min": 0, "max": 0, "ptp": 1e-6,
+             "skew": 2e-4, "kurtosis": 2e-4, "crossings": 0}
+
+
+def _windows(n=200, samples=128, channels=3, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(samples)[None, :, None]
+    freq = rng.uniform(0.01, 0.2, size=(n, 1, channels))
+    x = rng.normal(0, 1, (n, 1, channels)) + rng.uniform(0.1, 3, (n, 1, channels)) * np.sin(
+        2 * np.pi * freq * t) + rng.normal(0, 0.3, (n, samples, channels)) ** 3
+    return x.reshape(n, -1).astype(np.float32)
+
+
+def _float64_reference(x, channels):
+    v = x.astype(np.float64).reshape(len(x), -1, channels)
+    d = v - v.mean(axis=1, keepdims=True)
+    crossings = (np.diff(d < 0, axis=1) != 0).sum(axis=1)
+    return {"mean": v.mean(1), "std": v.std(1), "rms": np.sqrt((v * v).mean(1)),
+            "min": v.min(1), "max": v.max(1), "ptp": np.ptp(v, axis=1),
+            "skew": scipy.stats.skew(v, axis=1), "kurtosis": scipy.stats.kurtosis(v, axis=1),
+            "crossings": crossings}
+
+
+@pytest.mark.parametrize("channels,samples", [(1, 64), (3, 128), (6, 256)])
+def test_statistics_match_numpy_and_scipy(channels, samples):
+    x = _windows(samples=samples, channels=channels)
+    got = ChannelStats(channels).fit(x).transform(x).reshape(len(x), channels, len(STATS))
+    want = _float64_reference(x, channels)
+    for j, name in enumerate(STATS):
+        err = np.abs(got[:, :, j] - want[name]) / np.maximum(np.abs(want[name]), 1)
+        assert err.max() <= TOLERANCE[name], (name, err.max())
+
+
+def test_subset_order_and_names():
+    x = _windows(n=5)
+    full = ChannelStats(3).fit(x).transform(x).reshape(5, 3, len(STATS))
+    some = ChannelStats(3, ("kurtosis", "mean")).fit(x)
+    out = some.transform(x).reshape(5, 3, 2)
+    np.testing.assert_array_equal(out[:, :, 0], full[:, :, STATS.index("mean")])  # STATS order
+    np.testing.assert_array_equal(out[:, :, 1], full[:, :, STATS.index("kurtosis")])
+    assert list(some.get_feature_names_out()) == ["ch0_mean", "ch0_kurtosis", "ch1_mean",
+                                                  "ch1_kurtosis", "ch2_mean", "ch2_kurtosis"]
+    assert stats_mask(["mean", "kurtosis"]) == 1 | 1 << 7
+
+
+def test_constant_channel_has_zero_shape_statistics():
+    x = np.ones((2, 30), np.float32) * 2.5
+    out = dict(zip(STATS, channel_stats(x, 1, stats_mask(STATS))[0]))
+    assert out["std"] == out["skew"] == out["kurtosis"] == out["crossings"] == 0
+    assert out["mean"] == out["rms"] == 2.5
+
+
+def test_scikit_learn_compatible_in_a_grid_search():
+    x = _windows(n=120, samples=32)
+    y = (x.reshape(120, 32, 3)[:, :, 0].std(axis=1) > np.median(
+        x.reshape(120, 32, 3)[:, :, 0].std(axis=1))).astype(int)
+    pipe = make_pipeline(ChannelStats(3), StandardScaler(),
+                         RandomForestClassifier(5, random_state=0))
+    assert clone(pipe)[0].get_params() == {"channels": 3, "stats": STATS}
+    grid = GridSearchCV(pipe, {"channelstats__stats": [("mean",), ("std", "ptp")]}, cv=3)
+    grid.fit(x, y)
+    assert grid.best_params_["channelstats__stats"] == ("std", "ptp")
+    assert grid.best_estimator_[0].set_params(stats=("rms",)).stats == ("rms",)
+
+
+def test_refusals():
+    x = _windows(n=4, samples=10)
+    with pytest.raises(ValueError, match="not samples of 4 channels"):
+        ChannelStats(4).fit(x)
+    with pytest.raises(ValueError, match="unknown statistics .'median'.: choose from mean, std"):
+        ChannelStats(3, ("median",)).fit(x)
+    bad = x.copy()
+    bad[1, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        ChannelStats(3).fit(x).transform(bad)
+
+
+# ---------------------------------------------------------------------------- Spectrum
+
+def test_log_f32_within_one_ulp_of_numpy():
+    from emlml_tools.features import log_f32
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.uniform(0, 4, 50000), 10.0 ** rng.uniform(-37, 38, 50000),
+                        [np.finfo(np.float32).tiny, 1.0, 2.0, np.finfo(np.float32).max]]).astype(np.float32)
+    x = x[x > 0]
+    got = log_f32(x).view(np.int32).astype(np.int64)
+    want = np.log(x.astype(np.float64)).astype(np.float32).view(np.int32).astype(np.int64)
+    assert np.abs(got - want).max() <= 1
+    assert log_f32(np.float32([1.0]))[0] == 0 and np.isinf(log_f32(np.float32([np.inf]))[0])
+
+
+@pytest.mark.parametrize("channels,samples,window", [(1, 64, "hann"), (3, 128, "none"), (2, 1024, "hann")])
+def test_spectrum_matches_numpy_fft(channels, samples, window):
+    """Band log-power against NumPy's float64 rfft: the float32 FFT's rounding (relative to
+    the power) shows in the log as an absolute error."""
+    from emlml_tools.features import Spectrum
+    x = _windows(n=40, samples=samples, channels=channels)
+    sp = Spectrum(channels, bands=6, window=window).fit(x)
+    got = sp.transform(x).reshape(40, channels, 6)
+    v = x.astype(np.float64).reshape(40, samples, channels).transpose(0, 2, 1)
+    w = np.ones(samples) if window == "none" else 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(samples) / samples)
+    power = np.abs(np.fft.rfft((v - v.mean(axis=2, keepdims=True)) * w, axis=2)) ** 2
+    edges = sp.params_[2 * samples:-1].astype(int)
+    assert edges[0] == 1 and edges[-1] == samples // 2 + 1
+    want = np.stack([np.log(power[:, :, a:b].sum(axis=2) + 1e-10) for a, b in zip(edges, edges[1:])],
+                    axis=2)
+    assert np.abs(got - want).max() <= 1e-4
+
+
+def test_spectrum_refusals_and_params():
+    from emlml_tools.features import Spectrum
+    x = _windows(n=4, samples=48)
+    with pytest.raises(ValueError, match="48 samples per channel: the FFT takes a power of two"):
+        Spectrum(3).fit(x)
+    x = _windows(n=4, samples=32)
+    with pytest.raises(ValueError, match="band edges"):
+        Spectrum(3, bands=(3, 2)).fit(x)
+    assert clone(Spectrum(3, bands=(1, 4, 17))).get_params()["bands"] == (1, 4, 17)
+    assert Spectrum(3, bands=4).fit(x).transform(x).shape == (4, 12)
