@@ -17,6 +17,10 @@ from emlml_tools.demo.models import _demo, _model, _on_grid, _split, demo_models
 from sklearn.ensemble import (
     ExtraTreesClassifier,
     ExtraTreesRegressor,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
@@ -77,7 +81,38 @@ def _tests() -> tuple[ZooModel, ...]:
         _model("diabetes_knn_int8_distance",
                KNeighborsRegressor(n_neighbors=5, weights="distance"), "diabetes",
                grid="int8"),
-    ) + _nan_models() + _tie_models()
+    ) + _nan_models() + _tie_models() + _boost_models()
+
+
+def _boost_models() -> tuple[ZooModel, ...]:
+    """Gradient boosting (names hold "_boost"): scikit-learn's GradientBoosting (binary,
+    multiclass, regressor, uint8 input) and HistGradientBoosting (the same, fitted with
+    NaN and predicting on NaN only), small enough for every board."""
+    return (
+        _model("breast_cancer_boost_gb",
+               GradientBoostingClassifier(n_estimators=20, max_depth=3, random_state=0),
+               "breast_cancer"),
+        _model("wine_boost_gb", GradientBoostingClassifier(n_estimators=8, max_depth=2,
+                                                           random_state=0), "wine"),
+        _model("diabetes_boost_gb",
+               GradientBoostingRegressor(n_estimators=30, max_depth=3, random_state=0),
+               "diabetes"),
+        _model("digits_boost_gb_uint8",
+               GradientBoostingClassifier(n_estimators=3, max_depth=2, random_state=0),
+               "digits", input_type="uint8"),
+        _model("breast_cancer_boost_hgb_nan",
+               HistGradientBoostingClassifier(max_iter=20, max_leaf_nodes=8, random_state=0),
+               "breast_cancer", "nan"),
+        _model("wine_boost_hgb_nan_test",
+               HistGradientBoostingClassifier(max_iter=8, max_leaf_nodes=5, random_state=0),
+               "wine", "nan_test"),
+        _model("diabetes_boost_hgb_nan",
+               HistGradientBoostingRegressor(max_iter=30, max_leaf_nodes=8, random_state=0),
+               "diabetes", "nan"),
+        _model("digits_boost_hgb_uint8",
+               HistGradientBoostingClassifier(max_iter=4, max_leaf_nodes=6, random_state=0),
+               "digits", input_type="uint8"),
+    )
 
 
 def _nan_models() -> tuple[ZooModel, ...]:

@@ -75,7 +75,11 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CommandError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
     blob = read_blob(data)
-    if blob.trees is not None:
+    if blob.boost is not None:
+        t = blob.boost
+        detail = (f"{t.n_trees} trees, {t.n_nodes} nodes, {t.n_leaves} leaf values; "
+                  f"{len(data) / t.n_nodes:.1f} bytes per node")
+    elif blob.trees is not None:
         t = blob.trees
         detail = (f"{t.n_trees} trees, {t.n_nodes} nodes, {t.n_leaves} leaf vectors; "
                   f"{len(data) / t.n_nodes:.1f} bytes per node (8 per node + leaf data)")

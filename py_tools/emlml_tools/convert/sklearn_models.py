@@ -18,6 +18,10 @@ from sklearn.base import is_classifier
 from sklearn.ensemble import (
     ExtraTreesClassifier,
     ExtraTreesRegressor,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
@@ -345,6 +349,25 @@ def _convert_trees(estimator: Any, options: ConvertOptions) -> bytes:
                       weights=weights)
 
 
+# ---------------------------------------------------------------------------- boosting
+
+
+def _convert_boosting(estimator: Any, options: ConvertOptions) -> bytes:
+    from emlml_tools.convert import boosting
+
+    name = type(estimator).__name__
+    if options.knn_samples != SampleType.FLOAT32:
+        raise ValueError(f"knn_samples applies to kNN models only, not to {name}: drop it")
+    classifier = is_classifier(estimator)
+    n_inputs = _check_inputs_count(estimator)
+    n_outputs = _classes(estimator) if classifier else 1
+    convert_one = (boosting.convert_hist_gradient_boosting if hasattr(estimator, "_predictors")
+                   else boosting.convert_gradient_boosting)
+    return convert_one(estimator, classifier=classifier, n_inputs=n_inputs,
+                       n_outputs=n_outputs, input_type=options.input_type,
+                       meta=_meta(estimator, options, classifier, n_inputs))
+
+
 # ---------------------------------------------------------------------------- kNN
 
 _EUCLIDEAN = {"euclidean", "l2"}
@@ -426,6 +449,10 @@ _CONVERTERS: dict[type, Converter] = {
     RandomForestRegressor: _convert_trees,
     ExtraTreesClassifier: _convert_trees,
     ExtraTreesRegressor: _convert_trees,
+    GradientBoostingClassifier: _convert_boosting,
+    GradientBoostingRegressor: _convert_boosting,
+    HistGradientBoostingClassifier: _convert_boosting,
+    HistGradientBoostingRegressor: _convert_boosting,
     KNeighborsClassifier: _convert_knn,
     KNeighborsRegressor: _convert_knn,
 }

@@ -102,18 +102,22 @@ INPUT_TYPECODES = {InputType.FLOAT32: "f", InputType.INT8: "b", InputType.UINT8:
                    InputType.INT16: "h"}
 
 
-KIND_NAMES = {Kind.TREES: "trees", Kind.KNN: "kNN", Kind.CNN: "int8 CNN"}
+KIND_NAMES = {Kind.TREES: "trees", Kind.KNN: "kNN", Kind.CNN: "int8 CNN",
+              Kind.BOOST: "gradient boosting"}
 REQUIRED_SECTIONS: dict[Kind, tuple[SectionId, ...]] = {
     Kind.TREES: (SectionId.TREE_ROOTS, SectionId.TREE_NODES, SectionId.TREE_LEAVES),
     Kind.KNN: (SectionId.KNN_PARAMS, SectionId.KNN_SAMPLES, SectionId.KNN_TARGETS),
     Kind.CNN: (SectionId.CNN_PARAMS, SectionId.CNN_TENSORS, SectionId.CNN_LAYERS,
                SectionId.CNN_QPARAMS),
+    Kind.BOOST: (SectionId.TREE_ROOTS, SectionId.TREE_NODES, SectionId.BOOST_PARAMS,
+                 SectionId.BOOST_LEAVES),
 }
 ALLOWED_SECTIONS: dict[Kind, frozenset[int]] = {
     Kind.TREES: frozenset({SectionId.META, SectionId.TREE_NAN, SectionId.TREE_WEIGHTS,
                          *REQUIRED_SECTIONS[Kind.TREES]}),
     Kind.KNN: frozenset({SectionId.META, SectionId.KNN_QUANT, *REQUIRED_SECTIONS[Kind.KNN]}),
     Kind.CNN: frozenset({SectionId.META, SectionId.CNN_WEIGHTS, *REQUIRED_SECTIONS[Kind.CNN]}),
+    Kind.BOOST: frozenset({SectionId.META, SectionId.TREE_NAN, *REQUIRED_SECTIONS[Kind.BOOST]}),
 }
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from emlml_tools.format import INPUT_DTYPES, Blob, InputType, Kind, read_blob
-from emlml_tools.runtime import cnn, knn, trees
+from emlml_tools.runtime import boost, cnn, knn, trees
 
 
 def predict(blob: bytes | bytearray | memoryview | Blob, X: npt.ArrayLike) -> np.ndarray:
@@ -21,6 +21,8 @@ def predict(blob: bytes | bytearray | memoryview | Blob, X: npt.ArrayLike) -> np
     if model.kind == Kind.CNN:
         return np.array([_cnn_one(model, row)[0] for row in _cnn_rows(model, X)], dtype=np.int64)
     x = check_inputs(model, X)
+    if model.kind == Kind.BOOST:
+        return boost.predict(model, x)
     if model.kind == Kind.TREES:
         if model.is_classifier:  # integer votes; scikit-learn's float64 sums on a near tie
             return trees.predict_class(model, x)
@@ -40,6 +42,8 @@ def predict_proba(blob: bytes | bytearray | memoryview | Blob, X: npt.ArrayLike
     if model.kind == Kind.CNN:  # the dequantized outputs
         return np.stack([_cnn_one(model, row)[1] for row in _cnn_rows(model, X)])
     x = check_inputs(model, X)
+    if model.kind == Kind.BOOST:
+        return boost.outputs(model, x)
     if model.kind == Kind.TREES:
         return trees.proba(model, x)
     scores = knn.scores(model, x)
@@ -82,7 +86,8 @@ def check_inputs(model: Blob, X: npt.ArrayLike) -> np.ndarray:
     if model.input_type == InputType.FLOAT32:
         with np.errstate(over="ignore"):
             x = x.astype(np.float32)
-        nan_routing = model.kind == Kind.TREES and model.trees.nan_routing  # type: ignore[union-attr]
+        nan_routing = (model.kind == Kind.TREES and model.trees.nan_routing or  # type: ignore[union-attr]
+                       model.kind == Kind.BOOST and model.boost.nan_routing)  # type: ignore[union-attr]
         if nan_routing and np.isinf(x).any():
             raise ValueError("X has infinite values (after conversion to float32); the model "
                              "accepts NaN for a missing value but refuses infinity, as "

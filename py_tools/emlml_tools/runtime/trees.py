@@ -28,9 +28,11 @@ def input_keys(model: Blob, x: np.ndarray) -> npt.NDArray[np.int32]:
     return keys
 
 
-def leaves(model: Blob, x: np.ndarray) -> np.ndarray:
-    """The leaf index each tree ends in, per sample: ``(n, n_trees)``."""
-    trees: TreeData = model.trees  # type: ignore[assignment]
+def leaves(model: Blob, x: np.ndarray, trees: TreeData | None = None) -> np.ndarray:
+    """The leaf index each tree ends in, per sample: ``(n, n_trees)``; ``trees`` (the
+    walk sections of boosting's BoostData) defaults to the blob's trees."""
+    if trees is None:
+        trees = model.trees  # type: ignore[assignment]
     keys = input_keys(model, x)
     node_key = trees.nodes["key"].astype(np.int64)
     feature = trees.nodes["feature"].astype(np.int64)
