@@ -112,7 +112,7 @@ emlml_status_t emlml_boost_load(emlml_model_t *m, const emlml_sections_t *s, uin
     if ((st = check_leaf_values(t, err)) != EMLML_OK) {
         return st;
     }
-    *arena_needed = 4u * m->n_inputs + 4u * m->n_outputs;
+    *arena_needed = 4u * m->n_inputs + 12u * m->n_outputs;  // keys, outputs, binary64 scores
     return EMLML_OK;
 }
 
@@ -156,10 +156,36 @@ static void apply_link(const emlml_model_t *m, float *out) {
     }
 }
 
+// The raw score of group g kept in the arena as two words (the arena is 4-byte aligned).
+static uint64_t kept_score(const uint32_t *scores, uint32_t g) {
+    return (uint64_t)scores[2u * g] | ((uint64_t)scores[2u * g + 1u] << 32);
+}
+
+// The libraries' multiclass predict is the first largest of their softmax, in which a
+// score within `threshold` of the largest ties with it (exp rounds to 1.0 there): in
+// float32 for XGBoost (float32 sums), in binary64 for LightGBM.
+static uint32_t first_near_max(const emlml_trees_t *t, const uint32_t *scores, uint32_t best, uint64_t threshold) {
+    uint64_t top = kept_score(scores, best);
+    float top32 = emlml_f32_from_bits(emlml_f64_to_f32(top));
+    float below32 = -emlml_f32_from_bits(emlml_f64_to_f32(threshold));
+    uint64_t below = f64_order(threshold ^ F64_SIGN);
+    for (uint32_t c = 0; c < best; c++) {
+        uint64_t score = kept_score(scores, c);
+        int near = t->sum == EMLML_BOOST_SUM_F32
+            ? emlml_f32_from_bits(emlml_f64_to_f32(score)) - top32 >= below32
+            : f64_order(emlml_f64_add_signed(score, top ^ F64_SIGN)) >= below;
+        if (near) {
+            return c;
+        }
+    }
+    return best;
+}
+
 const float *emlml_boost_predict(const emlml_model_t *m, const void *src, int walk, void *arena, uint32_t *predicted, int want_outputs) {
     const emlml_trees_t *t = &m->u.trees;
     float *out = (float *)arena + m->n_inputs;
-    uint32_t first = t->link == EMLML_BOOST_SIGMOID ? 1u : 0u;  // a binary score is class 1's
+    uint32_t *scores = (uint32_t *)(void *)(out + m->n_outputs);  // binary64 raw scores
+    uint64_t threshold = read_f64(t->boost_params + PARAMS_THRESHOLD_WORD, 0);
     uint64_t best = 0;
     for (uint32_t g = 0; g < t->n_groups; g++) {
         uint64_t score = group_score(t, g, src, walk);
@@ -168,17 +194,22 @@ const float *emlml_boost_predict(const emlml_model_t *m, const void *src, int wa
             best = order;
             *predicted = g;
         }
-        if (want_outputs) {  // predict() alone leaves the outputs of the last predict_proba
-            out[first + g] = emlml_f32_from_bits(emlml_f64_to_f32(score));
-        }
+        scores[2u * g] = (uint32_t)score;
+        scores[2u * g + 1u] = (uint32_t)(score >> 32);
     }
     if (t->link == EMLML_BOOST_SIGMOID) {
-        uint64_t threshold = f64_order(read_f64(t->boost_params + PARAMS_THRESHOLD_WORD, 0));
-        *predicted = t->decision == 0 ? best > threshold : best >= threshold;
+        uint64_t limit = f64_order(threshold);
+        *predicted = t->decision == 0 ? best > limit : best >= limit;
     } else if (t->link == EMLML_BOOST_IDENTITY) {
         *predicted = 0;
+    } else if (t->decision == 1) {
+        *predicted = first_near_max(t, scores, *predicted, threshold);
     }
-    if (want_outputs) {
+    if (want_outputs) {  // predict() alone leaves the outputs of the last predict_proba
+        uint32_t first = t->link == EMLML_BOOST_SIGMOID ? 1u : 0u;  // a binary score is class 1's
+        for (uint32_t g = 0; g < t->n_groups; g++) {
+            out[first + g] = emlml_f32_from_bits(emlml_f64_to_f32(kept_score(scores, g)));
+        }
         apply_link(m, out);
     }
     return out;

@@ -690,7 +690,7 @@ bad("boost_tree_weights", "boost2", lambda b: replace_section(b, SectionId.TREE_
 bad("boost_tree_leaves", "boost_uint8", lambda b: replace_section(b, SectionId.TREE_LEAVES, bytes(16)),
     "EMLML_E_SECTION_UNKNOWN", "unknown section id 18 for this model kind")
 bad("boost_arena", "boost3", lambda b: set_header(b, "arena_bytes", 12), "EMLML_E_ARENA",
-    "arena_bytes 12, this model needs 24")
+    "arena_bytes 12, this model needs 48")
 bad("trees_boost_section", "trees4", lambda b: replace_section(b, _P, bytes(24)),
     "EMLML_E_SECTION_UNKNOWN", "unknown section id 21 for this model kind")
 bad("weights_regressor", "trees4_regressor",

@@ -33,9 +33,14 @@ PARAMS_HEADER = _PARAMS_HEAD.size  # the bytes read before the length is known
 
 
 class Decision(IntEnum):
-    """A binary classifier's class 1: raw > threshold (0) or raw >= threshold (1)."""
+    """Sigmoid: class 1 where raw > threshold (0) or raw >= threshold (1). Softmax: the
+    first largest raw score (0), or the first whose float32 score is within threshold of
+    the largest, in float32 for SUM_F32 (XGBoost's float32 softmax), else in float64
+    (LightGBM's). Identity: 0."""
     GREATER = 0
     GREATER_EQUAL = 1
+    FIRST_MAX = 0
+    FIRST_NEAR_MAX = 1
 
 
 @dataclass(frozen=True)
@@ -72,8 +77,8 @@ class BoostData:
 
 
 def boost_arena_bytes(n_inputs: int, n_outputs: int) -> int:
-    """Input keys, float32 outputs."""
-    return 4 * n_inputs + 4 * n_outputs
+    """Input keys, float32 outputs, binary64 raw scores."""
+    return 4 * n_inputs + 12 * n_outputs
 
 
 def boost_params(link: int, decision: int, sum_type: int, threshold: float,

@@ -69,6 +69,14 @@ def predict(model: Blob, x: np.ndarray) -> np.ndarray:
         if boost.decision == Decision.GREATER:
             return (scores[:, 0] > boost.threshold).astype(np.int64)
         return (scores[:, 0] >= boost.threshold).astype(np.int64)
+    if boost.decision == Decision.FIRST_NEAR_MAX:  # within threshold of the largest
+        top = scores[np.arange(len(scores)), np.argmax(scores, axis=1)]
+        if boost.sum == SumType.F32:
+            s32, top32 = scores.astype(F32), top.astype(F32)
+            near = (s32 - top32[:, None]).astype(F32) >= -np.float64(boost.threshold).astype(F32)
+        else:
+            near = scores - top[:, None] >= -boost.threshold
+        return np.argmax(near, axis=1).astype(np.int64)
     return np.argmax(scores, axis=1).astype(np.int64)  # the first largest
 
 
