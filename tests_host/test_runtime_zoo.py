@@ -30,13 +30,16 @@ from sklearn.ensemble import (
     RandomForestClassifier,
     RandomForestRegressor,
 )
+from lightgbm import LGBMClassifier, LGBMRegressor
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from xgboost import XGBClassifier, XGBRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 MODELS = zoo.demo_models() + zoo.test_models()
 KNN = (KNeighborsClassifier, KNeighborsRegressor)
 BOOST = (GradientBoostingClassifier, GradientBoostingRegressor, HistGradientBoostingClassifier,
-         HistGradientBoostingRegressor)
+         HistGradientBoostingRegressor, XGBClassifier, XGBRegressor, LGBMClassifier,
+         LGBMRegressor)
 PROBA_TOL = 1e-6
 REL_TOL = 1e-5
 _BLOBS: dict[str, bytes] = {}
