@@ -48,7 +48,15 @@ CASES = {
                       "diabetes", True),
     "regressor_l1": (lambda: lgb.LGBMRegressor(n_estimators=20, num_leaves=6,
                                                objective="l1", verbose=-1), "diabetes", False),
+    "binary_zero_as_missing": (lambda: lgb.LGBMClassifier(n_estimators=20, num_leaves=8,
+                                                          zero_as_missing=True, verbose=-1),
+                               "cancer", True),
+    "regressor_zero_as_missing": (lambda: lgb.LGBMRegressor(n_estimators=20, num_leaves=8,
+                                                            zero_as_missing=True, verbose=-1),
+                                  "diabetes", False),
 }
+# The zero band (|x| <= 1e-35f is missing with zero_as_missing) and its edges.
+_ZERO_EDGES = [0.0, -0.0, 1e-36, -1e-35, float(np.nextafter(np.float32(1e-35), 1)), 1e-45]
 
 
 def _splits(text: str) -> list[tuple[int, float]]:
@@ -71,7 +79,7 @@ def _inputs(text: str, X_test: np.ndarray) -> np.ndarray:
             row[f] = value
             rows.append(row[None, :])
     for f in range(X_test.shape[1]):
-        for value in (np.nan, 0.0):
+        for value in [np.nan] + _ZERO_EDGES:
             row = X_test[rng.integers(len(X_test))].copy()
             row[f] = value
             rows.append(row[None, :])
@@ -153,6 +161,15 @@ def test_text_converts_without_lightgbm(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert read_blob((tmp_path / "m.bin").read_bytes()).boost.n_trees == 9
+
+
+def test_zero_as_missing_marks_the_features():
+    X, y = _data("cancer", False)
+    blob = convert(lgb.LGBMClassifier(n_estimators=5, num_leaves=8, zero_as_missing=True,
+                                      verbose=-1).fit(X, y))
+    assert read_blob(blob).boost.zero_missing.any()
+    plain = convert(lgb.LGBMClassifier(n_estimators=5, num_leaves=8, verbose=-1).fit(X, y))
+    assert read_blob(plain).boost.zero_missing is None
 
 
 def test_refusals_say_what_to_do():

@@ -73,8 +73,11 @@ typedef struct {
     uint32_t n_trees;
     uint32_t n_nodes;
     uint32_t n_leaves;
-    // boosting (kind 4) only: BOOST_PARAMS (threshold, init scores) and its fields
+    // boosting (kind 4) only: BOOST_PARAMS (threshold, init scores) and its fields;
+    // BOOST_ZERO (a bit per input: |x| <= 1e-35 is missing there, LightGBM's
+    // zero_as_missing), or NULL
     const uint32_t *boost_params;
+    const uint32_t *zero_missing;
     uint32_t n_groups;
     uint8_t link;
     uint8_t decision;

@@ -150,7 +150,7 @@ static int section_allowed(uint16_t kind, uint32_t id) {
         case EMLML_KIND_TREES: return id >= EMLML_SEC_TREE_ROOTS && id <= EMLML_SEC_TREE_WEIGHTS;
         case EMLML_KIND_BOOST:
             return id == EMLML_SEC_TREE_ROOTS || id == EMLML_SEC_TREE_NODES || id == EMLML_SEC_TREE_NAN ||
-                id == EMLML_SEC_BOOST_PARAMS || id == EMLML_SEC_BOOST_LEAVES;
+                id == EMLML_SEC_BOOST_PARAMS || id == EMLML_SEC_BOOST_LEAVES || id == EMLML_SEC_BOOST_ZERO;
 #endif
 #if EMLML_WITH_KNN
         case EMLML_KIND_KNN: return id >= EMLML_SEC_KNN_PARAMS && id <= EMLML_SEC_KNN_TARGETS;

@@ -89,6 +89,8 @@ enum {
     X(EMLML_E_BOOST_GROUPS, "boosting: %u trees are not a multiple of %u score groups") \
     X(EMLML_E_BOOST_SCORE, "boosting: threshold or init score %u is not finite") \
     X(EMLML_E_BOOST_LEAF, "boosting: leaf value %u is not finite") \
+    X(EMLML_E_BOOST_ZERO_NAN, "BOOST_ZERO (section 23) needs float32 input and TREE_NAN (section 19)") \
+    X(EMLML_E_BOOST_ZERO_PADDING, "BOOST_ZERO: bit %u set beyond the %u inputs") \
     /* kNN */ \
     X(EMLML_E_KNN_K_RANGE, "k %u out of range (1..%7)") \
     X(EMLML_E_KNN_K_SAMPLES, "k %u larger than the %u samples") \

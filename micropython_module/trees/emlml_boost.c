@@ -93,6 +93,29 @@ static emlml_status_t check_leaf_values(const emlml_trees_t *t, emlml_error_t *e
     return EMLML_OK;
 }
 
+// BOOST_ZERO (optional): a bit per input, set where an input of magnitude <= 1e-35f is a
+// missing value (LightGBM's zero_as_missing) and walks as NaN does, by TREE_NAN's bits.
+static emlml_status_t check_zero_bits(emlml_model_t *m, const emlml_sections_t *s, emlml_error_t *err) {
+    const emlml_section_t *sec = &s->by_id[EMLML_SEC_BOOST_ZERO];
+    m->u.trees.zero_missing = (const uint32_t *)(const void *)sec->data;
+    if (sec->data == NULL) {
+        return EMLML_OK;
+    }
+    if (m->input_type != EMLML_INPUT_F32 || m->u.trees.nan_left == NULL) {
+        return emlml_fail(err, EMLML_E_BOOST_ZERO_NAN, 0, 0, 0);
+    }
+    uint32_t words = m->n_inputs / 32u + (m->n_inputs % 32u != 0);
+    if (sec->size != 4u * words) {
+        return emlml_fail(err, EMLML_E_SECTION_LENGTH, EMLML_SEC_BOOST_ZERO, sec->size, 4u * words);
+    }
+    for (uint32_t i = m->n_inputs; i < 32u * words; i++) {
+        if ((m->u.trees.zero_missing[i / 32u] >> (i % 32u)) & 1u) {
+            return emlml_fail(err, EMLML_E_BOOST_ZERO_PADDING, i, m->n_inputs, 0);
+        }
+    }
+    return EMLML_OK;
+}
+
 emlml_status_t emlml_boost_load(emlml_model_t *m, const emlml_sections_t *s, uint32_t *arena_needed, emlml_error_t *err) {
     emlml_status_t st = check_params(m, &s->by_id[EMLML_SEC_BOOST_PARAMS], err);
     if (st != EMLML_OK) {
@@ -110,6 +133,9 @@ emlml_status_t emlml_boost_load(emlml_model_t *m, const emlml_sections_t *s, uin
         return st;
     }
     if ((st = check_leaf_values(t, err)) != EMLML_OK) {
+        return st;
+    }
+    if ((st = check_zero_bits(m, s, err)) != EMLML_OK) {
         return st;
     }
     *arena_needed = 4u * m->n_inputs + 12u * m->n_outputs;  // keys, outputs, binary64 scores

@@ -161,6 +161,7 @@ emlml_status_t emlml_trees_check_nodes(emlml_model_t *m, const emlml_sections_t 
     t->leaves = leaves->data;
     t->nan_left = (const uint32_t *)(const void *)s->by_id[EMLML_SEC_TREE_NAN].data;
     t->weights = NULL;
+    t->zero_missing = NULL;
     t->n_trees = roots->size / 4u;
     t->n_nodes = nodes->size / (uint32_t)sizeof(emlml_tree_node_t);
     t->n_leaves = leaves->size / leaf_unit;
@@ -481,11 +482,31 @@ static const float *regress(const emlml_model_t *m, const void *src, walk_t walk
     return out;
 }
 
+// Boosting's BOOST_ZERO (LightGBM's zero_as_missing): an input of magnitude <= 1e-35f on
+// a marked feature is missing, so it becomes NaN's key and the walk the NaN walk.
+static void zero_as_missing(const emlml_model_t *m, const uint32_t *bits, int32_t *keys, walk_t *walk) {
+    const uint32_t *zero = m->u.trees.zero_missing;
+    for (uint32_t f = 0; f < m->n_inputs; f++) {
+        if (((zero[f / 32u] >> (f % 32u)) & 1u) && (bits[f] & 0x7FFFFFFFu) <= 0x0554AD2Eu) {
+            if (*walk == WALK_FLOAT) {  // keys for every input, then NaN's for the missing
+                for (uint32_t g = 0; g < m->n_inputs; g++) {
+                    keys[g] = float_key(bits[g]);
+                }
+                *walk = WALK_NAN;
+            }
+            keys[f] = INT32_MAX;
+        }
+    }
+}
+
 const void *emlml_trees_prepare(const emlml_model_t *m, const void *input, void *arena, int *walk_out, emlml_error_t *err) {
     walk_t walk = WALK_KEYS;
     if (m->input_type == EMLML_INPUT_F32) {
         if (check_floats(m, (const uint32_t *)input, (int32_t *)arena, &walk, err) != EMLML_OK) {
             return NULL;
+        }
+        if (m->kind == EMLML_KIND_BOOST && m->u.trees.zero_missing != NULL) {
+            zero_as_missing(m, (const uint32_t *)input, (int32_t *)arena, &walk);
         }
     } else {
         integer_keys(m, input, (int32_t *)arena);

@@ -691,6 +691,16 @@ bad("boost_tree_leaves", "boost_uint8", lambda b: replace_section(b, SectionId.T
     "EMLML_E_SECTION_UNKNOWN", "unknown section id 18 for this model kind")
 bad("boost_arena", "boost3", lambda b: set_header(b, "arena_bytes", 12), "EMLML_E_ARENA",
     "arena_bytes 12, this model needs 48")
+_Z = SectionId.BOOST_ZERO
+bad("boost_zero_int_input", "boost_uint8", lambda b: replace_section(b, _Z, bytes(4)),
+    "EMLML_E_BOOST_ZERO_NAN", "BOOST_ZERO (section 23) needs float32 input and TREE_NAN (section 19)")
+bad("boost_zero_no_nan", "boost2", lambda b: replace_section(
+    without_section(b, SectionId.TREE_NAN), _Z, bytes(4)), "EMLML_E_BOOST_ZERO_NAN",
+    "BOOST_ZERO (section 23) needs float32 input and TREE_NAN (section 19)")
+bad("boost_zero_size", "boost2", lambda b: replace_section(b, _Z, bytes(8)),
+    "EMLML_E_SECTION_LENGTH", "section id 23 has 8 bytes, expected 4")
+bad("boost_zero_padding", "boost3", lambda b: replace_section(b, _Z, struct.pack("<I", 0b1001)),
+    "EMLML_E_BOOST_ZERO_PADDING", "BOOST_ZERO: bit 3 set beyond the 3 inputs")
 bad("trees_boost_section", "trees4", lambda b: replace_section(b, _P, bytes(24)),
     "EMLML_E_SECTION_UNKNOWN", "unknown section id 21 for this model kind")
 bad("weights_regressor", "trees4_regressor",

@@ -130,6 +130,9 @@ def _boost_models() -> tuple[ZooModel, ...]:
         _model("wine_boost_lgbm_nan",
                LGBMClassifier(n_estimators=8, num_leaves=5, n_jobs=1, random_state=0,
                               verbose=-1), "wine", "nan"),
+        _model("breast_cancer_boost_lgbm_zero",  # zero_as_missing: the data has zeros
+               LGBMClassifier(n_estimators=15, num_leaves=6, n_jobs=1, random_state=0,
+                              zero_as_missing=True, verbose=-1), "breast_cancer"),
         _model("diabetes_boost_lgbm_nan_test",
                LGBMRegressor(n_estimators=30, num_leaves=8, n_jobs=1, random_state=0,
                              verbose=-1), "diabetes", "nan_test"),

@@ -65,7 +65,19 @@ def boost_seeds(X: np.ndarray, y: np.ndarray, Xi: np.ndarray) -> dict[str, bytes
                                                              random_state=0).fit(np.abs(Xi), y),
                                   input_type="uint8"),
         "boost_f32": make_boost(n_groups=3, sum_type=SumType.F32),
+        "boost_lgbm_zero": _lightgbm_zero_seed(X, y),
     }
+
+
+def _lightgbm_zero_seed(X: np.ndarray, y: np.ndarray) -> bytes:
+    """LightGBM's zero_as_missing (BOOST_ZERO), from its text model."""
+    from lightgbm import LGBMClassifier
+
+    Xz = X.copy()
+    Xz[::3, 0] = 0.0
+    model = LGBMClassifier(n_estimators=3, num_leaves=4, min_child_samples=2,
+                           zero_as_missing=True, verbose=-1).fit(Xz, y)
+    return convert(model)
 
 
 CNN_SEED_MAX = 4096  # the fuzz session's -max_len

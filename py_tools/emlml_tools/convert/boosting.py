@@ -83,7 +83,7 @@ class Forest:
 
     def blob(self, *, task: Task, input_type: int, n_inputs: int, n_outputs: int, link: Link,
              decision: Decision, init: np.ndarray, meta: bytes, nan_routing: bool,
-             threshold: float = 0.0) -> bytes:
+             threshold: float = 0.0, zero_missing: np.ndarray | None = None) -> bytes:
         if len(self.roots) > MAX_TREES:
             raise ValueError(f"{len(self.roots)} trees; a blob holds at most {MAX_TREES}: "
                              "train fewer iterations")
@@ -94,7 +94,8 @@ class Forest:
                           leaves=np.asarray(self.values, dtype=self.leaf_dtype), link=link,
                           decision=decision, sum_type=sum_type, threshold=threshold,
                           init=init, meta=meta,
-                          nan_left=np.concatenate(self.nan_left) if nan_routing else None)
+                          nan_left=np.concatenate(self.nan_left) if nan_routing else None,
+                          zero_missing=zero_missing)
 
 
 def _preorder(left: np.ndarray, right: np.ndarray, is_leaf: np.ndarray) -> np.ndarray:

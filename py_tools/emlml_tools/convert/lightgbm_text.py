@@ -5,12 +5,12 @@ Parsed here, so a .txt converts without LightGBM installed (docs/boosting.md).
 LightGBM's semantics, kept exactly: a split sends ``x`` left where ``double(x) <= t``
 (stored as ``x <= the largest float32 <= t``); a NaN by the split's missing type: "NaN"
 by its default_left bit, "None" as 0.0 (left where 0 <= t), "Zero" (zero_as_missing) by
-default_left, which emlml takes where the zero band |x| <= 1e-35 is on the default side
-anyway; each class's raw score is its trees' double leaf values added in double in tree
-order from 0.0 (the average is in the first tree's leaves). Decisions (the sklearn API's
-predict): binary class 1 where ``p > 1 - p`` in double, i.e. raw above 1.5 * 2^-53;
-multiclass the first class whose raw score is within 2^-54 of the largest (its double
-softmax rounds exp to 1.0 there).
+default_left, and so do inputs with |x| <= 1e-35 on a feature with "Zero" splits (the
+blob's BOOST_ZERO: a bit per feature); each class's raw score is its trees' double leaf
+values added in double in tree order from 0.0 (the average is in the first tree's
+leaves). Decisions (the sklearn API's predict): binary class 1 where ``p > 1 - p`` in
+double, i.e. raw above 1.5 * 2^-53; multiclass the first class whose raw score is within
+2^-54 of the largest (its double softmax rounds exp to 1.0 there).
 """
 
 from __future__ import annotations
@@ -52,20 +52,34 @@ def _numbers(tree: dict[str, str], key: str, dtype: type) -> np.ndarray:
         np.zeros(0, dtype=dtype)
 
 
-def _nan_left(decision: np.ndarray, thresholds: np.ndarray, t: int) -> np.ndarray:
+def _nan_left(decision: np.ndarray, thresholds: np.ndarray, on_zero_feature: np.ndarray,
+              t: int) -> np.ndarray:
+    """Where each split sends NaN. On a feature whose zero band is missing (BOOST_ZERO) the
+    band walks as NaN does: a split there of another missing type must send the band
+    where its threshold does."""
     missing = (decision >> 2) & 3
     default_left = (decision & 2) != 0
     nan_left = np.where(missing == _MISSING_NONE, thresholds >= 0.0, default_left)
-    zero = missing == _MISSING_ZERO
-    band_off = np.where(default_left, thresholds < ZERO_THRESHOLD,
-                        thresholds >= -ZERO_THRESHOLD)
-    if (zero & band_off).any():
-        raise ValueError(f"tree {t} has a zero_as_missing split that sends zero against its "
-                         "threshold: not supported; train with zero_as_missing=False")
+    band_left = thresholds >= ZERO_THRESHOLD
+    band_right = thresholds < -ZERO_THRESHOLD
+    band_ok = np.where(nan_left, band_left, band_right)
+    if (on_zero_feature & (missing != _MISSING_ZERO) & ~band_ok).any():
+        raise ValueError(f"tree {t} mixes zero_as_missing with a split whose threshold cuts "
+                         "the zero band: not supported; train with zero_as_missing=False")
     return nan_left
 
 
-def _add_tree(forest: Forest, tree: dict[str, str], t: int) -> None:
+def _zero_features(trees: list[dict[str, str]], n_inputs: int) -> np.ndarray:
+    """The features with a split of missing type Zero (LightGBM's zero_as_missing)."""
+    zero = np.zeros(n_inputs, dtype=bool)
+    for tree in trees:
+        decision = _numbers(tree, "decision_type", np.int64)
+        features = _numbers(tree, "split_feature", np.int64)
+        zero[features[((decision >> 2) & 3) == _MISSING_ZERO]] = True
+    return zero
+
+
+def _add_tree(forest: Forest, tree: dict[str, str], t: int, zero: np.ndarray) -> None:
     values = _numbers(tree, "leaf_value", np.float64)
     if int(tree.get("num_leaves", "1")) == 1:
         forest.add_tree(np.array([-1]), np.array([-1]), np.array([True]), np.zeros(1, np.int64),
@@ -83,10 +97,12 @@ def _add_tree(forest: Forest, tree: dict[str, str], t: int) -> None:
     left, right = (np.concatenate([np.where(c >= 0, c, n_split + ~c), [-1] * len(values)])
                    for c in children)
     is_leaf = np.arange(n_split + len(values)) >= n_split
-    feature = np.concatenate([_numbers(tree, "split_feature", np.int64), [0] * len(values)])
+    split_feature = _numbers(tree, "split_feature", np.int64)
+    feature = np.concatenate([split_feature, [0] * len(values)])
     keys = np.concatenate([threshold_keys(thresholds, forest.integer_input),
                            np.zeros(len(values), np.int32)])
-    nan_left = np.concatenate([_nan_left(decision, thresholds, t), [False] * len(values)])
+    nan_left = np.concatenate([_nan_left(decision, thresholds, zero[split_feature], t),
+                               [False] * len(values)])
     forest.add_tree(left, right, is_leaf, feature, keys, nan_left,
                     np.concatenate([np.zeros(n_split), values]))
 
@@ -121,15 +137,19 @@ def convert_lightgbm_text(text: str, *, input_type: int, meta_for: Any) -> bytes
     trees = _trees(text)
     if not trees or len(trees) % n_groups:
         raise ValueError(f"{len(trees)} trees for {n_groups} per iteration")
+    zero = _zero_features(trees, n_inputs)
+    if zero.any() and integer_input:
+        raise ValueError("a zero_as_missing model needs float32 input: drop --input-type")
     for t, tree in enumerate(trees):
-        _add_tree(forest, tree, t)
+        _add_tree(forest, tree, t, zero)
     meta = meta_for(n_inputs, n_outputs if task == Task.CLASSIFIER else 0)
     threshold = BINARY_THRESHOLD if link == Link.SIGMOID else SOFTMAX_TIE
     decision = Decision.FIRST_NEAR_MAX if link == Link.SOFTMAX else Decision.GREATER
     return forest.blob(task=task, input_type=input_type, n_inputs=n_inputs,
                        n_outputs=n_outputs, link=link, decision=decision,
                        init=np.zeros(n_groups), meta=meta, nan_routing=not integer_input,
-                       threshold=threshold if link != Link.IDENTITY else 0.0)
+                       threshold=threshold if link != Link.IDENTITY else 0.0,
+                       zero_missing=zero if zero.any() else None)
 
 
 def booster_text(estimator: Any) -> str:

@@ -16,10 +16,12 @@ from emlml_tools.format import c_tables as C
 
 from .header import (
     BlobError,
+    InputType,
     Kind,
     SectionEntry,
     SectionId,
     Task,
+    exact_section,
     section_view,
     write_blob,
 )
@@ -54,6 +56,7 @@ class BoostData:
     threshold: float  # binary classifiers: the decision threshold on the raw score
     init: npt.NDArray[np.float64]  # (n_groups,) init scores
     nan_left: np.ndarray | None = None
+    zero_missing: np.ndarray | None = None  # (n_inputs,) bool: BOOST_ZERO, or None
 
     @property
     def nan_routing(self) -> bool:
@@ -91,8 +94,10 @@ def boost_params(link: int, decision: int, sum_type: int, threshold: float,
 def boost_blob(*, task: int, input_type: int, n_inputs: int, n_outputs: int,
                roots: npt.ArrayLike, nodes: np.ndarray, leaves: npt.ArrayLike, link: int,
                decision: int, sum_type: int, threshold: float, init: npt.ArrayLike,
-               meta: bytes = b"", nan_left: npt.ArrayLike | None = None) -> bytes:
-    """A kind-4 blob: tree i adds its leaf value to score group i % len(init)."""
+               meta: bytes = b"", nan_left: npt.ArrayLike | None = None,
+               zero_missing: npt.ArrayLike | None = None) -> bytes:
+    """A kind-4 blob: tree i adds its leaf value to score group i % len(init).
+    zero_missing: a bool per input, BOOST_ZERO (|x| <= 1e-35f is missing there)."""
     sections = [(SectionId.META, meta)] if meta else []
     sections += [
         (SectionId.TREE_ROOTS, np.asarray(roots, dtype="<u4").tobytes()),
@@ -105,6 +110,8 @@ def boost_blob(*, task: int, input_type: int, n_inputs: int, n_outputs: int,
         (SectionId.BOOST_PARAMS, boost_params(link, decision, sum_type, threshold, init)),
         (SectionId.BOOST_LEAVES, np.asarray(leaves, dtype=leaf_dtype).tobytes()),
     ]
+    if zero_missing is not None:
+        sections.append((SectionId.BOOST_ZERO, nan_bitmap(zero_missing)))
     return write_blob(kind=Kind.BOOST, task=task, input_type=input_type, n_inputs=n_inputs,
                       n_outputs=n_outputs, arena_bytes=boost_arena_bytes(n_inputs, n_outputs),
                       sections=sections)
@@ -124,7 +131,8 @@ def check_boost(data: bytes, by_id: dict[int, SectionEntry], task: Task, input_t
     outputs; decision, sum and reserved; its exact length (16 + 8 * n_groups); threshold
     and init scores finite; then the walk (check_walk: roots, nodes, BOOST_LEAVES of 8
     or 4 bytes per leaf); the tree count a multiple of n_groups; TREE_NAN; every leaf value
-    finite."""
+    finite; then BOOST_ZERO if present (float32 input with TREE_NAN; one bit per input in
+    u32 words; none set past the inputs)."""
     entry = by_id.get(SectionId.BOOST_PARAMS)
     if entry is None:
         raise BlobError("EMLML_E_SECTION_MISSING", SectionId.BOOST_PARAMS)
@@ -150,6 +158,18 @@ def check_boost(data: bytes, by_id: dict[int, SectionEntry], task: Task, input_t
     leaves = section_view(data, walk.leaves_entry, "<f8" if unit == 8 else "<f4", walk.n_leaves)
     if not np.isfinite(leaves).all():
         raise BlobError("EMLML_E_BOOST_LEAF", int(np.argmin(np.isfinite(leaves))))
+    zero = None
+    if SectionId.BOOST_ZERO in by_id:
+        if input_type != InputType.FLOAT32 or nan_left is None:
+            raise BlobError("EMLML_E_BOOST_ZERO_NAN")
+        words = -(-n_inputs // 32)
+        entry = exact_section(by_id, SectionId.BOOST_ZERO, 4 * words)
+        bits = np.unpackbits(section_view(data, entry, "u1", 4 * words), bitorder="little")
+        if bits[n_inputs:].any():
+            raise BlobError("EMLML_E_BOOST_ZERO_PADDING",
+                            n_inputs + int(np.argmax(bits[n_inputs:])), n_inputs)
+        zero = bits[:n_inputs].astype(bool)
     return BoostData(roots=walk.roots, nodes=walk.nodes, leaves=leaves, link=Link(link),
                      decision=Decision(decision), sum=SumType(sum_type),
-                     threshold=float(scores[0]), init=scores[1:].copy(), nan_left=nan_left)
+                     threshold=float(scores[0]), init=scores[1:].copy(), nan_left=nan_left,
+                     zero_missing=zero)

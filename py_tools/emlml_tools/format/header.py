@@ -117,7 +117,8 @@ ALLOWED_SECTIONS: dict[Kind, frozenset[int]] = {
                          *REQUIRED_SECTIONS[Kind.TREES]}),
     Kind.KNN: frozenset({SectionId.META, SectionId.KNN_QUANT, *REQUIRED_SECTIONS[Kind.KNN]}),
     Kind.CNN: frozenset({SectionId.META, SectionId.CNN_WEIGHTS, *REQUIRED_SECTIONS[Kind.CNN]}),
-    Kind.BOOST: frozenset({SectionId.META, SectionId.TREE_NAN, *REQUIRED_SECTIONS[Kind.BOOST]}),
+    Kind.BOOST: frozenset({SectionId.META, SectionId.TREE_NAN, SectionId.BOOST_ZERO,
+                         *REQUIRED_SECTIONS[Kind.BOOST]}),
 }
 
 
