@@ -172,6 +172,17 @@ def test_zero_as_missing_marks_the_features():
     assert read_blob(plain).boost.zero_missing is None
 
 
+def test_early_stopping_keeps_the_trees_predict_uses():
+    X, y = _data("cancer", True)
+    est = lgb.LGBMClassifier(n_estimators=300, learning_rate=0.5, num_leaves=8, verbose=-1)
+    est.fit(X[:300], y[:300], eval_set=[(X[300:], y[300:])],
+            callbacks=[lgb.early_stopping(3, verbose=False)])
+    assert 0 < est.best_iteration_ < 300
+    blob = convert(est)
+    assert read_blob(blob).boost.n_trees == est.best_iteration_
+    assert (runtime.predict(blob, X) == est.predict(X)).all()
+
+
 def test_refusals_say_what_to_do():
     X, y = _data("wine", False)
     with pytest.raises(ValueError, match="objective"):

@@ -156,6 +156,23 @@ def test_json_converts_without_xgboost(tmp_path):
     assert read_blob((tmp_path / "m.bin").read_bytes()).boost.n_trees == 9
 
 
+def test_early_stopping_keeps_the_trees_predict_uses(tmp_path):
+    X, y = _data("cancer", True)
+    est = xgb.XGBClassifier(n_estimators=200, max_depth=3, learning_rate=0.5,
+                            early_stopping_rounds=3).fit(X[:300], y[:300],
+                                                         eval_set=[(X[300:], y[300:])],
+                                                         verbose=False)
+    blob = convert(est)
+    assert read_blob(blob).boost.n_trees == est.best_iteration + 1
+    assert (runtime.predict(blob, X) == est.predict(X)).all()
+    path = tmp_path / "m.json"
+    est.save_model(str(path))
+    again = xgb.XGBClassifier()
+    again.load_model(str(path))
+    from_file = convert_model_file(path.read_bytes(), "xgboost-json")
+    assert (runtime.predict(from_file, X) == again.predict(X)).all()
+
+
 def test_refusals_say_what_to_do():
     X, y = _data("wine", False)
     with pytest.raises(ValueError, match="objective"):

@@ -9,7 +9,9 @@ float32 in tree order (the CPU predictor); binary:logistic's base margin is
 ``-log(1/base_score - 1)`` in float32. Decisions: binary class 1 where the float32 margin is
 above 2^-24 * 1.5 (where XGBoost's float32 sigmoid passes 0.5); multi:softprob takes the
 first class whose float32 margin is within 2^-25 of the largest (its float32 softmax ties
-there); multi:softmax the first largest margin.
+there); multi:softmax the first largest margin. A model trained with early stopping
+(``best_iteration`` in its attributes) keeps the trees up to it, as the estimators'
+predict does (a bare ``Booster.predict`` would use them all).
 """
 
 from __future__ import annotations
@@ -78,6 +80,10 @@ def convert_xgboost_json(model: dict[str, Any] | bytes | str, *, input_type: int
     forest = Forest(integer_input=integer_input, leaf_dtype=np.float32)
     trees = booster["model"]["trees"]
     groups = np.asarray(booster["model"]["tree_info"], dtype=np.int64)
+    best = learner.get("attributes", {}).get("best_iteration")
+    if best is not None:  # early stopping: XGBClassifier/XGBRegressor predict up to it
+        end = int(booster["model"]["iteration_indptr"][int(best) + 1])
+        trees, groups = trees[:end], groups[:end]
     per_group = [np.flatnonzero(groups == g) for g in range(n_groups)]
     if len({len(p) for p in per_group}) != 1:
         raise ValueError("the XGBoost model has a different number of trees per class")
