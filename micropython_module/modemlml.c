@@ -405,8 +405,10 @@ static void emlml_model_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
         dest[0] = MP_OBJ_FROM_PTR(&emlml_model_predict_proba_obj);
         dest[1] = self_in;
     } else if (attr == MP_QSTR_kind) {
-        dest[0] = MP_OBJ_NEW_QSTR(m->kind == EMLML_KIND_TREES ? MP_QSTR_trees : m->kind == EMLML_KIND_KNN ? MP_QSTR_knn
-            : m->kind == EMLML_KIND_BOOST ? MP_QSTR_boost : MP_QSTR_cnn);
+        // boosting's name is a str, not a fourth qstr: LLVM 22 turns four qstrs into a
+        // table in data that the 1.23 mpy_ld cannot relocate for the ESP32
+        dest[0] = m->kind == EMLML_KIND_BOOST ? mp_obj_new_str("boost", 5)
+            : MP_OBJ_NEW_QSTR(m->kind == EMLML_KIND_TREES ? MP_QSTR_trees : m->kind == EMLML_KIND_KNN ? MP_QSTR_knn : MP_QSTR_cnn);
     } else if (attr == MP_QSTR_task) {
         dest[0] = MP_OBJ_NEW_QSTR(m->task == EMLML_TASK_CLASSIFIER ? MP_QSTR_classifier : MP_QSTR_regressor);
     } else if (attr == MP_QSTR_n_inputs) {

@@ -311,7 +311,10 @@ float emlml_expf(float x) {
         x = 88.0f;
     }
     float t = x * 1.44269502f;
-    int32_t k = (int32_t)(t + (t >= 0.0f ? 0.5f : -0.5f));  // round half away from zero
+    // round half away from zero: +-0.5 with t's sign, made from bits (LLVM 22 cannot
+    // select between two float constants for the ESP32, DESIGN.md)
+    float half = emlml_f32_from_bits(0x3F000000u | (emlml_f32_bits(t) & 0x80000000u));
+    int32_t k = (int32_t)(t + half);
     float kf = (float)k;
     float r = (x - kf * 0.693145752f) - kf * 1.42860677e-06f;  // ln2 in two parts
     float p = 1.0f / 5040.0f;

@@ -3,10 +3,14 @@ MicroPython runtime (x64 emlml.mpy), beside m2cgen 0.10.0's pure-Python export w
 m2cgen converts the model (of these four, LightGBM only: it refuses scikit-learn's
 GradientBoosting and HistGradientBoosting, and fails on XGBoost 3.2's model).
 
-    PYTHONPATH=py_tools python -m emlml_dev.bench_boost
+    PYTHONPATH=py_tools python -m emlml_dev.bench_boost [--qemu]
 
 Prints a markdown table; both columns on the same inputs (breast cancer's 569 rows, 30
-features), predictions checked equal to the library's.
+features), predictions checked equal to the library's. With --qemu, also instructions per
+prediction on the emulated Cortex-M boards (bench_boards.py's harness and mp_boards.py:
+the armv6m module on mps2-an385, the armv7emsp one on mps2-an386, QEMU -icount), emlml's
+predict and predict_proba beside m2cgen's export where there is one, on the held-out
+quarter of breast cancer (its first 30 rows).
 """
 
 from __future__ import annotations
@@ -78,7 +82,48 @@ def models() -> list:
             LGBMClassifier(n_estimators=100, num_leaves=8, random_state=0, verbose=-1)]
 
 
+def qemu_table(n_max: int = 30) -> None:
+    """Instructions per prediction of the same four models on the emulated boards."""
+    from emlml_dev import bench_boards as bb
+    from emlml_dev.zoo import _model
+
+    import m2cgen
+    fitted = [_model(f"cancer_{type(e).__name__}", e, "breast_cancer") for e in models()]
+    with tempfile.TemporaryDirectory() as folder:
+        lines = []
+        for model in fitted:
+            x = np.ascontiguousarray(model.inputs()[:n_max], dtype=np.float32)
+            for ext, data in ((".bin", model.blob()), (".x", x.tobytes())):
+                with open(os.path.join(folder, model.name + ext), "wb") as f:
+                    f.write(data)
+            try:
+                code = m2cgen.export_to_python(model.estimator)
+            except Exception:  # m2cgen refuses or fails on the model
+                code = None
+            else:
+                with open(os.path.join(folder, model.name + "_m2c.py"), "w") as f:
+                    f.write(code)
+            lines.append(f"{model.name} f {x.shape[1]} {x.shape[0]} 2 {int(code is not None)}")
+        with open(os.path.join(folder, "boards.txt"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        print("\n| model (100 trees) | arch | emlml predict instr | emlml predict_proba instr "
+              "| m2cgen instr | agree emlml, m2cgen |")
+        print("|---|---|---|---|---|---|")
+        for arch in ("armv6m", "armv7emsp"):
+            raw = bb.run_board(arch, fitted, folder)
+            for model in fitted:
+                row = bb.summarise_mp(model, raw[model.name])
+                agree = f"{row.get('agree_emlml')}/{row['n']}"
+                agree += f", {row['agree_m2cgen']}/{row['n']}" if "agree_m2cgen" in row else ", -"
+                print(f"| {type(model.estimator).__name__} | {arch} | "
+                      f"{row.get('predict_instr_per_pred', '-')} | "
+                      f"{row.get('proba_instr_per_pred', '-')} | "
+                      f"{row.get('m2cgen_instr_per_pred', '-')} | {agree} |")
+
+
 def main() -> None:
+    import sys
+
     import m2cgen
     from sklearn.datasets import load_breast_cancer
 
@@ -113,6 +158,8 @@ def main() -> None:
                 agree += f", m2cgen {100.0 * np.mean(np.array(m2c_got) == want):.1f} %"
         print(f"| {type(est).__name__} | {b.n_nodes} | {len(blob)} | {len(blob) / b.n_nodes:.1f} "
               f"| {us:.1f} | {m2c_size} | {m2c_us} | {agree} |")
+    if "--qemu" in sys.argv[1:]:
+        qemu_table()
 
 
 if __name__ == "__main__":
