@@ -481,7 +481,10 @@ static void emlml_model_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
         dest[0] = MP_OBJ_FROM_PTR(&emlml_model_predict_proba_obj);
         dest[1] = self_in;
     } else if (attr == MP_QSTR_kind) {
-        dest[0] = MP_OBJ_NEW_QSTR(m->kind == EMLML_KIND_TREES ? MP_QSTR_trees : m->kind == EMLML_KIND_KNN ? MP_QSTR_knn : MP_QSTR_cnn);
+        // boosting's name is a str, not a fourth qstr: LLVM 22 turns four qstrs into a
+        // table in data that the 1.23 mpy_ld cannot relocate for the ESP32
+        dest[0] = m->kind == EMLML_KIND_BOOST ? mp_obj_new_str("boost", 5)
+            : MP_OBJ_NEW_QSTR(m->kind == EMLML_KIND_TREES ? MP_QSTR_trees : m->kind == EMLML_KIND_KNN ? MP_QSTR_knn : MP_QSTR_cnn);
     } else if (attr == MP_QSTR_task) {
         dest[0] = MP_OBJ_NEW_QSTR(m->task == EMLML_TASK_CLASSIFIER ? MP_QSTR_classifier : MP_QSTR_regressor);
     } else if (attr == MP_QSTR_n_inputs) {
@@ -520,7 +523,8 @@ static void emlml_model_print(const mp_print_t *print, mp_obj_t self_in, mp_prin
     emlml_model_obj_t *self = MP_OBJ_TO_PTR(self_in);
     const emlml_model_t *m = &self->model;
     mp_printf(print, "<emlml.Model %s %s, %u inputs, %u outputs, %u blob bytes>",
-        m->kind == EMLML_KIND_TREES ? "trees" : m->kind == EMLML_KIND_KNN ? "knn" : "cnn",
+        m->kind == EMLML_KIND_TREES ? "trees" : m->kind == EMLML_KIND_KNN ? "knn"
+            : m->kind == EMLML_KIND_BOOST ? "boost" : "cnn",
         m->task == EMLML_TASK_CLASSIFIER ? "classifier" : "regressor",
         (unsigned)m->n_window, (unsigned)m->n_outputs, (unsigned)m->size);
 }

@@ -54,7 +54,7 @@ RUNS = runs()
 
 def test_runs_cover_every_family():
     kinds = {read_blob(blob).kind for _, blob, _, _ in RUNS}
-    assert kinds == set(FAMILY_FOLDERS) == {Kind.TREES, Kind.KNN, Kind.CNN}
+    assert kinds == set(FAMILY_FOLDERS) == {Kind.TREES, Kind.KNN, Kind.CNN, Kind.BOOST}
 
 
 @pytest.mark.parametrize("compiler", COMPILERS)

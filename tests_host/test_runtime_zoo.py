@@ -23,14 +23,23 @@ from emlml_tools.format import (
 from sklearn.ensemble import (
     ExtraTreesClassifier,
     ExtraTreesRegressor,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
+from lightgbm import LGBMClassifier, LGBMRegressor
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from xgboost import XGBClassifier, XGBRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 MODELS = zoo.demo_models() + zoo.test_models()
 KNN = (KNeighborsClassifier, KNeighborsRegressor)
+BOOST = (GradientBoostingClassifier, GradientBoostingRegressor, HistGradientBoostingClassifier,
+         HistGradientBoostingRegressor, XGBClassifier, XGBRegressor, LGBMClassifier,
+         LGBMRegressor)
 PROBA_TOL = 1e-6
 REL_TOL = 1e-5
 _BLOBS: dict[str, bytes] = {}
@@ -86,7 +95,7 @@ def test_blob_fields(model: tuple[zoo.ZooModel, bytes]) -> None:
         assert b.n_outputs == 1 and b.labels == []
 
 
-@models(lambda m: not isinstance(m.estimator, KNN))
+@models(lambda m: not isinstance(m.estimator, KNN + BOOST))
 def test_tree_bytes_per_node(model: tuple[zoo.ZooModel, bytes]) -> None:
     """Nodes cost 8 bytes; the rest of the blob is leaf data (votes or values, and a
     classifier's weight per leaf vector for the tie replay, and a bit per node for NaN) and fixed overhead."""
@@ -164,7 +173,7 @@ def test_test_models_cover_the_converters() -> None:
     classes = {type(m.estimator) for m in ms}
     assert classes == {DecisionTreeClassifier, DecisionTreeRegressor, RandomForestClassifier,
                        RandomForestRegressor, ExtraTreesClassifier, ExtraTreesRegressor,
-                       KNeighborsClassifier, KNeighborsRegressor}
+                       KNeighborsClassifier, KNeighborsRegressor, *BOOST}
     blobs = [read_blob(m.blob()) for m in ms]
     knns = [b.knn for b in blobs if b.knn is not None]
     assert {k.metric for k in knns} == set(Metric)

@@ -19,7 +19,21 @@ typedef enum {
     EMLML_KIND_TREES = 1,
     EMLML_KIND_KNN = 2,
     EMLML_KIND_CNN = 3,
+    EMLML_KIND_BOOST = 4,  // gradient boosting: the trees family (EMLML_WITH_TREES)
 } emlml_kind_t;
+
+// Boosting (kind 4, FORMAT.md "Boosting"): how raw scores become the outputs.
+typedef enum {
+    EMLML_BOOST_IDENTITY = 0,  // regressor: the raw score
+    EMLML_BOOST_SIGMOID = 1,   // binary classifier: one raw score, p = 1 / (1 + exp(-raw))
+    EMLML_BOOST_SOFTMAX = 2,   // multiclass: one raw score per class
+} emlml_boost_link_t;
+
+// How leaf values are stored and added (BOOST_PARAMS sum).
+typedef enum {
+    EMLML_BOOST_SUM_F64 = 0,  // binary64 leaves and sums (scikit-learn, LightGBM)
+    EMLML_BOOST_SUM_F32 = 1,  // float32 leaves and sums (XGBoost)
+} emlml_boost_sum_t;
 
 typedef enum {
     EMLML_TASK_CLASSIFIER = 0,
@@ -59,6 +73,15 @@ typedef struct {
     uint32_t n_trees;
     uint32_t n_nodes;
     uint32_t n_leaves;
+    // boosting (kind 4) only: BOOST_PARAMS (threshold, init scores) and its fields;
+    // BOOST_ZERO (a bit per input: |x| <= 1e-35 is missing there, LightGBM's
+    // zero_as_missing), or NULL
+    const uint32_t *boost_params;
+    const uint32_t *zero_missing;
+    uint32_t n_groups;
+    uint8_t link;
+    uint8_t decision;
+    uint8_t sum;
 } emlml_trees_t;
 
 typedef enum {

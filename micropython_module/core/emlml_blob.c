@@ -92,7 +92,7 @@ static emlml_status_t check_header_fields(emlml_model_t *m, const uint8_t *blob,
     m->n_inputs = emlml_rd_u32(blob + HDR_N_INPUTS);
     m->n_outputs = emlml_rd_u32(blob + HDR_N_OUTPUTS);
     m->arena_bytes = emlml_rd_u32(blob + HDR_ARENA);
-    if (m->kind < EMLML_KIND_TREES || m->kind > EMLML_KIND_CNN) {
+    if (m->kind < EMLML_KIND_TREES || m->kind > EMLML_KIND_BOOST) {
         return emlml_fail(err, EMLML_E_KIND, m->kind, 0, 0);
     }
     if (m->task > EMLML_TASK_REGRESSOR) {
@@ -124,11 +124,13 @@ typedef char emlml_family_names_in_kind_order[EMLML_KIND_KNN == EMLML_KIND_TREES
 // Compiled out of a build with every family.
 static emlml_status_t check_family(const emlml_model_t *m, emlml_error_t *err) {
 #if !(EMLML_WITH_TREES && EMLML_WITH_KNN && EMLML_WITH_CNN)
-    int built = (m->kind == EMLML_KIND_TREES && EMLML_WITH_TREES) ||
+    int boost = m->kind == EMLML_KIND_BOOST;  // boosting is of the trees family
+    int built = ((m->kind == EMLML_KIND_TREES || boost) && EMLML_WITH_TREES) ||
                 (m->kind == EMLML_KIND_KNN && EMLML_WITH_KNN) ||
                 (m->kind == EMLML_KIND_CNN && EMLML_WITH_CNN);
     if (!built) {
-        uint32_t name = (uint32_t)EMLML_NAME_TREES + (uint32_t)m->kind - (uint32_t)EMLML_KIND_TREES;
+        uint32_t family = boost ? (uint32_t)EMLML_KIND_TREES : (uint32_t)m->kind;
+        uint32_t name = (uint32_t)EMLML_NAME_TREES + family - (uint32_t)EMLML_KIND_TREES;
         return emlml_fail(err, EMLML_E_NO_FAMILY, name, m->kind, 0);
     }
 #else
@@ -146,6 +148,9 @@ static int section_allowed(uint16_t kind, uint32_t id) {
     switch (kind) {
 #if EMLML_WITH_TREES
         case EMLML_KIND_TREES: return id >= EMLML_SEC_TREE_ROOTS && id <= EMLML_SEC_TREE_WEIGHTS;
+        case EMLML_KIND_BOOST:
+            return id == EMLML_SEC_TREE_ROOTS || id == EMLML_SEC_TREE_NODES || id == EMLML_SEC_TREE_NAN ||
+                id == EMLML_SEC_BOOST_PARAMS || id == EMLML_SEC_BOOST_LEAVES || id == EMLML_SEC_BOOST_ZERO;
 #endif
 #if EMLML_WITH_KNN
         case EMLML_KIND_KNN: return id >= EMLML_SEC_KNN_PARAMS && id <= EMLML_SEC_KNN_TARGETS;
@@ -228,6 +233,7 @@ static emlml_status_t load_family(emlml_model_t *model, const emlml_sections_t *
     switch (model->kind) {
 #if EMLML_WITH_TREES
         case EMLML_KIND_TREES: return emlml_trees_load(model, sections, arena_needed, err);
+        case EMLML_KIND_BOOST: return emlml_boost_load(model, sections, arena_needed, err);
 #endif
 #if EMLML_WITH_KNN
         case EMLML_KIND_KNN: return emlml_knn_load(model, sections, arena_needed, err);
@@ -286,7 +292,8 @@ static const float *run(const emlml_model_t *model, const void *input, void *are
     }
     switch (model->kind) {
 #if EMLML_WITH_TREES
-        case EMLML_KIND_TREES: return emlml_trees_predict(model, input, arena, predicted, want_outputs, err);
+        case EMLML_KIND_TREES:
+        case EMLML_KIND_BOOST: return emlml_trees_predict(model, input, arena, predicted, want_outputs, err);
 #endif
 #if EMLML_WITH_KNN
         case EMLML_KIND_KNN: return emlml_knn_predict(model, input, arena, predicted, err);

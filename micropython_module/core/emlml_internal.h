@@ -30,6 +30,9 @@ enum {
     EMLML_SEC_TREE_LEAVES = 18,
     EMLML_SEC_TREE_NAN = 19,
     EMLML_SEC_TREE_WEIGHTS = 20,
+    EMLML_SEC_BOOST_PARAMS = 21,
+    EMLML_SEC_BOOST_LEAVES = 22,
+    EMLML_SEC_BOOST_ZERO = 23,
     EMLML_SEC_KNN_PARAMS = 32,
     EMLML_SEC_KNN_SAMPLES = 33,
     EMLML_SEC_KNN_QUANT = 34,
@@ -118,6 +121,13 @@ static inline float emlml_input_as_f32(const void *input, uint8_t input_type, ui
 uint64_t emlml_f64_add(uint64_t a, uint64_t b);
 uint64_t emlml_f64_div_u32(uint64_t a, uint32_t n);  // n >= 1
 uint64_t emlml_f64_from_u32(uint32_t k);  // exact
+// Boosting's sums: any finite operands, either sign (IEEE-754 double add, round to
+// nearest even, x + (-x) = +0); float32 <-> binary64 conversions (exact; rounded to
+// nearest even, overflow to infinity); exp in float32 (emlml_math.c says how).
+uint64_t emlml_f64_add_signed(uint64_t a, uint64_t b);
+uint64_t emlml_f64_from_f32(uint32_t bits);
+uint32_t emlml_f64_to_f32(uint64_t x);
+float emlml_expf(float x);
 
 // Correctly rounded square root (IEEE-754 round to nearest) for x >= 0.
 float emlml_sqrtf(float x);
@@ -131,6 +141,22 @@ emlml_status_t emlml_trees_load(emlml_model_t *model, const emlml_sections_t *se
 // want_outputs 0: a classifier may skip computing its n_outputs floats (the class is
 // always set); the returned pointer is then only a success indicator.
 const float *emlml_trees_predict(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, int want_outputs, emlml_error_t *err);
+
+// Shared by trees (kind 1) and boosting (kind 4), trees/emlml_trees.c: the checks of
+// TREE_ROOTS, TREE_NODES, the leaves section `leaves_id` (a whole number of leaf_unit
+// bytes) and every node; then TREE_NAN if present.
+emlml_status_t emlml_trees_check_nodes(emlml_model_t *model, const emlml_sections_t *sections, uint32_t leaves_id, uint32_t leaf_unit, emlml_error_t *err);
+emlml_status_t emlml_trees_check_nan(const emlml_model_t *model, const emlml_sections_t *sections, emlml_error_t *err);
+// Ready an input for walks: returns what to walk on (the input, or keys in the arena's
+// first 4 * n_inputs bytes) and sets *walk, or NULL with err set (refused input).
+const void *emlml_trees_prepare(const emlml_model_t *model, const void *input, void *arena, int *walk, emlml_error_t *err);
+// The leaf index tree `tree` ends in.
+uint32_t emlml_trees_leaf(const emlml_trees_t *t, uint32_t tree, const void *src, int walk);
+
+// Boosting (kind 4), trees/emlml_boost.c.
+emlml_status_t emlml_boost_load(emlml_model_t *model, const emlml_sections_t *sections, uint32_t *arena_needed, emlml_error_t *err);
+// The raw scores from the walks of emlml_trees_prepare's src; want_outputs 0: the class alone.
+const float *emlml_boost_predict(const emlml_model_t *model, const void *src, int walk, void *arena, uint32_t *predicted, int want_outputs);
 
 emlml_status_t emlml_knn_load(emlml_model_t *model, const emlml_sections_t *sections, uint32_t *arena_needed, emlml_error_t *err);
 const float *emlml_knn_predict(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, emlml_error_t *err);

@@ -197,3 +197,137 @@ uint64_t emlml_f64_from_u32(uint32_t k) {
     // k = 2^e * (1 + fraction): the 52-bit fraction holds k's bits below its top one.
     return ((uint64_t)(1023u + e) << 52) | (((uint64_t)k << (52u - e)) & F64_FRAC);
 }
+
+// Boosting (trees/emlml_boost.c): signed binary64 sums of leaf values, as the
+// libraries add them in double, on any board.
+#define F64_SIGN ((uint64_t)1 << 63)
+
+// |a| - |b| for |a| >= |b| > 0, rounded to nearest even. With the two guard bits and the
+// sticky bit below the significand, one normalising shift at most loses nothing when
+// the exponents differ by 2 or more; when they differ by 0 or 1 nothing was shifted out
+// and the difference is exact.
+static uint64_t f64_sub_magnitudes(uint64_t a, uint64_t b) {
+    int32_t ea, eb;
+    uint64_t ma = f64_unpack(a, &ea) << 3;
+    uint64_t mb = f64_unpack(b, &eb) << 3;
+    uint64_t m = ma - shift_right_sticky(mb, (uint32_t)(ea - eb));
+    if (m == 0) {
+        return 0;  // x - x is +0 when rounding to nearest
+    }
+    while (m < (F64_HIDDEN << 3) && ea > 1) {
+        m <<= 1;
+        ea--;
+    }
+    return round_pack(ea, m);
+}
+
+uint64_t emlml_f64_add_signed(uint64_t a, uint64_t b) {
+    uint64_t sign_a = a & F64_SIGN, sign_b = b & F64_SIGN;
+    uint64_t mag_a = a & ~F64_SIGN, mag_b = b & ~F64_SIGN;
+    if (mag_a < mag_b) {  // magnitudes order as their bit patterns: a is the larger
+        uint64_t t = mag_a;
+        mag_a = mag_b;
+        mag_b = t;
+        t = sign_a;
+        sign_a = sign_b;
+        sign_b = t;
+    }
+    if (mag_a == 0) {
+        return sign_a & sign_b;  // -0 only when both are -0
+    }
+    if (sign_a == sign_b) {
+        return sign_a | emlml_f64_add(mag_a, mag_b);
+    }
+    if (mag_b == 0) {
+        return sign_a | mag_a;
+    }
+    uint64_t diff = f64_sub_magnitudes(mag_a, mag_b);
+    return diff == 0 ? 0 : (sign_a | diff);
+}
+
+uint64_t emlml_f64_from_f32(uint32_t bits) {
+    uint64_t sign = (uint64_t)(bits >> 31) << 63;
+    uint32_t e = (bits >> 23) & 0xFFu;
+    uint32_t frac = bits & 0x7FFFFFu;
+    if (e == 0) {
+        if (frac == 0) {
+            return sign;
+        }
+        uint32_t shift = 24u - bit_length(frac);  // normalise a subnormal
+        frac = (frac << shift) & 0x7FFFFFu;
+        return sign | ((uint64_t)(1023u - 126u - shift) << 52) | ((uint64_t)frac << 29);
+    }
+    if (e == 0xFFu) {
+        return sign | F64_INF | ((uint64_t)frac << 29);
+    }
+    return sign | ((uint64_t)(e + 1023u - 127u) << 52) | ((uint64_t)frac << 29);
+}
+
+uint32_t emlml_f64_to_f32(uint64_t x) {
+    uint32_t sign = (uint32_t)(x >> 63) << 31;
+    int32_t e = (int32_t)((x >> 52) & 0x7FFu);
+    uint64_t frac = x & F64_FRAC;
+    if (e == 0x7FF) {
+        return sign | 0x7F800000u | (frac != 0 ? 0x400000u : 0u);
+    }
+    if (e == 0 && frac == 0) {
+        return sign;
+    }
+    // m * 2^(e - 1075) with the hidden bit; float32 keeps 24 bits (fewer if subnormal)
+    uint64_t m = e == 0 ? frac : (frac | F64_HIDDEN);
+    int32_t e32 = (e == 0 ? 1 : e) - 1023 + 127;  // the float32 biased exponent
+    // bits to drop: 29 for a normal result, more when the result is subnormal (e32 < 1)
+    uint32_t drop = 29u + (e32 < 1 ? (uint32_t)(1 - e32) : 0u);
+    if (drop > 60u) {
+        return sign;  // far below the smallest subnormal: rounds to zero
+    }
+    uint64_t kept = m >> drop;
+    uint64_t rest = m & (((uint64_t)1 << drop) - 1u);
+    uint64_t half = (uint64_t)1 << (drop - 1u);
+    if (rest > half || (rest == half && (kept & 1u) != 0)) {
+        kept++;
+    }
+    // a normal e32 >= 1: the hidden bit in kept carries into the exponent field
+    uint64_t packed = e32 < 1 ? kept : ((uint64_t)(uint32_t)(e32 - 1) << 23) + kept;
+    if (packed >= 0x7F800000u) {
+        return sign | 0x7F800000u;
+    }
+    return sign | (uint32_t)packed;
+}
+
+// exp(x) in float32 arithmetic with a fixed sequence of operations (runtime/boost.py
+// repeats it): x = k ln2 + r, |r| <= ln2 / 2, e^r by a degree-7 Taylor polynomial
+// (relative error below 2^-23), times 2^k built from bits. Within an ulp or two of the
+// true value; x is clamped to [-103, 88] (results 0 .. 1.7e38); NaN (the softmax of
+// infinite scores) stays NaN.
+float emlml_expf(float x) {
+    if (x != x) {
+        return x;
+    }
+    if (x < -103.0f) {
+        return 0.0f;
+    }
+    if (x > 88.0f) {
+        x = 88.0f;
+    }
+    float t = x * 1.44269502f;
+    // round half away from zero: +-0.5 with t's sign, made from bits (LLVM 22 cannot
+    // select between two float constants for the ESP32, DESIGN.md)
+    float half = emlml_f32_from_bits(0x3F000000u | (emlml_f32_bits(t) & 0x80000000u));
+    int32_t k = (int32_t)(t + half);
+    float kf = (float)k;
+    float r = (x - kf * 0.693145752f) - kf * 1.42860677e-06f;  // ln2 in two parts
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    if (k < -100) {  // 2^k is subnormal: scale in two steps
+        p *= emlml_f32_from_bits(0x0D800000u);  // 2^-100
+        k += 100;
+    }
+    return p * emlml_f32_from_bits((uint32_t)(k + 127) << 23);
+}

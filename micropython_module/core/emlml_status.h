@@ -88,6 +88,14 @@ enum {
     X(EMLML_E_TREE_NAN_PADDING, "TREE_NAN: bit %u set beyond the %u nodes") \
     X(EMLML_E_TREE_WEIGHTS_TASK, "TREE_WEIGHTS (section 20) is for classifiers only") \
     X(EMLML_E_TREE_WEIGHT, "leaf vector %u: weight 0") \
+    /* boosting (trees family) */ \
+    X(EMLML_E_BOOST_LINK, "boosting: link %u for task %u with %u outputs and %u score groups") \
+    X(EMLML_E_BOOST_PARAMS, "BOOST_PARAMS (section 21): decision %u, sum %u, reserved %u (need 0..1, 0..1, 0)") \
+    X(EMLML_E_BOOST_GROUPS, "boosting: %u trees are not a multiple of %u score groups") \
+    X(EMLML_E_BOOST_SCORE, "boosting: threshold or init score %u is not finite") \
+    X(EMLML_E_BOOST_LEAF, "boosting: leaf value %u is not finite") \
+    X(EMLML_E_BOOST_ZERO_NAN, "BOOST_ZERO (section 23) needs float32 input and TREE_NAN (section 19)") \
+    X(EMLML_E_BOOST_ZERO_PADDING, "BOOST_ZERO: bit %u set beyond the %u inputs") \
     /* kNN */ \
     X(EMLML_E_KNN_K_RANGE, "k %u out of range (1..%7)") \
     X(EMLML_E_KNN_K_SAMPLES, "k %u larger than the %u samples") \

@@ -20,13 +20,11 @@
 #endif
 #endif
 
-static emlml_status_t check_section_sizes(const emlml_model_t *m, const emlml_sections_t *s, emlml_error_t *err) {
-    static const uint8_t ids[3] = {EMLML_SEC_TREE_ROOTS, EMLML_SEC_TREE_NODES, EMLML_SEC_TREE_LEAVES};
+static emlml_status_t check_section_sizes(const emlml_sections_t *s, uint32_t leaves_id, uint32_t leaf_unit, emlml_error_t *err) {
+    const uint32_t ids[3] = {EMLML_SEC_TREE_ROOTS, EMLML_SEC_TREE_NODES, leaves_id};
     for (int i = 0; i < 3; i++) {
         const emlml_section_t *sec = &s->by_id[ids[i]];
-        uint32_t unit = ids[i] == EMLML_SEC_TREE_ROOTS ? 4u
-            : ids[i] == EMLML_SEC_TREE_NODES ? (uint32_t)sizeof(emlml_tree_node_t)
-            : 4u * m->n_outputs;
+        uint32_t unit = i == 0 ? 4u : i == 1 ? (uint32_t)sizeof(emlml_tree_node_t) : leaf_unit;
         if (sec->data == NULL) {
             return emlml_fail(err, EMLML_E_SECTION_MISSING, ids[i], 0, 0);
         }
@@ -148,26 +146,25 @@ static emlml_status_t check_weights(const emlml_model_t *m, const emlml_section_
     return EMLML_OK;
 }
 
-emlml_status_t emlml_trees_load(emlml_model_t *m, const emlml_sections_t *s, uint32_t *arena_needed, emlml_error_t *err) {
-    emlml_status_t st = check_section_sizes(m, s, err);
+emlml_status_t emlml_trees_check_nodes(emlml_model_t *m, const emlml_sections_t *s, uint32_t leaves_id, uint32_t leaf_unit, emlml_error_t *err) {
+    emlml_status_t st = check_section_sizes(s, leaves_id, leaf_unit, err);
     if (st != EMLML_OK) {
         return st;
     }
     emlml_trees_t *t = &m->u.trees;
     const emlml_section_t *roots = &s->by_id[EMLML_SEC_TREE_ROOTS];
     const emlml_section_t *nodes = &s->by_id[EMLML_SEC_TREE_NODES];
-    const emlml_section_t *leaves = &s->by_id[EMLML_SEC_TREE_LEAVES];
-    const emlml_section_t *nan_bits = &s->by_id[EMLML_SEC_TREE_NAN];
-    const emlml_section_t *weights = &s->by_id[EMLML_SEC_TREE_WEIGHTS];
+    const emlml_section_t *leaves = &s->by_id[leaves_id];
     // Sections are 4-byte aligned (checked by the loader), so these casts are aligned.
     t->roots = (const uint32_t *)(const void *)roots->data;
     t->nodes = (const emlml_tree_node_t *)(const void *)nodes->data;
     t->leaves = leaves->data;
-    t->nan_left = (const uint32_t *)(const void *)nan_bits->data;
-    t->weights = (const uint32_t *)(const void *)weights->data;
+    t->nan_left = (const uint32_t *)(const void *)s->by_id[EMLML_SEC_TREE_NAN].data;
+    t->weights = NULL;
+    t->zero_missing = NULL;
     t->n_trees = roots->size / 4u;
     t->n_nodes = nodes->size / (uint32_t)sizeof(emlml_tree_node_t);
-    t->n_leaves = leaves->size / (4u * m->n_outputs);
+    t->n_leaves = leaves->size / leaf_unit;
     if ((st = check_roots(t, err)) != EMLML_OK) {
         return st;
     }
@@ -176,10 +173,25 @@ emlml_status_t emlml_trees_load(emlml_model_t *m, const emlml_sections_t *s, uin
             return st;
         }
     }
+    return EMLML_OK;
+}
+
+emlml_status_t emlml_trees_check_nan(const emlml_model_t *m, const emlml_sections_t *s, emlml_error_t *err) {
+    const emlml_section_t *nan_bits = &s->by_id[EMLML_SEC_TREE_NAN];
+    return nan_bits->data != NULL ? check_nan_bits(m, nan_bits, err) : EMLML_OK;
+}
+
+emlml_status_t emlml_trees_load(emlml_model_t *m, const emlml_sections_t *s, uint32_t *arena_needed, emlml_error_t *err) {
+    emlml_status_t st = emlml_trees_check_nodes(m, s, EMLML_SEC_TREE_LEAVES, 4u * m->n_outputs, err);
+    if (st != EMLML_OK) {
+        return st;
+    }
+    const emlml_section_t *weights = &s->by_id[EMLML_SEC_TREE_WEIGHTS];
+    m->u.trees.weights = (const uint32_t *)(const void *)weights->data;
     if (m->task == EMLML_TASK_CLASSIFIER && (st = check_votes(m, err)) != EMLML_OK) {
         return st;
     }
-    if (nan_bits->data != NULL && (st = check_nan_bits(m, nan_bits, err)) != EMLML_OK) {
+    if ((st = emlml_trees_check_nan(m, s, err)) != EMLML_OK) {
         return st;
     }
     if (weights->data != NULL && (st = check_weights(m, weights, err)) != EMLML_OK) {
@@ -470,17 +482,54 @@ static const float *regress(const emlml_model_t *m, const void *src, walk_t walk
     return out;
 }
 
-const float *emlml_trees_predict(const emlml_model_t *m, const void *input, void *arena, uint32_t *predicted, int want_outputs, emlml_error_t *err) {
+// Boosting's BOOST_ZERO (LightGBM's zero_as_missing): an input of magnitude <= 1e-35f on
+// a marked feature is missing, so it becomes NaN's key and the walk the NaN walk.
+static void zero_as_missing(const emlml_model_t *m, const uint32_t *bits, int32_t *keys, walk_t *walk) {
+    const uint32_t *zero = m->u.trees.zero_missing;
+    for (uint32_t f = 0; f < m->n_inputs; f++) {
+        if (((zero[f / 32u] >> (f % 32u)) & 1u) && (bits[f] & 0x7FFFFFFFu) <= 0x0554AD2Eu) {
+            if (*walk == WALK_FLOAT) {  // keys for every input, then NaN's for the missing
+                for (uint32_t g = 0; g < m->n_inputs; g++) {
+                    keys[g] = float_key(bits[g]);
+                }
+                *walk = WALK_NAN;
+            }
+            keys[f] = INT32_MAX;
+        }
+    }
+}
+
+const void *emlml_trees_prepare(const emlml_model_t *m, const void *input, void *arena, int *walk_out, emlml_error_t *err) {
     walk_t walk = WALK_KEYS;
     if (m->input_type == EMLML_INPUT_F32) {
         if (check_floats(m, (const uint32_t *)input, (int32_t *)arena, &walk, err) != EMLML_OK) {
             return NULL;
         }
+        if (m->kind == EMLML_KIND_BOOST && m->u.trees.zero_missing != NULL) {
+            zero_as_missing(m, (const uint32_t *)input, (int32_t *)arena, &walk);
+        }
     } else {
         integer_keys(m, input, (int32_t *)arena);
     }
-    const void *src = walk == WALK_FLOAT ? input : arena;
+    *walk_out = (int)walk;
+    return walk == WALK_FLOAT ? input : arena;
+}
+
+uint32_t emlml_trees_leaf(const emlml_trees_t *t, uint32_t tree, const void *src, int walk) {
+    return tree_leaf(t, tree, src, (walk_t)walk);
+}
+
+const float *emlml_trees_predict(const emlml_model_t *m, const void *input, void *arena, uint32_t *predicted, int want_outputs, emlml_error_t *err) {
+    int walk_number;
+    const void *src = emlml_trees_prepare(m, input, arena, &walk_number, err);
+    if (src == NULL) {
+        return NULL;
+    }
+    walk_t walk = (walk_t)walk_number;
     *predicted = 0;
+    if (m->kind == EMLML_KIND_BOOST) {
+        return emlml_boost_predict(m, src, walk_number, arena, predicted, want_outputs);
+    }
     return m->task == EMLML_TASK_CLASSIFIER
         ? classify(m, src, walk, arena, predicted, want_outputs)
         : regress(m, src, walk, arena);

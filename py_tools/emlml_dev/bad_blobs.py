@@ -46,12 +46,15 @@ from emlml_tools.format import (
     SampleType,
     HEAD_DTYPE,
     STEP_DTYPE,
+    Link,
     SectionId,
     Step,
     StepOp,
+    SumType,
     Task,
     Weights,
     add_pipeline,
+    boost_blob,
     cnn_blob,
     cnn_weight_count,
     encode_meta,
@@ -162,6 +165,26 @@ def make_pipe_trees() -> bytes:
     steps = [Step(StepOp.SCALE, 64, 64, np.r_[ones * 0.5, ones * 2]),
              Step(StepOp.AFFINE, 64, 64, np.r_[ones * 3, ones * -1])]
     return add_pipeline(make_trees(), steps, 0)
+
+
+def make_boost(n_groups: int = 1, task: int = Task.CLASSIFIER, sum_type: int = SumType.F64,
+               input_type: int = InputType.FLOAT32) -> bytes:
+    """Gradient boosting: 2 stumps per score group (3 nodes each: split on feature t % 3,
+    two leaves), 3 inputs, NaN bits on every split; one group (binary classifier, or
+    regressor) or n_groups classes (softmax). Leaf values 0.5 * (leaf index - 1)."""
+    n_trees = 2 * n_groups
+    nodes = np.array([n for t in range(n_trees) for n in
+                      ((t - 1, t % 3, 2), (2 * t, LEAF, 0), (2 * t + 1, LEAF, 0))],
+                     dtype=NODE_DTYPE)
+    classifier = task == Task.CLASSIFIER
+    link = Link.IDENTITY if not classifier else Link.SIGMOID if n_groups == 1 else Link.SOFTMAX
+    return boost_blob(task=task, input_type=input_type, n_inputs=3,
+                      n_outputs=max(2, n_groups) if classifier else 1,
+                      roots=np.arange(n_trees) * 3, nodes=nodes,
+                      leaves=0.5 * (np.arange(2 * n_trees) - 1.0), link=link, decision=0,
+                      sum_type=sum_type, threshold=0.0, init=np.linspace(-1, 1, n_groups),
+                      nan_left=None if input_type != InputType.FLOAT32 else
+                      np.tile([True, False, False], n_trees))
 
 
 def tiny_tree() -> bytes:
@@ -370,6 +393,11 @@ BASES: dict[str, Callable[[], bytes]] = {
     "trees4": make_trees,  # 3 trees of 5 nodes and one of 21; 64 inputs, 2 classes; 416 bytes
     "trees4_regressor": lambda: make_trees(n_outputs=1, task=Task.REGRESSOR),
     "tiny_tree": tiny_tree,
+    "boost2": make_boost,  # binary: 2 stumps (6 nodes), 3 inputs, 4 float64 leaves
+    "boost3": lambda: make_boost(n_groups=3),  # 3 classes: 6 stumps, 12 leaves
+    "boost_regressor": lambda: make_boost(task=Task.REGRESSOR),
+    "boost_f32": lambda: make_boost(sum_type=SumType.F32),  # XGBoost's float32 sums
+    "boost_uint8": lambda: make_boost(input_type=InputType.UINT8),
     "knn5": make_knn,  # 5 float32 samples of 3 features, 3 classes, k 3
     "knn5_int8": lambda: make_knn(sample_type=SampleType.INT8),
     "knn5_int16": lambda: make_knn(sample_type=SampleType.INT16),
@@ -414,7 +442,7 @@ COMMON_STATUSES = HEADER_STATUSES | frozenset({
     "EMLML_E_SECTION_ALIGN", "EMLML_E_SECTION_ORDER", "EMLML_E_SECTION_EMPTY",
     "EMLML_E_SECTION_DUP", "EMLML_E_SECTION_UNKNOWN", "EMLML_E_META_OVERRUN",
     "EMLML_E_LABELS"})
-FAMILY_OF_KIND = {Kind.TREES: "trees", Kind.KNN: "kNN", Kind.CNN: "CNN"}
+FAMILY_OF_KIND = {Kind.TREES: "trees", Kind.KNN: "kNN", Kind.CNN: "CNN", Kind.BOOST: "trees"}
 
 
 @dataclass(frozen=True)
@@ -569,7 +597,7 @@ bad("n_sections_0", "trees4", lambda b: set_header(b, "n_sections", 0), "EMLML_E
     "bad section count 0 (1..16)")
 bad("n_sections_17", "trees4", lambda b: set_header(b, "n_sections", 17), "EMLML_E_N_SECTIONS",
     "bad section count 17 (1..16)")
-bad("kind_4", "trees4", lambda b: set_header(b, "kind", 4), "EMLML_E_KIND", "unknown model kind 4")
+bad("kind_5", "trees4", lambda b: set_header(b, "kind", 5), "EMLML_E_KIND", "unknown model kind 5")
 bad("kind_0", "trees4", lambda b: set_header(b, "kind", 0), "EMLML_E_KIND", "unknown model kind 0")
 bad("task_2", "trees4", lambda b: set_header(b, "task", 2), "EMLML_E_TASK", "unknown task 2")
 bad("input_type_4", "trees4", lambda b: set_header(b, "input_type", 4), "EMLML_E_INPUT_TYPE",
@@ -656,6 +684,72 @@ bad("nan_padding", "trees4", lambda b: replace_section(
 bad("nan_padding_wine", "trees", lambda b: replace_section(
     b, SectionId.TREE_NAN, struct.pack("<I", 1 << 31)), "EMLML_E_TREE_NAN_PADDING",
     lambda b: f"TREE_NAN: bit 31 set beyond the {read_blob(b).trees.n_nodes} nodes")
+# ---------------------------------------------------------------------------- boosting
+
+_P = SectionId.BOOST_PARAMS
+bad("boost_params_missing", "boost2", lambda b: without_section(b, _P),
+    "EMLML_E_SECTION_MISSING", "missing section id 21", device=True)
+bad("boost_params_short", "boost2", lambda b: replace_section(b, _P, bytes(4)),
+    "EMLML_E_SECTION_LENGTH", "section id 21 has 4 bytes, expected 8")
+bad("boost_link_softmax_binary", "boost2", lambda b: set_item(b, _P, 0, "u1", 2),
+    "EMLML_E_BOOST_LINK", "boosting: link 2 for task 0 with 2 outputs and 1 score groups")
+bad("boost_link_unknown", "boost2", lambda b: set_item(b, _P, 0, "u1", 3),
+    "EMLML_E_BOOST_LINK", "boosting: link 3 for task 0 with 2 outputs and 1 score groups")
+bad("boost_link_regressor", "boost_regressor", lambda b: set_item(b, _P, 0, "u1", 1),
+    "EMLML_E_BOOST_LINK", "boosting: link 1 for task 1 with 1 outputs and 1 score groups")
+bad("boost_groups_binary", "boost2", lambda b: set_item(b, _P, 1, "<u4", 2),
+    "EMLML_E_BOOST_LINK", "boosting: link 1 for task 0 with 2 outputs and 2 score groups")
+bad("boost_groups_huge", "boost3", lambda b: set_item(b, _P, 1, "<u4", 0xFFFFFFFF),
+    "EMLML_E_BOOST_LINK", "boosting: link 2 for task 0 with 3 outputs and 4294967295 score groups")
+bad("boost_decision", "boost2", lambda b: set_item(b, _P, 1, "u1", 2), "EMLML_E_BOOST_PARAMS",
+    "BOOST_PARAMS (section 21): decision 2, sum 0, reserved 0 (need 0..1, 0..1, 0)")
+bad("boost_sum", "boost2", lambda b: set_item(b, _P, 2, "u1", 2), "EMLML_E_BOOST_PARAMS",
+    "BOOST_PARAMS (section 21): decision 0, sum 2, reserved 0 (need 0..1, 0..1, 0)")
+bad("boost_reserved", "boost3", lambda b: set_item(b, _P, 3, "u1", 7), "EMLML_E_BOOST_PARAMS",
+    "BOOST_PARAMS (section 21): decision 0, sum 0, reserved 7 (need 0..1, 0..1, 0)")
+bad("boost_params_long", "boost2", lambda b: replace_section(b, _P, section_bytes(b, _P) + bytes(8)),
+    "EMLML_E_SECTION_LENGTH", "section id 21 has 32 bytes, expected 24")
+bad("boost_threshold_nan", "boost2", lambda b: set_item(b, _P, 1, "<f8", np.nan),
+    "EMLML_E_BOOST_SCORE", "boosting: threshold or init score 0 is not finite")
+bad("boost_init_inf", "boost3", lambda b: set_item(b, _P, 4, "<f8", -np.inf),
+    "EMLML_E_BOOST_SCORE", "boosting: threshold or init score 3 is not finite")
+bad("boost_leaves_missing", "boost2", lambda b: without_section(b, SectionId.BOOST_LEAVES),
+    "EMLML_E_SECTION_MISSING", "missing section id 22")
+bad("boost_leaves_size", "boost2", lambda b: replace_section(b, SectionId.BOOST_LEAVES, bytes(12)),
+    "EMLML_E_SECTION_SIZE", "section id 22 size 12 is not a multiple of 8")
+bad("boost_leaf_index", "boost2", lambda b: set_node(b, 5, key=4), "EMLML_E_TREE_LEAF",
+    "tree 1 node 2: leaf index 4 out of range")
+bad("boost_groups", "boost3", lambda b: replace_section(
+    b, SectionId.TREE_ROOTS, (np.arange(5, dtype="<u4") * 3).tobytes()), "EMLML_E_BOOST_GROUPS",
+    "boosting: 5 trees are not a multiple of 3 score groups")
+bad("boost_nan_int_input", "boost2", lambda b: set_header(b, "input_type", InputType.UINT8),
+    "EMLML_E_TREE_NAN_INPUT", "TREE_NAN (section 19) needs float32 input, not input type 2")
+bad("boost_nan_leaf", "boost3", lambda b: replace_section(b, SectionId.TREE_NAN, struct.pack("<I", 1 << 4)),
+    "EMLML_E_TREE_NAN_LEAF", "tree 1 node 1: NaN direction on a leaf")
+bad("boost_leaf_nan", "boost2", lambda b: set_item(b, SectionId.BOOST_LEAVES, 3, "<f8", np.nan),
+    "EMLML_E_BOOST_LEAF", "boosting: leaf value 3 is not finite")
+bad("boost_f32_leaf_inf", "boost_f32", lambda b: set_item(b, SectionId.BOOST_LEAVES, 1, "<f4", np.inf),
+    "EMLML_E_BOOST_LEAF", "boosting: leaf value 1 is not finite")
+bad("boost_f32_leaves_size", "boost_f32", lambda b: replace_section(b, SectionId.BOOST_LEAVES, bytes(6)),
+    "EMLML_E_SECTION_SIZE", "section id 22 size 6 is not a multiple of 4")
+bad("boost_tree_weights", "boost2", lambda b: replace_section(b, SectionId.TREE_WEIGHTS, bytes(16)),
+    "EMLML_E_SECTION_UNKNOWN", "unknown section id 20 for this model kind")
+bad("boost_tree_leaves", "boost_uint8", lambda b: replace_section(b, SectionId.TREE_LEAVES, bytes(16)),
+    "EMLML_E_SECTION_UNKNOWN", "unknown section id 18 for this model kind")
+bad("boost_arena", "boost3", lambda b: set_header(b, "arena_bytes", 12), "EMLML_E_ARENA",
+    "arena_bytes 12, this model needs 48")
+_Z = SectionId.BOOST_ZERO
+bad("boost_zero_int_input", "boost_uint8", lambda b: replace_section(b, _Z, bytes(4)),
+    "EMLML_E_BOOST_ZERO_NAN", "BOOST_ZERO (section 23) needs float32 input and TREE_NAN (section 19)")
+bad("boost_zero_no_nan", "boost2", lambda b: replace_section(
+    without_section(b, SectionId.TREE_NAN), _Z, bytes(4)), "EMLML_E_BOOST_ZERO_NAN",
+    "BOOST_ZERO (section 23) needs float32 input and TREE_NAN (section 19)")
+bad("boost_zero_size", "boost2", lambda b: replace_section(b, _Z, bytes(8)),
+    "EMLML_E_SECTION_LENGTH", "section id 23 has 8 bytes, expected 4")
+bad("boost_zero_padding", "boost3", lambda b: replace_section(b, _Z, struct.pack("<I", 0b1001)),
+    "EMLML_E_BOOST_ZERO_PADDING", "BOOST_ZERO: bit 3 set beyond the 3 inputs")
+bad("trees_boost_section", "trees4", lambda b: replace_section(b, _P, bytes(24)),
+    "EMLML_E_SECTION_UNKNOWN", "unknown section id 21 for this model kind")
 bad("weights_regressor", "trees4_regressor",
     lambda b: replace_section(b, SectionId.TREE_WEIGHTS, bytes(12)), "EMLML_E_TREE_WEIGHTS_TASK",
     "TREE_WEIGHTS (section 20) is for classifiers only")
@@ -1610,9 +1704,9 @@ def write_bad_blobs(out_dir: str) -> list[tuple[str, str]]:
 
 # Each kind's family as the builds name it: its folder of C files and of single-family
 # modules (micropython_module/<family>/, build/natmod/<arch>/<family>/emlml.mpy).
-FAMILY_FOLDERS = {Kind.TREES: "trees", Kind.KNN: "knn", Kind.CNN: "cnn"}
+FAMILY_FOLDERS = {Kind.TREES: "trees", Kind.KNN: "knn", Kind.CNN: "cnn", Kind.BOOST: "trees"}
 # ... and as the EMLML_E_NO_FAMILY message names it (%N, EMLML_NAME_LIST).
-_MESSAGE_NAMES = {Kind.TREES: "trees", Kind.KNN: "kNN", Kind.CNN: "CNN"}
+_MESSAGE_NAMES = {Kind.TREES: "trees", Kind.KNN: "kNN", Kind.CNN: "CNN", Kind.BOOST: "trees"}
 
 Refusal = tuple[str, tuple[int, int, int, int], str]  # status, numbers a..d, message
 

@@ -191,6 +191,8 @@ def read_headers(root: str) -> dict[str, object]:
         "knn_weights": prefixed(enum_members(emlml_h, "EMLML_KNN_UNIFORM"), "EMLML_KNN_"),
         "knn_sample_types": prefixed(enum_members(emlml_h, "EMLML_KNN_SAMPLES_F32"), "EMLML_KNN_SAMPLES_"),
         "knn_distances": prefixed(enum_members(emlml_h, "EMLML_KNN_DIST_FLOAT32"), "EMLML_KNN_DIST_"),
+        "boost_links": prefixed(enum_members(emlml_h, "EMLML_BOOST_IDENTITY"), "EMLML_BOOST_"),
+        "boost_sums": prefixed(enum_members(emlml_h, "EMLML_BOOST_SUM_F64"), "EMLML_BOOST_SUM_"),
     }
 
 
@@ -236,7 +238,9 @@ def render(facts: dict[str, object]) -> str:
              ("KNN_METRICS", "knn_metrics", "kNN metrics (emlml_knn_metric_t)"),
              ("KNN_WEIGHTS", "knn_weights", "kNN weights (emlml_knn_weights_t)"),
              ("KNN_SAMPLE_TYPES", "knn_sample_types", "kNN sample types (emlml_knn_sample_type_t)"),
-             ("KNN_DISTANCES", "knn_distances", "kNN distances (emlml_knn_distances_t)")]
+             ("KNN_DISTANCES", "knn_distances", "kNN distances (emlml_knn_distances_t)"),
+             ("BOOST_LINKS", "boost_links", "Boosting links (emlml_boost_link_t)"),
+             ("BOOST_SUMS", "boost_sums", "Boosting sum types (emlml_boost_sum_t)")]
     for name, key, comment in enums:
         out += ["", f"# {comment}: name without its prefix -> number.", f"{name} = {{"]
         out += [f"    {k!r}: {v}," for k, v in facts[key].items()]

@@ -12,14 +12,20 @@ import dataclasses
 import functools
 
 import numpy as np
+from xgboost import XGBClassifier, XGBRegressor
 from emlml_tools.demo.models import DemoModel as ZooModel
 from emlml_tools.demo.models import _demo, _model, _on_grid, _split, demo_models  # noqa: F401
 from sklearn.ensemble import (
     ExtraTreesClassifier,
     ExtraTreesRegressor,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
+from lightgbm import LGBMClassifier, LGBMRegressor
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
@@ -85,7 +91,60 @@ def _tests() -> tuple[ZooModel, ...]:
         _model("diabetes_knn_int8_distance",
                KNeighborsRegressor(n_neighbors=5, weights="distance"), "diabetes",
                grid="int8", knn_distances="float32"),
-    ) + _nan_models() + _tie_models()
+    ) + _nan_models() + _tie_models() + _boost_models()
+
+
+def _boost_models() -> tuple[ZooModel, ...]:
+    """Gradient boosting (names hold "_boost"): scikit-learn's GradientBoosting (binary,
+    multiclass, regressor, uint8 input) and HistGradientBoosting (the same, fitted with
+    NaN and predicting on NaN only), XGBoost and LightGBM (binary, multiclass, regressor,
+    with NaN), small enough for every board."""
+    return (
+        _model("breast_cancer_boost_gb",
+               GradientBoostingClassifier(n_estimators=20, max_depth=3, random_state=0),
+               "breast_cancer"),
+        _model("wine_boost_gb", GradientBoostingClassifier(n_estimators=8, max_depth=2,
+                                                           random_state=0), "wine"),
+        _model("diabetes_boost_gb",
+               GradientBoostingRegressor(n_estimators=30, max_depth=3, random_state=0),
+               "diabetes"),
+        _model("digits_boost_gb_uint8",
+               GradientBoostingClassifier(n_estimators=3, max_depth=2, random_state=0),
+               "digits", input_type="uint8"),
+        _model("breast_cancer_boost_hgb_nan",
+               HistGradientBoostingClassifier(max_iter=20, max_leaf_nodes=8, random_state=0),
+               "breast_cancer", "nan"),
+        _model("wine_boost_hgb_nan_test",
+               HistGradientBoostingClassifier(max_iter=8, max_leaf_nodes=5, random_state=0),
+               "wine", "nan_test"),
+        _model("diabetes_boost_hgb_nan",
+               HistGradientBoostingRegressor(max_iter=30, max_leaf_nodes=8, random_state=0),
+               "diabetes", "nan"),
+        _model("digits_boost_hgb_uint8",
+               HistGradientBoostingClassifier(max_iter=4, max_leaf_nodes=6, random_state=0),
+               "digits", input_type="uint8"),
+        _model("breast_cancer_boost_xgb_nan",
+               XGBClassifier(n_estimators=20, max_depth=3, n_jobs=1, random_state=0),
+               "breast_cancer", "nan"),
+        _model("wine_boost_xgb_nan_test",
+               XGBClassifier(n_estimators=8, max_depth=2, n_jobs=1, random_state=0),
+               "wine", "nan_test"),
+        _model("diabetes_boost_xgb_nan",
+               XGBRegressor(n_estimators=30, max_depth=3, n_jobs=1, random_state=0),
+               "diabetes", "nan"),
+        _model("breast_cancer_boost_lgbm_nan",
+               LGBMClassifier(n_estimators=20, num_leaves=8, n_jobs=1, random_state=0,
+                              verbose=-1), "breast_cancer", "nan"),
+        _model("wine_boost_lgbm_nan",
+               LGBMClassifier(n_estimators=8, num_leaves=5, n_jobs=1, random_state=0,
+                              verbose=-1), "wine", "nan"),
+        _model("breast_cancer_boost_lgbm_zero",  # zero_as_missing: the data has zeros
+               LGBMClassifier(n_estimators=15, num_leaves=6, n_jobs=1, random_state=0,
+                              zero_as_missing=True, verbose=-1), "breast_cancer"),
+        _model("diabetes_boost_lgbm_nan_test",
+               LGBMRegressor(n_estimators=30, num_leaves=8, n_jobs=1, random_state=0,
+                             verbose=-1), "diabetes", "nan_test"),
+    )
 
 
 def _nan_models() -> tuple[ZooModel, ...]:

@@ -39,6 +39,20 @@ def describe(blob: Any) -> list[tuple[str, str]]:
         rows += _describe_pipeline(blob)
     if blob.cnn is not None:
         rows += _describe_cnn(blob)
+    elif blob.boost is not None:
+        t = blob.boost
+        rows += [
+            ("trees", f"{t.n_trees} trees in {t.n_groups} score group(s), {t.n_nodes} nodes, "
+                      f"{t.n_leaves} distinct leaf values ({t.sum.name.lower()} sums), "
+                      f"link {t.link.name.lower()}"),
+            ("sizes", f"nodes {size(SectionId.TREE_NODES)} B (8 per node), leaves "
+                      f"{size(SectionId.BOOST_LEAVES)} B, roots {size(SectionId.TREE_ROOTS)} B, "
+                      f"NaN bits {size(SectionId.TREE_NAN)} B, params "
+                      f"{size(SectionId.BOOST_PARAMS)} B, meta {size(SectionId.META)} B"),
+            ("per node", f"{blob.total_size / t.n_nodes:.2f} bytes per node (whole blob)"),
+            ("NaN", "routed per split as the library does (missing values)" if t.nan_routing
+             else "refused"),
+        ]
     elif blob.trees is not None:
         t = blob.trees
         rows += [

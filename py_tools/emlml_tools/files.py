@@ -28,6 +28,10 @@ def load_blob(path: str) -> Any:
         raise CommandError(f"{path}: {exc}") from None
 
 
+# Optional packages whose pickled estimators convert, and the pip package of each.
+_MODEL_PACKAGES = {"xgboost": "xgboost-cpu", "lightgbm": "lightgbm"}
+
+
 def load_model(path: str) -> Any:
     from emlml_tools.convert.sklearn_models import load_estimator
 
@@ -36,6 +40,13 @@ def load_model(path: str) -> Any:
                            f"joblib.dump(model, {path!r}) first")
     try:
         return load_estimator(path)
+    except ModuleNotFoundError as exc:  # a model of an optional package (XGBoost, LightGBM)
+        module = (exc.name or "").split(".")[0]
+        if module in _MODEL_PACKAGES:
+            from emlml_tools.errors import require
+            require(module, _MODEL_PACKAGES[module], f"load {path}")
+        raise CommandError(f"{path}: cannot load a model from it ({exc}); install the "
+                           "package that made it") from None
     except Exception as exc:  # unpickling can fail in many ways
         raise CommandError(f"{path}: cannot load a model from it ({type(exc).__name__}: "
                            f"{exc}); save the fitted estimator with joblib.dump or pickle"

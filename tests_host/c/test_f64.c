@@ -10,6 +10,7 @@
 #include "emlml_internal.h"
 
 static uint64_t state = 0x9E3779B97F4A7C15u;
+#define F64_SIGN_BIT ((uint64_t)1 << 63)
 
 static uint64_t next(void) {  // xorshift64*
     state ^= state >> 12;
@@ -53,6 +54,41 @@ static void check_div(uint64_t a, uint32_t n) {
     }
 }
 
+// Boosting: signed sums, float32 <-> binary64.
+static void check_add_signed(uint64_t a, uint64_t b) {
+    uint64_t want = as_bits(as_double(a) + as_double(b));
+    uint64_t got = emlml_f64_add_signed(a, b);
+    checked++;
+    if (want != got && failures++ < 10) {
+        printf("signed add %016llx + %016llx: got %016llx, want %016llx\n", (unsigned long long)a,
+               (unsigned long long)b, (unsigned long long)got, (unsigned long long)want);
+    }
+}
+
+static void check_f32(uint32_t f) {
+    float x;
+    memcpy(&x, &f, 4);
+    uint64_t want = as_bits((double)x);
+    checked++;
+    if ((f & 0x7FFFFFFFu) <= 0x7F800000u && emlml_f64_from_f32(f) != want && failures++ < 10) {
+        printf("from_f32 %08x\n", (unsigned)f);
+    }
+}
+
+static void check_to_f32(uint64_t d) {
+    float want = (float)as_double(d);
+    uint32_t want_bits;
+    memcpy(&want_bits, &want, 4);
+    if ((d & 0x7FF0000000000000u) == 0x7FF0000000000000u) {
+        return;  // finite values only
+    }
+    checked++;
+    if (emlml_f64_to_f32(d) != want_bits && failures++ < 10) {
+        printf("to_f32 %016llx: got %08x, want %08x\n", (unsigned long long)d,
+               (unsigned)emlml_f64_to_f32(d), (unsigned)want_bits);
+    }
+}
+
 static uint64_t finite_positive(void) {
     uint64_t x = next() & 0x7FFFFFFFFFFFFFFFu;
     return x >= 0x7FF0000000000000u ? x - 0x7FF0000000000000u : x;
@@ -74,6 +110,43 @@ int main(void) {
         check_div(a, n);
         check_div(a & 0x001FFFFFFFFFFFFFu, n);
         check_div(a, (uint32_t)(next() % 16u) + 1u);
+    }
+    for (int i = 0; i < 2000000; i++) {
+        uint64_t sa = (next() & 1u) << 63, sb = (next() & 1u) << 63;
+        uint64_t a = finite_positive();
+        uint64_t b = finite_positive();
+        check_add_signed(sa | a, sb | b);
+        uint64_t near = a + (next() >> (next() % 64));  // cancellation at every shift
+        check_add_signed(sa | a, (sa ^ F64_SIGN_BIT) | (near <= max_finite ? near : a));
+        uint64_t drop = next() % 70u;
+        check_add_signed(sa | a, (sa ^ F64_SIGN_BIT) | ((a >> 52) > drop ? a - (drop << 52) : a));
+        check_add_signed(sa | (a & 0x000FFFFFFFFFFFFFu), sb | (b & 0x001FFFFFFFFFFFFFu));
+        check_add_signed(sa | a, sb | a);  // x - x, x + x
+        uint32_t f = (uint32_t)next();
+        check_f32(f);
+        check_to_f32(sa | a);
+        check_to_f32(sa | (((uint64_t)(next() % 340u) + 1023u - 170u) << 52) | (b & 0xFFFFFFFFFFFFFu));
+        check_to_f32(sa | (as_bits((double)(float)as_double(a)) + (next() % 3u) - 1u));  // near ties
+    }
+    // Leaf sums as boosting adds them: a signed baseline plus small signed values.
+    for (int t = 0; t < 20000; t++) {
+        double sum = (double)(int32_t)(next() % 2001u - 1000u) / 997.0;
+        uint64_t bits = as_bits(sum);
+        for (int j = 0; j < 100; j++) {
+            double v = (double)(int32_t)(next() % 20001u - 10000u) / 65537.0 * 0.1;
+            check_add_signed(bits, as_bits(v));
+            bits = emlml_f64_add_signed(bits, as_bits(v));
+            sum += v;
+        }
+        if (bits != as_bits(sum) && failures++ < 10) {
+            printf("signed sum differs\n");
+        }
+    }
+    uint64_t zeros[] = {0, F64_SIGN_BIT, 1, F64_SIGN_BIT | 1u, max_finite, F64_SIGN_BIT | max_finite};
+    for (size_t i = 0; i < 6; i++) {
+        for (size_t j = 0; j < 6; j++) {
+            check_add_signed(zeros[i], zeros[j]);
+        }
     }
     // Sums of tree fractions k/m, added in order and divided by the tree count.
     for (int t = 0; t < 20000; t++) {

@@ -1,5 +1,6 @@
 """Writes the fuzzer's seed corpus: one small, valid blob of every kind and option
-(trees: classifier/regressor, forest, float and integer inputs; kNN: float32/int8/int16
+(trees: classifier/regressor, forest, float and integer inputs; gradient boosting:
+binary, multiclass with NaN, regressor, integer input, float32 sums; kNN: float32/int8/int16
 samples, float32 and integer distances, both metrics and weightings, regressor; CNN:
 small random networks that together use every operator; feature steps: scalers folded
 into trees, PCA run before kNN and trees, channels and a sample rate). Run from the
@@ -16,7 +17,13 @@ import numpy as np
 from emlml_tools.convert.sklearn_models import convert
 from emlml_tools.format import read_blob
 from sklearn.datasets import load_wine
-from sklearn.ensemble import ExtraTreesRegressor, RandomForestClassifier
+from sklearn.ensemble import (
+    ExtraTreesRegressor,
+    GradientBoostingClassifier,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+)
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
@@ -34,6 +41,7 @@ def seeds() -> dict[str, bytes]:
         "tree_uint8": convert(DecisionTreeClassifier(max_depth=3, random_state=0).fit(np.abs(Xi), y), input_type="uint8"),
         "extra_int16": convert(ExtraTreesRegressor(n_estimators=3, max_depth=3, random_state=0).fit(Xi, y),
                                input_type="int16"),
+        **boost_seeds(X, y, Xi),
         "knn": convert(KNeighborsClassifier(n_neighbors=3).fit(X, y)),
         "knn_int8_manhattan": convert(KNeighborsClassifier(n_neighbors=4, metric="manhattan",
                                                            weights="distance").fit(X, y), knn_samples="int8",
@@ -73,6 +81,38 @@ def pipeline_seeds() -> dict[str, bytes]:
             StandardScaler(), PCA(4), StandardScaler(),
             RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0)).fit(X, y)),
     }
+
+
+def boost_seeds(X: np.ndarray, y: np.ndarray, Xi: np.ndarray) -> dict[str, bytes]:
+    from emlml_dev.bad_blobs import make_boost
+    from emlml_tools.format import SumType
+
+    Xn = X.copy()
+    Xn[::4, 1] = np.nan
+    return {
+        "boost_gb_binary": convert(GradientBoostingClassifier(n_estimators=4, max_depth=2,
+                                                              random_state=0).fit(X, y == 1)),
+        "boost_hgb_nan": convert(HistGradientBoostingClassifier(max_iter=2, max_leaf_nodes=4,
+                                                                random_state=0).fit(Xn, y)),
+        "boost_hgb_reg": convert(HistGradientBoostingRegressor(max_iter=3, max_leaf_nodes=4,
+                                                               random_state=0).fit(Xn, X[:, 0])),
+        "boost_gb_uint8": convert(GradientBoostingClassifier(n_estimators=2, max_depth=2,
+                                                             random_state=0).fit(np.abs(Xi), y),
+                                  input_type="uint8"),
+        "boost_f32": make_boost(n_groups=3, sum_type=SumType.F32),
+        "boost_lgbm_zero": _lightgbm_zero_seed(X, y),
+    }
+
+
+def _lightgbm_zero_seed(X: np.ndarray, y: np.ndarray) -> bytes:
+    """LightGBM's zero_as_missing (BOOST_ZERO), from its text model."""
+    from lightgbm import LGBMClassifier
+
+    Xz = X.copy()
+    Xz[::3, 0] = 0.0
+    model = LGBMClassifier(n_estimators=3, num_leaves=4, min_child_samples=2,
+                           zero_as_missing=True, verbose=-1).fit(Xz, y)
+    return convert(model)
 
 
 CNN_SEED_MAX = 4096  # the fuzz session's -max_len

@@ -14,7 +14,7 @@ from emlml_tools.format import Distances, SectionId
 
 def setup(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", metavar="MODEL", help="fitted estimator saved with joblib/pickle, "
-                   "or a full-int8 .tflite")
+                   "a full-int8 .tflite, an XGBoost .json or a LightGBM .txt model")
     p.add_argument("-o", "--output", required=True, metavar="OUT.bin", help="blob to write")
     p.add_argument("--labels", help="class labels, comma separated (default: classes_)")
     p.add_argument("--input-type", default="float32",
@@ -65,27 +65,43 @@ def _run_convert_tflite(args: argparse.Namespace) -> int:
     return 0
 
 
+# Saved boosting models emlml parses itself (no library needed), by file name.
+_MODEL_FILES = {".json": "xgboost-json", ".txt": "lightgbm-text"}
+
+
 def run(args: argparse.Namespace) -> int:
-    from emlml_tools.convert.sklearn_models import convert
+    from emlml_tools.convert.sklearn_models import convert, convert_model_file
     from emlml_tools.format import read_blob
 
     if is_tflite(args.model):
         return _run_convert_tflite(args)
-    estimator = load_model(args.model)
     labels = None if args.labels is None else [s.strip() for s in args.labels.split(",")]
     shape = None if args.input_shape is None else int_list(args.input_shape, "--input-shape")
+    file_format = _MODEL_FILES.get(Path(args.model).suffix.lower())
     try:
-        data = convert(estimator, labels=labels, input_type=args.input_type,
-                       knn_samples=args.knn_samples, knn_distances=args.knn_distances,
-                       name=args.name, input_shape=shape, **_window(estimator, args))
+        if file_format is not None:
+            if args.knn_samples != "float32":
+                raise ValueError("--knn-samples applies to kNN models only: drop it")
+            data = convert_model_file(read_bytes(args.model, "model"), file_format,
+                                      labels=labels, input_type=args.input_type,
+                                      name=args.name, input_shape=shape)
+        else:
+            estimator = load_model(args.model)
+            data = convert(estimator, labels=labels, input_type=args.input_type,
+                           knn_samples=args.knn_samples, knn_distances=args.knn_distances,
+                           name=args.name, input_shape=shape, **_window(estimator, args))
     except (ValueError, TypeError) as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(f"{args.model}: {exc}" if file_format else str(exc)) from None
     try:
         Path(args.output).write_bytes(data)
     except OSError as exc:
         raise CommandError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
     blob = read_blob(data)
-    if blob.trees is not None:
+    if blob.boost is not None:
+        t = blob.boost
+        detail = (f"{t.n_trees} trees, {t.n_nodes} nodes, {t.n_leaves} leaf values; "
+                  f"{len(data) / t.n_nodes:.1f} bytes per node")
+    elif blob.trees is not None:
         t = blob.trees
         detail = (f"{t.n_trees} trees, {t.n_nodes} nodes, {t.n_leaves} leaf vectors; "
                   f"{len(data) / t.n_nodes:.1f} bytes per node (8 per node + leaf data)")

@@ -7,6 +7,7 @@ cannot hold exactly is refused with a ``ValueError``/``TypeError`` that says wha
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -18,6 +19,10 @@ from sklearn.base import is_classifier
 from sklearn.ensemble import (
     ExtraTreesClassifier,
     ExtraTreesRegressor,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
@@ -126,6 +131,40 @@ def convert(estimator: Any, *, labels: Sequence[str] | None = None,
     return converter(estimator, options)
 
 
+def convert_model_file(data: bytes, file_format: str, *, labels: Sequence[str] | None = None,
+                       input_type: str = "float32", name: str | None = None,
+                       input_shape: Sequence[int] | None = None) -> bytes:
+    """Convert a saved boosting model: ``file_format`` "xgboost-json" (XGBoost's JSON model)
+    or "lightgbm-text" (LightGBM's text model). Parsed by emlml itself: neither library is
+    needed."""
+    if input_type not in INPUT_TYPE_NAMES:
+        raise ValueError(f"input_type {input_type!r} is not supported: use one of "
+                         f"{', '.join(INPUT_TYPE_NAMES)}")
+    options = ConvertOptions(
+        labels=None if labels is None else [str(label) for label in labels],
+        input_type=INPUT_TYPE_NAMES[input_type], knn_samples=SampleType.FLOAT32, name=name,
+        input_shape=None if input_shape is None else tuple(int(d) for d in input_shape))
+    if file_format == "xgboost-json":
+        from emlml_tools.convert.xgboost_json import convert_xgboost_json
+        try:
+            return convert_xgboost_json(data.decode("utf-8"), input_type=options.input_type,
+                                        meta_for=meta_for_file(options, f"emlml {__version__} / "
+                                                               "XGBoost JSON model"))
+        except (KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"not an XGBoost JSON model ({type(exc).__name__}: {exc}): save "
+                             "it with booster.save_model('model.json')") from None
+    if file_format == "lightgbm-text":
+        from emlml_tools.convert.lightgbm_text import convert_lightgbm_text
+        try:
+            return convert_lightgbm_text(data.decode("utf-8"), input_type=options.input_type,
+                                         meta_for=meta_for_file(options, f"emlml {__version__} / "
+                                                                "LightGBM text model"))
+        except (KeyError, IndexError, UnicodeDecodeError) as exc:
+            raise ValueError(f"not a LightGBM text model ({type(exc).__name__}: {exc}): save "
+                             "it with booster.save_model('model.txt')") from None
+    raise ValueError(f"unknown model file format {file_format!r}")
+
+
 def load_estimator(path: str | os.PathLike[str]) -> Any:
     """Load a fitted estimator saved with joblib.dump or pickle.
 
@@ -137,7 +176,7 @@ def load_estimator(path: str | os.PathLike[str]) -> Any:
 
 
 def supported_estimators() -> list[str]:
-    return sorted(cls.__name__ for cls in _CONVERTERS)
+    return sorted([cls.__name__ for cls in _CONVERTERS] + [n for _, n in _CONVERTERS_BY_NAME])
 
 
 def quantize_samples(X: npt.ArrayLike, sample_type: SampleType
@@ -216,12 +255,18 @@ def _find_converter(cls: type) -> Converter:
     for base in cls.__mro__:
         if base in _CONVERTERS:
             return _CONVERTERS[base]
+        if (base.__module__, base.__name__) in _CONVERTERS_BY_NAME:  # without importing them
+            return _CONVERTERS_BY_NAME[(base.__module__, base.__name__)]
     raise TypeError(f"cannot convert {cls.__name__}: emlml converts "
                     f"{', '.join(supported_estimators())}. Train one of these instead")
 
 
 def _producer(estimator: Any) -> str:
-    return f"emlml {__version__} / scikit-learn {sklearn.__version__} {type(estimator).__name__}"
+    package = type(estimator).__module__.split(".")[0]
+    version = sklearn.__version__ if package == "sklearn" else getattr(
+        __import__(package), "__version__", "?")
+    library = "scikit-learn" if package == "sklearn" else package
+    return f"emlml {__version__} / {library} {version} {type(estimator).__name__}"
 
 
 def _check_inputs_count(estimator: Any) -> int:
@@ -415,6 +460,71 @@ def _convert_trees(estimator: Any, options: ConvertOptions, fold: Fold | None = 
                       weights=weights)
 
 
+# ---------------------------------------------------------------------------- boosting
+
+
+def _convert_boosting(estimator: Any, options: ConvertOptions) -> bytes:
+    from emlml_tools.convert import boosting
+
+    name = type(estimator).__name__
+    if options.knn_samples != SampleType.FLOAT32:
+        raise ValueError(f"knn_samples applies to kNN models only, not to {name}: drop it")
+    classifier = is_classifier(estimator)
+    n_inputs = _check_inputs_count(estimator)
+    n_outputs = _classes(estimator) if classifier else 1
+    convert_one = (boosting.convert_hist_gradient_boosting if hasattr(estimator, "_predictors")
+                   else boosting.convert_gradient_boosting)
+    return convert_one(estimator, classifier=classifier, n_inputs=n_inputs,
+                       n_outputs=n_outputs, input_type=options.input_type,
+                       meta=_meta(estimator, options, classifier, n_inputs))
+
+
+def meta_for_file(options: ConvertOptions, producer: str):
+    """META for a model file (XGBoost JSON, LightGBM text): labels from ``--labels`` or
+    the class indices."""
+    def make(n_inputs: int, n_classes: int) -> bytes:
+        labels = options.labels if options.labels is not None else [
+            str(c) for c in range(n_classes)]
+        if n_classes == 0 and options.labels is not None:
+            raise ValueError("labels apply to classifiers only: drop them for a regressor")
+        if len(labels) != n_classes:
+            raise ValueError(f"{len(labels)} labels given for {n_classes} classes: pass one "
+                             "label per class")
+        return encode_meta(producer=producer, labels=labels, input_shape=options.input_shape,
+                           name=options.name)
+    return make
+
+
+def _convert_xgboost(estimator: Any, options: ConvertOptions) -> bytes:
+    from emlml_tools.convert.xgboost_json import booster_json, convert_xgboost_json
+
+    if options.knn_samples != SampleType.FLOAT32:
+        raise ValueError("knn_samples applies to kNN models only: drop it")
+    classifier = is_classifier(estimator)
+
+    def meta(n_inputs: int, n_classes: int) -> bytes:
+        if classifier and len(estimator.classes_) != n_classes:
+            raise ValueError(f"{len(estimator.classes_)} classes_ for a model of {n_classes}")
+        return _meta(estimator, options, classifier, n_inputs)
+    return convert_xgboost_json(booster_json(estimator), input_type=options.input_type,
+                                meta_for=meta)
+
+
+def _convert_lightgbm(estimator: Any, options: ConvertOptions) -> bytes:
+    from emlml_tools.convert.lightgbm_text import booster_text, convert_lightgbm_text
+
+    if options.knn_samples != SampleType.FLOAT32:
+        raise ValueError("knn_samples applies to kNN models only: drop it")
+    classifier = is_classifier(estimator)
+
+    def meta(n_inputs: int, n_classes: int) -> bytes:
+        if classifier and len(estimator.classes_) != n_classes:
+            raise ValueError(f"{len(estimator.classes_)} classes_ for a model of {n_classes}")
+        return _meta(estimator, options, classifier, n_inputs)
+    return convert_lightgbm_text(booster_text(estimator), input_type=options.input_type,
+                                 meta_for=meta)
+
+
 # ---------------------------------------------------------------------------- kNN
 
 _EUCLIDEAN = {"euclidean", "l2"}
@@ -499,6 +609,18 @@ _CONVERTERS: dict[type, Converter] = {
     RandomForestRegressor: _convert_trees,
     ExtraTreesClassifier: _convert_trees,
     ExtraTreesRegressor: _convert_trees,
+    GradientBoostingClassifier: _convert_boosting,
+    GradientBoostingRegressor: _convert_boosting,
+    HistGradientBoostingClassifier: _convert_boosting,
+    HistGradientBoostingRegressor: _convert_boosting,
     KNeighborsClassifier: _convert_knn,
     KNeighborsRegressor: _convert_knn,
+}
+
+# Estimators of optional packages, by (module, class name): found without importing them.
+_CONVERTERS_BY_NAME: dict[tuple[str, str], Converter] = {
+    ("xgboost.sklearn", "XGBClassifier"): _convert_xgboost,
+    ("xgboost.sklearn", "XGBRegressor"): _convert_xgboost,
+    ("lightgbm.sklearn", "LGBMClassifier"): _convert_lightgbm,
+    ("lightgbm.sklearn", "LGBMRegressor"): _convert_lightgbm,
 }

@@ -14,6 +14,15 @@ from .blob import (  # noqa: F401
     Blob,
     read_blob,
 )
+from .boost import (  # noqa: F401
+    BoostData,
+    Decision,
+    Link,
+    SumType,
+    boost_arena_bytes,
+    boost_blob,
+    check_boost,
+)
 from .cnn import (  # noqa: F401
     CNN_ACT_OPS,
     CNN_FLAG_FLOAT_INPUT,

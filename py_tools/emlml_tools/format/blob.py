@@ -6,6 +6,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, field
 
+from .boost import BoostData, boost_arena_bytes, check_boost
 from .cnn import CnnData, check_cnn, cnn_arena_bytes
 from .header import (
     _HEADER,
@@ -49,6 +50,7 @@ class Blob:
     knn: KnnData | None = None
     cnn: CnnData | None = None
     pipeline: PipelineData | None = None  # feature steps: n_inputs is then the window
+    boost: BoostData | None = None
     producer: str | None = None
     labels: list[str] = field(default_factory=list)
     input_shape: tuple[int, ...] | None = None
@@ -95,8 +97,11 @@ def read_blob(data: bytes | bytearray | memoryview) -> Blob:
                                                       n_outputs)
     pipeline = check_pipeline(data, by_id, kind, input_type, n_inputs)
     n_features = n_inputs if pipeline is None else pipeline.n_features  # what the family reads
-    trees = knn = cnn = None
-    if kind == Kind.TREES:
+    trees = knn = cnn = boost = None
+    if kind == Kind.BOOST:
+        boost = check_boost(data, by_id, task, input_type, n_features, n_outputs)
+        need = boost_arena_bytes(n_features, n_outputs)
+    elif kind == Kind.TREES:
         trees = check_trees(data, by_id, task, input_type, n_features, n_outputs)
         need = trees_arena_bytes(n_features, n_outputs)
     elif kind == Kind.KNN:
@@ -112,6 +117,6 @@ def read_blob(data: bytes | bytearray | memoryview) -> Blob:
     return Blob(version=version, kind=kind, total_size=total, crc32=crc, n_sections=n_sections,
                 header_size=header_size, task=task, input_type=InputType(input_type),
                 flags=flags, n_inputs=n_inputs, n_outputs=n_outputs, arena_bytes=arena,
-                sections=tuple(entries), trees=trees, knn=knn, cnn=cnn, pipeline=pipeline,
-                producer=producer,
+                sections=tuple(entries), trees=trees, knn=knn, cnn=cnn, boost=boost,
+                pipeline=pipeline, producer=producer,
                 labels=labels, input_shape=input_shape, name=name)

@@ -98,6 +98,13 @@ STATUS = (
     ('EMLML_E_TREE_NAN_PADDING', 'TREE_NAN: bit %u set beyond the %u nodes'),
     ('EMLML_E_TREE_WEIGHTS_TASK', 'TREE_WEIGHTS (section 20) is for classifiers only'),
     ('EMLML_E_TREE_WEIGHT', 'leaf vector %u: weight 0'),
+    ('EMLML_E_BOOST_LINK', 'boosting: link %u for task %u with %u outputs and %u score groups'),
+    ('EMLML_E_BOOST_PARAMS', 'BOOST_PARAMS (section 21): decision %u, sum %u, reserved %u (need 0..1, 0..1, 0)'),
+    ('EMLML_E_BOOST_GROUPS', 'boosting: %u trees are not a multiple of %u score groups'),
+    ('EMLML_E_BOOST_SCORE', 'boosting: threshold or init score %u is not finite'),
+    ('EMLML_E_BOOST_LEAF', 'boosting: leaf value %u is not finite'),
+    ('EMLML_E_BOOST_ZERO_NAN', 'BOOST_ZERO (section 23) needs float32 input and TREE_NAN (section 19)'),
+    ('EMLML_E_BOOST_ZERO_PADDING', 'BOOST_ZERO: bit %u set beyond the %u inputs'),
     ('EMLML_E_KNN_K_RANGE', 'k %u out of range (1..%7)'),
     ('EMLML_E_KNN_K_SAMPLES', 'k %u larger than the %u samples'),
     ('EMLML_E_KNN_METRIC', 'unknown kNN metric %u'),
@@ -256,6 +263,9 @@ SECTIONS = {
     'TREE_LEAVES': 18,
     'TREE_NAN': 19,
     'TREE_WEIGHTS': 20,
+    'BOOST_PARAMS': 21,
+    'BOOST_LEAVES': 22,
+    'BOOST_ZERO': 23,
     'KNN_PARAMS': 32,
     'KNN_SAMPLES': 33,
     'KNN_QUANT': 34,
@@ -275,6 +285,7 @@ KINDS = {
     'TREES': 1,
     'KNN': 2,
     'CNN': 3,
+    'BOOST': 4,
 }
 
 # Tasks (emlml_task_t): name without its prefix -> number.
@@ -335,4 +346,17 @@ KNN_SAMPLE_TYPES = {
 KNN_DISTANCES = {
     'FLOAT32': 0,
     'INTEGER': 1,
+}
+
+# Boosting links (emlml_boost_link_t): name without its prefix -> number.
+BOOST_LINKS = {
+    'IDENTITY': 0,
+    'SIGMOID': 1,
+    'SOFTMAX': 2,
+}
+
+# Boosting sum types (emlml_boost_sum_t): name without its prefix -> number.
+BOOST_SUMS = {
+    'F64': 0,
+    'F32': 1,
 }

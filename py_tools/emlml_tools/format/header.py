@@ -102,12 +102,15 @@ INPUT_TYPECODES = {InputType.FLOAT32: "f", InputType.INT8: "b", InputType.UINT8:
                    InputType.INT16: "h"}
 
 
-KIND_NAMES = {Kind.TREES: "trees", Kind.KNN: "kNN", Kind.CNN: "int8 CNN"}
+KIND_NAMES = {Kind.TREES: "trees", Kind.KNN: "kNN", Kind.CNN: "int8 CNN",
+              Kind.BOOST: "gradient boosting"}
 REQUIRED_SECTIONS: dict[Kind, tuple[SectionId, ...]] = {
     Kind.TREES: (SectionId.TREE_ROOTS, SectionId.TREE_NODES, SectionId.TREE_LEAVES),
     Kind.KNN: (SectionId.KNN_PARAMS, SectionId.KNN_SAMPLES, SectionId.KNN_TARGETS),
     Kind.CNN: (SectionId.CNN_PARAMS, SectionId.CNN_TENSORS, SectionId.CNN_LAYERS,
                SectionId.CNN_QPARAMS),
+    Kind.BOOST: (SectionId.TREE_ROOTS, SectionId.TREE_NODES, SectionId.BOOST_PARAMS,
+                 SectionId.BOOST_LEAVES),
 }
 # Feature steps (pipeline.py) go in front of any kind.
 _PIPE = (SectionId.PIPE_HEAD, SectionId.PIPE_STEPS, SectionId.PIPE_PARAMS)
@@ -118,6 +121,8 @@ ALLOWED_SECTIONS: dict[Kind, frozenset[int]] = {
                          *_PIPE}),
     Kind.CNN: frozenset({SectionId.META, SectionId.CNN_WEIGHTS, *REQUIRED_SECTIONS[Kind.CNN],
                          *_PIPE}),
+    Kind.BOOST: frozenset({SectionId.META, SectionId.TREE_NAN, SectionId.BOOST_ZERO,
+                           *REQUIRED_SECTIONS[Kind.BOOST], *_PIPE}),
 }
 
 

@@ -116,18 +116,60 @@ def check_trees(data: bytes, by_id: dict[int, SectionEntry], task: Task, input_t
     input; one bit per node in u32 words; the first set bit past the nodes or on a leaf
     refused); then TREE_WEIGHTS if present (a classifier's; one u32 per leaf vector;
     none 0)."""
+    walk = check_walk(data, by_id, SectionId.TREE_LEAVES, 4 * n_outputs, n_inputs)
+    leaf_dtype = "<u4" if task == Task.CLASSIFIER else "<f4"
+    n_trees, n_leaves = walk.n_trees, walk.n_leaves
+    leaves = section_view(data, walk.leaves_entry, leaf_dtype,
+                          n_leaves * n_outputs).reshape(n_leaves, n_outputs)
+    if task == Task.CLASSIFIER:
+        over = leaves.reshape(-1) > vote_scale(n_trees)
+        if over.any():
+            i = int(np.argmax(over))
+            raise BlobError("EMLML_E_TREE_VOTE", i // n_outputs, int(leaves.reshape(-1)[i]),
+                            vote_scale(n_trees))
+    nan_left = check_nan(data, by_id, input_type, walk)
+    weights = None
+    if SectionId.TREE_WEIGHTS in by_id:
+        if task != Task.CLASSIFIER:
+            raise BlobError("EMLML_E_TREE_WEIGHTS_TASK")
+        weights_e = exact_section(by_id, SectionId.TREE_WEIGHTS, 4 * n_leaves)
+        weights = section_view(data, weights_e, "<u4", n_leaves)
+        if (weights == 0).any():
+            raise BlobError("EMLML_E_TREE_WEIGHT", int(np.argmax(weights == 0)))
+    return TreeData(roots=walk.roots, nodes=walk.nodes, leaves=leaves, nan_left=nan_left,
+                    weights=weights)
+
+
+@dataclass(frozen=True)
+class Walk:
+    """The checked walk structure shared by trees and boosting (kind 4)."""
+    roots: np.ndarray
+    nodes: np.ndarray
+    leaves_entry: SectionEntry
+    n_leaves: int
+    tree_of: np.ndarray
+    starts: np.ndarray
+    leaf: np.ndarray  # bool per node
+
+    @property
+    def n_trees(self) -> int:
+        return len(self.roots)
+
+
+def check_walk(data: bytes, by_id: dict[int, SectionEntry], leaves_id: int, leaf_unit: int,
+               n_inputs: int) -> Walk:
+    """TREE_ROOTS, TREE_NODES and the leaves section each present and a whole number of
+    items; tree count; roots; every node of every tree (emlml_trees_check_nodes in C)."""
     roots_e = sized_section(by_id, SectionId.TREE_ROOTS, 4)
     nodes_e = sized_section(by_id, SectionId.TREE_NODES, NODE_DTYPE.itemsize)
-    leaves_e = sized_section(by_id, SectionId.TREE_LEAVES, 4 * n_outputs)
+    leaves_e = sized_section(by_id, SectionId(leaves_id), leaf_unit)
     n_trees = roots_e.size // 4
     n_nodes = nodes_e.size // NODE_DTYPE.itemsize
-    n_leaves = leaves_e.size // (4 * n_outputs)
+    n_leaves = leaves_e.size // leaf_unit
     if not 1 <= n_trees <= MAX_TREES:
         raise BlobError("EMLML_E_TREE_COUNT", n_trees)
     roots = section_view(data, roots_e, "<u4", n_trees)
     nodes = section_view(data, nodes_e, NODE_DTYPE, n_nodes)
-    leaf_dtype = "<u4" if task == Task.CLASSIFIER else "<f4"
-    leaves = section_view(data, leaves_e, leaf_dtype, n_leaves * n_outputs).reshape(n_leaves, n_outputs)
     lowest = 0
     for t in range(n_trees):
         root = int(roots[t])
@@ -157,12 +199,15 @@ def check_trees(data: bytes, by_id: dict[int, SectionEntry], task: Task, input_t
         if feature[i] >= n_features:
             raise BlobError("EMLML_E_TREE_FEATURE", t, local, int(feature[i]), n_inputs)
         raise BlobError("EMLML_E_TREE_CHILD", t, local)
-    if task == Task.CLASSIFIER:
-        over = leaves.reshape(-1) > vote_scale(n_trees)
-        if over.any():
-            i = int(np.argmax(over))
-            raise BlobError("EMLML_E_TREE_VOTE", i // n_outputs, int(leaves.reshape(-1)[i]),
-                            vote_scale(n_trees))
+    return Walk(roots=roots, nodes=nodes, leaves_entry=leaves_e, n_leaves=n_leaves,
+                tree_of=tree_of, starts=starts, leaf=leaf)
+
+
+def check_nan(data: bytes, by_id: dict[int, SectionEntry], input_type: int,
+              walk: Walk) -> np.ndarray | None:
+    """TREE_NAN if present: float32 input; one bit per node in u32 words; the first set
+    bit past the nodes or on a leaf refused."""
+    n_nodes, leaf, tree_of, starts = len(walk.nodes), walk.leaf, walk.tree_of, walk.starts
     nan_left = None
     if SectionId.TREE_NAN in by_id:
         if input_type != InputType.FLOAT32:
@@ -178,13 +223,4 @@ def check_trees(data: bytes, by_id: dict[int, SectionEntry], task: Task, input_t
                 raise BlobError("EMLML_E_TREE_NAN_PADDING", i, n_nodes)
             raise BlobError("EMLML_E_TREE_NAN_LEAF", int(tree_of[i]), i - int(starts[tree_of[i]]))
         nan_left = bits[:n_nodes].astype(bool)
-    weights = None
-    if SectionId.TREE_WEIGHTS in by_id:
-        if task != Task.CLASSIFIER:
-            raise BlobError("EMLML_E_TREE_WEIGHTS_TASK")
-        weights_e = exact_section(by_id, SectionId.TREE_WEIGHTS, 4 * n_leaves)
-        weights = section_view(data, weights_e, "<u4", n_leaves)
-        if (weights == 0).any():
-            raise BlobError("EMLML_E_TREE_WEIGHT", int(np.argmax(weights == 0)))
-    return TreeData(roots=roots, nodes=nodes, leaves=leaves, nan_left=nan_left,
-                    weights=weights)
+    return nan_left

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from emlml_tools.format import INPUT_DTYPES, Blob, InputType, Kind, read_blob
-from emlml_tools.runtime import cnn, knn, pipeline, trees
+from emlml_tools.runtime import boost, cnn, knn, pipeline, trees
 
 
 def predict(blob: bytes | bytearray | memoryview | Blob, X: npt.ArrayLike) -> np.ndarray:
@@ -23,6 +23,8 @@ def predict(blob: bytes | bytearray | memoryview | Blob, X: npt.ArrayLike) -> np
     if model.kind == Kind.CNN:
         return np.array([_cnn_one(model, row)[0] for row in _cnn_rows(model, X)], dtype=np.int64)
     model, x = _features(model, check_inputs(model, X))
+    if model.kind == Kind.BOOST:
+        return boost.predict(model, x)
     if model.kind == Kind.TREES:
         if model.is_classifier:  # integer votes; scikit-learn's float64 sums on a near tie
             return trees.predict_class(model, x)
@@ -42,6 +44,8 @@ def predict_proba(blob: bytes | bytearray | memoryview | Blob, X: npt.ArrayLike
     if model.kind == Kind.CNN:  # the dequantized outputs
         return np.stack([_cnn_one(model, row)[1] for row in _cnn_rows(model, X)])
     model, x = _features(model, check_inputs(model, X))
+    if model.kind == Kind.BOOST:
+        return boost.outputs(model, x)
     if model.kind == Kind.TREES:
         return trees.proba(model, x)
     scores = knn.scores(model, x)
@@ -117,7 +121,8 @@ def check_inputs(model: Blob, X: npt.ArrayLike) -> np.ndarray:
             x = x.astype(np.float32)
         if model.pipeline is not None and model.pipeline.n_run:
             return x  # the steps refuse what they cannot take, then the model
-        nan_routing = model.kind == Kind.TREES and model.trees.nan_routing  # type: ignore[union-attr]
+        nan_routing = (model.kind == Kind.TREES and model.trees.nan_routing or  # type: ignore[union-attr]
+                       model.kind == Kind.BOOST and model.boost.nan_routing)  # type: ignore[union-attr]
         if nan_routing and np.isinf(x).any():
             raise ValueError("X has infinite values (after conversion to float32); the model "
                              "accepts NaN for a missing value but refuses infinity, as "

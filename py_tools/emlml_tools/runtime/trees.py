@@ -18,6 +18,8 @@ from emlml_tools.format import (
 from emlml_tools.format.keys import INT32_MAX, float32_keys
 from emlml_tools.format.trees import leaf_fractions
 
+ZERO_MISSING = np.float32(1e-35)  # BOOST_ZERO: inputs this small are missing values
+
 
 def input_keys(model: Blob, x: np.ndarray) -> npt.NDArray[np.int32]:
     """Keys per sample, ``(n, n_inputs)``; a NaN (a model with TREE_NAN) is INT32_MAX."""
@@ -28,10 +30,15 @@ def input_keys(model: Blob, x: np.ndarray) -> npt.NDArray[np.int32]:
     return keys
 
 
-def leaves(model: Blob, x: np.ndarray) -> np.ndarray:
-    """The leaf index each tree ends in, per sample: ``(n, n_trees)``."""
-    trees: TreeData = model.trees  # type: ignore[assignment]
+def leaves(model: Blob, x: np.ndarray, trees: TreeData | None = None) -> np.ndarray:
+    """The leaf index each tree ends in, per sample: ``(n, n_trees)``; ``trees`` (the
+    walk sections of boosting's BoostData) defaults to the blob's trees."""
+    if trees is None:
+        trees = model.trees  # type: ignore[assignment]
     keys = input_keys(model, x)
+    zero = getattr(trees, "zero_missing", None)  # boosting's BOOST_ZERO
+    if zero is not None:
+        keys[(np.abs(x) <= ZERO_MISSING) & zero[None, :]] = INT32_MAX
     node_key = trees.nodes["key"].astype(np.int64)
     feature = trees.nodes["feature"].astype(np.int64)
     right = trees.nodes["right"].astype(np.int64)
