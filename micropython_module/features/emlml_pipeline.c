@@ -214,8 +214,10 @@ static emlml_status_t check_steps(emlml_model_t *m, uint32_t n_params, emlml_err
         if (st != EMLML_OK) {
             return st;
         }
-        // Steps after n_run are folded into a tree model's thresholds (per value only).
-        if (k >= m->pipe.n_run && (m->kind != EMLML_KIND_TREES || !per_value(s->op))) {
+        // Steps after n_run are folded into the thresholds of a tree or boosting model
+        // (per value only).
+        int has_splits = m->kind == EMLML_KIND_TREES || m->kind == EMLML_KIND_BOOST;
+        if (k >= m->pipe.n_run && (!has_splits || !per_value(s->op))) {
             uint32_t family = (uint32_t)EMLML_NAME_TREES + (uint32_t)m->kind - (uint32_t)EMLML_KIND_TREES;
             return emlml_fail4(err, EMLML_E_STEP_FOLD, k, step_name(s->op), family, 0);
         }

@@ -13,7 +13,7 @@ Regressor`` (float64 baseline plus leaf values, ``x <= t`` in float64, NaN per n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from emlml_tools.format import (
     Task,
     boost_blob,
 )
-from emlml_tools.format.keys import threshold_keys
+from emlml_tools.format.keys import key_values, threshold_keys
 
 MAX_RIGHT = 0xFFFF
 _LEAF_FEATURE = 0xFFFF
@@ -44,6 +44,9 @@ class Forest:
     values: list[float] = field(default_factory=list)
     value_index: dict[bytes, int] = field(default_factory=dict)
     count: int = 0
+    # Feature steps folded into the splits (a Pipeline's scalers, sklearn_pipeline.py):
+    # (features, float32 thresholds on the steps' outputs) -> thresholds on their inputs.
+    fold: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
     def add_tree(self, left: np.ndarray, right: np.ndarray, is_leaf: np.ndarray,
                  feature: np.ndarray, keys: np.ndarray, nan_left: np.ndarray,
@@ -52,6 +55,10 @@ class Forest:
         feature, split key (``float32(x) <= key`` goes left; keys.py), NaN to the left,
         leaf value (in the library's sum type)."""
         t = len(self.roots)
+        if self.fold is not None and not self.integer_input and (~is_leaf).any():
+            keys = keys.copy()
+            values = key_values(keys[~is_leaf]).astype(np.float64)
+            keys[~is_leaf] = threshold_keys(self.fold(feature[~is_leaf], values), False)
         order = _preorder(left, right, is_leaf)
         position = np.empty(len(left), dtype=np.int64)
         position[order] = np.arange(len(order))
@@ -118,7 +125,8 @@ def classifier_link(n_classes: int) -> Link:
 
 
 def convert_gradient_boosting(estimator: Any, *, classifier: bool, n_inputs: int,
-                              n_outputs: int, input_type: int, meta: bytes) -> bytes:
+                              n_outputs: int, input_type: int, meta: bytes,
+                              fold: Any = None) -> bytes:
     """``GradientBoostingClassifier/Regressor``: stage by stage, ``raw[k] += learning_rate *
     tree.value[leaf]`` in float64 from the init estimator's raw score (predict_stages in
     scikit-learn's _gradient_boosting.pyx), so each leaf holds that float64 product. A
@@ -136,7 +144,7 @@ def convert_gradient_boosting(estimator: Any, *, classifier: bool, n_inputs: int
     baseline = np.asarray(estimator._raw_predict_init(np.zeros((1, n_inputs), np.float32)),
                           dtype=np.float64)[0]
     scale = float(estimator.learning_rate)
-    forest = Forest(integer_input=input_type != InputType.FLOAT32)
+    forest = Forest(integer_input=input_type != InputType.FLOAT32, fold=fold)
     stages = estimator.estimators_
     for stage in range(stages.shape[0]):
         for k in range(stages.shape[1]):
@@ -160,7 +168,8 @@ def convert_gradient_boosting(estimator: Any, *, classifier: bool, n_inputs: int
 
 
 def convert_hist_gradient_boosting(estimator: Any, *, classifier: bool, n_inputs: int,
-                                   n_outputs: int, input_type: int, meta: bytes) -> bytes:
+                                   n_outputs: int, input_type: int, meta: bytes,
+                                   fold: Any = None) -> bytes:
     """``HistGradientBoostingClassifier/Regressor``: ``raw[k] = baseline[k] + leaf values``
     added in iteration order in float64 (``_raw_predict``), each split ``x <= threshold``
     in float64 with NaN sent by the node's ``missing_go_to_left``. A binary classifier
@@ -176,7 +185,7 @@ def convert_hist_gradient_boosting(estimator: Any, *, classifier: bool, n_inputs
                          f"non-identity link: only identity-link losses (squared_error, "
                          "absolute_error, quantile) can be converted")
     integer_input = input_type != InputType.FLOAT32
-    forest = Forest(integer_input=integer_input)
+    forest = Forest(integer_input=integer_input, fold=fold)
     for iteration in estimator._predictors:
         for predictor in iteration:
             nodes = predictor.nodes

@@ -107,7 +107,7 @@ def _add_tree(forest: Forest, tree: dict[str, str], t: int, zero: np.ndarray) ->
                     np.concatenate([np.zeros(n_split), values]))
 
 
-def convert_lightgbm_text(text: str, *, input_type: int, meta_for: Any) -> bytes:
+def convert_lightgbm_text(text: str, *, input_type: int, meta_for: Any, fold: Any = None) -> bytes:
     """``text``: the model file. ``meta_for(n_inputs, n_classes)`` makes META."""
     if not text.startswith("tree"):
         raise ValueError("not a LightGBM text model (it starts with 'tree')")
@@ -133,11 +133,15 @@ def convert_lightgbm_text(text: str, *, input_type: int, meta_for: Any) -> bytes
     if n_groups != (n_outputs if link == Link.SOFTMAX else 1):
         raise ValueError(f"num_tree_per_iteration {n_groups} does not fit objective {name!r}")
     integer_input = input_type != InputType.FLOAT32
-    forest = Forest(integer_input=integer_input)
+    forest = Forest(integer_input=integer_input, fold=fold)
     trees = _trees(text)
     if not trees or len(trees) % n_groups:
         raise ValueError(f"{len(trees)} trees for {n_groups} per iteration")
     zero = _zero_features(trees, n_inputs)
+    if zero.any() and fold is not None:
+        from emlml_tools.convert.sklearn_models import NotFoldable
+
+        raise NotFoldable("zero_as_missing: the zero band is on the steps' outputs")
     if zero.any() and integer_input:
         raise ValueError("a zero_as_missing model needs float32 input: drop --input-type")
     for t, tree in enumerate(trees):

@@ -142,7 +142,8 @@ def convert_model_file(data: bytes, file_format: str, *, labels: Sequence[str] |
                          f"{', '.join(INPUT_TYPE_NAMES)}")
     options = ConvertOptions(
         labels=None if labels is None else [str(label) for label in labels],
-        input_type=INPUT_TYPE_NAMES[input_type], knn_samples=SampleType.FLOAT32, name=name,
+        input_type=INPUT_TYPE_NAMES[input_type], knn_samples=SampleType.FLOAT32,
+        knn_distances=Distances.FLOAT32, name=name,
         input_shape=None if input_shape is None else tuple(int(d) for d in input_shape))
     if file_format == "xgboost-json":
         from emlml_tools.convert.xgboost_json import convert_xgboost_json
@@ -368,6 +369,10 @@ def _nan_routing(member: Any, n_inputs: int) -> bool:
 Fold = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
+class NotFoldable(ValueError):
+    """A model whose splits cannot take the steps' fold (the pipeline then runs them)."""
+
+
 def _layout_tree(t: int, tree: Any, classifier: bool, n_classes: int, integer_input: bool,
                  n_trees: int, leaf_index: dict[bytes, int],
                  leaf_rows: list[tuple[np.ndarray, np.generic | None]], fold: Fold | None = None
@@ -463,7 +468,7 @@ def _convert_trees(estimator: Any, options: ConvertOptions, fold: Fold | None = 
 # ---------------------------------------------------------------------------- boosting
 
 
-def _convert_boosting(estimator: Any, options: ConvertOptions) -> bytes:
+def _convert_boosting(estimator: Any, options: ConvertOptions, fold: Fold | None = None) -> bytes:
     from emlml_tools.convert import boosting
 
     name = type(estimator).__name__
@@ -476,7 +481,7 @@ def _convert_boosting(estimator: Any, options: ConvertOptions) -> bytes:
                    else boosting.convert_gradient_boosting)
     return convert_one(estimator, classifier=classifier, n_inputs=n_inputs,
                        n_outputs=n_outputs, input_type=options.input_type,
-                       meta=_meta(estimator, options, classifier, n_inputs))
+                       meta=_meta(estimator, options, classifier, n_inputs), fold=fold)
 
 
 def meta_for_file(options: ConvertOptions, producer: str):
@@ -495,7 +500,7 @@ def meta_for_file(options: ConvertOptions, producer: str):
     return make
 
 
-def _convert_xgboost(estimator: Any, options: ConvertOptions) -> bytes:
+def _convert_xgboost(estimator: Any, options: ConvertOptions, fold: Fold | None = None) -> bytes:
     from emlml_tools.convert.xgboost_json import booster_json, convert_xgboost_json
 
     if options.knn_samples != SampleType.FLOAT32:
@@ -507,10 +512,10 @@ def _convert_xgboost(estimator: Any, options: ConvertOptions) -> bytes:
             raise ValueError(f"{len(estimator.classes_)} classes_ for a model of {n_classes}")
         return _meta(estimator, options, classifier, n_inputs)
     return convert_xgboost_json(booster_json(estimator), input_type=options.input_type,
-                                meta_for=meta)
+                                meta_for=meta, fold=fold)
 
 
-def _convert_lightgbm(estimator: Any, options: ConvertOptions) -> bytes:
+def _convert_lightgbm(estimator: Any, options: ConvertOptions, fold: Fold | None = None) -> bytes:
     from emlml_tools.convert.lightgbm_text import booster_text, convert_lightgbm_text
 
     if options.knn_samples != SampleType.FLOAT32:
@@ -522,7 +527,7 @@ def _convert_lightgbm(estimator: Any, options: ConvertOptions) -> bytes:
             raise ValueError(f"{len(estimator.classes_)} classes_ for a model of {n_classes}")
         return _meta(estimator, options, classifier, n_inputs)
     return convert_lightgbm_text(booster_text(estimator), input_type=options.input_type,
-                                 meta_for=meta)
+                                 meta_for=meta, fold=fold)
 
 
 # ---------------------------------------------------------------------------- kNN
@@ -624,3 +629,8 @@ _CONVERTERS_BY_NAME: dict[tuple[str, str], Converter] = {
     ("lightgbm.sklearn", "LGBMClassifier"): _convert_lightgbm,
     ("lightgbm.sklearn", "LGBMRegressor"): _convert_lightgbm,
 }
+
+
+# The converters that take a fold (trees and every boosting library: their splits are
+# float32 keys, ``x <= key`` goes left, whatever the library's own compare).
+FOLDING = frozenset({_convert_trees, _convert_boosting, _convert_xgboost, _convert_lightgbm})

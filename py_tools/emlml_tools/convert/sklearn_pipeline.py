@@ -29,7 +29,7 @@ from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 
 from emlml_tools.features import ChannelStats, Spectrum
 from emlml_tools.format import MAX_INPUTS, InputType, Step, StepOp, add_pipeline
-from emlml_tools.format.keys import float32_keys
+from emlml_tools.format.keys import float32_keys, key_values
 from emlml_tools.format.pipeline import MAX_STEPS, PER_VALUE_OPS
 
 
@@ -151,7 +151,7 @@ def _window_size(transformers: list[Any], final: Any) -> int:
 
 def convert_pipeline(pipeline: Pipeline, options: Any, channels: int = 1,
                      sample_rate: float = 0.0) -> bytes:
-    from emlml_tools.convert.sklearn_models import _convert_trees, _find_converter
+    from emlml_tools.convert.sklearn_models import FOLDING, NotFoldable, _find_converter
 
     final = pipeline.steps[-1][1]
     converter = _find_converter(type(final))
@@ -176,15 +176,18 @@ def convert_pipeline(pipeline: Pipeline, options: Any, channels: int = 1,
     for k, t in enumerate(transformers):
         steps.append(_STEPS[type(t)](k, t, n))
         n = steps[-1].n_out
-    is_trees = converter is _convert_trees
     n_run = len(steps)
-    if is_trees:  # fold the per-value steps after the last PROJECT into the thresholds
+    if converter in FOLDING:  # fold the per-value steps after the last PROJECT into the thresholds
         while n_run > 0 and steps[n_run - 1].op in PER_VALUE_OPS:
             n_run -= 1
-    if n_run == len(steps):
+    blob = None
+    if n_run < len(steps):
+        try:
+            blob = converter(final, options, fold=_folder(transformers[n_run:]))
+        except NotFoldable:  # e.g. LightGBM's zero band: it is on the steps' outputs
+            n_run = len(steps)
+    if blob is None:
         blob = converter(final, options)
-    else:
-        blob = _convert_trees(final, options, fold=_folder(transformers[n_run:]))
     return add_pipeline(blob, steps, n_run, channels, float(sample_rate))
 
 
@@ -194,10 +197,7 @@ _KEY_LO = int(float32_keys([-np.finfo(np.float32).max])[0])
 _KEY_HI = int(float32_keys([np.finfo(np.float32).max])[0])
 
 
-def _from_keys(keys: np.ndarray) -> np.ndarray:
-    k = keys.astype(np.int64)
-    bits = np.where(k >= 0, k, k ^ 0x7FFFFFFF).astype(np.int32)
-    return bits.view(np.float32)
+_from_keys = key_values
 
 
 def _folder(tail: list[Any]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:

@@ -49,7 +49,7 @@ def _split_keys(t: np.ndarray, integer_input: bool) -> np.ndarray:
 
 
 def convert_xgboost_json(model: dict[str, Any] | bytes | str, *, input_type: int,
-                         meta_for: Any) -> bytes:
+                         meta_for: Any, fold: Any = None) -> bytes:
     """``model``: the parsed JSON (or its text). ``meta_for(n_inputs, n_classes)`` makes the
     META section (labels for a classifier)."""
     if not isinstance(model, dict):
@@ -77,7 +77,7 @@ def convert_xgboost_json(model: dict[str, Any] | bytes | str, *, input_type: int
     if len(base) == 1 and n_groups > 1:
         base = np.repeat(base, n_groups)
     integer_input = input_type != InputType.FLOAT32
-    forest = Forest(integer_input=integer_input, leaf_dtype=np.float32)
+    forest = Forest(integer_input=integer_input, leaf_dtype=np.float32, fold=fold)
     trees = booster["model"]["trees"]
     groups = np.asarray(booster["model"]["tree_info"], dtype=np.int64)
     best = learner.get("attributes", {}).get("best_iteration")

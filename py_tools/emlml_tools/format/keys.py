@@ -21,6 +21,13 @@ def float32_keys(values: npt.ArrayLike) -> npt.NDArray[np.int32]:
     return np.where(bits >= 0, bits, bits ^ _SIGN_FOLD).astype(np.int32)
 
 
+def key_values(keys: npt.ArrayLike) -> npt.NDArray[np.float32]:
+    """The float32 values of float32 keys (float32_keys undone)."""
+    k = np.asarray(keys, dtype=np.int64)
+    bits = np.where(k >= 0, k, k ^ 0x7FFFFFFF).astype(np.int32)
+    return bits.view(np.float32)
+
+
 def round_down_float32(thresholds: npt.ArrayLike) -> npt.NDArray[np.float32]:
     """The largest float32 ``<= t`` for each float64 ``t``; -0.0 becomes +0.0.
 

@@ -183,7 +183,7 @@ def check_pipeline(data: bytes, by_id: dict[int, SectionEntry], kind: Kind, inpu
             _check_stats(k, n_in, n_out, float(params[at]), channels)
         if op == StepOp.SPECTRUM:
             _check_spectrum(k, n_in, n_out, params[at:], channels)
-        if k >= n_run and (kind != Kind.TREES or op not in PER_VALUE_OPS):
+        if k >= n_run and (kind not in (Kind.TREES, Kind.BOOST) or op not in PER_VALUE_OPS):
             family = C.FIELD_NAMES.index("trees") + kind - Kind.TREES
             raise BlobError("EMLML_E_STEP_FOLD", k, step_name(op), family)
         if k + 1 == n_run:
