@@ -33,34 +33,20 @@ static int8_t clamp_to(int32_t v, int32_t lo, int32_t hi) {
 
 // The requantized int8 outputs of n int32 accumulators of output channels o, o + 1, ...
 // (the end of conv and depthwise): bias, MBQM, out.zp, the fused activation.
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 // A block at a time, the qparams and bounds looked up once per block, with the
-// fixed-point helpers inlined (flatten): their calls were half its cost.
+// fixed-point helpers inlined (flatten): their calls were half its cost. The
+// multipliers are in [0, 2^31) (checked at load): on a Cortex-M0 the SRDHM then
+// needs no 64-bit library multiply (emlml_mbqm_by_multiplier, the same bits).
 __attribute__((flatten))
 static EMLML_NOINLINE void requantize(const layer_run_t *r, const int32_t *acc, uint32_t o, uint32_t n, int8_t *y) {
     const uint32_t c = r->out->c;
     const int32_t *bias = r->q + o, *multiplier = r->q + c + o, *shift = r->q + 2u * c + o;
     const int32_t zp = r->out->zero_point, lo = r->l->act_min, hi = r->l->act_max;
     for (uint32_t j = 0; j < n; j++) {
-        int32_t scaled = emlml_mbqm(emlml_wrap_add(acc[j], bias[j]), multiplier[j], shift[j]);
+        int32_t scaled = emlml_mbqm_by_multiplier(emlml_wrap_add(acc[j], bias[j]), multiplier[j], shift[j]);
         y[j] = clamp_to(emlml_wrap_add(scaled, zp), lo, hi);
     }
 }
-#else
-// One output at a time: a Cortex-M0 has too few registers to keep a block's pointers
-// across the helper calls (the block form spilled and cost 32 bytes more).
-static EMLML_NOINLINE int8_t requantize_one(const layer_run_t *r, int32_t acc, uint32_t o) {
-    uint32_t n = r->out->c;
-    int32_t scaled = emlml_mbqm(emlml_wrap_add(acc, r->q[o]), r->q[n + o], r->q[2u * n + o]);
-    return clamp_to(emlml_wrap_add(scaled, r->out->zero_point), r->l->act_min, r->l->act_max);
-}
-
-static inline __attribute__((always_inline)) void requantize(const layer_run_t *r, const int32_t *acc, uint32_t o, uint32_t n, int8_t *y) {
-    for (uint32_t j = 0; j < n; j++) {
-        y[j] = requantize_one(r, acc[j], o + j);
-    }
-}
-#endif
 
 /******************************************************************************/
 // Windows: the filter taps of one output position that fall inside the input
@@ -318,6 +304,11 @@ static EMLML_NOINLINE void dot_block(int32_t *acc, const int8_t *x, const int8_t
 }
 #endif
 
+// Conv's sums are requantized CONV_CHUNK output channels at a time (one call per chunk:
+// per block of channels its fixed cost was a tenth of a 1x1 conv's time on a Cortex-M0).
+// acc[] has a block more: a last single channel's block writes EMLML_CNN_BLOCK sums.
+#define CONV_CHUNK 32u
+
 #ifdef EMLML_CNN_STAGED
 // One output position of CONV_2D from the staged window (see stage_pairs): the
 // in-image part of each filter row once, then every output channel from it. When
@@ -336,23 +327,28 @@ static EMLML_NOINLINE void conv_staged(const layer_run_t *r, const taps_t *rows,
     }
     // all columns: the rows' weights follow one another
     const int whole_rows = row_values == fw * in_c;
-    for (uint32_t o = 0, block; o < out_c; o += block) {
+    int32_t acc[CONV_CHUNK + EMLML_CNN_BLOCK];
+    for (uint32_t o = 0, block, j = 0; o < out_c; o += block) {
         block = out_c - o >= EMLML_CNN_BLOCK ? EMLML_CNN_BLOCK : 1u;
         const uint32_t w_step = block == EMLML_CNN_BLOCK ? filter_values : 0u;
-        int32_t acc[EMLML_CNN_BLOCK];
-        for (uint32_t j = 0; j < EMLML_CNN_BLOCK; j++) {
-            acc[j] = 0;
+        int32_t *a = acc + j;
+        for (uint32_t k = 0; k < EMLML_CNN_BLOCK; k++) {
+            a[k] = 0;
         }
         const int8_t *w = r->w + (o * fh + rows->first) * fw * in_c + cols->first * in_c;
         if (whole_rows && n_rows > 0) {
-            dot_pairs(acc, buf, w, w_step, n_rows * row_values);
+            dot_pairs(a, buf, w, w_step, n_rows * row_values);
         } else {
             for (uint32_t i = 0; i < n_rows; i++) {
-                dot_pairs(acc, buf + i * row_values / 2u, w + i * fw * in_c, w_step, row_values);
+                dot_pairs(a, buf + i * row_values / 2u, w + i * fw * in_c, w_step, row_values);
             }
         }
-        requantize(r, acc, o, block, y);
-        y += block;
+        j += block;
+        if (j >= CONV_CHUNK || o + block == out_c) {  // the chunk's outputs at once
+            requantize(r, acc, o + block - j, j, y);
+            y += j;
+            j = 0;
+        }
     }
 }
 #endif
@@ -383,26 +379,31 @@ static EMLML_NOINLINE void conv_2d(const layer_run_t *r) {
                 continue;
             }
 #endif
-            for (uint32_t o = 0, block; o < out_c; o += block) {
+            int32_t acc[CONV_CHUNK + EMLML_CNN_BLOCK];
+            for (uint32_t o = 0, block, j = 0; o < out_c; o += block) {
                 block = out_c - o >= EMLML_CNN_BLOCK ? EMLML_CNN_BLOCK : 1u;
                 const uint32_t w_step = block == EMLML_CNN_BLOCK ? filter_values : 0u;
-                int32_t acc[EMLML_CNN_BLOCK];
-                for (uint32_t j = 0; j < EMLML_CNN_BLOCK; j++) {  // a loop: `= {0}` becomes a memset call
-                    acc[j] = 0;
+                int32_t *a = acc + j;
+                for (uint32_t k = 0; k < EMLML_CNN_BLOCK; k++) {  // a loop: `= {0}` becomes a memset call
+                    a[k] = 0;
                 }
                 for (uint32_t ky = rows.first; ky < rows.end; ky++) {
                     const int8_t *x_row = r->x + tap_at(&rows, ky, win.dilation_h) * in_w * in_c;
                     const int8_t *w_row = r->w + (o * fh + ky) * fw * in_c;
                     if (win.dilation_w == 1) {
-                        dot_block(acc, x_row + tap_at(&cols, cols.first, 1) * in_c, w_row + cols.first * in_c, w_step, row_values, in_zp);
+                        dot_block(a, x_row + tap_at(&cols, cols.first, 1) * in_c, w_row + cols.first * in_c, w_step, row_values, in_zp);
                         continue;
                     }
                     for (uint32_t kx = cols.first; kx < cols.end; kx++) {
-                        dot_block(acc, x_row + tap_at(&cols, kx, win.dilation_w) * in_c, w_row + kx * in_c, w_step, in_c, in_zp);
+                        dot_block(a, x_row + tap_at(&cols, kx, win.dilation_w) * in_c, w_row + kx * in_c, w_step, in_c, in_zp);
                     }
                 }
-                requantize(r, acc, o, block, y);
-                y += block;
+                j += block;
+                if (j >= CONV_CHUNK || o + block == out_c) {  // the chunk's outputs at once
+                    requantize(r, acc, o + block - j, j, y);
+                    y += j;
+                    j = 0;
+                }
             }
         }
     }
