@@ -460,6 +460,50 @@ static EMLML_NOINLINE void depthwise_tap(int32_t *acc, const int8_t *x, const in
     }
 }
 
+#ifdef EMLML_CNN_STAGED
+// The window of one output position for 4 channels of a depthwise layer with
+// multiplier 1 and no dilation along w, the sums kept in registers across the taps
+// (the portable path reads and writes acc[] on every tap): per tap one word of x and
+// one of w, SXTB16 into 16-bit pairs (x - zp in [-255, 255], exact), then SMLABB /
+// SMLATT, one instruction per product. The same int32 products and sums as
+// depthwise_tap. x and w point at the first in-image tap; a column further is `step`
+// further in both (in.c = out.c), a row x_row and w_row further.
+typedef struct {
+    const int8_t *x, *w;
+    uint32_t n_rows, n_cols, step, x_row, w_row;
+} dw_window_t;
+
+static EMLML_NOINLINE void depthwise_window4(int32_t *acc, const dw_window_t *win, int32_t zp) {
+    const int16x2_t zp2 = (int16x2_t)(((uint32_t)zp & 0xFFFFu) * 0x10001u);
+    const uint32_t step = win->step, row_len = win->n_cols * step;
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    const int8_t *x_row = win->x, *w_row = win->w;
+    for (uint32_t ky = win->n_rows; ky != 0; ky--) {
+        const int8_t *x = x_row, *w = w_row;
+        const int8_t *const w_end = w_row + row_len;
+        while (w != w_end) {
+            uint32_t xv = load4(x);
+            int16x2_t xe = __ssub16(sxtb16_even(xv), zp2), xo = __ssub16(sxtb16_odd(xv), zp2);
+            uint32_t wv = load4(w);
+            int16x2_t we = sxtb16_even(wv);
+            a0 = __smlabb(xe, we, a0);
+            a2 = __smlatt(xe, we, a2);
+            we = sxtb16_odd(wv);
+            a1 = __smlabb(xo, we, a1);
+            a3 = __smlatt(xo, we, a3);
+            x += step;
+            w += step;
+        }
+        x_row += win->x_row;
+        w_row += win->w_row;
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+#endif
+
 // DEPTHWISE_CONV_2D: weights 1HWO; output channel o reads input channel o / multiplier.
 // Per output position and block of channels, every in-image tap adds to the running
 // sums of the whole block: no call and no window arithmetic per channel. With dilation
@@ -476,7 +520,37 @@ static EMLML_NOINLINE void depthwise_conv_2d(const layer_run_t *r) {
         const taps_t rows = rows_of(r, &win, out_y);
         for (uint32_t out_x = 0; out_x < r->out->w; out_x++) {
             const taps_t cols = cols_of(r, &win, out_x);
-            for (uint32_t o = 0; o < out_c; o += DW_BLOCK) {
+            uint32_t o = 0;
+#ifdef EMLML_CNN_STAGED
+            if (multiplier == 1u && win.dilation_w == 1u && out_c >= 4u) {
+                dw_window_t dw;
+                dw.n_rows = rows.end - rows.first;
+                dw.n_cols = cols.end - cols.first;
+                dw.x = r->x;  // a window without in-image taps (dilation) reads nothing
+                dw.w = r->w;
+                if (dw.n_rows > 0 && dw.n_cols > 0) {
+                    const uint32_t first_x = tap_at(&cols, cols.first, win.dilation_w);
+                    dw.x += (tap_at(&rows, rows.first, win.dilation_h) * in_w + first_x) * in_c;
+                    dw.w += (rows.first * fw + cols.first) * out_c;
+                }
+                dw.step = in_c;
+                dw.x_row = win.dilation_h * in_w * in_c;
+                dw.w_row = fw * out_c;
+                // DW_BLOCK channels' sums, then one requantize call for them
+                while (out_c - o >= 4u) {
+                    uint32_t n = 0;
+                    for (; n < DW_BLOCK && out_c - o - n >= 4u; n += 4u) {
+                        depthwise_window4(acc + n, &dw, in_zp);
+                        dw.x += 4;
+                        dw.w += 4;
+                    }
+                    requantize(r, acc, o, n, y);
+                    y += n;
+                    o += n;
+                }
+            }
+#endif
+            for (; o < out_c; o += DW_BLOCK) {
                 const uint32_t n = out_c - o < DW_BLOCK ? out_c - o : DW_BLOCK;
                 for (uint32_t j = 0; j < n; j++) {
                     acc[j] = 0;
