@@ -477,25 +477,20 @@ static EMLML_NOINLINE void depthwise_window4(int32_t *acc, const dw_window_t *wi
     const int16x2_t zp2 = (int16x2_t)(((uint32_t)zp & 0xFFFFu) * 0x10001u);
     const uint32_t step = win->step, row_len = win->n_cols * step;
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    const int8_t *x_row = win->x, *w_row = win->w;
-    for (uint32_t ky = win->n_rows; ky != 0; ky--) {
-        const int8_t *x = x_row, *w = w_row;
-        const int8_t *const w_end = w_row + row_len;
-        while (w != w_end) {
-            uint32_t xv = load4(x);
+    // offsets, not stepped pointers: no pointer is formed past the last tap
+    for (uint32_t ky = 0; ky < win->n_rows; ky++) {
+        const int8_t *x = win->x + ky * win->x_row, *w = win->w + ky * win->w_row;
+        for (uint32_t k = 0; k != row_len; k += step) {
+            uint32_t xv = load4(x + k);
             int16x2_t xe = __ssub16(sxtb16_even(xv), zp2), xo = __ssub16(sxtb16_odd(xv), zp2);
-            uint32_t wv = load4(w);
+            uint32_t wv = load4(w + k);
             int16x2_t we = sxtb16_even(wv);
             a0 = __smlabb(xe, we, a0);
             a2 = __smlatt(xe, we, a2);
             we = sxtb16_odd(wv);
             a1 = __smlabb(xo, we, a1);
             a3 = __smlatt(xo, we, a3);
-            x += step;
-            w += step;
         }
-        x_row += win->x_row;
-        w_row += win->w_row;
     }
     acc[0] = a0;
     acc[1] = a1;
