@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from emlml_dev import tflite_build
 from emlml_dev.bad_blobs import NET_SEEDS, network
+from emlml_dev.bench_layers import kernel_models
 from emlml_dev.blob_edit import section
 from emlml_dev.cnn_devicedata import tinymaix_models
 from emlml_dev.emulators import require_tinymaix
@@ -155,6 +156,23 @@ def test_edge_networks_match_tflite(tmp_path):
             got = floats if want.dtype.kind == "f" else ints
             assert np.array_equal(got.view(np.uint32) if want.dtype.kind == "f" else got,
                                   want.view(np.uint32) if want.dtype.kind == "f" else want), (name, driver)
+
+
+@pytest.mark.parametrize("name", sorted(kernel_models()))
+def test_kernel_networks_match_tflite(name, tmp_path):
+    """The one-layer networks of 32+ channels in the shapes the 1x1 and depthwise kernels
+    treat apart (bench_layers.kernel_models: channel counts off their blocks, stride,
+    padding, dilation, depth multiplier 2, zero point -128), through both sanitized
+    drivers: every int8 output equal to TFLite's BUILTIN_REF."""
+    tfl = kernel_models()[name]
+    blob = convert_tflite(tfl)
+    model = read_blob(blob)
+    oracle = Oracle(tfl)
+    x = int8_samples(np.random.default_rng(11), model.n_inputs)
+    want = np.array([oracle(row).reshape(-1) for row in x])
+    for driver in DRIVERS:
+        _, _, ints = parse_lines(run_driver(driver, blob, x.tobytes(), tmp_path), model.n_outputs)
+        assert np.array_equal(ints, want), driver
 
 
 # ---------------------------------------------------------------------------- networks

@@ -60,7 +60,7 @@ def boards():
     for path in [q.firmware_path(f) for f in q.FLAVOURS] + [natmod(a) for _, a in CASES if a]:
         if not os.path.exists(path):
             pytest.fail(f"{path} is missing: make qemu-firmware natmod-all")
-    write_device_data(os.path.join(DATA_PARENT, "data"), cnn_random=QEMU_CNN_RANDOM)
+    write_device_data(os.path.join(DATA_PARENT, "data"), cnn_random=QEMU_CNN_RANDOM, cnn_kernels=True)
     with ThreadPoolExecutor(max_workers=3) as pool:
         futures = {f: pool.submit(prepare, f) for f in q.FLAVOURS}
     errors = [fut.exception() for fut in futures.values() if fut.exception()]

@@ -33,34 +33,20 @@ static int8_t clamp_to(int32_t v, int32_t lo, int32_t hi) {
 
 // The requantized int8 outputs of n int32 accumulators of output channels o, o + 1, ...
 // (the end of conv and depthwise): bias, MBQM, out.zp, the fused activation.
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 // A block at a time, the qparams and bounds looked up once per block, with the
-// fixed-point helpers inlined (flatten): their calls were half its cost.
+// fixed-point helpers inlined (flatten): their calls were half its cost. The
+// multipliers are in [0, 2^31) (checked at load): on a Cortex-M0 the SRDHM then
+// needs no 64-bit library multiply (emlml_mbqm_by_multiplier, the same bits).
 __attribute__((flatten))
 static EMLML_NOINLINE void requantize(const layer_run_t *r, const int32_t *acc, uint32_t o, uint32_t n, int8_t *y) {
     const uint32_t c = r->out->c;
     const int32_t *bias = r->q + o, *multiplier = r->q + c + o, *shift = r->q + 2u * c + o;
     const int32_t zp = r->out->zero_point, lo = r->l->act_min, hi = r->l->act_max;
     for (uint32_t j = 0; j < n; j++) {
-        int32_t scaled = emlml_mbqm(emlml_wrap_add(acc[j], bias[j]), multiplier[j], shift[j]);
+        int32_t scaled = emlml_mbqm_by_multiplier(emlml_wrap_add(acc[j], bias[j]), multiplier[j], shift[j]);
         y[j] = clamp_to(emlml_wrap_add(scaled, zp), lo, hi);
     }
 }
-#else
-// One output at a time: a Cortex-M0 has too few registers to keep a block's pointers
-// across the helper calls (the block form spilled and cost 32 bytes more).
-static EMLML_NOINLINE int8_t requantize_one(const layer_run_t *r, int32_t acc, uint32_t o) {
-    uint32_t n = r->out->c;
-    int32_t scaled = emlml_mbqm(emlml_wrap_add(acc, r->q[o]), r->q[n + o], r->q[2u * n + o]);
-    return clamp_to(emlml_wrap_add(scaled, r->out->zero_point), r->l->act_min, r->l->act_max);
-}
-
-static inline __attribute__((always_inline)) void requantize(const layer_run_t *r, const int32_t *acc, uint32_t o, uint32_t n, int8_t *y) {
-    for (uint32_t j = 0; j < n; j++) {
-        y[j] = requantize_one(r, acc[j], o + j);
-    }
-}
-#endif
 
 /******************************************************************************/
 // Windows: the filter taps of one output position that fall inside the input
@@ -318,6 +304,11 @@ static EMLML_NOINLINE void dot_block(int32_t *acc, const int8_t *x, const int8_t
 }
 #endif
 
+// Conv's sums are requantized CONV_CHUNK output channels at a time (one call per chunk:
+// per block of channels its fixed cost was a tenth of a 1x1 conv's time on a Cortex-M0).
+// acc[] has a block more: a last single channel's block writes EMLML_CNN_BLOCK sums.
+#define CONV_CHUNK 32u
+
 #ifdef EMLML_CNN_STAGED
 // One output position of CONV_2D from the staged window (see stage_pairs): the
 // in-image part of each filter row once, then every output channel from it. When
@@ -336,23 +327,28 @@ static EMLML_NOINLINE void conv_staged(const layer_run_t *r, const taps_t *rows,
     }
     // all columns: the rows' weights follow one another
     const int whole_rows = row_values == fw * in_c;
-    for (uint32_t o = 0, block; o < out_c; o += block) {
+    int32_t acc[CONV_CHUNK + EMLML_CNN_BLOCK];
+    for (uint32_t o = 0, block, j = 0; o < out_c; o += block) {
         block = out_c - o >= EMLML_CNN_BLOCK ? EMLML_CNN_BLOCK : 1u;
         const uint32_t w_step = block == EMLML_CNN_BLOCK ? filter_values : 0u;
-        int32_t acc[EMLML_CNN_BLOCK];
-        for (uint32_t j = 0; j < EMLML_CNN_BLOCK; j++) {
-            acc[j] = 0;
+        int32_t *a = acc + j;
+        for (uint32_t k = 0; k < EMLML_CNN_BLOCK; k++) {
+            a[k] = 0;
         }
         const int8_t *w = r->w + (o * fh + rows->first) * fw * in_c + cols->first * in_c;
         if (whole_rows && n_rows > 0) {
-            dot_pairs(acc, buf, w, w_step, n_rows * row_values);
+            dot_pairs(a, buf, w, w_step, n_rows * row_values);
         } else {
             for (uint32_t i = 0; i < n_rows; i++) {
-                dot_pairs(acc, buf + i * row_values / 2u, w + i * fw * in_c, w_step, row_values);
+                dot_pairs(a, buf + i * row_values / 2u, w + i * fw * in_c, w_step, row_values);
             }
         }
-        requantize(r, acc, o, block, y);
-        y += block;
+        j += block;
+        if (j >= CONV_CHUNK || o + block == out_c) {  // the chunk's outputs at once
+            requantize(r, acc, o + block - j, j, y);
+            y += j;
+            j = 0;
+        }
     }
 }
 #endif
@@ -383,26 +379,31 @@ static EMLML_NOINLINE void conv_2d(const layer_run_t *r) {
                 continue;
             }
 #endif
-            for (uint32_t o = 0, block; o < out_c; o += block) {
+            int32_t acc[CONV_CHUNK + EMLML_CNN_BLOCK];
+            for (uint32_t o = 0, block, j = 0; o < out_c; o += block) {
                 block = out_c - o >= EMLML_CNN_BLOCK ? EMLML_CNN_BLOCK : 1u;
                 const uint32_t w_step = block == EMLML_CNN_BLOCK ? filter_values : 0u;
-                int32_t acc[EMLML_CNN_BLOCK];
-                for (uint32_t j = 0; j < EMLML_CNN_BLOCK; j++) {  // a loop: `= {0}` becomes a memset call
-                    acc[j] = 0;
+                int32_t *a = acc + j;
+                for (uint32_t k = 0; k < EMLML_CNN_BLOCK; k++) {  // a loop: `= {0}` becomes a memset call
+                    a[k] = 0;
                 }
                 for (uint32_t ky = rows.first; ky < rows.end; ky++) {
                     const int8_t *x_row = r->x + tap_at(&rows, ky, win.dilation_h) * in_w * in_c;
                     const int8_t *w_row = r->w + (o * fh + ky) * fw * in_c;
                     if (win.dilation_w == 1) {
-                        dot_block(acc, x_row + tap_at(&cols, cols.first, 1) * in_c, w_row + cols.first * in_c, w_step, row_values, in_zp);
+                        dot_block(a, x_row + tap_at(&cols, cols.first, 1) * in_c, w_row + cols.first * in_c, w_step, row_values, in_zp);
                         continue;
                     }
                     for (uint32_t kx = cols.first; kx < cols.end; kx++) {
-                        dot_block(acc, x_row + tap_at(&cols, kx, win.dilation_w) * in_c, w_row + kx * in_c, w_step, in_c, in_zp);
+                        dot_block(a, x_row + tap_at(&cols, kx, win.dilation_w) * in_c, w_row + kx * in_c, w_step, in_c, in_zp);
                     }
                 }
-                requantize(r, acc, o, block, y);
-                y += block;
+                j += block;
+                if (j >= CONV_CHUNK || o + block == out_c) {  // the chunk's outputs at once
+                    requantize(r, acc, o + block - j, j, y);
+                    y += j;
+                    j = 0;
+                }
             }
         }
     }
@@ -459,6 +460,45 @@ static EMLML_NOINLINE void depthwise_tap(int32_t *acc, const int8_t *x, const in
     }
 }
 
+#ifdef EMLML_CNN_STAGED
+// The window of one output position for 4 channels of a depthwise layer with
+// multiplier 1 and no dilation along w, the sums kept in registers across the taps
+// (the portable path reads and writes acc[] on every tap): per tap one word of x and
+// one of w, SXTB16 into 16-bit pairs (x - zp in [-255, 255], exact), then SMLABB /
+// SMLATT, one instruction per product. The same int32 products and sums as
+// depthwise_tap. x and w point at the first in-image tap; a column further is `step`
+// further in both (in.c = out.c), a row x_row and w_row further.
+typedef struct {
+    const int8_t *x, *w;
+    uint32_t n_rows, n_cols, step, x_row, w_row;
+} dw_window_t;
+
+static EMLML_NOINLINE void depthwise_window4(int32_t *acc, const dw_window_t *win, int32_t zp) {
+    const int16x2_t zp2 = (int16x2_t)(((uint32_t)zp & 0xFFFFu) * 0x10001u);
+    const uint32_t step = win->step, row_len = win->n_cols * step;
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    // offsets, not stepped pointers: no pointer is formed past the last tap
+    for (uint32_t ky = 0; ky < win->n_rows; ky++) {
+        const int8_t *x = win->x + ky * win->x_row, *w = win->w + ky * win->w_row;
+        for (uint32_t k = 0; k != row_len; k += step) {
+            uint32_t xv = load4(x + k);
+            int16x2_t xe = __ssub16(sxtb16_even(xv), zp2), xo = __ssub16(sxtb16_odd(xv), zp2);
+            uint32_t wv = load4(w + k);
+            int16x2_t we = sxtb16_even(wv);
+            a0 = __smlabb(xe, we, a0);
+            a2 = __smlatt(xe, we, a2);
+            we = sxtb16_odd(wv);
+            a1 = __smlabb(xo, we, a1);
+            a3 = __smlatt(xo, we, a3);
+        }
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+#endif
+
 // DEPTHWISE_CONV_2D: weights 1HWO; output channel o reads input channel o / multiplier.
 // Per output position and block of channels, every in-image tap adds to the running
 // sums of the whole block: no call and no window arithmetic per channel. With dilation
@@ -475,7 +515,37 @@ static EMLML_NOINLINE void depthwise_conv_2d(const layer_run_t *r) {
         const taps_t rows = rows_of(r, &win, out_y);
         for (uint32_t out_x = 0; out_x < r->out->w; out_x++) {
             const taps_t cols = cols_of(r, &win, out_x);
-            for (uint32_t o = 0; o < out_c; o += DW_BLOCK) {
+            uint32_t o = 0;
+#ifdef EMLML_CNN_STAGED
+            if (multiplier == 1u && win.dilation_w == 1u && out_c >= 4u) {
+                dw_window_t dw;
+                dw.n_rows = rows.end - rows.first;
+                dw.n_cols = cols.end - cols.first;
+                dw.x = r->x;  // a window without in-image taps (dilation) reads nothing
+                dw.w = r->w;
+                if (dw.n_rows > 0 && dw.n_cols > 0) {
+                    const uint32_t first_x = tap_at(&cols, cols.first, win.dilation_w);
+                    dw.x += (tap_at(&rows, rows.first, win.dilation_h) * in_w + first_x) * in_c;
+                    dw.w += (rows.first * fw + cols.first) * out_c;
+                }
+                dw.step = in_c;
+                dw.x_row = win.dilation_h * in_w * in_c;
+                dw.w_row = fw * out_c;
+                // DW_BLOCK channels' sums, then one requantize call for them
+                while (out_c - o >= 4u) {
+                    uint32_t n = 0;
+                    for (; n < DW_BLOCK && out_c - o - n >= 4u; n += 4u) {
+                        depthwise_window4(acc + n, &dw, in_zp);
+                        dw.x += 4;
+                        dw.w += 4;
+                    }
+                    requantize(r, acc, o, n, y);
+                    y += n;
+                    o += n;
+                }
+            }
+#endif
+            for (; o < out_c; o += DW_BLOCK) {
                 const uint32_t n = out_c - o < DW_BLOCK ? out_c - o : DW_BLOCK;
                 for (uint32_t j = 0; j < n; j++) {
                     acc[j] = 0;

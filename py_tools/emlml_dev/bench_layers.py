@@ -20,9 +20,12 @@ import numpy as np
 from emlml_dev.tflite_build import SAME, VALID, ModelBuilder
 
 
-def _conv(rng: np.random.Generator, op: str, hw: int, in_c: int, out_c: int, k: int) -> bytes:
+def _conv(rng: np.random.Generator, op: str, hw: int | tuple[int, int], in_c: int, out_c: int, k: int,
+          stride: int = 1, dilation: tuple[int, int] = (1, 1), padding: int | None = None,
+          x_zero_point: int = -3) -> bytes:
+    h, w_in = (hw, hw) if isinstance(hw, int) else hw
     b = ModelBuilder()
-    x = b.tensor((1, hw, hw, in_c), scale=0.02, zero_point=-3)
+    x = b.tensor((1, h, w_in, in_c), scale=0.02, zero_point=x_zero_point)
     depthwise = op == "DEPTHWISE_CONV_2D"
     shape = (1, k, k, out_c) if depthwise else (out_c, k, k, in_c)
     w_scales = rng.uniform(0.002, 0.006, out_c)
@@ -30,13 +33,20 @@ def _conv(rng: np.random.Generator, op: str, hw: int, in_c: int, out_c: int, k: 
                  data=rng.integers(-127, 128, shape))
     bias = b.tensor((out_c,), "int32", scale=[float(np.float32(0.02) * np.float32(s)) for s in w_scales],
                     zero_point=[0] * out_c, data=rng.integers(-2000, 2000, out_c))
-    y = b.tensor((1, hw, hw, out_c), scale=0.05, zero_point=5)
-    padding = SAME if k > 1 else VALID
+    padding = (SAME if k > 1 else VALID) if padding is None else padding
+
+    def out_size(n: int, d: int) -> int:
+        return -(-n // stride) if padding == SAME else (n - (k - 1) * d - 1) // stride + 1
+
+    y = b.tensor((1, out_size(h, dilation[0]), out_size(w_in, dilation[1]), out_c), scale=0.05,
+                 zero_point=5)
+    window = dict(padding=padding, stride_w=stride, stride_h=stride)
+    if dilation != (1, 1):
+        window.update(dilation_h_factor=dilation[0], dilation_w_factor=dilation[1])
     if depthwise:
-        b.op(op, [x, w, bias], [y], "DepthwiseConv2DOptions", padding=padding, stride_w=1,
-             stride_h=1, depth_multiplier=out_c // in_c)
+        b.op(op, [x, w, bias], [y], "DepthwiseConv2DOptions", **window, depth_multiplier=out_c // in_c)
     else:
-        b.op(op, [x, w, bias], [y], "Conv2DOptions", padding=padding, stride_w=1, stride_h=1)
+        b.op(op, [x, w, bias], [y], "Conv2DOptions", **window)
     return b.build([x], [y])
 
 
@@ -60,4 +70,23 @@ def layer_models() -> dict[str, bytes]:
         "conv1x1_32": _conv(rng, "CONV_2D", 8, 16, 32, 1),
         "dwconv3x3_32": _conv(rng, "DEPTHWISE_CONV_2D", 8, 32, 32, 3),
         "dense_256": _dense(rng, 256, 64),
+    }
+
+
+def kernel_models() -> dict[str, bytes]:
+    """name -> .tflite bytes of one-layer networks of 32+ channels in the shapes the 1x1
+    and depthwise kernels treat apart (channel counts that are no multiple of their
+    blocks, input channels no multiple of 4, stride, padding, dilation, depth multiplier
+    2, a zero point of -128): the tests run them against TFLite on every runtime."""
+    rng = np.random.default_rng(6)
+    return {
+        "k_conv1x1_16_35": _conv(rng, "CONV_2D", (5, 3), 16, 35, 1),
+        "k_conv1x1_33_34": _conv(rng, "CONV_2D", (3, 4), 33, 34, 1, x_zero_point=-128),
+        "k_conv1x1_s2_32_33": _conv(rng, "CONV_2D", (5, 7), 32, 33, 1, stride=2),
+        "k_dw3x3_33": _conv(rng, "DEPTHWISE_CONV_2D", (7, 5), 33, 33, 3),
+        "k_dw3x3_s2_34": _conv(rng, "DEPTHWISE_CONV_2D", (6, 7), 34, 34, 3, stride=2),
+        "k_dw3x3_dil_35": _conv(rng, "DEPTHWISE_CONV_2D", (6, 5), 35, 35, 3, dilation=(2, 1),
+                                padding=VALID, x_zero_point=-128),
+        "k_dw3x3_dilw_32": _conv(rng, "DEPTHWISE_CONV_2D", (5, 6), 32, 32, 3, dilation=(1, 2)),
+        "k_dw3x3_m2_34": _conv(rng, "DEPTHWISE_CONV_2D", (4, 5), 17, 34, 3),
     }

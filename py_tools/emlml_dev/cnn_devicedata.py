@@ -184,7 +184,8 @@ def random_models(count: int, seed: int = 2026, elementwise: bool = False,
 
 
 def write_cnn_data(out_dir: str, n_random: int = 200, n_inputs_each: int = 3,
-                   progress: Callable[[str], None] | None = None) -> list[str]:
+                   progress: Callable[[str], None] | None = None,
+                   kernels: bool | None = None) -> list[str]:
     """Shipped models (16 inputs each) and n_random random networks, n_inputs_each inputs
     each, with TFLite's outputs, into out_dir: from 100 random networks on (the unix
     runtime's 200), one in eight of them with the operators of issue 15
@@ -192,8 +193,12 @@ def write_cnn_data(out_dir: str, n_random: int = 200, n_inputs_each: int = 3,
     MUL, SUB, MAXIMUM, MINIMUM, PRELU, REDUCE_MAX), the others as before; there too
     12 networks with TRANSPOSE_CONV (``tc*``) and TinyMaix's networks
     (``tinymaix_models``, 4 inputs each: the MobileNets' 510 KB blobs fit no emulated
-    ESP32 or Pico). The emulated boards' smaller counts keep their networks: the
+    ESP32 or Pico), and the one-layer networks of the 1x1 and depthwise kernels' shapes
+    (``bench_layers.kernel_models``, k_*: with ``kernels``, by default from 100 random
+    networks on). The emulated boards' smaller counts keep their networks: the
     Pico's filesystem has no block to spare for them. Returns the index lines."""
+    from emlml_dev.bench_layers import kernel_models
+
     os.makedirs(out_dir, exist_ok=True)
     rng = np.random.default_rng(7)
     lines = []
@@ -201,7 +206,8 @@ def write_cnn_data(out_dir: str, n_random: int = 200, n_inputs_each: int = 3,
     models = (list(shipped_models()) + list(random_models(n_random - n_elementwise))
               + list(random_models(n_elementwise, seed=2027, elementwise=True))
               + (list(random_models(12, seed=2028, transpose=True)) if n_random >= 100 else [])
-              + (tinymaix_models() if n_random >= 100 else []))
+              + (tinymaix_models() if n_random >= 100 else [])
+              + (list(kernel_models().items()) if (n_random >= 100 if kernels is None else kernels) else []))
     for name, model in models:
         if progress:
             progress(name)

@@ -39,6 +39,7 @@ from emlml_tools.runtime.trees import input_keys
 
 from emlml_dev import qemu_board as q
 from emlml_dev.bench_layers import layer_models
+from emlml_dev.cnn_devicedata import tinymaix_models
 from emlml_dev.devicedata import write_device_data
 from emlml_dev.paths import ON_DEVICE
 
@@ -47,6 +48,9 @@ MODELS = ["digits_forest", "digits_forest_int8", "digits_tree_uint8", "wine_extr
           "diabetes_tree", "diabetes_extratrees_int16", "breast_cancer_knn",
           "breast_cancer_knn_int16_distance", "diabetes_knn_manhattan"]
 CNN_MODELS = ["digits_cnn", "motion_cnn"]  # from data/cnn (the shipped .tflite examples)
+# TinyMaix's networks with a TinyMaix count in its README (--tinymaix)
+TINYMAIX_MODELS = ["tm_mnist_valid_q", "tm_mnist_arduino_q",
+                   "tm_mnist_resnet_q", "tm_cifar10_q", "tm_vww96_q"]
 # (column, flavour, emlml.mpy arch or None for the built-in module)
 BUILDS = [("M3 armv6m", "an385", "armv6m"), ("M3 armv7m", "an385", "armv7m"),
           ("M3 built-in", "an385-emlml", None), ("M4F armv7emsp", "an386", "armv7emsp")]
@@ -91,8 +95,10 @@ def cnn_macs(blob: bytes) -> int:
     return macs
 
 
-def prepare(work: str, n_max: int) -> list[dict]:
-    """The bench folder: blobs, the first n_max inputs of each model, bench.txt."""
+def prepare(work: str, n_max: int, cnn_only: bool = False, tinymaix: int = 0) -> list[dict]:
+    """The bench folder: blobs, the first n_max inputs of each model, bench.txt. With
+    cnn_only, the CNNs alone; with tinymaix > 0, TinyMaix's networks too (that many
+    random int8 inputs each: vww96 is 7.5 million MACs)."""
     data = os.path.join(work, "data")
     write_device_data(data, cnn_random=0)
     index = {line.split()[0]: line.split() for line in open(os.path.join(data, "index.txt"))
@@ -106,7 +112,7 @@ def prepare(work: str, n_max: int) -> list[dict]:
     files = os.path.join(work, "board")
     os.makedirs(files, exist_ok=True)
     specs, lines = [], []
-    for name in MODELS + CNN_MODELS:
+    for name in ([] if cnn_only else MODELS) + CNN_MODELS:
         _, task, typecode, n_in, _, n = index[name]
         n_in, n = int(n_in), min(int(n), n_max)
         blob = open(os.path.join(data, name + ".bin"), "rb").read()
@@ -128,25 +134,30 @@ def prepare(work: str, n_max: int) -> list[dict]:
             spec["n_samples"] = model.knn.n_samples
         specs.append(spec)
         lines.append(f"{name} {typecode} {n_in} {n}")
-    for name, model in layer_models().items():  # one weighted layer each: per-MAC cost
+    nets = [(name, model, n_max) for name, model in layer_models().items()]  # per-MAC cost
+    if tinymaix:
+        nets += [(name, model, tinymaix) for name, model in tinymaix_models()
+                 if name in TINYMAIX_MODELS]
+    for name, model, n_x in nets:
         blob = convert_tflite(model, name=name)
-        x = np.random.default_rng(3).integers(-128, 128, (n_max, read_blob(blob).n_inputs), dtype=np.int8)
+        x = np.random.default_rng(3).integers(-128, 128, (n_x, read_blob(blob).n_inputs), dtype=np.int8)
         for ext, data in ((".bin", blob), (".x", x.tobytes())):
             with open(os.path.join(files, name + ext), "wb") as f:
                 f.write(data)
         specs.append({"name": name, "task": "classifier", "input": "b", "n_inputs": x.shape[1],
-                      "n": n_max, "kind": "cnn", "macs": cnn_macs(blob)})
-        lines.append(f"{name} b {x.shape[1]} {n_max}")
+                      "n": n_x, "kind": "cnn", "macs": cnn_macs(blob)})
+        lines.append(f"{name} b {x.shape[1]} {n_x}")
     with open(os.path.join(files, "bench.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     return specs
 
 
-def run_build(flavour: str, arch: str | None, files: str, specs: list[dict]) -> dict:
-    """Ticks per predict() and per baseline call, per sample, from one board run."""
+def run_build(flavour: str, arch: str | None, files: str, specs: list[dict], family: str = "") -> dict:
+    """Ticks per predict() and per baseline call, per sample, from one board run (the
+    .mpy of every family, or of `family` alone)."""
     args = []
     if arch:
-        args += ["mkdir", ":lib", "+", "cp", os.path.join(q.NATMOD_DIR, arch, "emlml.mpy"),
+        args += ["mkdir", ":lib", "+", "cp", os.path.join(q.NATMOD_DIR, arch, family, "emlml.mpy"),
                  ":lib/emlml.mpy", "+"]
     names = [os.path.join(files, s["name"] + ext) for s in specs for ext in (".bin", ".x")]
     args += ["cp", *names, os.path.join(files, "bench.txt"), ":", "+",
@@ -225,16 +236,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--samples", type=int, default=100, help="inputs per model (at most)")
     p.add_argument("--builds", default=",".join(c for c, _, _ in BUILDS),
                    help="comma-separated columns to run")
+    p.add_argument("--cnn-only", action="store_true", help="the CNNs alone (no trees, no kNN)")
+    p.add_argument("--family", default="", help="the one-family .mpy (natmod/<arch>/<family>), e.g. cnn")
+    p.add_argument("--tinymaix", type=int, default=0, metavar="N",
+                   help="also TinyMaix's networks (paths.TINYMAIX_DIR), N inputs each")
     args = p.parse_args(argv)
     work = os.path.join(q.BUILD, "qemu_bench")
-    specs = prepare(work, args.samples)
+    specs = prepare(work, args.samples, args.cnn_only, args.tinymaix)
     wanted = args.builds.split(",")
     results: dict[str, dict] = {}
     for column, flavour, arch in BUILDS:
         if column not in wanted:
             continue
         print(f"== {column}: {q.FLAVOURS[flavour].description}", flush=True)
-        raw = run_build(flavour, arch, os.path.join(work, "board"), specs)
+        raw = run_build(flavour, arch, os.path.join(work, "board"), specs, args.family)
         results[column] = {s["name"]: summarise(s, *raw[s["name"]]) for s in specs}
     text = table(specs, results)
     print(text)

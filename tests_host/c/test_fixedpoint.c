@@ -120,6 +120,24 @@ static void test_srdhm(void) {
     }
 }
 
+// The 32-bit-multiply SRDHM of conv and depthwise multipliers (b in [0, 2^31)) gives
+// the bits of the 64-bit one: every sampled a against multipliers, 0, 1 and the extremes.
+static void test_srdhm_by_multiplier(void) {
+    static const int32_t edge_multipliers[] = {0, 1, 2, 0xFFFF, 0x10000, 1 << 30, (1 << 30) + 1, INT32_MAX, INT32_MAX - 1};
+    for (unsigned i = 0; i < 400000; i++) {
+        int32_t a = sample(i), b = sample(i / 3 + 5);
+        if (b < 0) {
+            b = b == INT32_MIN ? INT32_MAX : -b;
+        }
+        CHECK(emlml_srdhm_by_multiplier(a, b) == emlml_srdhm(a, b), "srdhm_by_multiplier(%d, %d) = %d, want %d", a, b,
+              emlml_srdhm_by_multiplier(a, b), emlml_srdhm(a, b));
+        int32_t m = edge_multipliers[i % (sizeof(edge_multipliers) / sizeof(edge_multipliers[0]))];
+        CHECK(emlml_srdhm_by_multiplier(a, m) == emlml_srdhm(a, m), "srdhm_by_multiplier(%d, %d)", a, m);
+        int32_t s = (int32_t)(next_u32() % 62u) - 31;  // shift in [-31, 30]
+        CHECK(emlml_mbqm_by_multiplier(a, b, s) == emlml_mbqm(a, b, s), "mbqm_by_multiplier(%d, %d, %d)", a, b, s);
+    }
+}
+
 // RDBPOT is round(x / 2^e) with halves away from zero.
 static void test_rdbpot(void) {
     for (unsigned i = 0; i < 400000; i++) {
@@ -272,6 +290,7 @@ static void test_rescale_f64(void) {
 int main(void) {
     test_wrap_and_shift();
     test_srdhm();
+    test_srdhm_by_multiplier();
     test_rdbpot();
     test_saturating_shl();
     test_mbqm();
