@@ -5,10 +5,35 @@
 // The messages in two strings (EMLML_STATUS_LIST_A and _B: C99 promises literals of
 // 4095 bytes only), each message ended by a NUL, in status order: no table of pointers
 // (a native .mpy may not hold relocated data) and no code per message.
+// A family this build leaves out keeps its statuses' numbers, with empty messages.
 #define EMLML_STATUS_TEXT(name, text) text "\0"
-static const char status_texts_a[] = EMLML_STATUS_LIST_A(EMLML_STATUS_TEXT);
-static const char status_texts_b[] = EMLML_STATUS_LIST_B(EMLML_STATUS_TEXT);
-#undef EMLML_STATUS_TEXT
+#define EMLML_STATUS_NO_TEXT(name, text) "\0"
+#if EMLML_WITH_TREES
+#define EMLML_TREES_TEXT EMLML_STATUS_TEXT
+#else
+#define EMLML_TREES_TEXT EMLML_STATUS_NO_TEXT
+#endif
+#if EMLML_WITH_KNN
+#define EMLML_KNN_TEXT EMLML_STATUS_TEXT
+#else
+#define EMLML_KNN_TEXT EMLML_STATUS_NO_TEXT
+#endif
+#if EMLML_WITH_CNN
+#define EMLML_CNN_TEXT EMLML_STATUS_TEXT
+#else
+#define EMLML_CNN_TEXT EMLML_STATUS_NO_TEXT
+#endif
+#if EMLML_WITH_FEATURES
+#define EMLML_FEATURES_TEXT EMLML_STATUS_TEXT
+#else
+#define EMLML_FEATURES_TEXT EMLML_STATUS_NO_TEXT
+#endif
+static const char status_texts_a[] =
+    EMLML_STATUS_CORE(EMLML_STATUS_TEXT) EMLML_STATUS_TREES(EMLML_TREES_TEXT)
+    EMLML_STATUS_KNN(EMLML_KNN_TEXT) EMLML_STATUS_CNN_MODEL(EMLML_CNN_TEXT);
+static const char status_texts_b[] =
+    EMLML_STATUS_CNN_LAYER(EMLML_CNN_TEXT) EMLML_STATUS_FEATURES(EMLML_FEATURES_TEXT)
+    EMLML_STATUS_PREDICT(EMLML_STATUS_TEXT);
 
 // How many statuses the first half holds: the first of the second is this number.
 #define EMLML_STATUS_ONE(name, text) +1

@@ -36,11 +36,17 @@ enum {
 // Every status code with its message, in one place. A message is a template for
 // emlml_format (below); the numbers of an emlml_error_t fill it in order, and a limit
 // of this build is written %0..%F (EMLML_LIMIT_LIST), never typed as a number.
-// Two halves, each kept as one string in emlml_status.c: C99 promises string literals
-// of 4095 bytes only (-Wpedantic's overlength-strings), and the messages are longer.
-// A new status goes into the half of its group; emlml_status.c checks neither is full.
+// In groups: the core's, and one per family, whose messages a build without that family
+// (EMLML_WITH_*) leaves out (its blobs are refused with EMLML_E_NO_FAMILY first, so those
+// statuses never arise there). Two halves, each kept as one string in emlml_status.c:
+// C99 promises string literals of 4095 bytes only (-Wpedantic's overlength-strings).
+// A new status goes into its group.
 #define EMLML_STATUS_LIST(X) EMLML_STATUS_LIST_A(X) EMLML_STATUS_LIST_B(X)
 #define EMLML_STATUS_LIST_A(X) \
+    EMLML_STATUS_CORE(X) EMLML_STATUS_TREES(X) EMLML_STATUS_KNN(X) EMLML_STATUS_CNN_MODEL(X)
+#define EMLML_STATUS_LIST_B(X) \
+    EMLML_STATUS_CNN_LAYER(X) EMLML_STATUS_FEATURES(X) EMLML_STATUS_PREDICT(X)
+#define EMLML_STATUS_CORE(X) \
     X(EMLML_OK, "ok") \
     /* header */ \
     X(EMLML_E_SHORT, "truncated: %u bytes, the header alone needs %2") \
@@ -74,8 +80,8 @@ enum {
     X(EMLML_E_SECTION_LENGTH, "section id %u has %u bytes, expected %u") \
     /* metadata */ \
     X(EMLML_E_META_OVERRUN, "metadata record at offset %u overruns its section") \
-    X(EMLML_E_LABELS, "%u labels for %u classes") \
-    /* trees */ \
+    X(EMLML_E_LABELS, "%u labels for %u classes")
+#define EMLML_STATUS_TREES(X) \
     X(EMLML_E_TREE_COUNT, "bad tree count %u (1..%6)") \
     X(EMLML_E_TREE_ROOT, "tree %u: root %u out of order or range") \
     X(EMLML_E_TREE_CHILD, "tree %u node %u: child index out of range") \
@@ -95,8 +101,8 @@ enum {
     X(EMLML_E_BOOST_SCORE, "boosting: threshold or init score %u is not finite") \
     X(EMLML_E_BOOST_LEAF, "boosting: leaf value %u is not finite") \
     X(EMLML_E_BOOST_ZERO_NAN, "BOOST_ZERO (section 23) needs float32 input and TREE_NAN (section 19)") \
-    X(EMLML_E_BOOST_ZERO_PADDING, "BOOST_ZERO: bit %u set beyond the %u inputs") \
-    /* kNN */ \
+    X(EMLML_E_BOOST_ZERO_PADDING, "BOOST_ZERO: bit %u set beyond the %u inputs")
+#define EMLML_STATUS_KNN(X) \
     X(EMLML_E_KNN_K_RANGE, "k %u out of range (1..%7)") \
     X(EMLML_E_KNN_K_SAMPLES, "k %u larger than the %u samples") \
     X(EMLML_E_KNN_METRIC, "unknown kNN metric %u") \
@@ -107,8 +113,8 @@ enum {
     X(EMLML_E_KNN_NONFINITE, "sample %u feature %u is not finite") \
     X(EMLML_E_KNN_QUANT_NONFINITE, "feature %u: scale or offset is not finite") \
     X(EMLML_E_KNN_INT_FLOAT_SAMPLES, "integer kNN distances need int8 or int16 samples") \
-    X(EMLML_E_KNN_INT_SCALE, "feature %u: integer distances need one scale for all, in [2^-%C, 2^%C]") \
-    /* int8 CNN: the model */ \
+    X(EMLML_E_KNN_INT_SCALE, "feature %u: integer distances need one scale for all, in [2^-%C, 2^%C]")
+#define EMLML_STATUS_CNN_MODEL(X) \
     X(EMLML_E_CNN_HEADER, "CNN: task %u, input type %u (needs 0 and 1: int8)") \
     X(EMLML_E_CNN_COUNTS, "CNN: %u tensors, %u layers (2..%8, 1..%9)") \
     X(EMLML_E_CNN_IO_TENSORS, "CNN: bad input/output tensors %u, %u") \
@@ -122,7 +128,7 @@ enum {
     X(EMLML_E_CNN_N_INPUTS, "n_inputs %u, the input tensor holds %u") \
     X(EMLML_E_CNN_N_OUTPUTS, "n_outputs %u, the output tensor holds %u") \
     X(EMLML_E_CNN_OUTPUT_UNWRITTEN, "no layer writes the output tensor %u")
-#define EMLML_STATUS_LIST_B(X) \
+#define EMLML_STATUS_CNN_LAYER(X) \
     /* int8 CNN: one layer (the first argument says which: EMLML_WHERE_LAYER, printed by %L) */ \
     X(EMLML_E_CNN_OP, "layer %u: unknown op %u") \
     X(EMLML_E_CNN_TENSOR_INDEX, "%L: tensor %u out of range") \
@@ -149,7 +155,8 @@ enum {
     X(EMLML_E_CNN_CHANNEL_QPARAM, "%L: %N[%u] %d out of range") \
     X(EMLML_E_CNN_FC_SCALE, "%L: scale[%u] not finite and >= 0") \
     X(EMLML_E_CNN_QPARAM, "%L: %N %d out of range") \
-    X(EMLML_E_CNN_OVERLAP, "%L: live tensors %u and %u share arena bytes") \
+    X(EMLML_E_CNN_OVERLAP, "%L: live tensors %u and %u share arena bytes")
+#define EMLML_STATUS_FEATURES(X) \
     /* pipeline steps (features/): %N names a step's op */ \
     X(EMLML_E_PIPE_INPUT, "steps need input type 0, not %u") \
     X(EMLML_E_PIPE_STEPS, "%u feature steps (at most %D)") \
@@ -168,8 +175,8 @@ enum {
     X(EMLML_E_STEP_FFT, "step %u (%N): %u samples, not a power of two") \
     X(EMLML_E_STEP_FOLD, "step %u (%N) cannot be folded into a %N model") \
     X(EMLML_E_STEP_NAN, "step %u (%N): input %u is NaN") \
-    X(EMLML_E_STEP_INFINITE, "step %u (%N): input %u is infinite") \
-    /* predict */ \
+    X(EMLML_E_STEP_INFINITE, "step %u (%N): input %u is infinite")
+#define EMLML_STATUS_PREDICT(X) \
     X(EMLML_E_INPUT_NONFINITE, "input %u is NaN or infinite") \
     X(EMLML_E_INPUT_INFINITE, "input %u is infinite (NaN is accepted, infinity is not)")
 

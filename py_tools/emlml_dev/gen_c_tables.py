@@ -86,6 +86,25 @@ def x_macro(text: str, name: str) -> list[list[str]]:
     raise HeaderError(f"no #define {name}(X) list")
 
 
+def status_groups(text: str) -> list[str]:
+    """The status groups (EMLML_STATUS_CORE, _TREES, ...) in their order: the lists that
+    EMLML_STATUS_LIST_A and _B are made of."""
+    groups = []
+    for half in ("EMLML_STATUS_LIST_A", "EMLML_STATUS_LIST_B"):
+        for line in logical_lines(text):
+            m = re.match(rf"\s*#\s*define\s+{half}\(X\)\s*(.*)$", line)
+            if m:
+                body = m.group(1)
+                names = re.findall(r"(EMLML_STATUS_\w+)\(X\)", body)
+                if re.sub(r"EMLML_STATUS_\w+\(X\)", "", body).strip() or not names:
+                    raise HeaderError(f"{half}: not a list of EMLML_STATUS_*(X) groups: {body!r}")
+                groups += names
+                break
+        else:
+            raise HeaderError(f"no #define {half}(X)")
+    return groups
+
+
 def split_args(args: str) -> list[str]:
     """Macro arguments split at the commas outside string literals."""
     parts = re.findall(r'(?:"(?:[^"\\]|\\.)*"|[^,"])+', args)
@@ -152,8 +171,8 @@ def read_headers(root: str) -> dict[str, object]:
 
     status_h = text["emlml_status.h"]
     status = [(name, c_string(template))
-              for half in ("EMLML_STATUS_LIST_A", "EMLML_STATUS_LIST_B")
-              for name, template in x_macro(status_h, half)]
+              for group in status_groups(status_h)
+              for name, template in x_macro(status_h, group)]
     limits = [(name, numbers[name]) for (name,) in x_macro(status_h, "EMLML_LIMIT_LIST")]
     field_names = [c_string(t) for _, t in x_macro(status_h, "EMLML_NAME_LIST")]
     ops = [(name, int_value(n, {})) for name, n in x_macro(text["emlml.h"], "EMLML_CNN_OP_LIST")]
