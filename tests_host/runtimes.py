@@ -72,3 +72,26 @@ def run_driver(driver: str, blob: bytes, inputs: bytes | None, tmp_path,
         if float_input:
             args.append("float")
     return subprocess.run(args, capture_output=True, text=True, env=SAN_ENV, timeout=300)
+
+
+def assert_driver_equals_reference(driver: str, blob: bytes, x, tmp_path, name: str = "") -> None:
+    """One sanitized C driver on float32 rows ``x`` of a trees or boosting blob: a line per
+    row, "ok CLASS HEX...", with the NumPy reference's class and the bits of its outputs
+    (a classifier's probabilities, a regressor's value)."""
+    import numpy as np
+
+    from emlml_tools import runtime
+    from emlml_tools.format import read_blob
+
+    result = run_driver(driver, blob, np.ascontiguousarray(x).tobytes(), tmp_path)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    model = read_blob(blob)
+    want = (runtime.predict_proba(blob, x) if model.is_classifier
+            else runtime.predict(blob, x)[:, None]).view(np.uint32)
+    classes = runtime.predict(blob, x) if model.is_classifier else np.zeros(len(x), int)
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(x), (name, len(lines), len(x))
+    for i, line in enumerate(lines):
+        parts = line.split()
+        assert parts[0] == "ok" and int(parts[1]) == classes[i], (name, i, line)
+        assert [int(h, 16) for h in parts[2:]] == want[i].tolist(), (name, i, line)

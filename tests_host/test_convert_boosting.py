@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 from emlml_tools import runtime
 from emlml_tools.convert.sklearn_models import convert
-from emlml_tools.format import read_blob
 from emlml_tools.format.keys import round_down_float32
-from runtimes import HOST_DRIVERS, run_driver
+from runtimes import HOST_DRIVERS, assert_driver_equals_reference, run_driver
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 from sklearn.ensemble import (
     GradientBoostingClassifier,
@@ -118,18 +117,7 @@ def test_reference_agrees_with_the_library(case):
 @pytest.mark.parametrize("driver", HOST_DRIVERS, ids=["gcc", "clang", "gcc-one-walk"])
 def test_c_core_is_bit_exact_with_the_reference(case, driver, tmp_path):
     name, est, blob, x = case
-    result = run_driver(driver, blob, np.ascontiguousarray(x).tobytes(), tmp_path)
-    assert result.returncode == 0 and result.stderr == "", result.stderr
-    model = read_blob(blob)
-    want = (runtime.predict_proba(blob, x) if model.is_classifier
-            else runtime.predict(blob, x)[:, None]).view(np.uint32)
-    classes = runtime.predict(blob, x) if model.is_classifier else np.zeros(len(x), int)
-    lines = result.stdout.splitlines()
-    assert len(lines) == len(x)
-    for i, line in enumerate(lines):
-        parts = line.split()
-        assert parts[0] == "ok" and int(parts[1]) == classes[i], (name, i, line)
-        assert [int(h, 16) for h in parts[2:]] == want[i].tolist(), (name, i, line)
+    assert_driver_equals_reference(driver, blob, x, tmp_path, name)
 
 
 def test_decision_rules_on_a_raw_score_of_exactly_zero(tmp_path):

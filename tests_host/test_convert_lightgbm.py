@@ -18,7 +18,7 @@ from emlml_tools.convert.sklearn_models import convert, convert_model_file
 from emlml_tools.format import read_blob
 from emlml_tools.format.keys import round_down_float32
 from emlml_tools.runtime import boost as boost_runtime
-from runtimes import HOST_DRIVERS, run_driver
+from runtimes import HOST_DRIVERS, assert_driver_equals_reference
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
 lgb = pytest.importorskip("lightgbm")
@@ -122,16 +122,7 @@ def test_text_file_gives_the_same_blob_as_the_estimator(case):
 @pytest.mark.parametrize("driver", HOST_DRIVERS[:2], ids=["gcc", "clang"])
 def test_c_core_is_bit_exact_with_the_reference(case, driver, tmp_path):
     name, est, blob, _, x = case
-    result = run_driver(driver, blob, np.ascontiguousarray(x).tobytes(), tmp_path)
-    assert result.returncode == 0 and result.stderr == "", result.stderr
-    model = read_blob(blob)
-    want = (runtime.predict_proba(blob, x) if model.is_classifier
-            else runtime.predict(blob, x)[:, None]).view(np.uint32)
-    classes = runtime.predict(blob, x) if model.is_classifier else np.zeros(len(x), int)
-    for i, line in enumerate(result.stdout.splitlines()):
-        parts = line.split()
-        assert parts[0] == "ok" and int(parts[1]) == classes[i], (name, i, line)
-        assert [int(h, 16) for h in parts[2:]] == want[i].tolist(), (name, i, line)
+    assert_driver_equals_reference(driver, blob, x, tmp_path, name)
 
 
 def test_binary_threshold_is_lightgbms():

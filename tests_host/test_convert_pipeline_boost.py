@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from lightgbm import LGBMClassifier
-from runtimes import HOST_DRIVERS, run_driver
+from runtimes import HOST_DRIVERS, assert_driver_equals_reference
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 from sklearn.ensemble import (
     GradientBoostingClassifier,
@@ -114,15 +114,4 @@ def test_scalers_folded_unless_a_zero_band(case):
 
 def test_c_core_is_bit_exact_with_the_reference(case, tmp_path):
     name, pipe, blob, x, _ = case
-    result = run_driver(HOST_DRIVERS[0], blob, np.ascontiguousarray(x).tobytes(), tmp_path)
-    assert result.returncode == 0 and result.stderr == "", result.stderr
-    model = read_blob(blob)
-    want = (runtime.predict_proba(blob, x) if model.is_classifier
-            else runtime.predict(blob, x)[:, None]).view(np.uint32)
-    classes = runtime.predict(blob, x) if model.is_classifier else np.zeros(len(x), int)
-    lines = result.stdout.splitlines()
-    assert len(lines) == len(x)
-    for i, line in enumerate(lines):
-        parts = line.split()
-        assert parts[0] == "ok" and int(parts[1]) == classes[i], (name, i, line)
-        assert [int(h, 16) for h in parts[2:]] == want[i].tolist(), (name, i, line)
+    assert_driver_equals_reference(HOST_DRIVERS[0], blob, x, tmp_path, name)
