@@ -18,7 +18,10 @@
 #include "py/stream.h"
 
 #define FS_MAGIC (0x53464d45)
-#define FS_ENTRIES (512)
+// Files and folders at most: the device data of the emulated boards holds about 550 (every
+// zoo model with its inputs and answers, the CNNs, the Pipelines, the bad blobs); the
+// table takes 132 B an entry of the 8 MB store.
+#define FS_ENTRIES (2048)
 #define FS_PATH_MAX (112)
 #define FS_MODE_DIR (0x4000)
 #define FS_MODE_FILE (0x8000)
