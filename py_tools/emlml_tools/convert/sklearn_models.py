@@ -500,9 +500,8 @@ def meta_for_file(options: ConvertOptions, producer: str):
     return make
 
 
-def _convert_xgboost(estimator: Any, options: ConvertOptions, fold: Fold | None = None) -> bytes:
-    from emlml_tools.convert.xgboost_json import booster_json, convert_xgboost_json
-
+def _estimator_meta(estimator: Any, options: ConvertOptions):
+    """META for an XGBoost or LightGBM estimator, made once its model says its shape."""
     if options.knn_samples != SampleType.FLOAT32:
         raise ValueError("knn_samples applies to kNN models only: drop it")
     classifier = is_classifier(estimator)
@@ -511,23 +510,21 @@ def _convert_xgboost(estimator: Any, options: ConvertOptions, fold: Fold | None 
         if classifier and len(estimator.classes_) != n_classes:
             raise ValueError(f"{len(estimator.classes_)} classes_ for a model of {n_classes}")
         return _meta(estimator, options, classifier, n_inputs)
+    return meta
+
+
+def _convert_xgboost(estimator: Any, options: ConvertOptions, fold: Fold | None = None) -> bytes:
+    from emlml_tools.convert.xgboost_json import booster_json, convert_xgboost_json
+
     return convert_xgboost_json(booster_json(estimator), input_type=options.input_type,
-                                meta_for=meta, fold=fold)
+                                meta_for=_estimator_meta(estimator, options), fold=fold)
 
 
 def _convert_lightgbm(estimator: Any, options: ConvertOptions, fold: Fold | None = None) -> bytes:
     from emlml_tools.convert.lightgbm_text import booster_text, convert_lightgbm_text
 
-    if options.knn_samples != SampleType.FLOAT32:
-        raise ValueError("knn_samples applies to kNN models only: drop it")
-    classifier = is_classifier(estimator)
-
-    def meta(n_inputs: int, n_classes: int) -> bytes:
-        if classifier and len(estimator.classes_) != n_classes:
-            raise ValueError(f"{len(estimator.classes_)} classes_ for a model of {n_classes}")
-        return _meta(estimator, options, classifier, n_inputs)
     return convert_lightgbm_text(booster_text(estimator), input_type=options.input_type,
-                                 meta_for=meta, fold=fold)
+                                 meta_for=_estimator_meta(estimator, options), fold=fold)
 
 
 # ---------------------------------------------------------------------------- kNN
