@@ -4,6 +4,8 @@
 // runtime/pipeline.py computes to the bit. They belong to every model family.
 #include "emlml_internal.h"
 
+#include "emlml_dsp.h"
+
 #if EMLML_WITH_FEATURES
 
 // PIPE_HEAD fields (8 bytes).
@@ -388,29 +390,6 @@ static int run_stats(const float *x, float mask, uint32_t n_in, uint32_t channel
     return 1;
 }
 
-// Natural logarithm of x > 0 in float32, the same bits on every target and in NumPy
-// (runtime/pipeline.py): fdlibm's logf reduction and polynomial, each operation rounded
-// to float32 in this order. Infinity gives infinity.
-static float log_f32(float x) {
-    uint32_t bits = emlml_f32_bits(x);
-    if (!emlml_f32_is_finite(x)) {
-        return x;
-    }
-    int32_t e = (int32_t)(bits >> 23) - 127;
-    uint32_t m_bits = (bits & 0x007FFFFFu) | 0x3F800000u;  // [1, 2)
-    if (m_bits > 0x3FB504F3u) {  // above sqrt(2): [sqrt(2)/2, 1)
-        m_bits -= 0x00800000u;
-        e += 1;
-    }
-    float f = emlml_f32_from_bits(m_bits) - 1.0f;
-    float s = f / (2.0f + f);
-    float z = s * s;
-    float r = z * (0.66666662693f + z * (0.40000972152f + z * (0.28498786688f + z * 0.24279078841f)));
-    float hfsq = 0.5f * f * f;
-    float k = (float)e;
-    return k * 6.9313812256e-01f - ((hfsq - (s * (hfsq + r) + k * 9.0580006145e-06f)) - f);
-}
-
 // One channel: its n values at x[0], x[stride], ... minus their mean, times the window,
 // through an n-point FFT (radix 2, in place in re/im, the twiddles from the parameters);
 // the power re^2 + im^2 of bins [edge[b], edge[b + 1]) summed in bin order, plus eps,
@@ -423,39 +402,16 @@ static void channel_spectrum(const float *x, uint32_t n, uint32_t stride, const 
         sum += x[t * stride];
     }
     float mean = sum / (float)n;
-    uint32_t log2n = 0;
-    while ((1u << log2n) < n) {
-        log2n++;
+    for (uint32_t t = 0; t < n; t++) {
+        re[t] = (x[t * stride] - mean) * window[t];
     }
-    for (uint32_t t = 0; t < n; t++) {  // bit-reversed order
-        uint32_t r = 0;
-        for (uint32_t b = 0; b < log2n; b++) {
-            r |= ((t >> b) & 1u) << (log2n - 1u - b);
-        }
-        re[r] = (x[t * stride] - mean) * window[t];
-        im[r] = 0.0f;
-    }
-    for (uint32_t size = 2; size <= n; size *= 2u) {
-        uint32_t half = size / 2u, step = n / size;
-        for (uint32_t start = 0; start < n; start += size) {
-            for (uint32_t j = 0; j < half; j++) {
-                uint32_t a = start + j, b = a + half;
-                float wr = cosine[j * step], wi = sine[j * step];
-                float tr = wr * re[b] + wi * im[b];
-                float ti = wr * im[b] - wi * re[b];
-                re[b] = re[a] - tr;
-                im[b] = im[a] - ti;
-                re[a] = re[a] + tr;
-                im[a] = im[a] + ti;
-            }
-        }
-    }
+    emlml_fft_real(re, im, n, cosine, sine);
     for (uint32_t band = 0; band < bands; band++) {
         float power = 0.0f;
         for (uint32_t bin = (uint32_t)edge[band]; bin < (uint32_t)edge[band + 1u]; bin++) {
             power += re[bin] * re[bin] + im[bin] * im[bin];
         }
-        y[band] = log_f32(power + edge[bands + 1u]);
+        y[band] = emlml_log_f32(power + edge[bands + 1u]);
     }
 }
 
