@@ -2,18 +2,22 @@
 board's script, main.py, run on the real MicroPython unix runtime with the x64 module,
 predicts every held-out window as the host does: scikit-learn's Pipeline.predict for the
 Spectrum and ChannelStats forests, TensorFlow Lite's reference interpreter (BUILTIN_REF,
-emlml_tools.oracle) for the shipped CNN."""
+emlml_tools.oracle) for the shipped CNN. On the emulated Cortex-M boards the README's
+commands (emlml install, mpremote cp, mpremote run main.py) give the same answers on the
+first held-out windows."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import joblib
 import numpy as np
 import pytest
+from emlml_dev import qemu_board as q
 from runtimes import BUILD, NATMOD_X64, ROOT, require_built, run_micropython
 
 from emlml_tools.demo.data import MOTION_CLASSES, motion_split
@@ -58,6 +62,20 @@ def _host_predictions(out) -> dict[str, np.ndarray]:
     return host
 
 
+def _main_output(stdout: str) -> tuple[dict[str, list[int]], dict[str, list[str]]]:
+    """main.py's lines: each model's class per window, in order, and its COST fields."""
+    got: dict[str, list[int]] = {n: [] for n in (*FORESTS, CNN)}
+    costs = {}
+    for line in stdout.splitlines():
+        name, *rest = line.split()
+        if name == "COST":
+            costs[rest[0]] = rest[1:]
+        else:
+            assert int(rest[0]) == len(got[name]), line
+            got[name].append(MOTION_CLASSES.index(rest[1]))
+    return got, costs
+
+
 def test_unix_runtime_predicts_as_the_host_on_every_window(made):
     out, _ = made
     x, y = _held_out()
@@ -65,15 +83,7 @@ def test_unix_runtime_predicts_as_the_host_on_every_window(made):
     host = _host_predictions(out)
     result = run_micropython("main.py", str(out), natmod=NATMOD_X64, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
-    got: dict[str, list[int]] = {n: [] for n in (*FORESTS, CNN)}
-    costs = {}
-    for line in result.stdout.splitlines():
-        name, *rest = line.split()
-        if name == "COST":
-            costs[rest[0]] = rest[1:]
-        else:
-            assert int(rest[0]) == len(got[name]), line
-            got[name].append(MOTION_CLASSES.index(rest[1]))
+    got, costs = _main_output(result.stdout)
     for name, predicted in got.items():
         assert len(predicted) == len(x), name
         assert np.array_equal(predicted, host[name]), (
@@ -103,3 +113,35 @@ def test_command_reports_what_it_measured(made):
     # 64 complex values (docs/features.md)
     assert rows["spectrum_forest"]["arena_features"] == 8 * 24 + 2 * 64 * 4
     assert rows[CNN]["arena_features"] == 0
+
+
+QEMU_WINDOWS = 40  # the first held-out windows (the emulated UART copies ~7 KB/s)
+
+
+@pytest.mark.parametrize("flavour,arch", [("an385", "armv6m"), ("an386", "armv7emsp")])
+def test_emulated_board_runs_the_readme_commands(made, tmp_path, flavour, arch):
+    out, _ = made
+    for path in (q.firmware_path(flavour), os.path.join(q.NATMOD_DIR, arch, "emlml.mpy")):
+        if not os.path.exists(path):
+            pytest.fail(f"{path} is missing: make qemu-firmware natmod-all")
+    names = [n + ".bin" for n in (*FORESTS, CNN)] + ["main.py"]
+    for name in names:
+        shutil.copy(out / name, tmp_path / name)
+    x, _ = _held_out()
+    (tmp_path / "windows.bin").write_bytes(x[:QEMU_WINDOWS].astype("<f4").tobytes())
+    host = _host_predictions(out)
+    # `emlml install` in its own process, as a user runs it (it holds the port until it exits)
+    emlml = [sys.executable, "-c", "import sys; from emlml_tools.cli import main; sys.exit(main())"]
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "py_tools"))
+    with q.start(flavour) as board:
+        installed = subprocess.run(
+            emlml + ["install", "--port", board.port, "--arch", arch, "--from", q.NATMOD_DIR],
+            env=env, capture_output=True, text=True, timeout=300)
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+        board.mpremote("cp", *[str(tmp_path / n) for n in names + ["windows.bin"]], ":",
+                       timeout=600)
+        result = board.mpremote("run", str(tmp_path / "main.py"), timeout=600)
+    got, costs = _main_output(result.stdout)
+    for name, predicted in got.items():
+        assert predicted == host[name][:QEMU_WINDOWS].tolist(), (name, arch)
+        assert costs[name][0] == str(QEMU_WINDOWS)
