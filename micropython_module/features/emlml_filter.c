@@ -12,8 +12,8 @@ static uint32_t section_count(float count) {
     return whole ? (uint32_t)count : 0u;
 }
 
-uint32_t emlml_sos_param_count(const float *p, uint32_t available) {
-    return available == 0 ? 1u : 1u + SOS_COEFFS * section_count(p[0]);
+uint32_t emlml_sos_param_count(const float *first) {
+    return first == NULL ? 1u : 1u + SOS_COEFFS * section_count(*first);
 }
 
 static float abs_f32(float v) {

@@ -6,10 +6,10 @@
 
 #include "emlml_internal.h"
 
-// Floats an SOS step's parameters take at p, of which `available` lie in PIPE_PARAMS:
-// 1 + 5 * sections when p[0] is a section count (1 .. EMLML_PIPE_MAX_SECTIONS), else 1
-// (emlml_sos_check then refuses p[0]).
-uint32_t emlml_sos_param_count(const float *p, uint32_t available);
+// Floats an SOS step's parameters take from its first, `first` (NULL when that lies
+// outside PIPE_PARAMS): 1 + 5 * sections when *first is a section count (1 ..
+// EMLML_PIPE_MAX_SECTIONS), else 1 (the bounds check or emlml_sos_check refuses it).
+uint32_t emlml_sos_param_count(const float *first);
 
 // Load checks of step k, an SOS step whose parameters p lie inside PIPE_PARAMS: the
 // section count, n_in a multiple of the channels, every section stable.

@@ -75,7 +75,7 @@ static uint32_t param_count(const emlml_step_t *s, uint32_t channels, const floa
         case EMLML_STEP_STATS: return 1u;
         case EMLML_STEP_SPECTRUM: return spectrum_params(s, channels);
         case EMLML_STEP_SOS:
-            return emlml_sos_param_count(params + s->params, s->params < n_params ? n_params - s->params : 0u);
+            return emlml_sos_param_count(s->params < n_params ? params + s->params : NULL);
         default: return 2u * s->n_in;
     }
 }
