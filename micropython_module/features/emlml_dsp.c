@@ -45,17 +45,10 @@ static void pack_bit_reversed(const float *x, float *zr, float *zi, uint32_t h) 
     }
 }
 
-// The first two stages of the h-point FFT (sizes 2 and 4), whose twiddles are 1 and -i:
-// adds and subtracts only, one group of four at a time.
+// The first two stages of the h-point FFT (sizes 2 and 4, h >= 4), whose twiddles are
+// 1 and -i: adds and subtracts only, one group of four at a time.
 static void trivial_stages(float *zr, float *zi, uint32_t h) {
-    if (h == 2u) {
-        float ar = zr[0], ai = zi[0];
-        zr[0] = ar + zr[1];
-        zi[0] = ai + zi[1];
-        zr[1] = ar - zr[1];
-        zi[1] = ai - zi[1];
-    }
-    for (uint32_t s = 0; h >= 4u && s < h; s += 4u) {
+    for (uint32_t s = 0; s < h; s += 4u) {
         float r0 = zr[s] + zr[s + 1u], i0 = zi[s] + zi[s + 1u];
         float r1 = zr[s] - zr[s + 1u], i1 = zi[s] - zi[s + 1u];
         float r2 = zr[s + 2u] + zr[s + 3u], i2 = zi[s + 2u] + zi[s + 3u];
@@ -71,10 +64,10 @@ static void trivial_stages(float *zr, float *zi, uint32_t h) {
     }
 }
 
-// The stages of sizes 8 .. h: radix-2 butterflies, the twiddle e^(-2 pi i j / size) of
-// the n-point table (index j n / size) loaded once per j for every group.
-static void twiddled_stages(float *zr, float *zi, uint32_t h, const float *cosine, const float *sine) {
-    for (uint32_t size = 8u; size <= h; size *= 2u) {
+// The stages of sizes first .. h: radix-2 butterflies, the twiddle e^(-2 pi i j / size)
+// of the n-point table (index j n / size) loaded once per j for every group.
+static void twiddled_stages(float *zr, float *zi, uint32_t h, uint32_t first, const float *cosine, const float *sine) {
+    for (uint32_t size = first; size <= h; size *= 2u) {
         uint32_t half = size / 2u, step = 2u * h / size;
         for (uint32_t j = 0; j < half; j++) {
             float wr = cosine[j * step], wi = sine[j * step];
@@ -125,8 +118,11 @@ static void split_real(float *re, float *im, uint32_t h, const float *cosine, co
 void emlml_fft_real(float *re, float *im, uint32_t n, const float *cosine, const float *sine) {
     uint32_t h = n / 2u;
     pack_bit_reversed(re, im, im + h, h);
-    trivial_stages(im, im + h, h);
-    twiddled_stages(im, im + h, h, cosine, sine);
+    if (h >= 4u) {
+        trivial_stages(im, im + h, h);
+    }
+    // h = 2: one stage, its twiddle the table's cos 0, sin 0.
+    twiddled_stages(im, im + h, h, h >= 4u ? 8u : 2u, cosine, sine);
     split_real(re, im, h, cosine, sine);
 }
 

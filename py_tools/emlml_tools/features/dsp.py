@@ -40,14 +40,9 @@ def _bit_reverse(h: int) -> npt.NDArray[np.intp]:
 
 
 def _trivial_stages(zr: npt.NDArray[np.float32], zi: npt.NDArray[np.float32]) -> None:
-    """Stages of sizes 2 and 4 (twiddles 1 and -i) in place, as emlml_dsp.c's trivial_stages."""
+    """Stages of sizes 2 and 4 (twiddles 1 and -i) in place, h >= 4, as emlml_dsp.c's
+    trivial_stages."""
     h = zr.shape[-1]
-    if h == 2:
-        ar, ai = zr[..., 0].copy(), zi[..., 0].copy()
-        zr[..., 0], zi[..., 0] = ar + zr[..., 1], ai + zi[..., 1]
-        zr[..., 1], zi[..., 1] = ar - zr[..., 1], ai - zi[..., 1]
-    if h < 4:
-        return
     gr = zr.reshape(*zr.shape[:-1], h // 4, 4)
     gi = zi.reshape(*zi.shape[:-1], h // 4, 4)
     r0, i0 = gr[..., 0] + gr[..., 1], gi[..., 0] + gi[..., 1]
@@ -60,11 +55,10 @@ def _trivial_stages(zr: npt.NDArray[np.float32], zi: npt.NDArray[np.float32]) ->
     gr[..., 3], gi[..., 3] = r1 - i3, i1 + r3
 
 
-def _twiddled_stages(zr: npt.NDArray[np.float32], zi: npt.NDArray[np.float32],
+def _twiddled_stages(zr: npt.NDArray[np.float32], zi: npt.NDArray[np.float32], size: int,
                      cosine: npt.NDArray[np.float32], sine: npt.NDArray[np.float32]) -> None:
-    """Stages of sizes 8 .. h in place, as emlml_dsp.c's twiddled_stages."""
+    """Stages of sizes size .. h in place, as emlml_dsp.c's twiddled_stages."""
     h = zr.shape[-1]
-    size = 8
     while size <= h:
         half = size // 2
         j = np.arange(half) * (2 * h // size)
@@ -117,6 +111,7 @@ def fft_real(x: npt.ArrayLike, cosine: npt.ArrayLike, sine: npt.ArrayLike
     zr = np.empty((*x.shape[:-1], h), np.float32)
     zi = np.empty_like(zr)
     zr[..., order], zi[..., order] = x[..., 0::2], x[..., 1::2]
-    _trivial_stages(zr, zi)
-    _twiddled_stages(zr, zi, cosine, sine)
+    if h >= 4:
+        _trivial_stages(zr, zi)
+    _twiddled_stages(zr, zi, 8 if h >= 4 else 2, cosine, sine)  # h = 2: the table's cos 0, sin 0
     return _split_real(zr, zi, cosine, sine)
