@@ -16,6 +16,8 @@ import os
 import subprocess
 import tempfile
 
+import numpy as np
+
 
 from emlml_dev.bench_boards import ARCHS, CC, COMMON_CFLAGS, INSTR_PER_TICK, LINKER_SCRIPT, run_baremetal
 from emlml_dev.bench_emlearn import c_array, import_emlearn
@@ -49,9 +51,41 @@ def build(arch: str, work: str) -> str:
     return elf
 
 
+def board_input(n: int) -> np.ndarray:
+    """The program's n values (its LCG, seed 1)."""
+    seed, x = 1, np.empty(n, np.float32)
+    for t in range(n):
+        seed = (seed * 1664525 + 1013904223) % 2 ** 32
+        x[t] = np.float32((seed >> 8) / 16777216.0 - 0.5)
+    return x
+
+
+def fnv1a(values: np.ndarray) -> int:
+    h = 2166136261
+    for byte in values.astype("<f4").tobytes():
+        h = ((h ^ byte) * 16777619) % 2 ** 32
+    return h
+
+
+def reference_bits(n: int) -> int:
+    """The FNV-1a of fft_real's bins (re then im) on the program's input."""
+    from emlml_tools.features.dsp import fft_real
+    from emlml_tools.features.spectrum import spectrum_params
+
+    p = spectrum_params(n, [0, 1], "none", 1e-10)
+    re, im = fft_real(board_input(max(POINTS))[:n], p[n:n + n // 2], p[n + n // 2:2 * n])
+    return fnv1a(np.concatenate([re, im]))
+
+
 def measure(arch: str, work: str) -> dict[str, dict[int, float]]:
-    """{'emlml': {n: instructions per call}, 'emlearn': {...}}, the empty timing taken off."""
-    total = run_baremetal(build(arch, work), ARCHS[arch][1])["total"]
+    """{'emlml': {n: instructions per call}, 'emlearn': {...}}, the empty timing taken off;
+    refused unless the board's emlml_fft_real gave fft_real's bits."""
+    report = run_baremetal(build(arch, work), ARCHS[arch][1])
+    total = report["total"]
+    bits = {line.split()[1]: int(line.split()[2]) for line in report["lines"] if line.startswith("BITS ")}
+    for n in POINTS:
+        if bits.get(f"emlml_{n}") != reference_bits(n):
+            raise RuntimeError(f"{arch}: emlml_fft_real of {n} points did not give fft_real's bits")
     return {name: {n: (total[f"{name}_{n}"] - total[f"empty_{n}"]) * INSTR_PER_TICK / REPS
                    for n in POINTS} for name in ("emlml", "emlearn")}
 

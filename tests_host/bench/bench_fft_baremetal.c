@@ -9,6 +9,8 @@
 // Each call is timed on its own (the input copied in before the clock starts), REPS
 // times, less the same timing around an empty function. Reports through semihosting:
 //   TOTAL <emlml|emlearn|empty>_<n> <ticks over REPS calls>      (one tick: 40 instructions)
+//   BITS emlml_<n> <FNV-1a of the bits of re[0 .. n/2] then im[0 .. n/2]>  (the host's
+//        fft_real must give the same: the board computes the reference's bits)
 //   DONE
 #include <stdint.h>
 
@@ -50,6 +52,15 @@ static uint64_t time_calls(fft_fn fn, uint32_t n) {
     return total;
 }
 
+// FNV-1a (32 bits) of the bytes of the floats, little-endian.
+static uint32_t fnv1a(const float *v, uint32_t count, uint32_t hash) {
+    const uint8_t *bytes = (const uint8_t *)v;
+    for (uint32_t i = 0; i < 4u * count; i++) {
+        hash = (hash ^ bytes[i]) * 16777619u;
+    }
+    return hash;
+}
+
 static void report(const char *name, fft_fn fn, uint32_t n) {
     put_str("TOTAL ");
     put_str(name);
@@ -73,6 +84,11 @@ int main(void) {
         }
         report("empty", fft_empty, n);
         report("emlml", fft_emlml, n);
+        put_str("BITS emlml_");
+        put_u64(n);
+        put_str(" ");
+        put_u64(fnv1a(im, n / 2u + 1u, fnv1a(re, n / 2u + 1u, 2166136261u)));
+        flush_line();
         report("emlearn", fft_emlearn, n);
     }
     put_str("DONE");

@@ -1,4 +1,4 @@
-// emlml_fft_real on the host (ASan + UBSan, gcc and clang) for tests_host/test_fft.py,
+// emlml_fft_real on the host (ASan + UBSan, gcc and clang) for tests_host/test_core_fft.py,
 // which checks its bits against features/dsp.py's fft_real.
 //   test_fft IN OUT
 // IN: uint32 n, uint32 rows, float32 cosine[n / 2], sine[n / 2], x[rows][n].
