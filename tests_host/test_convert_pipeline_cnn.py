@@ -156,3 +156,24 @@ def test_a_cnn_alone_in_a_pipeline_is_the_plain_cnn_blob():
     assert blob.pipeline is None and blob.input_type == InputType.INT8
     scaled = read_blob(convert(make_pipeline(StandardScaler(), TFLiteClassifier(tflite)).fit(x, y)))
     assert scaled.pipeline.n_run == 1 and scaled.input_type == InputType.FLOAT32
+
+
+def test_install_for_a_cnn_pipeline_picks_a_module_with_steps(tmp_path):
+    """`emlml install --for m.bin`: a CNN behind feature steps needs the module of every
+    family (the CNN-only one has no steps); a plain CNN keeps the smaller CNN-only one."""
+    import os
+
+    from emlml_tools.board.modules import families_of, scan, smallest_covering
+    from runtimes import BUILD, require_built
+
+    require_built(os.path.join(BUILD, "natmod", "armv6m", "cnn", "emlml.mpy"))
+    require_built(os.path.join(BUILD, "natmod", "armv6m", "emlml.mpy"))
+    model = MODELS["std_cnn"]
+    pipe, plain = tmp_path / "pipe.bin", tmp_path / "cnn.bin"
+    pipe.write_bytes(model.blob())
+    plain.write_bytes(convert(model.pipeline[-1]))
+    armv6m = [m for m in scan(os.path.join(BUILD, "natmod")) if m.arch == "armv6m"]
+    assert families_of([str(pipe)]) == ("cnn", "steps")
+    assert families_of([str(plain)]) == ("cnn",)
+    assert smallest_covering(armv6m, families_of([str(pipe)])).build == "armv6m"
+    assert smallest_covering(armv6m, families_of([str(plain)])).build == "armv6m/cnn"
