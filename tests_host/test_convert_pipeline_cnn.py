@@ -177,3 +177,23 @@ def test_install_for_a_cnn_pipeline_picks_a_module_with_steps(tmp_path):
     assert families_of([str(plain)]) == ("cnn",)
     assert smallest_covering(armv6m, families_of([str(pipe)])).build == "armv6m"
     assert smallest_covering(armv6m, families_of([str(plain)])).build == "armv6m/cnn"
+
+
+def test_verify_against_the_pipeline_not_the_tflite(tmp_path):
+    """`emlml verify m.bin pipe.joblib windows.npy` checks a CNN Pipeline's blob; given the
+    .tflite instead, it says what to verify against (one line, no traceback)."""
+    model = MODELS["motion_spectrum_cnn_float_io"]
+    (tmp_path / "m.bin").write_bytes(model.blob())
+    (tmp_path / "m.tflite").write_bytes(model.pipeline[-1].model_)
+    joblib.dump(model.pipeline, tmp_path / "pipe.joblib")
+    np.save(tmp_path / "x.npy", model.X_test[:20])
+
+    def verify(against: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "emlml_tools.cli", "verify", str(tmp_path / "m.bin"),
+                               str(tmp_path / against), str(tmp_path / "x.npy")],
+                              capture_output=True, text=True)
+    good = verify("pipe.joblib")
+    assert good.returncode == 0 and "100.00 % agreement (20/20)" in good.stdout, good.stdout + good.stderr
+    bad = verify("m.tflite")
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    assert "has feature steps before its CNN: verify it against the Pipeline" in bad.stderr
