@@ -197,3 +197,13 @@ def test_verify_against_the_pipeline_not_the_tflite(tmp_path):
     bad = verify("m.tflite")
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert "has feature steps before its CNN: verify it against the Pipeline" in bad.stderr
+
+
+def test_inspect_tells_the_window_from_the_cnn_input():
+    from emlml_tools.describe import describe
+
+    rows = dict(describe(read_blob(MODELS["motion_stats_std_conv_cnn"].blob())))
+    assert rows["inputs"] == "192 x float32 ('f'), the model's input shape 1x27x1"
+    assert rows["window"].startswith("64 samples x 3 channels at 50 Hz")
+    assert "2 feature steps" in rows["window"]
+    assert rows["layer 0"].startswith("CONV_2D")
