@@ -5,6 +5,7 @@
 #include "emlml_internal.h"
 
 #include "emlml_dsp.h"
+#include "emlml_mfcc.h"
 
 #if EMLML_WITH_FEATURES
 
@@ -28,6 +29,10 @@ static int per_value(uint32_t op) {
     return op == EMLML_STEP_SCALE || op == EMLML_STEP_AFFINE;
 }
 
+static int is_sound(uint32_t op) {
+    return op == EMLML_STEP_MFE || op == EMLML_STEP_MFCC;
+}
+
 // SPECTRUM's parameters, one block every channel shares: the window (n floats), cos and
 // sin of 2 pi k / n (n / 2 each), the band edges (bands + 1, in bins), eps; n = n_in /
 // channels samples and n_out / channels bands per channel (their divisibility is
@@ -39,9 +44,12 @@ static uint32_t spectrum_params(const emlml_step_t *s, uint32_t channels) {
 // Parameters a step reads: SCALE and AFFINE two per value; PROJECT a mean per input
 // and an n_out x n_in matrix (row-major), at most 65534 + 65534^2 < 2^32; STATS its
 // statistics mask; SPECTRUM: the window, the twiddles, the band edges and eps, counted
-// for channels of n_in / channels samples.
+// for channels of n_in / channels samples; MFE and MFCC their head (the rest is checked
+// with it: emlml_sound_check).
 static uint32_t param_count(const emlml_step_t *s, uint32_t channels) {
     switch (s->op) {
+        case EMLML_STEP_MFE: return EMLML_SOUND_HEAD;
+        case EMLML_STEP_MFCC: return EMLML_SOUND_HEAD;
         case EMLML_STEP_PROJECT: return s->n_in + s->n_out * s->n_in;
         case EMLML_STEP_STATS: return 1u;
         case EMLML_STEP_SPECTRUM: return spectrum_params(s, channels);
@@ -112,10 +120,13 @@ static emlml_status_t check_head(emlml_model_t *m, const uint8_t *head, uint32_t
 // One step's fields; `before` is the number of values it reads (the window's, or the
 // step before's outputs).
 static emlml_status_t check_step(uint32_t k, const emlml_step_t *s, uint32_t before, uint32_t n_params, uint32_t channels, emlml_error_t *err) {
-    if (s->op < 1 || s->op > EMLML_STEP_OP_MAX) {
+    if (s->op < 1 || s->op > EMLML_STEP_OP_MAX || s->op == EMLML_STEP_OP6) {
         return emlml_fail(err, EMLML_E_STEP_OP, k, s->op, 0);
     }
     uint32_t name = step_name(s->op);
+    if (!EMLML_WITH_SOUND && is_sound(s->op)) {
+        return emlml_fail(err, EMLML_E_STEP_NO_SOUND, k, name, 0);
+    }
     if ((s->reserved[0] | s->reserved[1] | s->reserved[2]) != 0) {
         return emlml_fail(err, EMLML_E_STEP_RESERVED, k, name, 0);
     }
@@ -213,6 +224,11 @@ static emlml_status_t check_steps(emlml_model_t *m, uint32_t n_params, emlml_err
         if (st == EMLML_OK) {
             st = check_spectrum(m, k, err);
         }
+#if EMLML_WITH_SOUND
+        if (st == EMLML_OK && is_sound(s->op)) {
+            st = emlml_sound_check(s, k, m->pipe.params, n_params, m->pipe.channels, &m->pipe.scratch, err);
+        }
+#endif
         if (st != EMLML_OK) {
             return st;
         }
@@ -429,6 +445,20 @@ static int run_spectrum(const emlml_model_t *m, const emlml_step_t *s, const flo
     return 1;
 }
 
+#if EMLML_WITH_SOUND
+// MFE, MFCC: take neither NaN nor infinity.
+static int run_sound(const emlml_step_t *s, const float *p, const float *x, float *y, float *scratch, uint32_t *bad) {
+    for (uint32_t i = 0; i < s->n_in; i++) {
+        if (!emlml_f32_is_finite(x[i])) {
+            *bad = i;
+            return 0;
+        }
+    }
+    emlml_sound_run(s, p, x, y, scratch);
+    return 1;
+}
+#endif
+
 // Steps [0, n) on the window, alternating between the arena's two buffers.
 static const float *run_steps(const emlml_model_t *m, const float *window, uint32_t n, void *arena, emlml_error_t *err) {
     const float *x = window;
@@ -444,6 +474,10 @@ static const float *run_steps(const emlml_model_t *m, const float *window, uint3
             case EMLML_STEP_AFFINE: ok = run_affine(x, p, y, s->n_in, &bad); break;
             case EMLML_STEP_STATS: ok = run_stats(x, p[0], s->n_in, m->pipe.channels, y, &bad); break;
             case EMLML_STEP_SPECTRUM: ok = run_spectrum(m, s, x, y, buffers + 2u * m->pipe.width, &bad); break;
+#if EMLML_WITH_SOUND
+            case EMLML_STEP_MFE: ok = run_sound(s, p, x, y, buffers + 2u * m->pipe.width, &bad); break;
+            case EMLML_STEP_MFCC: ok = run_sound(s, p, x, y, buffers + 2u * m->pipe.width, &bad); break;
+#endif
             default: ok = run_project(x, p, y, s->n_in, s->n_out, &bad); break;
         }
         if (!ok) {

@@ -1721,9 +1721,10 @@ def no_family(kind: int) -> Refusal:
 def refusal(blob: bytes, families: Collection[str]) -> Refusal | None:
     """How a build of ``families`` (FAMILY_FOLDERS names) refuses ``blob``, or None when it
     loads it: the Python reader's refusal (a build of every family), except that a blob of
-    a family the build lacks that passes the header checks is refused as such."""
+    a family the build lacks that passes the header checks is refused as such, and that
+    only the build of every family has the sound steps (MFE, MFCC: EMLML_WITH_SOUND)."""
     try:
-        read_blob(blob)
+        read_blob(blob, sound=set(families) >= set(FAMILY_FOLDERS.values()))
         error = None
     except BlobError as e:
         error = e

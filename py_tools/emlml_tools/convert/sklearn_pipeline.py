@@ -3,7 +3,7 @@ front of the final estimator's model (docs/FORMAT.md, Pipelines).
 
 Each transformer becomes a step of the C core (``_STEPS``: StandardScaler and
 MaxAbsScaler -> SCALE, MinMaxScaler -> AFFINE, PCA -> PROJECT, emlml's ChannelStats ->
-STATS and Spectrum -> SPECTRUM), with its parameters rounded to float32; the board
+STATS, Spectrum -> SPECTRUM, MFE -> MFE and MFCC -> MFCC), with its parameters rounded to float32; the board
 computes the steps in float32.
 
 Tree models: the per-value steps after the last PROJECT (or all of them) are *folded*
@@ -27,7 +27,7 @@ from sklearn.decomposition import PCA
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 
-from emlml_tools.features import ChannelStats, Spectrum
+from emlml_tools.features import MFCC, MFE, ChannelStats, Spectrum
 from emlml_tools.format import MAX_INPUTS, InputType, Step, StepOp, add_pipeline
 from emlml_tools.format.keys import float32_keys, key_values
 from emlml_tools.format.pipeline import MAX_STEPS, PER_VALUE_OPS
@@ -95,8 +95,15 @@ def _spectrum(k: int, t: Spectrum, n: int) -> Step:
     return Step(StepOp.SPECTRUM, n, t.channels * t.n_bands_, t.params_, "Spectrum")
 
 
+def _sound(k: int, t: MFE, n: int) -> Step:
+    op, width = (StepOp.MFCC, t.n_coefficients) if isinstance(t, MFCC) else (StepOp.MFE, t.n_mels)
+    return Step(op, n, t.n_frames_ * width, t.params_, type(t).__name__)
+
+
 _STEPS: dict[type, Callable[[int, Any, int], Step]] = {
     ChannelStats: _stats,
+    MFE: _sound,
+    MFCC: _sound,
     Spectrum: _spectrum,
     StandardScaler: _standard,
     MaxAbsScaler: _max_abs,
@@ -130,15 +137,29 @@ def _transformers(pipeline: Pipeline) -> list[Any]:
 
 
 def _stats_channels(transformers: list[Any], channels: int) -> int:
-    """The window's channels: ChannelStats' and Spectrum's (all the same), unless
-    --channels says others."""
-    found = {t.channels for t in transformers if isinstance(t, (ChannelStats, Spectrum))}
+    """The window's channels: ChannelStats' and Spectrum's (all the same; MFE and MFCC
+    take 1), unless --channels says others."""
+    found = {getattr(t, "channels", 1) for t in transformers
+             if isinstance(t, (ChannelStats, Spectrum, MFE))}
     if not found:
         return channels
     if len(found) > 1 or (channels != 1 and channels not in found):
         raise ValueError(f"feature steps with channels {sorted(found)} and a window of "
                          f"{channels} channels: give one number of channels")
     return found.pop()
+
+
+def _sound_rate(transformers: list[Any], sample_rate: float) -> float:
+    """The window's sample rate: MFE's and MFCC's (all the same), which --sample-rate, if
+    given, must equal."""
+    found = {float(t.sample_rate) for t in transformers if isinstance(t, MFE)}
+    if not found:
+        return sample_rate
+    rate = found.pop()
+    if found or (sample_rate and float(np.float32(sample_rate)) != float(np.float32(rate))):
+        raise ValueError(f"MFE/MFCC steps at {sorted(found | {rate})} Hz and a window at "
+                         f"{sample_rate} Hz: drop --sample-rate (the steps' rate is stored)")
+    return rate
 
 
 def _window_size(transformers: list[Any], final: Any) -> int:
@@ -172,6 +193,7 @@ def convert_pipeline(pipeline: Pipeline, options: Any, channels: int = 1,
                          "give the number of channels of each sample")
     if not np.isfinite(sample_rate) or sample_rate < 0:
         raise ValueError(f"sample rate {sample_rate} must be finite and >= 0 (0: not given)")
+    sample_rate = _sound_rate(transformers, sample_rate)
     steps, n = [], n_window
     for k, t in enumerate(transformers):
         steps.append(_STEPS[type(t)](k, t, n))

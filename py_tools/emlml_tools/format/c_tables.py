@@ -173,6 +173,8 @@ STATUS = (
     ('EMLML_E_STEP_FOLD', 'step %u (%N) cannot be folded into a %N model'),
     ('EMLML_E_STEP_NAN', 'step %u (%N): input %u is NaN'),
     ('EMLML_E_STEP_INFINITE', 'step %u (%N): input %u is infinite'),
+    ('EMLML_E_STEP_MONO', 'step %u (%N) takes one channel, not %u'),
+    ('EMLML_E_STEP_NO_SOUND', 'step %u (%N) is not in this build: load the module of every family'),
     ('EMLML_E_INPUT_NONFINITE', 'input %u is NaN or infinite'),
     ('EMLML_E_INPUT_INFINITE', 'input %u is infinite (NaN is accepted, infinity is not)'),
 )
@@ -215,6 +217,9 @@ FIELD_NAMES = (
     'PROJECT',
     'STATS',
     'SPECTRUM',
+    'op 6',
+    'MFE',
+    'MFCC',
     'trees',
     'kNN',
     'CNN',
@@ -253,6 +258,9 @@ STEP_OPS = (
     ('PROJECT', 3),
     ('STATS', 4),
     ('SPECTRUM', 5),
+    ('OP6', 6),
+    ('MFE', 7),
+    ('MFCC', 8),
 )
 
 # Section ids (EMLML_SEC_*): name without its prefix -> number.

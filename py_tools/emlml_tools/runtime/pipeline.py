@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from emlml_tools.features import channel_stats, spectrum
+from emlml_tools.features import channel_stats, sound, spectrum
 from emlml_tools.format import PipelineData, StepOp
 from emlml_tools.format.c_format import error_format
 from emlml_tools.format.pipeline import step_name
@@ -41,6 +41,8 @@ def run(pipe: PipelineData, x: npt.NDArray[np.float32], n_steps: int | None = No
             y = channel_stats(y, pipe.channels, int(p[0]))
         elif op == StepOp.SPECTRUM:
             y = spectrum(y, pipe.channels, p)
+        elif op in (StepOp.MFE, StepOp.MFCC):
+            y = sound(y, p)
         else:
             y = _project(y, p[:n_in], p[n_in:].reshape(n_out, n_in))
     return y
@@ -55,7 +57,7 @@ def _project(x: np.ndarray, mean: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def _refuse(y: np.ndarray, k: int, op: StepOp) -> None:
-    """SCALE and AFFINE pass NaN and refuse infinity; PROJECT and STATS refuse both."""
+    """SCALE and AFFINE pass NaN and refuse infinity; the other steps refuse both."""
     bad = np.isinf(y) if op in (StepOp.SCALE, StepOp.AFFINE) else ~np.isfinite(y)
     if bad.any():
         sample, index = (int(v) for v in np.argwhere(bad)[0])
