@@ -139,3 +139,21 @@ def test_nested_pipeline_flattened():
     from sklearn.pipeline import Pipeline
     nested = Pipeline([("features", make_pipeline(scaler, pca)), ("s", scaler2), ("f", forest)])
     assert convert(nested) == model.blob()
+
+
+def test_sound_steps_store_their_sample_rate_and_take_one_channel():
+    from emlml_tools.features import MFCC, MFE
+    x = np.random.default_rng(2).normal(0, 0.3, (8, 800)).astype(np.float32)
+    y = np.arange(8) % 2
+    pipe = make_pipeline(MFCC(8000, 200, 80, 256, 26), DecisionTreeClassifier(random_state=0)).fit(x, y)
+    blob = read_blob(convert(pipe))
+    assert blob.pipeline.sample_rate == 8000.0 and blob.pipeline.channels == 1
+    assert blob.pipeline.n_features == 8 * 13 and read_blob(convert(pipe, sample_rate=8000)).pipeline
+    with pytest.raises(ValueError, match=r"MFE/MFCC steps at \[8000.0\] Hz and a window at 16000 Hz: "
+                                         "drop --sample-rate"):
+        convert(pipe, sample_rate=16000)
+    with pytest.raises(ValueError, match=r"feature steps with channels \[1\] and a window of 2 channels"):
+        convert(pipe, channels=2)
+    two = make_pipeline(MFE(8000, 200, 80), MFE(16000, 10, 10, 16, 4), DecisionTreeClassifier())
+    with pytest.raises(ValueError, match=r"MFE/MFCC steps at \[8000.0, 16000.0\] Hz"):
+        convert(two.fit(x, y))
