@@ -95,8 +95,8 @@ def test_unsupported_step_named():
     x = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
     y = (x[:, 0] > 0).astype(int)
     with pytest.raises(TypeError, match=r"step 1 \(Normalizer\) cannot be converted: emlml's "
-                       "feature steps are ChannelStats, MFCC, MFE, MaxAbsScaler, MinMaxScaler, PCA, Spectrum, "
-                       "StandardScaler"):
+                       "feature steps are ChannelStats, MFCC, MFE, MaxAbsScaler, MinMaxScaler, PCA, "
+                       "Spectrum, StandardScaler"):
         convert(make_pipeline(StandardScaler(), Normalizer(), DecisionTreeClassifier()).fit(x, y))
     with pytest.raises(ValueError, match=r"step 0 \(MinMaxScaler\): clip=True"):
         convert(make_pipeline(MinMaxScaler(clip=True), DecisionTreeClassifier()).fit(x, y))
