@@ -149,6 +149,9 @@ def test_sound_steps_store_their_sample_rate_and_take_one_channel():
     blob = read_blob(convert(pipe))
     assert blob.pipeline.sample_rate == 8000.0 and blob.pipeline.channels == 1
     assert blob.pipeline.n_features == 8 * 13 and read_blob(convert(pipe, sample_rate=8000)).pipeline
+    from emlml_tools.describe import describe
+    assert ("step 0", "MFCC     800 -> 104 (8 frames of 200 samples, hop 80, n_fft 256, 26 mel "
+            "filters: 8 x 13 coefficients, frame-major)") in describe(blob)
     with pytest.raises(ValueError, match=r"MFE/MFCC steps at \[8000.0\] Hz and a window at 16000 Hz: "
                                          "drop --sample-rate"):
         convert(pipe, sample_rate=16000)
