@@ -140,7 +140,7 @@ static void dct(const float *mel, const float *matrix, const sound_t *d, float *
 
 void emlml_sound_run(const emlml_step_t *s, const float *p, const float *x, float *y, float *scratch) {
     sound_t d;
-    (void)bad_head(s, p, &d);
+    (void)bad_head(s, p, &d);  // checked at load; decoded again, as the model keeps no copy
     uint32_t frames = 1u + (s->n_in - d.frame) / d.hop;
     uint32_t width = d.coefs != 0 ? d.coefs : d.mels;
     const float *cosine = p + EMLML_SOUND_HEAD + d.frame, *sine = cosine + d.fft / 2u;
