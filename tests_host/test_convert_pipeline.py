@@ -198,3 +198,25 @@ def test_sound_steps_store_their_sample_rate_and_take_one_channel():
     two = make_pipeline(MFE(8000, 200, 80), MFE(16000, 10, 10, 16, 4), DecisionTreeClassifier())
     with pytest.raises(ValueError, match=r"MFE/MFCC steps at \[8000.0, 16000.0\] Hz"):
         convert(two.fit(x, y))
+
+
+def test_install_for_filter_and_sound_steps_picks_the_module_of_every_family(tmp_path):
+    """`emlml install --for m.bin`: the IIR filter (SOS) and MFE/MFCC are only in the
+    module of every family (EMLML_WITH_SOUND); a Pipeline of statistics keeps the smaller
+    one-family module."""
+    import os
+
+    from emlml_tools.board.modules import SIGNAL_STEPS, families_of, scan, smallest_covering
+    from runtimes import BUILD, require_built
+
+    require_built(os.path.join(BUILD, "natmod", "armv6m", "trees", "emlml.mpy"))
+    require_built(os.path.join(BUILD, "natmod", "armv6m", "emlml.mpy"))
+    armv6m = [m for m in scan(os.path.join(BUILD, "natmod")) if m.arch == "armv6m"]
+    by_name = {m.name: m for m in MODELS}
+    for name, want in [("motion_butter_spectrum_forest", "armv6m"), ("sound_mfcc_std_forest", "armv6m"),
+                       ("motion_stats_std_forest", "armv6m/trees")]:
+        path = tmp_path / (name + ".bin")
+        path.write_bytes(by_name[name].blob())
+        needs = families_of([str(path)])
+        assert (SIGNAL_STEPS in needs) == (want == "armv6m"), (name, needs)
+        assert smallest_covering(armv6m, needs).build == want, name

@@ -62,9 +62,11 @@
 #ifndef EMLML_WITH_FEATURES
 #define EMLML_WITH_FEATURES 1
 #endif
-// The sound steps MFE and MFCC (features/emlml_mfcc.c), in builds with feature steps.
-// The one-family modules leave them out (the armv6m trees module has no room for them
-// within its 24 KB): a blob with them is refused there with EMLML_E_STEP_NO_SOUND.
+// The sound steps MFE and MFCC (features/emlml_mfcc.c) and the IIR filter SOS
+// (features/emlml_filter.c), in builds with feature steps. The one-family modules leave
+// them out (the armv6m trees module has no room for them within its 24 KB): a blob with
+// them is refused there with EMLML_E_STEP_NO_SOUND, and `emlml install --for` puts the
+// module of every family on a board whose models need them.
 #ifndef EMLML_WITH_SOUND
 #define EMLML_WITH_SOUND EMLML_WITH_FEATURES
 #endif

@@ -16,6 +16,8 @@ uint32_t emlml_sos_param_count(const float *first) {
     return first == NULL ? 1u : 1u + SOS_COEFFS * section_count(*first);
 }
 
+#if EMLML_WITH_SOUND  // the module of every family (emlml_config.h)
+
 static float abs_f32(float v) {
     return v < 0.0f ? -v : v;
 }
@@ -70,16 +72,15 @@ static int first_not_finite(const float *v, uint32_t n, uint32_t *bad) {
 }
 
 int emlml_sos_run(const float *x, const float *p, float *y, uint32_t n, uint32_t channels, uint32_t *bad) {
-    if (first_not_finite(x, n, bad)) {
-        return 0;
-    }
     uint32_t sections = section_count(p[0]), samples = n / channels;
     for (uint32_t ch = 0; ch < channels; ch++) {
         for (uint32_t j = 0; j < sections; j++) {
             section(j == 0 ? x + ch : y + ch, y + ch, samples, channels, p + 1u + SOS_COEFFS * j);
         }
     }
-    return first_not_finite(y, n, bad) ? -1 : 1;
+    return !first_not_finite(y, n, bad);
 }
+
+#endif // EMLML_WITH_SOUND
 
 #endif // EMLML_WITH_FEATURES

@@ -15,9 +15,9 @@ uint32_t emlml_sos_param_count(const float *first);
 // section count, n_in a multiple of the channels, every section stable.
 emlml_status_t emlml_sos_check(const emlml_step_t *s, const float *p, uint32_t k, uint32_t channels, emlml_error_t *err);
 
-// The filter on x (n values, sample-major, `channels` interleaved) into y. Returns 1;
-// 0 with *bad the first input that is NaN or infinite (nothing written); -1 with *bad
-// the first output that overflowed float32.
+// The filter on x (n finite values, sample-major, `channels` interleaved: the caller
+// refuses the others) into y. Returns 1; 0 with *bad the first output that overflowed
+// float32.
 int emlml_sos_run(const float *x, const float *p, float *y, uint32_t n, uint32_t channels, uint32_t *bad);
 
 #endif // EMLML_FILTER_H

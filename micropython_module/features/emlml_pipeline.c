@@ -39,10 +39,17 @@ static int same_size(uint32_t op) {
 // power spectrum it appends to each channel's bands; skewness and kurtosis only.
 #define SPECTRUM_SHAPE_STATS ((1u << EMLML_STAT_SKEW) | (1u << EMLML_STAT_KURTOSIS))
 
-// MFE and MFCC: compiled only with EMLML_WITH_SOUND (the module of every family).
+// The sound and filter steps (MFE, MFCC, SOS): compiled only with EMLML_WITH_SOUND (the
+// module of every family: emlml_config.h says why).
+static int every_family_only(uint32_t op) {
+    return op == EMLML_STEP_MFE || op == EMLML_STEP_MFCC || op == EMLML_STEP_SOS;
+}
+
+#if EMLML_WITH_SOUND
 static int is_sound(uint32_t op) {
     return op == EMLML_STEP_MFE || op == EMLML_STEP_MFCC;
 }
+#endif
 
 static uint32_t spectrum_shape(const emlml_step_t *s) {
     return s->op == EMLML_STEP_SPECTRUM ? s->reserved[0] : 0u;
@@ -148,7 +155,7 @@ static emlml_status_t check_step(uint32_t k, const emlml_step_t *s, uint32_t bef
         return emlml_fail(err, EMLML_E_STEP_OP, k, s->op, 0);
     }
     uint32_t name = step_name(s->op);
-    if (!EMLML_WITH_SOUND && is_sound(s->op)) {
+    if (!EMLML_WITH_SOUND && every_family_only(s->op)) {
         return emlml_fail(err, EMLML_E_STEP_NO_SOUND, k, name, 0);
     }
     if (((s->reserved[0] & ~spectrum_shape(s)) | s->reserved[1] | s->reserved[2]) != 0 || (spectrum_shape(s) & ~SPECTRUM_SHAPE_STATS) != 0) {
@@ -251,10 +258,10 @@ static emlml_status_t check_steps(emlml_model_t *m, uint32_t n_params, emlml_err
         if (st == EMLML_OK) {
             st = check_spectrum(m, k, err);
         }
+#if EMLML_WITH_SOUND
         if (st == EMLML_OK && s->op == EMLML_STEP_SOS) {
             st = emlml_sos_check(s, m->pipe.params + s->params, k, m->pipe.channels, err);
         }
-#if EMLML_WITH_SOUND
         if (st == EMLML_OK && is_sound(s->op)) {
             st = emlml_sound_check(s, k, m->pipe.params, n_params, m->pipe.channels, &m->pipe.scratch, err);
         }
@@ -325,39 +332,23 @@ uint32_t emlml_pipeline_arena(emlml_model_t *m, uint32_t family_arena) {
 
 // y = (x - a) / b, one subtraction and one division per value (StandardScaler,
 // MaxAbsScaler with a = 0). NaN passes; infinity is refused.
-static int run_scale(const float *x, const float *p, float *y, uint32_t n, uint32_t *bad) {
+static void run_scale(const float *x, const float *p, float *y, uint32_t n) {
     for (uint32_t i = 0; i < n; i++) {
-        if (!emlml_f32_is_finite(x[i]) && x[i] == x[i]) {
-            *bad = i;
-            return 0;
-        }
         y[i] = (x[i] - p[i]) / p[n + i];
     }
-    return 1;
 }
 
 // y = x * a + b, a multiply then an add, never fused (MinMaxScaler).
-static int run_affine(const float *x, const float *p, float *y, uint32_t n, uint32_t *bad) {
+static void run_affine(const float *x, const float *p, float *y, uint32_t n) {
     for (uint32_t i = 0; i < n; i++) {
-        if (!emlml_f32_is_finite(x[i]) && x[i] == x[i]) {
-            *bad = i;
-            return 0;
-        }
         float product = x[i] * p[i];
         y[i] = product + p[n + i];
     }
-    return 1;
 }
 
 // y[j] = sum over i in order of (x[i] - mean[i]) * w[j][i], from +0.0 (PCA). Takes
 // neither NaN nor infinity.
-static int run_project(const float *x, const float *p, float *y, uint32_t n_in, uint32_t n_out, uint32_t *bad) {
-    for (uint32_t i = 0; i < n_in; i++) {
-        if (!emlml_f32_is_finite(x[i])) {
-            *bad = i;
-            return 0;
-        }
-    }
+static void run_project(const float *x, const float *p, float *y, uint32_t n_in, uint32_t n_out) {
     const float *w = p + n_in;
     for (uint32_t j = 0; j < n_out; j++) {
         float acc = 0.0f;
@@ -366,7 +357,6 @@ static int run_project(const float *x, const float *p, float *y, uint32_t n_in, 
         }
         y[j] = acc;
     }
-    return 1;
 }
 
 // Statistics of one channel: its `n` values at x[0], x[stride], ... (FORMAT.md,
@@ -415,13 +405,7 @@ static void channel_stats(const float *x, uint32_t n, uint32_t stride, stats_t *
 
 // Per channel, the statistics of the mask's bits in bit order. Takes neither NaN nor
 // infinity.
-static int run_stats(const float *x, float mask, uint32_t n_in, uint32_t channels, float *y, uint32_t *bad) {
-    for (uint32_t i = 0; i < n_in; i++) {
-        if (!emlml_f32_is_finite(x[i])) {
-            *bad = i;
-            return 0;
-        }
-    }
+static void run_stats(const float *x, float mask, uint32_t n_in, uint32_t channels, float *y) {
     uint32_t bits = (uint32_t)mask;
     uint32_t j = 0;
     for (uint32_t c = 0; c < channels; c++) {
@@ -433,7 +417,6 @@ static int run_stats(const float *x, float mask, uint32_t n_in, uint32_t channel
             }
         }
     }
-    return 1;
 }
 
 // The shape statistics (skewness, kurtosis: STATS' bits) of the powers re^2 + im^2 of
@@ -487,34 +470,26 @@ static void channel_spectrum(const float *x, uint32_t n, uint32_t stride, const 
     }
 }
 
-static int run_spectrum(const emlml_model_t *m, const emlml_step_t *s, const float *x, float *y, float *scratch, uint32_t *bad) {
-    for (uint32_t i = 0; i < s->n_in; i++) {
-        if (!emlml_f32_is_finite(x[i])) {
-            *bad = i;
-            return 0;
-        }
-    }
+static void run_spectrum(const emlml_model_t *m, const emlml_step_t *s, const float *x, float *y, float *scratch) {
     uint32_t channels = m->pipe.channels, n = s->n_in / channels, bands = spectrum_bands(s, channels);
     uint32_t per_channel = s->n_out / channels;
     for (uint32_t c = 0; c < channels; c++) {
         channel_spectrum(x + c, n, channels, m->pipe.params + s->params, bands, spectrum_shape(s), scratch, y + c * per_channel);
     }
-    return 1;
 }
 
-#if EMLML_WITH_SOUND
-// MFE, MFCC: take neither NaN nor infinity.
-static int run_sound(const emlml_step_t *s, const float *p, const float *x, float *y, float *scratch, uint32_t *bad) {
+// The first input step s refuses, in index order: infinity always, NaN unless the step
+// passes it (SCALE and AFFINE, as scikit-learn's scalers do). 0: none.
+static int refused_input(const emlml_step_t *s, const float *x, uint32_t *bad) {
+    int passes_nan = per_value(s->op);
     for (uint32_t i = 0; i < s->n_in; i++) {
-        if (!emlml_f32_is_finite(x[i])) {
+        if (!emlml_f32_is_finite(x[i]) && !(passes_nan && x[i] != x[i])) {
             *bad = i;
-            return 0;
+            return 1;
         }
     }
-    emlml_sound_run(s, p, x, y, scratch);
-    return 1;
+    return 0;
 }
-#endif
 
 // Steps [0, n) on the window, alternating between the arena's two buffers.
 static const float *run_steps(const emlml_model_t *m, const float *window, uint32_t n, void *arena, emlml_error_t *err) {
@@ -524,23 +499,30 @@ static const float *run_steps(const emlml_model_t *m, const float *window, uint3
         const emlml_step_t *s = &m->pipe.steps[k];
         const float *p = m->pipe.params + s->params;
         float *y = buffers + (k & 1u) * m->pipe.width;
+        float *scratch = buffers + 2u * m->pipe.width;
         uint32_t bad = 0;
-        int ok;
-        switch (s->op) {
-            case EMLML_STEP_SCALE: ok = run_scale(x, p, y, s->n_in, &bad); break;
-            case EMLML_STEP_AFFINE: ok = run_affine(x, p, y, s->n_in, &bad); break;
-            case EMLML_STEP_STATS: ok = run_stats(x, p[0], s->n_in, m->pipe.channels, y, &bad); break;
-            case EMLML_STEP_SPECTRUM: ok = run_spectrum(m, s, x, y, buffers + 2u * m->pipe.width, &bad); break;
-            case EMLML_STEP_SOS: ok = emlml_sos_run(x, p, y, s->n_in, m->pipe.channels, &bad); break;
+        emlml_status_t st = EMLML_OK;
+        if (refused_input(s, x, &bad)) {
+            st = x[bad] == x[bad] ? EMLML_E_STEP_INFINITE : EMLML_E_STEP_NAN;
+        } else {
+            switch (s->op) {
+                case EMLML_STEP_SCALE: run_scale(x, p, y, s->n_in); break;
+                case EMLML_STEP_AFFINE: run_affine(x, p, y, s->n_in); break;
+                case EMLML_STEP_STATS: run_stats(x, p[0], s->n_in, m->pipe.channels, y); break;
+                case EMLML_STEP_SPECTRUM: run_spectrum(m, s, x, y, scratch); break;
 #if EMLML_WITH_SOUND
-            case EMLML_STEP_MFE: ok = run_sound(s, p, x, y, buffers + 2u * m->pipe.width, &bad); break;
-            case EMLML_STEP_MFCC: ok = run_sound(s, p, x, y, buffers + 2u * m->pipe.width, &bad); break;
+                case EMLML_STEP_SOS:
+                    if (!emlml_sos_run(x, p, y, s->n_in, m->pipe.channels, &bad)) {
+                        st = EMLML_E_STEP_OVERFLOW;  // output `bad` is not finite
+                    }
+                    break;
+                case EMLML_STEP_MFE: emlml_sound_run(s, p, x, y, scratch); break;
+                case EMLML_STEP_MFCC: emlml_sound_run(s, p, x, y, scratch); break;
 #endif
-            default: ok = run_project(x, p, y, s->n_in, s->n_out, &bad); break;
+                default: run_project(x, p, y, s->n_in, s->n_out); break;
+            }
         }
-        if (ok <= 0) {
-            // ok < 0: output `bad` overflowed; else input `bad` is refused.
-            emlml_status_t st = ok < 0 ? EMLML_E_STEP_OVERFLOW : x[bad] == x[bad] ? EMLML_E_STEP_INFINITE : EMLML_E_STEP_NAN;
+        if (st != EMLML_OK) {
             emlml_fail(err, st, k, step_name(s->op), bad);
             return NULL;
         }

@@ -26,6 +26,9 @@ FAMILIES = ("trees", "knn", "cnn")
 # What a converted Pipeline's blob needs besides its family: the feature steps, in every
 # module but the CNN-only one (built without them for the armv6m budget).
 STEPS = "steps"
+# ... and the sound and filter steps (MFE, MFCC, SOS), in the module of every family only
+# (the armv6m one-family modules have no room for them).
+SIGNAL_STEPS = "sound and filter steps"
 CHECKOUT_DIR = os.path.join("build", "natmod")  # relative to where the command runs
 PACKAGE_DIR = "mpy"  # inside emlml_tools
 # .mpy version -> the MicroPython releases whose loader takes its native code (a native
@@ -55,8 +58,10 @@ class NativeModule:
 
     @property
     def provides(self) -> set[str]:
-        """Its families, and STEPS unless it is the CNN-only module."""
-        return set(self.families) | ({STEPS} if set(self.families) - {"cnn"} else set())
+        """Its families, STEPS unless it is the CNN-only module, SIGNAL_STEPS if it has
+        every family."""
+        provides = set(self.families) | ({STEPS} if set(self.families) - {"cnn"} else set())
+        return provides | ({SIGNAL_STEPS} if self.families == FAMILIES else set())
 
     @property
     def micropython(self) -> str:
@@ -112,12 +117,16 @@ def default_folder() -> str:
 
 def families_of(blob_paths: list[str]) -> tuple[str, ...]:
     """The model families a set of blobs needs, in FAMILIES order, then STEPS when one is
-    a converted Pipeline (feature steps)."""
+    a converted Pipeline (feature steps), SIGNAL_STEPS when one has MFE, MFCC or SOS."""
     from emlml_tools.files import load_blob
+    from emlml_tools.format.pipeline import EVERY_FAMILY_OPS
 
     blobs = [load_blob(p) for p in blob_paths]
     kinds = {b.kind.name.lower() for b in blobs}
-    steps = (STEPS,) if any(b.pipeline is not None for b in blobs) else ()
+    pipes = [b.pipeline for b in blobs if b.pipeline is not None]
+    steps = (STEPS,) if pipes else ()
+    if any(int(op) in EVERY_FAMILY_OPS for p in pipes for op in p.steps["op"]):
+        steps += (SIGNAL_STEPS,)
     return tuple(f for f in FAMILIES if f in kinds) + steps
 
 

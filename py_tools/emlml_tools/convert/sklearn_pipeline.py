@@ -217,7 +217,7 @@ def convert_pipeline(pipeline: Pipeline, options: Any, channels: int = 1,
                          "give the number of channels of each sample")
     if not np.isfinite(sample_rate) or sample_rate < 0:
         raise ValueError(f"sample rate {sample_rate} must be finite and >= 0 (0: not given)")
-    sample_rate = _sound_rate(transformers, _sample_rate(transformers, float(sample_rate)))
+    sample_rate = _sample_rate(transformers, float(_sound_rate(transformers, sample_rate)))
     steps, n = [], n_window
     for k, t in enumerate(transformers):
         steps.append(_STEPS[type(t)](k, t, n))

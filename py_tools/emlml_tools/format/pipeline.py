@@ -42,6 +42,8 @@ SPECTRUM_SHAPE_STATS = (1 << C.STATS["SKEW"]) | (1 << C.STATS["KURTOSIS"])
 SOS_COEFFS = 5
 SOUND_OPS = (StepOp.MFE, StepOp.MFCC)
 SOUND_HEAD = 8  # emlml_mfcc.h: EMLML_SOUND_HEAD
+# In the module of every family only (EMLML_WITH_SOUND): the sound steps and the filter.
+EVERY_FAMILY_OPS = SOUND_OPS + (StepOp.SOS,)
 PIPE_SECTIONS = (SectionId.PIPE_HEAD, SectionId.PIPE_STEPS, SectionId.PIPE_PARAMS)
 assert STEP_DTYPE.itemsize == 16 and _HEAD.size == HEAD_DTYPE.itemsize == HEAD_SIZE
 
@@ -200,7 +202,7 @@ def add_pipeline(blob: bytes, steps: Sequence[Step], n_run: int, channels: int =
 def check_pipeline(data: bytes, by_id: dict[int, SectionEntry], kind: Kind, input_type: int,
                    n_window: int, sound: bool = True) -> PipelineData | None:
     """PIPE_* in the C loader's order; None when the blob has none of them. ``sound``:
-    the build has the sound steps (EMLML_WITH_SOUND)."""
+    the build has the sound and filter steps (EMLML_WITH_SOUND: MFE, MFCC, SOS)."""
     if not any(s in by_id for s in PIPE_SECTIONS):
         return None
     head = exact_section(by_id, SectionId.PIPE_HEAD, HEAD_SIZE)
@@ -360,7 +362,7 @@ def _check_step(k: int, s: np.void, before: int, params: np.ndarray, channels: i
     if not 1 <= op <= len(StepOp):
         raise BlobError("EMLML_E_STEP_OP", k, op)
     name = step_name(op)
-    if not sound and op in SOUND_OPS:
+    if not sound and op in EVERY_FAMILY_OPS:
         raise BlobError("EMLML_E_STEP_NO_SOUND", k, name)
     shape = step_shape(s)
     reserved = bytes(s["reserved"])
