@@ -38,6 +38,9 @@ def cases() -> dict[str, tuple[object, int]]:
         "spectrum8_64x3": (Spectrum(3, bands=8), 3),
         "spectrum16_256x1": (Spectrum(1, bands=16), 1),
         "spectrum32_1024x1": (Spectrum(1, bands=32), 1),
+        # the benchmark: the motion features of a 128-sample 3-axis window
+        "stats9_128x3": (ChannelStats(3), 3),
+        "spectrum8_128x3": (Spectrum(3, bands=8), 3),
     }
 
 
