@@ -35,7 +35,7 @@ from emlml_dev.train_cnn import (SUPPORTED_OPS, _quiet_convert, _tf, _versions, 
 SEED = 1234
 TRAIN = (250, 1)  # clips per class, data seed
 VALIDATION = (50, 2)
-EPOCHS = 40
+EPOCHS = 30
 LEARNING_RATE = 3e-3
 
 
