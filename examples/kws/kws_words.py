@@ -130,10 +130,11 @@ def _clip(rng: np.random.Generator, speech: np.ndarray | None) -> np.ndarray:
         x = level * _noise(rng, WINDOW)
     else:
         x = _place(rng, speech)
-        x *= rng.uniform(0.1, 0.9) / max(np.max(np.abs(x)), 1e-9)
+        gain = rng.uniform(0.1, 0.9) / max(np.max(np.abs(x)), 1e-9)
+        x *= gain
         snr = SNR_DB[rng.integers(len(SNR_DB))]
-        if snr is not None:
-            rms = np.sqrt(np.mean(speech ** 2)) * rng.uniform(0.1, 0.9) / max(np.max(np.abs(speech)), 1e-9)
+        if snr is not None:  # relative to the word's RMS (over the word, not the second)
+            rms = gain * np.sqrt(np.mean(speech ** 2))
             x += rms * 10 ** (-snr / 20) * _noise(rng, WINDOW)
     return np.clip(x, -1.0, 1.0).astype(np.float32)
 
