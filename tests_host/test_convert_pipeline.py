@@ -95,8 +95,8 @@ def test_unsupported_step_named():
     x = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
     y = (x[:, 0] > 0).astype(int)
     with pytest.raises(TypeError, match=r"step 1 \(Normalizer\) cannot be converted: emlml's "
-                       "feature steps are ChannelStats, MaxAbsScaler, MinMaxScaler, PCA, Spectrum, "
-                       "StandardScaler"):
+                       "feature steps are Butterworth, ChannelStats, MaxAbsScaler, MinMaxScaler, PCA, "
+                       "SOSFilter, Spectrum, StandardScaler"):
         convert(make_pipeline(StandardScaler(), Normalizer(), DecisionTreeClassifier()).fit(x, y))
     with pytest.raises(ValueError, match=r"step 0 \(MinMaxScaler\): clip=True"):
         convert(make_pipeline(MinMaxScaler(clip=True), DecisionTreeClassifier()).fit(x, y))
@@ -139,3 +139,41 @@ def test_nested_pipeline_flattened():
     from sklearn.pipeline import Pipeline
     nested = Pipeline([("features", make_pipeline(scaler, pca)), ("s", scaler2), ("f", forest)])
     assert convert(nested) == model.blob()
+
+
+def test_filters_store_their_sections_and_sample_rate():
+    """Butterworth -> SOS with its float32 sections; its sample rate is the window's, and
+    a different --sample-rate, or filters designed for two rates, are refused."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    from emlml_tools.features import Butterworth, SOSFilter, Spectrum
+    model = next(m for m in MODELS if m.name == "motion_butter_spectrum_forest")
+    blob = read_blob(convert(model.pipeline, channels=3))  # no --sample-rate: the filter's
+    pipe = blob.pipeline
+    assert pipe.sample_rate == 50.0 and pipe.channels == 3 and pipe.n_run == 2
+    assert [StepOp(int(op)) for op in pipe.steps["op"]] == [StepOp.SOS, StepOp.SPECTRUM]
+    np.testing.assert_array_equal(pipe.step_params(0), model.pipeline[0].params_)
+    assert pipe.step_params(0)[0] == 2 and pipe.n_features == 3 * (8 + 2)
+    assert convert(model.pipeline, channels=3, sample_rate=50.0) == model.blob()
+    with pytest.raises(ValueError, match=r"--sample-rate 100.0 Hz, but the Butterworth filter is "
+                       r"designed for 50.0 Hz"):
+        convert(model.pipeline, channels=3, sample_rate=100.0)
+    x, y = model.X_test, model.y_test
+    two = make_pipeline(Butterworth("highpass", 1.0, 2, 50.0, 3), Butterworth("lowpass", 10.0, 2, 100.0, 3),
+                        Spectrum(3, bands=4), RandomForestClassifier(3, random_state=0)).fit(x, y)
+    with pytest.raises(ValueError, match=r"Butterworth filters designed for sample rates \[50.0, 100.0\] Hz"):
+        convert(two)
+    plain = make_pipeline(SOSFilter([[1, 0, 0, 1, -0.5, 0]], 3), Spectrum(3, bands=4),
+                          RandomForestClassifier(3, random_state=0)).fit(x, y)
+    assert read_blob(convert(plain, sample_rate=25.0)).pipeline.sample_rate == 25.0
+    with pytest.raises(ValueError, match=r"feature steps with channels \[1, 3\]"):
+        convert(make_pipeline(SOSFilter(channels=1), Spectrum(3, bands=4),
+                              RandomForestClassifier(3, random_state=0)).fit(x, y))
+
+
+def test_filter_overflow_refused_by_transform():
+    model = next(m for m in MODELS if m.name == "motion_sos_stats_knn")
+    x = model.X_test[:2].copy()
+    x[1] = np.float32(3e38)
+    with pytest.raises(ValueError, match=r"^step 0 \(SOS\): output \d+ overflows float32$"):
+        runtime.transform(model.blob(), x)

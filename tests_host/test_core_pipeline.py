@@ -90,3 +90,24 @@ def test_core_statistics_refuse_nan(tmp_path):
     assert lines[0].startswith("ok ") and lines[1] == "error step 0 (STATS): input 7 is NaN"
     with pytest.raises(ValueError, match=r"^step 0 \(STATS\): input 7 is NaN$"):
         runtime.predict(model.blob(), x)
+
+
+@pytest.mark.parametrize("driver", HOST_DRIVERS[:2], ids=["gcc", "clang"])
+def test_core_filter_refuses_nan_infinity_and_overflow(driver, tmp_path):
+    """The IIR filter (SOS) takes neither NaN nor infinity, and refuses a window whose
+    output overflows float32 (a stable filter's overshoot near the float32 maximum): the
+    step named, as the reference names it."""
+    model = next(m for m in MODELS if m.name == "motion_butter_spectrum_forest")
+    x = np.ascontiguousarray(model.X_test[:4], dtype=np.float32).copy()
+    x[0, 7] = np.nan
+    x[1, 2] = np.inf
+    x[2, :] = np.float32(3e38)  # the low-pass overshoots its step response by some 10 %
+    lines = run_driver(driver, model.blob(), x.tobytes(), tmp_path).stdout.splitlines()
+    assert lines[0] == "error step 0 (SOS): input 7 is NaN"
+    assert lines[1] == "error step 0 (SOS): input 2 is infinite"
+    assert lines[2].startswith("error step 0 (SOS): output ") and lines[2].endswith(" overflows float32")
+    assert lines[3].startswith("ok ")
+    for row, line in zip(x[:3], lines):
+        with pytest.raises(ValueError) as info:
+            runtime.predict(model.blob(), row[None, :])
+        assert line == "error " + str(info.value)

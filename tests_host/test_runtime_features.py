@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.signal
 import scipy.stats
 from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
@@ -137,3 +138,120 @@ def test_spectrum_refusals_and_params():
         Spectrum(3, bands=(3, 2)).fit(x)
     assert clone(Spectrum(3, bands=(1, 4, 17))).get_params()["bands"] == (1, 4, 17)
     assert Spectrum(3, bands=4).fit(x).transform(x).shape == (4, 12)
+
+
+def test_spectrum_shape_matches_scipy_stats():
+    """Spectral skewness and kurtosis (Edge Impulse's: scipy.stats of the power of bins
+    0 .. n/2) against SciPy on NumPy's float64 rfft, relative to max(|value|, 1)."""
+    from emlml_tools.features import Spectrum
+    tolerance = {8: 3e-5, 64: 3e-5, 256: 3e-5, 1024: 3e-5, 4096: 3e-4}
+    for samples, window in [(8, "hann"), (64, "none"), (256, "hann"), (1024, "none"), (4096, "hann")]:
+        x = _windows(n=20, samples=samples, channels=2)
+        sp = Spectrum(2, bands=4, window=window, shape=("skew", "kurtosis")).fit(x)
+        got = sp.transform(x).reshape(20, 2, 6)
+        np.testing.assert_array_equal(got[:, :, :4], Spectrum(2, bands=4, window=window).fit(x)
+                                      .transform(x).reshape(20, 2, 4))  # the bands unchanged
+        v = x.astype(np.float64).reshape(20, samples, 2).transpose(0, 2, 1)
+        t = np.arange(samples)
+        w = np.ones(samples) if window == "none" else 0.5 - 0.5 * np.cos(2 * np.pi * t / samples)
+        power = np.abs(np.fft.rfft((v - v.mean(axis=2, keepdims=True)) * w, axis=2)) ** 2
+        for j, want in ((4, scipy.stats.skew(power, axis=2)), (5, scipy.stats.kurtosis(power, axis=2))):
+            err = np.abs(got[:, :, j] - want) / np.maximum(np.abs(want), 1)
+            assert err.max() <= tolerance[samples], (samples, j, err.max())
+
+
+def test_spectrum_shape_options():
+    from emlml_tools.features import Spectrum
+    x = _windows(n=3, samples=32)
+    both = Spectrum(3, bands=2, shape=("kurtosis", "skew")).fit(x)
+    assert both.transform(x).shape == (3, 12) and both.n_outputs_ == 4
+    kurt = Spectrum(3, bands=2, shape=("kurtosis",)).fit(x).transform(x).reshape(3, 3, 3)
+    np.testing.assert_array_equal(kurt[:, :, 2], both.transform(x).reshape(3, 3, 4)[:, :, 3])
+    flat = Spectrum(1, bands=2, shape=("skew", "kurtosis")).fit(np.ones((2, 16), np.float32))
+    np.testing.assert_array_equal(flat.transform(np.ones((2, 16), np.float32))[:, 2:], 0)
+    with pytest.raises(ValueError, match=r"shape \['mean'\]: choose from skew, kurtosis"):
+        Spectrum(3, shape=("mean",)).fit(x)
+
+
+# ---------------------------------------------------------------------------- filters
+
+def _scipy_sosfilt(sos, x, channels):
+    v = x.astype(np.float64).reshape(len(x), -1, channels)
+    return scipy.signal.sosfilt(sos, v, axis=1).reshape(len(x), -1)
+
+
+# The float32 filter against scipy's float64 sosfilt with the float64 design: the largest
+# error relative to the window's largest |x| (docs/features.md), by cutoff / sample rate.
+FILTER_TOLERANCE = {0.01: 5e-5, 0.04: 5e-6, 0.1: 2e-6, 0.2: 1e-6, 0.4: 1e-6}
+
+
+@pytest.mark.parametrize("kind", ["lowpass", "highpass"])
+@pytest.mark.parametrize("order", [1, 2, 4, 8])
+@pytest.mark.parametrize("samples", [64, 1024])
+def test_butterworth_matches_scipy_sosfilt(kind, order, samples):
+    from emlml_tools.features import Butterworth
+    x = _windows(n=20, samples=samples, channels=2)
+    for ratio, tolerance in FILTER_TOLERANCE.items():
+        b = Butterworth(kind, ratio * 50.0, order, 50.0, 2).fit(x)
+        want = _scipy_sosfilt(scipy.signal.butter(order, ratio * 50.0, kind, output="sos", fs=50.0), x, 2)
+        err = np.abs(b.transform(x) - want).max() / np.abs(x).max()
+        assert err <= tolerance, (ratio, err)
+
+
+def test_sos_filter_takes_any_scipy_sos():
+    """A Chebyshev band-pass (its low edge at 0.02 of the sample rate), an elliptic
+    low-pass, and sections with a0 != 1 (divided out on the host)."""
+    from emlml_tools.features import SOSFilter
+    x = _windows(n=20, samples=256, channels=3)
+    for sos in (scipy.signal.cheby1(4, 1, (1, 10), "bandpass", output="sos", fs=50),
+                scipy.signal.ellip(5, 0.5, 40, 0.3, output="sos"),
+                np.array([[1.0, 0.5, 0.25, 2.0, -0.5, 0.25]])):
+        got = SOSFilter(sos, 3).fit(x).transform(x)
+        want = _scipy_sosfilt(sos / sos[:, 3:4], x, 3)  # scipy takes a0 = 1 only
+        err = np.abs(got - want).max() / np.abs(x).max()
+        assert err <= 2e-5, err
+
+
+def test_filters_scikit_learn_compatible():
+    from emlml_tools.features import Butterworth, SOSFilter
+    assert clone(Butterworth("highpass", 2.0, 3, 100.0, 3)).get_params() == {
+        "kind": "highpass", "cutoff": 2.0, "order": 3, "sample_rate": 100.0, "channels": 3}
+    x = _windows(n=60, samples=32)
+    y = (x.reshape(60, 32, 3)[:, :, 0].std(axis=1) > 1.5).astype(int)
+    grid = GridSearchCV(make_pipeline(Butterworth(channels=3), ChannelStats(3),
+                                      RandomForestClassifier(5, random_state=0)),
+                        {"butterworth__cutoff": [3.0, 10.0]}, cv=3).fit(x, y)
+    assert grid.best_params_["butterworth__cutoff"] in (3.0, 10.0)
+    sos = SOSFilter(scipy.signal.butter(2, 0.1, output="sos")).fit(x[:, :32])
+    assert sos.params_[0] == 1 and sos.params_.dtype == np.float32 and len(sos.params_) == 6
+
+
+@pytest.mark.filterwarnings("ignore::scipy.signal.BadCoefficients")
+def test_filter_refusals():
+    from emlml_tools.features import Butterworth, SOSFilter
+    x = _windows(n=4, samples=16)
+    with pytest.raises(ValueError, match="unstable in float32"):
+        SOSFilter([[1, 0, 0, 1, -2.1, 1.1]], 3).fit(x)  # poles 1.1 and 1.0
+    with pytest.raises(ValueError, match="unstable in float32"):
+        Butterworth("lowpass", 1e-4, 8, 50.0, 3).fit(x)  # stable in float64, not in float32
+    with pytest.raises(ValueError, match="between 0 and the Nyquist frequency 25.0 Hz"):
+        Butterworth("lowpass", 25.0, 2, 50.0, 3).fit(x)
+    with pytest.raises(ValueError, match="kind 'bandpass': use 'lowpass' or 'highpass'"):
+        Butterworth("bandpass", 5.0, 2, 50.0, 3).fit(x)
+    with pytest.raises(ValueError, match="order 33: an integer 1 .. 32"):
+        Butterworth("lowpass", 5.0, 33, 50.0, 3).fit(x)
+    with pytest.raises(ValueError, match=r"sos of shape \(1, 5\)"):
+        SOSFilter([[1, 0, 0, 1, 0]], 3).fit(x)
+    with pytest.raises(ValueError, match="a0 != 0"):
+        SOSFilter([[1, 0, 0, 0, 0, 0]], 3).fit(x)
+    with pytest.raises(ValueError, match="not samples of 5 channels"):
+        SOSFilter(channels=5).fit(x)
+    bad = x.copy()
+    bad[2, 4] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        Butterworth(channels=3).fit(x).transform(bad)
+    gain = SOSFilter([[4.0, 0, 0, 1, 0, 0]], 3).fit(x)
+    big = x.copy()
+    big[1, 5] = 1e38
+    with pytest.raises(ValueError, match="SOSFilter: output 5 of window 1 overflows float32"):
+        gain.transform(big)

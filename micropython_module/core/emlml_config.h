@@ -29,6 +29,7 @@
 
 #define EMLML_PIPE_MAX_STEPS 16u   // feature steps in front of a model (features/)
 #define EMLML_PIPE_MAX_FFT 4096u   // SPECTRUM: samples per channel (a power of two)
+#define EMLML_PIPE_MAX_SECTIONS 16u   // SOS: second-order sections in one filter (order 32)
 
 // int8 CNN (cnn/emlml_cnn_load.c).
 #define EMLML_CNN_MAX_TENSORS 512u   // the loader's tensor sets are bitmaps of this many bits on the stack

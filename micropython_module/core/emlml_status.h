@@ -175,7 +175,8 @@ enum {
     X(EMLML_E_STEP_FFT, "step %u (%N): %u samples, not a power of two") \
     X(EMLML_E_STEP_FOLD, "step %u (%N) cannot be folded into a %N model") \
     X(EMLML_E_STEP_NAN, "step %u (%N): input %u is NaN") \
-    X(EMLML_E_STEP_INFINITE, "step %u (%N): input %u is infinite")
+    X(EMLML_E_STEP_INFINITE, "step %u (%N): input %u is infinite") \
+    X(EMLML_E_STEP_OVERFLOW, "step %u (%N): output %u overflows float32")
 #define EMLML_STATUS_PREDICT(X) \
     X(EMLML_E_INPUT_NONFINITE, "input %u is NaN or infinite") \
     X(EMLML_E_INPUT_INFINITE, "input %u is infinite (NaN is accepted, infinity is not)")
@@ -225,7 +226,7 @@ size_t emlml_format(char *buf, size_t n, const char *fmt, uint32_t a, uint32_t b
     X(INPUT_MULTIPLIER, "input_multiplier") X(SHIFT, "shift") X(MULTIPLIER, "multiplier") \
     X(LEFT_SHIFT, "left_shift") X(INPUT_LEFT_SHIFT, "input_left_shift") X(DIFF_MIN, "diff_min") \
     X(ALPHA_ZERO_POINT, "alpha_zero_point") \
-    X(STEP_SCALE, "SCALE") X(STEP_AFFINE, "AFFINE") X(STEP_PROJECT, "PROJECT") X(STEP_STATS, "STATS") X(STEP_SPECTRUM, "SPECTRUM") \
+    X(STEP_SCALE, "SCALE") X(STEP_AFFINE, "AFFINE") X(STEP_PROJECT, "PROJECT") X(STEP_STATS, "STATS") X(STEP_SPECTRUM, "SPECTRUM") X(STEP_SOS, "SOS") \
     X(TREES, "trees") X(KNN, "kNN") X(CNN, "CNN")
 
 enum {

@@ -5,6 +5,7 @@
 #include "emlml_internal.h"
 
 #include "emlml_dsp.h"
+#include "emlml_filter.h"
 
 #if EMLML_WITH_FEATURES
 
@@ -28,28 +29,18 @@ static int per_value(uint32_t op) {
     return op == EMLML_STEP_SCALE || op == EMLML_STEP_AFFINE;
 }
 
-// SPECTRUM's parameters, one block every channel shares: the window (n floats), cos and
-// sin of 2 pi k / n (n / 2 each), the band edges (bands + 1, in bins), eps; n = n_in /
-// channels samples and n_out / channels bands per channel (their divisibility is
-// checked after the count).
-static uint32_t spectrum_params(const emlml_step_t *s, uint32_t channels) {
-    return 2u * (s->n_in / channels) + s->n_out / channels + 2u;
+// Steps that write as many values as they read.
+static int same_size(uint32_t op) {
+    return per_value(op) || op == EMLML_STEP_SOS;
 }
 
-// Parameters a step reads: SCALE and AFFINE two per value; PROJECT a mean per input
-// and an n_out x n_in matrix (row-major), at most 65534 + 65534^2 < 2^32; STATS its
-// statistics mask; SPECTRUM: the window, the twiddles, the band edges and eps, counted
-// for channels of n_in / channels samples.
-static uint32_t param_count(const emlml_step_t *s, uint32_t channels) {
-    switch (s->op) {
-        case EMLML_STEP_PROJECT: return s->n_in + s->n_out * s->n_in;
-        case EMLML_STEP_STATS: return 1u;
-        case EMLML_STEP_SPECTRUM: return spectrum_params(s, channels);
-        default: return 2u * s->n_in;
-    }
-}
+// SPECTRUM's byte 1 (reserved for the other ops): a STATS mask of the statistics of its
+// power spectrum it appends to each channel's bands; skewness and kurtosis only.
+#define SPECTRUM_SHAPE_STATS ((1u << EMLML_STAT_SKEW) | (1u << EMLML_STAT_KURTOSIS))
 
-#define STATS_MASK_ALL ((1u << EMLML_STAT_COUNT) - 1u)
+static uint32_t spectrum_shape(const emlml_step_t *s) {
+    return s->op == EMLML_STEP_SPECTRUM ? s->reserved[0] : 0u;
+}
 
 static uint32_t popcount(uint32_t v) {
     uint32_t n = 0;
@@ -58,6 +49,38 @@ static uint32_t popcount(uint32_t v) {
     }
     return n;
 }
+
+// SPECTRUM's bands per channel: n_out / channels values less its shape statistics (0
+// when there are no more values than those: refused by check_spectrum).
+static uint32_t spectrum_bands(const emlml_step_t *s, uint32_t channels) {
+    uint32_t per_channel = s->n_out / channels, shape = popcount(spectrum_shape(s));
+    return per_channel > shape ? per_channel - shape : 0u;
+}
+
+// SPECTRUM's parameters, one block every channel shares: the window (n floats), cos and
+// sin of 2 pi k / n (n / 2 each), the band edges (bands + 1, in bins), eps; n = n_in /
+// channels samples (their divisibility is checked after the count).
+static uint32_t spectrum_params(const emlml_step_t *s, uint32_t channels) {
+    return 2u * (s->n_in / channels) + spectrum_bands(s, channels) + 2u;
+}
+
+// Parameters a step reads: SCALE and AFFINE two per value; PROJECT a mean per input
+// and an n_out x n_in matrix (row-major), at most 65534 + 65534^2 < 2^32; STATS its
+// statistics mask; SPECTRUM: the window, the twiddles, the band edges and eps, counted
+// for channels of n_in / channels samples; SOS its section count and 5 per section
+// (the count read when it lies inside PIPE_PARAMS' n_params floats).
+static uint32_t param_count(const emlml_step_t *s, uint32_t channels, const float *params, uint32_t n_params) {
+    switch (s->op) {
+        case EMLML_STEP_PROJECT: return s->n_in + s->n_out * s->n_in;
+        case EMLML_STEP_STATS: return 1u;
+        case EMLML_STEP_SPECTRUM: return spectrum_params(s, channels);
+        case EMLML_STEP_SOS:
+            return emlml_sos_param_count(s->params < n_params ? params + s->params : NULL);
+        default: return 2u * s->n_in;
+    }
+}
+
+#define STATS_MASK_ALL ((1u << EMLML_STAT_COUNT) - 1u)
 
 static emlml_status_t check_sections(const emlml_sections_t *sec, emlml_error_t *err) {
     const emlml_section_t *head = &sec->by_id[EMLML_SEC_PIPE_HEAD];
@@ -111,21 +134,21 @@ static emlml_status_t check_head(emlml_model_t *m, const uint8_t *head, uint32_t
 
 // One step's fields; `before` is the number of values it reads (the window's, or the
 // step before's outputs).
-static emlml_status_t check_step(uint32_t k, const emlml_step_t *s, uint32_t before, uint32_t n_params, uint32_t channels, emlml_error_t *err) {
+static emlml_status_t check_step(uint32_t k, const emlml_step_t *s, uint32_t before, const float *params, uint32_t n_params, uint32_t channels, emlml_error_t *err) {
     if (s->op < 1 || s->op > EMLML_STEP_OP_MAX) {
         return emlml_fail(err, EMLML_E_STEP_OP, k, s->op, 0);
     }
     uint32_t name = step_name(s->op);
-    if ((s->reserved[0] | s->reserved[1] | s->reserved[2]) != 0) {
+    if (((s->reserved[0] & ~spectrum_shape(s)) | s->reserved[1] | s->reserved[2]) != 0 || (spectrum_shape(s) & ~SPECTRUM_SHAPE_STATS) != 0) {
         return emlml_fail(err, EMLML_E_STEP_RESERVED, k, name, 0);
     }
     if (s->n_in != before) {
         return emlml_fail4(err, EMLML_E_STEP_INPUTS, k, name, s->n_in, before);
     }
-    if (s->n_out < 1 || s->n_out > EMLML_MAX_INPUTS || (per_value(s->op) && s->n_out != s->n_in)) {
+    if (s->n_out < 1 || s->n_out > EMLML_MAX_INPUTS || (same_size(s->op) && s->n_out != s->n_in)) {
         return emlml_fail4(err, EMLML_E_STEP_OUTPUTS, k, name, s->n_out, s->n_in);
     }
-    uint32_t count = param_count(s, channels);
+    uint32_t count = param_count(s, channels, params, n_params);
     if (s->params > n_params || count > n_params - s->params) {
         uint64_t end = (uint64_t)s->params + count;
         return emlml_fail4(err, EMLML_E_STEP_PARAMS, k, name, end > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)end, n_params);
@@ -178,7 +201,10 @@ static emlml_status_t check_spectrum(emlml_model_t *m, uint32_t k, emlml_error_t
     if (s->n_in % channels != 0 || s->n_out % channels != 0) {
         return emlml_fail4(err, EMLML_E_STEP_CHANNELS, k, name, s->n_in % channels != 0 ? s->n_in : s->n_out, channels);
     }
-    uint32_t n = s->n_in / channels, bands = s->n_out / channels;
+    uint32_t n = s->n_in / channels, bands = spectrum_bands(s, channels);
+    if (bands == 0) {
+        return emlml_fail4(err, EMLML_E_STEP_OUTPUTS, k, name, s->n_out, s->n_in);
+    }
     if (n < 2 || n > EMLML_PIPE_MAX_FFT || (n & (n - 1u)) != 0) {
         return emlml_fail(err, EMLML_E_STEP_FFT, k, name, n);
     }
@@ -203,7 +229,7 @@ static emlml_status_t check_steps(emlml_model_t *m, uint32_t n_params, emlml_err
     m->pipe.scratch = 0;
     for (uint32_t k = 0; k < m->pipe.n_steps; k++) {
         const emlml_step_t *s = &m->pipe.steps[k];
-        emlml_status_t st = check_step(k, s, before, n_params, m->pipe.channels, err);
+        emlml_status_t st = check_step(k, s, before, m->pipe.params, n_params, m->pipe.channels, err);
         if (st == EMLML_OK) {
             st = check_divisors(m, k, err);
         }
@@ -212,6 +238,9 @@ static emlml_status_t check_steps(emlml_model_t *m, uint32_t n_params, emlml_err
         }
         if (st == EMLML_OK) {
             st = check_spectrum(m, k, err);
+        }
+        if (st == EMLML_OK && s->op == EMLML_STEP_SOS) {
+            st = emlml_sos_check(s, m->pipe.params + s->params, k, m->pipe.channels, err);
         }
         if (st != EMLML_OK) {
             return st;
@@ -390,11 +419,34 @@ static int run_stats(const float *x, float mask, uint32_t n_in, uint32_t channel
     return 1;
 }
 
+// The shape statistics (skewness, kurtosis: STATS' bits) of the powers re^2 + im^2 of
+// bins 0 .. bins - 1, each divided by the largest (when it is not 0: the statistics do not
+// change with the scale, and the fourth powers of values <= 1 cannot overflow), into y
+// in bit order. re is overwritten.
+static void spectrum_shape_stats(float *re, const float *im, uint32_t bins, uint32_t shape, float *y) {
+    float hi = 0.0f;
+    for (uint32_t k = 0; k < bins; k++) {
+        re[k] = re[k] * re[k] + im[k] * im[k];
+        hi = re[k] > hi ? re[k] : hi;
+    }
+    for (uint32_t k = 0; hi > 0.0f && k < bins; k++) {
+        re[k] = re[k] / hi;
+    }
+    stats_t st;
+    channel_stats(re, bins, 1u, &st);
+    uint32_t j = 0;
+    for (uint32_t b = 0; b < EMLML_STAT_COUNT; b++) {
+        if ((shape >> b) & 1u) {
+            y[j++] = st.v[b];
+        }
+    }
+}
+
 // One channel: its n values at x[0], x[stride], ... minus their mean, times the window,
 // through an n-point FFT (radix 2, in place in re/im, the twiddles from the parameters);
 // the power re^2 + im^2 of bins [edge[b], edge[b + 1]) summed in bin order, plus eps,
 // then log_f32.
-static void channel_spectrum(const float *x, uint32_t n, uint32_t stride, const float *p, uint32_t bands, float *re, float *y) {
+static void channel_spectrum(const float *x, uint32_t n, uint32_t stride, const float *p, uint32_t bands, uint32_t shape, float *re, float *y) {
     float *im = re + n;
     const float *window = p, *cosine = p + n, *sine = p + n + n / 2u, *edge = p + 2u * n;
     float sum = 0.0f;
@@ -413,6 +465,9 @@ static void channel_spectrum(const float *x, uint32_t n, uint32_t stride, const 
         }
         y[band] = emlml_log_f32(power + edge[bands + 1u]);
     }
+    if (shape != 0) {
+        spectrum_shape_stats(re, im, n / 2u + 1u, shape, y + bands);
+    }
 }
 
 static int run_spectrum(const emlml_model_t *m, const emlml_step_t *s, const float *x, float *y, float *scratch, uint32_t *bad) {
@@ -422,9 +477,10 @@ static int run_spectrum(const emlml_model_t *m, const emlml_step_t *s, const flo
             return 0;
         }
     }
-    uint32_t channels = m->pipe.channels, n = s->n_in / channels, bands = s->n_out / channels;
+    uint32_t channels = m->pipe.channels, n = s->n_in / channels, bands = spectrum_bands(s, channels);
+    uint32_t per_channel = s->n_out / channels;
     for (uint32_t c = 0; c < channels; c++) {
-        channel_spectrum(x + c, n, channels, m->pipe.params + s->params, bands, scratch, y + c * bands);
+        channel_spectrum(x + c, n, channels, m->pipe.params + s->params, bands, spectrum_shape(s), scratch, y + c * per_channel);
     }
     return 1;
 }
@@ -444,10 +500,12 @@ static const float *run_steps(const emlml_model_t *m, const float *window, uint3
             case EMLML_STEP_AFFINE: ok = run_affine(x, p, y, s->n_in, &bad); break;
             case EMLML_STEP_STATS: ok = run_stats(x, p[0], s->n_in, m->pipe.channels, y, &bad); break;
             case EMLML_STEP_SPECTRUM: ok = run_spectrum(m, s, x, y, buffers + 2u * m->pipe.width, &bad); break;
+            case EMLML_STEP_SOS: ok = emlml_sos_run(x, p, y, s->n_in, m->pipe.channels, &bad); break;
             default: ok = run_project(x, p, y, s->n_in, s->n_out, &bad); break;
         }
-        if (!ok) {
-            emlml_status_t st = x[bad] == x[bad] ? EMLML_E_STEP_INFINITE : EMLML_E_STEP_NAN;
+        if (ok <= 0) {
+            // ok < 0: output `bad` overflowed; else input `bad` is refused.
+            emlml_status_t st = ok < 0 ? EMLML_E_STEP_OVERFLOW : x[bad] == x[bad] ? EMLML_E_STEP_INFINITE : EMLML_E_STEP_NAN;
             emlml_fail(err, st, k, step_name(s->op), bad);
             return NULL;
         }

@@ -62,6 +62,7 @@ from emlml_tools.format import (
     read_blob,
     trees_blob,
 )
+from emlml_tools.format import c_tables as C
 from emlml_tools.format.c_format import error_format
 from emlml_tools.format import c_tables
 from emlml_tools.format.c_tables import FIELD_NAMES
@@ -157,6 +158,30 @@ def make_pipe_spectrum() -> bytes:
 
     step = Step(StepOp.SPECTRUM, 16, 6, spectrum_params(8, [1, 2, 3, 5], "hann", 1e-10))
     return add_pipeline(make_knn(n_inputs=6), [step], 1, 2)
+
+
+def make_pipe_spectrum_shape() -> bytes:
+    """make_knn (10 features) behind SPECTRUM of 8 samples x 2 channels -> 3 bands, skew
+    and kurtosis each (byte 1: the STATS mask 0xC0); params as make_pipe_spectrum's."""
+    from emlml_tools.features import spectrum_params
+
+    step = Step(StepOp.SPECTRUM, 16, 10, spectrum_params(8, [1, 2, 3, 5], "none", 1e-10),
+                shape=0xC0)
+    return add_pipeline(make_knn(n_inputs=10), [step], 1, 2)
+
+
+def _sos_two_sections() -> np.ndarray:
+    """A 4th-order Butterworth low-pass (scipy) as SOS parameters: the count at 0, then
+    b0 b1 b2 a1 a2 of section 0 at 1..5 and of section 1 at 6..10."""
+    import scipy.signal
+    from emlml_tools.features import sos_params
+
+    return sos_params(scipy.signal.butter(4, 0.2, output="sos"))
+
+
+def make_pipe_sos() -> bytes:
+    """make_knn (8 features) behind SOS (two sections) of 4 samples x 2 channels."""
+    return add_pipeline(make_knn(n_inputs=8), [Step(StepOp.SOS, 8, 8, _sos_two_sections())], 1, 2)
 
 
 def make_pipe_trees() -> bytes:
@@ -408,6 +433,8 @@ BASES: dict[str, Callable[[], bytes]] = {
     "pipe_trees": make_pipe_trees,  # SCALE, AFFINE folded into trees4
     "pipe_stats": make_pipe_stats,  # PROJECT, STATS run before kNN
     "pipe_spectrum": make_pipe_spectrum,  # SPECTRUM run before kNN
+    "pipe_spectrum_shape": make_pipe_spectrum_shape,  # SPECTRUM with skew, kurtosis before kNN
+    "pipe_sos": make_pipe_sos,  # SOS (two sections) run before kNN
     "cnn10": _ten_op_blob,  # tflite_build.ten_op_network: one layer of each op
     "pad_mean": _pad_mean_blob,
     "table5": _table_ops_blob,  # the five table ops in a chain, 2x2x3
@@ -1355,6 +1382,43 @@ bad("step_spectrum_edge_fraction", "pipe_spectrum", lambda b: set_item(b, PP, 16
     "EMLML_E_STEP_PARAM", "step 0 (SPECTRUM): parameter 16 out of range")
 bad("step_spectrum_eps", "pipe_spectrum", lambda b: set_item(b, PP, 20, "<f4", 0.0),
     "EMLML_E_STEP_PARAM", "step 0 (SPECTRUM): parameter 20 out of range")
+bad("step_spectrum_shape_unknown", "pipe_spectrum_shape", lambda b: _step(b, 0, reserved=b"\xc1\0\0"),
+    "EMLML_E_STEP_RESERVED", "step 0 (SPECTRUM): reserved bytes not zero")
+bad("step_spectrum_shape_byte2", "pipe_spectrum_shape", lambda b: _step(b, 0, reserved=b"\xc0\x01\0"),
+    "EMLML_E_STEP_RESERVED", "step 0 (SPECTRUM): reserved bytes not zero")
+bad("step_spectrum_shape_no_bands", "pipe_spectrum_shape",
+    lambda b: add_pipeline(make_knn(n_inputs=4), [Step(StepOp.SPECTRUM, 16, 4, np.r_[
+        np.ones(8), np.zeros(8), [1], [1e-10]].astype(np.float32), shape=0xC0)], 1, 2),
+    "EMLML_E_STEP_OUTPUTS", "step 0 (SPECTRUM): 4 outputs from 16 inputs")
+bad("step_spectrum_shape_params", "pipe_spectrum_shape", lambda b: _step(b, 0, reserved=b"\0\0\0"),
+    "EMLML_E_STEP_PARAMS", "step 0 (SPECTRUM): parameters end at 23 of 21")
+bad("step_sos_shape_byte", "pipe_sos", lambda b: _step(b, 0, reserved=b"\x40\0\0"),
+    "EMLML_E_STEP_RESERVED", "step 0 (SOS): reserved bytes not zero")
+bad("step_sos_outputs", "pipe_sos", lambda b: _step(b, 0, n_out=7), "EMLML_E_STEP_OUTPUTS",
+    "step 0 (SOS): 7 outputs from 8 inputs")
+bad("step_sos_sections_zero", "pipe_sos", lambda b: set_item(b, PP, 0, "<f4", 0.0),
+    "EMLML_E_STEP_PARAM", "step 0 (SOS): parameter 0 out of range")
+bad("step_sos_sections_fraction", "pipe_sos", lambda b: set_item(b, PP, 0, "<f4", 1.5),
+    "EMLML_E_STEP_PARAM", "step 0 (SOS): parameter 0 out of range")
+bad("step_sos_sections_max", "pipe_sos", lambda b: set_item(b, PP, 0, "<f4", C.PIPE_MAX_SECTIONS + 1),
+    "EMLML_E_STEP_PARAM", "step 0 (SOS): parameter 0 out of range")
+bad("step_sos_params", "pipe_sos", lambda b: set_item(b, PP, 0, "<f4", 3.0), "EMLML_E_STEP_PARAMS",
+    "step 0 (SOS): parameters end at 16 of 11")
+bad("step_sos_params_outside", "pipe_sos", lambda b: _step(b, 0, params=11), "EMLML_E_STEP_PARAMS",
+    "step 0 (SOS): parameters end at 12 of 11")
+bad("step_sos_channels", "pipe_sos",
+    lambda b: add_pipeline(make_knn(n_inputs=3), [
+        Step(StepOp.PROJECT, 8, 3, np.linspace(-1, 1, 32).astype(np.float32)),
+        Step(StepOp.SOS, 3, 3, _sos_two_sections())], 2, 2),
+    "EMLML_E_STEP_CHANNELS", "step 1 (SOS): 3 inputs, not a multiple of 2 channels")
+bad("step_sos_unstable_a2", "pipe_sos", lambda b: set_item(b, PP, 10, "<f4", 1.0),
+    "EMLML_E_STEP_PARAM", "step 0 (SOS): parameter 10 out of range")
+bad("step_sos_unstable_a2_negative", "pipe_sos", lambda b: set_item(b, PP, 5, "<f4", -1.0),
+    "EMLML_E_STEP_PARAM", "step 0 (SOS): parameter 5 out of range")
+bad("step_sos_unstable_a1", "pipe_sos", lambda b: set_item(b, PP, 9, "<f4", -1.9),
+    "EMLML_E_STEP_PARAM", "step 0 (SOS): parameter 9 out of range")
+bad("step_sos_coefficient_nan", "pipe_sos", lambda b: set_item(b, PP, 3, "<f4", np.nan),
+    "EMLML_E_PIPE_PARAM", "step parameter 3 not finite")
 bad("pipe_spectrum_arena", "pipe_spectrum",
     lambda b: set_header(b, "arena_bytes", int(header(b)["arena_bytes"]) - 64),
     "EMLML_E_ARENA", lambda b: "arena_bytes {}, this model needs {}".format(

@@ -161,7 +161,7 @@ def run_baremetal(elf: str, machine: str, timeout: float = 600) -> dict:
     if proc.returncode != 0 or "DONE" not in out:
         raise RuntimeError(f"{elf} on {machine}: exit {proc.returncode}\n"
                            f"{out[-3000:]}")
-    report: dict = {"total": {}, "ticks": {}, "agree": {}}
+    report: dict = {"total": {}, "ticks": {}, "agree": {}, "lines": out.splitlines()}
     for line in out.splitlines():
         parts = line.split()
         if parts and parts[0] == "AGREE":

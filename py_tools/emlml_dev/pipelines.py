@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
+import scipy.signal
 from emlml_tools.demo.data import MOTION_RATE_HZ, motion_split
-from emlml_tools.features import ChannelStats, Spectrum
+from emlml_tools.features import Butterworth, ChannelStats, SOSFilter, Spectrum
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier, RandomForestRegressor
@@ -113,6 +114,16 @@ def pipeline_models() -> tuple[PipeModel, ...]:
         _fit("motion_std_stats_pca_tree_regressor", _motion, make_pipeline(
             StandardScaler(), ChannelStats(3), PCA(6, random_state=0),
             DecisionTreeRegressor(max_depth=7, random_state=0)), regress=True, **motion),
+        # IIR filters (SOS): a Butterworth low-pass before the spectrum with its spectral
+        # skewness and kurtosis; any scipy sos (a Chebyshev band-pass) before statistics
+        _fit("motion_butter_spectrum_forest", _motion, make_pipeline(
+            Butterworth("lowpass", 8.0, 4, MOTION_RATE_HZ, 3),
+            Spectrum(3, bands=8, shape=("skew", "kurtosis")), _forest()), **motion),
+        _fit("motion_sos_stats_knn", _motion, make_pipeline(
+            SOSFilter(scipy.signal.cheby1(4, 1, (1.0, 10.0), "bandpass", output="sos",
+                                          fs=MOTION_RATE_HZ), 3),
+            ChannelStats(3, ("std", "ptp", "skew", "kurtosis")), StandardScaler(),
+            KNeighborsClassifier(5)), **motion),
     )
 
 
@@ -123,7 +134,8 @@ DEVICE_PIPELINES = ("pca_tree", "std_tree_regressor", "minmax_forest_regressor",
                     "motion_std_forest", "motion_std_pca_knn", "motion_stats_std_forest",
                     "motion_stats_minmax_knn", "motion_stats_extra",
                     "motion_std_stats_pca_tree_regressor", "motion_spectrum_forest",
-                    "motion_spectrum_std_knn")
+                    "motion_spectrum_std_knn", "motion_butter_spectrum_forest",
+                    "motion_sos_stats_knn")
 BOARD_PIPELINES = ("motion_stats_std_forest",)
 
 

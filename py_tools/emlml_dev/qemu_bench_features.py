@@ -30,7 +30,7 @@ BUILDS = [("M3 armv6m", "an385", "armv6m"), ("M4F armv7emsp", "an386", "armv7ems
 
 def cases() -> dict[str, tuple[object, int]]:
     """name -> (the transformers, samples x channels of the window)."""
-    from emlml_tools.features import ChannelStats, Spectrum
+    from emlml_tools.features import Butterworth, ChannelStats, Spectrum
     return {
         "scale_64x3": (StandardScaler(), 3),
         "stats9_64x3": (ChannelStats(3), 3),
@@ -38,6 +38,10 @@ def cases() -> dict[str, tuple[object, int]]:
         "spectrum8_64x3": (Spectrum(3, bands=8), 3),
         "spectrum16_256x1": (Spectrum(1, bands=16), 1),
         "spectrum32_1024x1": (Spectrum(1, bands=32), 1),
+        "butter4_64x3": (Butterworth("lowpass", 8.0, 4, 50.0, 3), 3),
+        "spectrum8_shape_64x3": (Spectrum(3, bands=8, shape=("skew", "kurtosis")), 3),
+        "butter4_spectrum8_shape_64x3": (make_pipeline(Butterworth("lowpass", 8.0, 4, 50.0, 3),
+                                                       Spectrum(3, bands=8, shape=("skew", "kurtosis"))), 3),
         # the issue's benchmark: the motion features of a 128-sample 3-axis window
         "stats9_128x3": (ChannelStats(3), 3),
         "spectrum8_128x3": (Spectrum(3, bands=8), 3),

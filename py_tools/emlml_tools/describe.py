@@ -97,10 +97,27 @@ def _describe_pipeline(blob: Any) -> list[tuple[str, str]]:
                        f"{pipe.n_features} values")]
     for k, s in enumerate(pipe.steps):
         text = f"{StepOp(int(s['op'])).name:<8} {int(s['n_in'])} -> {int(s['n_out'])}"
+        text += _step_detail(pipe, k)
         if k >= pipe.n_run:
             text += " (folded into the trees' thresholds; run by transform only)"
         rows.append((f"step {k}", text))
     return rows
+
+
+def _step_detail(pipe: Any, k: int) -> str:
+    """SOS: its sections; SPECTRUM: the statistics of the power spectrum it appends."""
+    from emlml_tools.features.stats import STATS
+    from emlml_tools.format import StepOp
+    from emlml_tools.format.pipeline import step_shape
+
+    s = pipe.steps[k]
+    if int(s["op"]) == StepOp.SOS:
+        return f", {int(pipe.step_params(k)[0])} second-order sections"
+    shape = step_shape(s)
+    if shape:
+        return ", then " + ", ".join(n for i, n in enumerate(STATS) if shape >> i & 1) + \
+            " of the power spectrum"
+    return ""
 
 
 def _describe_cnn(blob: Any) -> list[tuple[str, str]]:

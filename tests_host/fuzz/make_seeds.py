@@ -62,7 +62,7 @@ def pipeline_seeds() -> dict[str, bytes]:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 
-    from emlml_tools.features import ChannelStats, Spectrum
+    from emlml_tools.features import Butterworth, ChannelStats, SOSFilter, Spectrum
 
     X, y = load_wine(return_X_y=True)
     X, y = X[::6, :6].astype(np.float32), y[::6]
@@ -77,6 +77,12 @@ def pipeline_seeds() -> dict[str, bytes]:
             sample_rate=25.0),
         "pipe_spectrum_knn": convert(make_pipeline(
             Spectrum(1, bands=(0, 1, 3)), KNeighborsClassifier(2)).fit(X[:, :4], y)),
+        "pipe_butter_spectrum_knn": convert(make_pipeline(
+            Butterworth("highpass", 10.0, 3, 100.0, 2), Spectrum(2, bands=1, shape=("skew", "kurtosis")),
+            KNeighborsClassifier(2)).fit(X[:, :4], y)),
+        "pipe_sos_stats_tree": convert(make_pipeline(
+            SOSFilter([[0.5, 0.25, 0.0, 1.0, -0.5, 0.25]], 3), ChannelStats(3, ("mean", "kurtosis")),
+            StandardScaler(), tree).fit(X, y)),
         "pipe_pca_std_forest": convert(make_pipeline(
             StandardScaler(), PCA(4), StandardScaler(),
             RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0)).fit(X, y)),

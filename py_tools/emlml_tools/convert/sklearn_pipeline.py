@@ -3,8 +3,8 @@ front of the final estimator's model (docs/FORMAT.md, Pipelines).
 
 Each transformer becomes a step of the C core (``_STEPS``: StandardScaler and
 MaxAbsScaler -> SCALE, MinMaxScaler -> AFFINE, PCA -> PROJECT, emlml's ChannelStats ->
-STATS and Spectrum -> SPECTRUM), with its parameters rounded to float32; the board
-computes the steps in float32.
+STATS, Spectrum -> SPECTRUM, SOSFilter and Butterworth -> SOS), with its parameters
+rounded to float32; the board computes the steps in float32.
 
 Tree models: the per-value steps after the last PROJECT (or all of them) are *folded*
 into the trees on the host. scikit-learn sends a window left at a split on feature ``f``
@@ -27,7 +27,7 @@ from sklearn.decomposition import PCA
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 
-from emlml_tools.features import ChannelStats, Spectrum
+from emlml_tools.features import Butterworth, ChannelStats, SOSFilter, Spectrum
 from emlml_tools.format import MAX_INPUTS, InputType, Step, StepOp, add_pipeline
 from emlml_tools.format.keys import float32_keys, key_values
 from emlml_tools.format.pipeline import MAX_STEPS, PER_VALUE_OPS
@@ -92,11 +92,17 @@ def _stats(k: int, t: ChannelStats, n: int) -> Step:
 
 
 def _spectrum(k: int, t: Spectrum, n: int) -> Step:
-    return Step(StepOp.SPECTRUM, n, t.channels * t.n_bands_, t.params_, "Spectrum")
+    return Step(StepOp.SPECTRUM, n, t.channels * t.n_outputs_, t.params_, "Spectrum", t.shape_)
+
+
+def _sos(k: int, t: SOSFilter | Butterworth, n: int) -> Step:
+    return Step(StepOp.SOS, n, n, t.params_, type(t).__name__)
 
 
 _STEPS: dict[type, Callable[[int, Any, int], Step]] = {
+    Butterworth: _sos,
     ChannelStats: _stats,
+    SOSFilter: _sos,
     Spectrum: _spectrum,
     StandardScaler: _standard,
     MaxAbsScaler: _max_abs,
@@ -129,16 +135,32 @@ def _transformers(pipeline: Pipeline) -> list[Any]:
     return out
 
 
+_CHANNEL_STEPS = (Butterworth, ChannelStats, SOSFilter, Spectrum)
+
+
 def _stats_channels(transformers: list[Any], channels: int) -> int:
-    """The window's channels: ChannelStats' and Spectrum's (all the same), unless
+    """The window's channels: those of emlml's transformers (all the same), unless
     --channels says others."""
-    found = {t.channels for t in transformers if isinstance(t, (ChannelStats, Spectrum))}
+    found = {t.channels for t in transformers if isinstance(t, _CHANNEL_STEPS)}
     if not found:
         return channels
     if len(found) > 1 or (channels != 1 and channels not in found):
         raise ValueError(f"feature steps with channels {sorted(found)} and a window of "
                          f"{channels} channels: give one number of channels")
     return found.pop()
+
+
+def _sample_rate(transformers: list[Any], sample_rate: float) -> float:
+    """The window's sample rate: the Butterworth filters' (all the same), which a given
+    --sample-rate must equal."""
+    found = sorted({float(t.sample_rate) for t in transformers if isinstance(t, Butterworth)})
+    if len(found) > 1:
+        raise ValueError(f"Butterworth filters designed for sample rates {found} Hz: the window "
+                         "has one rate; design them for the same rate")
+    if found and sample_rate not in (0.0, found[0]):
+        raise ValueError(f"--sample-rate {sample_rate} Hz, but the Butterworth filter is designed "
+                         f"for {found[0]} Hz: drop --sample-rate or refit the filter at that rate")
+    return found[0] if found else sample_rate
 
 
 def _window_size(transformers: list[Any], final: Any) -> int:
@@ -172,6 +194,7 @@ def convert_pipeline(pipeline: Pipeline, options: Any, channels: int = 1,
                          "give the number of channels of each sample")
     if not np.isfinite(sample_rate) or sample_rate < 0:
         raise ValueError(f"sample rate {sample_rate} must be finite and >= 0 (0: not given)")
+    sample_rate = _sample_rate(transformers, float(sample_rate))
     steps, n = [], n_window
     for k, t in enumerate(transformers):
         steps.append(_STEPS[type(t)](k, t, n))

@@ -28,6 +28,7 @@ KNN_QUERY_CODE_MAX = 8388607
 KNN_SCALE_LOG2_MAX = 64
 PIPE_MAX_STEPS = 16
 PIPE_MAX_FFT = 4096
+PIPE_MAX_SECTIONS = 16
 CNN_MAX_TENSORS = 512
 CNN_MAX_LAYERS = 512
 CNN_MAX_PRODUCTS = 65536
@@ -173,6 +174,7 @@ STATUS = (
     ('EMLML_E_STEP_FOLD', 'step %u (%N) cannot be folded into a %N model'),
     ('EMLML_E_STEP_NAN', 'step %u (%N): input %u is NaN'),
     ('EMLML_E_STEP_INFINITE', 'step %u (%N): input %u is infinite'),
+    ('EMLML_E_STEP_OVERFLOW', 'step %u (%N): output %u overflows float32'),
     ('EMLML_E_INPUT_NONFINITE', 'input %u is NaN or infinite'),
     ('EMLML_E_INPUT_INFINITE', 'input %u is infinite (NaN is accepted, infinity is not)'),
 )
@@ -215,6 +217,7 @@ FIELD_NAMES = (
     'PROJECT',
     'STATS',
     'SPECTRUM',
+    'SOS',
     'trees',
     'kNN',
     'CNN',
@@ -253,6 +256,7 @@ STEP_OPS = (
     ('PROJECT', 3),
     ('STATS', 4),
     ('SPECTRUM', 5),
+    ('SOS', 6),
 )
 
 # Section ids (EMLML_SEC_*): name without its prefix -> number.

@@ -36,6 +36,10 @@ STEP_DTYPE = np.dtype([("op", "u1"), ("reserved", "V3"), ("n_in", "<u4"), ("n_ou
 HEAD_DTYPE = np.dtype([("n_run", "<u2"), ("channels", "<u2"), ("sample_rate", "<f4")])
 _HEAD = struct.Struct("<HHf")
 PER_VALUE_OPS = (StepOp.SCALE, StepOp.AFFINE)
+SAME_SIZE_OPS = PER_VALUE_OPS + (StepOp.SOS,)
+# SPECTRUM's byte 1 (reserved for the other ops): a STATS mask of its shape statistics.
+SPECTRUM_SHAPE_STATS = (1 << C.STATS["SKEW"]) | (1 << C.STATS["KURTOSIS"])
+SOS_COEFFS = 5
 PIPE_SECTIONS = (SectionId.PIPE_HEAD, SectionId.PIPE_STEPS, SectionId.PIPE_PARAMS)
 assert STEP_DTYPE.itemsize == 16 and _HEAD.size == HEAD_DTYPE.itemsize == HEAD_SIZE
 
@@ -55,6 +59,7 @@ class Step:
     n_out: int
     params: npt.NDArray[np.float32]
     name: str = ""
+    shape: int = 0  # SPECTRUM: the STATS mask of its shape statistics (byte 1)
 
 
 @dataclass(frozen=True)
@@ -87,15 +92,39 @@ class PipelineData:
 
     def step_params(self, k: int) -> npt.NDArray[np.float32]:
         s = self.steps[k]
-        count = param_count(int(s["op"]), int(s["n_in"]), int(s["n_out"]), self.channels)
-        return self.params[int(s["params"]):int(s["params"]) + count]
+        at = int(s["params"])
+        count = param_count(int(s["op"]), int(s["n_in"]), int(s["n_out"]), self.channels,
+                            step_shape(s), self.params[at:at + 1])
+        return self.params[at:at + count]
 
 
-def param_count(op: int, n_in: int, n_out: int, channels: int = 1) -> int:
+def step_shape(s: np.void) -> int:
+    """A SPECTRUM step's shape statistics (its byte 1); 0 for the other ops."""
+    return bytes(s["reserved"])[0] if int(s["op"]) == StepOp.SPECTRUM else 0
+
+
+def spectrum_bands(n_out: int, channels: int, shape: int) -> int:
+    """SPECTRUM's bands per channel (0 when its outputs leave none: refused)."""
+    return max(n_out // channels - bin(shape).count("1"), 0)
+
+
+def sos_sections(first: float) -> int:
+    """An SOS step's section count from its first parameter; 0 when it is not one."""
+    whole = 1 <= first <= C.PIPE_MAX_SECTIONS and first == int(first)
+    return int(first) if whole else 0
+
+
+def param_count(op: int, n_in: int, n_out: int, channels: int = 1, shape: int = 0,
+                first: npt.ArrayLike = ()) -> int:
+    """Floats step ``op`` reads; SOS's from its first parameter ``first`` (empty when it
+    lies outside PIPE_PARAMS)."""
     if op == StepOp.PROJECT:
         return n_in + n_out * n_in
     if op == StepOp.SPECTRUM:  # one block all channels share (FORMAT.md)
-        return 2 * (n_in // channels) + n_out // channels + 2
+        return 2 * (n_in // channels) + spectrum_bands(n_out, channels, shape) + 2
+    if op == StepOp.SOS:
+        first = np.asarray(first, dtype=np.float32).reshape(-1)
+        return 1 + SOS_COEFFS * sos_sections(float(first[0])) if len(first) else 1
     return 1 if op == StepOp.STATS else 2 * n_in
 
 
@@ -117,7 +146,7 @@ def pipeline_sections(steps: Sequence[Step], n_run: int, channels: int = 1,
     at = 0
     for k, step in enumerate(steps):
         values = np.asarray(step.params, dtype="<f4").reshape(-1)
-        records[k] = (int(step.op), b"\0\0\0", step.n_in, step.n_out, at)
+        records[k] = (int(step.op), bytes([step.shape, 0, 0]), step.n_in, step.n_out, at)
         params.append(values)
         at += len(values)
     return [(SectionId.PIPE_HEAD, _HEAD.pack(n_run, channels, sample_rate)),
@@ -174,7 +203,7 @@ def check_pipeline(data: bytes, by_id: dict[int, SectionEntry], kind: Kind, inpu
     before, n_features = n_window, n_window
     for k, s in enumerate(steps):
         op, n_in, n_out, at = int(s["op"]), int(s["n_in"]), int(s["n_out"]), int(s["params"])
-        _check_step(k, s, before, n_params, channels)
+        _check_step(k, s, before, params, channels)
         if op == StepOp.SCALE:
             zero = np.flatnonzero(params[at + n_in:at + 2 * n_in] == 0)
             if len(zero):
@@ -182,7 +211,9 @@ def check_pipeline(data: bytes, by_id: dict[int, SectionEntry], kind: Kind, inpu
         if op == StepOp.STATS:
             _check_stats(k, n_in, n_out, float(params[at]), channels)
         if op == StepOp.SPECTRUM:
-            _check_spectrum(k, n_in, n_out, params[at:], channels)
+            _check_spectrum(k, n_in, n_out, params[at:], channels, step_shape(s))
+        if op == StepOp.SOS:
+            _check_sos(k, n_in, params[at:], channels)
         if k >= n_run and (kind not in (Kind.TREES, Kind.BOOST) or op not in PER_VALUE_OPS):
             family = C.FIELD_NAMES.index("trees") + kind - Kind.TREES
             raise BlobError("EMLML_E_STEP_FOLD", k, step_name(op), family)
@@ -203,12 +234,27 @@ def _check_stats(k: int, n_in: int, n_out: int, mask: float, channels: int) -> N
         raise BlobError("EMLML_E_STEP_OUTPUTS", k, name, n_out, n_in)
 
 
-def _check_spectrum(k: int, n_in: int, n_out: int, p: np.ndarray, channels: int) -> None:
+def _check_sos(k: int, n_in: int, p: np.ndarray, channels: int) -> None:
+    from emlml_tools.features.filters import unstable_param
+
+    name = step_name(StepOp.SOS)
+    if not sos_sections(float(p[0])):
+        raise BlobError("EMLML_E_STEP_PARAM", k, name, 0)
+    if n_in % channels:
+        raise BlobError("EMLML_E_STEP_CHANNELS", k, name, n_in, channels)
+    bad = unstable_param(p)
+    if bad is not None:
+        raise BlobError("EMLML_E_STEP_PARAM", k, name, bad)
+
+
+def _check_spectrum(k: int, n_in: int, n_out: int, p: np.ndarray, channels: int, shape: int) -> None:
     name = step_name(StepOp.SPECTRUM)
     if n_in % channels or n_out % channels:
         raise BlobError("EMLML_E_STEP_CHANNELS", k, name, n_out if n_in % channels == 0 else n_in,
                         channels)
-    n, bands = n_in // channels, n_out // channels
+    n, bands = n_in // channels, spectrum_bands(n_out, channels, shape)
+    if bands == 0:
+        raise BlobError("EMLML_E_STEP_OUTPUTS", k, name, n_out, n_in)
     if not 2 <= n <= C.PIPE_MAX_FFT or n & (n - 1):
         raise BlobError("EMLML_E_STEP_FFT", k, name, n)
     previous = -1.0
@@ -221,18 +267,21 @@ def _check_spectrum(k: int, n_in: int, n_out: int, p: np.ndarray, channels: int)
         raise BlobError("EMLML_E_STEP_PARAM", k, name, 2 * n + bands + 1)
 
 
-def _check_step(k: int, s: np.void, before: int, n_params: int, channels: int) -> None:
+def _check_step(k: int, s: np.void, before: int, params: np.ndarray, channels: int) -> None:
+    n_params = len(params)
     op, n_in, n_out, at = int(s["op"]), int(s["n_in"]), int(s["n_out"]), int(s["params"])
     if not 1 <= op <= len(StepOp):
         raise BlobError("EMLML_E_STEP_OP", k, op)
     name = step_name(op)
-    if any(bytes(s["reserved"])):
+    shape = step_shape(s)
+    reserved = bytes(s["reserved"])
+    if reserved[0] & ~shape or any(reserved[1:]) or shape & ~SPECTRUM_SHAPE_STATS:
         raise BlobError("EMLML_E_STEP_RESERVED", k, name)
     if n_in != before:
         raise BlobError("EMLML_E_STEP_INPUTS", k, name, n_in, before)
-    if not 1 <= n_out <= C.MAX_INPUTS or (op in PER_VALUE_OPS and n_out != n_in):
+    if not 1 <= n_out <= C.MAX_INPUTS or (op in SAME_SIZE_OPS and n_out != n_in):
         raise BlobError("EMLML_E_STEP_OUTPUTS", k, name, n_out, n_in)
-    end = at + param_count(op, n_in, n_out, channels)
+    end = at + param_count(op, n_in, n_out, channels, shape, params[at:at + 1])
     if end > n_params:
         raise BlobError("EMLML_E_STEP_PARAMS", k, name, clamp_u32(end), n_params)
 

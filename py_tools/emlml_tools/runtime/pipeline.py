@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from emlml_tools.features import channel_stats, spectrum
+from emlml_tools.features import channel_stats, sosfilt_f32, spectrum
 from emlml_tools.format import PipelineData, StepOp
 from emlml_tools.format.c_format import error_format
-from emlml_tools.format.pipeline import step_name
+from emlml_tools.format.pipeline import step_name, step_shape
 
 
 class StepError(ValueError):
@@ -40,7 +40,10 @@ def run(pipe: PipelineData, x: npt.NDArray[np.float32], n_steps: int | None = No
         elif op == StepOp.STATS:
             y = channel_stats(y, pipe.channels, int(p[0]))
         elif op == StepOp.SPECTRUM:
-            y = spectrum(y, pipe.channels, p)
+            y = spectrum(y, pipe.channels, p, step_shape(s))
+        elif op == StepOp.SOS:
+            y = sosfilt_f32(y, pipe.channels, p)
+            _refuse_overflow(y, k, op)
         else:
             y = _project(y, p[:n_in], p[n_in:].reshape(n_out, n_in))
     return y
@@ -54,8 +57,17 @@ def _project(x: np.ndarray, mean: np.ndarray, w: np.ndarray) -> np.ndarray:
     return out
 
 
+def _refuse_overflow(y: np.ndarray, k: int, op: StepOp) -> None:
+    """SOS refuses an output that overflowed float32 (EMLML_E_STEP_OVERFLOW)."""
+    bad = ~np.isfinite(y)
+    if bad.any():
+        sample, index = (int(v) for v in np.argwhere(bad)[0])
+        raise StepError("EMLML_E_STEP_OVERFLOW", k, int(op), index, sample)
+
+
 def _refuse(y: np.ndarray, k: int, op: StepOp) -> None:
-    """SCALE and AFFINE pass NaN and refuse infinity; PROJECT and STATS refuse both."""
+    """SCALE and AFFINE pass NaN and refuse infinity; PROJECT, STATS, SPECTRUM and SOS
+    refuse both."""
     bad = np.isinf(y) if op in (StepOp.SCALE, StepOp.AFFINE) else ~np.isfinite(y)
     if bad.any():
         sample, index = (int(v) for v in np.argwhere(bad)[0])
