@@ -14,7 +14,8 @@
 // scale and zero point), an int8 buffer used as is (array('b'), or the bytes of a
 // bytes, bytearray or array('B') read as int8; memoryviews of them too) or a list of
 // numbers (as floats). predict_proba gives its dequantized outputs; `out` may be an
-// array('b') of n_outputs, which receives the raw int8 outputs.
+// array('b') of n_outputs, which receives the raw int8 outputs. A CNN behind feature
+// steps (a converted Pipeline) takes the float32 window (array('f') or a list) only.
 //
 // A build may hold some of the model families only (EMLML_WITH_*, core/emlml_config.h):
 // its emlml.load refuses a blob of another family with the core's message, a ValueError
@@ -211,7 +212,9 @@ static void *input_from_sequence(const emlml_model_t *m, mp_obj_t seq, uint8_t i
 // also takes floats (to be quantized): *floats is then set to them.
 static const void *get_input(const emlml_model_t *m, mp_obj_t x, void **owned, const float **floats) {
     mp_buffer_info_t info;
-    int cnn = is_cnn(m);
+    // A CNN behind feature steps takes a float32 window as any Pipeline does (the core
+    // quantizes the steps' features).
+    int cnn = is_cnn(m) && !has_steps(m);
     *owned = NULL;
     *floats = NULL;
     // A str has a buffer too (its UTF-8 bytes): text is never a model input.
@@ -220,7 +223,7 @@ static const void *get_input(const emlml_model_t *m, mp_obj_t x, void **owned, c
         if (cnn && info.typecode == 'f') {
             type = EMLML_INPUT_F32;
             *floats = info.buf;
-        } else if (!is_cnn_int8(m, info.typecode) && !typecode_matches(m, info.typecode)) {
+        } else if (!(cnn && is_cnn_int8(m, info.typecode)) && !typecode_matches(m, info.typecode)) {
             raise_wrong_typecode(m, info.typecode);
         }
         uint32_t item = emlml_input_item_size(type);

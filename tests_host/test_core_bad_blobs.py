@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import os
 
+import numpy as np
 import pytest
 from emlml_dev.bad_blobs import BAD_BLOBS, FAMILY_FOLDERS, HEADER_STATUSES, base_blob, refusal
 from emlml_tools.format import BlobError, read_blob
@@ -97,3 +98,20 @@ def test_one_family_loader_reports_header_errors_first(family, tmp_path) -> None
         _, status, numbers, message = c_refusal(os.path.join(BUILD, "host", "emlml_run_" + family),
                                                  blob, tmp_path)
         assert (status, numbers, message) == refusal(blob, FAMILIES), name
+
+
+@pytest.mark.parametrize("driver", ["emlml_run_cnn", "emlml_run_cnn_clang"])
+def test_cnn_only_build_refuses_feature_steps(driver, tmp_path) -> None:
+    """The CNN-only build has no feature steps (as the armv6m CNN module): a CNN
+    Pipeline's blob, valid or any of the table's pipe_cnn cases, is refused by what the
+    build lacks, naming what to install; the build of every family runs the valid one."""
+    blobs = [base_blob("pipe_cnn")] + [c.blob() for c in BAD_BLOBS if c.base == "pipe_cnn"]
+    assert len(blobs) >= 5
+    for blob in blobs:
+        _, name, numbers, message = c_refusal(os.path.join(BUILD, "host", driver), blob, tmp_path)
+        assert (name, numbers) == ("EMLML_E_NO_FEATURES", (56, 0, 0, 0))
+        assert message == ("this module was built without feature steps: install the module "
+                           "of every family (emlml install --for MODEL)")
+    window = np.arange(6, dtype=np.float32)
+    result = run_driver(DRIVERS[0], blobs[0], window.tobytes(), tmp_path)
+    assert result.stdout.startswith("ok ") and result.stderr == "", result.stdout + result.stderr

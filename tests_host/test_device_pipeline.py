@@ -13,6 +13,7 @@ from emlml_dev.pipelines import pipeline_models
 from runtimes import NATMOD_X64, require_built, run_micropython
 
 from emlml_tools import runtime
+from emlml_tools.format import read_blob
 
 MODELS = pipeline_models()
 
@@ -120,3 +121,60 @@ def test_unix_transform_needs_steps(tmp_path):
     result = run_micropython("run.py", str(tmp_path))
     assert result.stdout.splitlines() == [
         "None", "this model has no feature steps: transform() needs a converted Pipeline"]
+
+
+CNN_CALLS = """
+import array, emlml
+m = emlml.load('m.bin')
+def show(f):
+    try:
+        print(f())
+    except Exception as e:
+        print(type(e).__name__, e)
+print(m.kind, m.n_inputs, m.n_features, m.window)
+x = array.array('f', open('x.bin', 'rb').read())
+q = array.array('b', bytes(m.n_outputs))
+m.predict_proba(x, q)
+print(' '.join(str(v) for v in q))
+show(lambda: m.predict(bytes(m.n_inputs)))
+show(lambda: m.predict(array.array('b', bytes(m.n_inputs))))
+x[5] = float('nan')
+show(lambda: m.predict(x))
+"""
+
+
+@pytest.mark.parametrize("name", ["motion_stats_std_conv_cnn", "std_cnn"])
+def test_unix_cnn_pipeline_takes_the_float_window_only(name, tmp_path):
+    """A CNN behind steps takes the float32 window (not int8 bytes, which a plain CNN
+    takes); its raw int8 outputs into array('b'); a NaN is refused as the reference
+    refuses it: by ChannelStats, or, passed by a scaler, by the CNN's quantization."""
+    model = next(m for m in MODELS if m.name == name)
+    blob = model.blob()
+    family = read_blob(blob)
+    x = np.ascontiguousarray(model.X_test[0], dtype=np.float32)
+    (tmp_path / "m.bin").write_bytes(blob)
+    (tmp_path / "x.bin").write_bytes(x.tobytes())
+    (tmp_path / "run.py").write_text(CNN_CALLS)
+    result = run_micropython("run.py", str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    proba = runtime.predict_proba(blob, x[None, :])[0]
+    bad = x.copy()
+    bad[5] = np.nan
+    with pytest.raises(ValueError) as info:
+        runtime.predict(blob, bad[None, :])
+    lines = result.stdout.splitlines()
+    samples = family.n_inputs // family.pipeline.channels
+    assert lines[0] == (f"cnn {family.n_inputs} {family.pipeline.n_features} "
+                        f"({samples}, {family.pipeline.channels}, {model.sample_rate})")
+    out_zp = int(family.cnn.tensors[family.cnn.output_tensor]["zero_point"])
+    q = np.array([int(v) for v in lines[1].split()], dtype=np.float64)
+    np.testing.assert_array_equal(
+        (np.float64(np.float32(family.cnn.output_scale)) * (q - out_zp)).astype(np.float32), proba)
+    step = "STATS" if name.startswith("motion_stats") else "SCALE"
+    assert lines[2:] == [
+        f"TypeError step 0 ({step}) takes array('f') or a list, not typecode 'B'",
+        f"TypeError step 0 ({step}) takes array('f') or a list, not typecode 'b'",
+        "ValueError " + str(info.value),
+    ]
+    assert str(info.value) == ("step 0 (STATS): input 5 is NaN" if step == "STATS"
+                               else "input 5 is NaN or infinite")

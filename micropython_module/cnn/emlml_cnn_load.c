@@ -765,7 +765,10 @@ static emlml_status_t check_lifetimes(const emlml_cnn_t *cnn, const tensor_set_t
 
 emlml_status_t emlml_cnn_load(emlml_model_t *m, const emlml_sections_t *s, uint32_t *arena_needed, emlml_error_t *err) {
     const emlml_cnn_t *cnn = &m->u.cnn;
-    if (m->task != EMLML_TASK_CLASSIFIER || m->input_type != EMLML_INPUT_I8) {
+    // int8 input; behind feature steps the window is float32 (checked with the steps)
+    // and the steps' features are quantized into the int8 input tensor.
+    uint8_t input_type = m->pipe.n_steps != 0 ? (uint8_t)EMLML_INPUT_I8 : m->input_type;
+    if (m->task != EMLML_TASK_CLASSIFIER || input_type != EMLML_INPUT_I8) {
         return emlml_fail(err, EMLML_E_CNN_HEADER, m->task, m->input_type, 0);
     }
     emlml_status_t st = read_params(m, &s->by_id[EMLML_SEC_CNN_PARAMS], err);

@@ -287,6 +287,10 @@ emlml_status_t emlml_predict_class(const emlml_model_t *model, const void *input
 //   if (emlml_cnn_quantize_input(&m, x, arena, &err) == EMLML_OK)
 //       out = emlml_predict(&m, emlml_cnn_input(&m, arena), arena, &cls, &err);
 //
+// A CNN behind feature steps (a converted Pipeline: model.pipe.n_steps != 0) takes the
+// float32 window in emlml_predict like any Pipeline: the steps' features are quantized
+// into its input tensor there (as below), so the two calls below are not for it.
+//
 // Quantize n_inputs float32 values into the input tensor inside `arena` (TFLite's
 // QUANTIZE as its reference interpreter computes it: x / input_scale in float32,
 // rounded half away from zero, plus the zero point, clamped to int8; docs/FORMAT.md,

@@ -142,8 +142,8 @@ static emlml_status_t check_family(const emlml_model_t *m, emlml_error_t *err) {
 
 // The sections of each kind this build has (check_family refused the others).
 static int section_allowed(uint16_t kind, uint32_t id) {
-    if (id == EMLML_SEC_META || (EMLML_WITH_FEATURES && id >= EMLML_SEC_PIPE_HEAD && id <= EMLML_SEC_PIPE_PARAMS)) {
-        return 1;  // feature steps go in front of any model
+    if (id == EMLML_SEC_META || (id >= EMLML_SEC_PIPE_HEAD && id <= EMLML_SEC_PIPE_PARAMS)) {
+        return 1;  // feature steps go in front of any model (a build without them refuses them at emlml_pipeline_load)
     }
     switch (kind) {
 #if EMLML_WITH_TREES
@@ -290,6 +290,16 @@ static const float *run(const emlml_model_t *model, const void *input, void *are
     if (model->pipe.n_run != 0 && (input = emlml_pipeline_run(model, input, arena, err)) == NULL) {
         return NULL;
     }
+#if EMLML_WITH_CNN
+    // A CNN behind steps takes their float32 features as it takes array('f'): quantized
+    // into its input tensor (the steps' buffers lie after the CNN's arena).
+    if (model->kind == EMLML_KIND_CNN && model->pipe.n_run != 0) {
+        if (emlml_cnn_quantize_input(model, input, arena, err) != EMLML_OK) {
+            return NULL;
+        }
+        input = emlml_cnn_input(model, arena);
+    }
+#endif
     switch (model->kind) {
 #if EMLML_WITH_TREES
         case EMLML_KIND_TREES:

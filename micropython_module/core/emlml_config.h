@@ -56,9 +56,9 @@
 #define EMLML_WITH_CNN 1
 #endif
 // Feature steps in front of a model (features/, a converted scikit-learn Pipeline). The
-// CNN-only module leaves them out: a CNN does not take them yet (FORMAT.md, Pipelines),
-// and the armv6m CNN module has no room for them. A build without them refuses a blob
-// with PIPE_* sections as "unknown section id".
+// CNN-only module leaves them out: the armv6m CNN module has no room for them. A build
+// without them refuses a blob with PIPE_* sections with EMLML_E_NO_FEATURES (after the
+// section table and META checks), naming the module to install.
 #ifndef EMLML_WITH_FEATURES
 #define EMLML_WITH_FEATURES 1
 #endif

@@ -127,7 +127,9 @@ enum {
     X(EMLML_E_CNN_TENSOR_ARENA, "tensor %u: bytes [%u, %u) outside the %u-byte arena") \
     X(EMLML_E_CNN_N_INPUTS, "n_inputs %u, the input tensor holds %u") \
     X(EMLML_E_CNN_N_OUTPUTS, "n_outputs %u, the output tensor holds %u") \
-    X(EMLML_E_CNN_OUTPUT_UNWRITTEN, "no layer writes the output tensor %u")
+    X(EMLML_E_CNN_OUTPUT_UNWRITTEN, "no layer writes the output tensor %u") \
+    /* a Pipeline's blob (sections 56-58) in a build without feature steps (the CNN-only module) */ \
+    X(EMLML_E_NO_FEATURES, "this module was built without feature steps: install the module of every family (emlml install --for MODEL)")
 #define EMLML_STATUS_CNN_LAYER(X) \
     /* int8 CNN: one layer (the first argument says which: EMLML_WHERE_LAYER, printed by %L) */ \
     X(EMLML_E_CNN_OP, "layer %u: unknown op %u") \

@@ -64,6 +64,7 @@ from emlml_tools.format import (
 )
 from emlml_tools.format import c_tables as C
 from emlml_tools.format.c_format import error_format
+from emlml_tools.format.header import section_table
 from emlml_tools.format import c_tables
 from emlml_tools.format.c_tables import FIELD_NAMES
 
@@ -190,6 +191,20 @@ def make_pipe_trees() -> bytes:
     steps = [Step(StepOp.SCALE, 64, 64, np.r_[ones * 0.5, ones * 2]),
              Step(StepOp.AFFINE, 64, 64, np.r_[ones * 3, ones * -1])]
     return add_pipeline(make_trees(), steps, 0)
+
+
+def make_pipe_cnn() -> bytes:
+    """A FULLY_CONNECTED CNN (4 inputs -> 3 outputs, int8) behind SCALE 6 -> 6 and
+    PROJECT 6 -> 4, both run (a CNN takes no folded step); a window of 3 samples x 2
+    channels. Params: SCALE 0..11, PROJECT 12..41 (42 floats)."""
+    from emlml_tools.convert.tflite_cnn import convert_tflite
+
+    from emlml_dev.tflite_build import _fc_model
+    fc = _fc_model([[1, -2, 3, 4], [5, 6, -7, 8], [-9, 10, 11, 12]], 0.02, [3, -4, 5],
+                   (0.05, -3), (0.1, 2))
+    scale = Step(StepOp.SCALE, 6, 6, np.r_[np.zeros(6), np.arange(1, 7)].astype(np.float32))
+    project = Step(StepOp.PROJECT, 6, 4, np.linspace(-1, 1, 30).astype(np.float32))
+    return add_pipeline(convert_tflite(fc), [scale, project], 2, 2)
 
 
 def make_boost(n_groups: int = 1, task: int = Task.CLASSIFIER, sum_type: int = SumType.F64,
@@ -435,6 +450,7 @@ BASES: dict[str, Callable[[], bytes]] = {
     "pipe_spectrum": make_pipe_spectrum,  # SPECTRUM run before kNN
     "pipe_spectrum_shape": make_pipe_spectrum_shape,  # SPECTRUM with skew, kurtosis before kNN
     "pipe_sos": make_pipe_sos,  # SOS (two sections) run before kNN
+    "pipe_cnn": make_pipe_cnn,  # SCALE, PROJECT run before an int8 CNN (one FULLY_CONNECTED)
     "cnn10": _ten_op_blob,  # tflite_build.ten_op_network: one layer of each op
     "pad_mean": _pad_mean_blob,
     "table5": _table_ops_blob,  # the five table ops in a chain, 2x2x3
@@ -1430,6 +1446,20 @@ bad("pipe_arena", "pipe_knn", lambda b: set_header(b, "arena_bytes", int(header(
     "EMLML_E_ARENA", lambda b: "arena_bytes {}, this model needs {}".format(
         int(header(b)["arena_bytes"]) - 8, int(header(b)["arena_bytes"])))
 
+# A CNN behind feature steps: the steps' outputs are its input tensor's values, every
+# step runs, the window is float32. A build without feature steps (the CNN-only module)
+# refuses all of them, and the valid base, with EMLML_E_NO_FEATURES (``refusal``).
+bad("pipe_cnn_features", "pipe_cnn", lambda b: _step(b, 1, n_out=3), "EMLML_E_CNN_N_INPUTS",
+    "n_inputs 3, the input tensor holds 4", device=True)
+bad("pipe_cnn_input_type", "pipe_cnn", lambda b: set_header(b, "input_type", InputType.INT8),
+    "EMLML_E_PIPE_INPUT", "steps need input type 0, not 1", device=True)
+bad("pipe_cnn_fold", "pipe_cnn", lambda b: _head(b, n_run=1), "EMLML_E_STEP_FOLD",
+    "step 1 (PROJECT) cannot be folded into a CNN model", device=True)
+bad("pipe_cnn_arena", "pipe_cnn",
+    lambda b: set_header(b, "arena_bytes", int(header(b)["arena_bytes"]) - 4),
+    "EMLML_E_ARENA", lambda b: "arena_bytes {}, this model needs {}".format(
+        int(header(b)["arena_bytes"]) - 4, int(header(b)["arena_bytes"])))
+
 # Random networks (tflite_build.random_network): each case breaks one rule at the first
 # layer of an op in the first network that has one (``net_base``), so every op meets
 # every rule that concerns it on layers the converter laid out.
@@ -1795,4 +1825,12 @@ def refusal(blob: bytes, families: Collection[str]) -> Refusal | None:
         kind = int(header(blob)["kind"])  # passed the header checks: a known kind
         if FAMILY_FOLDERS[Kind(kind)] not in families:
             return no_family(kind)
+        # Feature steps come with the trees and kNN families only (the CNN-only build):
+        # a build without them refuses sections 56-58 after the table and META checks.
+        before_steps = COMMON_STATUSES - {"EMLML_E_ARENA"}
+        if not set(families) - {"cnn"} and (error is None or error.status not in before_steps):
+            pipe = [e.id for e in section_table(blob) if PH <= e.id <= PP]
+            if pipe:
+                numbers = (min(pipe), 0, 0, 0)
+                return "EMLML_E_NO_FEATURES", numbers, error_format("EMLML_E_NO_FEATURES", *numbers)
     return None if error is None else (error.status, error.numbers, str(error))

@@ -2,7 +2,9 @@
 several orders, before the tree estimators and kNN that emlml converts, fitted on float32
 data from scikit-learn's bundled digits and on the demo's synthetic accelerometer windows
 (64 samples x 3 channels at 50 Hz, sample-major), some through emlml's own per-channel
-statistics (emlml_tools.features.ChannelStats). Small, real and deterministic."""
+statistics (emlml_tools.features.ChannelStats); and steps before small int8 CNNs
+(emlml_tools.features.TFLiteClassifier, cnn_pipeline_models). Small, real and
+deterministic."""
 
 from __future__ import annotations
 
@@ -65,6 +67,20 @@ def _fit(name: str, data: Callable[[], tuple[np.ndarray, ...]], pipeline: Pipeli
     return PipeModel(name, pipeline, x_test, y_test, **window)
 
 
+def _fit_cnn(name: str, data: Callable[[], tuple[np.ndarray, ...]], steps: list[Any],
+             cnn: dict[str, bool], **window: Any) -> PipeModel:
+    """Steps, then emlml's TFLiteClassifier: a small int8 CNN (tflite_build.feature_classifier,
+    ``cnn`` its options) trained on the fitted steps' outputs, as a Keras CNN would be."""
+    from emlml_dev.tflite_build import feature_classifier
+    from emlml_tools.features import TFLiteClassifier
+
+    x_train, x_test, y_train, y_test = data()
+    features = make_pipeline(*steps).fit(x_train, y_train).transform(x_train)
+    model = feature_classifier(features, y_train, **cnn)
+    pipeline = make_pipeline(*steps, TFLiteClassifier(model)).fit(x_train, y_train)
+    return PipeModel(name, pipeline, x_test, y_test, **window)
+
+
 def _forest(n: int = 15) -> RandomForestClassifier:
     return RandomForestClassifier(n, max_depth=12, random_state=0)
 
@@ -124,6 +140,24 @@ def pipeline_models() -> tuple[PipeModel, ...]:
                                           fs=MOTION_RATE_HZ), 3),
             ChannelStats(3, ("std", "ptp", "skew", "kurtosis")), StandardScaler(),
             KNeighborsClassifier(5)), **motion),
+    ) + cnn_pipeline_models()
+
+
+@functools.lru_cache(maxsize=None)
+def cnn_pipeline_models() -> tuple[PipeModel, ...]:
+    """Feature steps before int8 CNNs (emlml_tools.features.TFLiteClassifier): every step
+    runs on the board, its features quantized into the CNN's input."""
+    motion = {"channels": 3, "sample_rate": MOTION_RATE_HZ}
+    return (
+        _fit_cnn("std_cnn", _digits, [StandardScaler()], {}),
+        _fit_cnn("pca_conv_cnn_float_in", _digits, [PCA(16, random_state=0)],
+                 {"conv": True, "float_input": True, "softmax": True}),
+        _fit_cnn("motion_stats_std_conv_cnn", _motion, [ChannelStats(3), StandardScaler()],
+                 {"conv": True, "float_output": True}, **motion),
+        _fit_cnn("motion_spectrum_cnn_float_io", _motion, [Spectrum(3, bands=8)],
+                 {"float_input": True, "float_output": True, "softmax": True}, **motion),
+        _fit_cnn("motion_spectrum_std_cnn", _motion,
+                 [Spectrum(3, bands=(1, 3, 6, 12, 20, 33)), StandardScaler()], {}, **motion),
     )
 
 
@@ -135,7 +169,8 @@ DEVICE_PIPELINES = ("pca_tree", "std_tree_regressor", "minmax_forest_regressor",
                     "motion_stats_minmax_knn", "motion_stats_extra",
                     "motion_std_stats_pca_tree_regressor", "motion_spectrum_forest",
                     "motion_spectrum_std_knn", "motion_butter_spectrum_forest",
-                    "motion_sos_stats_knn")
+                    "motion_sos_stats_knn", "motion_stats_std_conv_cnn",
+                    "motion_spectrum_cnn_float_io")
 BOARD_PIPELINES = ("motion_stats_std_forest",)
 
 

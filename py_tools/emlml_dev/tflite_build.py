@@ -1046,3 +1046,81 @@ def constant_operand_networks(per_op: int = 6) -> list[tuple[str, bytes, list[np
     inputs = [rng.integers(-128, 128, (1, 6, 6, 2)).astype(np.int8) for _ in range(6)]
     out.append(("keras_rescale_net", net.b.build([x0.index], [h.index]), inputs))
     return out
+
+
+# ---------------------------------------------------------------------------- CNNs on features
+
+
+def _asymmetric(lo: float, hi: float) -> tuple[float, int]:
+    """(scale, zero point) mapping [lo, hi] (widened to hold 0) onto int8."""
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    scale = float(np.float32(max(hi - lo, 1e-6) / 255.0))
+    return scale, int(np.clip(round(-128 - lo / scale), -128, 127))
+
+
+def feature_classifier(x_train: npt.ArrayLike, y_train: npt.ArrayLike, *, conv: bool = False,
+                       float_input: bool = False, float_output: bool = False,
+                       softmax: bool = False) -> bytes:
+    """A small full-int8 classifier on feature vectors (a Pipeline's last step, emlml's
+    TFLiteClassifier), trained here without TensorFlow: scikit-learn's logistic
+    regression on the features (``conv``: on the ReLU outputs of a fixed 1x3 CONV_2D of
+    four kernels run along the features, then RESHAPE), its weights quantized per tensor
+    into a FULLY_CONNECTED layer; input and output quantization from the training
+    data's range. ``float_input``/``float_output`` add QUANTIZE/DEQUANTIZE edges;
+    ``softmax`` a SOFTMAX head (scale 1/256, zero point -128)."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.asarray(x_train, dtype=np.float64)
+    n = x.shape[1]
+    b = ModelBuilder()
+    in_scale, in_zp = _asymmetric(float(x.min()), float(x.max()))
+    x_q = b.tensor((1, 1, n, 1) if conv else (1, n), scale=in_scale, zero_point=in_zp)
+    model_in = x_q
+    if float_input:
+        model_in = b.tensor((1, 1, n, 1) if conv else (1, n), "float32")
+        b.op("QUANTIZE", [model_in], [x_q])
+    fc_in, fc_scale, h = x_q, in_scale, x
+    if conv:
+        kernels = np.array([[0, 1, 0], [1, 1, 1], [-1, 0, 1], [1, -2, 1]], dtype=np.float64)
+        padded = np.pad(x, ((0, 0), (1, 1)))
+        h = np.stack([sum(k[t] * padded[:, t:t + n] for t in range(3)) for k in kernels], axis=2)
+        h = np.maximum(h, 0.0).reshape(len(x), -1)  # HWC: feature j, kernel c at j * 4 + c
+        w_scales = (np.float32(1.0 / 127) * np.abs(kernels).max(axis=1)).astype(np.float32)
+        w_q = np.round(kernels / w_scales[:, None]).astype(np.int8).reshape(4, 1, 3, 1)
+        w_t = b.tensor((4, 1, 3, 1), scale=w_scales.tolist(), zero_point=[0] * 4, axis=0,
+                       data=w_q)
+        bias_t = b.tensor((4,), "int32", scale=(np.float32(in_scale) * w_scales).tolist(),
+                          zero_point=[0] * 4, data=np.zeros(4, np.int32))
+        conv_scale = float(np.float32(max(h.max(), 1e-6) / 255.0))
+        c_t = b.tensor((1, 1, n, 4), scale=conv_scale, zero_point=-128)
+        b.op("CONV_2D", [x_q, w_t, bias_t], [c_t], "Conv2DOptions", padding=SAME, stride_w=1,
+             stride_h=1, dilation_w_factor=1, dilation_h_factor=1,
+             fused_activation_function=ACT_RELU)
+        fc_in = b.tensor((1, 4 * n), scale=conv_scale, zero_point=-128)
+        shape_t = b.tensor((2,), "int32", data=[1, 4 * n])
+        b.op("RESHAPE", [c_t, shape_t], [fc_in], "ReshapeOptions", new_shape=[1, 4 * n])
+        fc_scale = conv_scale
+    lr = LogisticRegression(max_iter=2000).fit(h, np.asarray(y_train))
+    w, bias = lr.coef_, lr.intercept_
+    if w.shape[0] == 1:  # two classes: one score for each
+        w, bias = np.vstack([-w, w]) / 2, np.array([-bias[0], bias[0]]) / 2
+    k = w.shape[0]
+    w_scale = float(np.float32(np.abs(w).max() / 127.0))
+    w_t = b.tensor(w.shape, scale=w_scale, zero_point=0, data=np.round(w / w_scale))
+    bias_scale = float(np.float32(fc_scale) * np.float32(w_scale))
+    b_t = b.tensor((k,), "int32", scale=bias_scale, zero_point=0,
+                   data=np.round(bias / bias_scale).astype(np.int32))
+    logits = h @ w.T + bias
+    out_scale, out_zp = _asymmetric(float(logits.min()), float(logits.max()))
+    y = b.tensor((1, k), scale=out_scale, zero_point=out_zp)
+    b.op("FULLY_CONNECTED", [fc_in, w_t, b_t], [y], "FullyConnectedOptions",
+         fused_activation_function=ACT_NONE, keep_num_dims=False)
+    if softmax:
+        p = b.tensor((1, k), scale=1 / 256, zero_point=-128)
+        b.op("SOFTMAX", [y], [p], "SoftmaxOptions", beta=1.0)
+        y = p
+    model_out = y
+    if float_output:
+        model_out = b.tensor((1, k), "float32")
+        b.op("DEQUANTIZE", [y], [model_out])
+    return b.build([model_in], [model_out])

@@ -27,6 +27,8 @@ def describe(blob: Any) -> list[tuple[str, str]]:
         return 0 if entry is None else entry.size
 
     shape = "" if blob.input_shape is None else ", shape " + "x".join(map(str, blob.input_shape))
+    if shape and blob.pipeline is not None:  # a CNN's input after the steps: not the window's
+        shape = ", the model's input shape " + shape[len(", shape "):]
     rows = [
         ("format", f"emlml blob version {blob.version}, {blob.total_size} bytes, "
                    f"CRC 0x{blob.crc32:08x} ok"),

@@ -33,6 +33,9 @@ def _run_verify_tflite(args: argparse.Namespace, blob: Any) -> int:
     if blob.cnn is None:
         raise CommandError(f"{args.blob} is not an int8 CNN blob; a .tflite verifies only "
                            "the blob converted from it")
+    if blob.pipeline is not None:
+        raise CommandError(f"{args.blob} has feature steps before its CNN: verify it against the "
+                           "Pipeline it was converted from (its .joblib), on raw windows")
     X, _ = load_data(args.data)
     X = np.asarray(X)
     if X.ndim >= 1 and X.size == blob.n_inputs:

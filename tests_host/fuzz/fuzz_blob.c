@@ -51,7 +51,9 @@ static void run_model(const emlml_model_t *m, const uint8_t *data, size_t size) 
     if (m->pipe.n_steps != 0) {  // every feature step, also those folded into trees
         (void)emlml_transform(m, (const float *)input, arena, &err);
     }
-    if (m->kind == EMLML_KIND_CNN) {  // the float input path, on the same data as floats
+    // The float input path of a CNN without steps, on the same data as floats (behind
+    // steps, predict took the float32 window above and quantized the features itself).
+    if (m->kind == EMLML_KIND_CNN && m->pipe.n_steps == 0) {
         size_t f_bytes = (size_t)m->n_inputs * 4u;
         float *x = malloc(f_bytes);
         for (size_t i = 0; i < f_bytes && size > 0; i++) {

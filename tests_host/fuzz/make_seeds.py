@@ -3,7 +3,8 @@
 binary, multiclass with NaN, regressor, integer input, float32 sums; kNN: float32/int8/int16
 samples, float32 and integer distances, both metrics and weightings, regressor; CNN:
 small random networks that together use every operator; feature steps: scalers folded
-into trees, PCA run before kNN and trees, channels and a sample rate). Run from the
+into trees, PCA run before kNN and trees, channels and a sample rate; steps before int8
+CNNs). Run from the
 repository root:
     python tests_host/fuzz/make_seeds.py tests_host/fuzz/corpus
 """
@@ -86,6 +87,29 @@ def pipeline_seeds() -> dict[str, bytes]:
         "pipe_pca_std_forest": convert(make_pipeline(
             StandardScaler(), PCA(4), StandardScaler(),
             RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0)).fit(X, y)),
+        **cnn_pipeline_seeds(X, y),
+    }
+
+
+def cnn_pipeline_seeds(X: np.ndarray, y: np.ndarray) -> dict[str, bytes]:
+    """Feature steps before int8 CNNs (TFLiteClassifier): a dense one, and a conv one with
+    a float input edge, behind scalers, PCA and the statistics."""
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from emlml_dev.tflite_build import feature_classifier
+    from emlml_tools.features import ChannelStats, TFLiteClassifier
+
+    def cnn_pipe(steps: list, **options: bool) -> bytes:
+        features = make_pipeline(*steps).fit(X, y).transform(X)
+        model = feature_classifier(features, y, **options)
+        return convert(make_pipeline(*steps, TFLiteClassifier(model)).fit(X, y), channels=2)
+
+    return {
+        "pipe_std_pca_cnn": cnn_pipe([StandardScaler(), PCA(3)]),
+        "pipe_stats_std_conv_cnn": cnn_pipe([ChannelStats(2), StandardScaler()], conv=True,
+                                            float_input=True, softmax=True),
     }
 
 

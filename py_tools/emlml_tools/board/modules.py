@@ -23,6 +23,9 @@ from emlml_tools.errors import CommandError
 
 MODULE = "emlml.mpy"
 FAMILIES = ("trees", "knn", "cnn")
+# What a converted Pipeline's blob needs besides its family: the feature steps, in every
+# module but the CNN-only one (built without them for the armv6m budget).
+STEPS = "steps"
 CHECKOUT_DIR = os.path.join("build", "natmod")  # relative to where the command runs
 PACKAGE_DIR = "mpy"  # inside emlml_tools
 # .mpy version -> the MicroPython releases whose loader takes its native code (a native
@@ -49,6 +52,11 @@ class NativeModule:
     def build(self) -> str:
         """``armv6m`` (every family) or ``armv6m/trees``."""
         return self.arch if self.families == FAMILIES else f"{self.arch}/{'+'.join(self.families)}"
+
+    @property
+    def provides(self) -> set[str]:
+        """Its families, and STEPS unless it is the CNN-only module."""
+        return set(self.families) | ({STEPS} if set(self.families) - {"cnn"} else set())
 
     @property
     def micropython(self) -> str:
@@ -103,16 +111,19 @@ def default_folder() -> str:
 
 
 def families_of(blob_paths: list[str]) -> tuple[str, ...]:
-    """The model families a set of blobs needs, in FAMILIES order."""
+    """The model families a set of blobs needs, in FAMILIES order, then STEPS when one is
+    a converted Pipeline (feature steps)."""
     from emlml_tools.files import load_blob
 
-    kinds = {load_blob(p).kind.name.lower() for p in blob_paths}
-    return tuple(f for f in FAMILIES if f in kinds)
+    blobs = [load_blob(p) for p in blob_paths]
+    kinds = {b.kind.name.lower() for b in blobs}
+    steps = (STEPS,) if any(b.pipeline is not None for b in blobs) else ()
+    return tuple(f for f in FAMILIES if f in kinds) + steps
 
 
 def smallest_covering(candidates: list[NativeModule], families: tuple[str, ...]) -> NativeModule:
-    """The smallest module that has every family asked for."""
-    fits = [m for m in candidates if set(families) <= set(m.families)]
+    """The smallest module that has every family (and STEPS) asked for."""
+    fits = [m for m in candidates if set(families) <= m.provides]
     if not fits:
         raise CommandError(f"no module with {', '.join(families)} for {candidates[0].arch}"
                            if candidates else "no module to choose from")

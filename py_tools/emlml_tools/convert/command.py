@@ -105,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
         t = blob.trees
         detail = (f"{t.n_trees} trees, {t.n_nodes} nodes, {t.n_leaves} leaf vectors; "
                   f"{len(data) / t.n_nodes:.1f} bytes per node (8 per node + leaf data)")
+    elif blob.cnn is not None:  # a TFLiteClassifier after feature steps
+        detail = f"a CNN of {blob.cnn.n_layers} layers, arena {blob.arena_bytes} bytes"
     else:
         k = blob.knn
         distances = "integer" if k.distances == Distances.INTEGER else "float32"

@@ -33,6 +33,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.utils.validation import check_is_fitted
 
 from emlml_tools import __version__
+from emlml_tools.features import TFLiteClassifier
 from emlml_tools.format import (
     DISTANCES_NAMES,
     INPUT_TYPE_NAMES,
@@ -602,6 +603,22 @@ def _convert_knn(estimator: Any, options: ConvertOptions) -> bytes:
                     meta=_meta(estimator, options, classifier, n_inputs))
 
 
+def _convert_tflite_classifier(estimator: Any, options: ConvertOptions) -> bytes:
+    """emlml_tools.features.TFLiteClassifier: its .tflite as ``emlml convert model.tflite``
+    converts it, the labels its classes_ (or the ones given)."""
+    from emlml_tools.convert.tflite_cnn import convert_tflite
+
+    if options.input_type != InputType.FLOAT32 or options.input_shape is not None:
+        raise ValueError("a CNN's input type and shape come from its .tflite: drop "
+                         "--input-type and --input-shape")
+    labels = options.labels if options.labels is not None else [
+        str(c) for c in estimator.classes_]
+    if len(labels) != len(estimator.classes_):
+        raise ValueError(f"{len(labels)} labels given for {len(estimator.classes_)} classes: "
+                         "pass one label per class, in classes_ order")
+    return convert_tflite(estimator.model_, name=options.name, labels=labels)
+
+
 # ---------------------------------------------------------------------------- registry
 
 _CONVERTERS: dict[type, Converter] = {
@@ -617,6 +634,7 @@ _CONVERTERS: dict[type, Converter] = {
     HistGradientBoostingRegressor: _convert_boosting,
     KNeighborsClassifier: _convert_knn,
     KNeighborsRegressor: _convert_knn,
+    TFLiteClassifier: _convert_tflite_classifier,
 }
 
 # Estimators of optional packages, by (module, class name): found without importing them.

@@ -4,7 +4,9 @@ front of the final estimator's model (docs/FORMAT.md, Pipelines).
 Each transformer becomes a step of the C core (``_STEPS``: StandardScaler and
 MaxAbsScaler -> SCALE, MinMaxScaler -> AFFINE, PCA -> PROJECT, emlml's ChannelStats ->
 STATS, Spectrum -> SPECTRUM, SOSFilter and Butterworth -> SOS), with its parameters
-rounded to float32; the board computes the steps in float32.
+rounded to float32; the board computes the steps in float32. The final estimator may be emlml's TFLiteClassifier (a
+.tflite CNN): every step then runs, and the board quantizes the features into the
+CNN's int8 input as it quantizes array('f').
 
 Tree models: the per-value steps after the last PROJECT (or all of them) are *folded*
 into the trees on the host. scikit-learn sends a window left at a split on feature ``f``
@@ -28,7 +30,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 
 from emlml_tools.features import Butterworth, ChannelStats, SOSFilter, Spectrum
-from emlml_tools.format import MAX_INPUTS, InputType, Step, StepOp, add_pipeline
+from emlml_tools.format import MAX_INPUTS, HEADER_DTYPE, InputType, Kind, Step, StepOp, add_pipeline
 from emlml_tools.format.keys import float32_keys, key_values
 from emlml_tools.format.pipeline import MAX_STEPS, PER_VALUE_OPS
 
@@ -211,7 +213,20 @@ def convert_pipeline(pipeline: Pipeline, options: Any, channels: int = 1,
             n_run = len(steps)
     if blob is None:
         blob = converter(final, options)
+    _check_model_inputs(blob, final, n)
     return add_pipeline(blob, steps, n_run, channels, float(sample_rate))
+
+
+def _check_model_inputs(blob: bytes, final: Any, n: int) -> None:
+    """The steps' outputs feed the model one value per input (a CNN's input tensor: every
+    step runs, its features quantized into it)."""
+    header = np.frombuffer(blob, HEADER_DTYPE, count=1)[0]
+    n_model = int(header["n_inputs"])
+    if n_model != n:
+        what = ("the CNN's input holds" if int(header["kind"]) == Kind.CNN
+                else f"the {type(final).__name__} takes")
+        raise ValueError(f"the feature steps give {n} values, {what} {n_model}: make the last "
+                         "step's outputs one per input of the model")
 
 
 # ---------------------------------------------------------------------------- folding

@@ -108,7 +108,8 @@ def read_blob(data: bytes | bytearray | memoryview) -> Blob:
         knn = check_knn(data, by_id, task, n_features, n_outputs)
         need = knn_arena_bytes(n_features, n_outputs, knn.k, knn.distances)
     else:
-        cnn = check_cnn(data, by_id, task, input_type, n_features, n_outputs)
+        cnn = check_cnn(data, by_id, task, input_type, n_features, n_outputs,
+                        steps=pipeline is not None)
         need = cnn_arena_bytes(cnn.tensor_arena_bytes, n_outputs)
     if pipeline is not None:
         need = clamp_u32(need + pipeline_arena_bytes(pipeline.width, pipeline.scratch))

@@ -130,6 +130,7 @@ STATUS = (
     ('EMLML_E_CNN_N_INPUTS', 'n_inputs %u, the input tensor holds %u'),
     ('EMLML_E_CNN_N_OUTPUTS', 'n_outputs %u, the output tensor holds %u'),
     ('EMLML_E_CNN_OUTPUT_UNWRITTEN', 'no layer writes the output tensor %u'),
+    ('EMLML_E_NO_FEATURES', 'this module was built without feature steps: install the module of every family (emlml install --for MODEL)'),
     ('EMLML_E_CNN_OP', 'layer %u: unknown op %u'),
     ('EMLML_E_CNN_TENSOR_INDEX', '%L: tensor %u out of range'),
     ('EMLML_E_CNN_FIELD_ZERO', '%L: %N is %u, must be 0'),

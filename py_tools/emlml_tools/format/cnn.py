@@ -220,14 +220,16 @@ def _positive_finite(bits: int) -> bool:
 
 
 def check_cnn(data: bytes, by_id: dict[int, SectionEntry], task: int, input_type: int,
-               n_inputs: int, n_outputs: int) -> CnnData:
+               n_inputs: int, n_outputs: int, steps: bool = False) -> CnnData:
     """The checks of cnn/emlml_cnn_load.c, in its order: task/input type; CNN_PARAMS (size,
     counts, input/output tensors, scales, flags and reserved bytes); CNN_TENSORS and
     CNN_LAYERS sizes, CNN_QPARAMS a whole number of i32; every tensor in index order
     (shape, reserved, zero point, arena bounds); n_inputs, n_outputs and the size of the
     arena; every layer in order (``_check_cnn_layer``); the output tensor is written; no
-    two tensors live at the same time share a byte (``_check_lifetimes``)."""
-    if task != Task.CLASSIFIER or input_type != InputType.INT8:
+    two tensors live at the same time share a byte (``_check_lifetimes``). Behind feature
+    ``steps`` the window is float32 (check_pipeline) and ``n_inputs`` the steps' features,
+    quantized into the int8 input tensor."""
+    if task != Task.CLASSIFIER or (input_type != InputType.INT8 and not steps):
         raise BlobError("EMLML_E_CNN_HEADER", task, input_type)
     params_e = exact_section(by_id, SectionId.CNN_PARAMS, CNN_PARAMS_SIZE)
     (n_tensors, n_layers, inp, out, in_scale, out_scale, arena, flags,

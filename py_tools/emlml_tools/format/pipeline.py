@@ -157,15 +157,16 @@ def pipeline_sections(steps: Sequence[Step], n_run: int, channels: int = 1,
 def add_pipeline(blob: bytes, steps: Sequence[Step], n_run: int, channels: int = 1,
                  sample_rate: float = 0.0) -> bytes:
     """A model's blob with feature steps in front: the same sections plus PIPE_*, the
-    header's n_inputs the window (the first step's inputs) and its arena the family's
-    plus the steps' buffers. Writes what it is given: ``read_blob`` checks."""
+    header's n_inputs the window (the first step's inputs), its input type float32 (a
+    window is float32: a CNN's int8 input is then fed by the steps) and its arena the
+    family's plus the steps' buffers. Writes what it is given: ``read_blob`` checks."""
     header = np.frombuffer(blob, HEADER_DTYPE, count=1)[0]
     sections = [(e.id, blob[e.offset:e.offset + e.size]) for e in section_table(blob)]
     sections += pipeline_sections(steps, n_run, channels, sample_rate)
     width = max(s.n_out for s in steps)
     scratch = max((2 * s.n_in // channels for s in steps if s.op == StepOp.SPECTRUM), default=0)
     return write_blob(kind=int(header["kind"]), task=int(header["task"]),
-                      input_type=int(header["input_type"]), n_inputs=steps[0].n_in,
+                      input_type=InputType.FLOAT32, n_inputs=steps[0].n_in,
                       n_outputs=int(header["n_outputs"]),
                       arena_bytes=int(header["arena_bytes"]) + pipeline_arena_bytes(width, scratch),
                       sections=sections, version=int(header["version"]))

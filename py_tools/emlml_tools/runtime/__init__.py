@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from emlml_tools.format import INPUT_DTYPES, Blob, InputType, Kind, read_blob
+from emlml_tools.format.c_format import error_format
 from emlml_tools.runtime import boost, cnn, knn, pipeline, trees
 
 
@@ -87,7 +88,15 @@ def _features(model: Blob, x: np.ndarray) -> tuple[Blob, np.ndarray]:
 
 
 def _cnn_rows(model: Blob, X: npt.ArrayLike) -> np.ndarray:
-    """Rows of n_inputs values: float (quantized by the model) or int8 (used as is)."""
+    """Rows of n_inputs values: float (quantized by the model) or int8 (used as is). A
+    CNN behind feature steps takes float32 windows: the rows are the steps' features."""
+    if model.pipeline is not None:
+        pipe = model.pipeline
+        features = pipeline.run(pipe, check_inputs(model, X), pipe.n_run)
+        bad = np.argwhere(~np.isfinite(features))
+        if len(bad):  # a scaler passes NaN; the CNN's quantization refuses it, as in C
+            raise ValueError(error_format("EMLML_E_INPUT_NONFINITE", int(bad[0][1])))
+        return features
     x = np.asarray(X)
     if x.dtype.kind == "f" and not np.isfinite(x).all():
         raise ValueError("input values must be finite (no NaN or infinity)")
@@ -95,6 +104,8 @@ def _cnn_rows(model: Blob, X: npt.ArrayLike) -> np.ndarray:
 
 
 def _cnn_one(model: Blob, row: np.ndarray) -> tuple[int, np.ndarray]:
+    if model.pipeline is not None:  # the CNN's view: its input is the features
+        model = dataclasses.replace(model, n_inputs=model.pipeline.n_features, pipeline=None)
     return cnn.predict(model, row)
 
 

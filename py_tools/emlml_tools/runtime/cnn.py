@@ -375,11 +375,16 @@ def quantize_input(blob: bytes | bytearray | memoryview | Blob, x_float: npt.Arr
     INT32_MIN (the x86 conversion TFLite ends with); then ``clamp(wrap32(r + zp))``.
     NaN/inf are refused."""
     model, cnn = _cnn(blob)
+    return quantize_values(x_float, cnn.input_scale,
+                           int(cnn.tensors[cnn.input_tensor]["zero_point"]))
+
+
+def quantize_values(x_float: npt.ArrayLike, scale: float, zp: int) -> np.ndarray:
+    """``quantize_input`` with the scale (rounded to float32) and zero point given."""
     x = np.asarray(x_float, dtype=np.float32)
     if not np.all(np.isfinite(x)):
         raise ValueError("input contains NaN or infinity")
-    zp = int(cnn.tensors[cnn.input_tensor]["zero_point"])
-    q = (x / np.float32(cnn.input_scale)).astype(np.float64)  # float32 division
+    q = (x / np.float32(scale)).astype(np.float64)  # float32 division
     r = np.sign(q) * np.floor(np.abs(q) + 0.5)  # exact in float64
     inside = (r >= -2.0 ** 31) & (r <= 2.0 ** 31 - 1)
     r = np.where(inside, np.where(inside, r, 0).astype(I64), INT32_MIN)
