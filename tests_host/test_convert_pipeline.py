@@ -95,8 +95,8 @@ def test_unsupported_step_named():
     x = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
     y = (x[:, 0] > 0).astype(int)
     with pytest.raises(TypeError, match=r"step 1 \(Normalizer\) cannot be converted: emlml's "
-                       "feature steps are Butterworth, ChannelStats, MaxAbsScaler, MinMaxScaler, PCA, "
-                       "SOSFilter, Spectrum, StandardScaler"):
+                       "feature steps are Butterworth, ChannelStats, MFCC, MFE, MaxAbsScaler, "
+                       "MinMaxScaler, PCA, SOSFilter, Spectrum, StandardScaler"):
         convert(make_pipeline(StandardScaler(), Normalizer(), DecisionTreeClassifier()).fit(x, y))
     with pytest.raises(ValueError, match=r"step 0 \(MinMaxScaler\): clip=True"):
         convert(make_pipeline(MinMaxScaler(clip=True), DecisionTreeClassifier()).fit(x, y))
@@ -177,3 +177,24 @@ def test_filter_overflow_refused_by_transform():
     x[1] = np.float32(3e38)
     with pytest.raises(ValueError, match=r"^step 0 \(SOS\): output \d+ overflows float32$"):
         runtime.transform(model.blob(), x)
+
+
+def test_sound_steps_store_their_sample_rate_and_take_one_channel():
+    from emlml_tools.features import MFCC, MFE
+    x = np.random.default_rng(2).normal(0, 0.3, (8, 800)).astype(np.float32)
+    y = np.arange(8) % 2
+    pipe = make_pipeline(MFCC(8000, 200, 80, 256, 26), DecisionTreeClassifier(random_state=0)).fit(x, y)
+    blob = read_blob(convert(pipe))
+    assert blob.pipeline.sample_rate == 8000.0 and blob.pipeline.channels == 1
+    assert blob.pipeline.n_features == 8 * 13 and read_blob(convert(pipe, sample_rate=8000)).pipeline
+    from emlml_tools.describe import describe
+    assert ("step 0", "MFCC     800 -> 104 (8 frames of 200 samples, hop 80, n_fft 256, 26 mel "
+            "filters: 8 x 13 coefficients, frame-major)") in describe(blob)
+    with pytest.raises(ValueError, match=r"MFE/MFCC steps at \[8000.0\] Hz and a window at 16000 Hz: "
+                                         "drop --sample-rate"):
+        convert(pipe, sample_rate=16000)
+    with pytest.raises(ValueError, match=r"feature steps with channels \[1\] and a window of 2 channels"):
+        convert(pipe, channels=2)
+    two = make_pipeline(MFE(8000, 200, 80), MFE(16000, 10, 10, 16, 4), DecisionTreeClassifier())
+    with pytest.raises(ValueError, match=r"MFE/MFCC steps at \[8000.0, 16000.0\] Hz"):
+        convert(two.fit(x, y))

@@ -67,6 +67,18 @@ def test_one_family_cases_meet_both_rules(family) -> None:
     assert sum(n for s, n in said.items() if s not in HEADER_STATUSES | {"EMLML_E_NO_FAMILY"}) >= 20, said
 
 
+def test_one_family_builds_refuse_the_sound_steps() -> None:
+    """The kNN build (no MFE/MFCC: EMLML_WITH_SOUND 0) meets EMLML_E_STEP_NO_SOUND on the
+    sound cases that pass the checks before the op (test_one_family_loader_refuses_in_the_same_order
+    compares its words with the C build's)."""
+    said = collections.Counter(refusal(case.blob(), ["knn"])[0] for case in BAD_BLOBS
+                               if case.base in ("pipe_mfe", "pipe_mfcc"))
+    assert said["EMLML_E_STEP_NO_SOUND"] >= 25, said
+    assert refusal(base_blob("pipe_mfcc"), ["knn"])[2] == \
+        "step 0 (MFCC) is not in this build: load the module of every family"
+    assert refusal(base_blob("pipe_mfcc"), ["trees", "knn", "cnn"]) is None
+
+
 def header_errors_of_every_family() -> list[tuple[str, bytes]]:
     """The table's header cases, whose bases are tree blobs, with the same edit made to the
     kNN and CNN bases too (where it still gives a header error): so that every

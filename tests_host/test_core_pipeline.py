@@ -113,3 +113,57 @@ def test_core_filter_refuses_nan_infinity_and_overflow(driver, tmp_path):
         with pytest.raises(ValueError) as info:
             runtime.predict(model.blob(), row[None, :])
         assert line == "error " + str(info.value)
+
+
+def _sound_blob(kind: str) -> bytes:
+    """Keyword spotting's MFE or MFCC (16 kHz, 25 ms frames, 10 ms hop, n_fft 512, 40
+    mels, 13 coefficients) of 0.5 s, before kNN (nothing folded: transform is the step)."""
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+
+    from emlml_tools.convert.sklearn_models import convert
+    from emlml_tools.features import MFCC, MFE
+    x = np.random.default_rng(5).normal(0, 0.3, (6, 8000)).astype(np.float32)
+    step = MFCC(preemphasis=0.97) if kind == "MFCC" else MFE(window="hamming", floor=1e-7)
+    return convert(make_pipeline(step, KNeighborsClassifier(1)).fit(x, np.arange(6) % 2))
+
+
+def _edge_windows() -> np.ndarray:
+    """Silence (the log's floor), full scale, 16-bit PCM values, random, subnormal."""
+    rng = np.random.default_rng(9)
+    n = 8000
+    return np.stack([np.zeros(n), np.ones(n), rng.choice([-1.0, 1.0], n), np.round(rng.normal(0, 8000, n)),
+                     np.clip(np.round(rng.normal(0, 20000, n)), -32768, 32767),
+                     rng.normal(0, 0.3, n), rng.uniform(-1, 1, n) * 1e-39,
+                     np.sin(2 * np.pi * 1000 * np.arange(n) / 16000)]).astype(np.float32)
+
+
+@pytest.mark.parametrize("driver", HOST_DRIVERS[:2], ids=["gcc", "clang"])
+@pytest.mark.parametrize("kind", ["MFE", "MFCC"])
+def test_core_sound_bits_on_silence_full_scale_and_noise(driver, kind, tmp_path):
+    blob = _sound_blob(kind)
+    x = _edge_windows()
+    want = runtime.transform(blob, x)
+    assert np.isfinite(want).all()
+    if kind == "MFE":  # silence: every energy at the floor
+        assert (want[0] == np.log(np.float32(1e-7))).all()
+    result = _transform(driver, blob, x, tmp_path)
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(x), result.stdout + result.stderr
+    for i, line in enumerate(lines):
+        assert line.split() == ["features"] + [f"{v:08x}" for v in want[i].view(np.uint32)], (i, line)
+
+
+def test_core_sound_refuses_nan_and_infinity(tmp_path):
+    blob = _sound_blob("MFCC")
+    x = _edge_windows()[:3].copy()
+    x[0, 17] = np.nan
+    x[1, 7999] = np.inf
+    lines = run_driver(HOST_DRIVERS[0], blob, x.tobytes(), tmp_path).stdout.splitlines()
+    assert lines[0] == "error step 0 (MFCC): input 17 is NaN"
+    assert lines[1] == "error step 0 (MFCC): input 7999 is infinite"
+    assert lines[2].startswith("ok ")
+    for row, line in zip(x[:2], lines):
+        with pytest.raises(ValueError) as info:
+            runtime.predict(blob, row[None, :])
+        assert line == "error " + str(info.value)

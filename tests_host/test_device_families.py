@@ -5,8 +5,10 @@ every blob of the device data (every zoo model on its test inputs, every CNN on 
 float inputs, the bad blobs and the good bases). A single-family module must say exactly
 what the full one says of the blobs of its family, and of every blob that fails the
 header checks; of any other blob it must raise ValueError with the EMLML_E_NO_FAMILY
-message, and the CNN module (built without feature steps) of a CNN behind steps with the
-EMLML_E_NO_FEATURES one (bad_blobs.refusal says which and with what words)."""
+message, the CNN module (built without feature steps) of a CNN behind steps with the
+EMLML_E_NO_FEATURES one (bad_blobs.refusal says which and with what words), and of a
+blob with the sound steps (MFE, MFCC: the module of every family only)
+EMLML_E_STEP_NO_SOUND."""
 
 from __future__ import annotations
 
@@ -60,6 +62,9 @@ def test_one_family_module_answers_as_the_full_one(family, full_report):
         if refused is not None and refused[0] in ("EMLML_E_NO_FAMILY", "EMLML_E_NO_FEATURES"):
             assert answers == [f"refused ValueError: {refused[2]}"], path
             counts["other family" if refused[0] == "EMLML_E_NO_FAMILY" else "no steps"] += 1
+        elif refused is not None and refused[0] == "EMLML_E_STEP_NO_SOUND":  # MFE, MFCC
+            assert answers == [f"refused ValueError: {refused[2]}"], path
+            counts["no sound"] += 1
         else:
             assert answers == full_report[path], path
             counts["refused" if refused else "ran"] += 1

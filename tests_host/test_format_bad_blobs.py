@@ -45,13 +45,15 @@ def test_cases_are_distinct() -> None:
 def test_every_load_status_has_a_case() -> None:
     """Every status the loader can give is met by some case, but the unaligned buffer (a
     bytes object is aligned: tests_device/test_bad_blobs.py has that one), the family a
-    build lacks and the feature steps the CNN-only build lacks (the Python reader has
+    build lacks, the feature steps the CNN-only build lacks and the sound steps the
+    one-family builds lack (the Python reader has
     every family and the steps: the single-family C builds give them on the table's
     cases, test_core_bad_blobs.py, and the .mpy, test_device_families.py)
     and, not load statuses, OK and predict's input checks (the feature steps' are met in
     test_convert_pipeline.py and test_core_pipeline.py)."""
     covered = {case.status for case in BAD_BLOBS}
     not_here = {"EMLML_OK", "EMLML_E_BUFFER_ALIGN", "EMLML_E_NO_FAMILY", "EMLML_E_NO_FEATURES",
+                "EMLML_E_STEP_NO_SOUND",
                 "EMLML_E_INPUT_NONFINITE",
                 "EMLML_E_INPUT_INFINITE", "EMLML_E_STEP_NAN", "EMLML_E_STEP_INFINITE",
                 "EMLML_E_STEP_OVERFLOW"}

@@ -255,3 +255,119 @@ def test_filter_refusals():
     big[1, 5] = 1e38
     with pytest.raises(ValueError, match="SOSFilter: output 5 of window 1 overflows float32"):
         gain.transform(big)
+
+
+# ---------------------------------------------------------------------------- MFE, MFCC
+
+# Keyword spotting's parameters (16 kHz: 25 or 30 ms frames, 10 or 20 ms hop), and 8 kHz.
+SOUND_CONFIGS = [
+    dict(sample_rate=16000, frame_length=400, hop=160, n_fft=512, n_mels=40),
+    dict(sample_rate=16000, frame_length=480, hop=320, n_fft=512, n_mels=32, window="hamming",
+         preemphasis=0.97, mel_scale="slaney", norm="slaney"),
+    dict(sample_rate=8000, frame_length=200, hop=80, n_fft=256, n_mels=26, fmin=20.0, fmax=3800.0),
+]
+# Absolute, in natural-log units (docs/features.md: measured at most 1.9e-4 and 6.9e-5).
+SOUND_TOLERANCE = {"MFE": 2.5e-4, "MFCC": 1e-4}
+
+
+def _sounds(rate, n, seed=0):
+    """Noise, tones, full scale, quiet noise, 16-bit PCM values: 8 windows of each."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / rate
+    tones = sum(rng.uniform(0.1, 0.5, (8, 1)) * np.sin(2 * np.pi * rng.uniform(100, rate / 2.2, (8, 1)) * t)
+                for _ in range(3)) + rng.normal(0, 1e-2, (8, n))
+    return np.concatenate([rng.normal(0, 0.3, (8, n)), tones,
+                           rng.choice([-1.0, 1.0], (8, n)) * rng.uniform(0.9, 1, (8, n)),
+                           rng.normal(0, 1e-3, (8, n)), np.round(rng.normal(0, 3000, (8, n)))]
+                          ).astype(np.float32)
+
+
+def _sound_float64(t, x):
+    """The same definition in float64 from the same float64 filters: NumPy's rfft and
+    SciPy's orthonormal DCT-II."""
+    import scipy.fft
+
+    from emlml_tools.features.mfcc import MFCC, frame_window
+    x = x.astype(np.float64)
+    e = x - t.preemphasis * np.concatenate([np.zeros((len(x), 1)), x[:, :-1]], axis=1)
+    index = np.arange(t.n_frames_)[:, None] * t.hop + np.arange(t.frame_length)
+    power = np.abs(np.fft.rfft(e[:, index] * frame_window(t.window, t.frame_length), t.n_fft)) ** 2
+    log_mel = np.log(np.maximum(power @ t.filters_.T, t.floor))
+    if not isinstance(t, MFCC):
+        return log_mel.reshape(len(x), -1)
+    c = scipy.fft.dct(log_mel, norm="ortho", axis=-1)[..., :t.n_coefficients]
+    if t.lifter > 0:
+        c = c * (1 + t.lifter / 2 * np.sin(np.pi * np.arange(t.n_coefficients) / t.lifter))
+    return c.reshape(len(x), -1)
+
+
+@pytest.mark.parametrize("config", SOUND_CONFIGS, ids=["kws16k", "hamming_slaney", "8k"])
+@pytest.mark.parametrize("kind", ["MFE", "MFCC"])
+def test_sound_matches_numpy_and_scipy(config, kind):
+    from emlml_tools import features
+    x = _sounds(config["sample_rate"], config["sample_rate"] // 2)
+    t = getattr(features, kind)(**config).fit(x)
+    got = t.transform(x)
+    assert got.dtype == np.float32 and got.shape == (len(x), t.n_frames_ * (
+        t.n_mels if kind == "MFE" else t.n_coefficients))
+    assert np.abs(got - _sound_float64(t, x)).max() <= SOUND_TOLERANCE[kind]
+
+
+def test_mfcc_lifter_and_filters():
+    """Liftering folded into the DCT matrix; the HTK filters peak at 1 on the bins where
+    they are exact, Slaney's normalised filters have unit area in Hz."""
+    from emlml_tools.features import MFCC
+    from emlml_tools.features.mfcc import mel_filters
+    x = _sounds(8000, 2000)
+    t = MFCC(8000, 200, 80, 256, 26, n_coefficients=12, lifter=22.0).fit(x)
+    assert np.abs(t.transform(x) - _sound_float64(t, x)).max() <= SOUND_TOLERANCE["MFCC"]
+    htk = mel_filters(8000, 256, 26, 0, 4000)
+    assert htk.max() <= 1 and (htk.max(axis=1) > 0.5).all() and (htk.sum(axis=0)[4:-4] > 0).all()
+    slaney = mel_filters(16000, 4096, 20, 0, 8000, "slaney", "slaney")
+    assert np.allclose(slaney.sum(axis=1) * 16000 / 4096, 1.0, rtol=2e-2)
+
+
+def test_silence_gives_the_floor():
+    from emlml_tools.features import MFCC, MFE
+    x = np.zeros((2, 1600), np.float32)
+    mfe = MFE(floor=1e-6).fit(x).transform(x)
+    assert (mfe == np.float32(np.log(np.float32(1e-6)))).all()
+    mfcc = MFCC(floor=1e-6).fit(x).transform(x).reshape(2, -1, 13)
+    assert np.allclose(mfcc[:, :, 0], np.sqrt(40) * np.log(1e-6), rtol=1e-6)
+    assert np.abs(mfcc[:, :, 1:]).max() < 1e-4
+
+
+def test_sound_frames_and_feature_names():
+    """The frames that fit: frame f starts at f * hop; the tail is unused."""
+    from emlml_tools.features import MFCC, MFE
+    x = _sounds(16000, 1000)
+    t = MFCC(16000, 400, 160, 512, 40, n_coefficients=13).fit(x)
+    assert t.n_frames_ == 4 and t.transform(x).shape == (len(x), 52)
+    changed = x.copy()
+    changed[:, 880:] = 0  # after the last frame (480 .. 879)
+    np.testing.assert_array_equal(t.transform(changed), t.transform(x))
+    names = MFE(16000, 400, 300, 512, 2).fit(x).get_feature_names_out()
+    assert list(names) == ["f0_mel0", "f0_mel1", "f1_mel0", "f1_mel1", "f2_mel0", "f2_mel1"]
+
+
+def test_sound_scikit_learn_compatible_and_refusals():
+    from emlml_tools.features import MFCC, MFE
+    x = _sounds(8000, 800)
+    assert clone(MFCC(8000, n_coefficients=10)).get_params()["n_coefficients"] == 10
+    for bad, match in [(dict(frame_length=900), "frame_length 900: 1 .. 800"),
+                       (dict(n_fft=300), "n_fft 300: a power of two"),
+                       (dict(frame_length=200, n_fft=128), "n_fft 128: .*>= frame_length"),
+                       (dict(n_mels=300), "n_mels 300: 1 .. 257"),
+                       (dict(fmax=5000.0), "fmin 0.0, fmax 5000.0: 0 <= fmin < fmax <= sample_rate / 2"),
+                       (dict(window="blackman"), "window 'blackman'"),
+                       (dict(preemphasis=1.5), "preemphasis 1.5"),
+                       (dict(floor=0.0), "floor 0.0 must be a positive normal float32"),
+                       (dict(frame_length=1, hop=1, n_mels=100), "800 frames x 100 values is over 65534")]:
+        with pytest.raises(ValueError, match="MFE: " + match):
+            MFE(8000, **{"frame_length": 200, "hop": 80, **bad}).fit(x)
+    with pytest.raises(ValueError, match="MFCC: n_coefficients 41: 1 .. n_mels .40."):
+        MFCC(8000, 200, 80, n_coefficients=41).fit(x)
+    noisy = x.copy()
+    noisy[0, 3] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        MFE(8000, 200, 80).fit(x).transform(noisy)

@@ -195,7 +195,8 @@ typedef struct {
 // Pipeline steps (FORMAT.md, Pipelines): X(name, op number), numbered from 1 without
 // gaps. The enum, the names in messages (%N, EMLML_NAME_STEP_*) and py_tools'
 // format/c_tables.py follow this list.
-#define EMLML_STEP_OP_LIST(X) X(SCALE, 1) X(AFFINE, 2) X(PROJECT, 3) X(STATS, 4) X(SPECTRUM, 5) X(SOS, 6)
+#define EMLML_STEP_OP_LIST(X) \
+    X(SCALE, 1) X(AFFINE, 2) X(PROJECT, 3) X(STATS, 4) X(SPECTRUM, 5) X(SOS, 6) X(MFE, 7) X(MFCC, 8)
 
 // The per-channel statistics of STATS, by bit of its mask, in output order
 // (docs/features.md gives each one's float32 definition).

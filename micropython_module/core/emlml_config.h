@@ -62,6 +62,18 @@
 #ifndef EMLML_WITH_FEATURES
 #define EMLML_WITH_FEATURES 1
 #endif
+// The sound steps MFE and MFCC (features/emlml_mfcc.c), in builds with feature steps.
+// The one-family modules leave them out (the armv6m trees module has no room for them
+// within its 24 KB): a blob with them is refused there with EMLML_E_STEP_NO_SOUND.
+#ifndef EMLML_WITH_SOUND
+#define EMLML_WITH_SOUND EMLML_WITH_FEATURES
+#endif
+#if EMLML_WITH_SOUND != 0 && EMLML_WITH_SOUND != 1
+#error "EMLML_WITH_SOUND must be 0 or 1"
+#endif
+#if EMLML_WITH_SOUND && !EMLML_WITH_FEATURES
+#error "EMLML_WITH_SOUND needs EMLML_WITH_FEATURES"
+#endif
 #if EMLML_WITH_FEATURES != 0 && EMLML_WITH_FEATURES != 1
 #error "EMLML_WITH_FEATURES must be 0 or 1"
 #endif

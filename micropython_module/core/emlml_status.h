@@ -178,7 +178,9 @@ enum {
     X(EMLML_E_STEP_FOLD, "step %u (%N) cannot be folded into a %N model") \
     X(EMLML_E_STEP_NAN, "step %u (%N): input %u is NaN") \
     X(EMLML_E_STEP_INFINITE, "step %u (%N): input %u is infinite") \
-    X(EMLML_E_STEP_OVERFLOW, "step %u (%N): output %u overflows float32")
+    X(EMLML_E_STEP_OVERFLOW, "step %u (%N): output %u overflows float32") \
+    X(EMLML_E_STEP_MONO, "step %u (%N) takes one channel, not %u") \
+    X(EMLML_E_STEP_NO_SOUND, "step %u (%N) is not in this build: load the module of every family")
 #define EMLML_STATUS_PREDICT(X) \
     X(EMLML_E_INPUT_NONFINITE, "input %u is NaN or infinite") \
     X(EMLML_E_INPUT_INFINITE, "input %u is infinite (NaN is accepted, infinity is not)")
@@ -228,7 +230,8 @@ size_t emlml_format(char *buf, size_t n, const char *fmt, uint32_t a, uint32_t b
     X(INPUT_MULTIPLIER, "input_multiplier") X(SHIFT, "shift") X(MULTIPLIER, "multiplier") \
     X(LEFT_SHIFT, "left_shift") X(INPUT_LEFT_SHIFT, "input_left_shift") X(DIFF_MIN, "diff_min") \
     X(ALPHA_ZERO_POINT, "alpha_zero_point") \
-    X(STEP_SCALE, "SCALE") X(STEP_AFFINE, "AFFINE") X(STEP_PROJECT, "PROJECT") X(STEP_STATS, "STATS") X(STEP_SPECTRUM, "SPECTRUM") X(STEP_SOS, "SOS") \
+    X(STEP_SCALE, "SCALE") X(STEP_AFFINE, "AFFINE") X(STEP_PROJECT, "PROJECT") X(STEP_STATS, "STATS") X(STEP_SPECTRUM, "SPECTRUM") \
+    X(STEP_SOS, "SOS") X(STEP_MFE, "MFE") X(STEP_MFCC, "MFCC") \
     X(TREES, "trees") X(KNN, "kNN") X(CNN, "CNN")
 
 enum {

@@ -6,6 +6,7 @@
 
 #include "emlml_dsp.h"
 #include "emlml_filter.h"
+#include "emlml_mfcc.h"
 
 #if EMLML_WITH_FEATURES
 
@@ -38,6 +39,11 @@ static int same_size(uint32_t op) {
 // power spectrum it appends to each channel's bands; skewness and kurtosis only.
 #define SPECTRUM_SHAPE_STATS ((1u << EMLML_STAT_SKEW) | (1u << EMLML_STAT_KURTOSIS))
 
+// MFE and MFCC: compiled only with EMLML_WITH_SOUND (the module of every family).
+static int is_sound(uint32_t op) {
+    return op == EMLML_STEP_MFE || op == EMLML_STEP_MFCC;
+}
+
 static uint32_t spectrum_shape(const emlml_step_t *s) {
     return s->op == EMLML_STEP_SPECTRUM ? s->reserved[0] : 0u;
 }
@@ -68,9 +74,12 @@ static uint32_t spectrum_params(const emlml_step_t *s, uint32_t channels) {
 // and an n_out x n_in matrix (row-major), at most 65534 + 65534^2 < 2^32; STATS its
 // statistics mask; SPECTRUM: the window, the twiddles, the band edges and eps, counted
 // for channels of n_in / channels samples; SOS its section count and 5 per section
-// (the count read when it lies inside PIPE_PARAMS' n_params floats).
+// (the count read when it lies inside PIPE_PARAMS' n_params floats); MFE and MFCC their
+// head (the rest is checked with it: emlml_sound_check).
 static uint32_t param_count(const emlml_step_t *s, uint32_t channels, const float *params, uint32_t n_params) {
     switch (s->op) {
+        case EMLML_STEP_MFE: return EMLML_SOUND_HEAD;
+        case EMLML_STEP_MFCC: return EMLML_SOUND_HEAD;
         case EMLML_STEP_PROJECT: return s->n_in + s->n_out * s->n_in;
         case EMLML_STEP_STATS: return 1u;
         case EMLML_STEP_SPECTRUM: return spectrum_params(s, channels);
@@ -139,6 +148,9 @@ static emlml_status_t check_step(uint32_t k, const emlml_step_t *s, uint32_t bef
         return emlml_fail(err, EMLML_E_STEP_OP, k, s->op, 0);
     }
     uint32_t name = step_name(s->op);
+    if (!EMLML_WITH_SOUND && is_sound(s->op)) {
+        return emlml_fail(err, EMLML_E_STEP_NO_SOUND, k, name, 0);
+    }
     if (((s->reserved[0] & ~spectrum_shape(s)) | s->reserved[1] | s->reserved[2]) != 0 || (spectrum_shape(s) & ~SPECTRUM_SHAPE_STATS) != 0) {
         return emlml_fail(err, EMLML_E_STEP_RESERVED, k, name, 0);
     }
@@ -242,6 +254,11 @@ static emlml_status_t check_steps(emlml_model_t *m, uint32_t n_params, emlml_err
         if (st == EMLML_OK && s->op == EMLML_STEP_SOS) {
             st = emlml_sos_check(s, m->pipe.params + s->params, k, m->pipe.channels, err);
         }
+#if EMLML_WITH_SOUND
+        if (st == EMLML_OK && is_sound(s->op)) {
+            st = emlml_sound_check(s, k, m->pipe.params, n_params, m->pipe.channels, &m->pipe.scratch, err);
+        }
+#endif
         if (st != EMLML_OK) {
             return st;
         }
@@ -485,6 +502,20 @@ static int run_spectrum(const emlml_model_t *m, const emlml_step_t *s, const flo
     return 1;
 }
 
+#if EMLML_WITH_SOUND
+// MFE, MFCC: take neither NaN nor infinity.
+static int run_sound(const emlml_step_t *s, const float *p, const float *x, float *y, float *scratch, uint32_t *bad) {
+    for (uint32_t i = 0; i < s->n_in; i++) {
+        if (!emlml_f32_is_finite(x[i])) {
+            *bad = i;
+            return 0;
+        }
+    }
+    emlml_sound_run(s, p, x, y, scratch);
+    return 1;
+}
+#endif
+
 // Steps [0, n) on the window, alternating between the arena's two buffers.
 static const float *run_steps(const emlml_model_t *m, const float *window, uint32_t n, void *arena, emlml_error_t *err) {
     const float *x = window;
@@ -501,6 +532,10 @@ static const float *run_steps(const emlml_model_t *m, const float *window, uint3
             case EMLML_STEP_STATS: ok = run_stats(x, p[0], s->n_in, m->pipe.channels, y, &bad); break;
             case EMLML_STEP_SPECTRUM: ok = run_spectrum(m, s, x, y, buffers + 2u * m->pipe.width, &bad); break;
             case EMLML_STEP_SOS: ok = emlml_sos_run(x, p, y, s->n_in, m->pipe.channels, &bad); break;
+#if EMLML_WITH_SOUND
+            case EMLML_STEP_MFE: ok = run_sound(s, p, x, y, buffers + 2u * m->pipe.width, &bad); break;
+            case EMLML_STEP_MFCC: ok = run_sound(s, p, x, y, buffers + 2u * m->pipe.width, &bad); break;
+#endif
             default: ok = run_project(x, p, y, s->n_in, s->n_out, &bad); break;
         }
         if (ok <= 0) {

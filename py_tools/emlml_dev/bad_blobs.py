@@ -185,6 +185,21 @@ def make_pipe_sos() -> bytes:
     return add_pipeline(make_knn(n_inputs=8), [Step(StepOp.SOS, 8, 8, _sos_two_sections())], 1, 2)
 
 
+def make_pipe_sound(coefficients: int = 0) -> bytes:
+    """make_knn behind MFE (``coefficients`` 0: 3 frames x 3 mels) or MFCC (3 frames x
+    ``coefficients``) of a mono window of 16 samples at 8 kHz: frames of 8, hop 4,
+    n_fft 8, three filters of two bins each. Params: head 0..7, window 8..15, cos 16..19,
+    sin 20..23, filters (first, count) 24..29, weights 30..35, the DCT from 36."""
+    from emlml_tools.features.mfcc import dct_matrix, sound_params
+
+    filters = np.array([[0, 1, 0.5, 0, 0], [0, 0, 0.5, 1, 0], [0, 0, 0, 0.5, 1]])
+    dct = dct_matrix(3, coefficients) if coefficients else None
+    params = sound_params(8, 4, 8, "hann", 0.5, 1e-10, filters, dct)
+    op, width = (StepOp.MFCC, coefficients) if coefficients else (StepOp.MFE, 3)
+    step = Step(op, 16, 3 * width, params)
+    return add_pipeline(make_knn(n_inputs=3 * width), [step], 1, 1, 8000.0)
+
+
 def make_pipe_trees() -> bytes:
     """make_trees (64 inputs) behind SCALE and AFFINE 64 -> 64, both folded (n_run 0)."""
     ones = np.ones(64, np.float32)
@@ -451,6 +466,8 @@ BASES: dict[str, Callable[[], bytes]] = {
     "pipe_spectrum_shape": make_pipe_spectrum_shape,  # SPECTRUM with skew, kurtosis before kNN
     "pipe_sos": make_pipe_sos,  # SOS (two sections) run before kNN
     "pipe_cnn": make_pipe_cnn,  # SCALE, PROJECT run before an int8 CNN (one FULLY_CONNECTED)
+    "pipe_mfe": make_pipe_sound,  # MFE (3 frames x 3 mels) run before kNN
+    "pipe_mfcc": lambda: make_pipe_sound(2),  # MFCC (3 frames x 2 coefficients) before kNN
     "cnn10": _ten_op_blob,  # tflite_build.ten_op_network: one layer of each op
     "pad_mean": _pad_mean_blob,
     "table5": _table_ops_blob,  # the five table ops in a chain, 2x2x3
@@ -1439,6 +1456,59 @@ bad("pipe_spectrum_arena", "pipe_spectrum",
     lambda b: set_header(b, "arena_bytes", int(header(b)["arena_bytes"]) - 64),
     "EMLML_E_ARENA", lambda b: "arena_bytes {}, this model needs {}".format(
         int(header(b)["arena_bytes"]) - 64, int(header(b)["arena_bytes"])))
+
+
+# The sound steps' cases stay off the boards' device data (device=False): the ESP32's and
+# RP2040's file systems are full; the host's C builds check them all.
+def _sound_param(name: str, base: str, index: int, value: float, device: bool = False) -> None:
+    """A sound step's parameter ``index`` set to ``value``: refused as out of range."""
+    step = "MFCC" if base == "pipe_mfcc" else "MFE"
+    bad(name, base, lambda b: set_item(b, PP, index, "<f4", value), "EMLML_E_STEP_PARAM",
+        f"step 0 ({step}): parameter {index} out of range", device=device)
+
+
+bad("step_sound_channels", "pipe_mfe", lambda b: _head(b, channels=2), "EMLML_E_STEP_MONO",
+    "step 0 (MFE) takes one channel, not 2")
+bad("step_sound_head_params", "pipe_mfe", lambda b: _step(b, 0, params=30), "EMLML_E_STEP_PARAMS",
+    "step 0 (MFE): parameters end at 38 of 36")
+for _name, _base, _i, _v, _device in (
+        ("frame_zero", "pipe_mfe", 0, 0.0, False), ("frame_long", "pipe_mfe", 0, 17.0, False),
+        ("frame_fraction", "pipe_mfcc", 0, 7.5, False), ("hop_zero", "pipe_mfe", 1, 0.0, False),
+        ("hop_max", "pipe_mfe", 1, 65535.0, False), ("fft_not_power", "pipe_mfe", 2, 12.0, False),
+        ("fft_short", "pipe_mfe", 2, 4.0, False), ("fft_max", "pipe_mfcc", 2, 8192.0, False),
+        ("mels_zero", "pipe_mfe", 3, 0.0, False), ("mels_many", "pipe_mfe", 3, 6.0, False),
+        ("mfe_coefficients", "pipe_mfe", 4, 1.0, False),
+        ("mfcc_coefficients_zero", "pipe_mfcc", 4, 0.0, False),
+        ("mfcc_coefficients_many", "pipe_mfcc", 4, 4.0, False),
+        ("preemphasis_negative", "pipe_mfe", 5, -0.5, False),
+        ("preemphasis_high", "pipe_mfcc", 5, 1.5, False), ("floor_zero", "pipe_mfe", 6, 0.0, False),
+        ("floor_subnormal", "pipe_mfcc", 6, 1e-40, False),
+        ("weights_many", "pipe_mfe", 7, 16.0, False), ("filter_first", "pipe_mfe", 24, 6.0, False),
+        ("filter_first_fraction", "pipe_mfcc", 26, 1.5, False),
+        ("filter_count", "pipe_mfe", 25, 5.0, False)):
+    _sound_param("step_sound_" + _name, _base, _i, _v, _device)
+bad("step_sound_weights_sum", "pipe_mfcc", lambda b: set_item(b, PP, 27, "<f4", 1.0),
+    "EMLML_E_STEP_PARAM", "step 0 (MFCC): parameter 7 out of range")
+bad("step_sound_params", "pipe_mfe", lambda b: set_item(b, PP, 7, "<f4", 7.0), "EMLML_E_STEP_PARAMS",
+    "step 0 (MFE): parameters end at 37 of 36")
+bad("step_sound_params_dct", "pipe_mfcc", lambda b: _grow_params(b, -1), "EMLML_E_STEP_PARAMS",
+    "step 0 (MFCC): parameters end at 42 of 41")
+bad("step_sound_outputs", "pipe_mfcc", lambda b: _step(b, 0, n_out=9), "EMLML_E_STEP_OUTPUTS",
+    "step 0 (MFCC): 9 outputs from 16 inputs")
+bad("step_sound_outputs_hop", "pipe_mfe", lambda b: set_item(b, PP, 1, "<f4", 2.0),
+    "EMLML_E_STEP_OUTPUTS", "step 0 (MFE): 9 outputs from 16 inputs")
+bad("pipe_sound_arena", "pipe_mfcc",
+    lambda b: set_header(b, "arena_bytes", int(header(b)["arena_bytes"]) - 4),
+    "EMLML_E_ARENA", lambda b: "arena_bytes {}, this model needs {}".format(
+        int(header(b)["arena_bytes"]) - 4, int(header(b)["arena_bytes"])))
+
+
+def _grow_params(b: bytes, floats: int) -> bytes:
+    """PIPE_PARAMS ``floats`` longer (negative: shorter, cut at its end)."""
+    data = section_bytes(b, PP)
+    return replace_section(b, PP, data + bytes(4 * floats) if floats >= 0 else data[:4 * floats])
+
+
 bad("pipe_features_for_knn", "pipe_knn",
     lambda b: _step(b, 1, n_out=2), "EMLML_E_SECTION_LENGTH",
     "section id 33 has 60 bytes, expected 40")
@@ -1815,9 +1885,10 @@ def no_family(kind: int) -> Refusal:
 def refusal(blob: bytes, families: Collection[str]) -> Refusal | None:
     """How a build of ``families`` (FAMILY_FOLDERS names) refuses ``blob``, or None when it
     loads it: the Python reader's refusal (a build of every family), except that a blob of
-    a family the build lacks that passes the header checks is refused as such."""
+    a family the build lacks that passes the header checks is refused as such, and that
+    only the build of every family has the sound steps (MFE, MFCC: EMLML_WITH_SOUND)."""
     try:
-        read_blob(blob)
+        read_blob(blob, sound=set(families) >= set(FAMILY_FOLDERS.values()))
         error = None
     except BlobError as e:
         error = e

@@ -2,7 +2,8 @@
 several orders, before the tree estimators and kNN that emlml converts, fitted on float32
 data from scikit-learn's bundled digits and on the demo's synthetic accelerometer windows
 (64 samples x 3 channels at 50 Hz, sample-major), some through emlml's own per-channel
-statistics (emlml_tools.features.ChannelStats); and steps before small int8 CNNs
+statistics (emlml_tools.features.ChannelStats); on synthetic sounds (tones, chirps
+and noise, 0.25 s at 8 kHz) through MFE and MFCC; and steps before small int8 CNNs
 (emlml_tools.features.TFLiteClassifier, cnn_pipeline_models). Small, real and
 deterministic."""
 
@@ -15,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 import scipy.signal
 from emlml_tools.demo.data import MOTION_RATE_HZ, motion_split
-from emlml_tools.features import Butterworth, ChannelStats, SOSFilter, Spectrum
+from emlml_tools.features import MFCC, MFE, Butterworth, ChannelStats, SOSFilter, Spectrum
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier, RandomForestRegressor
@@ -57,6 +58,40 @@ def _digits() -> tuple[np.ndarray, ...]:
 def _motion() -> tuple[np.ndarray, ...]:
     x_train, x_test, y_train, y_test = motion_split(n_per_class=60)
     return (x_train.reshape(len(x_train), -1), x_test.reshape(len(x_test), -1), y_train, y_test)
+
+
+SOUND_RATE_HZ = 8000
+SOUND_SAMPLES = 2000  # 0.25 s
+
+
+@functools.lru_cache(maxsize=None)
+def sounds(n_per_class: int = 30, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Mono float32 windows of four classes: a tone near 500 Hz, a tone near 1500 Hz, a
+    chirp rising from about 300 Hz to 3 kHz, white noise; random amplitude, phase and
+    frequency, plus noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(SOUND_SAMPLES) / SOUND_RATE_HZ
+    x, y = [], []
+    for label in range(4):
+        for _ in range(n_per_class):
+            amp, phase = rng.uniform(0.1, 0.9), rng.uniform(0, 2 * np.pi)
+            if label < 2:
+                f = (500.0, 1500.0)[label] * rng.uniform(0.85, 1.15)
+                s = np.sin(2 * np.pi * f * t + phase)
+            elif label == 2:
+                f0, f1 = 300 * rng.uniform(0.8, 1.2), 3000 * rng.uniform(0.8, 1.2)
+                s = np.sin(2 * np.pi * (f0 * t + (f1 - f0) * t * t / (2 * t[-1])) + phase)
+            else:
+                s = rng.normal(0, 0.5, len(t))
+            x.append(amp * s + rng.normal(0, 0.05, len(t)))
+            y.append(label)
+    return np.asarray(x, np.float32), np.asarray(y)
+
+
+@functools.lru_cache(maxsize=None)
+def _sounds() -> tuple[np.ndarray, ...]:
+    x, y = sounds()
+    return tuple(train_test_split(x, y, test_size=20, random_state=0, stratify=y))
 
 
 def _fit(name: str, data: Callable[[], tuple[np.ndarray, ...]], pipeline: Pipeline,
@@ -140,6 +175,19 @@ def pipeline_models() -> tuple[PipeModel, ...]:
                                           fs=MOTION_RATE_HZ), 3),
             ChannelStats(3, ("std", "ptp", "skew", "kurtosis")), StandardScaler(),
             KNeighborsClassifier(5)), **motion),
+        # MFCC and MFE (emlml's FFT, mel filterbank, log and DCT) on raw sound windows
+        _fit("sound_mfcc_std_forest", _sounds, make_pipeline(
+            MFCC(SOUND_RATE_HZ, frame_length=200, hop=80, n_fft=256, n_mels=26,
+                 n_coefficients=13), StandardScaler(), _forest()), sample_rate=SOUND_RATE_HZ),
+        _fit("sound_mfe_std_knn", _sounds, make_pipeline(
+            MFE(SOUND_RATE_HZ, frame_length=256, hop=160, n_fft=256, n_mels=20, fmin=50.0,
+                fmax=3800.0, window="hamming", preemphasis=0.97, mel_scale="slaney",
+                norm="slaney"), StandardScaler(), KNeighborsClassifier(3)),
+             sample_rate=SOUND_RATE_HZ),
+        _fit("sound_mfcc_lifter_extra", _sounds, make_pipeline(
+            MFCC(SOUND_RATE_HZ, frame_length=240, hop=120, n_fft=256, n_mels=32,
+                 n_coefficients=12, preemphasis=0.95, lifter=22.0, floor=1e-6),
+            ExtraTreesClassifier(10, max_depth=10, random_state=0)), sample_rate=SOUND_RATE_HZ),
     ) + cnn_pipeline_models()
 
 
@@ -170,7 +218,8 @@ DEVICE_PIPELINES = ("pca_tree", "std_tree_regressor", "minmax_forest_regressor",
                     "motion_std_stats_pca_tree_regressor", "motion_spectrum_forest",
                     "motion_spectrum_std_knn", "motion_butter_spectrum_forest",
                     "motion_sos_stats_knn", "motion_stats_std_conv_cnn",
-                    "motion_spectrum_cnn_float_io")
+                    "motion_spectrum_cnn_float_io",
+                    "sound_mfcc_std_forest")
 BOARD_PIPELINES = ("motion_stats_std_forest",)
 
 

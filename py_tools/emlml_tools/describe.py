@@ -100,6 +100,12 @@ def _describe_pipeline(blob: Any) -> list[tuple[str, str]]:
     for k, s in enumerate(pipe.steps):
         text = f"{StepOp(int(s['op'])).name:<8} {int(s['n_in'])} -> {int(s['n_out'])}"
         text += _step_detail(pipe, k)
+        if int(s["op"]) in (StepOp.MFE, StepOp.MFCC):
+            frame, hop, n_fft, mels, coefs = (int(v) for v in pipe.step_params(k)[:5])
+            frames = 1 + (int(s["n_in"]) - frame) // hop
+            width = f"{coefs} coefficients" if coefs else f"{mels} mels"
+            text += (f" ({frames} frames of {frame} samples, hop {hop}, n_fft {n_fft}, {mels} mel "
+                     f"filters: {frames} x {width}, frame-major)")
         if k >= pipe.n_run:
             text += " (folded into the trees' thresholds; run by transform only)"
         rows.append((f"step {k}", text))

@@ -88,6 +88,7 @@ def pipeline_seeds() -> dict[str, bytes]:
             StandardScaler(), PCA(4), StandardScaler(),
             RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0)).fit(X, y)),
         **cnn_pipeline_seeds(X, y),
+        **sound_seeds(),
     }
 
 
@@ -110,6 +111,26 @@ def cnn_pipeline_seeds(X: np.ndarray, y: np.ndarray) -> dict[str, bytes]:
         "pipe_std_pca_cnn": cnn_pipe([StandardScaler(), PCA(3)]),
         "pipe_stats_std_conv_cnn": cnn_pipe([ChannelStats(2), StandardScaler()], conv=True,
                                             float_input=True, softmax=True),
+    }
+
+
+def sound_seeds() -> dict[str, bytes]:
+    """MFE and MFCC (the module of every family) on 64-sample mono windows at 8 kHz."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from emlml_tools.features import MFCC, MFE
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(0, 0.5, (12, 64)).astype(np.float32)
+    y = np.arange(12) % 3
+    window = {"sample_rate": 8000, "frame_length": 16, "hop": 8, "n_fft": 16, "n_mels": 4}
+    return {
+        "pipe_mfe_knn": convert(make_pipeline(
+            MFE(**window, preemphasis=0.9), KNeighborsClassifier(2)).fit(X, y)),
+        "pipe_mfcc_std_tree": convert(make_pipeline(
+            MFCC(**window, window="hamming", n_coefficients=3, lifter=4.0), StandardScaler(),
+            DecisionTreeClassifier(max_depth=3, random_state=0)).fit(X, y)),
     }
 
 

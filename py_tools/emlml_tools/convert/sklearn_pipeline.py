@@ -3,10 +3,11 @@ front of the final estimator's model (docs/FORMAT.md, Pipelines).
 
 Each transformer becomes a step of the C core (``_STEPS``: StandardScaler and
 MaxAbsScaler -> SCALE, MinMaxScaler -> AFFINE, PCA -> PROJECT, emlml's ChannelStats ->
-STATS, Spectrum -> SPECTRUM, SOSFilter and Butterworth -> SOS), with its parameters
-rounded to float32; the board computes the steps in float32. The final estimator may be emlml's TFLiteClassifier (a
-.tflite CNN): every step then runs, and the board quantizes the features into the
-CNN's int8 input as it quantizes array('f').
+STATS, Spectrum -> SPECTRUM, SOSFilter and Butterworth -> SOS, MFE -> MFE, MFCC ->
+MFCC), with its parameters rounded to float32; the board computes the steps in float32.
+The final estimator may be emlml's TFLiteClassifier (a .tflite CNN): every step then
+runs, and the board quantizes the features into the CNN's int8 input as it quantizes
+array('f').
 
 Tree models: the per-value steps after the last PROJECT (or all of them) are *folded*
 into the trees on the host. scikit-learn sends a window left at a split on feature ``f``
@@ -29,7 +30,7 @@ from sklearn.decomposition import PCA
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 
-from emlml_tools.features import Butterworth, ChannelStats, SOSFilter, Spectrum
+from emlml_tools.features import MFCC, MFE, Butterworth, ChannelStats, SOSFilter, Spectrum
 from emlml_tools.format import MAX_INPUTS, HEADER_DTYPE, InputType, Kind, Step, StepOp, add_pipeline
 from emlml_tools.format.keys import float32_keys, key_values
 from emlml_tools.format.pipeline import MAX_STEPS, PER_VALUE_OPS
@@ -101,10 +102,17 @@ def _sos(k: int, t: SOSFilter | Butterworth, n: int) -> Step:
     return Step(StepOp.SOS, n, n, t.params_, type(t).__name__)
 
 
+def _sound(k: int, t: MFE, n: int) -> Step:
+    op, width = (StepOp.MFCC, t.n_coefficients) if isinstance(t, MFCC) else (StepOp.MFE, t.n_mels)
+    return Step(op, n, t.n_frames_ * width, t.params_, type(t).__name__)
+
+
 _STEPS: dict[type, Callable[[int, Any, int], Step]] = {
     Butterworth: _sos,
     ChannelStats: _stats,
     SOSFilter: _sos,
+    MFE: _sound,
+    MFCC: _sound,
     Spectrum: _spectrum,
     StandardScaler: _standard,
     MaxAbsScaler: _max_abs,
@@ -141,9 +149,9 @@ _CHANNEL_STEPS = (Butterworth, ChannelStats, SOSFilter, Spectrum)
 
 
 def _stats_channels(transformers: list[Any], channels: int) -> int:
-    """The window's channels: those of emlml's transformers (all the same), unless
-    --channels says others."""
-    found = {t.channels for t in transformers if isinstance(t, _CHANNEL_STEPS)}
+    """The window's channels: those of emlml's transformers (all the same; MFE and MFCC
+    take 1), unless --channels says others."""
+    found = {getattr(t, "channels", 1) for t in transformers if isinstance(t, _CHANNEL_STEPS + (MFE,))}
     if not found:
         return channels
     if len(found) > 1 or (channels != 1 and channels not in found):
@@ -163,6 +171,19 @@ def _sample_rate(transformers: list[Any], sample_rate: float) -> float:
         raise ValueError(f"--sample-rate {sample_rate} Hz, but the Butterworth filter is designed "
                          f"for {found[0]} Hz: drop --sample-rate or refit the filter at that rate")
     return found[0] if found else sample_rate
+
+
+def _sound_rate(transformers: list[Any], sample_rate: float) -> float:
+    """The window's sample rate: MFE's and MFCC's (all the same), which --sample-rate, if
+    given, must equal."""
+    found = {float(t.sample_rate) for t in transformers if isinstance(t, MFE)}
+    if not found:
+        return sample_rate
+    rate = found.pop()
+    if found or (sample_rate and float(np.float32(sample_rate)) != float(np.float32(rate))):
+        raise ValueError(f"MFE/MFCC steps at {sorted(found | {rate})} Hz and a window at "
+                         f"{sample_rate} Hz: drop --sample-rate (the steps' rate is stored)")
+    return rate
 
 
 def _window_size(transformers: list[Any], final: Any) -> int:
@@ -196,7 +217,7 @@ def convert_pipeline(pipeline: Pipeline, options: Any, channels: int = 1,
                          "give the number of channels of each sample")
     if not np.isfinite(sample_rate) or sample_rate < 0:
         raise ValueError(f"sample rate {sample_rate} must be finite and >= 0 (0: not given)")
-    sample_rate = _sample_rate(transformers, float(sample_rate))
+    sample_rate = _sound_rate(transformers, _sample_rate(transformers, float(sample_rate)))
     steps, n = [], n_window
     for k, t in enumerate(transformers):
         steps.append(_STEPS[type(t)](k, t, n))

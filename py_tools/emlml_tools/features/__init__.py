@@ -17,9 +17,11 @@ A window is one row of ``samples * channels`` values, sample-major (interleaved 
 
 from emlml_tools.features.dsp import fft_real, log_f32
 from emlml_tools.features.filters import Butterworth, SOSFilter, sos_params, sosfilt_f32
+from emlml_tools.features.mfcc import MFCC, MFE, sound
 from emlml_tools.features.spectrum import Spectrum, spectrum, spectrum_params
 from emlml_tools.features.stats import STATS, ChannelStats, channel_stats, stats_mask
 from emlml_tools.features.tflite import TFLiteClassifier
 
-__all__ = ["STATS", "Butterworth", "ChannelStats", "SOSFilter", "Spectrum", "TFLiteClassifier", "channel_stats",
-           "fft_real", "log_f32", "sos_params", "sosfilt_f32", "spectrum", "spectrum_params", "stats_mask"]
+__all__ = ["MFCC", "MFE", "STATS", "Butterworth", "ChannelStats", "SOSFilter", "Spectrum", "TFLiteClassifier",
+           "channel_stats", "fft_real", "log_f32", "sos_params", "sosfilt_f32", "sound", "spectrum",
+           "spectrum_params", "stats_mask"]

@@ -67,8 +67,9 @@ class Blob:
         return None
 
 
-def read_blob(data: bytes | bytearray | memoryview) -> Blob:
+def read_blob(data: bytes | bytearray | memoryview, sound: bool = True) -> Blob:
     """Parse and check a blob; raise ``BlobError`` (a ``ValueError``) on the first failed check.
+    ``sound=False`` checks it as a build without the sound steps (EMLML_WITH_SOUND 0).
 
     The arrays in the result are read-only views of (a copy of) ``data``.
     """
@@ -95,7 +96,7 @@ def read_blob(data: bytes | bytearray | memoryview) -> Blob:
     by_id = {e.id: e for e in entries}
     producer, labels, input_shape, name = check_meta(data, by_id.get(SectionId.META), task,
                                                       n_outputs)
-    pipeline = check_pipeline(data, by_id, kind, input_type, n_inputs)
+    pipeline = check_pipeline(data, by_id, kind, input_type, n_inputs, sound)
     n_features = n_inputs if pipeline is None else pipeline.n_features  # what the family reads
     trees = knn = cnn = boost = None
     if kind == Kind.BOOST:

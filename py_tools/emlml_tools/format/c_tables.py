@@ -176,6 +176,8 @@ STATUS = (
     ('EMLML_E_STEP_NAN', 'step %u (%N): input %u is NaN'),
     ('EMLML_E_STEP_INFINITE', 'step %u (%N): input %u is infinite'),
     ('EMLML_E_STEP_OVERFLOW', 'step %u (%N): output %u overflows float32'),
+    ('EMLML_E_STEP_MONO', 'step %u (%N) takes one channel, not %u'),
+    ('EMLML_E_STEP_NO_SOUND', 'step %u (%N) is not in this build: load the module of every family'),
     ('EMLML_E_INPUT_NONFINITE', 'input %u is NaN or infinite'),
     ('EMLML_E_INPUT_INFINITE', 'input %u is infinite (NaN is accepted, infinity is not)'),
 )
@@ -219,6 +221,8 @@ FIELD_NAMES = (
     'STATS',
     'SPECTRUM',
     'SOS',
+    'MFE',
+    'MFCC',
     'trees',
     'kNN',
     'CNN',
@@ -258,6 +262,8 @@ STEP_OPS = (
     ('STATS', 4),
     ('SPECTRUM', 5),
     ('SOS', 6),
+    ('MFE', 7),
+    ('MFCC', 8),
 )
 
 # Section ids (EMLML_SEC_*): name without its prefix -> number.

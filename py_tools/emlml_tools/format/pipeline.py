@@ -40,6 +40,8 @@ SAME_SIZE_OPS = PER_VALUE_OPS + (StepOp.SOS,)
 # SPECTRUM's byte 1 (reserved for the other ops): a STATS mask of its shape statistics.
 SPECTRUM_SHAPE_STATS = (1 << C.STATS["SKEW"]) | (1 << C.STATS["KURTOSIS"])
 SOS_COEFFS = 5
+SOUND_OPS = (StepOp.MFE, StepOp.MFCC)
+SOUND_HEAD = 8  # emlml_mfcc.h: EMLML_SOUND_HEAD
 PIPE_SECTIONS = (SectionId.PIPE_HEAD, SectionId.PIPE_STEPS, SectionId.PIPE_PARAMS)
 assert STEP_DTYPE.itemsize == 16 and _HEAD.size == HEAD_DTYPE.itemsize == HEAD_SIZE
 
@@ -86,16 +88,34 @@ class PipelineData:
 
     @property
     def scratch(self) -> int:
-        """Floats of working memory after the two buffers: SPECTRUM's 2 * n."""
-        n = [2 * int(s["n_in"]) // self.channels for s in self.steps if s["op"] == StepOp.SPECTRUM]
+        """Floats of working memory after the two buffers: SPECTRUM's 2 * n, MFE's and
+        MFCC's 2 * n_fft + mels."""
+        n = [step_scratch(int(s["op"]), int(s["n_in"]), self.channels, self.params[int(s["params"]):])
+             for s in self.steps]
         return max(n, default=0)
 
     def step_params(self, k: int) -> npt.NDArray[np.float32]:
         s = self.steps[k]
         at = int(s["params"])
         count = param_count(int(s["op"]), int(s["n_in"]), int(s["n_out"]), self.channels,
-                            step_shape(s), self.params[at:at + 1])
+                            step_shape(s), self.params[at:])
         return self.params[at:at + count]
+
+
+def step_scratch(op: int, n_in: int, channels: int, params: npt.ArrayLike) -> int:
+    if op == StepOp.SPECTRUM:
+        return 2 * n_in // channels
+    if op in SOUND_OPS:
+        p = np.asarray(params)
+        return 2 * int(p[2]) + int(p[3])
+    return 0
+
+
+def sound_param_count(head: npt.ArrayLike) -> int:
+    """MFE's and MFCC's parameters from their (checked) head: the head, the window,
+    the twiddles, the filters, the weights, the DCT."""
+    frame, _, n_fft, mels, coefs, _, _, weights = (int(v) for v in np.asarray(head)[:SOUND_HEAD])
+    return SOUND_HEAD + frame + n_fft + 2 * mels + weights + coefs * mels
 
 
 def step_shape(s: np.void) -> int:
@@ -115,15 +135,18 @@ def sos_sections(first: float) -> int:
 
 
 def param_count(op: int, n_in: int, n_out: int, channels: int = 1, shape: int = 0,
-                first: npt.ArrayLike = ()) -> int:
-    """Floats step ``op`` reads; SOS's from its first parameter ``first`` (empty when it
-    lies outside PIPE_PARAMS)."""
+                params: npt.ArrayLike | None = None) -> int:
+    """Floats step ``op`` reads, ``params`` being those from its first (None: not read).
+    SOS's count is in its first parameter (1 when it lies outside PIPE_PARAMS); MFE's
+    and MFCC's in their head (their head alone when ``params`` is None)."""
+    if op in SOUND_OPS:
+        return SOUND_HEAD if params is None else sound_param_count(params)
     if op == StepOp.PROJECT:
         return n_in + n_out * n_in
     if op == StepOp.SPECTRUM:  # one block all channels share (FORMAT.md)
         return 2 * (n_in // channels) + spectrum_bands(n_out, channels, shape) + 2
     if op == StepOp.SOS:
-        first = np.asarray(first, dtype=np.float32).reshape(-1)
+        first = np.asarray(() if params is None else params, dtype=np.float32).reshape(-1)[:1]
         return 1 + SOS_COEFFS * sos_sections(float(first[0])) if len(first) else 1
     return 1 if op == StepOp.STATS else 2 * n_in
 
@@ -164,7 +187,7 @@ def add_pipeline(blob: bytes, steps: Sequence[Step], n_run: int, channels: int =
     sections = [(e.id, blob[e.offset:e.offset + e.size]) for e in section_table(blob)]
     sections += pipeline_sections(steps, n_run, channels, sample_rate)
     width = max(s.n_out for s in steps)
-    scratch = max((2 * s.n_in // channels for s in steps if s.op == StepOp.SPECTRUM), default=0)
+    scratch = max((step_scratch(s.op, s.n_in, channels, s.params) for s in steps), default=0)
     return write_blob(kind=int(header["kind"]), task=int(header["task"]),
                       input_type=InputType.FLOAT32, n_inputs=steps[0].n_in,
                       n_outputs=int(header["n_outputs"]),
@@ -175,8 +198,9 @@ def add_pipeline(blob: bytes, steps: Sequence[Step], n_run: int, channels: int =
 # ---------------------------------------------------------------------------- reader
 
 def check_pipeline(data: bytes, by_id: dict[int, SectionEntry], kind: Kind, input_type: int,
-                   n_window: int) -> PipelineData | None:
-    """PIPE_* in the C loader's order; None when the blob has none of them."""
+                   n_window: int, sound: bool = True) -> PipelineData | None:
+    """PIPE_* in the C loader's order; None when the blob has none of them. ``sound``:
+    the build has the sound steps (EMLML_WITH_SOUND)."""
     if not any(s in by_id for s in PIPE_SECTIONS):
         return None
     head = exact_section(by_id, SectionId.PIPE_HEAD, HEAD_SIZE)
@@ -204,7 +228,7 @@ def check_pipeline(data: bytes, by_id: dict[int, SectionEntry], kind: Kind, inpu
     before, n_features = n_window, n_window
     for k, s in enumerate(steps):
         op, n_in, n_out, at = int(s["op"]), int(s["n_in"]), int(s["n_out"]), int(s["params"])
-        _check_step(k, s, before, params, channels)
+        _check_step(k, s, before, params, channels, sound)
         if op == StepOp.SCALE:
             zero = np.flatnonzero(params[at + n_in:at + 2 * n_in] == 0)
             if len(zero):
@@ -215,6 +239,8 @@ def check_pipeline(data: bytes, by_id: dict[int, SectionEntry], kind: Kind, inpu
             _check_spectrum(k, n_in, n_out, params[at:], channels, step_shape(s))
         if op == StepOp.SOS:
             _check_sos(k, n_in, params[at:], channels)
+        if op in SOUND_OPS:
+            _check_sound(k, op, n_in, n_out, params, at, channels)
         if k >= n_run and (kind not in (Kind.TREES, Kind.BOOST) or op not in PER_VALUE_OPS):
             family = C.FIELD_NAMES.index("trees") + kind - Kind.TREES
             raise BlobError("EMLML_E_STEP_FOLD", k, step_name(op), family)
@@ -268,12 +294,74 @@ def _check_spectrum(k: int, n_in: int, n_out: int, p: np.ndarray, channels: int,
         raise BlobError("EMLML_E_STEP_PARAM", k, name, 2 * n + bands + 1)
 
 
-def _check_step(k: int, s: np.void, before: int, params: np.ndarray, channels: int) -> None:
+def _count(v: float, lo: int, hi: int) -> int:
+    """v as an integer in [lo, hi], or -1 (emlml_mfcc.c: as_count)."""
+    return int(v) if lo <= v <= hi and v == int(v) else -1
+
+
+def _sound_head(op: int, n_in: int, p: np.ndarray) -> int:
+    """The index of the first bad head value, or SOUND_HEAD (emlml_mfcc.c: bad_head)."""
+    frame = _count(p[0], 1, n_in)
+    if frame < 0:
+        return 0
+    if _count(p[1], 1, C.MAX_INPUTS) < 0:
+        return 1
+    n_fft = _count(p[2], 2, C.PIPE_MAX_FFT)
+    if n_fft < 0 or n_fft & (n_fft - 1) or n_fft < frame:
+        return 2
+    mels = _count(p[3], 1, n_fft // 2 + 1)
+    if mels < 0:
+        return 3
+    mfcc = op == StepOp.MFCC
+    if _count(p[4], 1 if mfcc else 0, mels if mfcc else 0) < 0:
+        return 4
+    if not 0 <= p[5] <= 1:
+        return 5
+    if not p[6] >= np.finfo(np.float32).tiny:
+        return 6
+    if _count(p[7], 0, mels * (n_fft // 2 + 1)) < 0:
+        return 7
+    return SOUND_HEAD
+
+
+def _check_sound(k: int, op: int, n_in: int, n_out: int, params: np.ndarray, at: int,
+                 channels: int) -> None:
+    """MFE and MFCC in emlml_sound_check's order; their head is within the parameters."""
+    name = step_name(op)
+    p = params[at:]
+    if channels != 1:
+        raise BlobError("EMLML_E_STEP_MONO", k, name, channels)
+    bad = _sound_head(op, n_in, p)
+    if bad != SOUND_HEAD:
+        raise BlobError("EMLML_E_STEP_PARAM", k, name, bad)
+    count = sound_param_count(p)
+    if count > len(p):
+        raise BlobError("EMLML_E_STEP_PARAMS", k, name, clamp_u32(at + count), len(params))
+    frame, hop, n_fft, mels, coefs, weights = (int(v) for v in p[[0, 1, 2, 3, 4, 7]])
+    if n_out != (1 + (n_in - frame) // hop) * (coefs or mels):
+        raise BlobError("EMLML_E_STEP_OUTPUTS", k, name, n_out, n_in)
+    bins, i, total = n_fft // 2 + 1, SOUND_HEAD + frame + n_fft, 0
+    for _ in range(mels):
+        first = _count(p[i], 0, bins)
+        if first < 0:
+            raise BlobError("EMLML_E_STEP_PARAM", k, name, i)
+        if _count(p[i + 1], 0, bins - first) < 0:
+            raise BlobError("EMLML_E_STEP_PARAM", k, name, i + 1)
+        total += int(p[i + 1])
+        i += 2
+    if total != weights:
+        raise BlobError("EMLML_E_STEP_PARAM", k, name, 7)
+
+
+def _check_step(k: int, s: np.void, before: int, params: np.ndarray, channels: int,
+                sound: bool = True) -> None:
     n_params = len(params)
     op, n_in, n_out, at = int(s["op"]), int(s["n_in"]), int(s["n_out"]), int(s["params"])
     if not 1 <= op <= len(StepOp):
         raise BlobError("EMLML_E_STEP_OP", k, op)
     name = step_name(op)
+    if not sound and op in SOUND_OPS:
+        raise BlobError("EMLML_E_STEP_NO_SOUND", k, name)
     shape = step_shape(s)
     reserved = bytes(s["reserved"])
     if reserved[0] & ~shape or any(reserved[1:]) or shape & ~SPECTRUM_SHAPE_STATS:
@@ -282,7 +370,8 @@ def _check_step(k: int, s: np.void, before: int, params: np.ndarray, channels: i
         raise BlobError("EMLML_E_STEP_INPUTS", k, name, n_in, before)
     if not 1 <= n_out <= C.MAX_INPUTS or (op in SAME_SIZE_OPS and n_out != n_in):
         raise BlobError("EMLML_E_STEP_OUTPUTS", k, name, n_out, n_in)
-    end = at + param_count(op, n_in, n_out, channels, shape, params[at:at + 1])
+    end = at + param_count(op, n_in, n_out, channels, shape,
+                           None if op in SOUND_OPS else params[at:at + 1])
     if end > n_params:
         raise BlobError("EMLML_E_STEP_PARAMS", k, name, clamp_u32(end), n_params)
 

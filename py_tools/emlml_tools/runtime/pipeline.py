@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from emlml_tools.features import channel_stats, sosfilt_f32, spectrum
+from emlml_tools.features import channel_stats, sosfilt_f32, sound, spectrum
 from emlml_tools.format import PipelineData, StepOp
 from emlml_tools.format.c_format import error_format
 from emlml_tools.format.pipeline import step_name, step_shape
@@ -44,6 +44,8 @@ def run(pipe: PipelineData, x: npt.NDArray[np.float32], n_steps: int | None = No
         elif op == StepOp.SOS:
             y = sosfilt_f32(y, pipe.channels, p)
             _refuse_overflow(y, k, op)
+        elif op in (StepOp.MFE, StepOp.MFCC):
+            y = sound(y, p)
         else:
             y = _project(y, p[:n_in], p[n_in:].reshape(n_out, n_in))
     return y
@@ -66,8 +68,7 @@ def _refuse_overflow(y: np.ndarray, k: int, op: StepOp) -> None:
 
 
 def _refuse(y: np.ndarray, k: int, op: StepOp) -> None:
-    """SCALE and AFFINE pass NaN and refuse infinity; PROJECT, STATS, SPECTRUM and SOS
-    refuse both."""
+    """SCALE and AFFINE pass NaN and refuse infinity; the other steps refuse both."""
     bad = np.isinf(y) if op in (StepOp.SCALE, StepOp.AFFINE) else ~np.isfinite(y)
     if bad.any():
         sample, index = (int(v) for v in np.argwhere(bad)[0])
