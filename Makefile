@@ -26,7 +26,7 @@ demo: setup natmod
 # The tests, after every build CI can make here: the x64 module they run, the ARM
 # modules, the firmware (user C module) compile and the ESP32 compile check.
 test: setup natmod-all mip-packages dist host-tools host-firmware qemu-firmware cmodule-check esp32-check \
-    rp2040-emulator
+    rp2040-emulator espeak
 	$(VENV)/bin/python -m pytest -q tests_host
 	$(DEVPY) -m emlml_dev.sizes --build $(BUILD) --out $(BUILD)/sizes.md
 
@@ -73,6 +73,13 @@ $(BUILD)/.toolchain:
 	$(call debian,HAVE_CLANG_SAN,clang libclang-rt-dev)
 	@( $(HAVE_CLANG_SAN) ) >/dev/null 2>&1 || { echo "clang cannot build with -fsanitize=fuzzer,address,undefined"; exit 1; }
 	touch $@
+
+# espeak-ng speaks the keyword-spotting example's words (examples/kws: its training and
+# tests_host/test_example_kws.py, which synthesises held-out clips).
+.PHONY: espeak
+HAVE_ESPEAK = command -v espeak-ng
+espeak:
+	$(call debian,HAVE_ESPEAK,espeak-ng)
 
 # Every natmod target of an arch builds the module with every family,
 # build/natmod/<arch>/emlml.mpy, and the module of each family alone,
@@ -274,6 +281,12 @@ $(TRAIN_VENV)/.installed: requirements-train.txt pyproject.toml
 
 train-cnn: $(TRAIN_VENV)/.installed
 	PYTHONPATH=$(CURDIR)/py_tools $(TRAIN_VENV)/bin/python -m emlml_dev.train_cnn --out py_tools/emlml_tools/models
+
+# The keyword-spotting example's int8 CNN (examples/kws/kws.tflite and kws.json): trained
+# on words espeak-ng synthesises, with emlml's own MFCC step, in the same environment.
+.PHONY: train-kws
+train-kws: $(TRAIN_VENV)/.installed espeak
+	PYTHONPATH=$(CURDIR)/py_tools $(TRAIN_VENV)/bin/python examples/kws/train.py --out examples/kws
 
 # The emulated RP2040 (tests_host/test_device_rp2040.py): npm's rp2040js, pinned by
 # boards/rp2040js/package-lock.json, installed with `npm ci` into build/rp2040js (npm from
