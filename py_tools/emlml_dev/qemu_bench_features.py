@@ -53,20 +53,31 @@ def cases() -> dict[str, tuple[object, int]]:
     }
 
 
-def prepare(work: str, windows: int) -> list[str]:
+def workload(windows: int, names: list[str] | None = None) -> list[tuple[str, bytes, np.ndarray]]:
+    """(name, blob, windows x (samples * channels) float32) of each case (or of ``names``):
+    the steps with a 1-NN behind them, fitted on 40 random windows (4 for long ones)."""
     from emlml_tools.convert.sklearn_models import convert
-    os.makedirs(work, exist_ok=True)
-    lines = []
+    out = []
     rng = np.random.default_rng(0)
     for name, (steps, channels) in cases().items():
         samples = int(name.split("_")[-1].split("x")[0])
         x = rng.normal(size=(40, samples * channels)).astype(np.float32)
+        if names is not None and name not in names:
+            continue
         fit = 40 if samples <= 1024 else 4  # a small kNN behind the long windows
         pipe = make_pipeline(steps, KNeighborsClassifier(1)).fit(x[:fit], np.arange(fit) % 2)  # nested
+        out.append((name, convert(pipe, channels=channels), np.ascontiguousarray(x[:windows])))
+    return out
+
+
+def prepare(work: str, windows: int) -> list[str]:
+    os.makedirs(work, exist_ok=True)
+    lines = []
+    for name, blob, x in workload(windows):
         with open(os.path.join(work, name + ".bin"), "wb") as f:
-            f.write(convert(pipe, channels=channels))
+            f.write(blob)
         with open(os.path.join(work, name + ".x"), "wb") as f:
-            f.write(x[:windows].tobytes())
+            f.write(x.tobytes())
         lines.append(f"{name} {x.shape[1]} {windows}")
     with open(os.path.join(work, "features.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
