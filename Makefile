@@ -315,4 +315,5 @@ rp2040-emulator: setup
 bench-mcu: natmod-all rp2040-emulator
 	$(DEVPY) -m emlml_dev.bench_rp2040
 	$(DEVPY) -m emlml_dev.bench_esp32
+	$(DEVPY) -m emlml_dev.bench_boards_features
 	$(DEVPY) -m emlml_dev.bench_mcu
