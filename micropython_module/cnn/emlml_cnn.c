@@ -57,14 +57,21 @@ typedef struct {
     uint32_t end;       // one past the last tap inside the input
 } taps_t;
 
+// n / d, without the division when d is 1 (no dilation, the common case): a Cortex-M0
+// has no divide instruction, and the library call costs tens of instructions per
+// output position of every windowed layer.
+static uint32_t divide_by(uint32_t n, uint32_t d) {
+    return d == 1u ? n : n / d;
+}
+
 // Taps t with 0 <= origin + t * dilation < size, among 0 <= t < filter. Taps outside
 // the input are skipped, never read and never counted (TFLite's padding).
 static taps_t taps_inside(int32_t origin, uint32_t dilation, uint32_t filter, uint32_t size) {
     taps_t t;
     t.origin = origin;
-    t.first = origin >= 0 ? 0u : ((uint32_t)-origin + dilation - 1u) / dilation;
+    t.first = origin >= 0 ? 0u : divide_by((uint32_t)-origin + dilation - 1u, dilation);
     int32_t room = (int32_t)size - 1 - origin;  // largest t * dilation still inside
-    uint32_t last_plus_one = room < 0 ? 0u : (uint32_t)room / dilation + 1u;
+    uint32_t last_plus_one = room < 0 ? 0u : divide_by((uint32_t)room, dilation) + 1u;
     t.end = last_plus_one < filter ? last_plus_one : filter;
     if (t.first > t.end) {
         t.first = t.end;
@@ -130,7 +137,7 @@ static void copy_values(int8_t *y, const int8_t *x, uint32_t n) {
 
 // Cortex-M4/M7/M33: four output channels, four int8 per 32-bit load (unaligned
 // loads are fine there), SMLAD for two products per instruction. x - zp is in
-// [-255, 255]: exact in each 16-bit half, so SSUB16 and SMLAD give the products
+// [-255, 255]: exact in each 16-bit half, so SXTAB16 and SMLAD give the products
 // of the portable loop (about 2 instructions per MAC instead of 5). Every partial
 // sum is a sum of at most 65536 products of magnitude <= 255 * 128 < 2^31 / 65536,
 // so no order of the additions overflows.
@@ -155,17 +162,34 @@ static inline int16x2_t sxtb16_even(uint32_t v) {
     return __sxtb16((int8x4_t)v);
 }
 
+// -zp in both 16-bit halves, for minus_zp_plus_*.
+static inline int16x2_t minus_zp2(int32_t zp) {
+    return (int16x2_t)(((uint32_t)-zp & 0xFFFFu) * 0x10001u);
+}
+
+// Values 0 and 2 (1 and 3) of v sign-extended, minus the zero point, in one SXTAB16:
+// each half is x - zp in [-255, 255], exact in 16 bits (SXTB16 then SSUB16 took two).
+static inline int16x2_t minus_zp_plus_even(int16x2_t neg_zp2, uint32_t v) {
+    return __sxtab16(neg_zp2, (int8x4_t)v);
+}
+
+static inline int16x2_t minus_zp_plus_odd(int16x2_t neg_zp2, uint32_t v) {
+    int16x2_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(neg_zp2), "r"(v));
+    return r;
+}
+
 // Register pressure decides the speed here (13 registers hold the loop): the four
 // weight rows are reached from two pointers and one step, loaded with register offsets.
 static EMLML_NOINLINE void dot_block(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t w_step, uint32_t n, int32_t zp) {
     const int8_t *w2 = w + 2u * w_step;  // channels 2 and 3
     const int8_t *x_end = x + (n & ~3u);
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    const int16x2_t zp2 = (int16x2_t)(((uint32_t)zp & 0xFFFFu) * 0x10001u);  // zp in both halves
+    const int16x2_t neg_zp2 = minus_zp2(zp);
     while (x != x_end) {
         uint32_t xv = load4(x);
-        int16x2_t xe = __ssub16(sxtb16_even(xv), zp2);
-        int16x2_t xo = __ssub16(sxtb16_odd(xv), zp2);
+        int16x2_t xe = minus_zp_plus_even(neg_zp2, xv);
+        int16x2_t xo = minus_zp_plus_odd(neg_zp2, xv);
         uint32_t v = load4(w);
         a0 = __smlad(xo, sxtb16_odd(v), __smlad(xe, sxtb16_even(v), a0));
         v = load4(w + w_step);
@@ -202,12 +226,12 @@ static EMLML_NOINLINE void dot_block(int32_t *acc, const int8_t *x, const int8_t
 
 // Stages n > 0 values (a multiple of 4) of x at buf; returns the end of what it wrote.
 static EMLML_NOINLINE uint32_t *stage_pairs(uint32_t *buf, const int8_t *x, uint32_t n, int32_t zp) {
-    const int16x2_t zp2 = (int16x2_t)(((uint32_t)zp & 0xFFFFu) * 0x10001u);
+    const int16x2_t neg_zp2 = minus_zp2(zp);
     uint32_t *const end = buf + n / 2u;
     do {
         uint32_t xv = load4(x);
-        buf[0] = (uint32_t)__ssub16(sxtb16_even(xv), zp2);
-        buf[1] = (uint32_t)__ssub16(sxtb16_odd(xv), zp2);
+        buf[0] = (uint32_t)minus_zp_plus_even(neg_zp2, xv);
+        buf[1] = (uint32_t)minus_zp_plus_odd(neg_zp2, xv);
         buf += 2;
         x += 4;
     } while (buf != end);
@@ -474,23 +498,38 @@ typedef struct {
 } dw_window_t;
 
 static EMLML_NOINLINE void depthwise_window4(int32_t *acc, const dw_window_t *win, int32_t zp) {
-    const int16x2_t zp2 = (int16x2_t)(((uint32_t)zp & 0xFFFFu) * 0x10001u);
+    const int16x2_t neg_zp2 = minus_zp2(zp);
     const uint32_t step = win->step, row_len = win->n_cols * step;
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    // offsets, not stepped pointers: no pointer is formed past the last tap
-    for (uint32_t ky = 0; ky < win->n_rows; ky++) {
+    // The taps of a row written out: GCC's allocation of the same C kept the row's
+    // pointers on the stack (17 instructions per tap); here 12. The index k runs from
+    // -row_len up to 0 against the row's end, formed in registers only (no C pointer
+    // past the last tap). The same products and sums as the C loop it replaces.
+    for (uint32_t ky = 0; ky < win->n_rows && row_len != 0; ky++) {
         const int8_t *x = win->x + ky * win->x_row, *w = win->w + ky * win->w_row;
-        for (uint32_t k = 0; k != row_len; k += step) {
-            uint32_t xv = load4(x + k);
-            int16x2_t xe = __ssub16(sxtb16_even(xv), zp2), xo = __ssub16(sxtb16_odd(xv), zp2);
-            uint32_t wv = load4(w + k);
-            int16x2_t we = sxtb16_even(wv);
-            a0 = __smlabb(xe, we, a0);
-            a2 = __smlatt(xe, we, a2);
-            we = sxtb16_odd(wv);
-            a1 = __smlabb(xo, we, a1);
-            a3 = __smlatt(xo, we, a3);
-        }
+        uint32_t xv, wv, t, u;
+        int32_t k;
+        __asm__ volatile(
+            "rsb %[k], %[len], #0\n\t"
+            "add %[x], %[x], %[len]\n\t"
+            "add %[w], %[w], %[len]\n"
+            "1:\n\t"
+            "ldr %[xv], [%[x], %[k]]\n\t"
+            "ldr %[wv], [%[w], %[k]]\n\t"
+            "sxtab16 %[t], %[nz], %[xv], ror #8\n\t"
+            "sxtab16 %[xv], %[nz], %[xv]\n\t"
+            "sxtb16 %[u], %[wv], ror #8\n\t"
+            "sxtb16 %[wv], %[wv]\n\t"
+            "smlabb %[a0], %[xv], %[wv], %[a0]\n\t"
+            "smlatt %[a2], %[xv], %[wv], %[a2]\n\t"
+            "smlabb %[a1], %[t], %[u], %[a1]\n\t"
+            "smlatt %[a3], %[t], %[u], %[a3]\n\t"
+            "adds %[k], %[k], %[step]\n\t"
+            "bne 1b"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
+              [k] "=&r"(k), [xv] "=&r"(xv), [wv] "=&r"(wv), [t] "=&r"(t), [u] "=&r"(u)
+            : [len] "r"(row_len), [step] "r"(step), [nz] "r"(neg_zp2)
+            : "cc", "memory");
     }
     acc[0] = a0;
     acc[1] = a1;
