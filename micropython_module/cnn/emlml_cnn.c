@@ -181,7 +181,7 @@ static inline int16x2_t minus_zp_plus_odd(int16x2_t neg_zp2, uint32_t v) {
 
 // Register pressure decides the speed here (13 registers hold the loop): the four
 // weight rows are reached from two pointers and one step, loaded with register offsets.
-static EMLML_NOINLINE void dot_block(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t w_step, uint32_t n, int32_t zp) {
+static inline __attribute__((always_inline)) void dot_block_body(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t w_step, uint32_t n, int32_t zp) {
     const int8_t *w2 = w + 2u * w_step;  // channels 2 and 3
     const int8_t *x_end = x + (n & ~3u);
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
@@ -238,48 +238,53 @@ static EMLML_NOINLINE uint32_t *stage_pairs(uint32_t *buf, const int8_t *x, uint
     return buf;
 }
 
-// As dot_block, over n > 0 staged values (a multiple of 4). The loop is written out:
-// GCC's allocation of the same C (13 live registers) steps three pointers and compares
-// apart from the loads (25 instructions per 16 MACs); here the weight loads
-// post-increment (23 per 16 MACs, about 1.44 per MAC). Same operations as dot_block.
-static EMLML_NOINLINE void dot_pairs(int32_t *acc, const uint32_t *xb, const int8_t *w, uint32_t w_step, uint32_t n) {
-    const int8_t *w2 = w + 2u * w_step;  // channels 2 and 3
+// As dot_block, over n > 0 staged values (a multiple of 4), for `blocks` blocks of 4
+// channels one after the other (block b: acc[4b..4b+3], weights from w + 4b * w_step):
+// one call for a chunk of channels, not one per block. The loop is written out: GCC's
+// allocation of the same C (13 live registers) steps three pointers and compares apart
+// from the loads (25 instructions per 16 MACs); here the weight loads post-increment (23
+// per 16 MACs, about 1.44 per MAC). Same operations as dot_block.
+static EMLML_NOINLINE void dot_pairs(int32_t *acc, const uint32_t *xb, const int8_t *w, uint32_t w_step, uint32_t n, uint32_t blocks) {
     const uint32_t *const xb_end = xb + n / 2u;
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    uint32_t xe, xo, v, t;
-    __asm__ volatile(
-        "1:\n\t"
-        "ldrd %[xe], %[xo], [%[xb]], #8\n\t"
-        "ldr %[v], [%[w], %[s]]\n\t"
-        "sxtb16 %[t], %[v], ror #8\n\t"
-        "sxtb16 %[v], %[v]\n\t"
-        "smlad %[a1], %[xe], %[v], %[a1]\n\t"
-        "smlad %[a1], %[xo], %[t], %[a1]\n\t"
-        "ldr %[v], [%[w]], #4\n\t"
-        "sxtb16 %[t], %[v], ror #8\n\t"
-        "sxtb16 %[v], %[v]\n\t"
-        "smlad %[a0], %[xe], %[v], %[a0]\n\t"
-        "smlad %[a0], %[xo], %[t], %[a0]\n\t"
-        "ldr %[v], [%[w2], %[s]]\n\t"
-        "sxtb16 %[t], %[v], ror #8\n\t"
-        "sxtb16 %[v], %[v]\n\t"
-        "smlad %[a3], %[xe], %[v], %[a3]\n\t"
-        "smlad %[a3], %[xo], %[t], %[a3]\n\t"
-        "ldr %[v], [%[w2]], #4\n\t"
-        "sxtb16 %[t], %[v], ror #8\n\t"
-        "sxtb16 %[v], %[v]\n\t"
-        "smlad %[a2], %[xe], %[v], %[a2]\n\t"
-        "smlad %[a2], %[xo], %[t], %[a2]\n\t"
-        "cmp %[xb], %[end]\n\t"
-        "bne 1b"
-        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xb] "+r"(xb), [w] "+r"(w),
-          [w2] "+r"(w2), [xe] "=&r"(xe), [xo] "=&r"(xo), [v] "=&r"(v), [t] "=&r"(t)
-        : [s] "r"(w_step), [end] "r"(xb_end)
-        : "cc", "memory");
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
+    for (uint32_t b = 0; b < blocks; b++, acc += 4) {
+        const uint32_t *x = xb;
+        const int8_t *w0 = w + 4u * b * w_step, *w2 = w0 + 2u * w_step;  // channels 0, 1 and 2, 3
+        int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+        uint32_t xe, xo, v, t;
+        __asm__ volatile(
+            "1:\n\t"
+            "ldrd %[xe], %[xo], [%[xb]], #8\n\t"
+            "ldr %[v], [%[w], %[s]]\n\t"
+            "sxtb16 %[t], %[v], ror #8\n\t"
+            "sxtb16 %[v], %[v]\n\t"
+            "smlad %[a1], %[xe], %[v], %[a1]\n\t"
+            "smlad %[a1], %[xo], %[t], %[a1]\n\t"
+            "ldr %[v], [%[w]], #4\n\t"
+            "sxtb16 %[t], %[v], ror #8\n\t"
+            "sxtb16 %[v], %[v]\n\t"
+            "smlad %[a0], %[xe], %[v], %[a0]\n\t"
+            "smlad %[a0], %[xo], %[t], %[a0]\n\t"
+            "ldr %[v], [%[w2], %[s]]\n\t"
+            "sxtb16 %[t], %[v], ror #8\n\t"
+            "sxtb16 %[v], %[v]\n\t"
+            "smlad %[a3], %[xe], %[v], %[a3]\n\t"
+            "smlad %[a3], %[xo], %[t], %[a3]\n\t"
+            "ldr %[v], [%[w2]], #4\n\t"
+            "sxtb16 %[t], %[v], ror #8\n\t"
+            "sxtb16 %[v], %[v]\n\t"
+            "smlad %[a2], %[xe], %[v], %[a2]\n\t"
+            "smlad %[a2], %[xo], %[t], %[a2]\n\t"
+            "cmp %[xb], %[end]\n\t"
+            "bne 1b"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xb] "+r"(x), [w] "+r"(w0),
+              [w2] "+r"(w2), [xe] "=&r"(xe), [xo] "=&r"(xo), [v] "=&r"(v), [t] "=&r"(t)
+            : [s] "r"(w_step), [end] "r"(xb_end)
+            : "cc", "memory");
+        acc[0] = a0;
+        acc[1] = a1;
+        acc[2] = a2;
+        acc[3] = a3;
+    }
 }
 #define EMLML_CNN_STAGED 1
 #else
@@ -287,7 +292,7 @@ static EMLML_NOINLINE void dot_pairs(int32_t *acc, const uint32_t *xb, const int
 // low registers. One index runs from -n up to 0 over all arrays.
 #define EMLML_CNN_BLOCK 2u
 
-static EMLML_NOINLINE void dot_block(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t w_step, uint32_t n, int32_t zp) {
+static inline __attribute__((always_inline)) void dot_block_body(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t w_step, uint32_t n, int32_t zp) {
     const int8_t *x_end = x + n, *w0_end = w + n, *w1_end = w + w_step + n;
     int32_t a0 = acc[0], a1 = acc[1];
     int32_t i = -(int32_t)n;
@@ -328,6 +333,19 @@ static EMLML_NOINLINE void dot_block(int32_t *acc, const int8_t *x, const int8_t
 }
 #endif
 
+static EMLML_NOINLINE void dot_block(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t w_step, uint32_t n, int32_t zp) {
+    dot_block_body(acc, x, w, w_step, n, zp);
+}
+
+// dot_block for `blocks` blocks of channels one after the other (block b: its sums at
+// acc + b * EMLML_CNN_BLOCK, its weights from w + b * EMLML_CNN_BLOCK * w_step): one
+// call, and none of the caller's loop, per chunk of a conv's channels.
+static EMLML_NOINLINE void dot_blocks(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t w_step, uint32_t n, int32_t zp, uint32_t blocks) {
+    for (uint32_t b = 0; b < blocks; b++) {
+        dot_block_body(acc + b * EMLML_CNN_BLOCK, x, w + b * EMLML_CNN_BLOCK * w_step, w_step, n, zp);
+    }
+}
+
 // Conv's sums are requantized CONV_CHUNK output channels at a time (one call per chunk:
 // per block of channels its fixed cost was a tenth of a 1x1 conv's time on a Cortex-M0).
 // acc[] has a block more: a last single channel's block writes EMLML_CNN_BLOCK sums.
@@ -349,43 +367,75 @@ static EMLML_NOINLINE void conv_staged(const layer_run_t *r, const taps_t *rows,
         const int8_t *x = r->x + (tap_at(rows, ky, dilation_h) * in_w + tap_at(cols, cols->first, 1)) * in_c;
         b = stage_pairs(b, x, row_values, r->in->zero_point);
     }
-    // all columns: the rows' weights follow one another
-    const int whole_rows = row_values == fw * in_c;
+    // all columns: the rows' weights follow one another, a single dot product per channel
+    const int whole_rows = row_values == fw * in_c && n_rows > 0;
+    const uint32_t n_values = whole_rows ? n_rows * row_values : row_values, n_dots = whole_rows ? 1u : n_rows;
+    const uint32_t w_row = fw * in_c;
+    // a chunk of channels at a time: its blocks of 4 in one call per dot product, then
+    // the last 1-3 channels of the layer one at a time (a block whose weights all point
+    // at that channel, w_step 0: it writes 4 sums, the next channel's overwrite 3)
     int32_t acc[CONV_CHUNK + EMLML_CNN_BLOCK];
-    for (uint32_t o = 0, block, j = 0; o < out_c; o += block) {
-        block = out_c - o >= EMLML_CNN_BLOCK ? EMLML_CNN_BLOCK : 1u;
-        const uint32_t w_step = block == EMLML_CNN_BLOCK ? filter_values : 0u;
-        int32_t *a = acc + j;
-        for (uint32_t k = 0; k < EMLML_CNN_BLOCK; k++) {
-            a[k] = 0;
+    for (uint32_t o = 0; o < out_c;) {
+        const uint32_t n = out_c - o < CONV_CHUNK ? out_c - o : CONV_CHUNK;
+        const uint32_t blocks = n / EMLML_CNN_BLOCK;
+        const int8_t *w = r->w + (o * fh + rows->first) * w_row + cols->first * in_c;
+        for (uint32_t k = 0; k < n; k++) {
+            acc[k] = 0;
         }
-        const int8_t *w = r->w + (o * fh + rows->first) * fw * in_c + cols->first * in_c;
-        if (whole_rows && n_rows > 0) {
-            dot_pairs(a, buf, w, w_step, n_rows * row_values);
-        } else {
-            for (uint32_t i = 0; i < n_rows; i++) {
-                dot_pairs(a, buf + i * row_values / 2u, w + i * fw * in_c, w_step, row_values);
+        for (uint32_t i = 0; i < n_dots && blocks > 0; i++) {
+            dot_pairs(acc, buf + i * row_values / 2u, w + i * w_row, filter_values, n_values, blocks);
+        }
+        for (uint32_t c = blocks * EMLML_CNN_BLOCK; c < n; c++) {
+            for (uint32_t k = 0; k < EMLML_CNN_BLOCK; k++) {
+                acc[c + k] = 0;  // over the previous channel's copies
+            }
+            for (uint32_t i = 0; i < n_dots; i++) {
+                dot_pairs(acc + c, buf + i * row_values / 2u, w + c * filter_values + i * w_row, 0u, n_values, 1u);
             }
         }
-        j += block;
-        if (j >= CONV_CHUNK || o + block == out_c) {  // the chunk's outputs at once
-            requantize(r, acc, o + block - j, j, y);
-            y += j;
-            j = 0;
-        }
+        requantize(r, acc, o, n, y);
+        y += n;
+        o += n;
     }
 }
 #endif
 
-// CONV_2D: weights OHWI. Without dilation along w, the in-image taps of one filter row
+// The sums of one output position of CONV_2D for `blocks` blocks of channels from
+// channel o (w_step: the filter's values), or for channel o alone (w_step 0, one
+// block: a block whose weights all point at that channel writes EMLML_CNN_BLOCK equal
+// sums), added to acc[]. Without dilation along w, the in-image taps of one filter row
 // and their weights are both contiguous (at least one tap: see taps_inside), so a row
-// is a single dot product. Output channels go EMLML_CNN_BLOCK at a time, the last few
-// one at a time (a block whose weights all point at that one channel, w_step 0).
-static EMLML_NOINLINE void conv_2d(const layer_run_t *r) {
-    const uint32_t in_w = r->in->w, in_c = r->in->c, out_c = r->out->c;
+// is a single dot product.
+static inline __attribute__((always_inline)) void window_dots(const layer_run_t *r, const window_t *win, const taps_t *rows,
+                                                              const taps_t *cols, uint32_t o, uint32_t w_step, uint32_t blocks,
+                                                              int32_t *acc) {
+    const uint32_t in_w = r->in->w, in_c = r->in->c;
     const uint32_t fh = r->l->filter_h, fw = r->l->filter_w;
-    const uint32_t filter_values = fh * fw * in_c;
-    const int32_t in_zp = r->in->zero_point;
+    const int32_t zp = r->in->zero_point;
+    for (uint32_t ky = rows->first; ky < rows->end; ky++) {
+        const int8_t *x_row = r->x + tap_at(rows, ky, win->dilation_h) * in_w * in_c;
+        const int8_t *w_row = r->w + (o * fh + ky) * fw * in_c;
+        if (win->dilation_w == 1) {
+            const uint32_t row_values = (cols->end - cols->first) * in_c;
+            const int8_t *x = x_row + tap_at(cols, cols->first, 1) * in_c, *w = w_row + cols->first * in_c;
+            if (blocks == 1u) {
+                dot_block(acc, x, w, w_step, row_values, zp);
+            } else {
+                dot_blocks(acc, x, w, w_step, row_values, zp, blocks);
+            }
+            continue;
+        }
+        for (uint32_t kx = cols->first; kx < cols->end; kx++) {
+            dot_blocks(acc, x_row + tap_at(cols, kx, win->dilation_w) * in_c, w_row + kx * in_c, w_step, in_c, zp, blocks);
+        }
+    }
+}
+
+// CONV_2D: weights OHWI. Output channels go EMLML_CNN_BLOCK at a time, the last few
+// one at a time (see window_dots).
+static EMLML_NOINLINE void conv_2d(const layer_run_t *r) {
+    const uint32_t in_c = r->in->c, out_c = r->out->c;
+    const uint32_t filter_values = (uint32_t)r->l->filter_h * r->l->filter_w * in_c;
     const window_t win = window_of(r);
     int8_t *y = r->y;
 #ifdef EMLML_CNN_STAGED
@@ -395,39 +445,34 @@ static EMLML_NOINLINE void conv_2d(const layer_run_t *r) {
         const taps_t rows = rows_of(r, &win, out_y);
         for (uint32_t out_x = 0; out_x < r->out->w; out_x++) {
             const taps_t cols = cols_of(r, &win, out_x);
-            const uint32_t row_values = (cols.end - cols.first) * in_c;
 #ifdef EMLML_CNN_STAGED
             if (staged) {
-                conv_staged(r, &rows, &cols, win.dilation_h, row_values, y);
+                conv_staged(r, &rows, &cols, win.dilation_h, (cols.end - cols.first) * in_c, y);
                 y += out_c;
                 continue;
             }
 #endif
+            // a chunk of channels at a time: its blocks in one dot_blocks call per filter
+            // row, the layer's last channels one at a time (see window_dots)
             int32_t acc[CONV_CHUNK + EMLML_CNN_BLOCK];
-            for (uint32_t o = 0, block, j = 0; o < out_c; o += block) {
-                block = out_c - o >= EMLML_CNN_BLOCK ? EMLML_CNN_BLOCK : 1u;
-                const uint32_t w_step = block == EMLML_CNN_BLOCK ? filter_values : 0u;
-                int32_t *a = acc + j;
-                for (uint32_t k = 0; k < EMLML_CNN_BLOCK; k++) {  // a loop: `= {0}` becomes a memset call
-                    a[k] = 0;
+            for (uint32_t o = 0; o < out_c;) {
+                const uint32_t n = out_c - o < CONV_CHUNK ? out_c - o : CONV_CHUNK;
+                const uint32_t blocks = n / EMLML_CNN_BLOCK;
+                for (uint32_t k = 0; k < n; k++) {  // a loop: `= {0}` becomes a memset call
+                    acc[k] = 0;
                 }
-                for (uint32_t ky = rows.first; ky < rows.end; ky++) {
-                    const int8_t *x_row = r->x + tap_at(&rows, ky, win.dilation_h) * in_w * in_c;
-                    const int8_t *w_row = r->w + (o * fh + ky) * fw * in_c;
-                    if (win.dilation_w == 1) {
-                        dot_block(a, x_row + tap_at(&cols, cols.first, 1) * in_c, w_row + cols.first * in_c, w_step, row_values, in_zp);
-                        continue;
+                if (blocks > 0) {
+                    window_dots(r, &win, &rows, &cols, o, filter_values, blocks, acc);
+                }
+                for (uint32_t c = blocks * EMLML_CNN_BLOCK; c < n; c++) {
+                    for (uint32_t k = 0; k < EMLML_CNN_BLOCK; k++) {
+                        acc[c + k] = 0;  // over the previous channel's copies
                     }
-                    for (uint32_t kx = cols.first; kx < cols.end; kx++) {
-                        dot_block(a, x_row + tap_at(&cols, kx, win.dilation_w) * in_c, w_row + kx * in_c, w_step, in_c, in_zp);
-                    }
+                    window_dots(r, &win, &rows, &cols, o + c, 0u, 1u, acc + c);
                 }
-                j += block;
-                if (j >= CONV_CHUNK || o + block == out_c) {  // the chunk's outputs at once
-                    requantize(r, acc, o + block - j, j, y);
-                    y += j;
-                    j = 0;
-                }
+                requantize(r, acc, o, n, y);
+                y += n;
+                o += n;
             }
         }
     }
@@ -624,7 +669,7 @@ static EMLML_NOINLINE void fully_connected(const layer_run_t *r) {
         }
 #ifdef EMLML_CNN_STAGED
         if (staged) {
-            dot_pairs(acc, buf, r->w + o * n_in, w_step, n_in);
+            dot_pairs(acc, buf, r->w + o * n_in, w_step, n_in, 1u);
         } else
 #endif
         {
