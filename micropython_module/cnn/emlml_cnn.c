@@ -400,10 +400,20 @@ static EMLML_NOINLINE void conv_staged(const layer_run_t *r, const taps_t *rows,
 }
 #endif
 
+// One channel's sum of (x - zp) * w over n values, added to *acc: the layer's last
+// channels past the blocks (on a Cortex-M4 a block of 4 spent four times the products
+// on them; 1-3 channels are the whole of small networks' layers).
+static EMLML_NOINLINE void dot_one(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t n, int32_t zp) {
+    int32_t a = *acc;
+    for (uint32_t i = 0; i < n; i++) {
+        a += (x[i] - zp) * w[i];
+    }
+    *acc = a;
+}
+
 // The sums of one output position of CONV_2D for `blocks` blocks of channels from
-// channel o (w_step: the filter's values), or for channel o alone (w_step 0, one
-// block: a block whose weights all point at that channel writes EMLML_CNN_BLOCK equal
-// sums), added to acc[]. Without dilation along w, the in-image taps of one filter row
+// channel o (w_step: the filter's values), or for channel o alone (w_step 0, see
+// dot_one), added to acc[]. Without dilation along w, the in-image taps of one filter row
 // and their weights are both contiguous (at least one tap: see taps_inside), so a row
 // is a single dot product.
 static inline __attribute__((always_inline)) void window_dots(const layer_run_t *r, const window_t *win, const taps_t *rows,
@@ -418,7 +428,9 @@ static inline __attribute__((always_inline)) void window_dots(const layer_run_t 
         if (win->dilation_w == 1) {
             const uint32_t row_values = (cols->end - cols->first) * in_c;
             const int8_t *x = x_row + tap_at(cols, cols->first, 1) * in_c, *w = w_row + cols->first * in_c;
-            if (blocks == 1u) {
+            if (w_step == 0u) {
+                dot_one(acc, x, w, row_values, zp);
+            } else if (blocks == 1u) {
                 dot_block(acc, x, w, w_step, row_values, zp);
             } else {
                 dot_blocks(acc, x, w, w_step, row_values, zp, blocks);
@@ -426,7 +438,12 @@ static inline __attribute__((always_inline)) void window_dots(const layer_run_t 
             continue;
         }
         for (uint32_t kx = cols->first; kx < cols->end; kx++) {
-            dot_blocks(acc, x_row + tap_at(cols, kx, win->dilation_w) * in_c, w_row + kx * in_c, w_step, in_c, zp, blocks);
+            const int8_t *x = x_row + tap_at(cols, kx, win->dilation_w) * in_c, *w = w_row + kx * in_c;
+            if (w_step == 0u) {
+                dot_one(acc, x, w, in_c, zp);
+            } else {
+                dot_blocks(acc, x, w, w_step, in_c, zp, blocks);
+            }
         }
     }
 }
@@ -454,7 +471,7 @@ static EMLML_NOINLINE void conv_2d(const layer_run_t *r) {
 #endif
             // a chunk of channels at a time: its blocks in one dot_blocks call per filter
             // row, the layer's last channels one at a time (see window_dots)
-            int32_t acc[CONV_CHUNK + EMLML_CNN_BLOCK];
+            int32_t acc[CONV_CHUNK];
             for (uint32_t o = 0; o < out_c;) {
                 const uint32_t n = out_c - o < CONV_CHUNK ? out_c - o : CONV_CHUNK;
                 const uint32_t blocks = n / EMLML_CNN_BLOCK;
@@ -465,9 +482,6 @@ static EMLML_NOINLINE void conv_2d(const layer_run_t *r) {
                     window_dots(r, &win, &rows, &cols, o, filter_values, blocks, acc);
                 }
                 for (uint32_t c = blocks * EMLML_CNN_BLOCK; c < n; c++) {
-                    for (uint32_t k = 0; k < EMLML_CNN_BLOCK; k++) {
-                        acc[c + k] = 0;  // over the previous channel's copies
-                    }
                     window_dots(r, &win, &rows, &cols, o + c, 0u, 1u, acc + c);
                 }
                 requantize(r, acc, o, n, y);
