@@ -57,14 +57,21 @@ typedef struct {
     uint32_t end;       // one past the last tap inside the input
 } taps_t;
 
+// n / d, without the division when d is 1 (no dilation, the common case): a Cortex-M0
+// has no divide instruction, and the library call costs tens of instructions per
+// output position of every windowed layer.
+static uint32_t divide_by(uint32_t n, uint32_t d) {
+    return d == 1u ? n : n / d;
+}
+
 // Taps t with 0 <= origin + t * dilation < size, among 0 <= t < filter. Taps outside
 // the input are skipped, never read and never counted (TFLite's padding).
 static taps_t taps_inside(int32_t origin, uint32_t dilation, uint32_t filter, uint32_t size) {
     taps_t t;
     t.origin = origin;
-    t.first = origin >= 0 ? 0u : ((uint32_t)-origin + dilation - 1u) / dilation;
+    t.first = origin >= 0 ? 0u : divide_by((uint32_t)-origin + dilation - 1u, dilation);
     int32_t room = (int32_t)size - 1 - origin;  // largest t * dilation still inside
-    uint32_t last_plus_one = room < 0 ? 0u : (uint32_t)room / dilation + 1u;
+    uint32_t last_plus_one = room < 0 ? 0u : divide_by((uint32_t)room, dilation) + 1u;
     t.end = last_plus_one < filter ? last_plus_one : filter;
     if (t.first > t.end) {
         t.first = t.end;
@@ -130,7 +137,7 @@ static void copy_values(int8_t *y, const int8_t *x, uint32_t n) {
 
 // Cortex-M4/M7/M33: four output channels, four int8 per 32-bit load (unaligned
 // loads are fine there), SMLAD for two products per instruction. x - zp is in
-// [-255, 255]: exact in each 16-bit half, so SSUB16 and SMLAD give the products
+// [-255, 255]: exact in each 16-bit half, so SXTAB16 and SMLAD give the products
 // of the portable loop (about 2 instructions per MAC instead of 5). Every partial
 // sum is a sum of at most 65536 products of magnitude <= 255 * 128 < 2^31 / 65536,
 // so no order of the additions overflows.
@@ -155,17 +162,34 @@ static inline int16x2_t sxtb16_even(uint32_t v) {
     return __sxtb16((int8x4_t)v);
 }
 
+// -zp in both 16-bit halves, for minus_zp_plus_*.
+static inline int16x2_t minus_zp2(int32_t zp) {
+    return (int16x2_t)(((uint32_t)-zp & 0xFFFFu) * 0x10001u);
+}
+
+// Values 0 and 2 (1 and 3) of v sign-extended, minus the zero point, in one SXTAB16:
+// each half is x - zp in [-255, 255], exact in 16 bits (SXTB16 then SSUB16 took two).
+static inline int16x2_t minus_zp_plus_even(int16x2_t neg_zp2, uint32_t v) {
+    return __sxtab16(neg_zp2, (int8x4_t)v);
+}
+
+static inline int16x2_t minus_zp_plus_odd(int16x2_t neg_zp2, uint32_t v) {
+    int16x2_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(neg_zp2), "r"(v));
+    return r;
+}
+
 // Register pressure decides the speed here (13 registers hold the loop): the four
 // weight rows are reached from two pointers and one step, loaded with register offsets.
-static EMLML_NOINLINE void dot_block(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t w_step, uint32_t n, int32_t zp) {
+static inline __attribute__((always_inline)) void dot_block_body(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t w_step, uint32_t n, int32_t zp) {
     const int8_t *w2 = w + 2u * w_step;  // channels 2 and 3
     const int8_t *x_end = x + (n & ~3u);
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    const int16x2_t zp2 = (int16x2_t)(((uint32_t)zp & 0xFFFFu) * 0x10001u);  // zp in both halves
+    const int16x2_t neg_zp2 = minus_zp2(zp);
     while (x != x_end) {
         uint32_t xv = load4(x);
-        int16x2_t xe = __ssub16(sxtb16_even(xv), zp2);
-        int16x2_t xo = __ssub16(sxtb16_odd(xv), zp2);
+        int16x2_t xe = minus_zp_plus_even(neg_zp2, xv);
+        int16x2_t xo = minus_zp_plus_odd(neg_zp2, xv);
         uint32_t v = load4(w);
         a0 = __smlad(xo, sxtb16_odd(v), __smlad(xe, sxtb16_even(v), a0));
         v = load4(w + w_step);
@@ -202,60 +226,65 @@ static EMLML_NOINLINE void dot_block(int32_t *acc, const int8_t *x, const int8_t
 
 // Stages n > 0 values (a multiple of 4) of x at buf; returns the end of what it wrote.
 static EMLML_NOINLINE uint32_t *stage_pairs(uint32_t *buf, const int8_t *x, uint32_t n, int32_t zp) {
-    const int16x2_t zp2 = (int16x2_t)(((uint32_t)zp & 0xFFFFu) * 0x10001u);
+    const int16x2_t neg_zp2 = minus_zp2(zp);
     uint32_t *const end = buf + n / 2u;
     do {
         uint32_t xv = load4(x);
-        buf[0] = (uint32_t)__ssub16(sxtb16_even(xv), zp2);
-        buf[1] = (uint32_t)__ssub16(sxtb16_odd(xv), zp2);
+        buf[0] = (uint32_t)minus_zp_plus_even(neg_zp2, xv);
+        buf[1] = (uint32_t)minus_zp_plus_odd(neg_zp2, xv);
         buf += 2;
         x += 4;
     } while (buf != end);
     return buf;
 }
 
-// As dot_block, over n > 0 staged values (a multiple of 4). The loop is written out:
-// GCC's allocation of the same C (13 live registers) steps three pointers and compares
-// apart from the loads (25 instructions per 16 MACs); here the weight loads
-// post-increment (23 per 16 MACs, about 1.44 per MAC). Same operations as dot_block.
-static EMLML_NOINLINE void dot_pairs(int32_t *acc, const uint32_t *xb, const int8_t *w, uint32_t w_step, uint32_t n) {
-    const int8_t *w2 = w + 2u * w_step;  // channels 2 and 3
+// As dot_block, over n > 0 staged values (a multiple of 4), for `blocks` blocks of 4
+// channels one after the other (block b: acc[4b..4b+3], weights from w + 4b * w_step):
+// one call for a chunk of channels, not one per block. The loop is written out: GCC's
+// allocation of the same C (13 live registers) steps three pointers and compares apart
+// from the loads (25 instructions per 16 MACs); here the weight loads post-increment (23
+// per 16 MACs, about 1.44 per MAC). Same operations as dot_block.
+static EMLML_NOINLINE void dot_pairs(int32_t *acc, const uint32_t *xb, const int8_t *w, uint32_t w_step, uint32_t n, uint32_t blocks) {
     const uint32_t *const xb_end = xb + n / 2u;
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    uint32_t xe, xo, v, t;
-    __asm__ volatile(
-        "1:\n\t"
-        "ldrd %[xe], %[xo], [%[xb]], #8\n\t"
-        "ldr %[v], [%[w], %[s]]\n\t"
-        "sxtb16 %[t], %[v], ror #8\n\t"
-        "sxtb16 %[v], %[v]\n\t"
-        "smlad %[a1], %[xe], %[v], %[a1]\n\t"
-        "smlad %[a1], %[xo], %[t], %[a1]\n\t"
-        "ldr %[v], [%[w]], #4\n\t"
-        "sxtb16 %[t], %[v], ror #8\n\t"
-        "sxtb16 %[v], %[v]\n\t"
-        "smlad %[a0], %[xe], %[v], %[a0]\n\t"
-        "smlad %[a0], %[xo], %[t], %[a0]\n\t"
-        "ldr %[v], [%[w2], %[s]]\n\t"
-        "sxtb16 %[t], %[v], ror #8\n\t"
-        "sxtb16 %[v], %[v]\n\t"
-        "smlad %[a3], %[xe], %[v], %[a3]\n\t"
-        "smlad %[a3], %[xo], %[t], %[a3]\n\t"
-        "ldr %[v], [%[w2]], #4\n\t"
-        "sxtb16 %[t], %[v], ror #8\n\t"
-        "sxtb16 %[v], %[v]\n\t"
-        "smlad %[a2], %[xe], %[v], %[a2]\n\t"
-        "smlad %[a2], %[xo], %[t], %[a2]\n\t"
-        "cmp %[xb], %[end]\n\t"
-        "bne 1b"
-        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xb] "+r"(xb), [w] "+r"(w),
-          [w2] "+r"(w2), [xe] "=&r"(xe), [xo] "=&r"(xo), [v] "=&r"(v), [t] "=&r"(t)
-        : [s] "r"(w_step), [end] "r"(xb_end)
-        : "cc", "memory");
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
+    for (uint32_t b = 0; b < blocks; b++, acc += 4) {
+        const uint32_t *x = xb;
+        const int8_t *w0 = w + 4u * b * w_step, *w2 = w0 + 2u * w_step;  // channels 0, 1 and 2, 3
+        int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+        uint32_t xe, xo, v, t;
+        __asm__ volatile(
+            "1:\n\t"
+            "ldrd %[xe], %[xo], [%[xb]], #8\n\t"
+            "ldr %[v], [%[w], %[s]]\n\t"
+            "sxtb16 %[t], %[v], ror #8\n\t"
+            "sxtb16 %[v], %[v]\n\t"
+            "smlad %[a1], %[xe], %[v], %[a1]\n\t"
+            "smlad %[a1], %[xo], %[t], %[a1]\n\t"
+            "ldr %[v], [%[w]], #4\n\t"
+            "sxtb16 %[t], %[v], ror #8\n\t"
+            "sxtb16 %[v], %[v]\n\t"
+            "smlad %[a0], %[xe], %[v], %[a0]\n\t"
+            "smlad %[a0], %[xo], %[t], %[a0]\n\t"
+            "ldr %[v], [%[w2], %[s]]\n\t"
+            "sxtb16 %[t], %[v], ror #8\n\t"
+            "sxtb16 %[v], %[v]\n\t"
+            "smlad %[a3], %[xe], %[v], %[a3]\n\t"
+            "smlad %[a3], %[xo], %[t], %[a3]\n\t"
+            "ldr %[v], [%[w2]], #4\n\t"
+            "sxtb16 %[t], %[v], ror #8\n\t"
+            "sxtb16 %[v], %[v]\n\t"
+            "smlad %[a2], %[xe], %[v], %[a2]\n\t"
+            "smlad %[a2], %[xo], %[t], %[a2]\n\t"
+            "cmp %[xb], %[end]\n\t"
+            "bne 1b"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xb] "+r"(x), [w] "+r"(w0),
+              [w2] "+r"(w2), [xe] "=&r"(xe), [xo] "=&r"(xo), [v] "=&r"(v), [t] "=&r"(t)
+            : [s] "r"(w_step), [end] "r"(xb_end)
+            : "cc", "memory");
+        acc[0] = a0;
+        acc[1] = a1;
+        acc[2] = a2;
+        acc[3] = a3;
+    }
 }
 #define EMLML_CNN_STAGED 1
 #else
@@ -263,7 +292,7 @@ static EMLML_NOINLINE void dot_pairs(int32_t *acc, const uint32_t *xb, const int
 // low registers. One index runs from -n up to 0 over all arrays.
 #define EMLML_CNN_BLOCK 2u
 
-static EMLML_NOINLINE void dot_block(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t w_step, uint32_t n, int32_t zp) {
+static inline __attribute__((always_inline)) void dot_block_body(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t w_step, uint32_t n, int32_t zp) {
     const int8_t *x_end = x + n, *w0_end = w + n, *w1_end = w + w_step + n;
     int32_t a0 = acc[0], a1 = acc[1];
     int32_t i = -(int32_t)n;
@@ -304,6 +333,19 @@ static EMLML_NOINLINE void dot_block(int32_t *acc, const int8_t *x, const int8_t
 }
 #endif
 
+static EMLML_NOINLINE void dot_block(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t w_step, uint32_t n, int32_t zp) {
+    dot_block_body(acc, x, w, w_step, n, zp);
+}
+
+// dot_block for `blocks` blocks of channels one after the other (block b: its sums at
+// acc + b * EMLML_CNN_BLOCK, its weights from w + b * EMLML_CNN_BLOCK * w_step): one
+// call, and none of the caller's loop, per chunk of a conv's channels.
+static EMLML_NOINLINE void dot_blocks(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t w_step, uint32_t n, int32_t zp, uint32_t blocks) {
+    for (uint32_t b = 0; b < blocks; b++) {
+        dot_block_body(acc + b * EMLML_CNN_BLOCK, x, w + b * EMLML_CNN_BLOCK * w_step, w_step, n, zp);
+    }
+}
+
 // Conv's sums are requantized CONV_CHUNK output channels at a time (one call per chunk:
 // per block of channels its fixed cost was a tenth of a 1x1 conv's time on a Cortex-M0).
 // acc[] has a block more: a last single channel's block writes EMLML_CNN_BLOCK sums.
@@ -325,43 +367,92 @@ static EMLML_NOINLINE void conv_staged(const layer_run_t *r, const taps_t *rows,
         const int8_t *x = r->x + (tap_at(rows, ky, dilation_h) * in_w + tap_at(cols, cols->first, 1)) * in_c;
         b = stage_pairs(b, x, row_values, r->in->zero_point);
     }
-    // all columns: the rows' weights follow one another
-    const int whole_rows = row_values == fw * in_c;
+    // all columns: the rows' weights follow one another, a single dot product per channel
+    const int whole_rows = row_values == fw * in_c && n_rows > 0;
+    const uint32_t n_values = whole_rows ? n_rows * row_values : row_values, n_dots = whole_rows ? 1u : n_rows;
+    const uint32_t w_row = fw * in_c;
+    // a chunk of channels at a time: its blocks of 4 in one call per dot product, then
+    // the last 1-3 channels of the layer one at a time (a block whose weights all point
+    // at that channel, w_step 0: it writes 4 sums, the next channel's overwrite 3)
     int32_t acc[CONV_CHUNK + EMLML_CNN_BLOCK];
-    for (uint32_t o = 0, block, j = 0; o < out_c; o += block) {
-        block = out_c - o >= EMLML_CNN_BLOCK ? EMLML_CNN_BLOCK : 1u;
-        const uint32_t w_step = block == EMLML_CNN_BLOCK ? filter_values : 0u;
-        int32_t *a = acc + j;
-        for (uint32_t k = 0; k < EMLML_CNN_BLOCK; k++) {
-            a[k] = 0;
+    for (uint32_t o = 0; o < out_c;) {
+        const uint32_t n = out_c - o < CONV_CHUNK ? out_c - o : CONV_CHUNK;
+        const uint32_t blocks = n / EMLML_CNN_BLOCK;
+        const int8_t *w = r->w + (o * fh + rows->first) * w_row + cols->first * in_c;
+        for (uint32_t k = 0; k < n; k++) {
+            acc[k] = 0;
         }
-        const int8_t *w = r->w + (o * fh + rows->first) * fw * in_c + cols->first * in_c;
-        if (whole_rows && n_rows > 0) {
-            dot_pairs(a, buf, w, w_step, n_rows * row_values);
-        } else {
-            for (uint32_t i = 0; i < n_rows; i++) {
-                dot_pairs(a, buf + i * row_values / 2u, w + i * fw * in_c, w_step, row_values);
+        for (uint32_t i = 0; i < n_dots && blocks > 0; i++) {
+            dot_pairs(acc, buf + i * row_values / 2u, w + i * w_row, filter_values, n_values, blocks);
+        }
+        for (uint32_t c = blocks * EMLML_CNN_BLOCK; c < n; c++) {
+            for (uint32_t k = 0; k < EMLML_CNN_BLOCK; k++) {
+                acc[c + k] = 0;  // over the previous channel's copies
+            }
+            for (uint32_t i = 0; i < n_dots; i++) {
+                dot_pairs(acc + c, buf + i * row_values / 2u, w + c * filter_values + i * w_row, 0u, n_values, 1u);
             }
         }
-        j += block;
-        if (j >= CONV_CHUNK || o + block == out_c) {  // the chunk's outputs at once
-            requantize(r, acc, o + block - j, j, y);
-            y += j;
-            j = 0;
-        }
+        requantize(r, acc, o, n, y);
+        y += n;
+        o += n;
     }
 }
 #endif
 
-// CONV_2D: weights OHWI. Without dilation along w, the in-image taps of one filter row
+// One channel's sum of (x - zp) * w over n values, added to *acc: the layer's last
+// channels past the blocks (on a Cortex-M4 a block of 4 spent four times the products
+// on them; 1-3 channels are the whole of small networks' layers).
+static EMLML_NOINLINE void dot_one(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t n, int32_t zp) {
+    int32_t a = *acc;
+    for (uint32_t i = 0; i < n; i++) {
+        a += (x[i] - zp) * w[i];
+    }
+    *acc = a;
+}
+
+// The sums of one output position of CONV_2D for `blocks` blocks of channels from
+// channel o (w_step: the filter's values), or for channel o alone (w_step 0, see
+// dot_one), added to acc[]. Without dilation along w, the in-image taps of one filter row
 // and their weights are both contiguous (at least one tap: see taps_inside), so a row
-// is a single dot product. Output channels go EMLML_CNN_BLOCK at a time, the last few
-// one at a time (a block whose weights all point at that one channel, w_step 0).
-static EMLML_NOINLINE void conv_2d(const layer_run_t *r) {
-    const uint32_t in_w = r->in->w, in_c = r->in->c, out_c = r->out->c;
+// is a single dot product.
+static inline __attribute__((always_inline)) void window_dots(const layer_run_t *r, const window_t *win, const taps_t *rows,
+                                                              const taps_t *cols, uint32_t o, uint32_t w_step, uint32_t blocks,
+                                                              int32_t *acc) {
+    const uint32_t in_w = r->in->w, in_c = r->in->c;
     const uint32_t fh = r->l->filter_h, fw = r->l->filter_w;
-    const uint32_t filter_values = fh * fw * in_c;
-    const int32_t in_zp = r->in->zero_point;
+    const int32_t zp = r->in->zero_point;
+    for (uint32_t ky = rows->first; ky < rows->end; ky++) {
+        const int8_t *x_row = r->x + tap_at(rows, ky, win->dilation_h) * in_w * in_c;
+        const int8_t *w_row = r->w + (o * fh + ky) * fw * in_c;
+        if (win->dilation_w == 1) {
+            const uint32_t row_values = (cols->end - cols->first) * in_c;
+            const int8_t *x = x_row + tap_at(cols, cols->first, 1) * in_c, *w = w_row + cols->first * in_c;
+            if (w_step == 0u) {
+                dot_one(acc, x, w, row_values, zp);
+            } else if (blocks == 1u) {
+                dot_block(acc, x, w, w_step, row_values, zp);
+            } else {
+                dot_blocks(acc, x, w, w_step, row_values, zp, blocks);
+            }
+            continue;
+        }
+        for (uint32_t kx = cols->first; kx < cols->end; kx++) {
+            const int8_t *x = x_row + tap_at(cols, kx, win->dilation_w) * in_c, *w = w_row + kx * in_c;
+            if (w_step == 0u) {
+                dot_one(acc, x, w, in_c, zp);
+            } else {
+                dot_blocks(acc, x, w, w_step, in_c, zp, blocks);
+            }
+        }
+    }
+}
+
+// CONV_2D: weights OHWI. Output channels go EMLML_CNN_BLOCK at a time, the last few
+// one at a time (see window_dots).
+static EMLML_NOINLINE void conv_2d(const layer_run_t *r) {
+    const uint32_t in_c = r->in->c, out_c = r->out->c;
+    const uint32_t filter_values = (uint32_t)r->l->filter_h * r->l->filter_w * in_c;
     const window_t win = window_of(r);
     int8_t *y = r->y;
 #ifdef EMLML_CNN_STAGED
@@ -371,39 +462,31 @@ static EMLML_NOINLINE void conv_2d(const layer_run_t *r) {
         const taps_t rows = rows_of(r, &win, out_y);
         for (uint32_t out_x = 0; out_x < r->out->w; out_x++) {
             const taps_t cols = cols_of(r, &win, out_x);
-            const uint32_t row_values = (cols.end - cols.first) * in_c;
 #ifdef EMLML_CNN_STAGED
             if (staged) {
-                conv_staged(r, &rows, &cols, win.dilation_h, row_values, y);
+                conv_staged(r, &rows, &cols, win.dilation_h, (cols.end - cols.first) * in_c, y);
                 y += out_c;
                 continue;
             }
 #endif
-            int32_t acc[CONV_CHUNK + EMLML_CNN_BLOCK];
-            for (uint32_t o = 0, block, j = 0; o < out_c; o += block) {
-                block = out_c - o >= EMLML_CNN_BLOCK ? EMLML_CNN_BLOCK : 1u;
-                const uint32_t w_step = block == EMLML_CNN_BLOCK ? filter_values : 0u;
-                int32_t *a = acc + j;
-                for (uint32_t k = 0; k < EMLML_CNN_BLOCK; k++) {  // a loop: `= {0}` becomes a memset call
-                    a[k] = 0;
+            // a chunk of channels at a time: its blocks in one dot_blocks call per filter
+            // row, the layer's last channels one at a time (see window_dots)
+            int32_t acc[CONV_CHUNK];
+            for (uint32_t o = 0; o < out_c;) {
+                const uint32_t n = out_c - o < CONV_CHUNK ? out_c - o : CONV_CHUNK;
+                const uint32_t blocks = n / EMLML_CNN_BLOCK;
+                for (uint32_t k = 0; k < n; k++) {  // a loop: `= {0}` becomes a memset call
+                    acc[k] = 0;
                 }
-                for (uint32_t ky = rows.first; ky < rows.end; ky++) {
-                    const int8_t *x_row = r->x + tap_at(&rows, ky, win.dilation_h) * in_w * in_c;
-                    const int8_t *w_row = r->w + (o * fh + ky) * fw * in_c;
-                    if (win.dilation_w == 1) {
-                        dot_block(a, x_row + tap_at(&cols, cols.first, 1) * in_c, w_row + cols.first * in_c, w_step, row_values, in_zp);
-                        continue;
-                    }
-                    for (uint32_t kx = cols.first; kx < cols.end; kx++) {
-                        dot_block(a, x_row + tap_at(&cols, kx, win.dilation_w) * in_c, w_row + kx * in_c, w_step, in_c, in_zp);
-                    }
+                if (blocks > 0) {
+                    window_dots(r, &win, &rows, &cols, o, filter_values, blocks, acc);
                 }
-                j += block;
-                if (j >= CONV_CHUNK || o + block == out_c) {  // the chunk's outputs at once
-                    requantize(r, acc, o + block - j, j, y);
-                    y += j;
-                    j = 0;
+                for (uint32_t c = blocks * EMLML_CNN_BLOCK; c < n; c++) {
+                    window_dots(r, &win, &rows, &cols, o + c, 0u, 1u, acc + c);
                 }
+                requantize(r, acc, o, n, y);
+                y += n;
+                o += n;
             }
         }
     }
@@ -474,23 +557,38 @@ typedef struct {
 } dw_window_t;
 
 static EMLML_NOINLINE void depthwise_window4(int32_t *acc, const dw_window_t *win, int32_t zp) {
-    const int16x2_t zp2 = (int16x2_t)(((uint32_t)zp & 0xFFFFu) * 0x10001u);
+    const int16x2_t neg_zp2 = minus_zp2(zp);
     const uint32_t step = win->step, row_len = win->n_cols * step;
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    // offsets, not stepped pointers: no pointer is formed past the last tap
-    for (uint32_t ky = 0; ky < win->n_rows; ky++) {
+    // The taps of a row written out: GCC's allocation of the same C kept the row's
+    // pointers on the stack (17 instructions per tap); here 12. The index k runs from
+    // -row_len up to 0 against the row's end, formed in registers only (no C pointer
+    // past the last tap). The same products and sums as the C loop it replaces.
+    for (uint32_t ky = 0; ky < win->n_rows && row_len != 0; ky++) {
         const int8_t *x = win->x + ky * win->x_row, *w = win->w + ky * win->w_row;
-        for (uint32_t k = 0; k != row_len; k += step) {
-            uint32_t xv = load4(x + k);
-            int16x2_t xe = __ssub16(sxtb16_even(xv), zp2), xo = __ssub16(sxtb16_odd(xv), zp2);
-            uint32_t wv = load4(w + k);
-            int16x2_t we = sxtb16_even(wv);
-            a0 = __smlabb(xe, we, a0);
-            a2 = __smlatt(xe, we, a2);
-            we = sxtb16_odd(wv);
-            a1 = __smlabb(xo, we, a1);
-            a3 = __smlatt(xo, we, a3);
-        }
+        uint32_t xv, wv, t, u;
+        int32_t k;
+        __asm__ volatile(
+            "rsb %[k], %[len], #0\n\t"
+            "add %[x], %[x], %[len]\n\t"
+            "add %[w], %[w], %[len]\n"
+            "1:\n\t"
+            "ldr %[xv], [%[x], %[k]]\n\t"
+            "ldr %[wv], [%[w], %[k]]\n\t"
+            "sxtab16 %[t], %[nz], %[xv], ror #8\n\t"
+            "sxtab16 %[xv], %[nz], %[xv]\n\t"
+            "sxtb16 %[u], %[wv], ror #8\n\t"
+            "sxtb16 %[wv], %[wv]\n\t"
+            "smlabb %[a0], %[xv], %[wv], %[a0]\n\t"
+            "smlatt %[a2], %[xv], %[wv], %[a2]\n\t"
+            "smlabb %[a1], %[t], %[u], %[a1]\n\t"
+            "smlatt %[a3], %[t], %[u], %[a3]\n\t"
+            "adds %[k], %[k], %[step]\n\t"
+            "bne 1b"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
+              [k] "=&r"(k), [xv] "=&r"(xv), [wv] "=&r"(wv), [t] "=&r"(t), [u] "=&r"(u)
+            : [len] "r"(row_len), [step] "r"(step), [nz] "r"(neg_zp2)
+            : "cc", "memory");
     }
     acc[0] = a0;
     acc[1] = a1;
@@ -585,7 +683,7 @@ static EMLML_NOINLINE void fully_connected(const layer_run_t *r) {
         }
 #ifdef EMLML_CNN_STAGED
         if (staged) {
-            dot_pairs(acc, buf, r->w + o * n_in, w_step, n_in);
+            dot_pairs(acc, buf, r->w + o * n_in, w_step, n_in, 1u);
         } else
 #endif
         {

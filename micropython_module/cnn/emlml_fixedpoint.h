@@ -58,7 +58,17 @@ static inline int32_t emlml_srdhm(int32_t a, int32_t b) {
 // instructions), four 16 x 16-bit products cost a third of it. The same bits: the
 // 64-bit two's complement of a * m + 2^30 is built in two words (hi, lo), and bits
 // 31..62 of it are the floor that emlml_srdhm returns; m >= 0 cannot saturate.
+//
+// An accumulator in [-2^15, 2^15) (most of them: a layer's outputs span int8 when its
+// sums span about 128 / scale) takes two products: with m = mh * 2^16 + ml,
+// floor((a * m + 2^30) / 2^31) = floor((a * mh + floor(a * ml / 2^16) + 2^14) / 2^15)
+// (2^30 is a multiple of 2^16, and nested floors of divisions by powers of two are one
+// floor), where |a * ml| < 2^31 and |a * mh| < 2^30: no product or sum overflows.
 static inline int32_t emlml_srdhm_by_multiplier(int32_t a, int32_t m) {
+    if ((uint32_t)a + 0x8000u < 0x10000u) {
+        const int32_t mh = m >> 16, ml = m & 0xFFFF;
+        return emlml_asr(a * mh + emlml_asr(a * ml, 16) + (1 << 14), 15);
+    }
     const uint32_t ua = (uint32_t)a, um = (uint32_t)m;
     const uint32_t al = ua & 0xFFFFu, ah = ua >> 16, ml = um & 0xFFFFu, mh = um >> 16;
     // ua * um (unsigned) = hh * 2^32 + (lh + hl) * 2^16 + ll, each product < 2^32
@@ -73,11 +83,14 @@ static inline int32_t emlml_srdhm_by_multiplier(int32_t a, int32_t m) {
 }
 
 // RoundingDivideByPOT: x / 2^e rounded to nearest, halves away from zero (0 <= e <= 31).
+// Rounds up when the remainder exceeds the threshold (half, or half plus one for a
+// negative x): both are below 2^31, so threshold - remainder wraps past 2^31 exactly
+// then, and its top bit is the carry (no compare and branch).
 static inline int32_t emlml_rdbpot(int32_t x, int e) {
-    int32_t mask = (int32_t)((1u << e) - 1u);
-    int32_t remainder = x & mask;
-    int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-    return emlml_asr(x, e) + (remainder > threshold ? 1 : 0);
+    const uint32_t mask = (1u << e) - 1u;
+    const uint32_t remainder = (uint32_t)x & mask;
+    const uint32_t threshold = (mask >> 1) + ((uint32_t)x >> 31);
+    return emlml_asr(x, e) + (int32_t)((threshold - remainder) >> 31);
 }
 
 // SaturatingRoundingMultiplyByPOT with a positive exponent: x * 2^e, saturated to
@@ -106,8 +119,8 @@ static inline int32_t emlml_mbqm(int32_t x, int32_t multiplier, int32_t shift) {
 // emlml_srdhm_by_multiplier; elsewhere emlml_srdhm's 64-bit product without its
 // saturation test (a multiplier >= 0 never saturates).
 static inline int32_t emlml_mbqm_by_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
-    int left = shift > 0 ? (int)shift : 0;
-    int right = shift > 0 ? 0 : (int)-shift;
+    const int left = shift > 0 ? (int)shift : 0;
+    const int right = left - (int)shift;  // -shift when shift <= 0
     x = emlml_wrap_shl(x, left);
 #if defined(__thumb__) && !defined(__thumb2__)
     int32_t high = emlml_srdhm_by_multiplier(x, multiplier);

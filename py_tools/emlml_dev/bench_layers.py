@@ -89,4 +89,11 @@ def kernel_models() -> dict[str, bytes]:
                                 padding=VALID, x_zero_point=-128),
         "k_dw3x3_dilw_32": _conv(rng, "DEPTHWISE_CONV_2D", (5, 6), 32, 32, 3, dilation=(1, 2)),
         "k_dw3x3_m2_34": _conv(rng, "DEPTHWISE_CONV_2D", (4, 5), 17, 34, 3),
+        # the padded-window conv (an image's channels, dilation along w) and outputs of
+        # 1-3 channels past the blocks of 4
+        "k_conv3x3_s2_1_7": _conv(rng, "CONV_2D", (9, 8), 1, 7, 3, stride=2, x_zero_point=127),
+        "k_conv3x3_1_1": _conv(rng, "CONV_2D", (6, 5), 1, 1, 3, padding=VALID, x_zero_point=-128),
+        "k_conv3x3_3_6": _conv(rng, "CONV_2D", (7, 6), 3, 6, 3, x_zero_point=-128),
+        "k_conv3x3_dilw_5_9": _conv(rng, "CONV_2D", (8, 9), 5, 9, 3, dilation=(1, 2)),
+        "k_conv3x3_dilw_4_5": _conv(rng, "CONV_2D", (6, 7), 4, 5, 3, dilation=(2, 2), x_zero_point=127),
     }

@@ -136,6 +136,16 @@ static void test_srdhm_by_multiplier(void) {
         int32_t s = (int32_t)(next_u32() % 62u) - 31;  // shift in [-31, 30]
         CHECK(emlml_mbqm_by_multiplier(a, b, s) == emlml_mbqm(a, b, s), "mbqm_by_multiplier(%d, %d, %d)", a, b, s);
     }
+    // both sides of the two-product path's bounds, -2^15 and 2^15 - 1, and around them
+    for (unsigned i = 0; i < 400000; i++) {
+        int32_t a = (int32_t)(next_u32() % (1u << 18)) - (1 << 17);
+        if (i < 64) {
+            a = (i % 2 ? -(1 << 15) : (1 << 15)) + (int32_t)(i / 2) - 16;
+        }
+        int32_t b = i % 5 == 0 ? edge_multipliers[i % 9] : (int32_t)(next_u32() >> 1);
+        CHECK(emlml_srdhm_by_multiplier(a, b) == emlml_srdhm(a, b), "srdhm_by_multiplier(%d, %d) = %d, want %d", a, b,
+              emlml_srdhm_by_multiplier(a, b), emlml_srdhm(a, b));
+    }
 }
 
 // RDBPOT is round(x / 2^e) with halves away from zero.
