@@ -33,7 +33,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -44,7 +43,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
 
 from emlml_tools.board.modules import default_folder
-from emlml_tools.board.transport import micropython_command
+from emlml_tools.board.transport import run_on_unix
 from emlml_tools.cli import main as emlml_main
 from emlml_tools.demo import cnn as demo_cnn
 from emlml_tools.demo.data import MOTION_CLASSES, MOTION_RATE_HZ, motion_split
@@ -127,14 +126,7 @@ def train_and_convert(out: str, trees: int, depth: int) -> tuple[np.ndarray, np.
 
 def run_unix(out: str, module_dir: str) -> tuple[dict[str, list[int]], dict[str, list[str]]]:
     """main.py on the unix runtime: each model's predicted class per window, its COST line."""
-    env = dict(os.environ, MICROPYPATH=module_dir + os.pathsep + out)
-    print(f"$ MICROPYPATH={os.path.relpath(module_dir)} micropython main.py   "
-          f"(in {os.path.relpath(out)})", flush=True)
-    result = subprocess.run([micropython_command(), "main.py"], cwd=out, env=env,
-                            capture_output=True, text=True, timeout=1800)
-    if result.returncode != 0:
-        raise CommandError("main.py failed on MicroPython:\n" + result.stdout + result.stderr)
-    return parse_main(result.stdout)
+    return parse_main(run_on_unix("main.py", out, module_dir))
 
 
 def parse_main(stdout: str) -> tuple[dict[str, list[int]], dict[str, list[str]]]:

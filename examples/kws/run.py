@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 from dataclasses import asdict, dataclass
 
@@ -31,7 +30,7 @@ import kws_model
 import kws_words as words
 
 from emlml_tools.board.modules import default_folder
-from emlml_tools.board.transport import micropython_command
+from emlml_tools.board.transport import run_on_unix
 from emlml_tools.cli import main as emlml_main
 from emlml_tools.errors import CommandError
 from emlml_tools.format import read_blob
@@ -98,14 +97,7 @@ def parse_main(stdout: str) -> tuple[list[int], list[str]]:
 
 
 def run_unix(out: str, module_dir: str) -> tuple[list[int], list[str]]:
-    env = dict(os.environ, MICROPYPATH=module_dir + os.pathsep + out)
-    print(f"$ MICROPYPATH={os.path.relpath(module_dir)} micropython main.py   "
-          f"(in {os.path.relpath(out)})", flush=True)
-    result = subprocess.run([micropython_command(), "main.py"], cwd=out, env=env,
-                            capture_output=True, text=True, timeout=1800)
-    if result.returncode != 0:
-        raise CommandError("main.py failed on MicroPython:\n" + result.stdout + result.stderr)
-    return parse_main(result.stdout)
+    return parse_main(run_on_unix("main.py", out, module_dir))
 
 
 def format_table(r: Result) -> str:

@@ -47,6 +47,20 @@ def micropython_command() -> str:
     return found
 
 
+def run_on_unix(script: str, folder: str, module_dir: str, timeout: float = 1800) -> str:
+    """``script`` (a file in ``folder``) on the unix MicroPython, the emlml.mpy of
+    ``module_dir`` importable, after printing the command: what it printed, or a
+    CommandError with it when it failed."""
+    env = dict(os.environ, MICROPYPATH=module_dir + os.pathsep + folder)
+    print(f"$ MICROPYPATH={os.path.relpath(module_dir)} micropython {script}   "
+          f"(in {os.path.relpath(folder)})", flush=True)
+    result = subprocess.run([micropython_command(), script], cwd=folder, env=env,
+                            capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise CommandError(f"{script} failed on MicroPython:\n" + result.stdout + result.stderr)
+    return result.stdout
+
+
 class LocalTransport:
     """A folder as the board's filesystem, the unix `micropython` as its CPU."""
 

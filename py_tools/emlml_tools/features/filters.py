@@ -11,6 +11,7 @@ import scipy.signal
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from emlml_tools.features.windows import fit_windows
 from emlml_tools.format import c_tables as C
 
 _F = np.float32
@@ -69,10 +70,7 @@ class _SOSBase(TransformerMixin, BaseEstimator):
         raise NotImplementedError
 
     def fit(self, X: npt.ArrayLike, y: object = None) -> "_SOSBase":
-        X = validate_data(self, X, dtype=np.float32, reset=True)
-        if self.channels < 1 or X.shape[1] % self.channels:
-            raise ValueError(f"windows of {X.shape[1]} values are not samples of "
-                             f"{self.channels} channels")
+        X = fit_windows(self, X, self.channels)
         sos = np.asarray(self._design(), dtype=np.float64)
         if sos.ndim != 2 or sos.shape[1] != 6 or not 1 <= len(sos) <= C.PIPE_MAX_SECTIONS:
             raise ValueError(f"sos of shape {sos.shape}: give 1 .. {C.PIPE_MAX_SECTIONS} sections "

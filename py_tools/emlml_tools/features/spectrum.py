@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from emlml_tools.features.dsp import fft_real, log_f32
 from emlml_tools.features.stats import channel_stats, stats_mask
+from emlml_tools.features.windows import fit_windows
 from emlml_tools.format import c_tables as C
 
 # The statistics of the power spectrum Spectrum can append to each channel's bands.
@@ -99,10 +100,7 @@ class Spectrum(TransformerMixin, BaseEstimator):
         self.shape = shape
 
     def fit(self, X: npt.ArrayLike, y: object = None) -> "Spectrum":
-        X = validate_data(self, X, dtype=np.float32, reset=True)
-        if self.channels < 1 or X.shape[1] % self.channels:
-            raise ValueError(f"windows of {X.shape[1]} values are not samples of "
-                             f"{self.channels} channels")
+        X = fit_windows(self, X, self.channels)
         n = X.shape[1] // self.channels
         if n < 2 or n & (n - 1) or n > C.PIPE_MAX_FFT:
             raise ValueError(f"{n} samples per channel: the FFT takes a power of two, 2 .. "

@@ -9,6 +9,7 @@ import numpy.typing as npt
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from emlml_tools.features.windows import fit_windows
 from emlml_tools.format import c_tables as C
 
 # The statistics in output order, by bit of the C step's mask (EMLML_STAT_LIST).
@@ -77,10 +78,7 @@ class ChannelStats(TransformerMixin, BaseEstimator):
         self.stats = stats
 
     def fit(self, X: npt.ArrayLike, y: object = None) -> "ChannelStats":
-        X = validate_data(self, X, dtype=np.float32, reset=True)
-        if self.channels < 1 or X.shape[1] % self.channels:
-            raise ValueError(f"windows of {X.shape[1]} values are not samples of "
-                             f"{self.channels} channels")
+        X = fit_windows(self, X, self.channels)
         self.mask_ = stats_mask(list(self.stats))
         return self
 
