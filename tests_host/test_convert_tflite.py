@@ -62,22 +62,61 @@ def test_unsupported_operator_names_op_and_index() -> None:
     assert "CONV_2D" in message  # the message lists what is supported
 
 
-def test_broadcasting_add_is_refused() -> None:
+def test_add_of_shapes_that_do_not_broadcast_is_refused() -> None:
     b = ModelBuilder()
     x = b.tensor((1, 4, 4, 3), scale=0.05, zero_point=1)
-    y = _conv(b, x, 3, (1, 4, 4, 1), 0.05)
+    y = _conv(b, x, 3, (1, 4, 4, 2), 0.05)
     z = b.tensor((1, 4, 4, 3), scale=0.2, zero_point=0)
     b.op("ADD", [x, y], [z], "AddOptions")
-    _refused(b.build([x], [z]), r"operator 1 \(ADD\)", "broadcasting")
+    _refused(b.build([x], [z]), r"operator 1 \(ADD\)", "broadcast")
 
 
-def test_add_with_a_constant_is_refused() -> None:
+def _constant_add(c_shape: tuple[int, ...], c_dtype: str = "int8", per_axis: bool = False,
+                  out_shape: tuple[int, ...] = (1, 2, 2, 3)) -> bytes:
     b = ModelBuilder()
-    x = b.tensor((1, 2, 2, 1), scale=0.05, zero_point=1)
-    c = b.tensor((1, 2, 2, 1), scale=0.05, zero_point=0, data=np.ones(4))
-    z = b.tensor((1, 2, 2, 1), scale=0.2, zero_point=0)
-    b.op("ADD", [x, c], [z], "AddOptions")
-    _refused(b.build([x], [z]), r"operator 0 \(ADD\)", "constant")
+    x = b.tensor((1, 2, 2, 3), scale=0.05, zero_point=1)
+    n = int(np.prod(c_shape))
+    if per_axis:
+        c = b.tensor(c_shape, scale=[0.05] * c_shape[-1], zero_point=[0] * c_shape[-1],
+                     axis=len(c_shape) - 1, data=np.arange(n) - 3)
+    elif c_dtype == "int8":
+        c = b.tensor(c_shape, scale=0.04, zero_point=-128, data=np.arange(n) * 7 - 60)
+    else:
+        c = b.tensor(c_shape, c_dtype, data=np.arange(n))
+    z = b.tensor(out_shape, scale=0.2, zero_point=0)
+    b.op("ADD", [c, x], [z], "AddOptions")
+    return b.build([x], [z])
+
+
+@pytest.mark.parametrize("c_shape", [(3,), (1, 1, 1, 3), (2, 1, 3), (1, 2, 2, 3), (2, 2, 1)])
+def test_add_of_a_constant_of_several_values_is_a_constant_tensor(c_shape) -> None:
+    """A constant of several values is a constant tensor of the blob (its values in the
+    weights, flags 1), read by the op's broadcasting layer: TFLite's outputs."""
+    data = _constant_add(c_shape)
+    blob = convert_tflite(data)
+    cnn = read_blob(blob).cnn
+    assert cnn.n_layers == 1 and CnnOp(int(cnn.layers["op"][0])) == CnnOp.ADD
+    c = int(cnn.layers["in0"][0])
+    assert int(cnn.tensors[c]["flags"]) == 1
+    padded = (1,) * (4 - len(c_shape)) + c_shape
+    assert cnn.shape(c) == padded[1:]
+    rng = np.random.default_rng(3)
+    for _ in range(8):
+        v = rng.integers(-128, 128, (1, 2, 2, 3)).astype(np.int8)
+        assert np.array_equal(predict_int8(blob, v.reshape(-1)), Oracle(data)(v).reshape(-1))
+
+
+@pytest.mark.parametrize("kind, words", [
+    ("float", "int8 constants quantized per tensor"),
+    ("per_axis", "int8 constants quantized per tensor"),
+    ("rank5", "rank 5, above the output's 4"),
+    ("no_broadcast", "does not broadcast")])
+def test_constants_emlml_cannot_hold_are_refused(kind: str, words: str) -> None:
+    data = {"float": lambda: _constant_add((3,), "float32"),
+            "per_axis": lambda: _constant_add((1, 1, 1, 3), per_axis=True),
+            "rank5": lambda: _constant_add((1, 1, 2, 2, 3)),
+            "no_broadcast": lambda: _constant_add((1, 1, 1, 2))}[kind]  # 2 values along c of 3
+    _refused(data(), r"operator 0 \(ADD\)", words)
 
 
 @pytest.mark.parametrize("dtype,hint", [("uint8", "uint8"), ("int16", "16x8"),
@@ -209,7 +248,7 @@ def test_reduce_max_over_channels_is_refused() -> None:
     _refused(b.build([x], [y]), r"operator 0 \(REDUCE_MAX\)", "height and width")
 
 
-@pytest.mark.parametrize("op", ["MUL", "SUB", "MAXIMUM", "MINIMUM"])
+@pytest.mark.parametrize("op", ["ADD", "MUL", "SUB", "MAXIMUM", "MINIMUM"])
 @pytest.mark.parametrize("se_first", [False, True])
 def test_broadcast_ops_squeeze_and_excite(op: str, se_first: bool) -> None:
     """x (2x3x4) with its 1x1x4 channel means (squeeze-and-excite), in either order:
@@ -220,7 +259,7 @@ def test_broadcast_ops_squeeze_and_excite(op: str, se_first: bool) -> None:
     b.op("MEAN", [x, b.tensor((2,), "int32", data=[1, 2])], [m], "ReducerOptions",
          keep_dims=True)
     y = b.tensor((1, 2, 3, 4), scale=0.01 if op == "MUL" else 0.07, zero_point=4)
-    options = {"MUL": "MulOptions", "SUB": "SubOptions"}.get(op)
+    options = {"ADD": "AddOptions", "MUL": "MulOptions", "SUB": "SubOptions"}.get(op)
     b.op(op, [m, x] if se_first else [x, m], [y], options,
          **({"fused_activation_function": 1} if options else {}))
     data = b.build([x], [y])

@@ -468,11 +468,16 @@ def test_constant_operands() -> None:
             assert np.array_equal(predict_int8(blob, x.reshape(-1)), oracle(x).reshape(-1)), name
 
 
-def test_constant_operand_of_several_values_refused() -> None:
+def test_constant_operand_of_several_values() -> None:
+    """SUB of a per-channel constant (Keras' Normalization): a constant tensor read by a
+    SUB layer; the reference gives TFLite's output for every input value in each channel."""
     b = ModelBuilder()
-    x = b.tensor((1, 2, 2, 3), scale=0.05, zero_point=0)
-    c = b.tensor((3,), scale=0.02, zero_point=0, data=[1, 2, 3])
-    y = b.tensor((1, 2, 2, 3), scale=0.05, zero_point=0)
+    x = b.tensor((1, 2, 128, 3), scale=0.05, zero_point=0)
+    c = b.tensor((3,), scale=0.02, zero_point=-128, data=[-128, 1, 127])
+    y = b.tensor((1, 2, 128, 3), scale=0.05, zero_point=7)
     b.op("SUB", [x, c], [y], "SubOptions")
-    with pytest.raises(ValueError, match="has 3 values; emlml takes a constant of one int8 value"):
-        convert_tflite(b.build([x], [y]))
+    data = b.build([x], [y])
+    blob = convert_tflite(data)
+    assert sorted(read_blob(blob).cnn.tensors["flags"].tolist()) == [0, 0, 1]
+    v = np.repeat(np.arange(-128, 128), 3).reshape(1, 2, 128, 3).astype(np.int8)
+    assert np.array_equal(predict_int8(blob, v.reshape(-1)), Oracle(data)(v).reshape(-1))

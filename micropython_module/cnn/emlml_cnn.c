@@ -963,12 +963,19 @@ static EMLML_NOINLINE void transpose_conv(const layer_run_t *r) {
     }
 }
 
+// A tensor's values: in the arena, or a constant's in the weights (the loader checked
+// that a constant has weights to lie in, and that no layer writes one).
+static const int8_t *values_of(const emlml_cnn_t *cnn, const emlml_cnn_tensor_t *t, const int8_t *arena) {
+    return (t->flags != 0 ? cnn->weights : arena) + t->offset;
+}
+
 static void run_layer(const emlml_cnn_t *cnn, const emlml_cnn_layer_t *l, int8_t *arena) {
     layer_run_t r;
+    const emlml_cnn_tensor_t *in1 = &cnn->tensors[l->in1];
     r.l = l;
     r.in = &cnn->tensors[l->in0];
     r.out = &cnn->tensors[l->out];
-    r.x = arena + r.in->offset;
+    r.x = values_of(cnn, r.in, arena);
     r.y = arena + r.out->offset;
     r.w = cnn->weights != NULL ? cnn->weights + l->weights_offset : NULL;
     r.q = cnn->qparams + l->qparams_offset;
@@ -984,12 +991,12 @@ static void run_layer(const emlml_cnn_t *cnn, const emlml_cnn_layer_t *l, int8_t
         case EMLML_CNN_MUL:
         case EMLML_CNN_SUB:
         case EMLML_CNN_MAXIMUM:
-        case EMLML_CNN_MINIMUM: binary(&r, &cnn->tensors[l->in1], arena + cnn->tensors[l->in1].offset); break;
+        case EMLML_CNN_MINIMUM: binary(&r, in1, values_of(cnn, in1, arena)); break;
         case EMLML_CNN_SOFTMAX: softmax(&r); break;
         case EMLML_CNN_RESHAPE: copy_values(r.y, r.x, emlml_cnn_size(r.in)); break;
         case EMLML_CNN_PRELU: prelu(&r); break;
         case EMLML_CNN_TRANSPOSE_CONV: transpose_conv(&r); break;
-        case EMLML_CNN_CONCATENATION: concatenation(&r, &cnn->tensors[l->in1], arena + cnn->tensors[l->in1].offset); break;
+        case EMLML_CNN_CONCATENATION: concatenation(&r, in1, values_of(cnn, in1, arena)); break;
         default: lookup(&r); break;  // the table ops (the loader knows no other)
     }
 }

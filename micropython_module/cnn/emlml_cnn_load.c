@@ -132,22 +132,24 @@ static emlml_status_t read_sections(emlml_model_t *m, const emlml_sections_t *s,
     return EMLML_OK;
 }
 
-static emlml_status_t check_tensors(const emlml_cnn_t *cnn, emlml_error_t *err) {
+// Every tensor lies in the arena or, a constant, in CNN_WEIGHTS (n_weights bytes).
+static emlml_status_t check_tensors(const emlml_cnn_t *cnn, uint32_t n_weights, emlml_error_t *err) {
     for (uint32_t i = 0; i < cnn->n_tensors; i++) {
         const emlml_cnn_tensor_t *t = &cnn->tensors[i];
         if (t->h == 0 || t->w == 0 || t->c == 0) {
             return emlml_fail4(err, EMLML_E_CNN_TENSOR_SHAPE, i, t->h, t->w, t->c);
         }
-        if (t->reserved != 0) {
-            return emlml_fail(err, EMLML_E_CNN_TENSOR_RESERVED, i, 0, 0);
+        if (t->flags > EMLML_CNN_TENSOR_CONSTANT) {
+            return emlml_fail(err, EMLML_E_CNN_TENSOR_FLAGS, i, t->flags, 0);
         }
         if (t->zero_point < -128 || t->zero_point > 127) {
             return emlml_fail(err, EMLML_E_CNN_TENSOR_ZP, i, (uint32_t)t->zero_point, 0);
         }
-        uint32_t arena = cnn->tensor_arena_bytes;
-        if (t->offset > arena || (uint32_t)t->h * t->w > (arena - t->offset) / t->c) {
+        uint32_t space = t->flags ? n_weights : cnn->tensor_arena_bytes;
+        if (t->offset > space || (uint32_t)t->h * t->w > (space - t->offset) / t->c) {
             uint64_t end = t->offset + emlml_cnn_size64(t);
-            return emlml_fail4(err, EMLML_E_CNN_TENSOR_ARENA, i, t->offset, clamp_u32(end), arena);
+            emlml_status_t st = t->flags ? EMLML_E_CNN_CONSTANT_BOUNDS : EMLML_E_CNN_TENSOR_ARENA;
+            return emlml_fail4(err, st, i, t->offset, clamp_u32(end), space);
         }
     }
     return EMLML_OK;
@@ -156,6 +158,9 @@ static emlml_status_t check_tensors(const emlml_cnn_t *cnn, emlml_error_t *err) 
 // n_inputs, n_outputs and the arena of the header against the tensors.
 static emlml_status_t check_model_io(emlml_model_t *m, uint32_t *arena_needed, emlml_error_t *err) {
     emlml_cnn_t *cnn = &m->u.cnn;
+    if (cnn->tensors[cnn->input_tensor].flags != 0) {  // the input is written into the arena
+        return emlml_fail(err, EMLML_E_CNN_IO_TENSORS, cnn->input_tensor, cnn->output_tensor, 0);
+    }
     uint32_t n_in = emlml_cnn_size(&cnn->tensors[cnn->input_tensor]);
     uint32_t n_out = emlml_cnn_size(&cnn->tensors[cnn->output_tensor]);
     if (n_in != m->n_inputs) {
@@ -188,7 +193,7 @@ typedef struct {
     uint32_t k;                      // the layer's index
     const emlml_cnn_layer_t *l;
     const emlml_cnn_tensor_t *in;
-    const emlml_cnn_tensor_t *in1;   // ADD only, else NULL
+    const emlml_cnn_tensor_t *in1;   // OPS_TWO_INPUTS only, else NULL
     const emlml_cnn_tensor_t *out;
     uint32_t where;                  // EMLML_WHERE_LAYER(index, op)
     uint32_t n_weights;              // bytes of CNN_WEIGHTS (0 when absent)
@@ -204,9 +209,9 @@ enum {
     OPS_QPARAMS = OPS_WEIGHTS | OPS(EMLML_CNN_MEAN, EMLML_CNN_ADD, EMLML_CNN_SOFTMAX, EMLML_CNN_MUL) |
                   OPS(EMLML_CNN_SUB, EMLML_CNN_PRELU, EMLML_CNN_SUB, EMLML_CNN_SUB),
     OPS_ACTIVATION = OPS_WEIGHTS | OPS(EMLML_CNN_MAX_POOL_2D, EMLML_CNN_AVERAGE_POOL_2D, EMLML_CNN_ADD, EMLML_CNN_MUL) | (1u << EMLML_CNN_SUB),
-    // elementwise on two inputs that broadcast (ADD: one shape)
-    OPS_BROADCAST = OPS(EMLML_CNN_MUL, EMLML_CNN_SUB, EMLML_CNN_MAXIMUM, EMLML_CNN_MINIMUM),
-    OPS_TWO_INPUTS = OPS_BROADCAST | (1u << EMLML_CNN_ADD) | (1u << EMLML_CNN_CONCATENATION),  // read in1 too
+    // elementwise on two inputs that broadcast
+    OPS_BROADCAST = OPS(EMLML_CNN_MUL, EMLML_CNN_SUB, EMLML_CNN_MAXIMUM, EMLML_CNN_MINIMUM) | (1u << EMLML_CNN_ADD),
+    OPS_TWO_INPUTS = OPS_BROADCAST | (1u << EMLML_CNN_CONCATENATION),  // read in1 too
     OPS_PAD = 1u << EMLML_CNN_PAD,
     // elementwise ops that read a 256-entry table (their weights): output = table[x + 128]
     OPS_TABLE = OPS(EMLML_CNN_LOGISTIC, EMLML_CNN_TANH, EMLML_CNN_LEAKY_RELU, EMLML_CNN_HARD_SWISH) | (1u << EMLML_CNN_QUANTIZE),
@@ -318,20 +323,23 @@ static uint32_t writer_of(const emlml_cnn_t *cnn, uint32_t k, uint32_t t) {
     return j;
 }
 
-// Topological order: every tensor a layer reads is the input or was written before;
-// the output is not the input and is written by this layer only.
+// Topological order: every tensor a layer reads is the input, a constant or was written
+// before; the output is not the input nor a constant and is written by this layer only.
 static emlml_status_t check_dataflow(const layer_ctx_t *c, tensor_set_t *written) {
     const emlml_cnn_t *cnn = &c->m->u.cnn;
     const emlml_cnn_layer_t *l = c->l;
     const uint16_t reads[2] = {l->in0, l->in1};
     int n_reads = op_in(l->op, OPS_TWO_INPUTS) ? 2 : 1;
     for (int i = 0; i < n_reads; i++) {
-        if (reads[i] != cnn->input_tensor && !set_has(written, reads[i])) {
+        if (reads[i] != cnn->input_tensor && !set_has(written, reads[i]) && cnn->tensors[reads[i]].flags == 0) {
             return fail(c, EMLML_E_CNN_UNWRITTEN_READ, reads[i], 0);
         }
     }
     if (l->out == cnn->input_tensor) {
         return fail(c, EMLML_E_CNN_WRITES_INPUT, l->out, 0);
+    }
+    if (cnn->tensors[l->out].flags != 0) {
+        return fail(c, EMLML_E_CNN_WRITES_CONSTANT, l->out, 0);
     }
     if (set_has(written, l->out)) {
         return fail(c, EMLML_E_CNN_WRITTEN_TWICE, l->out, writer_of(cnn, c->k, l->out));
@@ -437,7 +445,7 @@ static emlml_status_t check_concat_shapes(const layer_ctx_t *c) {
     return EMLML_OK;
 }
 
-// MUL, SUB, MAXIMUM, MINIMUM: along each axis the output has the larger size of the
+// ADD, MUL, SUB, MAXIMUM, MINIMUM: along each axis the output has the larger size of the
 // two inputs, and each input that size or 1 (broadcast).
 static emlml_status_t check_broadcast_shapes(const layer_ctx_t *c) {
     const emlml_cnn_tensor_t *in = c->in, *in1 = c->in1, *out = c->out;
@@ -489,11 +497,6 @@ static emlml_status_t check_shapes(const layer_ctx_t *c) {
             return out->h != 1 || out->w != 1 || out->c != in->c ? fail_chain(c) : EMLML_OK;
         case EMLML_CNN_PAD:
             return check_pad_shape(c);
-        case EMLML_CNN_ADD:
-            if (!emlml_cnn_same_shape(c->in1, in)) {
-                return fail(c, EMLML_E_CNN_ADD_SHAPES, 0, 0);
-            }
-            return !emlml_cnn_same_shape(out, in) ? fail_chain(c) : EMLML_OK;
         case EMLML_CNN_SOFTMAX:
             if (out->zero_point != -128) {
                 return fail(c, EMLML_E_CNN_SOFTMAX_ZP, (uint32_t)out->zero_point, 0);
@@ -503,6 +506,7 @@ static emlml_status_t check_shapes(const layer_ctx_t *c) {
             return check_concat_shapes(c);
         case EMLML_CNN_PRELU:
             return !emlml_cnn_same_shape(out, in) ? fail_chain(c) : EMLML_OK;
+        case EMLML_CNN_ADD:
         case EMLML_CNN_MUL:
         case EMLML_CNN_SUB:
         case EMLML_CNN_MAXIMUM:
@@ -773,7 +777,7 @@ emlml_status_t emlml_cnn_load(emlml_model_t *m, const emlml_sections_t *s, uint3
     }
     emlml_status_t st = read_params(m, &s->by_id[EMLML_SEC_CNN_PARAMS], err);
     if (st != EMLML_OK || (st = read_sections(m, s, err)) != EMLML_OK ||
-        (st = check_tensors(cnn, err)) != EMLML_OK || (st = check_model_io(m, arena_needed, err)) != EMLML_OK) {
+        (st = check_tensors(cnn, s->by_id[EMLML_SEC_CNN_WEIGHTS].size, err)) != EMLML_OK || (st = check_model_io(m, arena_needed, err)) != EMLML_OK) {
         return st;
     }
     tensor_set_t written;

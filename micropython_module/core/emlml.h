@@ -156,10 +156,15 @@ typedef char emlml_cnn_ops_numbered_in_order[(1 EMLML_CNN_OP_LIST(EMLML_CNN_OP_I
 // One int8 tensor (batch 1, HWC), 16 bytes, used in place from the blob.
 typedef struct {
     uint16_t h, w, c;
-    uint16_t reserved;
-    uint32_t offset;     // byte offset in the tensor arena
+    uint16_t flags;      // EMLML_CNN_TENSOR_CONSTANT or 0
+    uint32_t offset;     // byte offset in the tensor arena (a constant: in CNN_WEIGHTS)
     int32_t zero_point;
 } emlml_cnn_tensor_t;
+
+// A constant tensor (an operand Keras bakes into the graph: a Normalization's mean, a
+// per-channel scale) holds its values in CNN_WEIGHTS at `offset`; layers read it, none
+// writes it, and it takes no arena bytes.
+enum { EMLML_CNN_TENSOR_CONSTANT = 1 };
 
 // One layer, 32 bytes, used in place from the blob.
 typedef struct {

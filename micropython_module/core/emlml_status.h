@@ -122,7 +122,7 @@ enum {
     X(EMLML_E_CNN_FLAGS, "CNN: flags %u or reserved bytes not zero") \
     X(EMLML_E_CNN_ARENA_SIZE, "CNN: tensor arena of %u bytes too large") \
     X(EMLML_E_CNN_TENSOR_SHAPE, "tensor %u: shape %ux%ux%u has a zero dimension") \
-    X(EMLML_E_CNN_TENSOR_RESERVED, "tensor %u: reserved field not zero") \
+    X(EMLML_E_CNN_TENSOR_FLAGS, "tensor %u: flags %u, must be 0 or 1 (constant)") \
     X(EMLML_E_CNN_TENSOR_ZP, "tensor %u: zero point %d out of range") \
     X(EMLML_E_CNN_TENSOR_ARENA, "tensor %u: bytes [%u, %u) outside the %u-byte arena") \
     X(EMLML_E_CNN_N_INPUTS, "n_inputs %u, the input tensor holds %u") \
@@ -149,7 +149,6 @@ enum {
     X(EMLML_E_CNN_ZP_DIFFERS, "%L: output zero point %d, input %d") \
     X(EMLML_E_CNN_MEAN_CELLS, "%L: mean over %u cells, above 2^%B") \
     X(EMLML_E_CNN_PAD_SIZE, "%L: output %c %u below input + padding %u") \
-    X(EMLML_E_CNN_ADD_SHAPES, "%L: input shapes differ") \
     X(EMLML_E_CNN_SOFTMAX_ZP, "%L: output zero point %d, must be -128") \
     X(EMLML_E_CNN_RESHAPE_SIZE, "%L: %u values out, %u in") \
     X(EMLML_E_CNN_WEIGHTS_BOUNDS, "%L: weights [%u, %u) outside CNN_WEIGHTS (%u)") \
@@ -157,7 +156,9 @@ enum {
     X(EMLML_E_CNN_CHANNEL_QPARAM, "%L: %N[%u] %d out of range") \
     X(EMLML_E_CNN_FC_SCALE, "%L: scale[%u] not finite and >= 0") \
     X(EMLML_E_CNN_QPARAM, "%L: %N %d out of range") \
-    X(EMLML_E_CNN_OVERLAP, "%L: live tensors %u and %u share arena bytes")
+    X(EMLML_E_CNN_OVERLAP, "%L: live tensors %u and %u share arena bytes") \
+    X(EMLML_E_CNN_CONSTANT_BOUNDS, "tensor %u: constant bytes [%u, %u) outside CNN_WEIGHTS (%u)") \
+    X(EMLML_E_CNN_WRITES_CONSTANT, "%L: writes the constant tensor %u")
 #define EMLML_STATUS_FEATURES(X) \
     /* pipeline steps (features/): %N names a step's op */ \
     X(EMLML_E_PIPE_INPUT, "steps need input type 0, not %u") \

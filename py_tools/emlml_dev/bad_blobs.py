@@ -405,6 +405,32 @@ def _broadcast_blob() -> bytes:
     return convert_tflite(b.build([x], [t[3]]))
 
 
+def _constant_blob() -> bytes:
+    """Constant tensors and a broadcasting ADD on a 2x2x3 input x: layer 0 SUB (x, a
+    constant of 3 values: tensor 1), layer 1 MUL (a constant of x's shape: tensor 3, the
+    first operand; that), layer 2 MEAN (that -> m, 1x1x3), layer 3 ADD (that, m), layer 4
+    MAXIMUM (that, a 1x2x1 constant: tensor 7): the output. CNN_WEIGHTS: the constants at
+    0, 4 and 16, 18 bytes."""
+    from emlml_tools.convert.tflite_cnn import convert_tflite
+
+    from emlml_dev.tflite_build import ModelBuilder
+    b = ModelBuilder()
+    x = b.tensor((1, 2, 2, 3), scale=0.05, zero_point=3)
+    c0 = b.tensor((3,), scale=0.02, zero_point=-128, data=[-128, 0, 127])
+    c1 = b.tensor((1, 2, 2, 3), scale=0.01, zero_point=127, data=np.arange(-60, 60, 10))
+    c2 = b.tensor((1, 1, 2, 1), scale=0.03, zero_point=0, data=[-5, 9])
+    t = [b.tensor(shape, scale=s, zero_point=z) for shape, s, z in (
+        ((1, 2, 2, 3), 0.06, -2), ((1, 2, 2, 3), 0.05, 4), ((1, 1, 1, 3), 0.05, 4),
+        ((1, 2, 2, 3), 0.09, 1), ((1, 2, 2, 3), 0.09, 1))]
+    b.op("SUB", [x, c0], [t[0]], "SubOptions", fused_activation_function=0)
+    b.op("MUL", [c1, t[0]], [t[1]], "MulOptions", fused_activation_function=0)
+    b.op("MEAN", [t[1], b.tensor((2,), "int32", data=[1, 2])], [t[2]], "ReducerOptions",
+         keep_dims=True)
+    b.op("ADD", [t[1], t[2]], [t[3]], "AddOptions", fused_activation_function=0)
+    b.op("MAXIMUM", [t[3], c2], [t[4]])
+    return convert_tflite(b.build([x], [t[4]]))
+
+
 def _prelu_blob() -> bytes:
     """PRELU of a 1x2x3 input with one alpha per channel (weights: the alpha of each of
     the 6 output values), then a second PRELU (weights at 8): 14 weight bytes."""
@@ -475,6 +501,7 @@ BASES: dict[str, Callable[[], bytes]] = {
     "broadcast5": _broadcast_blob,  # MEAN, then MUL, SUB, MAXIMUM, MINIMUM broadcasting it
     "prelu2": _prelu_blob,  # two PRELU layers, alpha per channel
     "tconv": _transpose_conv_blob,  # one TRANSPOSE_CONV, 3x3x3 -> 6x6x2, stride 2, SAME
+    "const5": _constant_blob,  # constant tensors 1, 3, 7 read by SUB, MUL, MAXIMUM; an ADD broadcasting
 }
 
 
@@ -1134,8 +1161,8 @@ _cnn10("arena_past_4_gb", lambda b: set_cnn_param(b, "tensor_arena_bytes", 0xFFF
        "CNN: tensor arena of 4294967293 bytes too large")
 _cnn10("tensor_zero_h", lambda b: set_tensor(b, 3, h=0), "EMLML_E_CNN_TENSOR_SHAPE",
        "tensor 3: shape 0x3x4 has a zero dimension")
-_cnn10("tensor_reserved", lambda b: set_tensor(b, 2, reserved=1), "EMLML_E_CNN_TENSOR_RESERVED",
-       "tensor 2: reserved field not zero")
+_cnn10("tensor_flags_2", lambda b: set_tensor(b, 2, flags=2), "EMLML_E_CNN_TENSOR_FLAGS",
+       "tensor 2: flags 2, must be 0 or 1 (constant)")
 _cnn10("tensor_zp_128", lambda b: set_tensor(b, 4, zero_point=128), "EMLML_E_CNN_TENSOR_ZP",
        "tensor 4: zero point 128 out of range")
 _cnn10("tensor_outside_arena", lambda b: set_tensor(b, 5, offset=200), "EMLML_E_CNN_TENSOR_ARENA",
@@ -1179,8 +1206,8 @@ _cnn10("chain_mean", lambda b: set_tensor(b, 7, c=5), "EMLML_E_CNN_CHAIN",
        "layer 6 (MEAN): output shape 1x1x5 does not chain")
 _cnn10("pool_zero_point", lambda b: set_tensor(b, 3, zero_point=5), "EMLML_E_CNN_ZP_DIFFERS",
        "layer 2 (MAX_POOL_2D): output zero point 5, input 2")
-_cnn10("add_shapes", lambda b: set_layer(b, L10["ADD"], in1=1), "EMLML_E_CNN_ADD_SHAPES",
-       "layer 3 (ADD): input shapes differ")
+_cnn10("add_shapes", lambda b: set_layer(b, L10["ADD"], in1=1), "EMLML_E_CNN_CHAIN",
+       "layer 3 (ADD): output shape 3x3x4 does not chain")
 _cnn10("softmax_zero_point", lambda b: set_tensor(b, 10, zero_point=0), "EMLML_E_CNN_SOFTMAX_ZP",
        "layer 9 (SOFTMAX): output zero point 0, must be -128")
 _cnn10("valid_window", lambda b: set_layer(b, L10["AVERAGE_POOL_2D"], filter_h=9),
@@ -1578,8 +1605,8 @@ _model("no_qparams", "EMLML_E_SECTION_MISSING", lambda b: without_section(b, Sec
        "missing section id 52")
 _model("tensor_zero_dim", "EMLML_E_CNN_TENSOR_SHAPE", lambda b: set_tensor(b, 1, c=0),
        lambda b: "tensor 1: shape {}x{}x0 has a zero dimension".format(*_shape(b, 1)[:2]))
-_model("tensor_reserved", "EMLML_E_CNN_TENSOR_RESERVED", lambda b: set_tensor(b, 1, reserved=1),
-       "tensor 1: reserved field not zero")
+_model("tensor_flags", "EMLML_E_CNN_TENSOR_FLAGS", lambda b: set_tensor(b, 1, flags=3),
+       "tensor 1: flags 3, must be 0 or 1 (constant)")
 _model("tensor_zp", "EMLML_E_CNN_TENSOR_ZP", lambda b: set_tensor(b, 1, zero_point=128),
        "tensor 1: zero point 128 out of range")
 _model("tensor_zp_negative", "EMLML_E_CNN_TENSOR_ZP", lambda b: set_tensor(b, 1, zero_point=-129),
@@ -1721,9 +1748,10 @@ def _other_shape(b: bytes, k: int) -> int:
     return next(t for t in earlier if _shape(b, t) != mine)
 
 
-_net("add_shapes", CnnOp.ADD, "EMLML_E_CNN_ADD_SHAPES",
-     lambda b, k: set_layer(b, k, in1=_other_shape(b, k)),
-     lambda b, k: _where(b, k) + "input shapes differ")
+_net("add_shapes", CnnOp.ADD, "EMLML_E_CNN_CHAIN",
+     lambda b, k: set_tensor(b, _out(b, k), **_one_less(b, k)),
+     lambda b, k: _where(b, k) + "output shape {}x{}x{} does not chain".format(
+         *dict(zip("hwc", _shape(b, _out(b, k))), **_one_less(b, k)).values()), need="big_out")
 _net("softmax_zero_point", CnnOp.SOFTMAX, "EMLML_E_CNN_SOFTMAX_ZP",
      lambda b, k: set_tensor(b, _out(b, k), zero_point=-127),
      lambda b, k: _where(b, k) + "output zero point -127, must be -128")
@@ -1839,6 +1867,28 @@ def _huge_pad_output(b: bytes) -> bytes:
 
 bad("mean_cells", "pad_mean", _huge_pad_output, "EMLML_E_CNN_MEAN_CELLS",
     "layer 1 (MEAN): mean over 8392704 cells, above 2^23")
+
+
+# constant tensors (base "const5": constants 1, 3, 7 in CNN_WEIGHTS at 0, 4, 16; 18 bytes)
+bad("const_flags_2", "const5", lambda b: set_tensor(b, 3, flags=2), "EMLML_E_CNN_TENSOR_FLAGS",
+    "tensor 3: flags 2, must be 0 or 1 (constant)")
+bad("const_past_weights", "const5", lambda b: set_tensor(b, 7, offset=17),
+    "EMLML_E_CNN_CONSTANT_BOUNDS", "tensor 7: constant bytes [17, 19) outside CNN_WEIGHTS (18)")
+bad("const_offset_wraps", "const5", lambda b: set_tensor(b, 3, offset=0xFFFFFFF8),
+    "EMLML_E_CNN_CONSTANT_BOUNDS",
+    "tensor 3: constant bytes [4294967288, 4294967295) outside CNN_WEIGHTS (18)")
+bad("const_input", "const5", lambda b: set_tensor(b, 0, flags=1, offset=0),
+    "EMLML_E_CNN_IO_TENSORS", "CNN: bad input/output tensors 0, 8")
+bad("const_written", "const5", lambda b: set_tensor(b, 2, flags=1, offset=0),
+    "EMLML_E_CNN_WRITES_CONSTANT", "layer 0 (SUB): writes the constant tensor 2")
+bad("const_output_written", "const5", lambda b: set_tensor(b, 8, flags=1, offset=0),
+    "EMLML_E_CNN_WRITES_CONSTANT", "layer 4 (MAXIMUM): writes the constant tensor 8")
+bad("const_not_a_constant", "const5", lambda b: set_tensor(b, 1, flags=0),
+    "EMLML_E_CNN_UNWRITTEN_READ", "layer 0 (SUB): reads tensor 1 before it is written")
+bad("const_does_not_broadcast", "const5", lambda b: set_tensor(b, 7, c=2, offset=0),
+    "EMLML_E_CNN_CHAIN", "layer 4 (MAXIMUM): output shape 2x2x3 does not chain")
+bad("add_broadcast_chain", "const5", lambda b: set_tensor(b, 6, c=2),
+    "EMLML_E_CNN_CHAIN", "layer 3 (ADD): output shape 2x2x2 does not chain")
 
 
 # ---------------------------------------------------------------------------- the device

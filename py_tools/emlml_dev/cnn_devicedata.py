@@ -183,6 +183,16 @@ def random_models(count: int, seed: int = 2026, elementwise: bool = False,
         made += 1
 
 
+def constant_models(count: int, seed: int = 2029) -> Iterator[tuple[str, bytes]]:
+    """``count`` random networks with constant operands of several values and
+    broadcasting ADD (``tflite_build.constant_tensor_network``), named ct000.."""
+    from emlml_dev.tflite_build import constant_tensor_network
+
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        yield "ct%03d" % i, constant_tensor_network(rng)[0]
+
+
 def write_cnn_data(out_dir: str, n_random: int = 200, n_inputs_each: int = 3,
                    progress: Callable[[str], None] | None = None,
                    kernels: bool | None = None) -> list[str]:
@@ -191,7 +201,8 @@ def write_cnn_data(out_dir: str, n_random: int = 200, n_inputs_each: int = 3,
     runtime's 200), one in eight of them with the operators of issue 15
     (``random_network(elementwise=True, branches=True)``: the table ops, CONCATENATION,
     MUL, SUB, MAXIMUM, MINIMUM, PRELU, REDUCE_MAX), the others as before; there too
-    12 networks with TRANSPOSE_CONV (``tc*``) and TinyMaix's networks
+    12 networks with TRANSPOSE_CONV (``tc*``), 12 with constant operands of several values
+    and broadcasting ADD (``constant_models``, ``ct*``) and TinyMaix's networks
     (``tinymaix_models``, 4 inputs each: the MobileNets' 510 KB blobs fit no emulated
     ESP32 or Pico), and the one-layer networks of the 1x1 and depthwise kernels' shapes
     (``bench_layers.kernel_models``, k_*: with ``kernels``, by default from 100 random
@@ -206,12 +217,13 @@ def write_cnn_data(out_dir: str, n_random: int = 200, n_inputs_each: int = 3,
     models = (list(shipped_models()) + list(random_models(n_random - n_elementwise))
               + list(random_models(n_elementwise, seed=2027, elementwise=True))
               + (list(random_models(12, seed=2028, transpose=True)) if n_random >= 100 else [])
+              + (list(constant_models(12)) if n_random >= 100 else [])
               + (tinymaix_models() if n_random >= 100 else [])
               + (list(kernel_models().items()) if (n_random >= 100 if kernels is None else kernels) else []))
     for name, model in models:
         if progress:
             progress(name)
-        n = (n_inputs_each if name.startswith(("rnd", "ew", "tc"))
+        n = (n_inputs_each if name.startswith(("rnd", "ew", "tc", "ct"))
              else 4 if name.startswith("tm_") else 16)
         oracle = Oracle(model)
         lines.append(write_cnn_model(out_dir, name, model, oracle, random_inputs(oracle, n, rng)))

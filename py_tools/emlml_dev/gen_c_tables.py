@@ -212,6 +212,8 @@ def read_headers(root: str) -> dict[str, object]:
         "knn_distances": prefixed(enum_members(emlml_h, "EMLML_KNN_DIST_FLOAT32"), "EMLML_KNN_DIST_"),
         "boost_links": prefixed(enum_members(emlml_h, "EMLML_BOOST_IDENTITY"), "EMLML_BOOST_"),
         "boost_sums": prefixed(enum_members(emlml_h, "EMLML_BOOST_SUM_F64"), "EMLML_BOOST_SUM_"),
+        "cnn_tensor_flags": prefixed(enum_members(emlml_h, "EMLML_CNN_TENSOR_CONSTANT"),
+                                     "EMLML_CNN_TENSOR_"),
     }
 
 
@@ -259,7 +261,8 @@ def render(facts: dict[str, object]) -> str:
              ("KNN_SAMPLE_TYPES", "knn_sample_types", "kNN sample types (emlml_knn_sample_type_t)"),
              ("KNN_DISTANCES", "knn_distances", "kNN distances (emlml_knn_distances_t)"),
              ("BOOST_LINKS", "boost_links", "Boosting links (emlml_boost_link_t)"),
-             ("BOOST_SUMS", "boost_sums", "Boosting sum types (emlml_boost_sum_t)")]
+             ("BOOST_SUMS", "boost_sums", "Boosting sum types (emlml_boost_sum_t)"),
+             ("CNN_TENSOR_FLAGS", "cnn_tensor_flags", "CNN tensor flags (EMLML_CNN_TENSOR_*)")]
     for name, key, comment in enums:
         out += ["", f"# {comment}: name without its prefix -> number.", f"{name} = {{"]
         out += [f"    {k!r}: {v}," for k, v in facts[key].items()]

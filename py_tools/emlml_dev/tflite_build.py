@@ -555,7 +555,7 @@ class _RandomNet:
         return y
 
     def binary(self, x: _Act, op: str | None = None) -> _Act:
-        """MUL, SUB, MAXIMUM or MINIMUM of x and a second operand made from x that
+        """MUL, SUB, MAXIMUM or MINIMUM (or ADD, when asked) of x and a second operand made from x that
         broadcasts against it: squeeze-and-excite style (MEAN to 1x1xC, sometimes through
         LOGISTIC), one row per height (AVERAGE_POOL_2D over the whole width), or x's shape
         (a requantized copy); in either order."""
@@ -578,18 +578,65 @@ class _RandomNet:
         if op == "MUL":
             real = first.scale * first.spread * second.scale * second.spread
             scale, spread = self.out_scale(real)
-        elif op == "SUB":
+        elif op in ("SUB", "ADD"):
             scale, spread = max(x.scale, other.scale) * self.uniform(0.8, 2.5), x.spread
         else:
             scale, spread = x.scale * self.uniform(0.5, 2.0), x.spread
         y = self.new(x.shape, scale, self.zp(), spread)
-        if op in ("MUL", "SUB"):
+        if op in ("MUL", "SUB", "ADD"):
             act = self.act_fn()
             self.b.op(op, [first.index, second.index], [y.index],
-                      "MulOptions" if op == "MUL" else "SubOptions", fused_activation_function=act)
+                      {"MUL": "MulOptions", "SUB": "SubOptions", "ADD": "AddOptions"}[op],
+                      fused_activation_function=act)
         else:
             self.b.op(op, [first.index, second.index], [y.index])
         self.layers.append(dict(op=op, operand=str(kind), out=y.shape))
+        return y
+
+    def constant(self, x: _Act, op: str | None = None, shape: tuple[int, ...] | None = None,
+                 extreme: bool = False) -> _Act:
+        """ADD, SUB, MUL, MAXIMUM or MINIMUM of x and an int8 constant of ``shape`` (random:
+        one per channel as (C,), (1, 1, 1, C) or (1, 1, C); x's full shape with or without
+        the batch; one per row, column or position; a constant larger than x that x
+        broadcasts to), the constant first or second. Its values spread over -128..127
+        (every value when it holds 256 or more), its zero point often -128 or 127;
+        ``extreme`` makes the output scale 10^-3 to 10^3 times the usual one."""
+        rng = self.rng
+        op = op or str(rng.choice(["ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM"]))
+        if shape is None:
+            shape = _constant_shape(rng, x.shape)
+        n = math.prod(shape)
+        values = rng.integers(-128, 128, n)
+        if n >= 256:
+            values[:256] = rng.permutation(np.arange(-128, 128))
+            values = rng.permutation(values)
+        c_zp = int(rng.choice([-128, 127, int(rng.integers(-128, 128))]))
+        c_scale = float(np.float32(np.exp(rng.uniform(np.log(1e-3), np.log(0.5)))))
+        c = self.b.tensor(shape, scale=c_scale, zero_point=c_zp, data=values.reshape(shape))
+        rank = max(len(x.shape), len(shape))
+        padded = [(1,) * (rank - len(s)) + tuple(s) for s in (x.shape, shape)]
+        out_shape = tuple(max(a, b) for a, b in zip(*padded))
+        c_real = c_scale * 128
+        if op == "MUL":
+            real = x.scale * x.spread * c_real
+        elif op in ("ADD", "SUB"):
+            real = x.scale * x.spread + c_real
+        else:
+            real = x.scale * x.spread
+        scale, spread = self.out_scale(real)
+        if extreme:
+            scale *= float(10.0 ** rng.uniform(-3, 3))
+        y = self.new(out_shape, scale, int(rng.choice([-128, 127, self.zp()])), spread)
+        first, second = (x.index, c) if rng.random() < 0.5 else (c, x.index)
+        act = ACT_NONE
+        if op in ("ADD", "SUB", "MUL"):
+            act = self.act_fn()
+            self.b.op(op, [first, second], [y.index], op.capitalize() + "Options",
+                      fused_activation_function=act)
+        else:
+            self.b.op(op, [first, second], [y.index])
+        self.layers.append(dict(op=op, constant=tuple(shape), constant_first=first == c,
+                                act=act, out=y.shape))
         return y
 
     def prelu(self, x: _Act) -> _Act:
@@ -1046,6 +1093,63 @@ def constant_operand_networks(per_op: int = 6) -> list[tuple[str, bytes, list[np
     inputs = [rng.integers(-128, 128, (1, 6, 6, 2)).astype(np.int8) for _ in range(6)]
     out.append(("keras_rescale_net", net.b.build([x0.index], [h.index]), inputs))
     return out
+
+
+def _constant_shape(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A constant's shape that broadcasts against an activation of ``shape``."""
+    if len(shape) == 2:
+        return [(shape[1],), (1, shape[1])][int(rng.integers(2))]
+    if len(shape) == 3:
+        _, w, c = shape
+        return [(c,), (1, 1, c), (w, c), (1, w, 1), (1, w, c)][int(rng.integers(5))]
+    _, h, w, c = shape
+    if h == w == 1 and rng.random() < 0.4:  # x (a squeezed vector) broadcasts to it
+        return (1, int(rng.integers(1, 5)), int(rng.integers(1, 5)), c)
+    options = [(c,), (1, 1, 1, c), (1, 1, c), (h, w, c), (1, h, w, c), (1, h, 1, c),
+               (1, 1, w, 1), (w, c), (1, h, w, 1)]
+    return options[int(rng.integers(len(options)))]
+
+
+def constant_tensor_network(rng: np.random.Generator) -> tuple[bytes, dict[str, Any]]:
+    """A random network with constant operands of several values (``_RandomNet.constant``)
+    and ADD of two broadcasting activations: often Keras' Normalization first (SUB then
+    MUL by (C,) constants right after the input QUANTIZE), then convolutions or (a Dense
+    model, rank 2) fully connected layers with 1-3 constant ops between, some with
+    extreme output scales; sometimes a squeeze-and-excite ADD (``_RandomNet.binary``)."""
+    net = _RandomNet(rng)
+    b = net.b
+    dense = bool(rng.random() < 0.25)
+    in_shape: tuple[int, ...] = ((1, int(rng.integers(2, 40))) if dense else
+                                 (1, int(rng.integers(1, 9)), int(rng.integers(1, 9)),
+                                  int(rng.integers(1, 5))))
+    float_input = bool(rng.random() < 0.5)
+    in_scale = float(np.float32(np.exp(rng.uniform(np.log(0.005), np.log(0.5)))))
+    x0 = net.new(in_shape, in_scale, net.zp(), 60.0)
+    model_in = x0.index
+    if float_input:
+        model_in = b.tensor(in_shape, "float32")
+        b.op("QUANTIZE", [model_in], [x0.index])
+    x = x0
+    c = in_shape[-1]
+    normalization = bool(rng.random() < 0.5)
+    if normalization:  # Keras' Normalization(axis=-1): (x - mean) * (1 / std), per channel
+        x = net.constant(x, "SUB", (c,))
+        x = net.constant(x, "MUL", (c,))
+    for _ in range(int(rng.integers(1, 4))):
+        x = net.fc(x, int(rng.integers(2, 12))) if dense else net.conv(x)
+        for _ in range(int(rng.integers(1, 3))):
+            x = net.constant(x, extreme=bool(rng.random() < 0.2))
+        if not dense and rng.random() < 0.3:
+            x = net.binary(x, "ADD")
+    if not dense and rng.random() < 0.3:  # a squeezed vector that broadcasts to a constant
+        x = net.mean(x, keep_dims=True)
+        x = net.constant(x)
+    if not dense and rng.random() < 0.5:
+        x = net.reshape(x, (1, math.prod(x.shape)), "const")
+        x = net.fc(x, int(rng.integers(1, 8)))
+    desc = dict(input_shape=in_shape, float_input=float_input, normalization=normalization,
+                layers=net.layers)
+    return b.build([model_in], [x.index]), desc
 
 
 # ---------------------------------------------------------------------------- CNNs on features

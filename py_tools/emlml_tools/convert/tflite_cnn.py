@@ -26,6 +26,7 @@ from emlml_tools.format import (
     CNN_MAX_TENSORS,
     CNN_MEAN_MAX_CELLS,
     CNN_TENSOR_DTYPE,
+    CNN_TENSOR_CONSTANT,
     CNN_TWO_INPUT_OPS,
     MAX_INPUTS,
     MAX_OUTPUTS,
@@ -216,6 +217,8 @@ def convert_graph(graph: Graph, *, name: str | None = None, labels: Sequence[str
     nodes = _live_nodes(graph)
     index: dict[int, int] = {graph.input: 0}  # tflite tensor -> blob tensor
     for node in nodes:
+        for t in node.inputs:  # the constants read (the others are written before)
+            index.setdefault(t, len(index))
         index.setdefault(node.output, len(index))
     acts = [graph.tensors[t] for t in index]
     if len(acts) > CNN_MAX_TENSORS or len(nodes) > CNN_MAX_LAYERS:
@@ -250,12 +253,20 @@ def convert_graph(graph: Graph, *, name: str | None = None, labels: Sequence[str
         for t in node.inputs:
             end[index[t]] = i
     end[index[graph.output]] = len(nodes)
-    sizes = [a.size for a in acts]
-    intervals = [(start[t], max(end.get(t, start[t]), start[t])) for t in range(len(acts))]
-    offsets, arena = plan_arena(sizes, intervals)
+    # the arena holds the tensors layers write (and the input); constants lie in the weights
+    planned = [t for t, a in enumerate(acts) if a.data is None]
+    sizes = [acts[t].size for t in planned]
+    intervals = [(start[t], max(end.get(t, start[t]), start[t])) for t in planned]
+    plan, arena = plan_arena(sizes, intervals)
+    offsets = dict(zip(planned, plan))
     tensors = np.zeros(len(acts), dtype=CNN_TENSOR_DTYPE)
     for t, a in enumerate(acts):
-        tensors[t] = (a.hwc[0], a.hwc[1], a.hwc[2], 0, offsets[t], a.zero_point)
+        flags = 0
+        if a.data is not None:
+            weights.extend(bytes(align4(len(weights)) - len(weights)))
+            offsets[t], flags = len(weights), CNN_TENSOR_CONSTANT
+            weights.extend(a.data.tobytes())
+        tensors[t] = (a.hwc[0], a.hwc[1], a.hwc[2], flags, offsets[t], a.zero_point)
     flags = (CNN_FLAG_FLOAT_INPUT if graph.float_input else 0) | (
         CNN_FLAG_FLOAT_OUTPUT if graph.float_output else 0)
     producer = f"emlml {__version__} / TensorFlow Lite"

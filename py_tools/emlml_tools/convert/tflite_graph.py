@@ -124,6 +124,7 @@ class Activation:
     scale: float  # the float32 scale, as a Python float
     zero_point: int
     tflite_shape: tuple[int, ...]
+    data: np.ndarray | None = None  # a constant operand: its int8 values, shaped hwc
 
     @property
     def size(self) -> int:
@@ -506,13 +507,18 @@ def read_tflite(data: bytes) -> Graph:
             acts[i] = _activation(tensors[i], where)
         return acts[i]
 
+    def const(i: int, rank: int, where: str) -> Activation:
+        if i not in acts:
+            acts[i] = _constant_tensor(tensors[i], rank, where)
+        return acts[i]
+
     act(graph_in, "model input")
-    nodes = _two_way([_node(op, tensors, act) for op in kept], acts)
+    nodes = _two_way([_node(op, tensors, act, const) for op in kept], acts)
     if not nodes:
         raise UnsupportedModel("the model has no layers emlml can run (it only moves its "
                                "input to its output)")
     act(graph_out, "model output")
-    produced = {graph_in}
+    produced = {graph_in, *(i for i, a in acts.items() if a.data is not None)}
     for node in nodes:
         for i in node.inputs:
             if i not in produced:
@@ -593,9 +599,10 @@ def _reduce_max(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activa
 
 def _broadcast(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation]
                ) -> Node:
-    """MUL, SUB, MAXIMUM, MINIMUM of two activations that broadcast against each other
-    (Keras' squeeze-and-excite multiplies HxWxC by 1x1xC): along each of h, w, c an
-    input has the output's size or 1."""
+    """ADD, MUL, SUB, MAXIMUM, MINIMUM of two tensors that broadcast against each other
+    (Keras' squeeze-and-excite multiplies HxWxC by 1x1xC, a residual ADD has one shape,
+    a Normalization subtracts a constant of C values): along each of h, w, c an input has
+    the output's size or 1."""
     name, where = op.name, f"operator {op.index} ({op.name})"
     if len(op.inputs) != 2:
         raise _op_error(op.index, name, f"{len(op.inputs)} inputs")
@@ -814,24 +821,48 @@ def _transpose_conv(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Ac
                 **{**sp, "dilation": (0, 0)})
 
 
-def _constant_operand(op: _Op, tensors: list[Tensor],
-                      act: Callable[[int, str], Activation]) -> Node:
-    """ADD, SUB, MUL, MAXIMUM, MINIMUM of an activation and a constant of one value (Keras'
-    ``x * 0.5``, ``x - 1``, Rescaling): an elementwise function of one int8 input, so a
-    256-entry table layer (its op code QUANTIZE, the table op of no fixed meaning),
-    TFLite's result for each input value. A constant of several values (one per channel,
-    as a Normalization layer makes) is refused."""
+def _constant_tensor(t: Tensor, rank: int, where: str) -> Activation:
+    """A constant int8 operand of several values (a Normalization's mean or variance, a
+    per-channel scale, a positional offset) as a constant tensor of the blob: its shape
+    brought to the output's ``rank`` with leading 1s (NumPy's broadcasting), then to
+    (h, w, c) as activations are; its values stored in the weights."""
+    if t.dtype != "int8" or not t.per_tensor:
+        raise UnsupportedModel(f"{where}: the constant operand (tensor {t.index}, {t.name}) "
+                               f"is {t.dtype} with {len(t.scale)} scales; emlml takes int8 "
+                               "constants quantized per tensor")
+    if len(t.shape) > rank:
+        raise UnsupportedModel(f"{where}: the constant operand (tensor {t.index}) has rank "
+                               f"{len(t.shape)}, above the output's {rank}")
+    shape = (1,) * (rank - len(t.shape)) + tuple(t.shape)
+    padded = Tensor(t.index, t.name, shape, t.dtype, t.scale, t.zero_point, t.axis)
+    a = _activation(padded, where)
+    assert t.data is not None
+    return Activation(t.index, t.name, a.hwc, a.scale, a.zero_point, t.shape,
+                      np.ascontiguousarray(np.asarray(t.data, np.int8).reshape(a.hwc)))
+
+
+def _constant_operand(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation],
+                      const: Callable[[int, int, str], Activation]) -> Node:
+    """ADD, SUB, MUL, MAXIMUM, MINIMUM of an activation and a constant. A constant of one
+    value (Keras' ``x * 0.5``, ``x - 1``, Rescaling) makes an elementwise function of one
+    int8 input, so a 256-entry table layer (its op code QUANTIZE, the table op of no fixed
+    meaning), TFLite's result for each input value. A constant of several values (one per
+    channel, as a Normalization layer makes, or one per value) is a constant tensor of the
+    blob, the op's own broadcasting layer reading it in its place."""
     from emlml_tools.convert import tflite_cnn, tflite_tables
 
     name, where = op.name, f"operator {op.index} ({op.name})"
     x_first = tensors[op.inputs[1]].data is not None
     x_i, c_i = (op.inputs[0], op.inputs[1]) if x_first else (op.inputs[1], op.inputs[0])
     c_t = tensors[c_i]
+    if c_t.size != 1:
+        const(c_i, len(tensors[op.outputs[0]].shape), where)
+        return _broadcast(op, tensors, lambda i, w: const(i, 0, w) if i == c_i else act(i, w))
     x, out = act(x_i, where), act(op.outputs[0], where)
-    if c_t.dtype != "int8" or c_t.size != 1 or not c_t.per_tensor:
-        raise _op_error(op.index, name, f"the constant operand (tensor {c_i}, shape "
-                        f"{c_t.shape}) has {c_t.size} values; emlml takes a constant of one "
-                        "int8 value (a per-channel constant is not supported)")
+    if c_t.dtype != "int8" or not c_t.per_tensor:
+        raise _op_error(op.index, name, f"the constant operand (tensor {c_i}) is "
+                        f"{c_t.dtype} with {len(c_t.scale)} scales; emlml takes int8 "
+                        "constants quantized per tensor")
     if tensors[x_i].shape != tensors[op.outputs[0]].shape:
         raise _op_error(op.index, name, f"input shape {tensors[x_i].shape} and output shape "
                         f"{tensors[op.outputs[0]].shape} differ")
@@ -847,7 +878,8 @@ def _constant_operand(op: _Op, tensors: list[Tensor],
     return Node(op.index, "QUANTIZE", (x.index,), out.index, table=table)
 
 
-def _node(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation]) -> Node:
+def _node(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation],
+          const: Callable[[int, int, str], Activation]) -> Node:
     """Check one operator and turn it into a blob layer."""
     name = op.name
     where = f"operator {op.index} ({name})"
@@ -861,12 +893,12 @@ def _node(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation])
         return _table_node(op, tensors, act)
     if (name in ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM") and len(op.inputs) == 2
             and [tensors[i].data is not None for i in op.inputs].count(True) == 1):
-        return _constant_operand(op, tensors, act)
+        return _constant_operand(op, tensors, act, const)
     if name == "REDUCE_MAX":
         return _reduce_max(op, tensors, act)
     if name == "CONCATENATION":
         return _concatenation(op, tensors, act)
-    if name in ("MUL", "SUB", "MAXIMUM", "MINIMUM"):
+    if name in ("ADD", "MUL", "SUB", "MAXIMUM", "MINIMUM"):
         return _broadcast(op, tensors, act)
     if name == "PRELU":
         return _prelu(op, tensors, act)
@@ -969,15 +1001,6 @@ def _node(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation])
             raise _op_error(op.index, name, f"output shape {tensors[op.outputs[0]].shape}, "
                             f"expected {expected}")
         return Node(op.index, name, (x.index,), out.index, pad_before=before)
-    if name == "ADD":
-        a = act(op.inputs[0], where)
-        b = act(op.inputs[1], where)
-        sa, sb = tensors[op.inputs[0]].shape, tensors[op.inputs[1]].shape
-        if sa != sb or sa != tensors[op.outputs[0]].shape:
-            raise _op_error(op.index, name, f"input shapes {sa} and {sb} (output "
-                            f"{tensors[op.outputs[0]].shape}): broadcasting ADD is not "
-                            "supported, both inputs need the output's shape")
-        return Node(op.index, name, (a.index, b.index), out.index, _act_fn(o, where))
     if name in ("RESHAPE", "EXPAND_DIMS", "SQUEEZE"):
         x = act(op.inputs[0], where)
         if x.size != out.size:

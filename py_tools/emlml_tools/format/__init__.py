@@ -39,6 +39,7 @@ from .cnn import (  # noqa: F401
     CNN_TABLE_SIZE,
     CNN_TWO_INPUT_OPS,
     CNN_BROADCAST_OPS,
+    CNN_TENSOR_CONSTANT,
     CNN_TENSOR_DTYPE,
     CNN_WEIGHT_OPS,
     Q31_LOW,

@@ -124,7 +124,7 @@ STATUS = (
     ('EMLML_E_CNN_FLAGS', 'CNN: flags %u or reserved bytes not zero'),
     ('EMLML_E_CNN_ARENA_SIZE', 'CNN: tensor arena of %u bytes too large'),
     ('EMLML_E_CNN_TENSOR_SHAPE', 'tensor %u: shape %ux%ux%u has a zero dimension'),
-    ('EMLML_E_CNN_TENSOR_RESERVED', 'tensor %u: reserved field not zero'),
+    ('EMLML_E_CNN_TENSOR_FLAGS', 'tensor %u: flags %u, must be 0 or 1 (constant)'),
     ('EMLML_E_CNN_TENSOR_ZP', 'tensor %u: zero point %d out of range'),
     ('EMLML_E_CNN_TENSOR_ARENA', 'tensor %u: bytes [%u, %u) outside the %u-byte arena'),
     ('EMLML_E_CNN_N_INPUTS', 'n_inputs %u, the input tensor holds %u'),
@@ -148,7 +148,6 @@ STATUS = (
     ('EMLML_E_CNN_ZP_DIFFERS', '%L: output zero point %d, input %d'),
     ('EMLML_E_CNN_MEAN_CELLS', '%L: mean over %u cells, above 2^%B'),
     ('EMLML_E_CNN_PAD_SIZE', '%L: output %c %u below input + padding %u'),
-    ('EMLML_E_CNN_ADD_SHAPES', '%L: input shapes differ'),
     ('EMLML_E_CNN_SOFTMAX_ZP', '%L: output zero point %d, must be -128'),
     ('EMLML_E_CNN_RESHAPE_SIZE', '%L: %u values out, %u in'),
     ('EMLML_E_CNN_WEIGHTS_BOUNDS', '%L: weights [%u, %u) outside CNN_WEIGHTS (%u)'),
@@ -157,6 +156,8 @@ STATUS = (
     ('EMLML_E_CNN_FC_SCALE', '%L: scale[%u] not finite and >= 0'),
     ('EMLML_E_CNN_QPARAM', '%L: %N %d out of range'),
     ('EMLML_E_CNN_OVERLAP', '%L: live tensors %u and %u share arena bytes'),
+    ('EMLML_E_CNN_CONSTANT_BOUNDS', 'tensor %u: constant bytes [%u, %u) outside CNN_WEIGHTS (%u)'),
+    ('EMLML_E_CNN_WRITES_CONSTANT', '%L: writes the constant tensor %u'),
     ('EMLML_E_PIPE_INPUT', 'steps need input type 0, not %u'),
     ('EMLML_E_PIPE_STEPS', '%u feature steps (at most %D)'),
     ('EMLML_E_PIPE_RUN', 'n_run %u > %u steps'),
@@ -370,4 +371,9 @@ BOOST_LINKS = {
 BOOST_SUMS = {
     'F64': 0,
     'F32': 1,
+}
+
+# CNN tensor flags (EMLML_CNN_TENSOR_*): name without its prefix -> number.
+CNN_TENSOR_FLAGS = {
+    'CONSTANT': 1,
 }

@@ -50,7 +50,7 @@ CNN_PARAMS_DTYPE = np.dtype([
     ("input_scale", "<f4"), ("output_scale", "<f4"), ("tensor_arena_bytes", "<u4"),
     ("flags", "u1"), ("reserved", "V11")])
 assert _CNN_PARAMS.size == CNN_PARAMS_DTYPE.itemsize == CNN_PARAMS_SIZE
-CNN_TENSOR_DTYPE = np.dtype([("h", "<u2"), ("w", "<u2"), ("c", "<u2"), ("reserved", "<u2"),
+CNN_TENSOR_DTYPE = np.dtype([("h", "<u2"), ("w", "<u2"), ("c", "<u2"), ("flags", "<u2"),
                              ("offset", "<u4"), ("zero_point", "<i4")])
 CNN_LAYER_DTYPE = np.dtype([
     ("op", "u1"), ("padding", "u1"), ("act_min", "i1"), ("act_max", "i1"),
@@ -72,9 +72,12 @@ CNN_ACT_OPS = frozenset({*CNN_WEIGHT_OPS, CnnOp.MAX_POOL_2D, CnnOp.AVERAGE_POOL_
 CNN_TABLE_OPS = frozenset({CnnOp.LOGISTIC, CnnOp.TANH, CnnOp.LEAKY_RELU, CnnOp.HARD_SWISH,
                            CnnOp.QUANTIZE})
 CNN_TABLE_SIZE = 256
-# Elementwise ops of two inputs that broadcast (ADD: one shape), and the ops that read in1.
-CNN_BROADCAST_OPS = frozenset({CnnOp.MUL, CnnOp.SUB, CnnOp.MAXIMUM, CnnOp.MINIMUM})
-CNN_TWO_INPUT_OPS = frozenset({CnnOp.ADD, CnnOp.CONCATENATION, *CNN_BROADCAST_OPS})
+# Elementwise ops of two inputs that broadcast, and the ops that read in1.
+CNN_BROADCAST_OPS = frozenset({CnnOp.ADD, CnnOp.MUL, CnnOp.SUB, CnnOp.MAXIMUM, CnnOp.MINIMUM})
+CNN_TWO_INPUT_OPS = frozenset({CnnOp.CONCATENATION, *CNN_BROADCAST_OPS})
+# A tensor's flags: a constant holds its values in CNN_WEIGHTS at its offset (no arena
+# bytes); layers read it, none writes it.
+CNN_TENSOR_CONSTANT = C.CNN_TENSOR_FLAGS["CONSTANT"]
 Q31_LOW = 1 << 30  # a multiplier from QuantizeMultiplier is 0 or in [2^30, 2^31)
 
 
@@ -254,20 +257,23 @@ def check_cnn(data: bytes, by_id: dict[int, SectionEntry], task: int, input_type
     weights = (section_view(data, weights_e, "i1", weights_e.size) if weights_e is not None
                else np.zeros(0, dtype="i1"))
     for t in range(n_tensors):
-        h, w, c, res, offset, zp = (int(v) for v in tensors[t])
+        h, w, c, t_flags, offset, zp = (int(v) for v in tensors[t])
         if h == 0 or w == 0 or c == 0:
             raise BlobError("EMLML_E_CNN_TENSOR_SHAPE", t, h, w, c)
-        if res:
-            raise BlobError("EMLML_E_CNN_TENSOR_RESERVED", t)
+        if t_flags > CNN_TENSOR_CONSTANT:
+            raise BlobError("EMLML_E_CNN_TENSOR_FLAGS", t, t_flags)
         if not -128 <= zp <= 127:
             raise BlobError("EMLML_E_CNN_TENSOR_ZP", t, zp)
-        if offset + h * w * c > arena:
-            raise BlobError("EMLML_E_CNN_TENSOR_ARENA", t, offset, clamp_u32(offset + h * w * c),
-                            arena)
+        space = len(weights) if t_flags else arena
+        if offset + h * w * c > space:
+            raise BlobError("EMLML_E_CNN_CONSTANT_BOUNDS" if t_flags else "EMLML_E_CNN_TENSOR_ARENA",
+                            t, offset, clamp_u32(offset + h * w * c), space)
     cnn = CnnData(input_tensor=inp, output_tensor=out, input_scale=float(in_scale),
                   output_scale=float(out_scale), tensor_arena_bytes=arena, flags=flags,
                   tensors=tensors, layers=layers, weights=weights, qparams=qparams)
     size = [math.prod(cnn.shape(t)) for t in range(n_tensors)]
+    if int(tensors[inp]["flags"]):  # the input is written into the arena
+        raise BlobError("EMLML_E_CNN_IO_TENSORS", inp, out)
     if n_inputs != size[inp]:
         raise BlobError("EMLML_E_CNN_N_INPUTS", n_inputs, size[inp])
     if n_outputs != size[out]:
@@ -276,6 +282,7 @@ def check_cnn(data: bytes, by_id: dict[int, SectionEntry], task: int, input_type
         raise BlobError("EMLML_E_CNN_ARENA_SIZE", arena)
     written = np.full(n_tensors, -2, dtype=np.int64)  # the layer that writes each tensor
     written[inp] = -1  # the input: written before the first layer
+    written[tensors["flags"] != 0] = -3  # constants: readable, never written
     for i in range(n_layers):
         _check_cnn_layer(cnn, i, written)
     if written[out] < 0:
@@ -352,10 +359,12 @@ def _check_cnn_layer(cnn: CnnData, k: int, written: np.ndarray) -> None:
                 raise fail("EMLML_E_CNN_FIELD_MIN1", _NAME[key])
     in0, in1, out = int(L["in0"]), int(L["in1"]), int(L["out"])
     for t in ((in0, in1) if op in CNN_TWO_INPUT_OPS else (in0,)):
-        if written[t] < -1:
+        if written[t] == -2:
             raise fail("EMLML_E_CNN_UNWRITTEN_READ", t)
     if written[out] == -1:
         raise fail("EMLML_E_CNN_WRITES_INPUT", out)
+    if written[out] == -3:
+        raise fail("EMLML_E_CNN_WRITES_CONSTANT", out)
     if written[out] >= 0:
         raise fail("EMLML_E_CNN_WRITTEN_TWICE", out, int(written[out]))
     written[out] = k
@@ -432,11 +441,6 @@ def _check_cnn_shapes(cnn: CnnData, L: np.void, op: CnnOp, fail: Callable[..., B
         for axis, (n_in, n_out, key) in enumerate(zip(ins, outs, ("pad_h", "pad_w", "pad_c"))):
             if n_out < n_in + int(L[key]):
                 raise fail("EMLML_E_CNN_PAD_SIZE", ord("hwc"[axis]), n_out, n_in + int(L[key]))
-    elif op == CnnOp.ADD:
-        if cnn.shape(in1) != ins:
-            raise fail("EMLML_E_CNN_ADD_SHAPES")
-        if outs != ins:
-            raise chain
     elif op == CnnOp.SOFTMAX:
         if zp_out != -128:
             raise fail("EMLML_E_CNN_SOFTMAX_ZP", zp_out)

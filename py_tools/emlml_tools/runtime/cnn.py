@@ -363,6 +363,9 @@ def predict_int8(blob: bytes | bytearray | memoryview | Blob, x_int8: npt.ArrayL
 
 def _forward(cnn: CnnData, x: np.ndarray) -> np.ndarray:
     values = {cnn.input_tensor: x.astype(I64)}
+    for t in np.flatnonzero(cnn.tensors["flags"]):  # constants: their bytes in the weights
+        start = int(cnn.tensors[t]["offset"])
+        values[int(t)] = cnn.weights[start:start + math.prod(cnn.shape(int(t)))].astype(I64)
     for i in range(cnn.n_layers):
         values[int(cnn.layers[i]["out"])] = _run_layer(cnn, i, values)
     return values[cnn.output_tensor].reshape(-1).astype(np.int8)
