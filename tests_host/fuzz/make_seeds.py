@@ -4,7 +4,7 @@ binary, multiclass with NaN, regressor, integer input, float32 sums; kNN: float3
 samples, float32 and integer distances, both metrics and weightings, regressor; CNN:
 small random networks that together use every operator; feature steps: scalers folded
 into trees, PCA run before kNN and trees, channels and a sample rate; steps before int8
-CNNs). Run from the
+CNNs; constant tensors). Run from the
 repository root:
     python tests_host/fuzz/make_seeds.py tests_host/fuzz/corpus
 """
@@ -205,9 +205,25 @@ def transpose_conv_seed() -> dict[str, bytes]:
     return {"cnn_transpose_conv": base_blob("tconv")}
 
 
+def constant_seeds() -> dict[str, bytes]:
+    """Constant tensors (flags 1, values in CNN_WEIGHTS) read by SUB, MUL, MAXIMUM and a
+    broadcasting ADD (the bad-blob table's base "const5"), and the first random network
+    with constant operands (tflite_build.constant_tensor_network) under 3000 bytes."""
+    from emlml_dev.bad_blobs import base_blob
+    from emlml_dev.tflite_build import constant_tensor_network
+    from emlml_tools.convert.tflite_cnn import convert_tflite
+
+    rng = np.random.default_rng(15)
+    while True:
+        blob = convert_tflite(constant_tensor_network(rng)[0])
+        if len(blob) < 3000 and read_blob(blob).cnn.tensors["flags"].any():
+            return {"cnn_constants": base_blob("const5"), "cnn_constants_net": blob}
+
+
 def main(out: str) -> None:
     os.makedirs(out, exist_ok=True)
-    for name, blob in {**seeds(), **pipeline_seeds(), **cnn_seeds(), **transpose_conv_seed()}.items():
+    for name, blob in {**seeds(), **pipeline_seeds(), **cnn_seeds(), **transpose_conv_seed(),
+                       **constant_seeds()}.items():
         with open(os.path.join(out, name + ".bin"), "wb") as f:
             f.write(blob)
         print(f"{name}: {len(blob)} bytes")
