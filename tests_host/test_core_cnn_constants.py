@@ -6,6 +6,8 @@ sanitized C drivers must give its int8 outputs on every input."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from emlml_dev import tflite_build
@@ -150,3 +152,45 @@ def test_add_of_two_broadcasting_activations(tmp_path):
         tfl = net.b.build([x0.index], [y.index])
         blob = _check(tfl, False, int8_samples(rng, 60), tmp_path, f"add {i}")
         assert CnnOp.ADD in [int(L["op"]) for L in read_blob(blob).cnn.layers]
+
+
+UNIX_SCRIPT = """
+import array, emlml
+m = emlml.load("m.bin")
+raw = open("x.bin", "rb").read()
+out = array.array("b", bytes(m.n_outputs))
+for i in range(len(raw) // m.n_inputs):
+    m.predict_proba(array.array("b", raw[i * m.n_inputs:(i + 1) * m.n_inputs]), out)
+    print(" ".join(str(v) for v in out))
+"""
+
+
+@pytest.mark.parametrize("natmod", ["every family", "cnn"])
+def test_constant_networks_on_the_micropython_unix_runtime(natmod, tmp_path):
+    """The Normalization network and 6 random constant networks on MicroPython's unix
+    runtime (the x64 native module of every family, and of the CNN family alone): the
+    int8 outputs TFLite gives."""
+    from runtimes import NATMOD_X64, run_micropython
+
+    folder = NATMOD_X64 if natmod == "every family" else os.path.join(NATMOD_X64, "cnn")
+    nets = [(_normalization_net(False), False)]
+    rng = np.random.default_rng(77)
+    for _ in range(6):
+        tfl, desc = tflite_build.constant_tensor_network(rng)
+        nets.append((tfl, desc["float_input"]))
+    (tmp_path / "run.py").write_text(UNIX_SCRIPT)
+    for k, (tfl, float_input) in enumerate(nets):
+        blob = convert_tflite(tfl)
+        model = read_blob(blob)
+        q_in = int8_samples(rng, model.n_inputs, 6)
+        in_scale, in_zp, _, _ = edge_params(blob)
+        feed = (((q_in.astype(np.float64) - in_zp) * in_scale).astype(np.float32)
+                if float_input else q_in)
+        oracle = Oracle(tfl)
+        want = np.array([oracle(row).reshape(-1) for row in feed])
+        (tmp_path / "m.bin").write_bytes(blob)
+        (tmp_path / "x.bin").write_bytes(q_in.tobytes())
+        result = run_micropython("run.py", str(tmp_path), natmod=folder)
+        assert result.returncode == 0, result.stdout + result.stderr
+        got = np.array([[int(v) for v in line.split()] for line in result.stdout.splitlines()])
+        assert np.array_equal(got, want), k
