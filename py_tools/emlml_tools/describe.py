@@ -130,7 +130,7 @@ def _step_detail(pipe: Any, k: int) -> str:
 
 def _describe_cnn(blob: Any) -> list[tuple[str, str]]:
     """Rows for a kind-3 blob: edges, sizes, then one row per layer."""
-    from emlml_tools.format import CNN_SPATIAL_OPS, CnnOp, SectionId
+    from emlml_tools.format import CNN_SPATIAL_OPS, CNN_TWO_INPUT_OPS, CnnOp, SectionId
 
     cnn = blob.cnn
 
@@ -156,10 +156,11 @@ def _describe_cnn(blob: Any) -> list[tuple[str, str]]:
     ]
     for i, layer in enumerate(cnn.layers):
         op = CnnOp(int(layer["op"]))
-        ins = [int(layer["in0"])] + ([int(layer["in1"])] if op == CnnOp.ADD else [])
+        ins = [int(layer["in0"])] + ([int(layer["in1"])] if op in CNN_TWO_INPUT_OPS else [])
         out = int(layer["out"])
-        text = (f"{op.name:<18} {' + '.join(f't{t} {shape(t)}' for t in ins)} -> "
-                f"t{out} {shape(out)}")
+        names = [("const " if int(cnn.tensors[t]["flags"]) else "") + f"t{t} {shape(t)}"
+                 for t in ins]
+        text = f"{op.name:<18} {', '.join(names)} -> t{out} {shape(out)}"
         if op in CNN_SPATIAL_OPS:
             text += (f", {int(layer['filter_h'])}x{int(layer['filter_w'])} stride "
                      f"{int(layer['stride_h'])}x{int(layer['stride_w'])} "
