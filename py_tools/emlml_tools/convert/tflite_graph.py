@@ -9,7 +9,9 @@
   output are absorbed into ``Graph.float_input`` / ``Graph.float_output``;
 - every other node is one of the operators the blob holds, checked against what emlml
   computes exactly (int8 activations, per-tensor activation quantization, per-channel
-  weights on the output channel axis with zero point 0, batch 1, no broadcasting, ...).
+  weights on the output channel axis with zero point 0, batch 1, broadcasting only along
+  height, width or channels, ...); a constant operand of several values of ADD, SUB, MUL,
+  MAXIMUM or MINIMUM is a constant tensor (``Activation.data``).
 
 Anything else raises ``UnsupportedModel`` (a ``ValueError``) naming the operator, its index
 in the .tflite (the "layer" Netron and the TFLite tools show) and what to change.
@@ -428,8 +430,8 @@ def _activation(t: Tensor, where: str) -> Activation:
         raise UnsupportedModel(f"{where}: tensor {t.index} ({t.name}) is {t.dtype}; {hint}")
     if t.data is not None:
         raise UnsupportedModel(f"{where}: tensor {t.index} ({t.name}) is a constant where "
-                               "an activation is expected; emlml does not support constant "
-                               "operands of ADD and similar ops")
+                               "an activation is expected; emlml takes constant operands of "
+                               "ADD, SUB, MUL, MAXIMUM and MINIMUM only")
     if not t.per_tensor:
         raise UnsupportedModel(f"{where}: activation tensor {t.index} ({t.name}) has "
                                f"{len(t.scale)} scales; activations need one scale and one "
