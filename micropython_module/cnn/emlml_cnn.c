@@ -351,6 +351,101 @@ static EMLML_NOINLINE void dot_blocks(int32_t *acc, const int8_t *x, const int8_
 // acc[] has a block more: a last single channel's block writes EMLML_CNN_BLOCK sums.
 #define CONV_CHUNK 32u
 
+#if defined(__thumb__) && !defined(__thumb2__) && defined(__GNUC__) && !defined(__clang__)
+#define EMLML_CNN_THUMB1 1
+// Cortex-M0/M0+ (Thumb-1), GCC: a 3x3 window with all its taps in the image (no
+// dilation along w) summed in a register, its taps written out. Depthwise (multiplier
+// 1): the tap loop of depthwise_tap loads and stores a sum per product (9 instructions
+// per MAC: the eight low registers hold no more); here channel-outer and tap-inner.
+// Conv of at most 8 input times output channels (mnist_arduino's first two layers):
+// a dot product call per filter row, and its window arithmetic, cost more than the
+// 9-72 MACs of a position; with more channels dot_blocks' 2 channels per input load
+// win (5 instructions per MAC, against 5.8 here plus a call per output channel).
+// The windows that lose taps to the padding take the portable path.
+
+// sum((x - zp) * w) over one 3x3 window of one channel: x and w at tap (0, 0), a column
+// further `step` further in both (depthwise: in.c = out.c; conv, OHWI: in.c), a row
+// x_row and w_row further. Five instructions per tap (LDRSB, ADD -zp, LDRSB, MULS,
+// ADDS), two per row for the pointers and one for column 0's offset: 52. The same int32
+// products and sums as the C loops (LDRSB sign-extends; the loader bounds the sums).
+static inline __attribute__((always_inline)) int32_t window3x3(const int8_t *x, const int8_t *w, uint32_t step,
+                                                              uint32_t x_row, uint32_t w_row, int32_t zp) {
+    const uint32_t k1 = step, k2 = 2u * step;
+    // -zp and the row steps in high registers (ADD reads any register); named ones,
+    // because GCC 12 rejects two "h" operands in one asm ("inconsistent operand constraints")
+    register uint32_t xr __asm__("r8") = x_row;
+    register uint32_t wr __asm__("r10") = w_row;
+    register int32_t nz __asm__("r11") = -zp;
+    int32_t a, v, p;
+    // column 0's offset is a zero put in the register its weight then overwrites: seven
+    // low registers, where an eighth for the zero leaves GCC none
+#define W3_COL0 "movs %[p], #0\n\t" \
+    "ldrsb %[v], [%[x], %[p]]\n\t" \
+    "add %[v], %[nz]\n\t" \
+    "ldrsb %[p], [%[w], %[p]]\n\t" \
+    "muls %[p], %[v], %[p]\n\t" \
+    "adds %[a], %[a], %[p]\n\t"
+#define W3_TAP(k) "ldrsb %[v], [%[x], %[" k "]]\n\t" \
+    "add %[v], %[nz]\n\t" \
+    "ldrsb %[p], [%[w], %[" k "]]\n\t" \
+    "muls %[p], %[v], %[p]\n\t" \
+    "adds %[a], %[a], %[p]\n\t"
+#define W3_NEXT_ROW "add %[x], %[xr]\n\t" \
+    "add %[w], %[wr]\n\t"
+    __asm__ volatile(
+        ".syntax unified\n\t"
+        "movs %[a], #0\n\t"
+        W3_COL0 W3_TAP("k1") W3_TAP("k2") W3_NEXT_ROW
+        W3_COL0 W3_TAP("k1") W3_TAP("k2") W3_NEXT_ROW
+        W3_COL0 W3_TAP("k1") W3_TAP("k2")
+        ".syntax divided"
+        : [a] "=&l"(a), [v] "=&l"(v), [p] "=&l"(p), [x] "+l"(x), [w] "+l"(w)
+        : [k1] "l"(k1), [k2] "l"(k2), [xr] "r"(xr), [wr] "r"(wr), [nz] "r"(nz)
+        : "cc", "memory");
+#undef W3_COL0
+#undef W3_TAP
+#undef W3_NEXT_ROW
+    return a;
+}
+
+// The sums of n windows one channel apart (see window3x3): a depthwise position's
+// channels, or a conv output channel's input channels. The one copy of the assembly.
+static EMLML_NOINLINE void windows3x3(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t n, uint32_t step,
+                                      uint32_t x_row, int32_t zp) {
+    const uint32_t w_row = 3u * step;
+    for (uint32_t j = 0; j < n; j++) {
+        acc[j] = window3x3(x + j, w + j, step, x_row, w_row, zp);
+    }
+}
+
+// Whether a window has all the taps of a 3x3 filter (see taps_inside).
+static int full3x3(const taps_t *rows, const taps_t *cols) {
+    return rows->first == 0 && rows->end == 3u && cols->first == 0 && cols->end == 3u;
+}
+
+#define CONV3X3_CHANNELS 8u
+
+// One output position of a conv_2d with a 3x3 filter, at most 8 input times output
+// channels (see window3x3) and no dilation along w, whose window has all its taps.
+static EMLML_NOINLINE void conv3x3_full(const layer_run_t *r, const taps_t *rows, const taps_t *cols, uint32_t dilation_h,
+                                        int8_t *y) {
+    const uint32_t in_w = r->in->w, in_c = r->in->c, out_c = r->out->c;
+    const uint32_t x_row = dilation_h * in_w * in_c;
+    const int8_t *x = r->x + ((uint32_t)rows->origin * in_w + (uint32_t)cols->origin) * in_c, *w = r->w;
+    int32_t acc[CONV3X3_CHANNELS], part[CONV3X3_CHANNELS];
+    for (uint32_t o = 0; o < out_c; o++) {
+        windows3x3(part, x, w, in_c, in_c, x_row, r->in->zero_point);
+        int32_t a = 0;
+        for (uint32_t ci = 0; ci < in_c; ci++) {
+            a += part[ci];
+        }
+        acc[o] = a;
+        w += 9u * in_c;
+    }
+    requantize(r, acc, 0, out_c, y);
+}
+#endif
+
 #ifdef EMLML_CNN_STAGED
 // One output position of CONV_2D from the staged window (see stage_pairs): the
 // in-image part of each filter row once, then every output channel from it. When
@@ -458,6 +553,10 @@ static EMLML_NOINLINE void conv_2d(const layer_run_t *r) {
 #ifdef EMLML_CNN_STAGED
     const int staged = in_c % 4u == 0 && win.dilation_w == 1 && filter_values <= WINDOW_VALUES;
 #endif
+#ifdef EMLML_CNN_THUMB1
+    const int narrow = r->l->filter_h == 3u && r->l->filter_w == 3u && in_c * out_c <= CONV3X3_CHANNELS &&
+                       win.dilation_w == 1u;
+#endif
     for (uint32_t out_y = 0; out_y < r->out->h; out_y++) {
         const taps_t rows = rows_of(r, &win, out_y);
         for (uint32_t out_x = 0; out_x < r->out->w; out_x++) {
@@ -465,6 +564,13 @@ static EMLML_NOINLINE void conv_2d(const layer_run_t *r) {
 #ifdef EMLML_CNN_STAGED
             if (staged) {
                 conv_staged(r, &rows, &cols, win.dilation_h, (cols.end - cols.first) * in_c, y);
+                y += out_c;
+                continue;
+            }
+#endif
+#ifdef EMLML_CNN_THUMB1
+            if (narrow && full3x3(&rows, &cols)) {
+                conv3x3_full(r, &rows, &cols, win.dilation_h, y);
                 y += out_c;
                 continue;
             }
@@ -607,6 +713,9 @@ static EMLML_NOINLINE void depthwise_conv_2d(const layer_run_t *r) {
     const uint32_t multiplier = out_c / in_c;
     const int32_t in_zp = r->in->zero_point;
     const window_t win = window_of(r);
+#ifdef EMLML_CNN_THUMB1
+    const int narrow = multiplier == 1u && win.dilation_w == 1u && r->l->filter_h == 3u && fw == 3u;
+#endif
     int8_t *y = r->y;
     int32_t acc[DW_BLOCK];
     for (uint32_t out_y = 0; out_y < r->out->h; out_y++) {
@@ -640,6 +749,17 @@ static EMLML_NOINLINE void depthwise_conv_2d(const layer_run_t *r) {
                     requantize(r, acc, o, n, y);
                     y += n;
                     o += n;
+                }
+            }
+#endif
+#ifdef EMLML_CNN_THUMB1
+            if (narrow && full3x3(&rows, &cols)) {  // the whole window channel by channel
+                const int8_t *x = r->x + ((uint32_t)rows.origin * in_w + (uint32_t)cols.origin) * in_c;
+                for (uint32_t n; o < out_c; o += n) {
+                    n = out_c - o < DW_BLOCK ? out_c - o : DW_BLOCK;
+                    windows3x3(acc, x + o, r->w + o, n, in_c, win.dilation_h * in_w * in_c, in_zp);
+                    requantize(r, acc, o, n, y);
+                    y += n;
                 }
             }
 #endif
