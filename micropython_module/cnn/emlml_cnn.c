@@ -12,6 +12,12 @@
 // Nothing of this file in a build without the CNN family (EMLML_WITH_CNN 0, emlml_config.h).
 #if EMLML_WITH_CNN
 
+// Cortex-M0/M0+ (Thumb-1) with GCC: the paths in inline assembly (see requantize_short,
+// window3x3); every other target compiles the portable C alone there.
+#if defined(__thumb__) && !defined(__thumb2__) && defined(__GNUC__) && !defined(__clang__)
+#define EMLML_CNN_THUMB1 1
+#endif
+
 // One function per op. The windowed and weighted ones are kept out of line
 // (EMLML_NOINLINE): merged into one function by the inliner they would share registers
 // and spill in their inner loops.
@@ -31,18 +37,106 @@ static int8_t clamp_to(int32_t v, int32_t lo, int32_t hi) {
     return (int8_t)(v < lo ? lo : v > hi ? hi : v);
 }
 
+#ifdef EMLML_CNN_THUMB1
+// Cortex-M0/M0+, GCC: requantize's outputs from y on while their shift is <= 0 and
+// their accumulator plus bias is in [-2^15, 2^15) (most: see emlml_srdhm_by_multiplier)
+// and at most to y + n (n >= 1). GCC's code for the C loop spilled its pointers around
+// the products (about 60 instructions per output); here 46-48, with the end, out.zp
+// and the bounds in high registers. The formulas of the C loop, step by step as their
+// C model emlml_mbqm_short (checked by tests_host/c/test_fixedpoint.c): the wrapping
+// bias add, the two-product SRDHM, RDBPOT with its branch-free round-up, then the
+// out.zp add and clamp_to (lo <= hi, checked at load). The multiplier and shift of an
+// output are c4 and 2 * c4 bytes past its bias. Returns how many outputs it wrote.
+static inline __attribute__((always_inline)) uint32_t requantize_short(const int32_t *acc, const int32_t *bias, uint32_t c4,
+                                                                      int8_t *y, uint32_t n, int32_t zp, int32_t lo,
+                                                                      int32_t hi) {
+    register int8_t *end __asm__("r8") = y + n;
+    register int32_t rzp __asm__("r10") = zp;
+    register int32_t rlo __asm__("r11") = lo;
+    register int32_t rhi __asm__("r12") = hi;
+    int8_t *p = y;
+    int32_t a, m, t, u;
+    __asm__ volatile(
+        ".syntax unified\n"
+        "1:\n\t"
+        "ldr %[a], [%[acc]]\n\t"
+        "ldr %[t], [%[b]]\n\t"
+        "adds %[a], %[a], %[t]\n\t"     // acc + bias, wrapping
+        "movs %[u], #128\n\t"
+        "lsls %[u], %[u], #8\n\t"
+        "adds %[u], %[u], %[a]\n\t"
+        "lsrs %[u], %[u], #16\n\t"
+        "bne 9f\n\t"                     // outside [-2^15, 2^15): the C loop
+        "adds %[t], %[b], %[c4]\n\t"
+        "ldr %[m], [%[t]]\n\t"           // multiplier
+        "ldr %[t], [%[t], %[c4]]\n\t"    // shift
+        "negs %[t], %[t]\n\t"            // right = -shift
+        "bmi 9f\n\t"                     // shift > 0: the C loop
+        "uxth %[u], %[m]\n\t"            // ml
+        "muls %[u], %[a], %[u]\n\t"
+        "asrs %[u], %[u], #16\n\t"
+        "asrs %[m], %[m], #16\n\t"       // mh
+        "muls %[m], %[a], %[m]\n\t"
+        "adds %[m], %[m], %[u]\n\t"
+        "movs %[u], #1\n\t"
+        "lsls %[u], %[u], #14\n\t"
+        "adds %[m], %[m], %[u]\n\t"
+        "asrs %[m], %[m], #15\n\t"       // SRDHM
+        "movs %[u], #1\n\t"
+        "lsls %[u], %[u], %[t]\n\t"
+        "subs %[u], %[u], #1\n\t"        // mask
+        "movs %[a], %[m]\n\t"
+        "ands %[a], %[a], %[u]\n\t"      // remainder
+        "lsrs %[u], %[u], #1\n\t"
+        "subs %[u], %[u], %[a]\n\t"
+        "lsrs %[a], %[m], #31\n\t"
+        "adds %[u], %[u], %[a]\n\t"      // threshold - remainder
+        "lsrs %[u], %[u], #31\n\t"       // round up
+        "asrs %[m], %[m], %[t]\n\t"
+        "adds %[m], %[m], %[u]\n\t"      // RDBPOT
+        "add %[m], %[zp]\n\t"
+        "cmp %[m], %[lo]\n\t"
+        "bge 2f\n\t"
+        "mov %[m], %[lo]\n"
+        "2:\n\t"
+        "cmp %[m], %[hi]\n\t"
+        "ble 3f\n\t"
+        "mov %[m], %[hi]\n"
+        "3:\n\t"
+        "strb %[m], [%[y]]\n\t"
+        "adds %[acc], %[acc], #4\n\t"
+        "adds %[b], %[b], #4\n\t"
+        "adds %[y], %[y], #1\n\t"
+        "cmp %[y], %[end]\n\t"
+        "bne 1b\n"
+        "9:\n\t"
+        ".syntax divided"
+        : [acc] "+l"(acc), [b] "+l"(bias), [y] "+l"(p), [a] "=&l"(a), [m] "=&l"(m), [t] "=&l"(t), [u] "=&l"(u)
+        : [c4] "l"(c4), [end] "r"(end), [zp] "r"(rzp), [lo] "r"(rlo), [hi] "r"(rhi)
+        : "cc", "memory");
+    return (uint32_t)(p - y);
+}
+#endif
+
 // The requantized int8 outputs of n int32 accumulators of output channels o, o + 1, ...
 // (the end of conv and depthwise): bias, MBQM, out.zp, the fused activation.
 // A block at a time, the qparams and bounds looked up once per block, with the
 // fixed-point helpers inlined (flatten): their calls were half its cost. The
 // multipliers are in [0, 2^31) (checked at load): on a Cortex-M0 the SRDHM then
-// needs no 64-bit library multiply (emlml_mbqm_by_multiplier, the same bits).
+// needs no 64-bit library multiply (emlml_mbqm_by_multiplier, the same bits), and
+// the outputs that requantize_short takes skip this loop.
 __attribute__((flatten))
 static EMLML_NOINLINE void requantize(const layer_run_t *r, const int32_t *acc, uint32_t o, uint32_t n, int8_t *y) {
     const uint32_t c = r->out->c;
     const int32_t *bias = r->q + o, *multiplier = r->q + c + o, *shift = r->q + 2u * c + o;
     const int32_t zp = r->out->zero_point, lo = r->l->act_min, hi = r->l->act_max;
     for (uint32_t j = 0; j < n; j++) {
+#ifdef EMLML_CNN_THUMB1
+        j += requantize_short(acc + j, bias + j, 4u * c, y + j, n - j, zp, lo, hi);
+        if (j == n) {
+            break;
+        }
+#endif
         int32_t scaled = emlml_mbqm_by_multiplier(emlml_wrap_add(acc[j], bias[j]), multiplier[j], shift[j]);
         y[j] = clamp_to(emlml_wrap_add(scaled, zp), lo, hi);
     }
@@ -351,8 +445,7 @@ static EMLML_NOINLINE void dot_blocks(int32_t *acc, const int8_t *x, const int8_
 // acc[] has a block more: a last single channel's block writes EMLML_CNN_BLOCK sums.
 #define CONV_CHUNK 32u
 
-#if defined(__thumb__) && !defined(__thumb2__) && defined(__GNUC__) && !defined(__clang__)
-#define EMLML_CNN_THUMB1 1
+#ifdef EMLML_CNN_THUMB1
 // Cortex-M0/M0+ (Thumb-1), GCC: a 3x3 window with all its taps in the image (no
 // dilation along w) summed in a register, its taps written out. Depthwise (multiplier
 // 1): the tap loop of depthwise_tap loads and stores a sum per product (9 instructions
