@@ -12,6 +12,12 @@
 // Nothing of this file in a build without the CNN family (EMLML_WITH_CNN 0, emlml_config.h).
 #if EMLML_WITH_CNN
 
+// Cortex-M0/M0+ (Thumb-1) with GCC: the paths in inline assembly (see requantize_short,
+// window3x3); every other target compiles the portable C alone there.
+#if defined(__thumb__) && !defined(__thumb2__) && defined(__GNUC__) && !defined(__clang__)
+#define EMLML_CNN_THUMB1 1
+#endif
+
 // One function per op. The windowed and weighted ones are kept out of line
 // (EMLML_NOINLINE): merged into one function by the inliner they would share registers
 // and spill in their inner loops.
@@ -31,18 +37,106 @@ static int8_t clamp_to(int32_t v, int32_t lo, int32_t hi) {
     return (int8_t)(v < lo ? lo : v > hi ? hi : v);
 }
 
+#ifdef EMLML_CNN_THUMB1
+// Cortex-M0/M0+, GCC: requantize's outputs from y on while their shift is <= 0 and
+// their accumulator plus bias is in [-2^15, 2^15) (most: see emlml_srdhm_by_multiplier)
+// and at most to y + n (n >= 1). GCC's code for the C loop spilled its pointers around
+// the products (about 60 instructions per output); here 46-48, with the end, out.zp
+// and the bounds in high registers. The formulas of the C loop, step by step as their
+// C model emlml_mbqm_short (checked by tests_host/c/test_fixedpoint.c): the wrapping
+// bias add, the two-product SRDHM, RDBPOT with its branch-free round-up, then the
+// out.zp add and clamp_to (lo <= hi, checked at load). The multiplier and shift of an
+// output are c4 and 2 * c4 bytes past its bias. Returns how many outputs it wrote.
+static inline __attribute__((always_inline)) uint32_t requantize_short(const int32_t *acc, const int32_t *bias, uint32_t c4,
+                                                                      int8_t *y, uint32_t n, int32_t zp, int32_t lo,
+                                                                      int32_t hi) {
+    register int8_t *end __asm__("r8") = y + n;
+    register int32_t rzp __asm__("r10") = zp;
+    register int32_t rlo __asm__("r11") = lo;
+    register int32_t rhi __asm__("r12") = hi;
+    int8_t *p = y;
+    int32_t a, m, t, u;
+    __asm__ volatile(
+        ".syntax unified\n"
+        "1:\n\t"
+        "ldr %[a], [%[acc]]\n\t"
+        "ldr %[t], [%[b]]\n\t"
+        "adds %[a], %[a], %[t]\n\t"     // acc + bias, wrapping
+        "movs %[u], #128\n\t"
+        "lsls %[u], %[u], #8\n\t"
+        "adds %[u], %[u], %[a]\n\t"
+        "lsrs %[u], %[u], #16\n\t"
+        "bne 9f\n\t"                     // outside [-2^15, 2^15): the C loop
+        "adds %[t], %[b], %[c4]\n\t"
+        "ldr %[m], [%[t]]\n\t"           // multiplier
+        "ldr %[t], [%[t], %[c4]]\n\t"    // shift
+        "negs %[t], %[t]\n\t"            // right = -shift
+        "bmi 9f\n\t"                     // shift > 0: the C loop
+        "uxth %[u], %[m]\n\t"            // ml
+        "muls %[u], %[a], %[u]\n\t"
+        "asrs %[u], %[u], #16\n\t"
+        "asrs %[m], %[m], #16\n\t"       // mh
+        "muls %[m], %[a], %[m]\n\t"
+        "adds %[m], %[m], %[u]\n\t"
+        "movs %[u], #1\n\t"
+        "lsls %[u], %[u], #14\n\t"
+        "adds %[m], %[m], %[u]\n\t"
+        "asrs %[m], %[m], #15\n\t"       // SRDHM
+        "movs %[u], #1\n\t"
+        "lsls %[u], %[u], %[t]\n\t"
+        "subs %[u], %[u], #1\n\t"        // mask
+        "movs %[a], %[m]\n\t"
+        "ands %[a], %[a], %[u]\n\t"      // remainder
+        "lsrs %[u], %[u], #1\n\t"
+        "subs %[u], %[u], %[a]\n\t"
+        "lsrs %[a], %[m], #31\n\t"
+        "adds %[u], %[u], %[a]\n\t"      // threshold - remainder
+        "lsrs %[u], %[u], #31\n\t"       // round up
+        "asrs %[m], %[m], %[t]\n\t"
+        "adds %[m], %[m], %[u]\n\t"      // RDBPOT
+        "add %[m], %[zp]\n\t"
+        "cmp %[m], %[lo]\n\t"
+        "bge 2f\n\t"
+        "mov %[m], %[lo]\n"
+        "2:\n\t"
+        "cmp %[m], %[hi]\n\t"
+        "ble 3f\n\t"
+        "mov %[m], %[hi]\n"
+        "3:\n\t"
+        "strb %[m], [%[y]]\n\t"
+        "adds %[acc], %[acc], #4\n\t"
+        "adds %[b], %[b], #4\n\t"
+        "adds %[y], %[y], #1\n\t"
+        "cmp %[y], %[end]\n\t"
+        "bne 1b\n"
+        "9:\n\t"
+        ".syntax divided"
+        : [acc] "+l"(acc), [b] "+l"(bias), [y] "+l"(p), [a] "=&l"(a), [m] "=&l"(m), [t] "=&l"(t), [u] "=&l"(u)
+        : [c4] "l"(c4), [end] "r"(end), [zp] "r"(rzp), [lo] "r"(rlo), [hi] "r"(rhi)
+        : "cc", "memory");
+    return (uint32_t)(p - y);
+}
+#endif
+
 // The requantized int8 outputs of n int32 accumulators of output channels o, o + 1, ...
 // (the end of conv and depthwise): bias, MBQM, out.zp, the fused activation.
 // A block at a time, the qparams and bounds looked up once per block, with the
 // fixed-point helpers inlined (flatten): their calls were half its cost. The
 // multipliers are in [0, 2^31) (checked at load): on a Cortex-M0 the SRDHM then
-// needs no 64-bit library multiply (emlml_mbqm_by_multiplier, the same bits).
+// needs no 64-bit library multiply (emlml_mbqm_by_multiplier, the same bits), and
+// the outputs that requantize_short takes skip this loop.
 __attribute__((flatten))
 static EMLML_NOINLINE void requantize(const layer_run_t *r, const int32_t *acc, uint32_t o, uint32_t n, int8_t *y) {
     const uint32_t c = r->out->c;
     const int32_t *bias = r->q + o, *multiplier = r->q + c + o, *shift = r->q + 2u * c + o;
     const int32_t zp = r->out->zero_point, lo = r->l->act_min, hi = r->l->act_max;
     for (uint32_t j = 0; j < n; j++) {
+#ifdef EMLML_CNN_THUMB1
+        j += requantize_short(acc + j, bias + j, 4u * c, y + j, n - j, zp, lo, hi);
+        if (j == n) {
+            break;
+        }
+#endif
         int32_t scaled = emlml_mbqm_by_multiplier(emlml_wrap_add(acc[j], bias[j]), multiplier[j], shift[j]);
         y[j] = clamp_to(emlml_wrap_add(scaled, zp), lo, hi);
     }
@@ -351,6 +445,100 @@ static EMLML_NOINLINE void dot_blocks(int32_t *acc, const int8_t *x, const int8_
 // acc[] has a block more: a last single channel's block writes EMLML_CNN_BLOCK sums.
 #define CONV_CHUNK 32u
 
+#ifdef EMLML_CNN_THUMB1
+// Cortex-M0/M0+ (Thumb-1), GCC: a 3x3 window with all its taps in the image (no
+// dilation along w) summed in a register, its taps written out. Depthwise (multiplier
+// 1): the tap loop of depthwise_tap loads and stores a sum per product (9 instructions
+// per MAC: the eight low registers hold no more); here channel-outer and tap-inner.
+// Conv of at most 8 input times output channels (mnist_arduino's first two layers):
+// a dot product call per filter row, and its window arithmetic, cost more than the
+// 9-72 MACs of a position; with more channels dot_blocks' 2 channels per input load
+// win (5 instructions per MAC, against 5.8 here plus a call per output channel).
+// The windows that lose taps to the padding take the portable path.
+
+// sum((x - zp) * w) over one 3x3 window of one channel: x and w at tap (0, 0), a column
+// further `step` further in both (depthwise: in.c = out.c; conv, OHWI: in.c), a row
+// x_row and w_row further. Five instructions per tap (LDRSB, ADD -zp, LDRSB, MULS,
+// ADDS), two per row for the pointers and one for column 0's offset: 52. The same int32
+// products and sums as the C loops (LDRSB sign-extends; the loader bounds the sums).
+static inline __attribute__((always_inline)) int32_t window3x3(const int8_t *x, const int8_t *w, uint32_t step,
+                                                              uint32_t x_row, uint32_t w_row, int32_t zp) {
+    const uint32_t k1 = step, k2 = 2u * step;
+    // -zp and the row steps in high registers (ADD reads any register); named ones,
+    // because GCC 12 rejects two "h" operands in one asm ("inconsistent operand constraints")
+    register uint32_t xr __asm__("r8") = x_row;
+    register uint32_t wr __asm__("r10") = w_row;
+    register int32_t nz __asm__("r11") = -zp;
+    int32_t a, v, p;
+    // column 0's offset is a zero put in the register its weight then overwrites: seven
+    // low registers, where an eighth for the zero leaves GCC none
+#define W3_COL0 "movs %[p], #0\n\t" \
+    "ldrsb %[v], [%[x], %[p]]\n\t" \
+    "add %[v], %[nz]\n\t" \
+    "ldrsb %[p], [%[w], %[p]]\n\t" \
+    "muls %[p], %[v], %[p]\n\t" \
+    "adds %[a], %[a], %[p]\n\t"
+#define W3_TAP(k) "ldrsb %[v], [%[x], %[" k "]]\n\t" \
+    "add %[v], %[nz]\n\t" \
+    "ldrsb %[p], [%[w], %[" k "]]\n\t" \
+    "muls %[p], %[v], %[p]\n\t" \
+    "adds %[a], %[a], %[p]\n\t"
+#define W3_NEXT_ROW "add %[x], %[xr]\n\t" \
+    "add %[w], %[wr]\n\t"
+    __asm__ volatile(
+        ".syntax unified\n\t"
+        "movs %[a], #0\n\t"
+        W3_COL0 W3_TAP("k1") W3_TAP("k2") W3_NEXT_ROW
+        W3_COL0 W3_TAP("k1") W3_TAP("k2") W3_NEXT_ROW
+        W3_COL0 W3_TAP("k1") W3_TAP("k2")
+        ".syntax divided"
+        : [a] "=&l"(a), [v] "=&l"(v), [p] "=&l"(p), [x] "+l"(x), [w] "+l"(w)
+        : [k1] "l"(k1), [k2] "l"(k2), [xr] "r"(xr), [wr] "r"(wr), [nz] "r"(nz)
+        : "cc", "memory");
+#undef W3_COL0
+#undef W3_TAP
+#undef W3_NEXT_ROW
+    return a;
+}
+
+// The sums of n windows one channel apart (see window3x3): a depthwise position's
+// channels, or a conv output channel's input channels. The one copy of the assembly.
+static EMLML_NOINLINE void windows3x3(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t n, uint32_t step,
+                                      uint32_t x_row, int32_t zp) {
+    const uint32_t w_row = 3u * step;
+    for (uint32_t j = 0; j < n; j++) {
+        acc[j] = window3x3(x + j, w + j, step, x_row, w_row, zp);
+    }
+}
+
+// Whether a window has all the taps of a 3x3 filter (see taps_inside).
+static int full3x3(const taps_t *rows, const taps_t *cols) {
+    return rows->first == 0 && rows->end == 3u && cols->first == 0 && cols->end == 3u;
+}
+
+#define CONV3X3_CHANNELS 8u
+
+// One output position of a conv_2d with a 3x3 filter, at most 8 input times output
+// channels (see window3x3) and no dilation along w, whose window has all its taps.
+static EMLML_NOINLINE void conv3x3_full(const layer_run_t *r, const taps_t *rows, const taps_t *cols, uint32_t dilation_h,
+                                        int8_t *y) {
+    const uint32_t in_w = r->in->w, in_c = r->in->c, out_c = r->out->c;
+    const uint32_t x_row = dilation_h * in_w * in_c;
+    const int8_t *x = r->x + ((uint32_t)rows->origin * in_w + (uint32_t)cols->origin) * in_c, *w = r->w;
+    int32_t acc[CONV3X3_CHANNELS], part[CONV3X3_CHANNELS];
+    for (uint32_t o = 0; o < out_c; o++) {
+        windows3x3(part, x, w, in_c, in_c, x_row, r->in->zero_point);
+        int32_t a = 0;
+        for (uint32_t ci = 0; ci < in_c; ci++) {
+            a += part[ci];
+        }
+        acc[o] = a;
+        w += 9u * in_c;
+    }
+    requantize(r, acc, 0, out_c, y);
+}
+#endif
+
 #ifdef EMLML_CNN_STAGED
 // One output position of CONV_2D from the staged window (see stage_pairs): the
 // in-image part of each filter row once, then every output channel from it. When
@@ -458,6 +646,10 @@ static EMLML_NOINLINE void conv_2d(const layer_run_t *r) {
 #ifdef EMLML_CNN_STAGED
     const int staged = in_c % 4u == 0 && win.dilation_w == 1 && filter_values <= WINDOW_VALUES;
 #endif
+#ifdef EMLML_CNN_THUMB1
+    const int narrow = r->l->filter_h == 3u && r->l->filter_w == 3u && in_c * out_c <= CONV3X3_CHANNELS &&
+                       win.dilation_w == 1u;
+#endif
     for (uint32_t out_y = 0; out_y < r->out->h; out_y++) {
         const taps_t rows = rows_of(r, &win, out_y);
         for (uint32_t out_x = 0; out_x < r->out->w; out_x++) {
@@ -465,6 +657,13 @@ static EMLML_NOINLINE void conv_2d(const layer_run_t *r) {
 #ifdef EMLML_CNN_STAGED
             if (staged) {
                 conv_staged(r, &rows, &cols, win.dilation_h, (cols.end - cols.first) * in_c, y);
+                y += out_c;
+                continue;
+            }
+#endif
+#ifdef EMLML_CNN_THUMB1
+            if (narrow && full3x3(&rows, &cols)) {
+                conv3x3_full(r, &rows, &cols, win.dilation_h, y);
                 y += out_c;
                 continue;
             }
@@ -607,6 +806,9 @@ static EMLML_NOINLINE void depthwise_conv_2d(const layer_run_t *r) {
     const uint32_t multiplier = out_c / in_c;
     const int32_t in_zp = r->in->zero_point;
     const window_t win = window_of(r);
+#ifdef EMLML_CNN_THUMB1
+    const int narrow = multiplier == 1u && win.dilation_w == 1u && r->l->filter_h == 3u && fw == 3u;
+#endif
     int8_t *y = r->y;
     int32_t acc[DW_BLOCK];
     for (uint32_t out_y = 0; out_y < r->out->h; out_y++) {
@@ -640,6 +842,17 @@ static EMLML_NOINLINE void depthwise_conv_2d(const layer_run_t *r) {
                     requantize(r, acc, o, n, y);
                     y += n;
                     o += n;
+                }
+            }
+#endif
+#ifdef EMLML_CNN_THUMB1
+            if (narrow && full3x3(&rows, &cols)) {  // the whole window channel by channel
+                const int8_t *x = r->x + ((uint32_t)rows.origin * in_w + (uint32_t)cols.origin) * in_c;
+                for (uint32_t n; o < out_c; o += n) {
+                    n = out_c - o < DW_BLOCK ? out_c - o : DW_BLOCK;
+                    windows3x3(acc, x + o, r->w + o, n, in_c, win.dilation_h * in_w * in_c, in_zp);
+                    requantize(r, acc, o, n, y);
+                    y += n;
                 }
             }
 #endif

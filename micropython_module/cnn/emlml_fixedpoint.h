@@ -130,6 +130,19 @@ static inline int32_t emlml_mbqm_by_multiplier(int32_t x, int32_t multiplier, in
     return emlml_rdbpot(high, right);
 }
 
+// emlml_mbqm_by_multiplier(x, multiplier, -right) for |x| < 2^15 (x in [-2^15, 2^15)),
+// right in [0, 31] and a multiplier in [0, 2^31), step by step as the Cortex-M0
+// assembly of emlml_cnn.c (requantize_short) computes it: the two-product SRDHM, then
+// RDBPOT's round-up from the top bit of threshold - remainder. Its C model:
+// tests_host/c/test_fixedpoint.c checks it against emlml_mbqm.
+static inline int32_t emlml_mbqm_short(int32_t x, int32_t multiplier, int right) {
+    const int32_t mh = multiplier >> 16, ml = multiplier & 0xFFFF;
+    const int32_t high = emlml_asr(x * mh + emlml_asr(x * ml, 16) + (1 << 14), 15);
+    const uint32_t mask = (1u << right) - 1u;
+    const uint32_t up = ((mask >> 1) - ((uint32_t)high & mask) + ((uint32_t)high >> 31)) >> 31;
+    return emlml_asr(high, right) + (int32_t)up;
+}
+
 // Number of leading zero bits of a 32-bit value (32 for 0).
 static inline int emlml_clz32(uint32_t x) {
     int n = 0;

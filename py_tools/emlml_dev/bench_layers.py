@@ -77,7 +77,8 @@ def kernel_models() -> dict[str, bytes]:
     """name -> .tflite bytes of one-layer networks of 32+ channels in the shapes the 1x1
     and depthwise kernels treat apart (channel counts that are no multiple of their
     blocks, input channels no multiple of 4, stride, padding, dilation, depth multiplier
-    2, a zero point of -128): the tests run them against TFLite on every runtime."""
+    2, zero points of -128 and 127), and the 3x3 ones of the Cortex-M0: the tests run
+    them against TFLite on every runtime."""
     rng = np.random.default_rng(6)
     return {
         "k_conv1x1_16_35": _conv(rng, "CONV_2D", (5, 3), 16, 35, 1),
@@ -96,4 +97,15 @@ def kernel_models() -> dict[str, bytes]:
         "k_conv3x3_3_6": _conv(rng, "CONV_2D", (7, 6), 3, 6, 3, x_zero_point=-128),
         "k_conv3x3_dilw_5_9": _conv(rng, "CONV_2D", (8, 9), 5, 9, 3, dilation=(1, 2)),
         "k_conv3x3_dilw_4_5": _conv(rng, "CONV_2D", (6, 7), 4, 5, 3, dilation=(2, 2), x_zero_point=127),
+        # the Cortex-M0 3x3 paths (zero point folded out of the windows with all their
+        # taps): depthwise channels past two chunks of 32, stride 2 with odd sizes, a
+        # zero point of 127 and of -128; conv of at most 8 input times output channels
+        # (9 take the portable path), dilation along h
+        "k_dw3x3_67": _conv(rng, "DEPTHWISE_CONV_2D", (6, 7), 67, 67, 3, x_zero_point=127),
+        "k_dw3x3_s2_33": _conv(rng, "DEPTHWISE_CONV_2D", (9, 7), 33, 33, 3, stride=2, padding=VALID,
+                               x_zero_point=-128),
+        "k_conv3x3_s2_2_4": _conv(rng, "CONV_2D", (9, 7), 2, 4, 3, stride=2, x_zero_point=127),
+        "k_conv3x3_3_3": _conv(rng, "CONV_2D", (5, 6), 3, 3, 3, x_zero_point=-128),
+        "k_conv3x3_dil_1_3": _conv(rng, "CONV_2D", (8, 7), 1, 3, 3, dilation=(2, 1), padding=VALID,
+                                   x_zero_point=-128),
     }

@@ -148,6 +148,23 @@ static void test_srdhm_by_multiplier(void) {
     }
 }
 
+// The C model of the Cortex-M0 requantization (emlml_mbqm_short) gives emlml_mbqm's
+// bits on its domain: x in [-2^15, 2^15) (both ends and around them), shift <= 0,
+// multipliers in [0, 2^31) with the edges.
+static void test_mbqm_short(void) {
+    static const int32_t edge_multipliers[] = {0, 1, 0xFFFF, 0x10000, 1 << 30, (1 << 30) + 1, INT32_MAX, INT32_MAX - 1};
+    for (unsigned i = 0; i < 400000; i++) {
+        int32_t x = (int32_t)(next_u32() % (1u << 16)) - (1 << 15);
+        if (i < 64) {
+            x = i % 2 ? -(1 << 15) + (int32_t)(i / 2) : (1 << 15) - 1 - (int32_t)(i / 2);
+        }
+        int32_t m = i % 7 == 0 ? edge_multipliers[i % 8] : (int32_t)(next_u32() >> 1);
+        int right = (int)(next_u32() % 32u);
+        CHECK(emlml_mbqm_short(x, m, right) == emlml_mbqm(x, m, -right), "mbqm_short(%d, %d, %d) = %d, want %d", x, m,
+              right, emlml_mbqm_short(x, m, right), emlml_mbqm(x, m, -right));
+    }
+}
+
 // RDBPOT is round(x / 2^e) with halves away from zero.
 static void test_rdbpot(void) {
     for (unsigned i = 0; i < 400000; i++) {
@@ -301,6 +318,7 @@ int main(void) {
     test_wrap_and_shift();
     test_srdhm();
     test_srdhm_by_multiplier();
+    test_mbqm_short();
     test_rdbpot();
     test_saturating_shl();
     test_mbqm();
