@@ -848,6 +848,55 @@ static EMLML_NOINLINE void depthwise_3x3_window4(int32_t *acc, const int8_t *x, 
 #undef DW3_NEXT_ROW
 #endif
 
+#ifdef EMLML_CNN_STAGED
+// The output positions [lo, hi) of one output row whose 3x3 windows are whole (3 rows
+// from x_row0, every column in the image), blocks of 4 channels (multiplier 1, no
+// dilation along w), channel-major as conv_1x1_dsp: a block's sums for DW_RUN positions,
+// then requantize_channel for each of its channels. y: the output at position lo.
+// The channels past the blocks are left to the caller.
+#define DW_RUN 16u
+// Narrower layers take the pixel-major loop alone: each channel's requantize_channel
+// call (about 20 instructions) is paid per row (an 8x8 layer's rows of 6 whole windows
+// were slower this way, vww96's 48- to 12-wide ones faster).
+#define DW_RUN_MIN 8u
+
+static EMLML_NOINLINE void depthwise_3x3_run(const layer_run_t *r, const window_t *win, const int8_t *x_row0, uint32_t lo, uint32_t hi, int8_t *y) {
+    const uint32_t in_c = r->in->c, out_c = r->out->c;
+    const uint32_t x_row = win->dilation_h * r->in->w * in_c, col_step = win->stride_w * in_c;
+    const int8_t *x_lo = x_row0 + (lo * win->stride_w - (uint32_t)win->pad_left) * in_c;
+    int32_t acc[4u * DW_RUN];
+    for (uint32_t c = 0; out_c - c >= 4u; c += 4u) {
+        const int8_t *x = x_lo + c;
+        int8_t *y_run = y + c;
+        uint32_t k = 0;
+        for (uint32_t ox = lo; ox < hi; ox++, x += col_step) {
+            depthwise_3x3_window4(acc + 4u * k, x, r->w + c, in_c, x_row, r->in->zero_point);
+            if (++k == DW_RUN || ox + 1u == hi) {
+                for (uint32_t j = 0; j < 4u; j++) {
+                    requantize_channel(r, acc + j, c + j, k, y_run + j);
+                }
+                y_run += k * out_c;
+                k = 0;
+            }
+        }
+    }
+}
+
+// The output columns of a 3x3 layer whose windows have all 3 columns in the image: [lo, hi).
+static void whole_columns(const layer_run_t *r, const window_t *win, uint32_t *lo, uint32_t *hi) {
+    const uint32_t out_w = r->out->w;
+    uint32_t ox = 0;
+    while (ox < out_w && cols_of(r, win, ox).end - cols_of(r, win, ox).first != 3u) {
+        ox++;
+    }
+    *lo = ox;
+    while (ox < out_w && cols_of(r, win, ox).end - cols_of(r, win, ox).first == 3u) {
+        ox++;
+    }
+    *hi = ox;
+}
+#endif
+
 // DEPTHWISE_CONV_2D: weights 1HWO; output channel o reads input channel o / multiplier.
 // Per output position and block of channels, every in-image tap adds to the running
 // sums of the whole block: no call and no window arithmetic per channel. With dilation
@@ -860,13 +909,32 @@ static EMLML_NOINLINE void depthwise_conv_2d(const layer_run_t *r) {
     const window_t win = window_of(r);
     int8_t *y = r->y;
     int32_t acc[DW_BLOCK];
+#ifdef EMLML_CNN_STAGED
+    // 3x3, multiplier 1, no dilation along w: the whole windows of a row channel-major
+    const int dw3 = multiplier == 1u && win.dilation_w == 1u && out_c >= 4u && fw == 3u && r->l->filter_h == 3u &&
+                    r->out->w >= DW_RUN_MIN;
+    uint32_t whole_lo = 0, whole_hi = 0;
+    if (dw3) {
+        whole_columns(r, &win, &whole_lo, &whole_hi);
+    }
+#endif
     for (uint32_t out_y = 0; out_y < r->out->h; out_y++) {
         const taps_t rows = rows_of(r, &win, out_y);
+#ifdef EMLML_CNN_STAGED
+        const int row_run = dw3 && rows.end - rows.first == 3u && whole_hi - whole_lo >= DW_RUN_MIN;
+        if (row_run) {
+            const int8_t *x_row0 = r->x + tap_at(&rows, 0, win.dilation_h) * in_w * in_c;
+            depthwise_3x3_run(r, &win, x_row0, whole_lo, whole_hi, y + whole_lo * out_c);
+        }
+#endif
         for (uint32_t out_x = 0; out_x < r->out->w; out_x++) {
             const taps_t cols = cols_of(r, &win, out_x);
             uint32_t o = 0;
 #ifdef EMLML_CNN_STAGED
-            if (multiplier == 1u && win.dilation_w == 1u && out_c >= 4u) {
+            if (row_run && out_x >= whole_lo && out_x < whole_hi) {
+                o = out_c & ~3u;  // the blocks of 4 done by depthwise_3x3_run
+                y += o;
+            } else if (multiplier == 1u && win.dilation_w == 1u && out_c >= 4u) {
                 dw_window_t dw;
                 dw.n_rows = rows.end - rows.first;
                 dw.n_cols = cols.end - cols.first;

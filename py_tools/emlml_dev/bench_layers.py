@@ -109,6 +109,10 @@ def kernel_models() -> dict[str, bytes]:
         # output positions than one run of requantization (16), 4 to 7 output channels
         "k_conv1x1_128_7": _conv(rng, "CONV_2D", (5, 7), 128, 7, 1, x_zero_point=127),
         "k_conv1x1_132_4": _conv(rng, "CONV_2D", (3, 6), 132, 4, 1),
+        # rows wide enough for the Cortex-M4's channel-major 3x3 depthwise runs (8 or more
+        # whole windows: runs of 16 and a shorter one), channels past the blocks of 4
+        "k_dw3x3_wide_38": _conv(rng, "DEPTHWISE_CONV_2D", (4, 21), 38, 38, 3, x_zero_point=-128),
+        "k_dw3x3_wide_s2_36": _conv(rng, "DEPTHWISE_CONV_2D", (5, 40), 36, 36, 3, stride=2, padding=VALID),
     }
 
 
