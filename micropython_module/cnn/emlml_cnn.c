@@ -125,6 +125,7 @@ static inline __attribute__((always_inline)) uint32_t requantize_short(const int
 // multipliers are in [0, 2^31) (checked at load): on a Cortex-M0 the SRDHM then
 // needs no 64-bit library multiply (emlml_mbqm_by_multiplier, the same bits), and
 // the outputs that requantize_short takes skip this loop.
+#if !(defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP)
 __attribute__((flatten))
 static EMLML_NOINLINE void requantize(const layer_run_t *r, const int32_t *acc, uint32_t o, uint32_t n, int8_t *y) {
     const uint32_t c = r->out->c;
@@ -141,6 +142,105 @@ static EMLML_NOINLINE void requantize(const layer_run_t *r, const int32_t *acc, 
         y[j] = clamp_to(emlml_wrap_add(scaled, zp), lo, hi);
     }
 }
+#else
+// Cortex-M4/M7/M33 (DSP): the same values, through emlml_mbqm_small (SMMULR and a
+// mask-free RDBPOT) when x * 2^left is in [-2^30, 2^30), which is nearly always; the
+// 64-bit product out of line otherwise, so that it takes no registers from the loop.
+static EMLML_NOINLINE int32_t mbqm_wide(int32_t x, int32_t multiplier, int32_t shift) {
+    return emlml_mbqm_by_multiplier(x, multiplier, shift);
+}
+
+static EMLML_NOINLINE void requantize(const layer_run_t *r, const int32_t *acc, uint32_t o, uint32_t n, int8_t *y) {
+    const uint32_t c = r->out->c;
+    const int32_t *bias = r->q + o, *multiplier = r->q + c + o, *shift = r->q + 2u * c + o;
+    const int32_t zp = r->out->zero_point, lo = r->l->act_min, hi = r->l->act_max;
+    for (uint32_t j = 0; j < n; j++) {
+        const int32_t x = emlml_wrap_add(acc[j], bias[j]), s = shift[j];
+        int32_t v = __builtin_expect(emlml_mbqm_fits_small(x, s), 1) ? emlml_mbqm_small(x, multiplier[j], s)
+                                                                       : mbqm_wide(x, multiplier[j], s);
+        v = emlml_wrap_add(v, zp);
+        v = v < lo ? lo : v;
+        y[j] = (int8_t)(v > hi ? hi : v);
+    }
+}
+
+// requantize for one output channel o at n output positions: the sums acc[0], acc[4],
+// acc[8], ... (a block of 4 channels' sums per position) to y[0], y[c], y[2c], ...
+// (c = out.c), the channel's parameters in registers for the n positions
+// (conv_1x1_dsp's loop order). requantize_run takes the positions whose x * 2^left is in
+// [-2^30, 2^30) (ADDS of x to itself overflows exactly outside it) and stops at the
+// first other one, which takes mbqm_wide. The steps of emlml_mbqm_small: SMMULR(2x, m),
+// then u = 2h + (h >> 31), ((u >> right) + 1) >> 1, then out.zp and the clamp. 22 instructions
+// per output (GCC's loop from the same C: 28, its parameters spilled
+// around the out-of-line call).
+typedef struct {
+    int32_t bias, multiplier, left, right, zp, lo, hi;
+    uint32_t y_step;
+} channel_rq_t;
+
+// Returns the end of the sums done: end, or the sum that does not fit.
+static EMLML_NOINLINE const int32_t *requantize_run(const int32_t *acc, const int32_t *end, int8_t **y_at, const channel_rq_t *p) {
+    int8_t *y = *y_at;
+    int32_t x, v;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr %[x], [%[acc]], #16\n\t"
+        "add %[x], %[x], %[bias]\n\t"
+        "lsl %[x], %[x], %[left]\n\t"
+        "adds %[x], %[x], %[x]\n\t"
+        "bvs 2f\n\t"
+        "smmulr %[x], %[x], %[m]\n\t"
+        "asr %[v], %[x], #31\n\t"
+        "add %[v], %[v], %[x], lsl #1\n\t"
+        "asr %[v], %[v], %[right]\n\t"
+        "add %[v], %[v], #1\n\t"
+        "add %[v], %[zp], %[v], asr #1\n\t"
+        "cmp %[v], %[lo]\n\t"
+        "it lt\n\t"
+        "movlt %[v], %[lo]\n\t"
+        "cmp %[v], %[hi]\n\t"
+        "it gt\n\t"
+        "movgt %[v], %[hi]\n\t"
+        "strb %[v], [%[y]]\n\t"
+        "add %[y], %[y], %[step]\n\t"
+        "cmp %[acc], %[end]\n\t"
+        "bne 1b\n\t"
+        "b 3f\n"
+        "2:\n\t"
+        "sub %[acc], %[acc], #16\n"  // back at the sum that does not fit
+        "3:"
+        : [acc] "+r"(acc), [y] "+r"(y), [x] "=&r"(x), [v] "=&r"(v)
+        : [end] "r"(end), [bias] "r"(p->bias), [m] "r"(p->multiplier), [left] "r"(p->left), [right] "r"(p->right),
+          [zp] "r"(p->zp), [lo] "r"(p->lo), [hi] "r"(p->hi), [step] "r"(p->y_step)
+        : "cc", "memory");
+    *y_at = y;
+    return acc;
+}
+
+static EMLML_NOINLINE void requantize_channel(const layer_run_t *r, const int32_t *acc, uint32_t o, uint32_t n, int8_t *y) {
+    const uint32_t c = r->out->c;
+    channel_rq_t p;
+    p.bias = r->q[o];
+    p.multiplier = r->q[c + o];
+    const int32_t shift = r->q[2u * c + o];
+    p.left = shift > 0 ? shift : 0;
+    p.right = p.left - shift;
+    p.zp = r->out->zero_point;
+    p.lo = r->l->act_min;
+    p.hi = r->l->act_max;
+    p.y_step = c;
+    for (const int32_t *end = acc + 4u * n; acc != end;) {
+        acc = requantize_run(acc, end, &y, &p);
+        if (acc != end) {  // outside [-2^30, 2^30) after the left shift: the 64-bit product
+            int32_t v = emlml_wrap_add(mbqm_wide(emlml_wrap_add(*acc, p.bias), p.multiplier, shift), p.zp);
+            v = v < p.lo ? p.lo : v;
+            *y = (int8_t)(v > p.hi ? p.hi : v);
+            y += c;
+            acc += 4;
+        }
+    }
+}
+#endif
 
 /******************************************************************************/
 // Windows: the filter taps of one output position that fall inside the input
@@ -636,6 +736,109 @@ static inline __attribute__((always_inline)) void window_dots(const layer_run_t 
     }
 }
 
+#ifdef EMLML_CNN_STAGED
+// A 1x1 conv (MobileNet's pointwise layers, most of their MACs) on a Cortex-M4, with the
+// loops turned round: 4 output channels at a time, their weights staged once for every
+// output position as the SMLAD operands (per 4 input values, for each channel the
+// words (w0, w2) and (w1, w3) as int16 pairs), then every output position: each word of
+// input SXTAB16'd once (x - zp, exact in 16 bits) feeds the four channels. 17
+// instructions per 16 MACs (the staged-input loop of dot_pairs takes 23, plus the
+// staging of each position's input). The same int32 products and sums as dot_block.
+#define CONV1X1_MAX_IN (WINDOW_VALUES / 4u)
+
+// The 4 channels' weights (w, w + in_c, ...: OHWI rows of in_c values) staged at wb.
+static EMLML_NOINLINE void stage_weights4(uint32_t *wb, const int8_t *w, uint32_t in_c) {
+    for (uint32_t i = 0; i < in_c; i += 4u) {
+        for (uint32_t k = 0; k < 4u; k++) {
+            const uint32_t v = load4(w + k * in_c + i);
+            *wb++ = (uint32_t)sxtb16_even(v);
+            *wb++ = (uint32_t)sxtb16_odd(v);
+        }
+    }
+}
+
+// The sums of 4 channels at one output position: in_c (a multiple of 4, > 0) values of
+// x against the weights staged by stage_weights4.
+static EMLML_NOINLINE void dot4_staged_weights(int32_t *acc, const int8_t *x, const uint32_t *wb, uint32_t in_c, int32_t zp) {
+    const int16x2_t neg_zp2 = minus_zp2(zp);
+    const int8_t *x_end = x + in_c;  // one past the position's last value: never read
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    uint32_t xe, xo, we, wo;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr %[xe], [%[x]], #4\n\t"
+        "sxtab16 %[xo], %[nz], %[xe], ror #8\n\t"
+        "sxtab16 %[xe], %[nz], %[xe]\n\t"
+        "ldrd %[we], %[wo], [%[wb]], #8\n\t"
+        "smlad %[a0], %[xe], %[we], %[a0]\n\t"
+        "smlad %[a0], %[xo], %[wo], %[a0]\n\t"
+        "ldrd %[we], %[wo], [%[wb]], #8\n\t"
+        "smlad %[a1], %[xe], %[we], %[a1]\n\t"
+        "smlad %[a1], %[xo], %[wo], %[a1]\n\t"
+        "ldrd %[we], %[wo], [%[wb]], #8\n\t"
+        "smlad %[a2], %[xe], %[we], %[a2]\n\t"
+        "smlad %[a2], %[xo], %[wo], %[a2]\n\t"
+        "ldrd %[we], %[wo], [%[wb]], #8\n\t"
+        "smlad %[a3], %[xe], %[we], %[a3]\n\t"
+        "smlad %[a3], %[xo], %[wo], %[a3]\n\t"
+        "cmp %[x], %[end]\n\t"
+        "bne 1b"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [wb] "+r"(wb),
+          [xe] "=&r"(xe), [xo] "=&r"(xo), [we] "=&r"(we), [wo] "=&r"(wo)
+        : [end] "r"(x_end), [nz] "r"(neg_zp2)
+        : "cc", "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+// CONV_2D 1x1 without padding, in.c a multiple of 4 up to CONV1X1_MAX_IN, out.c >= 4:
+// blocks of 4 channels as above, their sums gathered for CONV1X1_RUN output positions
+// then requantized a channel at a time (requantize_channel); then the last 1-3 channels
+// one at a time (dot_one).
+#define CONV1X1_RUN 16u
+
+static EMLML_NOINLINE void conv_1x1_dsp(const layer_run_t *r) {
+    const uint32_t in_w = r->in->w, in_c = r->in->c, out_c = r->out->c;
+    const uint32_t out_h = r->out->h, out_w = r->out->w;
+    const uint32_t row_step = r->l->stride_h * in_w * in_c, col_step = r->l->stride_w * in_c;
+    const int32_t zp = r->in->zero_point;
+    uint32_t wb[2u * CONV1X1_MAX_IN];
+    int32_t acc[4u * CONV1X1_RUN];
+    uint32_t o = 0;
+    for (; out_c - o >= 4u; o += 4u) {
+        stage_weights4(wb, r->w + o * in_c, in_c);
+        int8_t *y = r->y + o;  // the run's first output position
+        uint32_t k = 0;        // positions in the run
+        for (uint32_t oy = 0; oy < out_h; oy++) {
+            const int8_t *x = r->x + oy * row_step;
+            for (uint32_t ox = 0; ox < out_w; ox++, x += col_step) {
+                dot4_staged_weights(acc + 4u * k, x, wb, in_c, zp);
+                if (++k == CONV1X1_RUN || (ox + 1u == out_w && oy + 1u == out_h)) {
+                    for (uint32_t j = 0; j < 4u; j++) {
+                        requantize_channel(r, acc + j, o + j, k, y + j);
+                    }
+                    y += k * out_c;
+                    k = 0;
+                }
+            }
+        }
+    }
+    for (; o < out_c; o++) {
+        int8_t *y = r->y + o;
+        for (uint32_t oy = 0; oy < out_h; oy++) {
+            const int8_t *x = r->x + oy * row_step;
+            for (uint32_t ox = 0; ox < out_w; ox++, x += col_step, y += out_c) {
+                acc[0] = 0;
+                dot_one(acc, x, r->w + o * in_c, in_c, zp);
+                requantize(r, acc, o, 1u, y);
+            }
+        }
+    }
+}
+#endif
+
 // CONV_2D: weights OHWI. Output channels go EMLML_CNN_BLOCK at a time, the last few
 // one at a time (see window_dots).
 static EMLML_NOINLINE void conv_2d(const layer_run_t *r) {
@@ -645,6 +848,10 @@ static EMLML_NOINLINE void conv_2d(const layer_run_t *r) {
     int8_t *y = r->y;
 #ifdef EMLML_CNN_STAGED
     const int staged = in_c % 4u == 0 && win.dilation_w == 1 && filter_values <= WINDOW_VALUES;
+    if (filter_values == in_c && staged && in_c <= CONV1X1_MAX_IN && out_c >= 4u && win.pad_top == 0 && win.pad_left == 0) {
+        conv_1x1_dsp(r);  // a 1x1 filter (filter_values == in_c): every tap in the image
+        return;
+    }
 #endif
 #ifdef EMLML_CNN_THUMB1
     const int narrow = r->l->filter_h == 3u && r->l->filter_w == 3u && in_c * out_c <= CONV3X3_CHANNELS &&
@@ -796,6 +1003,99 @@ static EMLML_NOINLINE void depthwise_window4(int32_t *acc, const dw_window_t *wi
 }
 #endif
 
+#ifdef EMLML_CNN_STAGED
+// depthwise_window4 for a whole 3x3 window (every tap in the image, the common case
+// away from the edges), the nine taps written out: no row loop, tap columns reached by
+// register offsets (x and w step `step` per column; w's rows are 3 * step apart, x's
+// x_row). 10 instructions per tap of 4 channels, plus 3 per row, instead of 12 per tap
+// plus each row's loop. The same products and sums as depthwise_window4.
+#define DW3_TAP(xo, wo) \
+    "ldr %[xv], [%[x]" xo "]\n\t" \
+    "ldr %[wv], [%[w]" wo "]\n\t" \
+    "sxtab16 %[t], %[nz], %[xv], ror #8\n\t" \
+    "sxtab16 %[xv], %[nz], %[xv]\n\t" \
+    "sxtb16 %[u], %[wv], ror #8\n\t" \
+    "sxtb16 %[wv], %[wv]\n\t" \
+    "smlabb %[a0], %[xv], %[wv], %[a0]\n\t" \
+    "smlatt %[a2], %[xv], %[wv], %[a2]\n\t" \
+    "smlabb %[a1], %[t], %[u], %[a1]\n\t" \
+    "smlatt %[a3], %[t], %[u], %[a3]\n\t"
+#define DW3_ROW \
+    DW3_TAP("", "") DW3_TAP(", %[step]", ", %[step]") DW3_TAP(", %[step], lsl #1", ", %[step], lsl #1")
+#define DW3_NEXT_ROW \
+    "add %[x], %[x], %[x_row]\n\t" \
+    "add %[w], %[w], %[step], lsl #1\n\t" \
+    "add %[w], %[w], %[step]\n\t"
+
+static EMLML_NOINLINE void depthwise_3x3_window4(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t step, uint32_t x_row, int32_t zp) {
+    const int16x2_t neg_zp2 = minus_zp2(zp);
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    uint32_t xv, wv, t, u;
+    __asm__ volatile(
+        DW3_ROW DW3_NEXT_ROW DW3_ROW DW3_NEXT_ROW DW3_ROW
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
+          [xv] "=&r"(xv), [wv] "=&r"(wv), [t] "=&r"(t), [u] "=&r"(u)
+        : [step] "r"(step), [x_row] "r"(x_row), [nz] "r"(neg_zp2)
+        : "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+#undef DW3_TAP
+#undef DW3_ROW
+#undef DW3_NEXT_ROW
+#endif
+
+#ifdef EMLML_CNN_STAGED
+// The output positions [lo, hi) of one output row whose 3x3 windows are whole (3 rows
+// from x_row0, every column in the image), blocks of 4 channels (multiplier 1, no
+// dilation along w), channel-major as conv_1x1_dsp: a block's sums for DW_RUN positions,
+// then requantize_channel for each of its channels. y: the output at position lo.
+// The channels past the blocks are left to the caller.
+#define DW_RUN 16u
+// Narrower layers take the pixel-major loop alone: each channel's requantize_channel
+// call (about 20 instructions) is paid per row (an 8x8 layer's rows of 6 whole windows
+// were slower this way, vww96's 48- to 12-wide ones faster).
+#define DW_RUN_MIN 8u
+
+static EMLML_NOINLINE void depthwise_3x3_run(const layer_run_t *r, const window_t *win, const int8_t *x_row0, uint32_t lo, uint32_t hi, int8_t *y) {
+    const uint32_t in_c = r->in->c, out_c = r->out->c;
+    const uint32_t x_row = win->dilation_h * r->in->w * in_c, col_step = win->stride_w * in_c;
+    const int8_t *x_lo = x_row0 + (lo * win->stride_w - (uint32_t)win->pad_left) * in_c;
+    int32_t acc[4u * DW_RUN];
+    for (uint32_t c = 0; out_c - c >= 4u; c += 4u) {
+        const int8_t *x = x_lo + c;
+        int8_t *y_run = y + c;
+        uint32_t k = 0;
+        for (uint32_t ox = lo; ox < hi; ox++, x += col_step) {
+            depthwise_3x3_window4(acc + 4u * k, x, r->w + c, in_c, x_row, r->in->zero_point);
+            if (++k == DW_RUN || ox + 1u == hi) {
+                for (uint32_t j = 0; j < 4u; j++) {
+                    requantize_channel(r, acc + j, c + j, k, y_run + j);
+                }
+                y_run += k * out_c;
+                k = 0;
+            }
+        }
+    }
+}
+
+// The output columns of a 3x3 layer whose windows have all 3 columns in the image: [lo, hi).
+static void whole_columns(const layer_run_t *r, const window_t *win, uint32_t *lo, uint32_t *hi) {
+    const uint32_t out_w = r->out->w;
+    uint32_t ox = 0;
+    while (ox < out_w && cols_of(r, win, ox).end - cols_of(r, win, ox).first != 3u) {
+        ox++;
+    }
+    *lo = ox;
+    while (ox < out_w && cols_of(r, win, ox).end - cols_of(r, win, ox).first == 3u) {
+        ox++;
+    }
+    *hi = ox;
+}
+#endif
+
 // DEPTHWISE_CONV_2D: weights 1HWO; output channel o reads input channel o / multiplier.
 // Per output position and block of channels, every in-image tap adds to the running
 // sums of the whole block: no call and no window arithmetic per channel. With dilation
@@ -811,13 +1111,32 @@ static EMLML_NOINLINE void depthwise_conv_2d(const layer_run_t *r) {
 #endif
     int8_t *y = r->y;
     int32_t acc[DW_BLOCK];
+#ifdef EMLML_CNN_STAGED
+    // 3x3, multiplier 1, no dilation along w: the whole windows of a row channel-major
+    const int dw3 = multiplier == 1u && win.dilation_w == 1u && out_c >= 4u && fw == 3u && r->l->filter_h == 3u &&
+                    r->out->w >= DW_RUN_MIN;
+    uint32_t whole_lo = 0, whole_hi = 0;
+    if (dw3) {
+        whole_columns(r, &win, &whole_lo, &whole_hi);
+    }
+#endif
     for (uint32_t out_y = 0; out_y < r->out->h; out_y++) {
         const taps_t rows = rows_of(r, &win, out_y);
+#ifdef EMLML_CNN_STAGED
+        const int row_run = dw3 && rows.end - rows.first == 3u && whole_hi - whole_lo >= DW_RUN_MIN;
+        if (row_run) {
+            const int8_t *x_row0 = r->x + tap_at(&rows, 0, win.dilation_h) * in_w * in_c;
+            depthwise_3x3_run(r, &win, x_row0, whole_lo, whole_hi, y + whole_lo * out_c);
+        }
+#endif
         for (uint32_t out_x = 0; out_x < r->out->w; out_x++) {
             const taps_t cols = cols_of(r, &win, out_x);
             uint32_t o = 0;
 #ifdef EMLML_CNN_STAGED
-            if (multiplier == 1u && win.dilation_w == 1u && out_c >= 4u) {
+            if (row_run && out_x >= whole_lo && out_x < whole_hi) {
+                o = out_c & ~3u;  // the blocks of 4 done by depthwise_3x3_run
+                y += o;
+            } else if (multiplier == 1u && win.dilation_w == 1u && out_c >= 4u) {
                 dw_window_t dw;
                 dw.n_rows = rows.end - rows.first;
                 dw.n_cols = cols.end - cols.first;
@@ -831,11 +1150,16 @@ static EMLML_NOINLINE void depthwise_conv_2d(const layer_run_t *r) {
                 dw.step = in_c;
                 dw.x_row = win.dilation_h * in_w * in_c;
                 dw.w_row = fw * out_c;
+                const int whole_3x3 = dw.n_rows == 3u && dw.n_cols == 3u && fw == 3u && r->l->filter_h == 3u;
                 // DW_BLOCK channels' sums, then one requantize call for them
                 while (out_c - o >= 4u) {
                     uint32_t n = 0;
                     for (; n < DW_BLOCK && out_c - o - n >= 4u; n += 4u) {
-                        depthwise_window4(acc + n, &dw, in_zp);
+                        if (whole_3x3) {
+                            depthwise_3x3_window4(acc + n, dw.x, dw.w, dw.step, dw.x_row, in_zp);
+                        } else {
+                            depthwise_window4(acc + n, &dw, in_zp);
+                        }
                         dw.x += 4;
                         dw.w += 4;
                     }

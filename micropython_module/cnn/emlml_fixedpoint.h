@@ -143,6 +143,47 @@ static inline int32_t emlml_mbqm_short(int32_t x, int32_t multiplier, int right)
     return emlml_asr(high, right) + (int32_t)up;
 }
 
+// SMMULR (Cortex-M4/M7/M33 DSP): the high word of a * b + 2^31, floor((a * b + 2^31) /
+// 2^32), one instruction there; elsewhere the same value in 64-bit C (the model that
+// tests_host/c/test_fixedpoint.c checks on the host).
+static inline int32_t emlml_smmulr(int32_t a, int32_t b) {
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    return emlml_i32_from_bits((uint32_t)(((uint64_t)((int64_t)a * b) + ((uint64_t)1 << 31)) >> 32));
+#endif
+}
+
+// emlml_rdbpot(h, e) for h in (-2^30, 2^30), 0 <= e <= 31, without the mask and the
+// threshold. Halves away from zero: floor((h + 2^(e-1)) / 2^e) for h >= 0 and
+// floor((h + 2^(e-1) - 1/2) / 2^e) for h < 0, i.e. floor((u + 2^e) / 2^(e+1)) with
+// u = 2h - [h < 0] (u = 2h + (h >> 31), no overflow for |h| < 2^30), which as nested
+// floors of divisions by powers of two is ((u >> e) + 1) >> 1 (no sum past int32 for
+// any e: e = 0 included, where it gives h back).
+static inline int32_t emlml_rdbpot_small(int32_t h, int e) {
+    const int32_t u = emlml_wrap_add(emlml_wrap_shl(h, 1), emlml_asr(h, 31));
+    return emlml_asr(emlml_asr(u, e) + 1, 1);
+}
+
+// emlml_mbqm_by_multiplier (m in [0, 2^31), -31 <= shift <= 30), the same bits, in the
+// Cortex-M4's few instructions, for x with x * 2^left in [-2^30, 2^30)
+// (emlml_mbqm_fits_small; nearly every accumulator of a real network): there
+// SRDHM(x, m) = floor((x * m + 2^30) / 2^31) = floor((2x * m + 2^31) / 2^32) =
+// SMMULR(2x, m) (2x fits int32), whose result lies in (-2^30, 2^30) (m < 2^31), so
+// emlml_rdbpot_small applies.
+static inline int emlml_mbqm_fits_small(int32_t x, int32_t shift) {
+    const int left = shift > 0 ? (int)shift : 0;
+    return (uint32_t)emlml_wrap_shl(x, left) + 0x40000000u < 0x80000000u;
+}
+
+static inline int32_t emlml_mbqm_small(int32_t x, int32_t multiplier, int32_t shift) {
+    const int left = shift > 0 ? (int)shift : 0;
+    const int right = left - (int)shift;
+    return emlml_rdbpot_small(emlml_smmulr(emlml_wrap_shl(x, left) * 2, multiplier), right);
+}
+
 // Number of leading zero bits of a 32-bit value (32 for 0).
 static inline int emlml_clz32(uint32_t x) {
     int n = 0;

@@ -22,7 +22,7 @@ from emlml_dev.tflite_build import SAME, VALID, ModelBuilder
 
 def _conv(rng: np.random.Generator, op: str, hw: int | tuple[int, int], in_c: int, out_c: int, k: int,
           stride: int = 1, dilation: tuple[int, int] = (1, 1), padding: int | None = None,
-          x_zero_point: int = -3) -> bytes:
+          x_zero_point: int = -3, bias: np.ndarray | None = None, y_scale: float = 0.05) -> bytes:
     h, w_in = (hw, hw) if isinstance(hw, int) else hw
     b = ModelBuilder()
     x = b.tensor((1, h, w_in, in_c), scale=0.02, zero_point=x_zero_point)
@@ -32,13 +32,13 @@ def _conv(rng: np.random.Generator, op: str, hw: int | tuple[int, int], in_c: in
     w = b.tensor(shape, scale=w_scales, zero_point=[0] * out_c, axis=3 if depthwise else 0,
                  data=rng.integers(-127, 128, shape))
     bias = b.tensor((out_c,), "int32", scale=[float(np.float32(0.02) * np.float32(s)) for s in w_scales],
-                    zero_point=[0] * out_c, data=rng.integers(-2000, 2000, out_c))
+                    zero_point=[0] * out_c, data=rng.integers(-2000, 2000, out_c) if bias is None else bias)
     padding = (SAME if k > 1 else VALID) if padding is None else padding
 
     def out_size(n: int, d: int) -> int:
         return -(-n // stride) if padding == SAME else (n - (k - 1) * d - 1) // stride + 1
 
-    y = b.tensor((1, out_size(h, dilation[0]), out_size(w_in, dilation[1]), out_c), scale=0.05,
+    y = b.tensor((1, out_size(h, dilation[0]), out_size(w_in, dilation[1]), out_c), scale=y_scale,
                  zero_point=5)
     window = dict(padding=padding, stride_w=stride, stride_h=stride)
     if dilation != (1, 1):
@@ -108,4 +108,28 @@ def kernel_models() -> dict[str, bytes]:
         "k_conv3x3_3_3": _conv(rng, "CONV_2D", (5, 6), 3, 3, 3, x_zero_point=-128),
         "k_conv3x3_dil_1_3": _conv(rng, "CONV_2D", (8, 7), 1, 3, 3, dilation=(2, 1), padding=VALID,
                                    x_zero_point=-128),
+        # accumulators on both sides of the Cortex-M4 requantization's bound (x * 2^left
+        # in [-2^30, 2^30)): biases near +-2^30 (multiplier scale 2^-24 or about 0.6) or
+        # +-2^28 with a left shift of 2 (scale about 4)
+        "k_conv1x1_bound_32_36": _conv(rng, "CONV_2D", (3, 3), 32, 36, 1, x_zero_point=-128,
+                                       bias=_near(rng, 1 << 30, 36), y_scale=0.02 * 0.004 * 2.0 ** 24),
+        "k_conv1x1_bound_16_20": _conv(rng, "CONV_2D", (2, 3), 16, 20, 1, x_zero_point=127,
+                                       bias=_near(rng, 1 << 30, 20), y_scale=0.02 * 0.006 / 0.9),
+        "k_dw3x3_bound_36": _conv(rng, "DEPTHWISE_CONV_2D", (5, 4), 36, 36, 3, bias=_near(rng, 1 << 28, 36),
+                                  y_scale=0.02 * 0.004 / 4),
+        # the Cortex-M4's 1x1 loop at its input limit (128 channels) and past it, over more
+        # output positions than one run of requantization (16), 4 to 7 output channels
+        "k_conv1x1_128_7": _conv(rng, "CONV_2D", (5, 7), 128, 7, 1, x_zero_point=127),
+        "k_conv1x1_132_4": _conv(rng, "CONV_2D", (3, 6), 132, 4, 1),
+        # rows wide enough for the Cortex-M4's channel-major 3x3 depthwise runs (8 or more
+        # whole windows: runs of 16 and a shorter one), channels past the blocks of 4
+        "k_dw3x3_wide_38": _conv(rng, "DEPTHWISE_CONV_2D", (4, 21), 38, 38, 3, x_zero_point=-128),
+        "k_dw3x3_wide_s2_36": _conv(rng, "DEPTHWISE_CONV_2D", (5, 40), 36, 36, 3, stride=2, padding=VALID),
     }
+
+
+def _near(rng: np.random.Generator, bound: int, n: int) -> np.ndarray:
+    """n int32 biases within 2^20 of +-bound, alternating in sign (a layer's accumulators
+    then fall on both sides of +-bound)."""
+    sign = np.where(np.arange(n) % 2 == 0, 1, -1)
+    return (sign * (bound + rng.integers(-(1 << 20), 1 << 20, n))).astype(np.int64)

@@ -165,6 +165,56 @@ static void test_mbqm_short(void) {
     }
 }
 
+// The Cortex-M4 requantization (emlml_mbqm_small where emlml_mbqm_fits_small; on the host
+// its SMMULR is the C model):
+// SMMULR against its definition, RDBPOT without the mask against emlml_rdbpot on
+// (-2^30, 2^30) and every shift, and the whole against emlml_mbqm, on both sides of the
+// [-2^30, 2^30) bound after the left shift.
+static void test_mbqm_small(void) {
+    for (unsigned i = 0; i < 400000; i++) {
+        int32_t a = sample(i), b = sample(i / 3 + 5);
+        int64_t want = floor_div_pot((int64_t)a * b + ((int64_t)1 << 31), 32);
+        CHECK(emlml_smmulr(a, b) == want, "smmulr(%d, %d) = %d, want %lld", a, b, emlml_smmulr(a, b), (long long)want);
+        int32_t h = (int32_t)(next_u32() % ((1u << 31) - 1u)) - ((1 << 30) - 1);  // (-2^30, 2^30)
+        if (i < 64) {
+            h = (i % 2 ? (1 << 30) - 1 : 1 - (1 << 30)) + (i % 4 < 2 ? 0 : (int32_t)(i / 4)) * (i % 2 ? -1 : 1);
+        } else if (i % 3 == 0) {
+            h = (int32_t)(next_u32() % 4096u) - 2048;
+        }
+        int e = (int)(i % 32);
+        CHECK(emlml_rdbpot_small(h, e) == emlml_rdbpot(h, e), "rdbpot_small(%d, %d) = %d, want %d", h, e,
+              emlml_rdbpot_small(h, e), emlml_rdbpot(h, e));
+    }
+    static const int32_t edge_multipliers[] = {0, 1 << 30, (1 << 30) + 1, INT32_MAX, INT32_MAX - 1, 1518500250};
+    unsigned small_checked = 0;
+    for (unsigned i = 0; i < 600000; i++) {
+        int32_t m = i % 7 < 6 ? edge_multipliers[i % 6] : (int32_t)((1u << 30) + next_u32() % (1u << 30));
+        if (i % 5 == 1) {
+            m = (int32_t)((1u << 30) + next_u32() % (1u << 30));
+        }
+        int32_t s = (int32_t)(next_u32() % 62u) - 31;  // shift in [-31, 30]
+        int32_t x = sample(i);
+        if (i % 4 == 1) {
+            // x * 2^left at the bound: -2^30 - 1 .. -2^30 + 1 and 2^30 - 1 .. 2^30 + 1
+            int left = s > 0 ? (int)s : 0;
+            int32_t edge = (i % 8 == 1 ? (1 << 30) : -(1 << 30)) >> left;
+            x = edge + (int32_t)(next_u32() % 3u) - 1;
+        } else if (i % 4 == 2) {
+            x = (int32_t)(next_u32() % (1u << 21)) - (1 << 20);  // a conv's accumulators
+        }
+        int left = s > 0 ? (int)s : 0;
+        int64_t shifted = (int32_t)(uint32_t)((uint32_t)x << left);
+        int fits = shifted >= -((int64_t)1 << 30) && shifted < ((int64_t)1 << 30);
+        CHECK(emlml_mbqm_fits_small(x, s) == fits, "mbqm_fits_small(%d, %d)", x, s);
+        if (fits) {
+            small_checked++;
+            CHECK(emlml_mbqm_small(x, m, s) == emlml_mbqm(x, m, s), "mbqm_small(%d, %d, %d) = %d, want %d", x, m, s,
+                  emlml_mbqm_small(x, m, s), emlml_mbqm(x, m, s));
+        }
+    }
+    CHECK(small_checked > 300000, "mbqm_small checked on %u values only", small_checked);
+}
+
 // RDBPOT is round(x / 2^e) with halves away from zero.
 static void test_rdbpot(void) {
     for (unsigned i = 0; i < 400000; i++) {
@@ -319,6 +369,7 @@ int main(void) {
     test_srdhm();
     test_srdhm_by_multiplier();
     test_mbqm_short();
+    test_mbqm_small();
     test_rdbpot();
     test_saturating_shl();
     test_mbqm();
