@@ -13,7 +13,8 @@ against QEMU's instructions; with a CPI of at least 1 they bound TinyMaix's
 instructions from above). A network whose load runs out of the firmware's heap is
 reported (NOMEM, with the free heap before its load) and left out; the heap after the
 import (gc.mem_free(), the largest free block, the largest new area ESP-IDF can still
-give the heap) is printed. --module cnn puts the CNN-only module on the board.
+give the heap, the largest allocation it gives: the largest blob that can be read) is
+printed. --module cnn puts the CNN-only module on the board.
 
 QEMU's clock follows the host's here (with -icount the firmware does not boot), so the
 figure that holds from run to run is the instruction count: the TCG plugin
@@ -114,8 +115,8 @@ def tinymaix_workload(cnn_samples: int) -> list[tuple[dict, bytes, np.ndarray]]:
 
 
 def heap_figures(stdout: str) -> dict:
-    """The heap after the import, from the board's HEAP line and mem_info() (its sizes
-    in 16-byte blocks)."""
+    """The heap after the import, from the board's HEAP and LARGEST lines and
+    mem_info() (its sizes in 16-byte blocks)."""
     out = {}
     for line in stdout.splitlines():
         if line.startswith("HEAP "):
@@ -123,6 +124,8 @@ def heap_figures(stdout: str) -> dict:
         elif line.startswith("GC: total"):
             fields = dict(f.strip().rsplit(":", 1) for f in line[len("GC:"):].split(","))
             out["max_new_area"] = int(fields["max new split"])
+        elif line.startswith("LARGEST "):
+            out["largest_allocation"] = int(line.split()[1])
         elif "max free sz:" in line:
             out["largest_free_block"] = 16 * int(line.rsplit(":", 1)[1])
     return out

@@ -6,9 +6,9 @@
 # around predict(x) for every input, then around id(x), the same statement with a
 # do-nothing builtin (the cost of the loop, the call and the marks).
 # Prints "DONE name" per model, or "NOMEM name free message" for one whose load ran
-# out of heap (no marks then), and the heap after the import: "HEAP free" and
+# out of heap (no marks then), and the heap after the import: "HEAP free",
 # micropython.mem_info()'s lines (its largest free block and the largest new area the
-# heap can still take from ESP-IDF).
+# heap can still take from ESP-IDF) and "LARGEST n", the largest allocation it gives.
 import array
 import gc
 import micropython
@@ -33,9 +33,27 @@ def read(path):
         return f.read(size)
 
 
+
+
+def largest_allocation(lo=1024, hi=600000):
+    """The largest bytes object the heap gives now (bisection, to 256 bytes): the
+    largest blob a load can read, the heap growing into ESP-IDF's memory included."""
+    while hi - lo > 256:
+        mid = (lo + hi) // 2
+        try:
+            b = bytes(mid)
+            lo = mid
+        except MemoryError:
+            hi = mid
+        b = None
+        gc.collect()
+    return lo
+
+
 gc.collect()
 print("HEAP", gc.mem_free())
 micropython.mem_info()
+print("LARGEST", largest_allocation())
 for line in read("bench.txt").decode().split("\n"):
     if not line:
         continue
