@@ -304,6 +304,16 @@ static EMLML_NOINLINE void dot_pairs(int32_t *acc, const uint32_t *xb, const int
 // Out of line (one copy for dot_block and dot_blocks: the module's size budget).
 #define EMLML_CNN_BLOCK 4u
 
+// The first instruction of a LOOP body must not cross a 4-byte fetch boundary (an
+// architectural rule: GNU as pads for it, LLVM 22's assembler does not): the LOOP is
+// placed at 1 mod 4, so its 3-byte body starts at 0 mod 4; a jump steps over the pad.
+#define EMLML_XTENSA_LOOP(count, end) \
+    "j 3f\n\t"                        \
+    ".balign 4\n\t"                   \
+    ".byte 0\n"                        \
+    "3:\n\t"                          \
+    "loop %[" count "], " end "\n\t"
+
 static EMLML_NOINLINE void dot_block_body(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t w_step, uint32_t n, int32_t zp) {
     const int8_t *w1 = w + w_step, *w2 = w1 + w_step, *w3 = w2 + w_step;
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
@@ -311,7 +321,7 @@ static EMLML_NOINLINE void dot_block_body(int32_t *acc, const int8_t *x, const i
     int32_t v, t;
     if (pairs != 0) {
         __asm__ volatile(
-            "loop %[n], 2f\n\t"
+            EMLML_XTENSA_LOOP("n", "2f")
             "l8ui %[v], %[x], 0\n\t"
             "sext %[v], %[v], 7\n\t"
             "sub %[v], %[v], %[zp]\n\t"
@@ -711,7 +721,7 @@ static EMLML_NOINLINE void depthwise_window4(int32_t *acc, const dw_window_t *wi
         "mull %[t], %[t], %[v]\n\t"                \
         "add %[" #acc_reg "], %[" #acc_reg "], %[t]\n\t"
         __asm__ volatile(
-            "loop %[n], 2f\n\t"
+            EMLML_XTENSA_LOOP("n", "2f")
             EMLML_DW_TAP(a0, 0) EMLML_DW_TAP(a1, 1) EMLML_DW_TAP(a2, 2) EMLML_DW_TAP(a3, 3)
             "add %[x], %[x], %[step]\n\t"
             "add %[w], %[w], %[step]\n"

@@ -41,11 +41,10 @@ def largest_allocation(lo=1024, hi=600000):
     while hi - lo > 256:
         mid = (lo + hi) // 2
         try:
-            b = bytes(mid)
+            bytes(mid)  # freed by the collection below
             lo = mid
         except MemoryError:
             hi = mid
-        b = None
         gc.collect()
     return lo
 
