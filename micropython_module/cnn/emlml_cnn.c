@@ -709,8 +709,11 @@ static EMLML_NOINLINE void depthwise_window4(int32_t *acc, const dw_window_t *wi
 static EMLML_NOINLINE void depthwise_window4(int32_t *acc, const dw_window_t *win, int32_t zp) {
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
     const uint32_t step = win->step, n_cols = win->n_cols;
-    for (uint32_t ky = 0; ky < win->n_rows && n_cols != 0; ky++) {
-        const int8_t *x = win->x + ky * win->x_row, *w = win->w + ky * win->w_row;
+    // the LOOP leaves x and w a row's taps further; these steps reach the next row (in
+    // the assembly: no C pointer past the window's last row)
+    const uint32_t x_skip = win->x_row - n_cols * step, w_skip = win->w_row - n_cols * step;
+    const int8_t *x = win->x, *w = win->w;
+    for (uint32_t ky = n_cols != 0 ? win->n_rows : 0u; ky != 0; ky--) {
         int32_t v, t;
 #define EMLML_DW_TAP(acc_reg, offset)                 \
         "l8ui %[v], %[x], " #offset "\n\t"         \
@@ -725,10 +728,12 @@ static EMLML_NOINLINE void depthwise_window4(int32_t *acc, const dw_window_t *wi
             EMLML_DW_TAP(a0, 0) EMLML_DW_TAP(a1, 1) EMLML_DW_TAP(a2, 2) EMLML_DW_TAP(a3, 3)
             "add %[x], %[x], %[step]\n\t"
             "add %[w], %[w], %[step]\n"
-            "2:"
+            "2:\n\t"
+            "add %[x], %[x], %[xs]\n\t"
+            "add %[w], %[w], %[ws]"
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
               [v] "=&r"(v), [t] "=&r"(t)
-            : [n] "r"(n_cols), [step] "r"(step), [zp] "r"(zp)
+            : [n] "r"(n_cols), [step] "r"(step), [zp] "r"(zp), [xs] "r"(x_skip), [ws] "r"(w_skip)
             : "memory");
 #undef EMLML_DW_TAP
     }
