@@ -320,46 +320,21 @@ static EMLML_NOINLINE void dot_block_body(int32_t *acc, const int8_t *x, const i
     uint32_t pairs = n / 2u;
     int32_t v, t;
     if (pairs != 0) {
+// One input value (offset 0 or 1 from x) times the four channels' weights.
+#define EMLML_DOT_VALUE(offset)                                   \
+    "l8ui %[v], %[x], " #offset "\n\t"                           \
+    "sext %[v], %[v], 7\n\t"                                     \
+    "sub %[v], %[v], %[zp]\n\t"                                  \
+    EMLML_DOT_PRODUCT(a0, w0, offset) EMLML_DOT_PRODUCT(a1, w1, offset) \
+    EMLML_DOT_PRODUCT(a2, w2, offset) EMLML_DOT_PRODUCT(a3, w3, offset)
+#define EMLML_DOT_PRODUCT(acc_reg, w_reg, offset)                 \
+    "l8ui %[t], %[" #w_reg "], " #offset "\n\t"                  \
+    "sext %[t], %[t], 7\n\t"                                     \
+    "mull %[t], %[t], %[v]\n\t"                                  \
+    "add %[" #acc_reg "], %[" #acc_reg "], %[t]\n\t"
         __asm__ volatile(
             EMLML_XTENSA_LOOP("n", "2f")
-            "l8ui %[v], %[x], 0\n\t"
-            "sext %[v], %[v], 7\n\t"
-            "sub %[v], %[v], %[zp]\n\t"
-            "l8ui %[t], %[w0], 0\n\t"
-            "sext %[t], %[t], 7\n\t"
-            "mull %[t], %[t], %[v]\n\t"
-            "add %[a0], %[a0], %[t]\n\t"
-            "l8ui %[t], %[w1], 0\n\t"
-            "sext %[t], %[t], 7\n\t"
-            "mull %[t], %[t], %[v]\n\t"
-            "add %[a1], %[a1], %[t]\n\t"
-            "l8ui %[t], %[w2], 0\n\t"
-            "sext %[t], %[t], 7\n\t"
-            "mull %[t], %[t], %[v]\n\t"
-            "add %[a2], %[a2], %[t]\n\t"
-            "l8ui %[t], %[w3], 0\n\t"
-            "sext %[t], %[t], 7\n\t"
-            "mull %[t], %[t], %[v]\n\t"
-            "add %[a3], %[a3], %[t]\n\t"
-            "l8ui %[v], %[x], 1\n\t"
-            "sext %[v], %[v], 7\n\t"
-            "sub %[v], %[v], %[zp]\n\t"
-            "l8ui %[t], %[w0], 1\n\t"
-            "sext %[t], %[t], 7\n\t"
-            "mull %[t], %[t], %[v]\n\t"
-            "add %[a0], %[a0], %[t]\n\t"
-            "l8ui %[t], %[w1], 1\n\t"
-            "sext %[t], %[t], 7\n\t"
-            "mull %[t], %[t], %[v]\n\t"
-            "add %[a1], %[a1], %[t]\n\t"
-            "l8ui %[t], %[w2], 1\n\t"
-            "sext %[t], %[t], 7\n\t"
-            "mull %[t], %[t], %[v]\n\t"
-            "add %[a2], %[a2], %[t]\n\t"
-            "l8ui %[t], %[w3], 1\n\t"
-            "sext %[t], %[t], 7\n\t"
-            "mull %[t], %[t], %[v]\n\t"
-            "add %[a3], %[a3], %[t]\n\t"
+            EMLML_DOT_VALUE(0) EMLML_DOT_VALUE(1)
             "addi %[x], %[x], 2\n\t"
             "addi %[w0], %[w0], 2\n\t"
             "addi %[w1], %[w1], 2\n\t"
@@ -370,6 +345,8 @@ static EMLML_NOINLINE void dot_block_body(int32_t *acc, const int8_t *x, const i
               [w1] "+r"(w1), [w2] "+r"(w2), [w3] "+r"(w3), [v] "=&r"(v), [t] "=&r"(t)
             : [n] "r"(pairs), [zp] "r"(zp)
             : "memory");
+#undef EMLML_DOT_VALUE
+#undef EMLML_DOT_PRODUCT
     }
     if (n % 2u != 0) {
         v = x[0] - zp;
