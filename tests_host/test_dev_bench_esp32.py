@@ -29,3 +29,14 @@ def test_pairs_takes_micropythons_cpu_only():
     assert bench_esp32.pairs(marks).tolist() == [50.0, 240.0]
     with pytest.raises(bench_esp32.eb.BoardError, match="odd"):
         bench_esp32.pairs(marks[:2])
+
+
+def test_heap_figures_from_mem_info():
+    # the lines the firmware's micropython.mem_info() printed on the emulated ESP32
+    out = ("HEAP 112304\nstack: 688 out of 15360\n"
+           "GC: total: 112000, used: 14368, free: 97632, max new split: 14336\n"
+           " No. of 1-blocks: 28, 2-blocks: 22, max blk sz: 464, max free sz: 3036\n"
+           "LARGEST 48436\n")
+    assert bench_esp32.heap_figures(out) == {"free_after_import": 112304, "max_new_area": 14336,
+                                             "largest_free_block": 3036 * 16,
+                                             "largest_allocation": 48436}

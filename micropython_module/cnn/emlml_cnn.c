@@ -34,7 +34,13 @@ typedef struct {
 } layer_run_t;
 
 static int8_t clamp_to(int32_t v, int32_t lo, int32_t hi) {
+#if defined(__XTENSA__)
+    // MAX then MIN, no branch (lo <= hi, checked at load: the same value)
+    v = v < lo ? lo : v;
+    return (int8_t)(v > hi ? hi : v);
+#else
     return (int8_t)(v < lo ? lo : v > hi ? hi : v);
+#endif
 }
 
 #ifdef EMLML_CNN_THUMB1
@@ -481,6 +487,73 @@ static EMLML_NOINLINE void dot_pairs(int32_t *acc, const uint32_t *xb, const int
     }
 }
 #define EMLML_CNN_STAGED 1
+#elif defined(__XTENSA__)
+// ESP32 (Xtensa LX6): no SIMD, no signed byte load (L8UI then SEXT), no register-offset
+// addressing; 16 registers in the call window. Four output channels per pass share
+// each x - zp (three instructions) and spend four on each product (load, SEXT, MULL,
+// ADD); two input values per pass so that the five pointers step once per two (the
+// loads use offsets 0 and 1). LLVM does not emit the zero-overhead LOOP, so the loop
+// is written out with it: about 5.4 instructions per MAC (the portable two-channel
+// C loop: 8). The same int32 products and sums as that loop (the loader bounds them).
+// Out of line (one copy for dot_block and dot_blocks: the module's size budget).
+#define EMLML_CNN_BLOCK 4u
+
+// The first instruction of a LOOP body must not cross a 4-byte fetch boundary (an
+// architectural rule: GNU as pads for it, LLVM 22's assembler does not): the LOOP is
+// placed at 1 mod 4, so its 3-byte body starts at 0 mod 4; a jump steps over the pad.
+#define EMLML_XTENSA_LOOP(count, end) \
+    "j 3f\n\t"                        \
+    ".balign 4\n\t"                   \
+    ".byte 0\n"                        \
+    "3:\n\t"                          \
+    "loop %[" count "], " end "\n\t"
+
+static EMLML_NOINLINE void dot_block_body(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t w_step, uint32_t n, int32_t zp) {
+    const int8_t *w1 = w + w_step, *w2 = w1 + w_step, *w3 = w2 + w_step;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    uint32_t pairs = n / 2u;
+    int32_t v, t;
+    if (pairs != 0) {
+// One input value (offset 0 or 1 from x) times the four channels' weights.
+#define EMLML_DOT_VALUE(offset)                                   \
+    "l8ui %[v], %[x], " #offset "\n\t"                           \
+    "sext %[v], %[v], 7\n\t"                                     \
+    "sub %[v], %[v], %[zp]\n\t"                                  \
+    EMLML_DOT_PRODUCT(a0, w0, offset) EMLML_DOT_PRODUCT(a1, w1, offset) \
+    EMLML_DOT_PRODUCT(a2, w2, offset) EMLML_DOT_PRODUCT(a3, w3, offset)
+#define EMLML_DOT_PRODUCT(acc_reg, w_reg, offset)                 \
+    "l8ui %[t], %[" #w_reg "], " #offset "\n\t"                  \
+    "sext %[t], %[t], 7\n\t"                                     \
+    "mull %[t], %[t], %[v]\n\t"                                  \
+    "add %[" #acc_reg "], %[" #acc_reg "], %[t]\n\t"
+        __asm__ volatile(
+            EMLML_XTENSA_LOOP("n", "2f")
+            EMLML_DOT_VALUE(0) EMLML_DOT_VALUE(1)
+            "addi %[x], %[x], 2\n\t"
+            "addi %[w0], %[w0], 2\n\t"
+            "addi %[w1], %[w1], 2\n\t"
+            "addi %[w2], %[w2], 2\n\t"
+            "addi %[w3], %[w3], 2\n"
+            "2:"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w0] "+r"(w),
+              [w1] "+r"(w1), [w2] "+r"(w2), [w3] "+r"(w3), [v] "=&r"(v), [t] "=&r"(t)
+            : [n] "r"(pairs), [zp] "r"(zp)
+            : "memory");
+#undef EMLML_DOT_VALUE
+#undef EMLML_DOT_PRODUCT
+    }
+    if (n % 2u != 0) {
+        v = x[0] - zp;
+        a0 += v * w[0];
+        a1 += v * w1[0];
+        a2 += v * w2[0];
+        a3 += v * w3[0];
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
 #else
 // Portable: two output channels, so that a Cortex-M0 keeps everything in its eight
 // low registers. One index runs from -n up to 0 over all arrays.
@@ -949,6 +1022,16 @@ static EMLML_NOINLINE void depthwise_tap(int32_t *acc, const int8_t *x, const in
     }
 }
 
+#if defined(EMLML_CNN_STAGED) || defined(__XTENSA__)
+// A depthwise window for depthwise_window4: x and w point at the first in-image tap of
+// the first of 4 channels; a column further is `step` further in both (in.c = out.c),
+// a row x_row and w_row further.
+typedef struct {
+    const int8_t *x, *w;
+    uint32_t n_rows, n_cols, step, x_row, w_row;
+} dw_window_t;
+#endif
+
 #ifdef EMLML_CNN_STAGED
 // The window of one output position for 4 channels of a depthwise layer with
 // multiplier 1 and no dilation along w, the sums kept in registers across the taps
@@ -957,11 +1040,6 @@ static EMLML_NOINLINE void depthwise_tap(int32_t *acc, const int8_t *x, const in
 // SMLATT, one instruction per product. The same int32 products and sums as
 // depthwise_tap. x and w point at the first in-image tap; a column further is `step`
 // further in both (in.c = out.c), a row x_row and w_row further.
-typedef struct {
-    const int8_t *x, *w;
-    uint32_t n_rows, n_cols, step, x_row, w_row;
-} dw_window_t;
-
 static EMLML_NOINLINE void depthwise_window4(int32_t *acc, const dw_window_t *win, int32_t zp) {
     const int16x2_t neg_zp2 = minus_zp2(zp);
     const uint32_t step = win->step, row_len = win->n_cols * step;
@@ -1096,6 +1174,52 @@ static void whole_columns(const layer_run_t *r, const window_t *win, uint32_t *l
 }
 #endif
 
+#if defined(__XTENSA__)
+// ESP32: the window of one output position for 4 channels of a depthwise layer with
+// multiplier 1, the sums kept in registers across the taps (the portable path reads and
+// writes acc[] on every tap and calls depthwise_tap per tap: 21 instructions per MAC).
+// Per tap and channel: L8UI and SEXT of x, minus zp, L8UI and SEXT of w, MULL, ADD
+// (offsets 0-3 from the tap's x and w), then both pointers a column further, in a
+// zero-overhead LOOP over the row's columns: 7.5 instructions per MAC. The same int32
+// products and sums as depthwise_tap.
+static EMLML_NOINLINE void depthwise_window4(int32_t *acc, const dw_window_t *win, int32_t zp) {
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    const uint32_t step = win->step, n_cols = win->n_cols;
+    // the LOOP leaves x and w a row's taps further; these steps reach the next row (in
+    // the assembly: no C pointer past the window's last row)
+    const uint32_t x_skip = win->x_row - n_cols * step, w_skip = win->w_row - n_cols * step;
+    const int8_t *x = win->x, *w = win->w;
+    for (uint32_t ky = n_cols != 0 ? win->n_rows : 0u; ky != 0; ky--) {
+        int32_t v, t;
+#define EMLML_DW_TAP(acc_reg, offset)                 \
+        "l8ui %[v], %[x], " #offset "\n\t"         \
+        "sext %[v], %[v], 7\n\t"                   \
+        "sub %[v], %[v], %[zp]\n\t"                \
+        "l8ui %[t], %[w], " #offset "\n\t"         \
+        "sext %[t], %[t], 7\n\t"                   \
+        "mull %[t], %[t], %[v]\n\t"                \
+        "add %[" #acc_reg "], %[" #acc_reg "], %[t]\n\t"
+        __asm__ volatile(
+            EMLML_XTENSA_LOOP("n", "2f")
+            EMLML_DW_TAP(a0, 0) EMLML_DW_TAP(a1, 1) EMLML_DW_TAP(a2, 2) EMLML_DW_TAP(a3, 3)
+            "add %[x], %[x], %[step]\n\t"
+            "add %[w], %[w], %[step]\n"
+            "2:\n\t"
+            "add %[x], %[x], %[xs]\n\t"
+            "add %[w], %[w], %[ws]"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
+              [v] "=&r"(v), [t] "=&r"(t)
+            : [n] "r"(n_cols), [step] "r"(step), [zp] "r"(zp), [xs] "r"(x_skip), [ws] "r"(w_skip)
+            : "memory");
+#undef EMLML_DW_TAP
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+#endif
+
 // DEPTHWISE_CONV_2D: weights 1HWO; output channel o reads input channel o / multiplier.
 // Per output position and block of channels, every in-image tap adds to the running
 // sums of the whole block: no call and no window arithmetic per channel. With dilation
@@ -1132,11 +1256,14 @@ static EMLML_NOINLINE void depthwise_conv_2d(const layer_run_t *r) {
         for (uint32_t out_x = 0; out_x < r->out->w; out_x++) {
             const taps_t cols = cols_of(r, &win, out_x);
             uint32_t o = 0;
+#if defined(EMLML_CNN_STAGED) || defined(__XTENSA__)
 #ifdef EMLML_CNN_STAGED
             if (row_run && out_x >= whole_lo && out_x < whole_hi) {
                 o = out_c & ~3u;  // the blocks of 4 done by depthwise_3x3_run
                 y += o;
-            } else if (multiplier == 1u && win.dilation_w == 1u && out_c >= 4u) {
+            } else
+#endif
+            if (multiplier == 1u && win.dilation_w == 1u && out_c >= 4u) {
                 dw_window_t dw;
                 dw.n_rows = rows.end - rows.first;
                 dw.n_cols = cols.end - cols.first;
@@ -1150,16 +1277,22 @@ static EMLML_NOINLINE void depthwise_conv_2d(const layer_run_t *r) {
                 dw.step = in_c;
                 dw.x_row = win.dilation_h * in_w * in_c;
                 dw.w_row = fw * out_c;
+#ifdef EMLML_CNN_STAGED
                 const int whole_3x3 = dw.n_rows == 3u && dw.n_cols == 3u && fw == 3u && r->l->filter_h == 3u;
+#endif
                 // DW_BLOCK channels' sums, then one requantize call for them
                 while (out_c - o >= 4u) {
                     uint32_t n = 0;
                     for (; n < DW_BLOCK && out_c - o - n >= 4u; n += 4u) {
+#ifdef EMLML_CNN_STAGED
                         if (whole_3x3) {
                             depthwise_3x3_window4(acc + n, dw.x, dw.w, dw.step, dw.x_row, in_zp);
                         } else {
                             depthwise_window4(acc + n, &dw, in_zp);
                         }
+#else
+                        depthwise_window4(acc + n, &dw, in_zp);
+#endif
                         dw.x += 4;
                         dw.w += 4;
                     }

@@ -82,6 +82,22 @@ static inline int32_t emlml_srdhm_by_multiplier(int32_t a, int32_t m) {
     return emlml_i32_from_bits((hi << 1) | (nudged >> 31));
 }
 
+// emlml_srdhm(a, m) for m >= 0 from the two words of the 64-bit product a * m: hi its
+// signed high word (Xtensa MULSH), lo its low word (MULL). 2^31 divides hi * 2^32, so
+// floor((a * m + 2^30) / 2^31) = 2 * hi + floor((lo + 2^30) / 2^31), and the second
+// term, in {0, 1, 2}, is ((lo >> 1) + 2^29) >> 30 (lo's low bit never reaches a
+// multiple of 2^30): no 64-bit addition and no carry test (the ESP32 has no
+// set-on-carry instruction: the 64-bit sum took a branch per output). The low 32 bits
+// of the floor, as emlml_srdhm; m >= 0 cannot saturate.
+static inline int32_t emlml_srdhm_from_halves(uint32_t hi, uint32_t lo) {
+    return emlml_i32_from_bits(2u * hi + (((lo >> 1) + (1u << 29)) >> 30));
+}
+
+static inline int32_t emlml_srdhm_by_halves(int32_t a, int32_t m) {
+    const int64_t product = (int64_t)a * m;
+    return emlml_srdhm_from_halves((uint32_t)((uint64_t)product >> 32), (uint32_t)(uint64_t)product);
+}
+
 // RoundingDivideByPOT: x / 2^e rounded to nearest, halves away from zero (0 <= e <= 31).
 // Rounds up when the remainder exceeds the threshold (half, or half plus one for a
 // negative x): both are below 2^31, so threshold - remainder wraps past 2^31 exactly
@@ -90,7 +106,13 @@ static inline int32_t emlml_rdbpot(int32_t x, int e) {
     const uint32_t mask = (1u << e) - 1u;
     const uint32_t remainder = (uint32_t)x & mask;
     const uint32_t threshold = (mask >> 1) + ((uint32_t)x >> 31);
-    return emlml_asr(x, e) + (int32_t)((threshold - remainder) >> 31);
+    uint32_t difference = threshold - remainder;
+#if defined(__XTENSA__)
+    // LLVM turns the top bit of a difference back into a compare, which the ESP32 (no
+    // set-on-compare) does with a branch per value: hide the difference from it.
+    __asm__("" : "+r"(difference));
+#endif
+    return emlml_asr(x, e) + (int32_t)(difference >> 31);
 }
 
 // SaturatingRoundingMultiplyByPOT with a positive exponent: x * 2^e, saturated to
@@ -124,6 +146,8 @@ static inline int32_t emlml_mbqm_by_multiplier(int32_t x, int32_t multiplier, in
     x = emlml_wrap_shl(x, left);
 #if defined(__thumb__) && !defined(__thumb2__)
     int32_t high = emlml_srdhm_by_multiplier(x, multiplier);
+#elif defined(__XTENSA__)
+    int32_t high = emlml_srdhm_by_halves(x, multiplier);  // MULSH, MULL and 4 more
 #else
     int32_t high = emlml_i32_from_bits((uint32_t)(((uint64_t)((int64_t)x * multiplier) + ((uint64_t)1 << 30)) >> 31));
 #endif

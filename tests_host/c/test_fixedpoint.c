@@ -133,6 +133,9 @@ static void test_srdhm_by_multiplier(void) {
               emlml_srdhm_by_multiplier(a, b), emlml_srdhm(a, b));
         int32_t m = edge_multipliers[i % (sizeof(edge_multipliers) / sizeof(edge_multipliers[0]))];
         CHECK(emlml_srdhm_by_multiplier(a, m) == emlml_srdhm(a, m), "srdhm_by_multiplier(%d, %d)", a, m);
+        CHECK(emlml_srdhm_by_halves(a, b) == emlml_srdhm(a, b), "srdhm_by_halves(%d, %d) = %d, want %d", a, b,
+              emlml_srdhm_by_halves(a, b), emlml_srdhm(a, b));
+        CHECK(emlml_srdhm_by_halves(a, m) == emlml_srdhm(a, m), "srdhm_by_halves(%d, %d)", a, m);
         int32_t s = (int32_t)(next_u32() % 62u) - 31;  // shift in [-31, 30]
         CHECK(emlml_mbqm_by_multiplier(a, b, s) == emlml_mbqm(a, b, s), "mbqm_by_multiplier(%d, %d, %d)", a, b, s);
     }
@@ -145,6 +148,17 @@ static void test_srdhm_by_multiplier(void) {
         int32_t b = i % 5 == 0 ? edge_multipliers[i % 9] : (int32_t)(next_u32() >> 1);
         CHECK(emlml_srdhm_by_multiplier(a, b) == emlml_srdhm(a, b), "srdhm_by_multiplier(%d, %d) = %d, want %d", a, b,
               emlml_srdhm_by_multiplier(a, b), emlml_srdhm(a, b));
+    }
+    // the halves' carries: every low word next to the rounding points 2^31 - 2^30 and
+    // 2^32 - 2^30 and next to 0 and 2^32, against the 64-bit sum, any high word
+    static const uint32_t lows[] = {0u, 1u, 0x3FFFFFFFu, 0x40000000u, 0xBFFFFFFFu, 0xC0000000u, 0xC0000001u,
+                                    0x7FFFFFFFu, 0x80000000u, 0xFFFFFFFEu, 0xFFFFFFFFu};
+    for (unsigned i = 0; i < 200000; i++) {
+        uint32_t hi = i < 64 ? (uint32_t)(i % 8) - 4u + (i / 8 % 2 ? 0x80000000u : 0u) : next_u32();
+        uint32_t lo = i % 3 == 0 ? next_u32() : lows[i % (sizeof(lows) / sizeof(lows[0]))];
+        uint64_t sum = (((uint64_t)hi << 32) | lo) + ((uint64_t)1 << 30);
+        int32_t want = emlml_i32_from_bits((uint32_t)(sum >> 31));
+        CHECK(emlml_srdhm_from_halves(hi, lo) == want, "srdhm_from_halves(%u, %u)", hi, lo);
     }
 }
 
