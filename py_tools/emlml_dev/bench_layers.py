@@ -125,6 +125,25 @@ def kernel_models() -> dict[str, bytes]:
         # whole windows: runs of 16 and a shorter one), channels past the blocks of 4
         "k_dw3x3_wide_38": _conv(rng, "DEPTHWISE_CONV_2D", (4, 21), 38, 38, 3, x_zero_point=-128),
         "k_dw3x3_wide_s2_36": _conv(rng, "DEPTHWISE_CONV_2D", (5, 40), 36, 36, 3, stride=2, padding=VALID),
+        # the Cortex-M4's 3x3 conv of 1-3 input channels (whole windows, 4 output channels
+        # at a time from staged weights): rows of more than one run of 16, blocks past
+        # out.c, SAME edges, stride 2, dilation along h, the windows whose last word would
+        # read past the input (VALID, the last window at the input's end),
+        # 4-7 input channels (words of a row: 3-6), zero points -128 and 127
+        "k_conv3x3_n_1_1": _conv(rng, "CONV_2D", (5, 40), 1, 1, 3, padding=VALID, x_zero_point=-128),
+        "k_conv3x3_n_s2_1_4": _conv(rng, "CONV_2D", (9, 11), 1, 4, 3, stride=2, x_zero_point=127),
+        "k_conv3x3_n_s2_1_3": _conv(rng, "CONV_2D", (7, 9), 1, 3, 3, stride=2, padding=VALID,
+                                    x_zero_point=127),
+        "k_conv3x3_n_2_5": _conv(rng, "CONV_2D", (6, 21), 2, 5, 3),
+        "k_conv3x3_n_2_12": _conv(rng, "CONV_2D", (5, 7), 2, 12, 3, padding=VALID, x_zero_point=-128),
+        "k_conv3x3_n_3_8": _conv(rng, "CONV_2D", (8, 18), 3, 8, 3, x_zero_point=127),
+        "k_conv3x3_n_s2_3_6": _conv(rng, "CONV_2D", (9, 9), 3, 6, 3, stride=2, padding=VALID),
+        "k_conv3x3_n_3_9": _conv(rng, "CONV_2D", (5, 6), 3, 9, 3, x_zero_point=-128),
+        "k_conv3x3_n_dil_1_24": _conv(rng, "CONV_2D", (9, 8), 1, 24, 3, dilation=(2, 1), stride=2,
+                                      x_zero_point=-128),
+        "k_conv3x3_n_7_6": _conv(rng, "CONV_2D", (6, 19), 7, 6, 3, x_zero_point=127),
+        "k_conv3x3_n_s2_5_9": _conv(rng, "CONV_2D", (7, 8), 5, 9, 3, stride=2, padding=VALID),
+        "k_conv3x3_n_4_6": _conv(rng, "CONV_2D", (6, 20), 4, 6, 3, x_zero_point=-128),
     }
 
 
