@@ -1324,16 +1324,27 @@ static EMLML_NOINLINE void fully_connected(const layer_run_t *r) {
         stage_pairs(buf, r->x, n_in, r->in->zero_point);
     }
 #endif
+#ifdef EMLML_CNN_THUMB1
+#define FC_ACC 4u  // Cortex-M0: 4 outputs per input load where 4 are left (dot_block4)
+#else
+#define FC_ACC EMLML_CNN_BLOCK
+#endif
     for (uint32_t o = 0, block; o < n_out; o += block) {
         block = n_out - o >= EMLML_CNN_BLOCK ? EMLML_CNN_BLOCK : 1u;
         const uint32_t w_step = block == EMLML_CNN_BLOCK ? n_in : 0u;
-        int32_t acc[EMLML_CNN_BLOCK];
-        for (uint32_t j = 0; j < EMLML_CNN_BLOCK; j++) {
+        int32_t acc[FC_ACC];
+        for (uint32_t j = 0; j < FC_ACC; j++) {
             acc[j] = 0;
         }
 #ifdef EMLML_CNN_STAGED
         if (staged) {
             dot_pairs(acc, buf, r->w + o * n_in, w_step, n_in, 1u);
+        } else
+#endif
+#ifdef EMLML_CNN_THUMB1
+        if (n_out - o >= 4u) {
+            block = 4u;
+            dot_block4(acc, r->x, r->w + o * n_in, n_in, n_in, r->in->zero_point, 1u);
         } else
 #endif
         {

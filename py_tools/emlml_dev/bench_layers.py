@@ -132,6 +132,8 @@ def kernel_models() -> dict[str, bytes]:
         "k_conv1x1_m0_40_38": _conv(rng, "CONV_2D", (3, 5), 40, 38, 1, x_zero_point=127),
         "k_conv1x1_m0_s2_17_7": _conv(rng, "CONV_2D", (7, 5), 17, 7, 1, stride=2, x_zero_point=-128),
         "k_conv3x3_m0_s2_5_8": _conv(rng, "CONV_2D", (7, 6), 5, 8, 3, stride=2, x_zero_point=127),
+        # fully connected on the Cortex-M0: 4 outputs a pass, then a block of 2 and one
+        "k_dense_m0_37_7": _dense(rng, 37, 7),
     }
 
 
