@@ -45,8 +45,9 @@ static int8_t clamp_to(int32_t v, int32_t lo, int32_t hi) {
 
 #ifdef EMLML_CNN_THUMB1
 // Cortex-M0/M0+, GCC: requantize's outputs from y on while their shift is <= 0 and
-// their accumulator plus bias is in [-2^15, 2^15) (most: see emlml_srdhm_by_multiplier)
-// and at most to y + n (n >= 1). GCC's code for the C loop spilled its pointers around
+// their accumulator plus bias is in [-2^16, 2^16) (most: see emlml_srdhm_by_multiplier;
+// those outside [-2^15, 2^15) with 24 instructions more than the others, in place of
+// the C loop: 13% of the sums of 16 random products) and at most to y + n (n >= 1). GCC's code for the C loop spilled its pointers around
 // the products (about 60 instructions per output); here 46-48, with the end, out.zp
 // and the bounds in high registers. The formulas of the C loop, step by step as their
 // C model emlml_mbqm_short (checked by tests_host/c/test_fixedpoint.c): the wrapping
@@ -72,7 +73,7 @@ static inline __attribute__((always_inline)) uint32_t requantize_short(const int
         "lsls %[u], %[u], #8\n\t"
         "adds %[u], %[u], %[a]\n\t"
         "lsrs %[u], %[u], #16\n\t"
-        "bne 9f\n\t"                     // outside [-2^15, 2^15): the C loop
+        "bne 7f\n\t"                     // outside [-2^15, 2^15): the wider SRDHM
         "adds %[t], %[b], %[c4]\n\t"
         "ldr %[m], [%[t]]\n\t"           // multiplier
         "ldr %[t], [%[t], %[c4]]\n\t"    // shift
@@ -87,7 +88,8 @@ static inline __attribute__((always_inline)) uint32_t requantize_short(const int
         "movs %[u], #1\n\t"
         "lsls %[u], %[u], #14\n\t"
         "adds %[m], %[m], %[u]\n\t"
-        "asrs %[m], %[m], #15\n\t"       // SRDHM
+        "asrs %[m], %[m], #15\n"          // SRDHM
+        "8:\n\t"
         "movs %[u], #1\n\t"
         "lsls %[u], %[u], %[t]\n\t"
         "subs %[u], %[u], #1\n\t"        // mask
@@ -114,7 +116,36 @@ static inline __attribute__((always_inline)) uint32_t requantize_short(const int
         "adds %[b], %[b], #4\n\t"
         "adds %[y], %[y], #1\n\t"
         "cmp %[y], %[end]\n\t"
-        "bne 1b\n"
+        "bne 1b\n\t"
+        "b 9f\n"
+        "7:\n\t"                         // acc + bias in [-2^16, 2^16) (else the C loop)
+        "movs %[u], #1\n\t"
+        "lsls %[u], %[u], #16\n\t"
+        "adds %[u], %[u], %[a]\n\t"
+        "lsrs %[u], %[u], #17\n\t"
+        "bne 9f\n\t"
+        "adds %[t], %[b], %[c4]\n\t"
+        "ldr %[m], [%[t]]\n\t"           // multiplier
+        "uxth %[u], %[m]\n\t"
+        "lsrs %[u], %[u], #1\n\t"        // ml >> 1
+        "muls %[u], %[a], %[u]\n\t"
+        "lsls %[t], %[m], #31\n\t"
+        "asrs %[t], %[t], #31\n\t"       // -(ml & 1)
+        "asrs %[m], %[m], #16\n\t"       // mh
+        "muls %[m], %[a], %[m]\n\t"
+        "asrs %[a], %[a], #1\n\t"
+        "ands %[t], %[t], %[a]\n\t"
+        "adds %[u], %[u], %[t]\n\t"
+        "asrs %[u], %[u], #15\n\t"       // floor(x * ml / 2^16)
+        "adds %[m], %[m], %[u]\n\t"
+        "movs %[u], #1\n\t"
+        "lsls %[u], %[u], #14\n\t"
+        "adds %[m], %[m], %[u]\n\t"
+        "asrs %[m], %[m], #15\n\t"       // SRDHM
+        "adds %[t], %[b], %[c4]\n\t"
+        "ldr %[t], [%[t], %[c4]]\n\t"    // shift
+        "negs %[t], %[t]\n\t"            // right = -shift
+        "bpl 8b\n"                        // shift > 0: the C loop
         "9:\n\t"
         ".syntax divided"
         : [acc] "+l"(acc), [b] "+l"(bias), [y] "+l"(p), [a] "=&l"(a), [m] "=&l"(m), [t] "=&l"(t), [u] "=&l"(u)
@@ -618,8 +649,90 @@ static EMLML_NOINLINE void dot_block(int32_t *acc, const int8_t *x, const int8_t
 // dot_block for `blocks` blocks of channels one after the other (block b: its sums at
 // acc + b * EMLML_CNN_BLOCK, its weights from w + b * EMLML_CNN_BLOCK * w_step): one
 // call, and none of the caller's loop, per chunk of a conv's channels.
+#ifdef EMLML_CNN_THUMB1
+// Cortex-M0/M0+ (Thumb-1), GCC: dot_block_body for `pairs` (>= 1) pairs of blocks, 4
+// output channels a pass: acc[k] += sum((x[i] - zp) * w[k * w_step + i]) over i < n
+// (n >= 1), k < 4 * pairs. Each input value is loaded once for four products: 16
+// instructions per four MACs (LDRSB, ADD -zp, then LDRSB, MULS, ADD per channel, ADDS,
+// BNE) against 10 per two in dot_block_body, and one call per chunk of channels (a call
+// per pair cost 60 instructions, here 32 per pair). The eight low registers hold x, the
+// four weight rows, the index, the value and the product; the four sums sit in r8-r11,
+// -zp in r12 and acc in lr, w_step in zp's stack slot; so the function is naked: it
+// saves r8-r11 itself. The same int32 products and sums as the C loop (LDRSB
+// sign-extends; the loader bounds the sums). AAPCS: acc r0, x r1, w r2, w_step r3, n,
+// zp and pairs on the stack (36, 40 and 44 bytes up after the nine pushed words).
+__attribute__((naked, noinline)) static void dot_block4(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t w_step,
+                                                        uint32_t n, int32_t zp, uint32_t pairs) {
+#define D4_SUM(reg, off) "ldrsb r7, [" reg ", r0]\n\t" \
+    "muls r7, r6, r7\n\t" \
+    "add " off ", r7\n\t"
+#define D4_MOVE(op, hi, off) "mov r7, " hi "\n\t" \
+    op " r7, [r6, #" off "]\n\t"
+#define D4_LOAD(hi, off) "ldr r7, [r6, #" off "]\n\t" \
+    "mov " hi ", r7\n\t"
+    __asm__ volatile(
+        ".syntax unified\n\t"
+        "push {r4-r7, lr}\n\t"
+        "mov r4, r8\n\t"
+        "mov r5, r9\n\t"
+        "mov r6, r10\n\t"
+        "mov r7, r11\n\t"
+        "push {r4-r7}\n\t"
+        "mov lr, r0\n\t"          // acc
+        "ldr r0, [sp, #36]\n\t"   // n
+        "ldr r4, [sp, #40]\n\t"   // zp
+        "negs r4, r4\n\t"
+        "mov r12, r4\n\t"         // -zp
+        "str r3, [sp, #40]\n\t"   // w_step, in zp's slot
+        "adds r1, r1, r0\n\t"     // the ends of x and of the first weight row
+        "adds r2, r2, r0\n"
+        "2:\n\t"                   // a pair of blocks: the ends of its other three rows
+        "ldr r0, [sp, #40]\n\t"
+        "adds r4, r2, r0\n\t"
+        "adds r5, r4, r0\n\t"
+        "adds r3, r5, r0\n\t"
+        "ldr r0, [sp, #36]\n\t"
+        "negs r0, r0\n\t"         // i = -n, up to 0
+        "mov r6, lr\n\t"
+        D4_LOAD("r8", "0") D4_LOAD("r9", "4") D4_LOAD("r10", "8") D4_LOAD("r11", "12")
+        "1:\n\t"
+        "ldrsb r6, [r1, r0]\n\t"
+        "add r6, r12\n\t"
+        D4_SUM("r2", "r8") D4_SUM("r4", "r9") D4_SUM("r5", "r10") D4_SUM("r3", "r11")
+        "adds r0, r0, #1\n\t"
+        "bne 1b\n\t"
+        "mov r6, lr\n\t"
+        D4_MOVE("str", "r8", "0") D4_MOVE("str", "r9", "4") D4_MOVE("str", "r10", "8") D4_MOVE("str", "r11", "12")
+        "adds r6, r6, #16\n\t"
+        "mov lr, r6\n\t"
+        "ldr r0, [sp, #40]\n\t"
+        "adds r2, r3, r0\n\t"     // the next pair's first row
+        "ldr r0, [sp, #44]\n\t"
+        "subs r0, r0, #1\n\t"
+        "str r0, [sp, #44]\n\t"
+        "bne 2b\n\t"
+        "pop {r4-r7}\n\t"
+        "mov r8, r4\n\t"
+        "mov r9, r5\n\t"
+        "mov r10, r6\n\t"
+        "mov r11, r7\n\t"
+        "pop {r4-r7, pc}\n\t"
+        ".syntax divided");
+#undef D4_SUM
+#undef D4_MOVE
+#undef D4_LOAD
+}
+#endif
+
 static EMLML_NOINLINE void dot_blocks(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t w_step, uint32_t n, int32_t zp, uint32_t blocks) {
-    for (uint32_t b = 0; b < blocks; b++) {
+    uint32_t b = 0;
+#ifdef EMLML_CNN_THUMB1
+    if (blocks >= 2u) {  // the pairs of blocks in one call (see dot_block4)
+        dot_block4(acc, x, w, w_step, n, zp, blocks / 2u);
+        b = blocks & ~1u;
+    }
+#endif
+    for (; b < blocks; b++) {
         dot_block_body(acc + b * EMLML_CNN_BLOCK, x, w + b * EMLML_CNN_BLOCK * w_step, w_step, n, zp);
     }
 }
@@ -1573,16 +1686,27 @@ static EMLML_NOINLINE void fully_connected(const layer_run_t *r) {
         stage_pairs(buf, r->x, n_in, r->in->zero_point);
     }
 #endif
+#ifdef EMLML_CNN_THUMB1
+#define FC_ACC 4u  // Cortex-M0: 4 outputs per input load where 4 are left (dot_block4)
+#else
+#define FC_ACC EMLML_CNN_BLOCK
+#endif
     for (uint32_t o = 0, block; o < n_out; o += block) {
         block = n_out - o >= EMLML_CNN_BLOCK ? EMLML_CNN_BLOCK : 1u;
         const uint32_t w_step = block == EMLML_CNN_BLOCK ? n_in : 0u;
-        int32_t acc[EMLML_CNN_BLOCK];
-        for (uint32_t j = 0; j < EMLML_CNN_BLOCK; j++) {
+        int32_t acc[FC_ACC];
+        for (uint32_t j = 0; j < FC_ACC; j++) {
             acc[j] = 0;
         }
 #ifdef EMLML_CNN_STAGED
         if (staged) {
             dot_pairs(acc, buf, r->w + o * n_in, w_step, n_in, 1u);
+        } else
+#endif
+#ifdef EMLML_CNN_THUMB1
+        if (n_out - o >= 4u) {
+            block = 4u;
+            dot_block4(acc, r->x, r->w + o * n_in, n_in, n_in, r->in->zero_point, 1u);
         } else
 #endif
         {

@@ -154,14 +154,21 @@ static inline int32_t emlml_mbqm_by_multiplier(int32_t x, int32_t multiplier, in
     return emlml_rdbpot(high, right);
 }
 
-// emlml_mbqm_by_multiplier(x, multiplier, -right) for |x| < 2^15 (x in [-2^15, 2^15)),
-// right in [0, 31] and a multiplier in [0, 2^31), step by step as the Cortex-M0
-// assembly of emlml_cnn.c (requantize_short) computes it: the two-product SRDHM, then
-// RDBPOT's round-up from the top bit of threshold - remainder. Its C model:
+// emlml_mbqm_by_multiplier(x, multiplier, -right) for x in [-2^16, 2^16), right in
+// [0, 31] and a multiplier in [0, 2^31), step by step as the Cortex-M0 assembly of
+// emlml_cnn.c (requantize_short) computes it: the two-product SRDHM of
+// emlml_srdhm_by_multiplier, then RDBPOT's round-up from the top bit of threshold -
+// remainder. Outside [-2^15, 2^15) x * ml may pass 2^31: there ml = 2 * (ml >> 1) +
+// (ml & 1) and floor(x * ml / 2^16) = floor((x * (ml >> 1) + (ml & 1) * floor(x / 2)) /
+// 2^15) (nested floors), whose terms and sum stay inside int32 (|x * (ml >> 1)| <=
+// 2^31 - 2^16), as does x * mh + that + 2^14 for x in [-2^16, 2^16). Its C model:
 // tests_host/c/test_fixedpoint.c checks it against emlml_mbqm.
 static inline int32_t emlml_mbqm_short(int32_t x, int32_t multiplier, int right) {
     const int32_t mh = multiplier >> 16, ml = multiplier & 0xFFFF;
-    const int32_t high = emlml_asr(x * mh + emlml_asr(x * ml, 16) + (1 << 14), 15);
+    const int32_t low = (uint32_t)x + 0x8000u < 0x10000u
+                            ? emlml_asr(x * ml, 16)
+                            : emlml_asr(x * (ml >> 1) + (emlml_asr(x, 1) & -(ml & 1)), 15);
+    const int32_t high = emlml_asr(x * mh + low + (1 << 14), 15);
     const uint32_t mask = (1u << right) - 1u;
     const uint32_t up = ((mask >> 1) - ((uint32_t)high & mask) + ((uint32_t)high >> 31)) >> 31;
     return emlml_asr(high, right) + (int32_t)up;

@@ -144,6 +144,15 @@ def kernel_models() -> dict[str, bytes]:
         "k_conv3x3_n_7_6": _conv(rng, "CONV_2D", (6, 19), 7, 6, 3, x_zero_point=127),
         "k_conv3x3_n_s2_5_9": _conv(rng, "CONV_2D", (7, 8), 5, 9, 3, stride=2, padding=VALID),
         "k_conv3x3_n_4_6": _conv(rng, "CONV_2D", (6, 20), 4, 6, 3, x_zero_point=-128),
+        # the Cortex-M0's 4-channel dot products (dot_block4): a chunk of 32 channels and
+        # one of 6 (a pair of blocks and a single block), input zero point 127; stride 2
+        # on odd sizes with 7 channels (a pair, then the last channel alone) and -128; a
+        # padded 3x3 conv of 8 channels (windows cut by the padding: rows of 1-3 taps)
+        "k_conv1x1_m0_40_38": _conv(rng, "CONV_2D", (3, 5), 40, 38, 1, x_zero_point=127),
+        "k_conv1x1_m0_s2_17_7": _conv(rng, "CONV_2D", (7, 5), 17, 7, 1, stride=2, x_zero_point=-128),
+        "k_conv3x3_m0_s2_5_8": _conv(rng, "CONV_2D", (7, 6), 5, 8, 3, stride=2, x_zero_point=127),
+        # fully connected on the Cortex-M0: 4 outputs a pass, then a block of 2 and one
+        "k_dense_m0_37_7": _dense(rng, 37, 7),
     }
 
 

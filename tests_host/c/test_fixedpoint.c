@@ -163,14 +163,17 @@ static void test_srdhm_by_multiplier(void) {
 }
 
 // The C model of the Cortex-M0 requantization (emlml_mbqm_short) gives emlml_mbqm's
-// bits on its domain: x in [-2^15, 2^15) (both ends and around them), shift <= 0,
-// multipliers in [0, 2^31) with the edges.
+// bits on its domain: x in [-2^16, 2^16) (both ends, both sides of +-2^15 where its
+// two formulas meet, and around them), shift <= 0, multipliers in [0, 2^31) with the
+// edges.
 static void test_mbqm_short(void) {
     static const int32_t edge_multipliers[] = {0, 1, 0xFFFF, 0x10000, 1 << 30, (1 << 30) + 1, INT32_MAX, INT32_MAX - 1};
+    static const int32_t edges[] = {-(1 << 16), (1 << 16) - 1, -(1 << 15), (1 << 15) - 1, -(1 << 15) - 1, 1 << 15};
     for (unsigned i = 0; i < 400000; i++) {
-        int32_t x = (int32_t)(next_u32() % (1u << 16)) - (1 << 15);
-        if (i < 64) {
-            x = i % 2 ? -(1 << 15) + (int32_t)(i / 2) : (1 << 15) - 1 - (int32_t)(i / 2);
+        int32_t x = i % 2 ? (int32_t)(next_u32() % (1u << 17)) - (1 << 16) : (int32_t)(next_u32() % (1u << 16)) - (1 << 15);
+        if (i < 192) {
+            x = edges[i % 6] + (int32_t)(i / 12) * (i % 12 < 6 ? 1 : -1);  // toward and past each edge
+            x = x < -(1 << 16) ? -(1 << 16) : x >= (1 << 16) ? (1 << 16) - 1 : x;
         }
         int32_t m = i % 7 == 0 ? edge_multipliers[i % 8] : (int32_t)(next_u32() >> 1);
         int right = (int)(next_u32() % 32u);
