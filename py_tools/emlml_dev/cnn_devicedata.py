@@ -205,8 +205,9 @@ def write_cnn_data(out_dir: str, n_random: int = 200, n_inputs_each: int = 3,
     and broadcasting ADD (``constant_models``, ``ct*``) and TinyMaix's networks
     (``tinymaix_models``, 4 inputs each: the MobileNets' 510 KB blobs fit no emulated
     ESP32 or Pico), and the one-layer networks of the 1x1 and depthwise kernels' shapes
-    (``bench_layers.kernel_models``, k_*: with ``kernels``, by default from 100 random
-    networks on). The emulated boards' smaller counts keep their networks: the
+    (``bench_layers.kernel_models``, k_*, 4 inputs each, each input thousands of outputs:
+    with ``kernels``, by default from 100 random networks on; at 16 inputs their data
+    took 4 MB, whose copy through the emulated UART passed mpremote's 900 s). The emulated boards' smaller counts keep their networks: the
     Pico's filesystem has no block to spare for them. Returns the index lines."""
     from emlml_dev.bench_layers import kernel_models
 
@@ -224,7 +225,7 @@ def write_cnn_data(out_dir: str, n_random: int = 200, n_inputs_each: int = 3,
         if progress:
             progress(name)
         n = (n_inputs_each if name.startswith(("rnd", "ew", "tc", "ct"))
-             else 4 if name.startswith("tm_") else 16)
+             else 4 if name.startswith(("tm_", "k_")) else 16)
         oracle = Oracle(model)
         lines.append(write_cnn_model(out_dir, name, model, oracle, random_inputs(oracle, n, rng)))
     with open(os.path.join(out_dir, "index.txt"), "w") as f:
