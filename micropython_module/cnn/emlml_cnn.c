@@ -162,7 +162,76 @@ static inline __attribute__((always_inline)) uint32_t requantize_short(const int
 // multipliers are in [0, 2^31) (checked at load): on a Cortex-M0 the SRDHM then
 // needs no 64-bit library multiply (emlml_mbqm_by_multiplier, the same bits), and
 // the outputs that requantize_short takes skip this loop.
-#if !(defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP)
+#if defined(__XTENSA__)
+// The first instruction of a LOOP body must not cross a 4-byte fetch boundary (an
+// architectural rule: GNU as pads for it, LLVM 22's assembler does not): the LOOP is
+// placed at 1 mod 4, so its 3-byte body starts at 0 mod 4; a jump steps over the pad.
+#define EMLML_XTENSA_LOOP(count, end) \
+    "j 3f\n\t"                        \
+    ".balign 4\n\t"                   \
+    ".byte 0\n"                        \
+    "3:\n\t"                          \
+    "loop %[" count "], " end "\n\t"
+
+// ESP32: the same values as the portable loop below, in a LOOP with everything in
+// registers (LLVM's loop spilled out.zp and hi, loaded 2^29 from the literal pool and
+// closed with a branch: 43 instructions per output; here 36). The multiplier and shift
+// of an output are c4 and 2 * c4 bytes past its bias. The SRDHM's rounding term
+// ((lo >> 1) + 2^29) >> 30 is taken as lo's bit 31 plus its bit 30 (no constant
+// register; its C model emlml_srdhm_from_halves_bits, checked in test_fixedpoint.c);
+// then emlml_rdbpot's steps (mask, threshold - remainder's top bit), out.zp, MAX, MIN.
+static EMLML_NOINLINE void requantize(const layer_run_t *r, const int32_t *acc, uint32_t o, uint32_t n, int8_t *y) {
+    const uint32_t c4 = 4u * r->out->c;
+    const int32_t *bias = r->q + o;
+    const int32_t zp = r->out->zero_point, lo = r->l->act_min, hi = r->l->act_max, zero = 0, ones = -1;
+    int32_t x, t, m;
+    if (n == 0) {
+        return;  // a LOOP of 0 runs 2^32 times
+    }
+    __asm__ volatile(
+        EMLML_XTENSA_LOOP("n", "2f")
+        "l32i %[x], %[acc], 0\n\t"
+        "l32i %[t], %[b], 0\n\t"
+        "add %[x], %[x], %[t]\n\t"      // acc + bias (wrapping)
+        "add %[t], %[b], %[c4]\n\t"
+        "l32i %[m], %[t], 0\n\t"        // multiplier
+        "add %[t], %[t], %[c4]\n\t"
+        "l32i %[n], %[t], 0\n\t"        // shift (n is free once the LOOP started)
+        "max %[t], %[n], %[zero]\n\t"   // left = max(shift, 0)
+        "ssl %[t]\n\t"
+        "sll %[x], %[x]\n\t"
+        "sub %[n], %[t], %[n]\n\t"      // right = left - shift
+        "mull %[t], %[x], %[m]\n\t"
+        "mulsh %[x], %[x], %[m]\n\t"
+        "extui %[m], %[t], 31, 1\n\t"
+        "extui %[t], %[t], 30, 1\n\t"
+        "addx2 %[x], %[x], %[m]\n\t"
+        "add %[x], %[x], %[t]\n\t"      // SRDHM
+        "ssl %[n]\n\t"
+        "sll %[t], %[ones]\n\t"
+        "xor %[t], %[t], %[ones]\n\t"   // mask = 2^right - 1
+        "and %[m], %[x], %[t]\n\t"      // remainder
+        "srli %[t], %[t], 1\n\t"
+        "sub %[t], %[t], %[m]\n\t"
+        "extui %[m], %[x], 31, 1\n\t"
+        "add %[t], %[t], %[m]\n\t"      // threshold - remainder
+        "extui %[t], %[t], 31, 1\n\t"   // round up
+        "ssr %[n]\n\t"
+        "sra %[x], %[x]\n\t"
+        "add %[x], %[x], %[t]\n\t"      // RDBPOT
+        "add %[x], %[x], %[zp]\n\t"
+        "max %[x], %[x], %[lo]\n\t"
+        "min %[x], %[x], %[hi]\n\t"
+        "s8i %[x], %[y], 0\n\t"
+        "addi %[acc], %[acc], 4\n\t"
+        "addi %[b], %[b], 4\n\t"
+        "addi %[y], %[y], 1\n"
+        "2:"
+        : [acc] "+r"(acc), [b] "+r"(bias), [y] "+r"(y), [n] "+r"(n), [x] "=&r"(x), [t] "=&r"(t), [m] "=&r"(m)
+        : [c4] "r"(c4), [zp] "r"(zp), [lo] "r"(lo), [hi] "r"(hi), [zero] "r"(zero), [ones] "r"(ones)
+        : "memory");
+}
+#elif !(defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP)
 __attribute__((flatten))
 static EMLML_NOINLINE void requantize(const layer_run_t *r, const int32_t *acc, uint32_t o, uint32_t n, int8_t *y) {
     const uint32_t c = r->out->c;
@@ -539,16 +608,6 @@ static EMLML_NOINLINE void dot_pairs(int32_t *acc, const uint32_t *xb, const int
 // C loop: 8). The same int32 products and sums as that loop (the loader bounds them).
 // Out of line (one copy for dot_block and dot_blocks: the module's size budget).
 #define EMLML_CNN_BLOCK 4u
-
-// The first instruction of a LOOP body must not cross a 4-byte fetch boundary (an
-// architectural rule: GNU as pads for it, LLVM 22's assembler does not): the LOOP is
-// placed at 1 mod 4, so its 3-byte body starts at 0 mod 4; a jump steps over the pad.
-#define EMLML_XTENSA_LOOP(count, end) \
-    "j 3f\n\t"                        \
-    ".balign 4\n\t"                   \
-    ".byte 0\n"                        \
-    "3:\n\t"                          \
-    "loop %[" count "], " end "\n\t"
 
 static EMLML_NOINLINE void dot_block_body(int32_t *acc, const int8_t *x, const int8_t *w, uint32_t w_step, uint32_t n, int32_t zp) {
     const int8_t *w1 = w + w_step, *w2 = w1 + w_step, *w3 = w2 + w_step;

@@ -93,6 +93,13 @@ static inline int32_t emlml_srdhm_from_halves(uint32_t hi, uint32_t lo) {
     return emlml_i32_from_bits(2u * hi + (((lo >> 1) + (1u << 29)) >> 30));
 }
 
+// emlml_srdhm_from_halves with its rounding term taken as lo's bit 31 plus its bit 30:
+// floor((t + 2^29) / 2^30) for t = lo >> 1 is t's bits 31-30 plus the carry of its bit
+// 29 (no constant: the C model of the ESP32 requantize loop in emlml_cnn.c).
+static inline int32_t emlml_srdhm_from_halves_bits(uint32_t hi, uint32_t lo) {
+    return emlml_i32_from_bits(2u * hi + (lo >> 31) + ((lo >> 30) & 1u));
+}
+
 static inline int32_t emlml_srdhm_by_halves(int32_t a, int32_t m) {
     const int64_t product = (int64_t)a * m;
     return emlml_srdhm_from_halves((uint32_t)((uint64_t)product >> 32), (uint32_t)(uint64_t)product);

@@ -159,6 +159,7 @@ static void test_srdhm_by_multiplier(void) {
         uint64_t sum = (((uint64_t)hi << 32) | lo) + ((uint64_t)1 << 30);
         int32_t want = emlml_i32_from_bits((uint32_t)(sum >> 31));
         CHECK(emlml_srdhm_from_halves(hi, lo) == want, "srdhm_from_halves(%u, %u)", hi, lo);
+        CHECK(emlml_srdhm_from_halves_bits(hi, lo) == want, "srdhm_from_halves_bits(%u, %u)", hi, lo);
     }
 }
 
