@@ -1123,27 +1123,35 @@ static uint32_t narrow_row_words(uint32_t in_c) {
 // The 3x3 weights of output channels o..o+3 as SMLAD operands: per filter row, per word of
 // the row's values, for each channel (w0, w2) and (w1, w3) as int16 pairs (zeros past the
 // row's values and past out.c); neg_zp_sums[k]: -zp * (sum of channel o + k's weights).
+// A filter row is copied into a buffer whose last word was zeroed first (the bytes past
+// the row stay zero), so the words are packed without a test per byte (and without a
+// memset call): this staging is paid per layer call.
 static EMLML_NOINLINE void stage_weights3x3(uint32_t *wb, int32_t *neg_zp_sums, const layer_run_t *r, uint32_t o) {
     const uint32_t in_c = r->in->c, out_c = r->out->c;
     const uint32_t row_values = 3u * in_c, words = narrow_row_words(in_c), filter_values = 3u * row_values;
     const int32_t zp = r->in->zero_point;
     for (uint32_t k = 0; k < 4u; k++) {
-        neg_zp_sums[k] = 0;
-    }
-    for (uint32_t ky = 0; ky < 3u; ky++) {
-        for (uint32_t i = 0; i < words; i++) {
-            for (uint32_t k = 0; k < 4u; k++) {
-                int8_t v[4];
-                for (uint32_t b = 0; b < 4u; b++) {
-                    const uint32_t at = 4u * i + b;
-                    v[b] = o + k < out_c && at < row_values ? r->w[(o + k) * filter_values + ky * row_values + at] : 0;
-                    neg_zp_sums[k] -= zp * v[b];
+        uint32_t row_words[CONV3X3_NARROW_IN * 3u / 4u + 1u];
+        int8_t *row = (int8_t *)row_words;  // char type: may alias the words
+        const int present = o + k < out_c;  // past out.c: zero weights
+        int32_t sum = 0;
+        row_words[words - 1u] = 0;  // the bytes past row_values: never written below
+        for (uint32_t ky = 0; ky < 3u; ky++) {
+            if (present) {
+                const int8_t *w = r->w + (o + k) * filter_values + ky * row_values;
+                for (uint32_t at = 0; at < row_values; at++) {
+                    row[at] = w[at];
+                    sum += w[at];
                 }
-                const uint32_t packed = load4(v);
-                *wb++ = (uint32_t)sxtb16_even(packed);
-                *wb++ = (uint32_t)sxtb16_odd(packed);
+            }
+            uint32_t *out = wb + 8u * ky * words + 2u * k;
+            for (uint32_t i = 0; i < words; i++, out += 8u) {
+                const uint32_t packed = present ? load4(row + 4u * i) : 0u;
+                out[0] = (uint32_t)sxtb16_even(packed);
+                out[1] = (uint32_t)sxtb16_odd(packed);
             }
         }
+        neg_zp_sums[k] = -zp * sum;
     }
 }
 
@@ -1912,6 +1920,37 @@ static int8_t softmax_output(int32_t scaled_diff, int32_t reciprocal, int num_bi
     return (int8_t)clamp_to(emlml_wrap_sub(unsaturated, 128), -128, 127);
 }
 
+#ifdef EMLML_CNN_STAGED
+// A SOFTMAX row of at most SOFTMAX_KEPT values (a classifier's last layer: mnist_arduino
+// spent about 3,000 instructions on 10) with each exp computed once: softmax's two passes
+// compute it twice. The same values, so the same outputs.
+#define SOFTMAX_KEPT 16u
+static void softmax_row_kept(const layer_run_t *r, const int8_t *x, int8_t *y, uint32_t depth, int32_t max) {
+    const int32_t multiplier = r->q[0], left_shift = r->q[1], diff_min = r->q[2];
+    int32_t exps[SOFTMAX_KEPT];
+    uint32_t sum_of_exps = 0;  // as softmax's
+    for (uint32_t i = 0; i < depth; i++) {
+        int32_t diff = x[i] - max;
+        exps[i] = 0;
+        if (diff >= diff_min) {
+            exps[i] = emlml_exp_on_negative_values(softmax_scaled_diff(diff, multiplier, left_shift));
+            sum_of_exps += (uint32_t)emlml_rdbpot(exps[i], 12);
+        }
+    }
+    int num_bits_over_unit;
+    int32_t reciprocal = emlml_reciprocal(sum_of_exps, 12, &num_bits_over_unit);
+    const int beyond_tflite = sum_of_exps >= (1u << 28);
+    for (uint32_t i = 0; i < depth; i++) {
+        int32_t diff = x[i] - max;
+        y[i] = -128;
+        if (diff >= diff_min && !beyond_tflite) {
+            int32_t unsaturated = emlml_rdbpot(emlml_srdhm(reciprocal, exps[i]), num_bits_over_unit + 31 - 8);
+            y[i] = (int8_t)clamp_to(emlml_wrap_sub(unsaturated, 128), -128, 127);
+        }
+    }
+}
+#endif
+
 // SOFTMAX over c: TFLite's reference int8 softmax. exp(beta * (x - max)) in Q0.31 for
 // each value at or above diff_min, their sum in Q12.19, its reciprocal, and each
 // output exp / sum in Q0.8, shifted to int8 (out.zp = -128, scale 1/256).
@@ -1930,6 +1969,12 @@ static void softmax(const layer_run_t *r) {
         for (uint32_t i = 0; i < depth; i++) {
             max = x[i] > max ? x[i] : max;
         }
+#ifdef EMLML_CNN_STAGED
+        if (depth <= SOFTMAX_KEPT) {
+            softmax_row_kept(r, x, y, depth, max);
+            continue;
+        }
+#endif
         uint32_t sum_of_exps = 0;  // Q12.19, wrapping as TFLite's int32 (read back as uint32)
         for (uint32_t i = 0; i < depth; i++) {
             int32_t diff = x[i] - max;

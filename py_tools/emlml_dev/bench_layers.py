@@ -50,7 +50,7 @@ def _conv(rng: np.random.Generator, op: str, hw: int | tuple[int, int], in_c: in
     return b.build([x], [y])
 
 
-def _dense(rng: np.random.Generator, n_in: int, n_out: int) -> bytes:
+def _dense(rng: np.random.Generator, n_in: int, n_out: int, softmax: bool = False) -> bytes:
     b = ModelBuilder()
     x = b.tensor((1, n_in), scale=0.02, zero_point=-3)
     w_scale = 0.004
@@ -59,6 +59,10 @@ def _dense(rng: np.random.Generator, n_in: int, n_out: int) -> bytes:
                     zero_point=0, data=rng.integers(-2000, 2000, n_out))
     y = b.tensor((1, n_out), scale=0.1, zero_point=0)
     b.op("FULLY_CONNECTED", [x, w, bias], [y], "FullyConnectedOptions")
+    if softmax:  # a classifier's head: SOFTMAX over the n_out values
+        p = b.tensor((1, n_out), scale=1 / 256, zero_point=-128)
+        b.op("SOFTMAX", [y], [p], "SoftmaxOptions", beta=1.0)
+        y = p
     return b.build([x], [y])
 
 
@@ -153,6 +157,10 @@ def kernel_models() -> dict[str, bytes]:
         "k_conv3x3_m0_s2_5_8": _conv(rng, "CONV_2D", (7, 6), 5, 8, 3, stride=2, x_zero_point=127),
         # fully connected on the Cortex-M0: 4 outputs a pass, then a block of 2 and one
         "k_dense_m0_37_7": _dense(rng, 37, 7),
+        # SOFTMAX on the Cortex-M4F: rows of up to 16 values keep their exps (16), longer
+        # ones compute them twice (17)
+        "k_softmax_16": _dense(rng, 24, 16, softmax=True),
+        "k_softmax_17": _dense(rng, 24, 17, softmax=True),
     }
 
 
