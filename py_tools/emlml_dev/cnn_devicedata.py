@@ -207,8 +207,9 @@ def write_cnn_data(out_dir: str, n_random: int = 200, n_inputs_each: int = 3,
     ESP32 or Pico), and the one-layer networks of the 1x1 and depthwise kernels' shapes
     (``bench_layers.kernel_models``, k_*, 4 inputs each, each input thousands of outputs:
     with ``kernels``, by default from 100 random networks on; at 16 inputs their data
-    took 4 MB, whose copy through the emulated UART passed mpremote's 900 s). The emulated boards' smaller counts keep their networks: the
-    Pico's filesystem has no block to spare for them. Returns the index lines."""
+    took 4 MB, whose copy through the emulated UART passed mpremote's 900 s). The
+    emulated boards' smaller counts keep their networks: the Pico's filesystem has no
+    block to spare for them. Returns the index lines."""
     from emlml_dev.bench_layers import kernel_models
 
     os.makedirs(out_dir, exist_ok=True)
