@@ -255,6 +255,17 @@ class _RandomNet:
     def act_fn(self) -> int:
         return int(self.rng.choice([ACT_NONE, ACT_NONE, ACT_RELU, ACT_RELU6, ACT_RELU_N1_TO_1]))
 
+    def network_input(self, shape: Sequence[int], float_input: bool) -> tuple[_Act, int]:
+        """The network's int8 input of a random scale and zero point, and the model's input
+        tensor: a float32 one QUANTIZEd into it when float_input, else the same."""
+        scale = float(np.float32(np.exp(self.rng.uniform(np.log(0.005), np.log(0.5)))))
+        x0 = self.new(shape, scale, self.zp(), 60.0)
+        model_in = x0.index
+        if float_input:
+            model_in = self.b.tensor(shape, "float32")
+            self.b.op("QUANTIZE", [model_in], [x0.index])
+        return x0, model_in
+
     def new(self, shape: Sequence[int], scale: float, zp: int, spread: float) -> _Act:
         scale = float(np.float32(scale))
         return _Act(self.b.tensor(shape, scale=scale, zero_point=zp), tuple(shape), scale,
@@ -701,12 +712,7 @@ def random_network(rng: np.random.Generator, *, float_input: bool | None = None,
     else:
         in_shape = (1, int(rng.integers(1, 11)), int(rng.integers(1, 11)),
                     int(rng.integers(1, 5)))
-    in_scale = float(np.float32(np.exp(rng.uniform(np.log(0.005), np.log(0.5)))))
-    x0 = net.new(in_shape, in_scale, net.zp(), 60.0)
-    model_in = x0.index
-    if float_input:
-        model_in = b.tensor(in_shape, "float32")
-        b.op("QUANTIZE", [model_in], [x0.index])
+    x0, model_in = net.network_input(in_shape, float_input)
     x = x0
     if one_d:
         x = net.reshape(x, (1, 1) + in_shape[1:], "expand")
@@ -1123,12 +1129,7 @@ def constant_tensor_network(rng: np.random.Generator) -> tuple[bytes, dict[str, 
                                  (1, int(rng.integers(1, 9)), int(rng.integers(1, 9)),
                                   int(rng.integers(1, 5))))
     float_input = bool(rng.random() < 0.5)
-    in_scale = float(np.float32(np.exp(rng.uniform(np.log(0.005), np.log(0.5)))))
-    x0 = net.new(in_shape, in_scale, net.zp(), 60.0)
-    model_in = x0.index
-    if float_input:
-        model_in = b.tensor(in_shape, "float32")
-        b.op("QUANTIZE", [model_in], [x0.index])
+    x0, model_in = net.network_input(in_shape, float_input)
     x = x0
     c = in_shape[-1]
     normalization = bool(rng.random() < 0.5)
