@@ -549,6 +549,15 @@ static EMLML_NOINLINE uint32_t *stage_pairs(uint32_t *buf, const int8_t *x, uint
     return buf;
 }
 
+// One weight word (4 int8 of a channel, loaded by `load`) times the staged pairs xe, xo
+// into the sum `acc`: SXTB16 splits it into the odd and even halves SMLAD takes.
+#define DOT_PAIRS_WORD(load, acc) \
+    load "\n\t" \
+    "sxtb16 %[t], %[v], ror #8\n\t" \
+    "sxtb16 %[v], %[v]\n\t" \
+    "smlad %[" acc "], %[xe], %[v], %[" acc "]\n\t" \
+    "smlad %[" acc "], %[xo], %[t], %[" acc "]\n\t"
+
 // As dot_block, over n > 0 staged values (a multiple of 4), for `blocks` blocks of 4
 // channels one after the other (block b: acc[4b..4b+3], weights from w + 4b * w_step):
 // one call for a chunk of channels, not one per block. The loop is written out: GCC's
@@ -565,26 +574,8 @@ static EMLML_NOINLINE void dot_pairs(int32_t *acc, const uint32_t *xb, const int
         __asm__ volatile(
             "1:\n\t"
             "ldrd %[xe], %[xo], [%[xb]], #8\n\t"
-            "ldr %[v], [%[w], %[s]]\n\t"
-            "sxtb16 %[t], %[v], ror #8\n\t"
-            "sxtb16 %[v], %[v]\n\t"
-            "smlad %[a1], %[xe], %[v], %[a1]\n\t"
-            "smlad %[a1], %[xo], %[t], %[a1]\n\t"
-            "ldr %[v], [%[w]], #4\n\t"
-            "sxtb16 %[t], %[v], ror #8\n\t"
-            "sxtb16 %[v], %[v]\n\t"
-            "smlad %[a0], %[xe], %[v], %[a0]\n\t"
-            "smlad %[a0], %[xo], %[t], %[a0]\n\t"
-            "ldr %[v], [%[w2], %[s]]\n\t"
-            "sxtb16 %[t], %[v], ror #8\n\t"
-            "sxtb16 %[v], %[v]\n\t"
-            "smlad %[a3], %[xe], %[v], %[a3]\n\t"
-            "smlad %[a3], %[xo], %[t], %[a3]\n\t"
-            "ldr %[v], [%[w2]], #4\n\t"
-            "sxtb16 %[t], %[v], ror #8\n\t"
-            "sxtb16 %[v], %[v]\n\t"
-            "smlad %[a2], %[xe], %[v], %[a2]\n\t"
-            "smlad %[a2], %[xo], %[t], %[a2]\n\t"
+            DOT_PAIRS_WORD("ldr %[v], [%[w], %[s]]", "a1") DOT_PAIRS_WORD("ldr %[v], [%[w]], #4", "a0")
+            DOT_PAIRS_WORD("ldr %[v], [%[w2], %[s]]", "a3") DOT_PAIRS_WORD("ldr %[v], [%[w2]], #4", "a2")
             "cmp %[xb], %[end]\n\t"
             "bne 1b"
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xb] "+r"(x), [w] "+r"(w0),
@@ -597,6 +588,7 @@ static EMLML_NOINLINE void dot_pairs(int32_t *acc, const uint32_t *xb, const int
         acc[3] = a3;
     }
 }
+#undef DOT_PAIRS_WORD
 #define EMLML_CNN_STAGED 1
 #elif defined(__XTENSA__)
 // ESP32 (Xtensa LX6): no SIMD, no signed byte load (L8UI then SEXT), no register-offset
