@@ -282,6 +282,12 @@ $(TRAIN_VENV)/.installed: requirements-train.txt pyproject.toml
 train-cnn: $(TRAIN_VENV)/.installed
 	PYTHONPATH=$(CURDIR)/py_tools $(TRAIN_VENV)/bin/python -m emlml_dev.train_cnn --out py_tools/emlml_tools/models
 
+# Real Keras exports of issue 15's operators (LOGISTIC, TANH, HARD_SWISH, PRELU, ...), test
+# data for tests_host/test_keras_exports.py and the device tiers: TensorFlow's own converter.
+.PHONY: keras-exports
+keras-exports: $(TRAIN_VENV)/.installed
+	PYTHONPATH=$(CURDIR)/py_tools $(TRAIN_VENV)/bin/python -m emlml_dev.keras_exports --out tests_host/keras_exports
+
 # The keyword-spotting example's int8 CNN (examples/kws/kws.tflite and kws.json): trained
 # on words espeak-ng synthesises, with emlml's own MFCC step, in the same environment.
 .PHONY: train-kws

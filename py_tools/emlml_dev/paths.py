@@ -16,6 +16,8 @@ UTIL_SOURCE = os.path.join(CORE_DIR, "python", "emlml_util.py")
 ON_DEVICE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "on_device")
 # the example .tflite CNNs ship inside the product as package data
 MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(emlml_tools.__file__)), "models")
+# real Keras exports of the operators of issue 15 (keras_exports.py writes them): test data
+KERAS_EXPORTS_DIR = os.path.join(ROOT, "tests_host", "keras_exports")
 # TinyMaix's benchmark networks (full-int8 .tflite, its README): $EMLML_TINYMAIX, else
 # beside the checkout (../shared/models/tinymaix)
 TINYMAIX_DIR = os.environ.get("EMLML_TINYMAIX") or os.path.join(
