@@ -67,3 +67,13 @@ def test_cnn_data_holds_the_tinymaix_networks(device_data):
     names = {line.split()[0] for line in index if line}
     assert {name for name, _ in tinymaix_models()} <= names
     assert {"tm_mbnet96_0_25_q", "tm_mbnet128_0_25_q"} <= names
+
+
+def test_cnn_data_holds_the_keras_exports(device_data):
+    """test_cnn.py runs the real Keras exports of issue 15's operators on this runtime."""
+    from emlml_dev.cnn_devicedata import keras_export_models
+
+    index = open(os.path.join(device_data, "cnn", "index.txt")).read().split("\n")
+    names = {line.split()[0] for line in index if line}
+    exports = {name for name, _ in keras_export_models()}
+    assert len(exports) >= 12 and exports <= names

@@ -26,7 +26,7 @@ from typing import Callable, Iterator
 import numpy as np
 from emlml_tools.oracle import Oracle
 
-from emlml_dev.paths import MODELS_DIR, TINYMAIX_DIR
+from emlml_dev.paths import KERAS_EXPORTS_DIR, MODELS_DIR, TINYMAIX_DIR
 
 
 @dataclass
@@ -137,15 +137,29 @@ def write_cnn_model(out_dir: str, name: str, model: bytes, oracle: Oracle, x: np
     return "%s %d %d %d %s %d %d %d" % (name, x.shape[1], yq.shape[1], x.shape[0], typecode, h, w, c)
 
 
+def _tflite_files(folder: str, prefix: str = "") -> list[tuple[str, bytes]]:
+    out = []
+    if os.path.isdir(folder):
+        for fn in sorted(os.listdir(folder)):
+            if fn.endswith(".tflite"):
+                with open(os.path.join(folder, fn), "rb") as f:
+                    out.append((prefix + fn[:-len(".tflite")], f.read()))
+    return out
+
+
 def shipped_models() -> list[tuple[str, bytes]]:
     """The .tflite files in emlml_tools/models (trained examples and Keras exports)."""
-    out = []
-    if os.path.isdir(MODELS_DIR):
-        for fn in sorted(os.listdir(MODELS_DIR)):
-            if fn.endswith(".tflite"):
-                with open(os.path.join(MODELS_DIR, fn), "rb") as f:
-                    out.append((fn[:-len(".tflite")], f.read()))
-    return out
+    return _tflite_files(MODELS_DIR)
+
+
+def keras_export_models(max_blob: int | None = None) -> list[tuple[str, bytes]]:
+    """The real Keras exports of issue 15's operators (tests_host/keras_exports, written
+    by keras_exports.py), named ke_<file>; with ``max_blob``, those whose emlml blob
+    is at most that many bytes (for a board whose heap cannot hold the others)."""
+    from emlml_tools.convert.tflite_cnn import convert_tflite
+
+    files = _tflite_files(KERAS_EXPORTS_DIR, "ke_")
+    return [(n, d) for n, d in files if max_blob is None or len(convert_tflite(d)) <= max_blob]
 
 
 def tinymaix_models() -> list[tuple[str, bytes]]:
@@ -195,7 +209,7 @@ def constant_models(count: int, seed: int = 2029) -> Iterator[tuple[str, bytes]]
 
 def write_cnn_data(out_dir: str, n_random: int = 200, n_inputs_each: int = 3,
                    progress: Callable[[str], None] | None = None,
-                   kernels: bool | None = None) -> list[str]:
+                   kernels: bool | None = None, keras_max_blob: int | None = None) -> list[str]:
     """Shipped models (16 inputs each) and n_random random networks, n_inputs_each inputs
     each, with TFLite's outputs, into out_dir: from 100 random networks on (the unix
     runtime's 200), one in eight of them with the operators of issue 15
@@ -207,7 +221,10 @@ def write_cnn_data(out_dir: str, n_random: int = 200, n_inputs_each: int = 3,
     ESP32 or Pico), and the one-layer networks of the 1x1 and depthwise kernels' shapes
     (``bench_layers.kernel_models``, k_*, 4 inputs each, each input thousands of outputs:
     with ``kernels``, by default from 100 random networks on; at 16 inputs their data
-    took 4 MB, whose copy through the emulated UART passed mpremote's 900 s). The
+    took 4 MB, whose copy through the emulated UART passed mpremote's 900 s) and the
+    real Keras exports of issue 15's operators (``keras_export_models``, ke_*, 6 inputs
+    each) wherever the kernel networks go, and with ``keras_max_blob`` those of them whose
+    blob is at most that size. The
     emulated boards' smaller counts keep their networks: the Pico's filesystem has no
     block to spare for them. Returns the index lines."""
     from emlml_dev.bench_layers import kernel_models
@@ -216,17 +233,20 @@ def write_cnn_data(out_dir: str, n_random: int = 200, n_inputs_each: int = 3,
     rng = np.random.default_rng(7)
     lines = []
     n_elementwise = n_random // 8 if n_random >= 100 else 0
+    kernels = n_random >= 100 if kernels is None else kernels
     models = (list(shipped_models()) + list(random_models(n_random - n_elementwise))
               + list(random_models(n_elementwise, seed=2027, elementwise=True))
               + (list(random_models(12, seed=2028, transpose=True)) if n_random >= 100 else [])
               + (list(constant_models(12)) if n_random >= 100 else [])
               + (tinymaix_models() if n_random >= 100 else [])
-              + (list(kernel_models().items()) if (n_random >= 100 if kernels is None else kernels) else []))
+              + (list(kernel_models().items()) if kernels else [])
+              + (keras_export_models() if kernels
+                 else keras_export_models(keras_max_blob) if keras_max_blob else []))
     for name, model in models:
         if progress:
             progress(name)
         n = (n_inputs_each if name.startswith(("rnd", "ew", "tc", "ct"))
-             else 4 if name.startswith(("tm_", "k_")) else 16)
+             else 4 if name.startswith(("tm_", "k_")) else 6 if name.startswith("ke_") else 16)
         oracle = Oracle(model)
         lines.append(write_cnn_model(out_dir, name, model, oracle, random_inputs(oracle, n, rng)))
     with open(os.path.join(out_dir, "index.txt"), "w") as f:

@@ -103,13 +103,15 @@ def wide_blob() -> bytes:
 def write_device_data(out_dir: str, models: list[ZooModel] | None = None,
                       progress: Callable[[str], None] | None = None,
                       cnn_random: int = 200, max_samples: int | None = None,
-                      cnn_kernels: bool = False) -> list[str]:
+                      cnn_kernels: bool = False, cnn_keras_max_blob: int | None = None) -> list[str]:
     """Write everything tests_device/ reads into out_dir; returns the index lines.
     The CNN data (``cnn/``) holds the shipped .tflite examples and ``cnn_random``
     random networks, with TFLite's own outputs (cnn_devicedata.py). ``max_samples``
     keeps the first that many test samples of each model (every model and estimator
     kind stays): for boards with a small filesystem or a slow emulator. ``cnn_kernels``
-    adds the one-layer kernel networks (bench_layers.kernel_models) at any cnn_random."""
+    adds the one-layer kernel networks (bench_layers.kernel_models) and the real Keras
+    exports at any cnn_random; ``cnn_keras_max_blob`` adds the Keras exports whose blob
+    is at most that size."""
     os.makedirs(out_dir, exist_ok=True)
     lines = []
     for model in models if models is not None else demo_models() + test_models() + device_models():
@@ -126,5 +128,5 @@ def write_device_data(out_dir: str, models: list[ZooModel] | None = None,
         f.write(wide_blob())
     from emlml_dev.cnn_devicedata import write_cnn_data
     write_cnn_data(os.path.join(out_dir, "cnn"), n_random=cnn_random, progress=progress,
-                   kernels=cnn_kernels or None)
+                   kernels=cnn_kernels or None, keras_max_blob=cnn_keras_max_blob)
     return lines
