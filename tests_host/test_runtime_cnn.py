@@ -17,6 +17,7 @@ from emlml_dev.tflite_build import (
     VALID,
     ModelBuilder,
     ELEMENTWISE_OPS,
+    RELU_OPS,
     _RandomNet,
     edge_networks,
     random_network,
@@ -129,10 +130,12 @@ def test_random_networks_transpose_conv(chunk: int) -> None:
 def test_table_ops_every_input_value() -> None:
     """Each table op alone, 40 random quantizations each (input scale 1e-3 .. 2, any
     zero point, the output quantizations Keras exports and others; LEAKY_RELU alphas
-    0 .. 2.5): the reference equals TFLite on all 256 int8 input values."""
+    0 .. 2.5; the ReLU operators with output scales 0.3-3 times the input's, so that
+    their bounds fall inside and outside int8): the reference equals TFLite on all 256
+    int8 input values."""
     rng = np.random.default_rng(77)
     every = np.arange(-128, 128, dtype=np.int8)
-    for op in ELEMENTWISE_OPS:
+    for op in ELEMENTWISE_OPS + RELU_OPS:
         for _ in range(40):
             net = _RandomNet(rng)
             scale = float(np.exp(rng.uniform(np.log(1e-3), np.log(2.0))))

@@ -5,8 +5,8 @@ are what TensorFlow's own converter writes for the Keras layers a user reaches f
 binary classifier ending in ``Dense(1, activation="sigmoid")``, ``tanh``, ``LeakyReLU``,
 ``PReLU``, hard-swish (MobileNetV3's block), two branches joined by ``Concatenate``,
 squeeze-and-excite (``Multiply``), ``GlobalMaxPooling2D``, ``Maximum`` / ``Minimum`` /
-``Subtract``, ``Conv2DTranspose``, ``Normalization`` and per-channel ``Rescaling``, and a
-1000-class softmax. Needs TensorFlow (``make keras-exports`` builds ``.venv-train`` from
+``Subtract``, ``Conv2DTranspose``, ``Normalization`` and per-channel ``Rescaling``, a
+1000-class softmax, and ReLUs the converter leaves as operators of their own. Needs TensorFlow (``make keras-exports`` builds ``.venv-train`` from
 requirements-train.txt and runs this)::
 
     python -m emlml_dev.keras_exports --out tests_host/keras_exports
@@ -209,6 +209,26 @@ def build_softmax_1000(tf):
     return tf.keras.Model(inp, out, name="softmax_1000")
 
 
+def build_relu_standalone(tf):
+    # ReLUs the converter cannot fuse into the layer before: after a Concatenate (RELU,
+    # RELU6), and ReLU(max_value=1) after a BatchNormalization of pooled features.
+    L = tf.keras.layers
+    inp = tf.keras.Input((16, 16, 1))
+    x = _stem(L, inp)
+    a = L.Conv2D(8, 3, padding="same")(x)
+    b = L.Conv2D(8, 1)(x)
+    x = L.ReLU()(L.Concatenate()([a, b]))                        # 8x8x16
+    x = L.MaxPooling2D(2)(x)
+    c = L.Conv2D(8, 3, padding="same")(x)
+    d = L.DepthwiseConv2D(3, padding="same")(x)
+    x = L.ReLU(6.0)(L.Concatenate()([c, d]))                     # 4x4x24
+    x = L.GlobalAveragePooling2D()(x)
+    x = L.BatchNormalization()(x)
+    x = L.ReLU(max_value=1.0)(x)
+    out = L.Dense(10, activation="softmax")(x)
+    return tf.keras.Model(inp, out, name="relu_standalone")
+
+
 # name, builder, float-I/O export too, binary labels
 MODELS = [
     ("binary_sigmoid", build_binary_sigmoid, False, True),
@@ -221,6 +241,8 @@ MODELS = [
     ("conv_transpose", build_conv_transpose, False, False),
     ("normalization", build_normalization, True, False),
     ("softmax_1000", build_softmax_1000, False, False),
+    # last: a model added before others changes their training (TensorFlow's state)
+    ("relu_standalone", build_relu_standalone, False, False),
 ]
 
 

@@ -515,7 +515,8 @@ class _RandomNet:
 
     def elementwise(self, x: _Act, op: str | None = None) -> _Act:
         """One of the table ops (LOGISTIC, TANH, LEAKY_RELU, HARD_SWISH, QUANTIZE int8 to
-        int8) with the output quantization a Keras export gives it, or a random one."""
+        int8; or, when asked for, one of RELU_OPS) with the output quantization a Keras
+        export gives it, or a random one."""
         rng = self.rng
         if op is None:
             op = str(rng.choice(ELEMENTWISE_OPS))
@@ -673,6 +674,9 @@ class _RandomNet:
 
 
 ELEMENTWISE_OPS = ("LOGISTIC", "TANH", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE")
+# the ReLUs as operators of their own (Keras' ReLU() the converter cannot fuse); table
+# layers too, kept apart so that random_network's choices stay what they were
+RELU_OPS = ("RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1")
 
 
 def random_network(rng: np.random.Generator, *, float_input: bool | None = None,

@@ -78,10 +78,11 @@ _OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
 # What converts: the core's operators (one per CNN layer, named as TFLite names them),
 # the reshapes that become RESHAPE, and the float edges.
 SUPPORTED = (*(op.name for op in CnnOp if op != CnnOp.QUANTIZE), "EXPAND_DIMS", "SQUEEZE",
-             "REDUCE_MAX (over height and width)",
+             "REDUCE_MAX (over height and width)", "RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1",
              "QUANTIZE (input edge, or int8 to int8)", "DEQUANTIZE (output edge)")
 # The elementwise ops whose layer is a 256-entry table (convert/tflite_tables.py).
-TABLE_OPS = ("LOGISTIC", "TANH", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE")
+TABLE_OPS = ("LOGISTIC", "TANH", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE", "RELU", "RELU6",
+             "RELU_N1_TO_1", "RELU_0_TO_1")
 _FOLDABLE = frozenset({"SHAPE", "STRIDED_SLICE", "PACK", "CONCATENATION", "RESHAPE",
                        "EXPAND_DIMS", "SQUEEZE"})
 
@@ -772,11 +773,15 @@ def _table_node(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activa
             table = tflite_tables.leaky_relu_table(*q, float(np.float32(op.options["alpha"])))
         elif name == "HARD_SWISH":
             table = tflite_tables.hard_swish_table(*q)
+        elif name in tflite_tables.RELU_RANGES:
+            table = tflite_tables.relu_table(*q, name)
         else:
             table = tflite_tables.requantize_table(*q)
     except ValueError as exc:
         raise _op_error(op.index, name, str(exc)) from None
-    return Node(op.index, name, (x.index,), out.index, table=table)
+    # the ReLUs have no layer op of their own: QUANTIZE is the table of no fixed meaning
+    layer_op = "QUANTIZE" if name in tflite_tables.RELU_RANGES else name
+    return Node(op.index, layer_op, (x.index,), out.index, table=table)
 
 
 def _transpose_conv(op: _Op, tensors: list[Tensor], act: Callable[[int, str], Activation]

@@ -1,5 +1,6 @@
 """The 256-entry tables of the elementwise int8 ops (docs/FORMAT.md, CNN_LAYERS: LOGISTIC,
-TANH, LEAKY_RELU, HARD_SWISH, QUANTIZE).
+TANH, LEAKY_RELU, HARD_SWISH, QUANTIZE, and RELU, RELU6, RELU_N1_TO_1, RELU_0_TO_1 as
+operators of their own).
 
 Each of these ops maps one int8 input value to one int8 output value, so the blob stores
 TFLite's output for every input value (``table[x + 128]``) and the board looks it up.
@@ -14,6 +15,9 @@ Each function here computes that output the way TFLite's reference interpreter
 - LEAKY_RELU, QUANTIZE (int8 -> int8): TFLite's fixed-point path,
   ``MultiplyByQuantizedMultiplier`` with multipliers from ``QuantizeMultiplier``.
 - HARD_SWISH: TFLite's int16 fixed-point reference kernel (``reference_ops::HardSwish``).
+- RELU, RELU6, RELU_N1_TO_1, RELU_0_TO_1 (Keras' ``ReLU()`` where the converter cannot
+  fuse it into the layer before, e.g. after a Concatenate): TFLite's ``QuantizedReluX``,
+  a requantization then a clamp to the activation's range in the output's codes.
 """
 
 from __future__ import annotations
@@ -95,6 +99,34 @@ def requantize_table(in_scale: float, in_zp: int, out_scale: float, out_zp: int
     with ``(m, s) = QuantizeMultiplier(double(in.scale) / double(out.scale))``."""
     m, s = _multiplier(float(in_scale) / float(out_scale), "the requantize")
     return _saturate_int8(wrap32(mbqm(_VALUES - in_zp, m, s) + out_zp))
+
+
+# the float range of each ReLU operator (TFLite's ReluEval, Relu6Eval, Relu1Eval, Relu0to1Eval)
+RELU_RANGES = {"RELU": (0.0, math.inf), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0),
+               "RELU_0_TO_1": (0.0, 1.0)}
+
+
+def _roundf_int(v: np.float32) -> int:
+    """static_cast<int32>(roundf(v)) for the finite values a range bound gives."""
+    return _f32_to_int32_x86(F32(round_half_away(float(v))))
+
+
+def relu_table(in_scale: float, in_zp: int, out_scale: float, out_zp: int, op: str
+               ) -> np.ndarray:
+    """RELU, RELU6, RELU_N1_TO_1, RELU_0_TO_1 as TFLite's QuantizedReluX: ``out.zp +
+    MBQM(x - in.zp, m, s)`` with ``(m, s) = QuantizeMultiplier(float32(in.scale /
+    out.scale))``, clamped to ``[max(-128, out.zp + roundf(lo / out.scale)), min(127,
+    out.zp + roundf(hi / out.scale))]`` (the divisions in float32; no upper bound for
+    RELU)."""
+    lo, hi = RELU_RANGES[op]
+    m, s = _multiplier(float(F32(F32(in_scale) / F32(out_scale))), "the ReLU")
+    q_min = max(-128, int(wrap32(np.int64(out_zp + _roundf_int(F32(lo) / F32(out_scale))))))
+    q_max = (127 if math.isinf(hi) else
+             min(127, int(wrap32(np.int64(out_zp + _roundf_int(F32(hi) / F32(out_scale)))))))
+    y = wrap32(mbqm(_VALUES - in_zp, m, s) + out_zp)
+    # static_cast<int8_t>: the clamped value, which a bound past int32 (a tiny output
+    # scale) can leave outside int8, is cut to its low byte
+    return np.minimum(np.maximum(y, q_min), q_max).astype(np.int64).astype(np.int8)
 
 
 def leaky_relu_table(in_scale: float, in_zp: int, out_scale: float, out_zp: int,
