@@ -6,8 +6,9 @@ binary classifier ending in ``Dense(1, activation="sigmoid")``, ``tanh``, ``Leak
 ``PReLU``, hard-swish (MobileNetV3's block), two branches joined by ``Concatenate``,
 squeeze-and-excite (``Multiply``), ``GlobalMaxPooling2D``, ``Maximum`` / ``Minimum`` /
 ``Subtract``, ``Conv2DTranspose``, ``Normalization`` and per-channel ``Rescaling``, a
-1000-class softmax, and ReLUs the converter leaves as operators of their own. Needs TensorFlow (``make keras-exports`` builds ``.venv-train`` from
-requirements-train.txt and runs this)::
+1000-class softmax, and ReLUs the converter leaves as operators of their own. Needs
+TensorFlow (``make keras-exports`` builds ``.venv-train`` from requirements-train.txt
+and runs this)::
 
     python -m emlml_dev.keras_exports --out tests_host/keras_exports
 
