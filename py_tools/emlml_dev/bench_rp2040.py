@@ -6,6 +6,15 @@ networks (bench_layers.layer_models).
 
     make rp2040-emulator natmod-all
     PYTHONPATH=py_tools python -m emlml_dev.bench_rp2040 [--samples N]
+    PYTHONPATH=py_tools python -m emlml_dev.bench_rp2040 --tinymaix [--module cnn]
+
+--tinymaix runs TinyMaix's benchmark networks (../shared/models/tinymaix) instead, beside
+TinyMaix's published RP2040 times (ms at 280 MHz x 280,000: cycles of a real, overclocked
+chip, set against rp2040js's cycles), and reports which load: the blob is read from the
+filesystem into one heap object, so the heap after the import (gc.mem_free(), the largest
+free block, the largest allocation it gives) decides. The 1000-class MobileNets (510 KB
+blobs, the RP2040 has 264 KB of RAM in all) are left out; a network whose load runs out
+of heap is reported (NOMEM, with the free heap before its load).
 
 The board brackets each predict() with two writes to a marker word
 (on_device/mp_rp2040_cycles.py); the harness records rp2040js's cycle counter and the
@@ -133,6 +142,9 @@ def table(specs: list[dict], results: dict) -> str:
     rows = []
     for s in specs:
         r = results[s["name"]]
+        if "nomem" in r:
+            rows.append([s["name"], s["input"], "", "does not load: " + r["nomem"], "", "", "", ""])
+            continue
         if s["kind"] == "trees":
             unit, per = f"{np.mean(s['nodes_visited']):.1f} nodes", f"{r['cycles_per_node']:.1f}"
         elif s["kind"] == "knn":
@@ -146,13 +158,65 @@ def table(specs: list[dict], results: dict) -> str:
     return markdown_table(head, rows)
 
 
-def run(samples: int, cnn_samples: int, names: list[str] | None = None
-        ) -> tuple[list[dict], dict, dict]:
-    """(specs, results by model name, the harness's counters)."""
-    work = workload(samples, cnn_samples)
+# TinyMaix's published RP2040 times (its benchmark.md: RP2040 overclocked to 280 MHz), ms
+TINYMAIX_RP2040_MS = {"tm_mnist_valid_q": 2.0, "tm_cifar10_q": 200.0, "tm_vww96_q": 716.0}
+TINYMAIX_RP2040_HZ = 280_000_000
+# larger than the RP2040's 264 KB of RAM: not copied to the board
+TOO_LARGE = 264 * 1024
+
+
+def tinymaix_workload(cnn_samples: int) -> list[tuple[dict, bytes, np.ndarray]]:
+    """bench_esp32's TinyMaix networks and inputs that fit the RP2040's RAM, each spec
+    with TFLite's int8 outputs (``expected``: BUILTIN_REF) for the board's to match."""
+    from emlml_dev.bench_esp32 import tinymaix_workload as all_networks
+    from emlml_dev.cnn_devicedata import tinymaix_models
+    from emlml_tools.oracle import Oracle
+
+    tflite = dict(tinymaix_models())
+    out = []
+    for spec, blob, x in all_networks(cnn_samples):
+        if spec["blob_bytes"] < TOO_LARGE:
+            oracle = Oracle(tflite[spec["name"]])
+            spec["expected"] = [oracle(row.reshape(oracle.inp["shape"])).reshape(-1).tolist()
+                                for row in x]
+            out.append((spec, blob, x))
+    return out
+
+
+def board_outputs(stdout: str) -> dict[str, list[list[int]]]:
+    """The int8 outputs the board printed ("OUT name hex" per input) by model name."""
+    out: dict[str, list[list[int]]] = {}
+    for line in stdout.splitlines():
+        if line.startswith("OUT "):
+            _, name, hexed = line.split()
+            out.setdefault(name, []).append(np.frombuffer(bytes.fromhex(hexed), np.int8).tolist())
+    return out
+
+
+def heap_figures(stdout: str) -> dict:
+    """The heap after the import, from the board's HEAP and LARGEST lines and
+    mem_info()'s largest free block (in 16-byte blocks)."""
+    out = {}
+    for line in stdout.splitlines():
+        if line.startswith("HEAP "):
+            out["free_after_import"] = int(line.split()[1])
+        elif line.startswith("LARGEST "):
+            out["largest_allocation"] = int(line.split()[1])
+        elif "max free sz:" in line:
+            out["largest_free_block"] = 16 * int(line.rsplit(":", 1)[1])
+    return out
+
+
+def run(samples: int, cnn_samples: int, names: list[str] | None = None, *,
+        tinymaix: bool = False, module: str = "all") -> tuple[list[dict], dict, dict]:
+    """(specs, results by model name, the harness's counters); a model whose load ran
+    out of heap gets {"nomem": message, "free_before_load": bytes}, and the heap after
+    the import is results["heap"]."""
+    work = tinymaix_workload(cnn_samples) if tinymaix else workload(samples, cnn_samples)
     if names:
         work = [w for w in work if w[0]["name"] in names]
-    files = {"/lib/emlml.mpy": os.path.join(NATMOD_DIR, "armv6m", "emlml.mpy"),
+    mpy = os.path.join(NATMOD_DIR, "armv6m", *([] if module == "all" else [module]), "emlml.mpy")
+    files = {"/lib/emlml.mpy": mpy,
              "/bench.txt": "".join(f"{s['name']} {s['input']} {s['n_inputs']} {s['n']}\n"
                                    for s, _, _ in work).encode()}
     for spec, blob, x in work:
@@ -165,17 +229,47 @@ def run(samples: int, cnn_samples: int, names: list[str] | None = None
         board.enter_raw()
         result = board.exec(script, timeout=1800)
         stats = board.stats()
-    if result.stderr or any(f"DONE {s['name']}" not in result.stdout for s, _, _ in work):
+    nomem = {line.split()[1]: line for line in result.stdout.splitlines() if line.startswith("NOMEM ")}
+    if result.stderr or any(f"DONE {s['name']}" not in result.stdout and s["name"] not in nomem
+                            for s, _, _ in work):
         raise rb.BoardError("the benchmark failed on the board: "
                             f"{result.stdout[-1000:]}{result.stderr}")
-    results = {}
+    results = {"heap": heap_figures(result.stdout)}
     for k, (spec, _, _) in enumerate(work):
+        if spec["name"] in nomem:
+            _, _, free, message = nomem[spec["name"]].split(" ", 3)
+            results[spec["name"]] = {"nomem": message, "free_before_load": int(free)}
+            continue
         pred, base = pairs(result.marks, 4 * k), pairs(result.marks, 4 * k + 2)
         if len(pred) != spec["n"] or len(base) != spec["n"]:
             raise rb.BoardError(f"{spec['name']}: {len(pred)}/{len(base)} marked calls, "
                                 f"expected {spec['n']}")
         results[spec["name"]] = summarise(spec, pred, base)
+        if "expected" in spec:  # TinyMaix's networks: TFLite's outputs, input by input
+            got = board_outputs(result.stdout).get(spec["name"], [])
+            results[spec["name"]]["tflite_exact"] = sum(
+                g == e for g, e in zip(got, spec["expected"]))
     return [s for s, _, _ in work], results, stats
+
+
+def tinymaix_table(specs: list[dict], results: dict) -> str:
+    head = ["network", "MACs", "blob B", "arena B", "free before load", "TFLite-exact",
+            "cycles/inference", "cycles/MAC", "TinyMaix ms", "ms x 280,000", "ratio"]
+    rows = []
+    for s in specs:
+        r = results[s["name"]]
+        ms = TINYMAIX_RP2040_MS.get(s["name"])
+        scaled = ms * TINYMAIX_RP2040_HZ / 1000 if ms else None
+        sizes = [s["name"], f"{s['macs']:,}", f"{s['blob_bytes']:,}", f"{s['arena_bytes']:,}"]
+        tm = [f"{ms:g}" if ms else "-", f"{scaled:,.0f}" if scaled else "-"]
+        if "nomem" in r:
+            rows.append(sizes + [f"{r['free_before_load']:,}", "-", "does not load: " + r["nomem"],
+                                 "-"] + tm + ["-"])
+            continue
+        ratio = f"{r['cycles_per_pred'] / scaled:.2f}" if scaled else "-"
+        rows.append(sizes + ["", f"{r['tflite_exact']}/{s['n']}", f"{r['cycles_per_pred']:,.0f}",
+                             f"{r['cycles_per_mac']:.2f}"] + tm + [ratio])
+    return markdown_table(head, rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,10 +278,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--samples", type=int, default=50, help="inputs per tree/kNN model")
     p.add_argument("--cnn-samples", type=int, default=5, help="inputs per CNN")
     p.add_argument("--models", help="comma-separated model names (default: all)")
+    p.add_argument("--tinymaix", action="store_true",
+                   help="TinyMaix's networks against its published RP2040 times")
+    p.add_argument("--module", choices=("all", "cnn"), default="all",
+                   help="the .mpy of every family (default) or of the CNN alone")
     args = p.parse_args(argv)
     specs, results, stats = run(args.samples, args.cnn_samples,
-                                args.models.split(",") if args.models else None)
-    print(table(specs, results))
+                                args.models.split(",") if args.models else None,
+                                tinymaix=args.tinymaix, module=args.module)
+    heap = results["heap"]
+    print(f"heap after the import ({args.module} module): gc.mem_free() "
+          f"{heap.get('free_after_import', 0):,} B, largest free block "
+          f"{heap.get('largest_free_block', 0):,} B, largest allocation "
+          f"{heap.get('largest_allocation', 0):,} B")
+    print(tinymaix_table(specs, results) if args.tinymaix else table(specs, results))
     print("cycles/pred, instr/pred: mean per predict() on the emulated RP2040 (rp2040js "
           "Cortex-M0+ cycle timings, 125 MHz), loop and call overhead subtracted; "
           "cycles/unit: per tree node visited, per stored kNN sample, or per CNN "
@@ -196,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump({"board": "RPI_PICO MicroPython 1.24.1 in rp2040js, armv6m emlml.mpy",
+                   "module": args.module,
                    "clock_hz": 125_000_000, "models": specs, "results": results,
                    "harness": {k: stats[k] for k in ("unaligned", "hard_faults",
                                                      "unknown_instructions")}}, f, indent=1)
