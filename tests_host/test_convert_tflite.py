@@ -119,7 +119,7 @@ def test_constants_emlml_cannot_hold_are_refused(kind: str, words: str) -> None:
     _refused(data(), r"operator 0 \(ADD\)", words)
 
 
-@pytest.mark.parametrize("dtype,hint", [("uint8", "uint8"), ("int16", "16x8"),
+@pytest.mark.parametrize("dtype,hint", [("uint8", "inference_input_type = tf.int8"), ("int16", "16x8"),
                                         ("float32", "full integer quantization")])
 def test_activation_types_other_than_int8(dtype: str, hint: str) -> None:
     b = ModelBuilder()

@@ -420,8 +420,9 @@ def _hwc(t: Tensor, where: str) -> tuple[int, int, int]:
 
 def _activation(t: Tensor, where: str) -> Activation:
     if t.dtype != "int8":
-        hint = {"uint8": "uint8 quantization is the old scheme: convert with "
-                         "inference_input_type/inference_output_type tf.int8",
+        hint = {"uint8": "emlml takes int8 (or float32) input and output, not uint8: "
+                         "convert with converter.inference_input_type = tf.int8 and "
+                         "converter.inference_output_type = tf.int8",
                 "int16": "16x8 quantization is not supported: use full int8",
                 "float32": "the model is not fully quantized: set "
                            "converter.optimizations = [tf.lite.Optimize.DEFAULT], a "
