@@ -25,7 +25,6 @@ from emlml_tools.convert.sklearn_models import convert
 from emlml_tools.errors import CommandError
 from emlml_tools.features import TFLiteClassifier
 from emlml_tools.format import InputType, Kind, read_blob
-from emlml_tools.format.cnn import cnn_arena_bytes
 from emlml_tools.format.pipeline import pipeline_arena_bytes
 from emlml_tools.oracle import Oracle
 from emlml_tools.runtime.cnn import quantize_values
@@ -40,7 +39,7 @@ def test_blob_runs_every_step_on_a_float32_window():
     assert blob.kind == Kind.CNN and blob.input_type == InputType.FLOAT32
     assert blob.n_inputs == 64 * 3 and pipe.channels == 3 and pipe.sample_rate == 50.0
     assert pipe.n_run == pipe.n_steps == 2 and pipe.n_features == 27
-    assert blob.arena_bytes == (cnn_arena_bytes(blob.cnn.tensor_arena_bytes, blob.n_outputs)
+    assert blob.arena_bytes == (blob.cnn.arena_bytes(blob.n_outputs)
                                 + pipeline_arena_bytes(pipe.width, pipe.scratch))
     np.testing.assert_array_equal(runtime.transform(blob, model.X_test[:5]),
                                   runtime.transform(model.blob(), model.X_test[:5]))

@@ -12,7 +12,8 @@ enum {
     PARAMS_SIZE = 32,
     TENSOR_SIZE = 16,
     LAYER_SIZE = 32,
-    FLAGS_KNOWN = 0x03,
+    FLAG_OUTPUTS_AFTER_OUTPUT = 0x04,  // the float outputs follow the int8 output tensor
+    FLAGS_KNOWN = 0x07,
     BITMAP_WORDS = (EMLML_CNN_MAX_TENSORS + 31) / 32,
 };
 
@@ -169,9 +170,19 @@ static emlml_status_t check_model_io(emlml_model_t *m, uint32_t *arena_needed, e
     if (n_out != m->n_outputs) {
         return emlml_fail(err, EMLML_E_CNN_N_OUTPUTS, m->n_outputs, n_out, 0);
     }
-    // The int8 tensors, then the n_outputs float32 outputs at a 4-aligned offset.
-    uint64_t outputs_offset = ((uint64_t)cnn->tensor_arena_bytes + 3u) & ~(uint64_t)3u;
+    // The n_outputs float32 outputs at a 4-aligned offset: after every int8 tensor, or
+    // (flag) right after the output tensor. They are written once the last layer has
+    // run, when no tensor but the output is live, so they may lie over the others.
+    const emlml_cnn_tensor_t *out = &cnn->tensors[cnn->output_tensor];
+    uint64_t after = (cnn->flags & FLAG_OUTPUTS_AFTER_OUTPUT) ? (uint64_t)out->offset + n_out
+                                                              : cnn->tensor_arena_bytes;
+    uint64_t outputs_offset = (after + 3u) & ~(uint64_t)3u;
+    // 4-aligned in all: a pipeline's float buffers follow the CNN's arena
+    uint64_t tensors_end = ((uint64_t)cnn->tensor_arena_bytes + 3u) & ~(uint64_t)3u;
     uint64_t needed = outputs_offset + 4u * (uint64_t)m->n_outputs;
+    if (needed < tensors_end) {
+        needed = tensors_end;
+    }
     if (needed > 0xFFFFFFFFu) {
         return emlml_fail(err, EMLML_E_CNN_ARENA_SIZE, cnn->tensor_arena_bytes, 0, 0);
     }

@@ -189,7 +189,7 @@ typedef struct {
     float input_scale;
     float output_scale;
     uint32_t tensor_arena_bytes;
-    uint32_t outputs_offset;   // the n_outputs dequantized floats: align4(tensor_arena_bytes)
+    uint32_t outputs_offset;   // the n_outputs dequantized floats (FORMAT.md: after the tensors or the output)
     uint16_t n_tensors;
     uint16_t n_layers;
     uint16_t input_tensor;
@@ -274,7 +274,9 @@ emlml_status_t emlml_load(emlml_model_t *model, const uint8_t *blob, size_t len,
 // Run the model on `input` (n_inputs values of input_type, aligned for that type).
 // Returns a pointer to n_outputs floats inside `arena` (class probabilities or the
 // regression value) and sets *predicted to the predicted class (0 for a regressor),
-// or returns NULL with `err` set when the input is refused (non-finite).
+// or returns NULL with `err` set when the input is refused (non-finite). The floats
+// stay valid until the arena's next use by any call (a CNN's lie over tensors the
+// next run or emlml_cnn_quantize_input writes): copy them first.
 const float *emlml_predict(const emlml_model_t *model, const void *input, void *arena, uint32_t *predicted, emlml_error_t *err);
 
 // The predicted class alone, as emlml_predict sets it, for a classifier. Cheaper for

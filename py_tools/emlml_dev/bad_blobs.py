@@ -1146,19 +1146,29 @@ _cnn10("input_scale_0", lambda b: set_cnn_param(b, "input_scale", 0.0), "EMLML_E
        "CNN: input scale not finite and positive")
 _cnn10("output_scale_nan", lambda b: set_cnn_param(b, "output_scale", np.nan),
        "EMLML_E_CNN_SCALE", "CNN: output scale not finite and positive")
-_cnn10("flags_4", lambda b: set_cnn_param(b, "flags", 4), "EMLML_E_CNN_FLAGS",
-       "CNN: flags 4 or reserved bytes not zero")
+_cnn10("flags_8", lambda b: set_cnn_param(b, "flags", 8), "EMLML_E_CNN_FLAGS",
+       "CNN: flags 8 or reserved bytes not zero")
+# FORMAT.md: the float outputs after the output tensor (flag 4, 216 bytes in all) or
+# after every tensor (align4(216) + 4 * 5): the header must say which
+_cnn10("outputs_flag_cleared", lambda b: set_cnn_param(b, "flags", 0), "EMLML_E_ARENA",
+       "arena_bytes 216, this model needs 236")
+_cnn10("outputs_old_arena", lambda b: set_header(b, "arena_bytes", 236), "EMLML_E_ARENA",
+       "arena_bytes 236, this model needs 216")
 _cnn10("params_reserved", lambda b: set_cnn_param(b, "reserved", 1), "EMLML_E_CNN_FLAGS",
-       "CNN: flags 0 or reserved bytes not zero")
+       "CNN: flags 4 or reserved bytes not zero")
 _cnn10("tensors_size", lambda b: set_cnn_param(b, "n_tensors", 12), "EMLML_E_SECTION_LENGTH",
        "section id 49 has 176 bytes, expected 192")
 _cnn10("layers_size", lambda b: set_cnn_param(b, "n_layers", 9), "EMLML_E_SECTION_LENGTH",
        "section id 50 has 320 bytes, expected 288")
 _cnn10("no_qparams", lambda b: set_header(b, "n_sections", int(header(b)["n_sections"]) - 1),
        "EMLML_E_SECTION_MISSING", "missing section id 52")  # the table stops before it
-_cnn10("arena_past_4_gb", lambda b: set_cnn_param(b, "tensor_arena_bytes", 0xFFFFFFFD),
-       "EMLML_E_CNN_ARENA_SIZE",  # the tensors fit, the float outputs after them would not
-       "CNN: tensor arena of 4294967293 bytes too large")
+_cnn10("arena_past_4_gb",  # the tensors fit, the float outputs after them would not
+       lambda b: set_cnn_param(set_cnn_param(b, "flags", 0), "tensor_arena_bytes", 0xFFFFFFFD),
+       "EMLML_E_CNN_ARENA_SIZE", "CNN: tensor arena of 4294967293 bytes too large")
+_cnn10("outputs_past_4_gb",  # the output tensor at the arena's end: its floats past 4 GB
+       lambda b: set_tensor(set_cnn_param(b, "tensor_arena_bytes", 0xFFFFFFFD), 10,
+                            offset=0xFFFFFFF0),
+       "EMLML_E_CNN_ARENA_SIZE", "CNN: tensor arena of 4294967293 bytes too large")
 _cnn10("tensor_zero_h", lambda b: set_tensor(b, 3, h=0), "EMLML_E_CNN_TENSOR_SHAPE",
        "tensor 3: shape 0x3x4 has a zero dimension")
 _cnn10("tensor_flags_2", lambda b: set_tensor(b, 2, flags=2), "EMLML_E_CNN_TENSOR_FLAGS",
@@ -1244,7 +1254,7 @@ _cnn10("overlap_pool_dw", lambda b: set_tensor(b, 2, offset=int(tensor(b, 3)["of
 _cnn10("overlap_input", lambda b: set_tensor(b, 0, offset=0), "EMLML_E_CNN_OVERLAP",
        "layer 0 (CONV_2D): live tensors 0 and 1 share arena bytes")
 _cnn10("arena_100_header", lambda b: set_header(b, "arena_bytes", 100), "EMLML_E_ARENA",
-       "arena_bytes 100, this model needs 236")
+       "arena_bytes 100, this model needs 216")
 
 # table5 (_table_ops_blob): the table ops' rules (FORMAT.md: a 256-byte table in
 # CNN_WEIGHTS, the input's shape, no other field).
@@ -1594,8 +1604,8 @@ _model("output_scale_negative", "EMLML_E_CNN_SCALE",
        lambda b: set_cnn_param(b, "output_scale", -1.0), "CNN: output scale not finite and positive")
 _model("output_scale_inf", "EMLML_E_CNN_SCALE", lambda b: set_cnn_param(b, "output_scale", np.inf),
        "CNN: output scale not finite and positive")
-_model("flags", "EMLML_E_CNN_FLAGS", lambda b: set_cnn_param(b, "flags", 4),
-       "CNN: flags 4 or reserved bytes not zero")
+_model("flags", "EMLML_E_CNN_FLAGS", lambda b: set_cnn_param(b, "flags", 8),
+       "CNN: flags 8 or reserved bytes not zero")
 _model("params_reserved", "EMLML_E_CNN_FLAGS", lambda b: set_cnn_param(b, "reserved", 1),
        lambda b: f"CNN: flags {int(cnn_param(b, 'flags'))} or reserved bytes not zero")
 _model("layers_size", "EMLML_E_SECTION_LENGTH",

@@ -124,11 +124,17 @@ static void run_sample(const emlml_model_t *m, const void *sample, void *arena, 
         return;
     }
     uint32_t predicted;
-    const float *out = emlml_predict(m, input, arena, &predicted, &err);
+    const float *result = emlml_predict(m, input, arena, &predicted, &err);
+    // The outputs live in the arena until its next use (a CNN's may lie over its input
+    // tensor): copied before the second run.
+    float *out = result != NULL ? malloc(sizeof(float) * m->n_outputs + 1) : NULL;
+    if (out != NULL) {
+        memcpy(out, result, sizeof(float) * m->n_outputs);
+    }
     uint32_t class_only = 0;
     // The class alone must agree. The run may have reused the input tensor's bytes
     // (the arena plan): a float input is quantized again first.
-    if (out == NULL) {
+    if (result == NULL || out == NULL) {
         emlml_error_format(&err, msg, sizeof(msg));
         printf("error %s\n", msg);
     } else if (model_input(m, sample, arena, float_cnn, &err) == NULL ||
@@ -142,6 +148,7 @@ static void run_sample(const emlml_model_t *m, const void *sample, void *arena, 
     } else {
         print_outputs(m, out, predicted);
     }
+    free(out);
 }
 
 int main(int argc, char **argv) {

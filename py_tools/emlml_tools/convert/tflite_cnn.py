@@ -20,6 +20,7 @@ from emlml_tools.convert.tflite_graph import Graph, Node, UnsupportedModel, read
 from emlml_tools.format import (
     CNN_FLAG_FLOAT_INPUT,
     CNN_FLAG_FLOAT_OUTPUT,
+    CNN_FLAG_OUTPUTS_AFTER_OUTPUT,
     CNN_LAYER_DTYPE,
     CNN_MAX_DOT,
     CNN_MAX_LAYERS,
@@ -267,8 +268,10 @@ def convert_graph(graph: Graph, *, name: str | None = None, labels: Sequence[str
             offsets[t], flags = len(weights), CNN_TENSOR_CONSTANT
             weights.extend(a.data.tobytes())
         tensors[t] = (a.hwc[0], a.hwc[1], a.hwc[2], flags, offsets[t], a.zero_point)
+    # the float outputs right after the int8 output, over tensors dead by then: never
+    # more arena than after every tensor (vww96: 55,296 B, not 55,304)
     flags = (CNN_FLAG_FLOAT_INPUT if graph.float_input else 0) | (
-        CNN_FLAG_FLOAT_OUTPUT if graph.float_output else 0)
+        CNN_FLAG_FLOAT_OUTPUT if graph.float_output else 0) | CNN_FLAG_OUTPUTS_AFTER_OUTPUT
     producer = f"emlml {__version__} / TensorFlow Lite"
     if graph.description:
         producer += f" ({graph.description})"

@@ -7,7 +7,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from .boost import BoostData, boost_arena_bytes, check_boost
-from .cnn import CnnData, check_cnn, cnn_arena_bytes
+from .cnn import CnnData, check_cnn
 from .header import (
     _HEADER,
     CRC_START,
@@ -111,7 +111,7 @@ def read_blob(data: bytes | bytearray | memoryview, sound: bool = True) -> Blob:
     else:
         cnn = check_cnn(data, by_id, task, input_type, n_features, n_outputs,
                         steps=pipeline is not None)
-        need = cnn_arena_bytes(cnn.tensor_arena_bytes, n_outputs)
+        need = cnn.arena_bytes(n_outputs)
     if pipeline is not None:
         need = clamp_u32(need + pipeline_arena_bytes(pipeline.width, pipeline.scratch))
     if arena != need:

@@ -44,6 +44,7 @@ CNN_MAX_DOT = C.CNN_MAX_PRODUCTS  # products summed per output: keeps the int32 
 CNN_MEAN_MAX_CELLS = C.CNN_MAX_MEAN_CELLS  # keeps MEAN's int32 sum from overflowing
 CNN_FLAG_FLOAT_INPUT = 1
 CNN_FLAG_FLOAT_OUTPUT = 2
+CNN_FLAG_OUTPUTS_AFTER_OUTPUT = 4  # the float outputs follow the int8 output tensor
 _CNN_PARAMS = struct.Struct("<HHHHffIB11s")
 CNN_PARAMS_DTYPE = np.dtype([
     ("n_tensors", "<u2"), ("n_layers", "<u2"), ("input_tensor", "<u2"), ("output_tensor", "<u2"),
@@ -113,6 +114,18 @@ class CnnData:
     def float_output(self) -> bool:
         return bool(self.flags & CNN_FLAG_FLOAT_OUTPUT)
 
+    def arena_bytes(self, n_outputs: int) -> int:
+        """The header's arena_bytes (``cnn_arena_bytes``)."""
+        out = self.tensors[self.output_tensor]
+        return cnn_arena_bytes(self.tensor_arena_bytes, n_outputs, self.flags,
+                               int(out["offset"]) + n_outputs)
+
+    @property
+    def outputs_offset(self) -> int:
+        out = self.tensors[self.output_tensor]
+        n_out = int(out["h"]) * int(out["w"]) * int(out["c"])
+        return cnn_outputs_offset(self.tensor_arena_bytes, self.flags, int(out["offset"]) + n_out)
+
     def shape(self, t: int) -> tuple[int, int, int]:
         row = self.tensors[t]
         return int(row["h"]), int(row["w"]), int(row["c"])
@@ -122,9 +135,20 @@ def align4(n: int) -> int:
     return (n + 3) // 4 * 4
 
 
-def cnn_arena_bytes(tensor_arena_bytes: int, n_outputs: int) -> int:
-    """Header arena_bytes of a CNN: the int8 tensors, then n_outputs float32 outputs."""
-    return align4(tensor_arena_bytes) + 4 * n_outputs
+def cnn_outputs_offset(tensor_arena_bytes: int, flags: int = 0, output_end: int = 0) -> int:
+    """Where the n_outputs float32 outputs lie in the arena: after every int8 tensor, or
+    with CNN_FLAG_OUTPUTS_AFTER_OUTPUT after the output tensor (``output_end``: its
+    offset + size), 4-aligned. They are written once the last layer has run, when no
+    tensor but the output is live."""
+    return align4(output_end if flags & CNN_FLAG_OUTPUTS_AFTER_OUTPUT else tensor_arena_bytes)
+
+
+def cnn_arena_bytes(tensor_arena_bytes: int, n_outputs: int, flags: int = 0,
+                    output_end: int = 0) -> int:
+    """Header arena_bytes of a CNN: the int8 tensors and the n_outputs float32 outputs
+    (``cnn_outputs_offset``), 4-aligned (a pipeline's float buffers follow it)."""
+    return max(align4(tensor_arena_bytes),
+               cnn_outputs_offset(tensor_arena_bytes, flags, output_end) + 4 * n_outputs)
 
 
 def spatial_out_size(padding: int, in_size: int, filter_size: int, stride: int,
@@ -190,9 +214,11 @@ def cnn_blob(*, input_tensor: int, output_tensor: int, input_scale: float,
     t_in, t_out = tensors[input_tensor], tensors[output_tensor]
     n_inputs = int(t_in["h"]) * int(t_in["w"]) * int(t_in["c"])
     n_outputs = int(t_out["h"]) * int(t_out["w"]) * int(t_out["c"])
+    output_end = int(t_out["offset"]) + n_outputs
     return write_blob(kind=Kind.CNN, task=Task.CLASSIFIER, input_type=InputType.INT8,
                       n_inputs=n_inputs, n_outputs=n_outputs,
-                      arena_bytes=cnn_arena_bytes(tensor_arena_bytes, n_outputs),
+                      arena_bytes=cnn_arena_bytes(tensor_arena_bytes, n_outputs, flags,
+                                                  output_end),
                       sections=sections)
 
 
@@ -245,7 +271,8 @@ def check_cnn(data: bytes, by_id: dict[int, SectionEntry], task: int, input_type
     for which, bits in zip(("input", "output"), scale_bits):
         if not _positive_finite(bits):
             raise BlobError("EMLML_E_CNN_SCALE", _NAME[which])
-    if flags & ~(CNN_FLAG_FLOAT_INPUT | CNN_FLAG_FLOAT_OUTPUT) or any(reserved):
+    if flags & ~(CNN_FLAG_FLOAT_INPUT | CNN_FLAG_FLOAT_OUTPUT | CNN_FLAG_OUTPUTS_AFTER_OUTPUT) \
+            or any(reserved):
         raise BlobError("EMLML_E_CNN_FLAGS", flags)
     tensors_e = exact_section(by_id, SectionId.CNN_TENSORS, CNN_TENSOR_DTYPE.itemsize * n_tensors)
     layers_e = exact_section(by_id, SectionId.CNN_LAYERS, CNN_LAYER_DTYPE.itemsize * n_layers)
@@ -278,7 +305,7 @@ def check_cnn(data: bytes, by_id: dict[int, SectionEntry], task: int, input_type
         raise BlobError("EMLML_E_CNN_N_INPUTS", n_inputs, size[inp])
     if n_outputs != size[out]:
         raise BlobError("EMLML_E_CNN_N_OUTPUTS", n_outputs, size[out])
-    if cnn_arena_bytes(arena, n_outputs) > 0xFFFFFFFF:
+    if cnn.arena_bytes(n_outputs) > 0xFFFFFFFF:
         raise BlobError("EMLML_E_CNN_ARENA_SIZE", arena)
     written = np.full(n_tensors, -2, dtype=np.int64)  # the layer that writes each tensor
     written[inp] = -1  # the input: written before the first layer
