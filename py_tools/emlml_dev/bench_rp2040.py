@@ -193,20 +193,6 @@ def board_outputs(stdout: str) -> dict[str, list[list[int]]]:
     return out
 
 
-def heap_figures(stdout: str) -> dict:
-    """The heap after the import, from the board's HEAP and LARGEST lines and
-    mem_info()'s largest free block (in 16-byte blocks)."""
-    out = {}
-    for line in stdout.splitlines():
-        if line.startswith("HEAP "):
-            out["free_after_import"] = int(line.split()[1])
-        elif line.startswith("LARGEST "):
-            out["largest_allocation"] = int(line.split()[1])
-        elif "max free sz:" in line:
-            out["largest_free_block"] = 16 * int(line.rsplit(":", 1)[1])
-    return out
-
-
 def run(samples: int, cnn_samples: int, names: list[str] | None = None, *,
         tinymaix: bool = False, module: str = "all") -> tuple[list[dict], dict, dict]:
     """(specs, results by model name, the harness's counters); a model whose load ran
@@ -234,6 +220,8 @@ def run(samples: int, cnn_samples: int, names: list[str] | None = None, *,
                             for s, _, _ in work):
         raise rb.BoardError("the benchmark failed on the board: "
                             f"{result.stdout[-1000:]}{result.stderr}")
+    from emlml_dev.bench_esp32 import heap_figures
+
     results = {"heap": heap_figures(result.stdout)}
     for k, (spec, _, _) in enumerate(work):
         if spec["name"] in nomem:
